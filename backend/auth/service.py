@@ -1,0 +1,276 @@
+"""Sign-in, token rotation, sign-out and resolving who is asking.
+
+Two ways to be signed in, both backed by an AuthSession (one family of refresh tokens per sign-in):
+- API clients: a short-lived JWT access token plus a rotating refresh token. Presenting a refresh token
+  that was already rotated means it leaked: the whole family is revoked.
+- The web app: an HttpOnly cookie holding the session's refresh token, which page scripts cannot read.
+  The Reflex server checks it on each page load. Sign-in hands the browser a single-use, seconds-long
+  code that an API endpoint exchanges for the cookie.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from backend.auth.acl import Actor, Role
+from backend.auth.models import AuthSession, LoginGrant, Membership, RefreshToken, User
+from backend.auth.passwords import check_password_policy, hash_password, needs_rehash, verify_password
+from backend.auth.ratelimit import get_rate_limiter
+from backend.auth.tokens import (
+    decode_access_token,
+    issue_access_token,
+    new_opaque_token,
+    new_session_id,
+    token_digest,
+)
+from backend.db import session_scope, utcnow
+from backend.errors import Conflict, NotAuthenticated, ValidationFailed
+from backend.settings import get_settings
+
+WEB_SESSION_COOKIE = "primsell_session"  # HttpOnly; holds the web session's refresh token
+GENERIC_LOGIN_ERROR = "Incorrect email or password."
+LOGIN_GRANT_TTL_S = 60
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    session_id: str
+    token_type: str = "bearer"
+
+
+def normalize_email(email: str, *, field: str = "email") -> str:
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ValidationFailed("Enter a valid email address.", fields={field: str(exc)}) from exc
+
+
+def create_user(
+    session: Session, email: str, password: str | None, *, display_name: str = ""
+) -> User:
+    """Create an active user; `password=None` leaves it unusable until an invitation sets one."""
+    email = normalize_email(email)
+    if session.exec(select(User).where(User.email == email)).first() is not None:
+        raise Conflict("A user with that email already exists.", fields={"email": "already registered"})
+    if password is not None:
+        check_password_policy(password, email=email)
+    user = User(
+        email=email,
+        display_name=display_name.strip()[:120],
+        password_hash=hash_password(password) if password is not None else None,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    check_password_policy(password, email=user.email)
+    user.password_hash = hash_password(password)
+    session.add(user)
+
+
+def load_actor(session: Session, user: User, session_id: str | None = None) -> Actor:
+    memberships = session.exec(select(Membership).where(Membership.user_id == user.id)).all()
+    return Actor(
+        user_id=user.id,  # type: ignore[arg-type]
+        email=user.email,
+        roles={m.brand_id: Role(m.role) for m in memberships},
+        session_id=session_id,
+    )
+
+
+def _verify_credentials(session: Session, email: str, password: str, ip: str) -> User:
+    """Rate-limit, then check the password with constant work; one generic error for every failure."""
+    settings = get_settings()
+    limiter = get_rate_limiter()
+    email_key = email.strip().lower()[:254]
+    limiter.hit(settings.login_rate_per_ip, f"login:ip:{ip}")
+    limiter.hit(settings.login_rate_per_account, f"login:acct:{email_key}")
+    user = session.exec(select(User).where(User.email == email_key)).first()
+    valid = verify_password(password, user.password_hash if user else None)
+    if user is None or not valid or not user.is_active:
+        raise NotAuthenticated(GENERIC_LOGIN_ERROR)
+    if user.password_hash and needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    session.add(user)
+    return user
+
+
+def _start_session(session: Session, user: User, kind: str) -> tuple[AuthSession, str]:
+    now = utcnow()
+    auth_session = AuthSession(
+        id=new_session_id(),
+        user_id=user.id,  # type: ignore[arg-type]
+        created_at=now,
+        expires_at=now + timedelta(seconds=get_settings().refresh_token_ttl_s),
+        kind=kind,
+    )
+    session.add(auth_session)
+    session.flush()
+    refresh = new_opaque_token()
+    session.add(RefreshToken(session_id=auth_session.id, token_hash=token_digest(refresh), created_at=now))
+    return auth_session, refresh
+
+
+def _token_pair(user_id: int, session_id: str, refresh: str) -> TokenPair:
+    settings = get_settings()
+    ttl = settings.access_token_ttl_s
+    access = issue_access_token(user_id, session_id, secret=settings.require_secret("secret_key"), ttl_s=ttl)
+    return TokenPair(access_token=access, refresh_token=refresh, expires_in=ttl, session_id=session_id)
+
+
+def _revoke(session: Session, session_id: str, reason: str) -> None:
+    session.exec(
+        update(AuthSession)
+        .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))  # type: ignore[union-attr]
+        .values(revoked_at=utcnow(), revoke_reason=reason)
+    )
+
+
+# --- API tokens ---------------------------------------------------------------------------------
+
+
+def login(email: str, password: str, *, ip: str) -> TokenPair:
+    with session_scope() as session:
+        user = _verify_credentials(session, email, password, ip)
+        auth_session, refresh = _start_session(session, user, kind="api")
+        return _token_pair(user.id, auth_session.id, refresh)  # type: ignore[arg-type]
+
+
+class RefreshReuse(NotAuthenticated):
+    """A rotated refresh token came back: it was stolen or replayed, so its family is revoked."""
+
+
+def refresh(refresh_token: str, *, ip: str) -> TokenPair:
+    get_rate_limiter().hit(get_settings().refresh_rate_per_ip, f"refresh:ip:{ip}")
+    digest = token_digest(refresh_token)
+    reused_session: str | None = None
+    with session_scope() as session:
+        row = session.exec(select(RefreshToken).where(RefreshToken.token_hash == digest)).first()
+        if row is None:
+            raise NotAuthenticated("Invalid refresh token.")
+        auth_session = session.get(AuthSession, row.session_id)
+        now = utcnow()
+        if auth_session is None or auth_session.revoked_at is not None or auth_session.expires_at <= now:
+            raise NotAuthenticated("Your session has ended. Sign in again.")
+        # Rotate atomically: of two concurrent uses of one token, exactly one wins.
+        claimed = session.exec(
+            update(RefreshToken)
+            .where(RefreshToken.id == row.id, RefreshToken.rotated_at.is_(None))  # type: ignore[union-attr]
+            .values(rotated_at=now)
+        ).rowcount
+        if claimed != 1:
+            reused_session = auth_session.id
+        else:
+            new_refresh = new_opaque_token()
+            session.add(RefreshToken(session_id=auth_session.id, token_hash=token_digest(new_refresh), created_at=now))
+            return _token_pair(auth_session.user_id, auth_session.id, new_refresh)
+    # Revocation commits in its own transaction so that the refusal below cannot roll it back.
+    with session_scope() as session:
+        _revoke(session, reused_session, "refresh_token_reuse")
+    raise RefreshReuse("This sign-in was ended because its refresh token was used twice. Sign in again.")
+
+
+def logout(refresh_token: str) -> None:
+    """Revoke the family the token belongs to (rotated or not); unknown tokens are ignored."""
+    with session_scope() as session:
+        row = session.exec(select(RefreshToken).where(RefreshToken.token_hash == token_digest(refresh_token))).first()
+        if row is not None:
+            _revoke(session, row.session_id, "signed_out")
+
+
+def revoke_session(session_id: str, reason: str = "signed_out") -> None:
+    with session_scope() as session:
+        _revoke(session, session_id, reason)
+
+
+def authenticate_access_token(token: str) -> Actor:
+    """Resolve a bearer token to an Actor; a revoked session or deactivated user is refused at once."""
+    claims = decode_access_token(token, secret=get_settings().require_secret("secret_key"))
+    with session_scope() as session:
+        auth_session = session.get(AuthSession, claims.session_id)
+        user = session.get(User, claims.user_id)
+        if (
+            auth_session is None
+            or auth_session.revoked_at is not None
+            or auth_session.user_id != claims.user_id
+            or user is None
+            or not user.is_active
+        ):
+            raise NotAuthenticated("Your session has ended. Sign in again.")
+        return load_actor(session, user, auth_session.id)
+
+
+# --- Web sessions (HttpOnly cookie) -------------------------------------------------------------
+
+
+def begin_web_sign_in(email: str, password: str, *, ip: str) -> str:
+    """Check credentials and return a single-use code the browser exchanges for its session cookie."""
+    with session_scope() as session:
+        user = _verify_credentials(session, email, password, ip)
+        code = new_opaque_token()
+        session.add(
+            LoginGrant(
+                user_id=user.id,  # type: ignore[arg-type]
+                code_hash=token_digest(code),
+                expires_at=utcnow() + timedelta(seconds=LOGIN_GRANT_TTL_S),
+            )
+        )
+        return code
+
+
+def complete_web_sign_in(code: str) -> tuple[str, datetime]:
+    """Exchange a sign-in code (once) for a web session; returns the cookie value and its expiry."""
+    with session_scope() as session:
+        now = utcnow()
+        claimed = session.exec(
+            update(LoginGrant)
+            .where(
+                LoginGrant.code_hash == token_digest(code),
+                LoginGrant.used_at.is_(None),  # type: ignore[union-attr]
+                LoginGrant.expires_at > now,
+            )
+            .values(used_at=now)
+        ).rowcount
+        if claimed != 1:
+            raise NotAuthenticated("This sign-in link has expired. Sign in again.")
+        grant = session.exec(select(LoginGrant).where(LoginGrant.code_hash == token_digest(code))).one()
+        user = session.get(User, grant.user_id)
+        if user is None or not user.is_active:
+            raise NotAuthenticated(GENERIC_LOGIN_ERROR)
+        auth_session, cookie_value = _start_session(session, user, kind="web")
+        return cookie_value, auth_session.expires_at
+
+
+def actor_for_web_session(cookie_value: str | None) -> Actor | None:
+    """The Actor behind a session cookie, or None when it is missing, ended or unknown."""
+    if not cookie_value:
+        return None
+    with session_scope() as session:
+        row = session.exec(
+            select(RefreshToken).where(RefreshToken.token_hash == token_digest(cookie_value))
+        ).first()
+        if row is None or row.rotated_at is not None:
+            return None
+        auth_session = session.get(AuthSession, row.session_id)
+        if auth_session is None or auth_session.revoked_at is not None or auth_session.expires_at <= utcnow():
+            return None
+        user = session.get(User, auth_session.user_id)
+        if user is None or not user.is_active:
+            return None
+        return load_actor(session, user, auth_session.id)
+
+
+def end_web_session(cookie_value: str | None) -> None:
+    if cookie_value:
+        logout(cookie_value)

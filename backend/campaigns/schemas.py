@@ -1,0 +1,96 @@
+"""What a caller may send to create or change a campaign; shared by the HTTP API and the admin UI."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Self
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from backend.money import SUPPORTED_CURRENCIES
+from backend.validation import check_address, check_color, check_slug, check_url
+
+MAX_SUPPLY = 1_000_000
+MAX_PRICE_MINOR = 100_000_000  # 1,000,000.00 in a 2-decimal currency
+
+Slug = Annotated[str, AfterValidator(check_slug)]
+OptionalColor = Annotated[str, AfterValidator(lambda v: check_color(v, allow_empty=True))]
+Url = Annotated[str, Field(max_length=500), AfterValidator(check_url)]
+OptionalAddress = Annotated[str, AfterValidator(lambda v: check_address(v, allow_empty=True))]
+
+
+def _check_currency(value: str) -> str:
+    value = value.strip().upper()
+    if value not in SUPPORTED_CURRENCIES:
+        raise ValueError(f"must be one of {', '.join(SUPPORTED_CURRENCIES)}")
+    return value
+
+
+def _check_aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError("must include a timezone (e.g. 2026-12-01T10:00:00Z)")
+    return value
+
+
+Currency = Annotated[str, AfterValidator(_check_currency)]
+AwareDatetime = Annotated[datetime | None, AfterValidator(_check_aware)]
+
+
+class _CampaignFields(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=False)
+
+    def _check_consistency(self) -> Self:
+        starts, ends = getattr(self, "sale_starts_at", None), getattr(self, "sale_ends_at", None)
+        if starts is not None and ends is not None and ends <= starts:
+            raise ValueError("sale_ends_at must be after sale_starts_at")
+        return self
+
+
+class CampaignCreate(_CampaignFields):
+    slug: Slug
+    name: str = Field(min_length=1, max_length=120)
+    description: str = Field("", max_length=5000)
+    image_url: Url = ""
+    price_minor: int = Field(ge=0, le=MAX_PRICE_MINOR)
+    currency: Currency = "USD"
+    supply_cap: int = Field(ge=1, le=MAX_SUPPLY)
+    per_wallet_cap: int = Field(0, ge=0, le=MAX_SUPPLY)
+    sale_starts_at: AwareDatetime = None
+    sale_ends_at: AwareDatetime = None
+    royalty_bps: int = Field(0, ge=0, le=10_000)
+    royalty_receiver: OptionalAddress = ""
+    primary_color: OptionalColor = ""
+    accent_color: OptionalColor = ""
+    logo_url: Url = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.royalty_bps > 0 and not self.royalty_receiver:
+            raise ValueError("royalty_receiver is required when royalty_bps is above 0")
+        if self.per_wallet_cap > self.supply_cap:
+            raise ValueError("per_wallet_cap cannot exceed supply_cap")
+        return self._check_consistency()
+
+
+class CampaignUpdate(_CampaignFields):
+    """A partial update: only the fields sent are changed."""
+
+    slug: Slug | None = None
+    name: str | None = Field(None, min_length=1, max_length=120)
+    description: str | None = Field(None, max_length=5000)
+    image_url: Url | None = None
+    price_minor: int | None = Field(None, ge=0, le=MAX_PRICE_MINOR)
+    currency: Currency | None = None
+    supply_cap: int | None = Field(None, ge=1, le=MAX_SUPPLY)
+    per_wallet_cap: int | None = Field(None, ge=0, le=MAX_SUPPLY)
+    sale_starts_at: AwareDatetime = None
+    sale_ends_at: AwareDatetime = None
+    royalty_bps: int | None = Field(None, ge=0, le=10_000)
+    royalty_receiver: OptionalAddress | None = None
+    primary_color: OptionalColor | None = None
+    accent_color: OptionalColor | None = None
+    logo_url: Url | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        return self._check_consistency()

@@ -1,0 +1,172 @@
+"""Campaign commands and queries. Every call checks the actor's permission for the campaign's brand first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from backend.auth.acl import Actor, Permission, require
+from backend.brands.models import Brand
+from backend.campaigns.models import Campaign, CampaignStatus, SalePhase
+from backend.campaigns.schemas import CampaignCreate, CampaignUpdate
+from backend.db import session_scope, utcnow
+from backend.errors import Conflict, NotFound, ValidationFailed
+from backend.pagination import Page, check_page
+from backend.validation import validation_failed
+
+SORTABLE = {"name", "created_at", "updated_at", "price_minor", "supply_cap", "status", "slug"}
+
+# Which status changes the admin may make; anything else is refused with the reason.
+STATUS_CHANGES: dict[CampaignStatus, set[CampaignStatus]] = {
+    CampaignStatus.DRAFT: {CampaignStatus.PUBLISHED, CampaignStatus.ARCHIVED},
+    CampaignStatus.PUBLISHED: {CampaignStatus.PAUSED, CampaignStatus.ARCHIVED},
+    CampaignStatus.PAUSED: {CampaignStatus.PUBLISHED, CampaignStatus.ARCHIVED},
+    CampaignStatus.ARCHIVED: set(),
+}
+
+
+@dataclass(frozen=True)
+class PublicCampaign:
+    """What the public campaign page shows: the campaign in its brand's colours."""
+
+    campaign: Campaign
+    brand_name: str
+    primary_color: str
+    accent_color: str
+    logo_url: str
+    phase: SalePhase
+
+
+def _load(session: Session, actor: Actor, campaign_id: int, permission: Permission) -> Campaign:
+    campaign = session.get(Campaign, campaign_id)
+    # An unknown id and another brand's campaign look the same to a caller who may not read it.
+    if campaign is None or not actor.can(Permission.CAMPAIGN_READ, campaign.brand_id):
+        raise NotFound("Campaign not found.")
+    require(actor, permission, campaign.brand_id)
+    return campaign
+
+
+def _validate(model: type[CampaignCreate] | type[CampaignUpdate], data: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_failed(exc) from exc
+
+
+def _slug_taken(session: Session, slug: str, exclude_id: int | None = None) -> bool:
+    query = select(Campaign.id).where(Campaign.slug == slug)
+    if exclude_id is not None:
+        query = query.where(Campaign.id != exclude_id)
+    return session.exec(query).first() is not None
+
+
+def list_campaigns(
+    actor: Actor,
+    brand_id: int,
+    *,
+    status: CampaignStatus | None = None,
+    search: str = "",
+    sort: str = "created_at",
+    descending: bool = True,
+    limit: int = 20,
+    offset: int = 0,
+) -> Page[Campaign]:
+    require(actor, Permission.CAMPAIGN_READ, brand_id)
+    limit, offset = check_page(limit, offset)
+    if sort not in SORTABLE:
+        raise ValidationFailed("Cannot sort by that.", fields={"sort": f"must be one of {', '.join(sorted(SORTABLE))}"})
+    with session_scope() as session:
+        query = select(Campaign).where(Campaign.brand_id == brand_id)
+        if status is not None:
+            query = query.where(Campaign.status == status)
+        if search.strip():
+            pattern = f"%{search.strip().lower()}%"
+            query = query.where(or_(func.lower(Campaign.name).like(pattern), col(Campaign.slug).like(pattern)))
+        total = session.exec(select(func.count()).select_from(query.subquery())).one()
+        order = getattr(Campaign, sort)
+        query = query.order_by(order.desc() if descending else order.asc(), Campaign.id.desc())  # type: ignore[union-attr]
+        items = list(session.exec(query.limit(limit).offset(offset)).all())
+        return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+def get_campaign(actor: Actor, campaign_id: int) -> Campaign:
+    with session_scope() as session:
+        return _load(session, actor, campaign_id, Permission.CAMPAIGN_READ)
+
+
+def create_campaign(actor: Actor, brand_id: int, data: dict[str, Any]) -> Campaign:
+    require(actor, Permission.CAMPAIGN_WRITE, brand_id)
+    fields = _validate(CampaignCreate, data)
+    with session_scope() as session:
+        if session.get(Brand, brand_id) is None:
+            raise NotFound("Brand not found.")
+        if _slug_taken(session, fields.slug):
+            raise Conflict("That URL slug is already used.", fields={"slug": "already used by another campaign"})
+        campaign = Campaign(brand_id=brand_id, created_by=actor.user_id, **fields.model_dump())
+        session.add(campaign)
+        session.flush()
+        return campaign
+
+
+def update_campaign(actor: Actor, campaign_id: int, data: dict[str, Any]) -> Campaign:
+    changes = _validate(CampaignUpdate, data).model_dump(exclude_unset=True)
+    with session_scope() as session:
+        campaign = _load(session, actor, campaign_id, Permission.CAMPAIGN_WRITE)
+        if campaign.status is CampaignStatus.ARCHIVED:
+            raise Conflict("An archived campaign cannot be changed.")
+        current = CampaignCreate.model_fields.keys()
+        merged = {name: getattr(campaign, name) for name in current} | changes
+        _validate(CampaignCreate, merged)  # the whole campaign must still be consistent
+        if "slug" in changes and _slug_taken(session, changes["slug"], exclude_id=campaign.id):
+            raise Conflict("That URL slug is already used.", fields={"slug": "already used by another campaign"})
+        if merged["supply_cap"] < campaign.sold_count:
+            raise ValidationFailed(
+                "Supply cannot drop below what is already sold.",
+                fields={"supply_cap": f"must be at least {campaign.sold_count} (already sold)"},
+            )
+        for name, value in changes.items():
+            setattr(campaign, name, value)
+        campaign.updated_at = utcnow()
+        session.add(campaign)
+        return campaign
+
+
+def change_campaign_status(actor: Actor, campaign_id: int, status: CampaignStatus) -> Campaign:
+    with session_scope() as session:
+        campaign = _load(session, actor, campaign_id, Permission.CAMPAIGN_WRITE)
+        if status not in STATUS_CHANGES[campaign.status]:
+            raise Conflict(f"A {campaign.status.value} campaign cannot become {status.value}.")
+        campaign.status = status
+        campaign.updated_at = utcnow()
+        session.add(campaign)
+        return campaign
+
+
+def delete_campaign(actor: Actor, campaign_id: int) -> None:
+    with session_scope() as session:
+        campaign = _load(session, actor, campaign_id, Permission.CAMPAIGN_DELETE)
+        if campaign.status is not CampaignStatus.DRAFT or campaign.sold_count:
+            raise Conflict("Only a draft with nothing sold can be deleted; archive it instead.")
+        session.delete(campaign)
+
+
+def get_public_campaign(slug: str) -> PublicCampaign:
+    """The public page's data; drafts do not exist to the public."""
+    with session_scope() as session:
+        campaign = session.exec(select(Campaign).where(Campaign.slug == slug.strip().lower())).first()
+        if campaign is None or campaign.status is CampaignStatus.DRAFT:
+            raise NotFound("This campaign does not exist or is not public yet.")
+        brand = session.get(Brand, campaign.brand_id)
+        assert brand is not None  # foreign key
+        return PublicCampaign(
+            campaign=campaign,
+            brand_name=brand.name,
+            primary_color=campaign.primary_color or brand.primary_color,
+            accent_color=campaign.accent_color or brand.accent_color,
+            logo_url=campaign.logo_url or brand.logo_url,
+            phase=campaign.sale_phase(),
+        )

@@ -1,0 +1,27 @@
+"""Every table, imported in one place so that SQLModel.metadata (and Alembic) sees the whole schema.
+
+Domain model v1. Later issues add, each in its own package and migration: orders and payments
+(orders/, payments/), contracts and chain transactions (chain/), secondary sales and royalties (sales/),
+rewards and redemptions (rewards/), KYC cases (kyc/), and the workflow engine's history, outbox and
+job tables (workflow/).
+"""
+
+from sqlmodel import SQLModel
+
+from backend.auth.models import AuthSession, Invitation, LoginGrant, Membership, RefreshToken, User
+from backend.brands.models import Brand
+from backend.campaigns.models import Campaign
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "AuthSession",
+    "Brand",
+    "Campaign",
+    "Invitation",
+    "LoginGrant",
+    "Membership",
+    "RefreshToken",
+    "User",
+    "metadata",
+]

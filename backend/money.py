@@ -1,0 +1,35 @@
+"""Money: integer minor units plus an ISO 4217 currency. Parsing and formatting go through Decimal, never float."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+# Minor-unit exponents of the currencies a campaign may be priced in.
+CURRENCY_EXPONENTS = {"USD": 2, "EUR": 2, "GBP": 2, "CHF": 2, "JPY": 0}
+CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CHF": "CHF ", "JPY": "¥"}
+SUPPORTED_CURRENCIES = tuple(CURRENCY_EXPONENTS)
+
+
+def parse_amount(text: str, currency: str) -> int:
+    """'25.5' USD -> 2550. Raises ValueError for anything that is not an exact, non-negative amount."""
+    exponent = CURRENCY_EXPONENTS[currency]
+    try:
+        value = Decimal(text.strip().replace(",", ""))
+    except InvalidOperation as exc:
+        raise ValueError("is not a number") from exc
+    if not value.is_finite() or value < 0:
+        raise ValueError("must be zero or more")
+    scaled = value.scaleb(exponent)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"has more than {exponent} decimal places")
+    return int(scaled)
+
+
+def to_decimal(amount_minor: int, currency: str) -> Decimal:
+    return Decimal(amount_minor).scaleb(-CURRENCY_EXPONENTS[currency])
+
+
+def format_amount(amount_minor: int, currency: str) -> str:
+    exponent = CURRENCY_EXPONENTS[currency]
+    value = to_decimal(amount_minor, currency).quantize(Decimal(1).scaleb(-exponent), rounding=ROUND_HALF_UP)
+    return f"{CURRENCY_SYMBOLS.get(currency, currency + ' ')}{value:,}"

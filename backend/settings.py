@@ -1,0 +1,143 @@
+"""One typed settings object, read from the environment and an optional `.env` file.
+
+Secrets are `SecretStr` so they never print. In development, missing secrets are generated once and kept
+in `var/secrets.json` (git-ignored); in production a missing secret stops start-up with a clear message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+ALL_SURFACES = ("admin", "checkout", "redeem", "kyc")
+
+# Secrets that development generates for itself and production must be given.
+GENERATED_SECRETS = ("secret_key",)
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class ConfigurationError(RuntimeError):
+    """The configuration cannot work; the message says which setting to fix."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    env: Environment = Field(Environment.DEVELOPMENT, alias="PRIMSELL_ENV")
+    data_dir: Path = Field(PROJECT_ROOT / "var", alias="PRIMSELL_DATA_DIR")
+    database_url: str = Field("", alias="DATABASE_URL")
+    redis_url: str = Field("", alias="REDIS_URL")
+    public_url: str = Field("http://localhost:3000", alias="PRIMSELL_PUBLIC_URL")
+    surfaces: Annotated[tuple[str, ...], NoDecode] = Field(ALL_SURFACES, alias="PRIMSELL_SURFACES")
+
+    secret_key: SecretStr | None = Field(None, alias="PRIMSELL_SECRET_KEY")
+    access_token_ttl_s: int = Field(15 * 60, alias="ACCESS_TOKEN_TTL_S", gt=0)
+    refresh_token_ttl_s: int = Field(14 * 24 * 3600, alias="REFRESH_TOKEN_TTL_S", gt=0)
+
+    # Rate limits, in the `limits` library's notation ("5/minute", "100/hour").
+    login_rate_per_ip: str = Field("20/minute", alias="RATE_LIMIT_LOGIN_PER_IP")
+    login_rate_per_account: str = Field("5/minute", alias="RATE_LIMIT_LOGIN_PER_ACCOUNT")
+    refresh_rate_per_ip: str = Field("60/minute", alias="RATE_LIMIT_REFRESH_PER_IP")
+    api_rate_per_ip: str = Field("600/minute", alias="RATE_LIMIT_API_PER_IP")
+    api_rate_per_account: str = Field("300/minute", alias="RATE_LIMIT_API_PER_ACCOUNT")
+    max_body_bytes: int = Field(64 * 1024, alias="API_MAX_BODY_BYTES", gt=0)
+
+    stripe_api_key: SecretStr | None = Field(None, alias="STRIPE_API_KEY")
+    stripe_webhook_secret: SecretStr | None = Field(None, alias="STRIPE_WEBHOOK_SECRET")
+    chain_rpc_url: str = Field("", alias="CHAIN_RPC_URL")
+    sentry_dsn: SecretStr | None = Field(None, alias="SENTRY_DSN")
+
+    @field_validator("surfaces", mode="before")
+    @classmethod
+    def _parse_surfaces(cls, value: object) -> tuple[str, ...]:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        surfaces = tuple(dict.fromkeys(str(v).strip().lower() for v in value))  # type: ignore[union-attr]
+        unknown = [s for s in surfaces if s not in ALL_SURFACES]
+        if unknown:
+            raise ValueError(f"unknown surface(s) {unknown}; choose from {', '.join(ALL_SURFACES)}")
+        if not surfaces:
+            raise ValueError("at least one surface must be enabled")
+        return surfaces
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL")
+        return value
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'primsell.db'}"
+
+    def serves(self, surface: str) -> bool:
+        return surface in self.surfaces
+
+    def require_secret(self, name: str) -> str:
+        value: SecretStr | None = getattr(self, name)
+        if value is None or not value.get_secret_value():
+            raise ConfigurationError(f"setting {name} is not configured")
+        return value.get_secret_value()
+
+
+def _secrets_file(data_dir: Path) -> Path:
+    return data_dir / "secrets.json"
+
+
+def _fill_generated_secrets(settings: Settings) -> Settings:
+    """Give development a stable set of secrets; refuse to start production without them."""
+    missing = [name for name in GENERATED_SECRETS if getattr(settings, name) is None]
+    if not missing:
+        return settings
+    if settings.is_production:
+        names = ", ".join(Settings.model_fields[name].alias or name for name in missing)
+        raise ConfigurationError(
+            f"PRIMSELL_ENV=production but {names} is not set. Set it in the environment or .env; "
+            "production never generates secrets."
+        )
+    path = _secrets_file(settings.data_dir)
+    stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    changed = False
+    for name in missing:
+        if name not in stored:
+            stored[name] = secrets.token_urlsafe(48)
+            changed = True
+    if changed:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Written with owner-only permissions: it holds signing keys.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(stored, handle, indent=2)
+    return settings.model_copy(update={name: SecretStr(stored[name]) for name in missing})
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment (and `.env`), then fill development secrets."""
+    return _fill_generated_secrets(Settings(**overrides))  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,92 @@
+"""Test set-up shared by every test: a migrated database (SQLite or PostgreSQL) emptied after each test.
+
+Pick the database with PRIMSELL_TEST_DB=sqlite (default) or PRIMSELL_TEST_DB=postgresql; `make test`
+runs the whole suite once with each. PostgreSQL tests use their own database on 127.0.0.1:5432
+(`primsell_test`, one per xdist worker), created on demand.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+TEST_DB = os.environ.get("PRIMSELL_TEST_DB", "sqlite")
+PG_ADMIN_URL = os.environ.get("PRIMSELL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+TEST_SECRET = "test-secret-key-for-primsell-tests-only-0123456789"
+
+
+def _postgres_url(name: str) -> str:
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first():
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    if TEST_DB == "postgresql":
+        return _postgres_url(f"primsell_test_{worker}")
+    if TEST_DB != "sqlite":
+        raise pytest.UsageError("PRIMSELL_TEST_DB must be sqlite or postgresql")
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'primsell.db'}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def migrated_database(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Point the whole backend at the test database and migrate it from scratch."""
+    data_dir: Path = tmp_path_factory.mktemp("var")
+    os.environ.update(
+        PRIMSELL_ENV="test",
+        PRIMSELL_DATA_DIR=str(data_dir),
+        PRIMSELL_SECRET_KEY=TEST_SECRET,
+        DATABASE_URL=database_url,
+    )
+    os.environ.pop("REDIS_URL", None)
+    from backend import db
+    from backend.auth.ratelimit import get_rate_limiter
+    from backend.migrate import upgrade
+    from backend.settings import get_settings
+
+    get_settings.cache_clear()
+    get_rate_limiter.cache_clear()
+    db.set_engine(None)
+    if db.is_postgresql():
+        with db.get_engine().begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    upgrade()
+    yield database_url
+    db.set_engine(None)
+
+
+def empty_all_tables() -> None:
+    from backend import db
+    from backend.models import metadata
+
+    tables = [t.name for t in reversed(metadata.sorted_tables)]
+    with db.get_engine().begin() as conn:
+        if db.is_postgresql():
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f'DELETE FROM "{table}"'))
+
+
+@pytest.fixture(autouse=True)
+def clean_state() -> Iterator[None]:
+    """Every test starts with empty tables and fresh rate-limit counters."""
+    from backend.auth.ratelimit import get_rate_limiter
+
+    get_rate_limiter().reset()
+    yield
+    empty_all_tables()

@@ -1,0 +1,64 @@
+"""Factories for test data: real rows through the real models and services, with sensible defaults."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+from typing import Any
+
+from backend.auth.acl import Actor, Role
+from backend.auth.models import Membership
+from backend.auth.service import create_user, load_actor
+from backend.brands.models import Brand
+from backend.campaigns.models import Campaign, CampaignStatus
+from backend.db import session_scope, utcnow
+
+PASSWORD = "correct-horse-battery-9"
+_seq = itertools.count(1)
+
+
+def make_brand(**overrides: Any) -> Brand:
+    n = next(_seq)
+    with session_scope() as session:
+        brand = Brand(**({"slug": f"brand-{n}", "name": f"Brand {n}"} | overrides))
+        session.add(brand)
+        session.flush()
+        return brand
+
+
+def make_user(role: Role = Role.CONSUMER, brand: Brand | None = None, *, email: str | None = None,
+              password: str = PASSWORD) -> Actor:
+    """A user with one membership (none for a consumer); returns their Actor."""
+    email = email or f"user{next(_seq)}@example.com"
+    with session_scope() as session:
+        user = create_user(session, email, password)
+        if role is not Role.CONSUMER:
+            session.add(Membership(user_id=user.id, brand_id=brand.id if brand else None, role=role))  # type: ignore[arg-type]
+        session.flush()
+        return load_actor(session, user)
+
+
+def campaign_fields(**overrides: Any) -> dict[str, Any]:
+    n = next(_seq)
+    now = utcnow()
+    return {
+        "slug": f"campaign-{n}",
+        "name": f"Campaign {n}",
+        "description": "A test campaign",
+        "price_minor": 2500,
+        "currency": "USD",
+        "supply_cap": 100,
+        "per_wallet_cap": 5,
+        "sale_starts_at": now - timedelta(days=1),
+        "sale_ends_at": now + timedelta(days=30),
+        "royalty_bps": 500,
+        "royalty_receiver": "0x8ba1f109551bD432803012645Ac136ddd64DBA72",
+    } | overrides
+
+
+def make_campaign(brand: Brand, *, status: CampaignStatus = CampaignStatus.PUBLISHED, **overrides: Any) -> Campaign:
+    with session_scope() as session:
+        campaign = Campaign(brand_id=brand.id, status=status, **campaign_fields(**overrides))  # type: ignore[arg-type]
+        session.add(campaign)
+        session.flush()
+        return campaign
