@@ -10,6 +10,11 @@ config = rx.Config(
     show_built_with_reflex=False,
     # Several web processes share UI state through Redis when REDIS_URL is set; otherwise it stays in-process.
     redis_url=os.environ.get("REDIS_URL") or None,
-    # Primsell keeps its own tables and migrations (backend/); Reflex's built-in database support is unused.
-    disable_plugins=["reflex.plugins.sitemap.SitemapPlugin"],
+    plugins=[
+        rx.plugins.RadixThemesPlugin(
+            theme=rx.theme(appearance="light", accent_color="violet", gray_color="slate", radius="medium")
+        ),
+    ],
+    # Primsell serves no sitemap: most of its pages sit behind sign-in.
+    disable_plugins=[rx.plugins.SitemapPlugin],
 )

@@ -2,7 +2,7 @@
 
 Pick the database with PRIMSELL_TEST_DB=sqlite (default) or PRIMSELL_TEST_DB=postgresql; `make test`
 runs the whole suite once with each. PostgreSQL tests use their own database on 127.0.0.1:5432
-(`primsell_test`, one per xdist worker), created on demand.
+(`primsell_test_<worker>`, one per xdist worker, or PRIMSELL_TEST_PG_DB), created on demand.
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ def _postgres_url(name: str) -> str:
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     if TEST_DB == "postgresql":
-        return _postgres_url(f"primsell_test_{worker}")
+        # Two test runs at once (e.g. two developers' shells) must not share a database: name it per run.
+        return _postgres_url(os.environ.get("PRIMSELL_TEST_PG_DB") or f"primsell_test_{worker}")
     if TEST_DB != "sqlite":
         raise pytest.UsageError("PRIMSELL_TEST_DB must be sqlite or postgresql")
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'primsell.db'}"

@@ -1,0 +1,1 @@
+"""Primsell's web app (Reflex): admin, checkout, redeem and KYC surfaces on one shared component layer."""

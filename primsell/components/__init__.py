@@ -1,0 +1,1 @@
+"""The shared component layer: layout shells, navigation, tables, forms, badges, dialogs and sign-in."""

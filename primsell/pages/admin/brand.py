@@ -1,0 +1,74 @@
+"""/admin/brand: the brand's name, logo and colours with a live preview swatch."""
+
+import reflex as rx
+
+from primsell import routes
+from primsell.components.forms import form_error, submit_button, text_field
+from primsell.pages.admin.decorator import admin_page
+from primsell.state.admin.brand import AdminBrandState as S
+from primsell.state.session import SessionState
+
+
+def preview() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.text("Preview", size="1", color_scheme="gray"),
+            rx.hstack(
+                rx.cond(S.logo_url != "", rx.image(src=S.logo_url, alt="", width="32px", height="32px", border_radius="6px")),
+                rx.text(S.name, weight="bold", color="white"),
+                background=S.primary_color,
+                padding="0.75em 1em",
+                border_radius="8px",
+                width="100%",
+                align="center",
+            ),
+            rx.hstack(
+                rx.box(width="48px", height="48px", border_radius="8px", background=S.primary_color, id="swatch-primary"),
+                rx.box(width="48px", height="48px", border_radius="8px", background=S.accent_color, id="swatch-accent"),
+                rx.button("Buy button", style={"background": S.accent_color, "color": "white"}, tab_index=-1),
+                align="center",
+                spacing="3",
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+@admin_page(route=routes.ADMIN_BRAND, title="Brand settings", on_load=S.load_brand)
+def brand_settings() -> rx.Component:
+    e = S.field_errors
+    editable = SessionState.can_update_brand
+    return rx.vstack(
+        rx.heading("Brand settings", size="6"),
+        form_error(S.form_error),
+        rx.cond(
+            S.loaded,
+            rx.flex(
+                rx.form(
+                    rx.vstack(
+                        text_field("Brand name", "name", e, value=S.name, on_change=S.set_name, disabled=~editable),
+                        text_field("Logo URL", "logo_url", e, value=S.logo_url, on_change=S.set_logo_url, disabled=~editable),
+                        text_field("Primary colour", "primary_color", e, value=S.primary_color,
+                                   on_change=S.set_primary_color, placeholder="#7C3AED", disabled=~editable),
+                        text_field("Accent colour", "accent_color", e, value=S.accent_color,
+                                   on_change=S.set_accent_color, placeholder="#F59E0B", disabled=~editable),
+                        rx.cond(editable, submit_button("Save brand", S.saving)),
+                        spacing="4",
+                        width="100%",
+                    ),
+                    on_submit=S.save_brand,
+                    reset_on_submit=False,
+                    flex="1",
+                ),
+                rx.box(preview(), flex="1", min_width="260px"),
+                gap="2em",
+                wrap="wrap",
+                width="100%",
+            ),
+            rx.spinner(),
+        ),
+        spacing="4",
+        width="100%",
+    )

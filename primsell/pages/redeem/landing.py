@@ -1,0 +1,38 @@
+"""/redeem: enter a reward code (QR scanning and wallet redemption come later)."""
+
+import reflex as rx
+
+from primsell import routes
+from primsell.components.forms import form_error, submit_button, text_field
+from primsell.components.layout import redeem_shell
+from primsell.pages.registry import surface_page
+from primsell.state.redeem.landing import RedeemLandingState as S
+
+redeem_page = surface_page("redeem", redeem_shell)
+
+
+@redeem_page(route=routes.REDEEM, title="Redeem a reward", on_load=S.reset_form)
+def redeem() -> rx.Component:
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                rx.heading("Enter your reward code", size="6"),
+                rx.text("Type the code from your reward, exactly as shown.", color_scheme="gray", size="2"),
+                form_error(S.form_error),
+                text_field("Reward code", "code", S.field_errors, placeholder="e.g. AURORA-7Q2K-91XZ",
+                           auto_complete="off", max_length=40, style={"textTransform": "uppercase"}),
+                submit_button("Redeem", S.checking, "Checking…", width="100%", size="3"),
+                rx.callout(
+                    "Scanning a QR code and redeeming straight from your wallet are coming soon.",
+                    icon="info", color_scheme="gray", size="1",
+                ),
+                spacing="4",
+                width="100%",
+            ),
+            on_submit=S.submit_code,
+            reset_on_submit=False,
+            no_validate=True,
+        ),
+        padding="2em",
+        width="100%",
+    )

@@ -1,0 +1,1 @@
+"""Reflex state classes: session.py (who is signed in), then one module per page under <surface>/."""

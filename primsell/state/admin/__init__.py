@@ -1,0 +1,1 @@
+"""State of the admin surface's pages, one module per page."""

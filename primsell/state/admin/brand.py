@@ -1,0 +1,77 @@
+"""Brand settings: name, logo and colours, with a live preview of the colours while typing."""
+
+from __future__ import annotations
+
+import asyncio
+
+import reflex as rx
+
+from backend.brands.service import get_brand, update_brand
+from backend.errors import DomainError
+from primsell.state.session import SessionState
+
+
+class AdminBrandState(rx.State):
+    loaded: bool = False
+    name: str = ""
+    logo_url: str = ""
+    primary_color: str = ""
+    accent_color: str = ""
+    field_errors: dict[str, str] = {}
+    form_error: str = ""
+    saving: bool = False
+
+    @rx.event
+    def set_name(self, value: str):
+        self.name = value
+
+    @rx.event
+    def set_logo_url(self, value: str):
+        self.logo_url = value
+
+    @rx.event
+    def set_primary_color(self, value: str):
+        self.primary_color = value
+
+    @rx.event
+    def set_accent_color(self, value: str):
+        self.accent_color = value
+
+    @rx.event
+    async def load_brand(self):
+        self.loaded, self.field_errors, self.form_error = False, {}, ""
+        session = await self.get_state(SessionState)
+        actor = session.actor()
+        if not session.allowed("admin") or actor is None or not session.brand_id:
+            return
+        try:
+            brand = await asyncio.to_thread(get_brand, actor, session.brand_id)
+        except DomainError as exc:
+            self.form_error = exc.message
+            return
+        self.name, self.logo_url = brand.name, brand.logo_url
+        self.primary_color, self.accent_color = brand.primary_color, brand.accent_color
+        self.loaded = True
+
+    @rx.event
+    async def save_brand(self, form: dict):
+        """The inputs are controlled, so the state already holds what the form shows."""
+        session = await self.get_state(SessionState)
+        actor = session.actor()
+        if actor is None or not session.brand_id:
+            return
+        self.saving, self.field_errors, self.form_error = True, {}, ""
+        yield
+        data = {"name": self.name, "logo_url": self.logo_url,
+                "primary_color": self.primary_color, "accent_color": self.accent_color}
+        try:
+            brand = await asyncio.to_thread(update_brand, actor, session.brand_id, data)
+        except DomainError as exc:
+            self.field_errors, self.form_error = dict(exc.fields), exc.message
+            self.saving = False
+            return
+        self.saving = False
+        self.name, self.primary_color, self.accent_color = brand.name, brand.primary_color, brand.accent_color
+        session.brand_name = brand.name
+        session.brands = [b | {"name": brand.name} if b["id"] == str(brand.id) else b for b in session.brands]
+        yield rx.toast.success("Brand settings saved.")

@@ -1,0 +1,1 @@
+"""State of the checkout surface's pages, one module per page."""

@@ -1,0 +1,1 @@
+"""State of the kyc surface's pages, one module per page."""

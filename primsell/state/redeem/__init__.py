@@ -1,0 +1,1 @@
+"""State of the redeem surface's pages, one module per page."""

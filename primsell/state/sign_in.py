@@ -1,0 +1,78 @@
+"""The sign-in form shared by /admin/login and /kyc/login: password check server-side, cookie set by the API.
+
+The single-use code goes to the page only to be exchanged at once; the session cookie it buys is HttpOnly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import reflex as rx
+
+from backend.auth.service import begin_web_sign_in
+from backend.errors import DomainError, NotAuthenticated, RateLimited
+from primsell import routes
+from primsell.state.session import client_ip
+
+
+class AuthSignInState(rx.State):
+    """One sign-in form; `surface` says where it goes afterwards."""
+
+    field_errors: dict[str, str] = {}
+    form_error: str = ""
+    signing_in: bool = False
+
+    @rx.event
+    def reset_form(self):
+        self.field_errors = {}
+        self.form_error = ""
+        self.signing_in = False
+
+    @rx.event
+    async def submit_sign_in(self, form_data: dict, surface: str):
+        email = str(form_data.get("email", "")).strip()
+        password = str(form_data.get("password", ""))
+        errors: dict[str, str] = {}
+        if not email:
+            errors["email"] = "Enter your email address."
+        elif "@" not in email:
+            errors["email"] = "Enter a valid email address."
+        if not password:
+            errors["password"] = "Enter your password."
+        self.field_errors = errors
+        self.form_error = ""
+        if errors:
+            return
+        self.signing_in = True
+        yield
+        try:
+            code = await asyncio.to_thread(begin_web_sign_in, email, password, ip=client_ip(self))
+        except RateLimited as exc:
+            self.form_error = f"Too many attempts. Try again in {exc.retry_after_s} seconds."
+        except NotAuthenticated as exc:
+            self.form_error = exc.message
+        except DomainError as exc:
+            self.form_error = exc.message
+            self.field_errors = dict(exc.fields)
+        else:
+            next_path = routes.safe_next(surface, self.router.url.query_parameters.get("next"))
+            # The page exchanges the code for the HttpOnly cookie, then navigates fully so the
+            # websocket reconnects carrying the new cookie.
+            yield rx.call_script(
+                "(async () => { try { const r = await fetch("
+                f"{json.dumps(routes.API_WEB_SESSION)}, {{method: 'POST', credentials: 'same-origin', "
+                "headers: {'Content-Type': 'application/json'}, "
+                f"body: JSON.stringify({{code: {json.dumps(code)}}})}}); "
+                f"if (r.ok) {{ window.location.assign({json.dumps(next_path)}); return 'ok'; }} "
+                "return 'failed'; } catch (e) { return 'failed'; } })()",
+                callback=AuthSignInState.finish_sign_in,
+            )
+            return
+        self.signing_in = False
+
+    @rx.event
+    def finish_sign_in(self, result: str):
+        if result != "ok":
+            self.signing_in = False
+            self.form_error = "Signing in did not complete. Please try again."

@@ -1,0 +1,80 @@
+"""PagedTableMixin: the state behind components.table.data_table (sort, search, page, loading), paged by the backend."""
+
+from __future__ import annotations
+
+import math
+
+import reflex as rx
+
+
+class PagedTableMixin(rx.State, mixin=True):
+    """Rows are display-ready strings; the concrete state's `_fetch` calls ONE backend list service."""
+
+    rows: list[dict[str, str]] = []
+    sort_by: str = "created_at"
+    descending: bool = True
+    search: str = ""
+    page: int = 1
+    page_size: int = 10
+    total: int = 0
+    loading: bool = True
+    load_error: str = ""
+
+    @rx.var
+    def page_count(self) -> int:
+        return max(1, math.ceil(self.total / self.page_size))
+
+    @rx.var
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @rx.var
+    def has_next(self) -> bool:
+        return self.page < max(1, math.ceil(self.total / self.page_size))
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+    async def _fetch(self) -> None:  # pragma: no cover - every table state overrides it
+        raise NotImplementedError
+
+    async def _refresh(self) -> None:
+        self.load_error = ""
+        await self._fetch()
+        self.loading = False
+
+    @rx.event
+    async def sort_by_column(self, key: str):
+        if self.sort_by == key:
+            self.descending = not self.descending
+        else:
+            self.sort_by, self.descending = key, False
+        self.page = 1
+        self.loading = True
+        yield
+        await self._refresh()
+
+    @rx.event
+    async def set_search(self, value: str):
+        self.search = value
+        self.page = 1
+        self.loading = True
+        yield
+        await self._refresh()
+
+    @rx.event
+    async def next_page(self):
+        if self.page < self.page_count:
+            self.page += 1
+            self.loading = True
+            yield
+            await self._refresh()
+
+    @rx.event
+    async def previous_page(self):
+        if self.page > 1:
+            self.page -= 1
+            self.loading = True
+            yield
+            await self._refresh()

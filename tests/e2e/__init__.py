@@ -1,0 +1,1 @@
+"""Browser journeys against the app started in production mode (Playwright + Debian's Chromium)."""
