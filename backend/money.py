@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 # Minor-unit exponents of the currencies a campaign may be priced in.
@@ -9,12 +10,22 @@ CURRENCY_EXPONENTS = {"USD": 2, "EUR": 2, "GBP": 2, "CHF": 2, "JPY": 0}
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CHF": "CHF ", "JPY": "¥"}
 SUPPORTED_CURRENCIES = tuple(CURRENCY_EXPONENTS)
 
+# Commas are accepted only as thousands separators ("1,234.56"); "12,50" is refused rather than read as 1250.
+_GROUPED = re.compile(r"^\d{1,3}(,\d{3})+(\.\d*)?$")
+
 
 def parse_amount(text: str, currency: str) -> int:
     """'25.5' USD -> 2550. Raises ValueError for anything that is not an exact, non-negative amount."""
+    if currency not in CURRENCY_EXPONENTS:
+        raise ValueError(f"currency must be one of {', '.join(SUPPORTED_CURRENCIES)}")
     exponent = CURRENCY_EXPONENTS[currency]
+    text = text.strip()
+    if "," in text:
+        if not _GROUPED.match(text):
+            raise ValueError("is not a number (use a dot for decimals, e.g. 12.50)")
+        text = text.replace(",", "")
     try:
-        value = Decimal(text.strip().replace(",", ""))
+        value = Decimal(text)
     except InvalidOperation as exc:
         raise ValueError("is not a number") from exc
     if not value.is_finite() or value < 0:

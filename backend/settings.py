@@ -42,8 +42,9 @@ class Settings(BaseSettings):
 
     env: Environment = Field(Environment.DEVELOPMENT, alias="PRIMSELL_ENV")
     data_dir: Path = Field(PROJECT_ROOT / "var", alias="PRIMSELL_DATA_DIR")
-    database_url: str = Field("", alias="DATABASE_URL")
-    redis_url: str = Field("", alias="REDIS_URL")
+    # URLs may carry passwords (and RPC URLs API keys): kept out of repr() so logs never show them.
+    database_url: str = Field("", alias="DATABASE_URL", repr=False)
+    redis_url: str = Field("", alias="REDIS_URL", repr=False)
     public_url: str = Field("http://localhost:3000", alias="PRIMSELL_PUBLIC_URL")
     surfaces: Annotated[tuple[str, ...], NoDecode] = Field(ALL_SURFACES, alias="PRIMSELL_SURFACES")
 
@@ -61,8 +62,30 @@ class Settings(BaseSettings):
 
     stripe_api_key: SecretStr | None = Field(None, alias="STRIPE_API_KEY")
     stripe_webhook_secret: SecretStr | None = Field(None, alias="STRIPE_WEBHOOK_SECRET")
-    chain_rpc_url: str = Field("", alias="CHAIN_RPC_URL")
+    chain_rpc_url: str = Field("", alias="CHAIN_RPC_URL", repr=False)
     sentry_dsn: SecretStr | None = Field(None, alias="SENTRY_DSN")
+
+    # Workflow engine and daemons (issue 3).
+    job_lease_s: float = Field(60.0, alias="JOB_LEASE_SECONDS", gt=0)
+    scheduler_heartbeat_s: float = Field(5.0, alias="SCHEDULER_HEARTBEAT_SECONDS", gt=0)
+    outbox_batch_size: int = Field(500, alias="OUTBOX_BATCH_SIZE", gt=0)
+    outbox_max_attempts: int = Field(8, alias="OUTBOX_MAX_ATTEMPTS", gt=0)
+    outbox_backoff_base_s: float = Field(2.0, alias="OUTBOX_BACKOFF_BASE_SECONDS", ge=0)
+    outbox_backoff_max_s: float = Field(3600.0, alias="OUTBOX_BACKOFF_MAX_SECONDS", ge=0)
+    outbox_retention_days: float = Field(7, alias="OUTBOX_RETENTION_DAYS", gt=0)
+    job_run_retention_days: float = Field(14, alias="JOB_RUN_RETENTION_DAYS", gt=0)
+    error_log_retention_days: float = Field(30, alias="ERROR_LOG_RETENTION_DAYS", gt=0)
+    retention_batch_size: int = Field(1000, alias="RETENTION_BATCH_SIZE", gt=0)
+    # FX: "static" (offline demo; rates from FX_STATIC_RATES, shown as static) or "binance".
+    fx_mode: str = Field("static", alias="FX_MODE", pattern="^(static|binance)$")
+    fx_static_rates: str = Field(
+        "ETH/USD=2500,ETH/EUR=2300,POL/USD=0.25,POL/EUR=0.23,USDC/USD=1,USDC/EUR=0.92",
+        alias="FX_STATIC_RATES",
+    )
+    fx_max_age_s: float = Field(600.0, alias="FX_MAX_AGE_SECONDS", gt=0)
+    binance_base_url: str = Field("https://data-api.binance.vision", alias="BINANCE_BASE_URL")
+    binance_weight_limit: int = Field(6000, alias="BINANCE_WEIGHT_LIMIT_1M", gt=0)
+    binance_timeout_s: float = Field(10.0, alias="BINANCE_TIMEOUT_SECONDS", gt=0)
 
     @field_validator("surfaces", mode="before")
     @classmethod
@@ -106,9 +129,14 @@ def _secrets_file(data_dir: Path) -> Path:
     return data_dir / "secrets.json"
 
 
+def _secret_value(value: SecretStr | None) -> str:
+    return "" if value is None else value.get_secret_value()
+
+
 def _fill_generated_secrets(settings: Settings) -> Settings:
     """Give development a stable set of secrets; refuse to start production without them."""
-    missing = [name for name in GENERATED_SECRETS if getattr(settings, name) is None]
+    # An empty value (`PRIMSELL_SECRET_KEY=` in .env) counts as missing: an empty signing key is no key.
+    missing = [name for name in GENERATED_SECRETS if not _secret_value(getattr(settings, name))]
     if not missing:
         return settings
     if settings.is_production:

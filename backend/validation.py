@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 
 from eth_utils import is_address, is_checksum_address, to_checksum_address
+from typing import Any
+
 from pydantic import ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from backend.errors import ValidationFailed
 
@@ -41,12 +44,20 @@ def check_address(value: str, *, allow_empty: bool = False) -> str:
     value = value.strip()
     if allow_empty and value == "":
         return value
-    if not is_address(value):
+    if not value.startswith("0x") or not is_address(value):
         raise ValueError("is not a valid address (0x followed by 40 hex digits)")
     has_case = value[2:] != value[2:].lower() and value[2:] != value[2:].upper()
     if has_case and not is_checksum_address(value):
         raise ValueError("has a wrong checksum: check for a typo")
     return to_checksum_address(value)
+
+
+def field_error(model: str, field: str, message: str, value: Any) -> ValidationError:
+    """A ValidationError located at `field`: a model validator raises it so a cross-field problem shows
+    next to the input that must change (a plain ValueError there would land under "body")."""
+    return ValidationError.from_exception_data(
+        model, [InitErrorDetails(type=PydanticCustomError("value_error", message), loc=(field,), input=value)]
+    )
 
 
 def field_errors(exc: ValidationError) -> dict[str, str]:

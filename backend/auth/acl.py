@@ -104,6 +104,10 @@ class Actor:
         return set(self.roles.values()) or {Role.CONSUMER}
 
     def can(self, permission: Permission, brand_id: int | None = None) -> bool:
+        # A platform-wide role keeps holding in a brand where the user also has a (narrower) brand role.
+        platform_role = self.roles.get(None)
+        if platform_role is not None and permission in ROLE_PERMISSIONS[platform_role]:
+            return True
         return permission in ROLE_PERMISSIONS[self.role_in(brand_id)]
 
     def can_use_admin(self) -> bool:
@@ -113,10 +117,16 @@ class Actor:
         return bool(self.all_roles() & KYC_ROLES)
 
 
-def require(actor: Actor | None, permission: Permission, brand_id: int | None = None) -> Actor:
-    """Refuse unless `actor` holds `permission` for `brand_id`. Services call this before anything else."""
+def signed_in(actor: Actor | None) -> Actor:
+    """Refuse an anonymous caller before anything else (even before a lookup that could reveal existence)."""
     if actor is None:
         raise NotAuthenticated("Sign in to continue.")
+    return actor
+
+
+def require(actor: Actor | None, permission: Permission, brand_id: int | None = None) -> Actor:
+    """Refuse unless `actor` holds `permission` for `brand_id`. Services call this before anything else."""
+    actor = signed_in(actor)
     if not actor.can(permission, brand_id):
         raise Forbidden("You do not have permission to do that.")
     return actor

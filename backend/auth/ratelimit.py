@@ -26,12 +26,13 @@ class RateLimiter:
     def hit(self, rule: str, *keys: str) -> None:
         """Count one attempt under `rule` for each key; refuse if any key is over its limit."""
         item: RateLimitItem = parse(rule)
-        refused_for = 0
+        refused, refused_for = False, 0
         for key in keys:
             if not self._limiter.hit(item, key):
+                refused = True  # even when the window resets this very second (refused_for rounds to 0)
                 reset_at = self._limiter.get_window_stats(item, key).reset_time
                 refused_for = max(refused_for, math.ceil(reset_at - time.time()))
-        if refused_for:
+        if refused:
             raise RateLimited(refused_for)
 
     def clear(self, rule: str, *keys: str) -> None:

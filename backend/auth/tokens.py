@@ -6,7 +6,7 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import jwt
 
@@ -69,7 +69,7 @@ def decode_access_token(token: str, *, secret: str) -> AccessClaims:
         return AccessClaims(
             user_id=int(claims["sub"]),
             session_id=str(claims["sid"]),
-            expires_at=datetime.fromtimestamp(claims["exp"]).astimezone(),
+            expires_at=datetime.fromtimestamp(claims["exp"], UTC),
         )
     except jwt.ExpiredSignatureError as exc:
         raise NotAuthenticated("Your session has expired. Sign in again.") from exc

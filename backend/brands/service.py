@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from backend.auth.acl import BRAND_ROLES, Actor, Permission, Role, require
+from backend.auth.acl import BRAND_ROLES, Actor, Permission, Role, require, signed_in
 from backend.auth.models import Invitation, Membership, User
 from backend.auth.service import create_user, normalize_email, set_password
 from backend.auth.tokens import new_opaque_token, token_digest
@@ -67,6 +67,7 @@ def _parse(model: type[BaseModel], data: dict[str, Any]) -> Any:
 
 
 def _brand(session: Session, actor: Actor, brand_id: int, permission: Permission) -> Brand:
+    actor = signed_in(actor)
     brand = session.get(Brand, brand_id)
     if brand is None or not actor.can(Permission.BRAND_READ, brand_id):
         raise NotFound("Brand not found.")
@@ -75,9 +76,11 @@ def _brand(session: Session, actor: Actor, brand_id: int, permission: Permission
 
 
 def list_brands(actor: Actor) -> list[Brand]:
+    actor = signed_in(actor)
     with session_scope() as session:
         query = select(Brand).order_by(Brand.name)
-        if not actor.is_platform_admin:
+        # A platform-wide role that may read brands (platform admin, platform KYC reviewer) reads them all.
+        if not actor.can(Permission.BRAND_READ, None):
             readable = [b for b in actor.brand_ids if actor.can(Permission.BRAND_READ, b)]
             query = query.where(Brand.id.in_(readable))  # type: ignore[union-attr]
         return list(session.exec(query).all())
@@ -101,6 +104,7 @@ def create_brand(actor: Actor, data: dict[str, Any]) -> Brand:
 
 
 def update_brand(actor: Actor, brand_id: int, data: dict[str, Any]) -> Brand:
+    signed_in(actor)
     changes = _parse(BrandUpdate, data).model_dump(exclude_unset=True, exclude_none=True)
     with session_scope() as session:
         brand = _brand(session, actor, brand_id, Permission.BRAND_UPDATE)
@@ -145,6 +149,7 @@ def _admins_left(session: Session, brand_id: int) -> int:
 
 def invite_member(actor: Actor, brand_id: int, email: str, role: Role | str) -> InviteResult:
     """Add an existing user at once; otherwise create a pending account and an invitation to accept."""
+    signed_in(actor)
     role = _check_brand_role(role)
     email = normalize_email(email)
     with session_scope() as session:
@@ -175,6 +180,7 @@ def invite_member(actor: Actor, brand_id: int, email: str, role: Role | str) -> 
 
 
 def change_member_role(actor: Actor, brand_id: int, user_id: int, role: Role | str) -> MemberView:
+    signed_in(actor)
     role = _check_brand_role(role)
     with session_scope() as session:
         _brand(session, actor, brand_id, Permission.MEMBER_MANAGE)

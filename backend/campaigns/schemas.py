@@ -8,7 +8,7 @@ from typing import Annotated, Self
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from backend.money import SUPPORTED_CURRENCIES
-from backend.validation import check_address, check_color, check_slug, check_url
+from backend.validation import check_address, check_color, check_slug, check_url, field_error
 
 MAX_SUPPLY = 1_000_000
 MAX_PRICE_MINOR = 100_000_000  # 1,000,000.00 in a 2-decimal currency
@@ -42,7 +42,7 @@ class _CampaignFields(BaseModel):
     def _check_consistency(self) -> Self:
         starts, ends = getattr(self, "sale_starts_at", None), getattr(self, "sale_ends_at", None)
         if starts is not None and ends is not None and ends <= starts:
-            raise ValueError("sale_ends_at must be after sale_starts_at")
+            raise field_error(type(self).__name__, "sale_ends_at", "must be after sale_starts_at", ends)
         return self
 
 
@@ -66,9 +66,10 @@ class CampaignCreate(_CampaignFields):
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if self.royalty_bps > 0 and not self.royalty_receiver:
-            raise ValueError("royalty_receiver is required when royalty_bps is above 0")
+            raise field_error("CampaignCreate", "royalty_receiver", "is required when royalty_bps is above 0",
+                              self.royalty_receiver)
         if self.per_wallet_cap > self.supply_cap:
-            raise ValueError("per_wallet_cap cannot exceed supply_cap")
+            raise field_error("CampaignCreate", "per_wallet_cap", "cannot exceed supply_cap", self.per_wallet_cap)
         return self._check_consistency()
 
 

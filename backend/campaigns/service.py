@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from backend.auth.acl import Actor, Permission, require
+from backend.auth.acl import Actor, Permission, require, signed_in
 from backend.brands.models import Brand
 from backend.campaigns.models import Campaign, CampaignStatus, SalePhase
 from backend.campaigns.schemas import CampaignCreate, CampaignUpdate
@@ -42,6 +42,7 @@ class PublicCampaign:
 
 
 def _load(session: Session, actor: Actor, campaign_id: int, permission: Permission) -> Campaign:
+    actor = signed_in(actor)
     campaign = session.get(Campaign, campaign_id)
     # An unknown id and another brand's campaign look the same to a caller who may not read it.
     if campaign is None or not actor.can(Permission.CAMPAIGN_READ, campaign.brand_id):
@@ -113,6 +114,7 @@ def create_campaign(actor: Actor, brand_id: int, data: dict[str, Any]) -> Campai
 
 
 def update_campaign(actor: Actor, campaign_id: int, data: dict[str, Any]) -> Campaign:
+    signed_in(actor)
     changes = _validate(CampaignUpdate, data).model_dump(exclude_unset=True)
     with session_scope() as session:
         campaign = _load(session, actor, campaign_id, Permission.CAMPAIGN_WRITE)
@@ -136,6 +138,12 @@ def update_campaign(actor: Actor, campaign_id: int, data: dict[str, Any]) -> Cam
 
 
 def change_campaign_status(actor: Actor, campaign_id: int, status: CampaignStatus) -> Campaign:
+    signed_in(actor)
+    try:
+        status = CampaignStatus(status)  # callers (forms, JSON) may pass the plain value
+    except ValueError as exc:
+        names = ", ".join(s.value for s in CampaignStatus)
+        raise ValidationFailed("Unknown campaign status.", fields={"status": f"must be one of {names}"}) from exc
     with session_scope() as session:
         campaign = _load(session, actor, campaign_id, Permission.CAMPAIGN_WRITE)
         if status not in STATUS_CHANGES[campaign.status]:

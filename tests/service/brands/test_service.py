@@ -1,0 +1,179 @@
+"""Brands and their members: create/update validation, invitations, direct membership, the last-admin rule."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from backend.auth.acl import Role
+from backend.auth.models import Invitation
+from backend.auth.service import authenticate_access_token, login
+from backend.brands.service import (
+    accept_invitation,
+    change_member_role,
+    create_brand,
+    get_brand,
+    invite_member,
+    list_brands,
+    list_members,
+    remove_member,
+    update_brand,
+)
+from backend.db import session_scope, utcnow
+from backend.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
+from tests.factories import PASSWORD, make_brand, make_user
+
+NEW_PASSWORD = "Fresh-meadow-2031!"
+
+
+@pytest.fixture
+def brand():
+    return make_brand(name="Aurora")
+
+
+@pytest.fixture
+def admin(brand):
+    return make_user(Role.BRAND_ADMIN, brand, email="owner@example.com")
+
+
+def _members(admin, brand) -> dict[str, tuple[Role, bool]]:
+    return {m.email: (m.role, m.pending) for m in list_members(admin, brand.id)}
+
+
+def test_platform_admin_creates_a_brand_with_normalised_fields():
+    platform = make_user(Role.PLATFORM_ADMIN)
+    brand = create_brand(platform, {"slug": "Nova-Tea", "name": " Nova Tea ", "primary_color": "#00ff00"})
+    stored = get_brand(platform, brand.id)
+    assert (stored.slug, stored.name, stored.primary_color, stored.accent_color) == (
+        "nova-tea", "Nova Tea", "#00FF00", "#F59E0B")
+    assert [b.slug for b in list_brands(platform)] == ["nova-tea"]
+
+
+def test_brand_slug_is_unique_and_fields_are_validated():
+    platform = make_user(Role.PLATFORM_ADMIN)
+    create_brand(platform, {"slug": "nova", "name": "Nova"})
+    with pytest.raises(Conflict) as caught:
+        create_brand(platform, {"slug": "nova", "name": "Nova again"})
+    assert "slug" in caught.value.fields
+    with pytest.raises(ValidationFailed) as caught:
+        create_brand(platform, {"slug": "-bad-", "name": "", "logo_url": "ftp://x", "accent_color": "blue"})
+    assert set(caught.value.fields) == {"slug", "name", "logo_url", "accent_color"}
+
+
+def test_update_brand_changes_only_what_is_sent(brand, admin):
+    update_brand(admin, brand.id, {"accent_color": "#123abc"})
+    stored = get_brand(admin, brand.id)
+    assert (stored.name, stored.accent_color) == ("Aurora", "#123ABC")
+    with pytest.raises(ValidationFailed) as caught:
+        update_brand(admin, brand.id, {"slug": "renamed"})  # slugs are permanent: unknown field here
+    assert caught.value.fields == {"slug": "unknown field"}
+
+
+def test_inviting_a_new_email_creates_a_pending_member_who_accepts_and_can_log_in(brand, admin):
+    result = invite_member(admin, brand.id, " New.Person@Example.COM ", "brand_staff")
+    assert result.email == "new.person@example.com"
+    assert result.role is Role.BRAND_STAFF
+    assert result.accept_token
+    assert _members(admin, brand)["new.person@example.com"] == (Role.BRAND_STAFF, True)
+    with pytest.raises(NotAuthenticated):  # no password yet: cannot sign in
+        login("new.person@example.com", NEW_PASSWORD, ip="10.0.0.1")
+
+    assert accept_invitation(result.accept_token, NEW_PASSWORD, display_name="New Person") == "new.person@example.com"
+
+    assert _members(admin, brand)["new.person@example.com"] == (Role.BRAND_STAFF, False)
+    actor = authenticate_access_token(login("new.person@example.com", NEW_PASSWORD, ip="10.0.0.1").access_token)
+    assert actor.roles == {brand.id: Role.BRAND_STAFF}
+    assert [m.display_name for m in list_members(admin, brand.id) if m.email == "new.person@example.com"] == [
+        "New Person"]
+
+
+def test_an_invitation_is_single_use(brand, admin):
+    token = invite_member(admin, brand.id, "once@example.com", Role.BRAND_STAFF).accept_token
+    assert token
+    accept_invitation(token, NEW_PASSWORD)
+    with pytest.raises(NotFound):
+        accept_invitation(token, "Another-password-77")
+    login("once@example.com", NEW_PASSWORD, ip="10.0.0.1")  # the first password still holds
+
+
+def test_expired_or_unknown_invitation_is_refused(brand, admin):
+    token = invite_member(admin, brand.id, "late@example.com", Role.BRAND_STAFF).accept_token
+    with session_scope() as session:
+        session.exec(update(Invitation).values(expires_at=utcnow() - timedelta(seconds=1)))
+    with pytest.raises(NotFound, match="expired"):
+        accept_invitation(token, NEW_PASSWORD)  # type: ignore[arg-type]
+    with pytest.raises(NotFound):
+        accept_invitation("no-such-token", NEW_PASSWORD)
+
+
+def test_accepting_with_a_weak_password_is_refused_and_the_invitation_stays_usable(brand, admin):
+    token = invite_member(admin, brand.id, "careful@example.com", Role.BRAND_STAFF).accept_token
+    with pytest.raises(ValidationFailed) as caught:
+        accept_invitation(token, "short")  # type: ignore[arg-type]
+    assert "password" in caught.value.fields
+    accept_invitation(token, NEW_PASSWORD)  # type: ignore[arg-type]
+    login("careful@example.com", NEW_PASSWORD, ip="10.0.0.1")
+
+
+def test_inviting_an_existing_user_adds_them_directly(brand, admin):
+    other = make_user(email="existing@example.com")
+    result = invite_member(admin, brand.id, "EXISTING@example.com", Role.KYC_REVIEWER)
+    assert result.accept_token is None
+    assert _members(admin, brand)["existing@example.com"] == (Role.KYC_REVIEWER, False)
+    actor = authenticate_access_token(login("existing@example.com", PASSWORD, ip="10.0.0.2").access_token)
+    assert actor.user_id == other.user_id and actor.roles == {brand.id: Role.KYC_REVIEWER}
+    with pytest.raises(Conflict):
+        invite_member(admin, brand.id, "existing@example.com", Role.BRAND_STAFF)
+
+
+@pytest.mark.parametrize("role", ["platform_admin", "consumer", "owner"])
+def test_roles_outside_the_brand_roles_are_refused(brand, admin, role):
+    with pytest.raises(ValidationFailed) as caught:
+        invite_member(admin, brand.id, "x@example.com", role)
+    assert "role" in caught.value.fields
+    staff = make_user(Role.BRAND_STAFF, brand)
+    with pytest.raises(ValidationFailed):
+        change_member_role(admin, brand.id, staff.user_id, role)
+    assert "x@example.com" not in _members(admin, brand)
+    assert _members(admin, brand)[staff.email][0] is Role.BRAND_STAFF
+
+
+def test_bad_invite_email_is_a_field_error(brand, admin):
+    with pytest.raises(ValidationFailed) as caught:
+        invite_member(admin, brand.id, "not-an-email", Role.BRAND_STAFF)
+    assert "email" in caught.value.fields
+
+
+def test_the_last_brand_admin_can_be_neither_demoted_nor_removed(brand, admin):
+    with pytest.raises(Conflict, match="at least one admin"):
+        change_member_role(admin, brand.id, admin.user_id, Role.BRAND_STAFF)
+    with pytest.raises(Conflict, match="at least one admin"):
+        remove_member(admin, brand.id, admin.user_id)
+    assert _members(admin, brand)[admin.email][0] is Role.BRAND_ADMIN
+
+    second = make_user(Role.BRAND_STAFF, brand)
+    change_member_role(admin, brand.id, second.user_id, Role.BRAND_ADMIN)
+    change_member_role(admin, brand.id, admin.user_id, Role.BRAND_STAFF)  # now allowed: another admin exists
+    assert _members(make_user(Role.PLATFORM_ADMIN), brand)[admin.email][0] is Role.BRAND_STAFF
+
+
+def test_removing_a_member_ends_their_access(brand, admin):
+    staff = make_user(Role.BRAND_STAFF, brand)
+    remove_member(admin, brand.id, staff.user_id)
+    assert staff.email not in _members(admin, brand)
+    actor = authenticate_access_token(login(staff.email, PASSWORD, ip="10.0.0.3").access_token)
+    assert actor.roles == {}
+    with pytest.raises(NotFound):
+        get_brand(actor, brand.id)
+    with pytest.raises(NotFound):
+        remove_member(admin, brand.id, staff.user_id)
+
+
+def test_members_of_another_brand_are_not_found_here(brand, admin):
+    elsewhere = make_user(Role.BRAND_STAFF, make_brand())
+    with pytest.raises(NotFound):
+        change_member_role(admin, brand.id, elsewhere.user_id, Role.BRAND_ADMIN)
+    with pytest.raises(NotFound):
+        remove_member(admin, brand.id, elsewhere.user_id)

@@ -1,0 +1,166 @@
+"""Typed settings: defaults, surface parsing, URL validation, generated development secrets, production refusal."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from backend.settings import ALL_SURFACES, ConfigurationError, Environment, Settings, load_settings
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
+    """No Primsell variable from the test process leaks in, no `.env` is read, and data goes to a tmp dir."""
+    for field in Settings.model_fields.values():
+        if field.alias:
+            monkeypatch.delenv(field.alias, raising=False)
+    monkeypatch.chdir(tmp_path)  # `.env` is looked up in the working directory
+    monkeypatch.setenv("PRIMSELL_DATA_DIR", str(tmp_path / "data"))
+    return monkeypatch
+
+
+def test_defaults_serve_every_surface_on_sqlite_in_development(env: pytest.MonkeyPatch, tmp_path: Path):
+    settings = load_settings()
+    assert settings.env is Environment.DEVELOPMENT
+    assert settings.is_production is False
+    assert settings.surfaces == ALL_SURFACES
+    assert all(settings.serves(s) for s in ("admin", "checkout", "redeem", "kyc"))
+    assert settings.effective_database_url == f"sqlite:///{tmp_path / 'data' / 'primsell.db'}"
+    assert settings.access_token_ttl_s == 900
+    assert settings.refresh_token_ttl_s == 14 * 24 * 3600
+    assert settings.login_rate_per_account == "5/minute"
+    assert settings.redis_url == ""
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("admin", ("admin",)),
+        ("checkout,redeem", ("checkout", "redeem")),
+        (" Admin , KYC ", ("admin", "kyc")),
+        ("admin,admin,checkout,admin", ("admin", "checkout")),
+        ("kyc,,admin,", ("kyc", "admin")),
+    ],
+)
+def test_surfaces_are_parsed_from_a_comma_list(env: pytest.MonkeyPatch, raw: str, expected: tuple[str, ...]):
+    env.setenv("PRIMSELL_SURFACES", raw)
+    settings = load_settings()
+    assert settings.surfaces == expected
+    assert not settings.serves("storefront")
+
+
+def test_unknown_surface_is_refused_with_the_valid_choices(env: pytest.MonkeyPatch):
+    env.setenv("PRIMSELL_SURFACES", "admin,storefront")
+    with pytest.raises(ValidationError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert "storefront" in message
+    assert "admin, checkout, redeem, kyc" in message
+
+
+@pytest.mark.parametrize("raw", ["", " , ,"])
+def test_empty_surface_list_is_refused(env: pytest.MonkeyPatch, raw: str):
+    env.setenv("PRIMSELL_SURFACES", raw)
+    with pytest.raises(ValidationError, match="at least one surface"):
+        load_settings()
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite:////tmp/x.db", "postgresql+psycopg://postgres@127.0.0.1:5432/test", "postgresql://u@h/db"]
+)
+def test_sqlite_and_postgresql_urls_are_accepted(env: pytest.MonkeyPatch, url: str):
+    env.setenv("DATABASE_URL", url)
+    settings = load_settings()
+    assert settings.database_url == url
+    assert settings.effective_database_url == url
+
+
+@pytest.mark.parametrize("url", ["mysql://root@localhost/primsell", "primsell.db", "http://db"])
+def test_other_database_urls_are_refused(env: pytest.MonkeyPatch, url: str):
+    env.setenv("DATABASE_URL", url)
+    with pytest.raises(ValidationError, match="DATABASE_URL must be a sqlite"):
+        load_settings()
+
+
+def test_development_generates_a_secret_once_with_owner_only_permissions(env: pytest.MonkeyPatch, tmp_path: Path):
+    first = load_settings()
+    secrets_file = tmp_path / "data" / "secrets.json"
+    assert secrets_file.exists()
+    assert stat.S_IMODE(secrets_file.stat().st_mode) == 0o600
+    key = first.require_secret("secret_key")
+    assert len(key) >= 40
+    assert json.loads(secrets_file.read_text()) == {"secret_key": key}
+    second = load_settings()
+    assert second.require_secret("secret_key") == key  # stable across loads (and restarts)
+
+
+def test_a_configured_secret_wins_and_nothing_is_generated(env: pytest.MonkeyPatch, tmp_path: Path):
+    env.setenv("PRIMSELL_SECRET_KEY", "configured-secret-value-0123456789")
+    settings = load_settings()
+    assert settings.require_secret("secret_key") == "configured-secret-value-0123456789"
+    assert not (tmp_path / "data" / "secrets.json").exists()
+
+
+def test_production_without_a_secret_key_refuses_to_start(env: pytest.MonkeyPatch, tmp_path: Path):
+    env.setenv("PRIMSELL_ENV", "production")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    assert "PRIMSELL_SECRET_KEY" in str(caught.value)
+    assert "production" in str(caught.value)
+    assert not (tmp_path / "data" / "secrets.json").exists()
+
+
+def test_production_with_an_empty_secret_key_refuses_to_start(env: pytest.MonkeyPatch):
+    env.setenv("PRIMSELL_ENV", "production")
+    env.setenv("PRIMSELL_SECRET_KEY", "")
+    with pytest.raises(ConfigurationError, match="PRIMSELL_SECRET_KEY"):
+        load_settings()
+
+
+def test_production_with_a_secret_key_starts(env: pytest.MonkeyPatch):
+    env.setenv("PRIMSELL_ENV", "production")
+    env.setenv("PRIMSELL_SECRET_KEY", "production-secret-0123456789abcdef")
+    settings = load_settings()
+    assert settings.is_production
+    assert settings.require_secret("secret_key") == "production-secret-0123456789abcdef"
+
+
+def test_require_secret_names_an_unconfigured_setting(env: pytest.MonkeyPatch):
+    settings = load_settings()
+    with pytest.raises(ConfigurationError, match="stripe_api_key"):
+        settings.require_secret("stripe_api_key")
+
+
+def test_secrets_never_appear_in_repr_or_str(env: pytest.MonkeyPatch):
+    values = {
+        "PRIMSELL_SECRET_KEY": "sekrit-signing-key-aaaaaaaaaaaaaaaa",
+        "STRIPE_API_KEY": "sk_test_sekrit_bbbbbbbbbbbbbbbb",
+        "STRIPE_WEBHOOK_SECRET": "whsec_sekrit_cccccccccccccccc",
+        "SENTRY_DSN": "https://sekritdsn@o0.ingest.example.com/1",
+        "DATABASE_URL": "postgresql+psycopg://primsell:dbpassword-sekrit@db.example.com/primsell",
+        "REDIS_URL": "redis://:redispassword-sekrit@cache.example.com:6379/0",
+    }
+    for name, value in values.items():
+        env.setenv(name, value)
+    settings = load_settings()
+    for text in (repr(settings), str(settings), f"{settings}"):
+        assert "sekrit" not in text, text
+    assert settings.require_secret("stripe_api_key") == values["STRIPE_API_KEY"]
+    assert settings.effective_database_url == values["DATABASE_URL"]
+
+
+def test_env_file_in_the_working_directory_is_read(env: pytest.MonkeyPatch, tmp_path: Path):
+    (tmp_path / ".env").write_text("PRIMSELL_SURFACES=kyc\nACCESS_TOKEN_TTL_S=60\n")
+    settings = load_settings()
+    assert settings.surfaces == ("kyc",)
+    assert settings.access_token_ttl_s == 60
+
+
+def test_non_positive_token_lifetime_is_refused(env: pytest.MonkeyPatch):
+    env.setenv("ACCESS_TOKEN_TTL_S", "0")
+    with pytest.raises(ValidationError):
+        load_settings()
