@@ -11,6 +11,10 @@ from sqlmodel import SQLModel
 from backend.auth.models import AuthSession, Invitation, LoginGrant, Membership, RefreshToken, User
 from backend.brands.models import Brand
 from backend.campaigns.models import Campaign
+from backend.fx.models import FxProviderState, FxRate
+from backend.monitoring.models import ErrorLogEntry
+from backend.operations.models import JobLease, JobRun, SchedulerHeartbeat
+from backend.workflow.models import OutboxDelivery, OutboxEvent, ProcessedEvent, StateTransition
 
 metadata = SQLModel.metadata
 
@@ -18,10 +22,20 @@ __all__ = [
     "AuthSession",
     "Brand",
     "Campaign",
+    "ErrorLogEntry",
+    "FxProviderState",
+    "FxRate",
     "Invitation",
+    "JobLease",
+    "JobRun",
     "LoginGrant",
     "Membership",
+    "OutboxDelivery",
+    "OutboxEvent",
+    "ProcessedEvent",
     "RefreshToken",
+    "SchedulerHeartbeat",
+    "StateTransition",
     "User",
     "metadata",
 ]

@@ -1,0 +1,1 @@
+"""Exchange rates for crypto prices (Binance public ticker, or a static table offline)."""

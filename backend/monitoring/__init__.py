@@ -1,0 +1,1 @@
+"""Error log (deduplicated, scrubbed) and Sentry reporting."""

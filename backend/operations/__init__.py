@@ -1,0 +1,1 @@
+"""Operations: daemon leases and runs, scheduler heartbeat, retention, and the admin Operations page service."""

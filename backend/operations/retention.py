@@ -1,0 +1,47 @@
+"""Retention: delete delivered outbox events, finished job runs and stale error-log rows past their age limit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlmodel import Session
+
+from backend.db import session_scope, utcnow
+from backend.monitoring.errors import purge_errors
+from backend.operations.models import JobRun, RunOutcome
+from backend.settings import get_settings
+from backend.workflow.outbox import purge_delivered
+
+
+def purge_job_runs(session: Session, older_than: timedelta, limit: int, now: datetime | None = None) -> int:
+    cutoff = (now or utcnow()) - older_than
+    ids = session.execute(
+        select(JobRun.id).where(JobRun.started_at < cutoff, JobRun.outcome != RunOutcome.RUNNING)
+        .order_by(JobRun.id).limit(limit)  # type: ignore[arg-type]
+    ).scalars().all()
+    if ids:
+        session.execute(delete(JobRun).where(JobRun.id.in_(ids)))  # type: ignore[union-attr]
+    return len(ids)
+
+
+def clean_old_rows(*, batch_size: int | None = None, max_batches: int = 50, now: datetime | None = None,
+                   keep_going: Callable[[], bool] = lambda: True) -> int:
+    """Delete in transactions of at most `batch_size` rows per table, so writers are never blocked for long."""
+    settings = get_settings()
+    batch_size = batch_size or settings.retention_batch_size
+    purges = [
+        (purge_delivered, timedelta(days=settings.outbox_retention_days)),
+        (purge_job_runs, timedelta(days=settings.job_run_retention_days)),
+        (purge_errors, timedelta(days=settings.error_log_retention_days)),
+    ]
+    total = 0
+    for purge, age in purges:
+        for _ in range(max_batches):
+            with session_scope() as session:
+                deleted = purge(session, age, batch_size, now)
+            total += deleted
+            if deleted < batch_size or not keep_going():
+                break
+    return total

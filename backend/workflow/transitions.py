@@ -1,0 +1,118 @@
+"""Apply a machine's transition to a persisted entity, with a version check and a history row, in one transaction.
+
+`transition()` works for any mapped entity with `id`, `state` and `version` columns; the caller's session
+commits the state change, the history row and (when the caller emits them) the outbox events together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import inspect, select, update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session
+
+from backend.db import session_scope, utcnow
+from backend.errors import Conflict
+from backend.workflow.machine import Machine
+from backend.workflow.machines import MACHINES
+from backend.workflow.models import StateTransition
+
+
+class ConcurrentTransition(Conflict):
+    code = "concurrent_transition"
+
+
+def machine_for(entity: Any) -> Machine:
+    """The machine named by the entity class's `__state_machine__` (a Machine or a MACHINES key)."""
+    declared = getattr(type(entity), "__state_machine__", None)
+    if isinstance(declared, Machine):
+        return declared
+    if isinstance(declared, str) and declared in MACHINES:
+        return MACHINES[declared]
+    raise TypeError(f"{type(entity).__name__} declares no __state_machine__")
+
+
+def transition(
+    session: Session,
+    entity: Any,
+    trigger: str,
+    *,
+    actor: str,
+    reason: str = "",
+    machine: Machine | None = None,
+) -> Enum:
+    """Move `entity` by `trigger`; raises IllegalTransition, or ConcurrentTransition if another writer won.
+
+    The UPDATE is guarded by `version`, so of two concurrent transitions from the same version exactly one
+    changes the row; the loser's transaction should be rolled back (the caller re-reads and decides again).
+    """
+    machine = machine or machine_for(entity)
+    current = machine.coerce(entity.state)
+    target = machine.next_state(current, trigger)
+    cls = type(entity)
+    version = entity.version
+    values: dict[str, Any] = {"state": target, "version": cls.version + 1}
+    now = utcnow()
+    if "updated_at" in inspect(cls).columns:
+        values["updated_at"] = now
+    result = session.execute(
+        update(cls)
+        .where(cls.id == entity.id, cls.version == version)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise ConcurrentTransition(
+            f"{machine.name} {entity.id} changed while {trigger!r} was being applied; reload and try again"
+        )
+    set_committed_value(entity, "state", target)
+    set_committed_value(entity, "version", version + 1)
+    if "updated_at" in values:
+        set_committed_value(entity, "updated_at", now)
+    session.add(
+        StateTransition(
+            entity_type=machine.name,
+            entity_id=str(entity.id),
+            from_state=current.value,
+            to_state=target.value,
+            trigger=trigger,
+            actor=actor[:80],
+            reason=reason[:500],
+            created_at=now,
+        )
+    )
+    return target
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    from_state: str
+    to_state: str
+    trigger: str
+    actor: str
+    reason: str
+    at: datetime
+
+
+def history(entity_type: str, entity_id: int | str, *, session: Session | None = None) -> list[HistoryEntry]:
+    """The entity's timeline, oldest first (the admin timeline). Callers check permission on the entity."""
+    query = (
+        select(StateTransition)
+        .where(StateTransition.entity_type == entity_type, StateTransition.entity_id == str(entity_id))
+        .order_by(StateTransition.id)
+    )
+
+    def _read(s: Session) -> list[HistoryEntry]:
+        return [
+            HistoryEntry(r.from_state, r.to_state, r.trigger, r.actor, r.reason, r.created_at)
+            for r in s.execute(query).scalars()
+        ]
+
+    if session is not None:
+        return _read(session)
+    with session_scope() as s:
+        return _read(s)

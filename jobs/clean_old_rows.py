@@ -1,0 +1,12 @@
+"""retention_cleaner: delete delivered outbox events, old job runs and old error-log rows in bounded batches."""
+
+from __future__ import annotations
+
+from backend.operations.retention import clean_old_rows
+from jobs.runner import RunContext
+
+MAX_BATCHES_PER_RUN = 50
+
+
+def run(ctx: RunContext) -> int:
+    return clean_old_rows(max_batches=MAX_BATCHES_PER_RUN, keep_going=ctx.keep_going)

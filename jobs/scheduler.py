@@ -1,0 +1,66 @@
+"""Build the APScheduler 3.11 scheduler that runs the daemons, one in-memory job store per process.
+
+Several runners may run at once (even on several machines against one PostgreSQL): the DB-row lease decides
+which of them actually runs a daemon on each tick.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Iterable
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import delete
+
+from backend.db import session_scope, utcnow
+from backend.operations.models import SchedulerHeartbeat
+from backend.workflow.sql import db_now, upsert
+from jobs import lease
+from jobs.runner import run_once
+
+log = logging.getLogger(__name__)
+
+JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
+
+
+def beat(runner_id: str, started_at: Any) -> None:
+    """Say "this runner is alive" (the health endpoint reads the newest beat)."""
+    with session_scope() as session:
+        now = db_now(session)
+        upsert(session, SchedulerHeartbeat.__table__,
+               {"runner_id": runner_id, "hostname": socket.gethostname()[:120], "pid": os.getpid(),
+                "started_at": started_at, "beat_at": now},
+               ["runner_id"], {"beat_at": now})
+
+
+def forget(runner_id: str) -> None:
+    with session_scope() as session:
+        session.execute(delete(SchedulerHeartbeat).where(SchedulerHeartbeat.runner_id == runner_id))  # type: ignore[arg-type]
+
+
+def build_scheduler(daemons: Iterable[Any], *, holder: str, lease_s: float, heartbeat_s: float,
+                    every_override_s: float | None = None) -> BackgroundScheduler:
+    """One APScheduler job per daemon (plus the heartbeat), all starting now."""
+    daemons = list(daemons)
+    scheduler = BackgroundScheduler(job_defaults=JOB_DEFAULTS, timezone="UTC")
+    with session_scope() as session:
+        lease.ensure_lease_rows(session, {d.name: d.schedule for d in daemons})
+    started_at = utcnow()
+    beat(holder, started_at)
+    scheduler.add_job(beat, IntervalTrigger(seconds=heartbeat_s), args=[holder, started_at],
+                      id="scheduler_heartbeat", name="scheduler_heartbeat")
+    for daemon in daemons:
+        every = every_override_s or daemon.every_s
+        scheduler.add_job(
+            partial(run_once, daemon.name, daemon.run, holder=holder, lease_s=lease_s, every_s=every),
+            IntervalTrigger(seconds=every),
+            id=daemon.name, name=daemon.name,
+            next_run_time=utcnow() + timedelta(milliseconds=50),
+        )
+    return scheduler

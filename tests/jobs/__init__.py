@@ -1,0 +1,1 @@
+"""Tests for jobs/: leases, the runner, the scheduler and the daemons."""

@@ -1,0 +1,34 @@
+"""A daemon-runner process for the lease tests: the real scheduler, runner and lease, with one probe daemon
+that sleeps for `work_s` per run. Usage: python lease_runner.py DURATION_S WORK_S EVERY_S LEASE_S"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from jobs.registry import Daemon  # noqa: E402
+from jobs.runner import RunContext, new_holder_id  # noqa: E402
+from jobs.scheduler import build_scheduler  # noqa: E402
+
+
+def main() -> int:
+    duration, work_s, every_s, lease_s = (float(a) for a in sys.argv[1:5])
+
+    def probe(ctx: RunContext) -> int:
+        time.sleep(work_s)
+        return 1
+
+    scheduler = build_scheduler([Daemon("lease_probe", probe, every_s, "test probe")],
+                                holder=new_holder_id(), lease_s=lease_s, heartbeat_s=1)
+    scheduler.start()
+    print("started", flush=True)
+    time.sleep(duration)
+    scheduler.shutdown(wait=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

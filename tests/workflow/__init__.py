@@ -1,0 +1,1 @@
+"""Tests for backend/workflow and jobs/."""

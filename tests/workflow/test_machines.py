@@ -1,0 +1,128 @@
+"""Every (state, trigger) pair of every machine is allowed or refused exactly as the expected tables say."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from enum import StrEnum
+
+import pytest
+
+from backend.workflow.machine import IllegalTransition, Machine, MachineDefinitionError
+from backend.workflow.machines import MACHINES
+
+
+@pytest.fixture(autouse=True)
+def clean_state() -> Iterator[None]:
+    """Overrides the suite's per-test table emptying: these tests touch no database (and are ~300)."""
+    yield
+
+
+# Written out independently of the machines' own tables: a change to a machine must change this too.
+EXPECTED = {
+    "order": """
+        created request_payment awaiting_payment
+        created expire expired
+        awaiting_payment pay paid
+        awaiting_payment fail_payment payment_failed
+        awaiting_payment expire expired
+        payment_failed request_payment awaiting_payment
+        payment_failed expire expired
+        paid start_mint minting
+        paid request_refund refund_pending
+        paid dispute disputed
+        minting confirm_mint minted
+        minting fail_mint paid
+        minting dispute disputed
+        minted fulfil fulfilled
+        minted request_refund refund_pending
+        minted dispute disputed
+        refund_pending confirm_refund refunded
+        refund_pending dispute disputed
+        disputed win_dispute paid
+        disputed lose_dispute refunded
+    """,
+    "contract": """
+        draft request_deploy deploy_requested
+        deploy_requested start_deploy deploying
+        deploy_requested cancel draft
+        deploying confirm_deploy deployed
+        deploying fail_deploy failed
+        failed retry deploy_requested
+        failed edit draft
+    """,
+    "reward": """
+        allocated unlock claimable
+        allocated revoke revoked
+        allocated expire expired
+        claimable redeem redeeming
+        claimable revoke revoked
+        claimable expire expired
+        redeeming confirm_redemption redeemed
+        redeeming fail_redemption claimable
+    """,
+    "kyc_case": """
+        submitted start_review in_review
+        submitted withdraw withdrawn
+        in_review approve approved
+        in_review reject rejected
+        in_review request_info needs_more_info
+        in_review release submitted
+        needs_more_info resubmit submitted
+        needs_more_info withdraw withdrawn
+    """,
+}
+
+
+def _expected(name: str) -> dict[tuple[str, str], str]:
+    rows = [line.split() for line in EXPECTED[name].strip().splitlines()]
+    return {(s, t): to for s, t, to in rows}
+
+
+def _cases() -> list[tuple[str, str, str]]:
+    cases = []
+    for name, machine in MACHINES.items():
+        triggers = sorted({t for (_, t) in _expected(name)} | set(machine.triggers) | {"bogus"})
+        cases += [(name, state.value, trigger) for state in machine.states for trigger in triggers]
+    return cases
+
+
+def test_every_machine_has_an_expected_table() -> None:
+    assert set(MACHINES) == set(EXPECTED)
+
+
+@pytest.mark.parametrize(("machine_name", "state", "trigger"), _cases())
+def test_transition_allowed_or_refused_as_the_table_says(machine_name: str, state: str, trigger: str) -> None:
+    machine = MACHINES[machine_name]
+    expected = _expected(machine_name).get((state, trigger))
+    if expected is None:
+        with pytest.raises(IllegalTransition) as info:
+            machine.next_state(state, trigger)
+        assert machine_name in info.value.message and state in info.value.message and trigger in info.value.message
+        assert not machine.allowed(state, trigger)
+    else:
+        assert machine.next_state(state, trigger).value == expected
+        assert machine.allowed(state, trigger)
+
+
+class _S(StrEnum):
+    A = "a"
+    B = "b"
+    C = "c"
+
+
+@pytest.mark.parametrize(
+    ("transitions", "final", "problem"),
+    [
+        ({(_S.A, "go"): _S.B}, [_S.B], "unreachable state(s): c"),
+        ({(_S.A, "go"): _S.B, (_S.B, "go"): _S.C, (_S.C, "back"): _S.A}, [_S.C], "final state 'c' has an exit"),
+        ({(_S.A, "go"): _S.B, (_S.A, "skip"): _S.C}, [_S.C], "non-final state(s) without exits: b"),
+    ],
+)
+def test_inconsistent_machine_is_refused_when_defined(transitions, final, problem) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(MachineDefinitionError, match=problem.replace("(", r"\(").replace(")", r"\)")):
+        Machine("broken", _S, initial=_S.A, transitions=transitions, final=final)
+
+
+def test_docs_table_is_generated_from_the_machine() -> None:
+    markdown = MACHINES["kyc_case"].as_markdown()
+    assert "| in_review | approve | approved |" in markdown

@@ -1,0 +1,203 @@
+"""The outbox: nothing lost across a crash, duplicates change nothing, failures retry then dead-letter without
+blocking other subscribers, and one entity's events reach a subscriber in order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from backend.db import session_scope, set_engine, utcnow
+from backend.monitoring.models import ErrorLogEntry
+from backend.workflow import outbox
+from backend.workflow.models import DeliveryStatus, OutboxDelivery, ProcessedEvent
+
+
+@pytest.fixture
+def register() -> Iterator[Callable[..., Callable]]:
+    names: list[str] = []
+
+    def add(name: str, *topics: str) -> Callable:
+        def deco(fn: Callable) -> Callable:
+            names.append(name)
+            return outbox.subscriber(*topics, name=name)(fn)
+        return deco
+
+    yield add
+    for name in names:
+        outbox.unregister(name)
+
+
+def _emit(topic: str, payload: dict, entity: tuple[str, int] | None = None, key: str | None = None) -> int:
+    with session_scope() as session:
+        ev = outbox.emit(session, topic, payload, entity=entity, key=key)
+        session.flush()
+        return ev.id
+
+
+def _deliveries(subscriber: str) -> list[OutboxDelivery]:
+    with session_scope() as session:
+        return list(session.execute(select(OutboxDelivery).where(OutboxDelivery.subscriber == subscriber)
+                                    .order_by(OutboxDelivery.id)).scalars())
+
+
+def _drain(passes: int = 10) -> None:
+    for _ in range(passes):
+        if outbox.relay_pass(100).claimed == 0:
+            return
+
+
+def test_committed_event_survives_a_crash_before_delivery(register) -> None:  # type: ignore[no-untyped-def]
+    seen: list[int] = []
+
+    @register("t.survivor", "order.paid")
+    def on_paid(session, event):  # type: ignore[no-untyped-def]
+        if outbox.processed_once(session, event):
+            seen.append(event.payload["order"])
+
+    _emit("order.paid", {"order": 1}, ("order", 1))
+    set_engine(None)  # the process "dies" after commit: every connection and in-memory state is gone
+    assert seen == []
+    _drain()
+    assert seen == [1]
+    assert [d.status for d in _deliveries("t.survivor")] == [DeliveryStatus.DELIVERED]
+
+
+def test_relay_dying_mid_batch_loses_and_duplicates_nothing(register) -> None:  # type: ignore[no-untyped-def]
+    applied: list[int] = []
+    crash = {"armed": True}
+
+    @register("t.crashy", "order.paid")
+    def on_paid(session, event):  # type: ignore[no-untyped-def]
+        if event.payload["order"] == 3 and crash["armed"]:
+            crash["armed"] = False
+            raise KeyboardInterrupt("process killed")  # not an Exception: nothing catches it, like a kill
+        if outbox.processed_once(session, event):
+            applied.append(event.payload["order"])
+
+    for n in range(1, 6):
+        _emit("order.paid", {"order": n}, ("order", n))
+    with pytest.raises(KeyboardInterrupt):
+        outbox.relay_pass(100)
+    with session_scope() as session:  # the batch's transaction was rolled back: no effect was kept
+        assert session.execute(select(ProcessedEvent)).first() is None
+    applied.clear()  # effects of the rolled-back transaction never happened
+    _drain()
+    assert sorted(applied) == [1, 2, 3, 4, 5]
+
+
+def test_duplicate_delivery_changes_nothing(register) -> None:  # type: ignore[no-untyped-def]
+    applied: list[int] = []
+
+    @register("t.idem", "reward.allocated")
+    def on_allocated(session, event):  # type: ignore[no-untyped-def]
+        if outbox.processed_once(session, event):
+            applied.append(event.id)
+
+    event_id = _emit("reward.allocated", {"reward": 9})
+    _drain()
+    with session_scope() as session:  # the delivery is handed out again (e.g. a lost acknowledgement)
+        session.execute(update(OutboxDelivery).values(status=DeliveryStatus.PENDING))
+    _drain()
+    assert applied == [event_id]
+    assert _deliveries("t.idem")[0].status is DeliveryStatus.DELIVERED
+
+
+def test_same_idempotency_key_cannot_be_emitted_twice() -> None:
+    _emit("order.paid", {"order": 1}, key="stripe:evt_1")
+    with pytest.raises(IntegrityError):
+        _emit("order.paid", {"order": 1}, key="stripe:evt_1")
+
+
+def test_failing_subscriber_is_retried_then_dead_lettered_without_blocking_others(register, configure) -> None:  # type: ignore[no-untyped-def]
+    configure(OUTBOX_MAX_ATTEMPTS=3, OUTBOX_BACKOFF_BASE_SECONDS=0)
+    calls = {"broken": 0}
+    good: list[int] = []
+
+    @register("t.broken", "order.paid")
+    def broken(session, event):  # type: ignore[no-untyped-def]
+        calls["broken"] += 1
+        raise ValueError("mailer said no to buyer@example.com")
+
+    @register("t.good", "order.paid")
+    def fine(session, event):  # type: ignore[no-untyped-def]
+        if outbox.processed_once(session, event):
+            good.append(event.payload["order"])
+
+    event_id = _emit("order.paid", {"order": 5}, ("order", 5))
+    first = outbox.relay_pass(100)
+    assert (first.delivered, first.failed) == (1, 1)
+    assert good == [5]
+    _drain()
+    assert calls["broken"] == 3
+    [dead] = _deliveries("t.broken")
+    assert (dead.status, dead.attempts) == (DeliveryStatus.DEAD, 3)
+    assert "ValueError" in dead.last_error
+    with session_scope() as session:
+        entry = session.execute(select(ErrorLogEntry)).scalars().one()
+        assert (entry.source, entry.count) == ("subscriber:t.broken", 3)
+        assert "buyer@example.com" not in entry.message
+        assert [d.event_id for d in outbox.dead_letters(session)] == [event_id]
+    assert good == [5]  # the good subscriber ran once, not once per retry of the broken one
+
+
+def test_failed_delivery_waits_for_its_backoff(register, configure) -> None:  # type: ignore[no-untyped-def]
+    configure(OUTBOX_BACKOFF_BASE_SECONDS=30)
+
+    @register("t.flaky", "kyc.submitted")
+    def flaky(session, event):  # type: ignore[no-untyped-def]
+        raise ConnectionError("down")
+
+    _emit("kyc.submitted", {})
+    before = utcnow()
+    outbox.relay_pass(100)
+    assert outbox.relay_pass(100).claimed == 0  # not due yet
+    [d] = _deliveries("t.flaky")
+    assert d.next_attempt_at >= before + timedelta(seconds=29)
+    assert (d.status, d.attempts) == (DeliveryStatus.PENDING, 1)
+
+
+def test_events_of_one_entity_reach_a_subscriber_in_order(register, configure) -> None:  # type: ignore[no-untyped-def]
+    configure(OUTBOX_BACKOFF_BASE_SECONDS=0)
+    received: list[tuple[int, str]] = []
+    fail_once = {"order.paid": True}
+
+    @register("t.ordered", "order.created", "order.paid", "order.fulfilled")
+    def track(session, event):  # type: ignore[no-untyped-def]
+        if fail_once.pop(event.topic, False):
+            raise RuntimeError("transient")
+        received.append((event.payload["order"], event.topic))
+
+    _emit("order.created", {"order": 1}, ("order", 1))
+    _emit("order.paid", {"order": 1}, ("order", 1))
+    _emit("order.fulfilled", {"order": 1}, ("order", 1))
+    _emit("order.created", {"order": 2}, ("order", 2))
+    _emit("order.paid", {"order": 2}, ("order", 2))
+    outbox.relay_pass(100)
+    # order 1: created went through, paid failed, so fulfilled waits; order 2 is not held back by order 1.
+    assert (1, "order.fulfilled") not in received
+    assert (2, "order.created") in received
+    _drain()
+    assert [t for o, t in received if o == 1] == ["order.created", "order.paid", "order.fulfilled"]
+    assert [t for o, t in received if o == 2] == ["order.created", "order.paid"]
+
+
+def test_kick_delivers_right_after_commit(register) -> None:  # type: ignore[no-untyped-def]
+    seen: list[int] = []
+
+    @register("t.kicked", "order.minted")
+    def on_minted(session, event):  # type: ignore[no-untyped-def]
+        seen.append(event.id)
+
+    event_id = _emit("order.minted", {"order": 3}, ("order", 3))
+    outbox.kick()
+    outbox.wait_for_kick()
+    assert seen == [event_id]
+
+
+def test_event_without_subscribers_needs_no_delivery() -> None:
+    _emit("campaign.published", {"campaign": 1})
+    assert outbox.relay_pass(100).claimed == 0
