@@ -60,7 +60,7 @@ def _seed_demo(_: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from backend.serve import serve
 
-    return serve(port=args.port, demo=not args.no_demo, dev=args.dev)
+    return serve(port=args.port, demo=not args.no_demo, dev=args.dev, jobs=not args.no_jobs)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=3000)
     serve.add_argument("--no-demo", action="store_true", help="do not load demo data")
     serve.add_argument("--dev", action="store_true", help="Reflex dev mode (hot reload) instead of a production build")
+    serve.add_argument("--no-jobs", action="store_true", help="do not start the daemon runner beside the web app")
     serve.set_defaults(run=_serve)
     args = parser.parse_args(argv)
     try:

@@ -106,10 +106,15 @@ def session_scope() -> Iterator[Session]:
 
 
 def enum_type(enum_cls: type) -> types.Enum:
-    """Store an Enum by its value as VARCHAR: portable, and new states need no ALTER TYPE."""
+    """Store an Enum by its value as VARCHAR with a CHECK constraint listing the allowed values.
+
+    Portable (no PostgreSQL ENUM type). Adding a member later needs a migration that replaces the CHECK
+    constraint: autogenerate does not notice, but the first insert of the new value in the tests will.
+    """
     return types.Enum(
         enum_cls,
         native_enum=False,
+        create_constraint=True,
         length=32,
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,

@@ -3,8 +3,11 @@
 import reflex as rx
 
 from backend.api.app import create_api
+from backend.monitoring.sentry import init_sentry
 from backend.settings import get_settings
 from primsell.pages.registry import add_surface_pages
+
+init_sentry()  # a no-op unless SENTRY_DSN is set
 
 app = rx.App(
     api_transformer=create_api(),

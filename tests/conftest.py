@@ -2,7 +2,7 @@
 
 Pick the database with PRIMSELL_TEST_DB=sqlite (default) or PRIMSELL_TEST_DB=postgresql; `make test`
 runs the whole suite once with each. PostgreSQL tests use their own database on 127.0.0.1:5432
-(`primsell_test_<worker>`, one per xdist worker, or PRIMSELL_TEST_PG_DB), created on demand.
+(`primsell_run_<worker>_<pid>`: one per run and xdist worker, dropped afterwards; or PRIMSELL_TEST_PG_DB).
 """
 
 from __future__ import annotations
@@ -19,24 +19,47 @@ PG_ADMIN_URL = os.environ.get("PRIMSELL_TEST_PG_URL", "postgresql+psycopg://post
 TEST_SECRET = "test-secret-key-for-primsell-tests-only-0123456789"
 
 
-def _postgres_url(name: str) -> str:
+def _admin_engine():  # type: ignore[no-untyped-def]
     from sqlalchemy import create_engine
+
+    return create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+
+
+def _drop_stale_run_databases(conn) -> None:  # type: ignore[no-untyped-def]
+    """Drop databases left by earlier runs that were killed before their own clean-up."""
+    names = conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE 'primsell_run_%'")).scalars()
+    for name in list(names):
+        pid = name.rsplit("_", 1)[-1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _postgres_url(name: str) -> str:
     from sqlalchemy.engine import make_url
 
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    admin = _admin_engine()
     with admin.connect() as conn:
+        _drop_stale_run_databases(conn)
         if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first():
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
+def _drop_postgres_database(name: str) -> None:
+    admin = _admin_engine()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     if TEST_DB == "postgresql":
-        # Two test runs at once (e.g. two developers' shells) must not share a database: name it per run.
-        return _postgres_url(os.environ.get("PRIMSELL_TEST_PG_DB") or f"primsell_test_{worker}")
+        # Two test runs at once must not share a database: by default each run (and xdist worker) gets its own,
+        # named after its process id, and drops it at the end.
+        return _postgres_url(os.environ.get("PRIMSELL_TEST_PG_DB") or f"primsell_run_{worker}_{os.getpid()}")
     if TEST_DB != "sqlite":
         raise pytest.UsageError("PRIMSELL_TEST_DB must be sqlite or postgresql")
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'primsell.db'}"
@@ -68,6 +91,9 @@ def migrated_database(database_url: str, tmp_path_factory: pytest.TempPathFactor
     upgrade()
     yield database_url
     db.set_engine(None)
+    name = database_url.rsplit("/", 1)[-1]
+    if TEST_DB == "postgresql" and name.startswith("primsell_run_"):
+        _drop_postgres_database(name)
 
 
 def empty_all_tables() -> None:

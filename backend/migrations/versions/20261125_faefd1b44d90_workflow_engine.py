@@ -74,7 +74,7 @@ def upgrade() -> None:
     sa.Column('holder', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
     sa.Column('started_at', backend.db.UTCDateTime(), nullable=False),
     sa.Column('finished_at', backend.db.UTCDateTime(), nullable=True),
-    sa.Column('outcome', sa.Enum('running', 'ok', 'error', 'lease_lost', 'abandoned', name='runoutcome', native_enum=False, length=32), nullable=False),
+    sa.Column('outcome', sa.Enum('running', 'ok', 'error', 'lease_lost', 'abandoned', name='runoutcome', native_enum=False, create_constraint=True, length=32), nullable=False),
     sa.Column('items', sa.Integer(), nullable=False),
     sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
     sa.PrimaryKeyConstraint('id')
@@ -102,7 +102,7 @@ def upgrade() -> None:
     sa.Column('event_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('subscriber', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
     sa.Column('entity_key', sqlmodel.sql.sqltypes.AutoString(length=110), nullable=True),
-    sa.Column('status', sa.Enum('pending', 'delivered', 'dead', name='deliverystatus', native_enum=False, length=32), nullable=False),
+    sa.Column('status', sa.Enum('pending', 'delivered', 'dead', name='deliverystatus', native_enum=False, create_constraint=True, length=32), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', backend.db.UTCDateTime(), nullable=False),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
