@@ -55,6 +55,9 @@ def serve(*, port: int = 3000, demo: bool = True, dev: bool = False, jobs: bool 
         seed_demo()
     print(_banner(port, demo), flush=True)
     env = toolchain_env()
+    # The web app only accepts its own origin (CORS and websocket): by default that is this port on localhost.
+    if not get_settings().model_fields_set & {"public_url"}:
+        env["PRIMSELL_PUBLIC_URL"] = f"http://localhost:{port}"
     children = [subprocess.Popen(reflex_command(port, dev=dev), cwd=PROJECT_ROOT, env=env)]
     if jobs:
         children.append(subprocess.Popen(jobs_command(), cwd=PROJECT_ROOT, env=env))

@@ -1,0 +1,1 @@
+"""Primsell's HTTP API: a FastAPI app mounted in front of the Reflex app, everything under `/api/`."""

@@ -1,0 +1,113 @@
+"""FastAPI dependencies shared by the routes: client IP, API rate limits, JSON-only bodies, input hygiene,
+same-origin checks for the cookie endpoints, and the bearer-token Actor."""
+
+from __future__ import annotations
+
+import email.message
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from backend.api.errors import UnsupportedMediaType
+from backend.auth.acl import Actor
+from backend.auth.ratelimit import get_rate_limiter
+from backend.auth.service import authenticate_access_token
+from backend.errors import Forbidden, NotAuthenticated, ValidationFailed
+from backend.settings import get_settings
+
+# auto_error=False: a missing header is answered by our own 401 in the standard error shape.
+bearer_scheme = HTTPBearer(auto_error=False, description="An access token from POST /api/v1/auth/login.")
+
+_BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+def client_ip(request: Request) -> str:
+    # X-Forwarded-For is trivially forged by any client; it may only be honoured once a setting names the
+    # trusted proxies in front of us. There is no such setting yet, so the socket peer is the client.
+    return request.client.host if request.client else "unknown"
+
+
+def limit_api_per_ip(request: Request) -> None:
+    get_rate_limiter().hit(get_settings().api_rate_per_ip, f"api:ip:{client_ip(request)}")
+
+
+def _is_json(content_type: str) -> bool:
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
+def require_json(request: Request) -> None:
+    """Bodies must be JSON. This is also the CSRF guard of the cookie endpoints: a cross-site HTML form cannot
+    send Content-Type: application/json, and a script must first pass a CORS preflight."""
+    if request.method in _BODY_METHODS and not _is_json(request.headers.get("content-type", "")):
+        raise UnsupportedMediaType("Send the request body as JSON (Content-Type: application/json).")
+
+
+def _nul_paths(value: Any, path: str, found: dict[str, str]) -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            found.setdefault(path or "body", "must not contain NUL characters")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _nul_paths(key, path or "body", found)
+            _nul_paths(item, f"{path}.{key}" if path else str(key), found)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _nul_paths(item, f"{path}.{index}" if path else str(index), found)
+
+
+async def reject_nul_characters(request: Request) -> None:
+    """PostgreSQL text cannot hold NUL; refuse it here as bad input instead of failing in the database."""
+    found: dict[str, str] = {}
+    for name, value in request.path_params.items():
+        _nul_paths(value, name, found)
+    for name, value in request.query_params.multi_items():
+        _nul_paths(name, name, found)
+        _nul_paths(value, name, found)
+    if request.method in _BODY_METHODS and _is_json(request.headers.get("content-type", "")):
+        try:
+            # Already parsed (and cached) by FastAPI for routes with a body; other routes ignore their body.
+            body = await request.json()
+        except (ValueError, RecursionError):
+            body = None
+        _nul_paths(body, "", found)
+    if found:
+        raise ValidationFailed("Please fix the highlighted fields.", fields=found)
+
+
+def require_same_origin(request: Request) -> None:
+    """Cookie endpoints refuse a browser's cross-site call even if a permissive CORS policy lets it through."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return  # not a browser's cross-origin fetch (browsers send Origin on every cross-origin POST)
+    allowed = {_origin(get_settings().public_url), _origin(str(request.base_url))}
+    if origin.rstrip("/").lower() not in allowed:
+        raise Forbidden("This request must come from the Primsell site itself.")
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def current_actor(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Actor:
+    """The caller behind `Authorization: Bearer <access token>`, counted against the per-account API limit."""
+    if credentials is None or not credentials.credentials:
+        raise NotAuthenticated("Sign in to continue: send Authorization: Bearer <access token>.")
+    actor = authenticate_access_token(credentials.credentials)
+    get_rate_limiter().hit(get_settings().api_rate_per_account, f"api:acct:{actor.user_id}")
+    return actor
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+ClientIp = Annotated[str, Depends(client_ip)]
+
+# Run on every /api/v1 request, in this order: the per-IP limit first so that refused work stays cheap.
+V1_DEPENDENCIES = [Depends(limit_api_per_ip), Depends(require_json), Depends(reject_nul_characters)]
+
