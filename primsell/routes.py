@@ -13,6 +13,7 @@ ADMIN_CAMPAIGN = "/admin/campaigns/[campaign]"  # route pattern; links use admin
 ADMIN_BRAND = "/admin/brand"
 ADMIN_MEMBERS = "/admin/members"
 ADMIN_ACCEPT_INVITE = "/admin/accept-invite"
+ADMIN_OPERATIONS = "/admin/operations"
 
 CAMPAIGN_PAGE = "/c/[campaign_slug]"  # route pattern; links use campaign_page(slug)
 

@@ -1,0 +1,274 @@
+"""The Operations page: daemons, scheduler heartbeat, outbox backlog, dead letters (retry), the paged error log
+(refreshed every few seconds while the page is open), and the entity-history lookup."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import reflex as rx
+
+from backend.db import utcnow
+from backend.errors import DomainError, Forbidden, NotAuthenticated
+from backend.operations.service import ErrorView, Overview, error_log, overview, retry_dead_letter
+from backend.workflow.machines import MACHINES
+from backend.workflow.transitions import history
+from primsell import routes
+from primsell.components.timeline import timeline_rows
+from primsell.state.session import SessionState
+from primsell.state.table import PagedTableMixin
+
+REFRESH_EVERY_S = 5
+# A tab left open (or a task Reflex failed to cancel) stops polling after an hour; Refresh starts it again.
+MAX_AUTO_REFRESHES = 720
+DEAD_LETTER_LIMIT = 50
+ENTITY_TYPES = list(MACHINES)  # order, contract, reward, kyc_case
+
+
+def utc_text(value: datetime | str | None) -> str:
+    """Times on the page are UTC and say so."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):  # SQLite aggregates come back as text
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def duration_text(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    return f"{seconds / 60:.1f} min"
+
+
+def age_text(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    seconds = max(0.0, seconds)
+    if seconds < 120:
+        return f"{seconds:.0f} s ago"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min ago"
+    return f"{seconds / 3600:.1f} h ago"
+
+
+def _short(text: str, limit: int = 240) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _error_rows(errors: list[ErrorView]) -> list[dict[str, str]]:
+    return [
+        {"id": str(e.id), "source": e.source, "exc_type": e.exc_type, "message": _short(e.message),
+         "count": f"{e.count:,}", "first_seen": utc_text(e.first_seen), "last_seen": utc_text(e.last_seen)}
+        for e in errors
+    ]
+
+
+class AdminOperationsState(PagedTableMixin, rx.State):
+    """The table mixin pages the error log; the rest of the overview is small and shown whole."""
+
+    page_size: int = 10
+    # First load: nothing is shown until the backend said whether this actor may see operations.
+    loaded: bool = False
+    forbidden: bool = False
+    daemons: list[dict[str, str]] = []
+    dead_letters: list[dict[str, str]] = []
+    heartbeat_healthy: bool = False
+    heartbeat_text: str = ""
+    backlog: dict[str, str] = {}
+    refreshed_at: str = ""
+    refreshing: bool = False
+    auto_refreshing: bool = False
+    # Bumped to stop the running auto-refresh loop (each loop remembers the generation it started in).
+    _poll_generation: int = 0
+
+    async def _actor(self):
+        session = await self.get_state(SessionState)
+        return session.actor() if session.allowed("admin") else None
+
+    def _show(self, ov: Overview) -> None:
+        self.daemons = [
+            {
+                "name": d.name,
+                "schedule": d.schedule,
+                "holder": d.lease_holder or "",
+                "last_run": utc_text(d.last_started_at),
+                "duration": duration_text(d.last_duration_s),
+                "outcome": d.last_outcome or "",
+                "items": "" if d.last_items is None else f"{d.last_items:,}",
+                "error": _short(d.last_error),
+                "next_run": utc_text(d.next_run_at),
+            }
+            for d in ov.daemons
+        ]
+        self.dead_letters = [
+            {"event_id": str(x.event_id), "topic": x.topic, "entity": x.entity or "", "subscriber": x.subscriber,
+             "attempts": str(x.attempts), "error": _short(x.last_error), "created_at": utc_text(x.created_at)}
+            for x in ov.dead_letters
+        ]
+        hb = ov.scheduler
+        self.heartbeat_healthy = hb.healthy
+        if hb.last_beat_at is None:
+            self.heartbeat_text = "No scheduler has ever reported in."
+        else:
+            runners = f"{hb.runners} runner{'s' if hb.runners != 1 else ''} alive"
+            self.heartbeat_text = f"Last beat {age_text(hb.age_s)} ({utc_text(hb.last_beat_at)}) · {runners}"
+        b = ov.backlog
+        self.backlog = {"pending": f"{b.pending:,}", "due": f"{b.due:,}", "dead": f"{b.dead:,}",
+                        "oldest": utc_text(b.oldest_pending_at)}
+        self.rows, self.total = _error_rows(ov.errors), ov.errors_total
+        self.refreshed_at = utc_text(utcnow())
+
+    async def _fetch(self) -> None:
+        """Paging the error log reads that page only."""
+        try:
+            errors, total = await asyncio.to_thread(
+                error_log, await self._actor(), limit=self.page_size, offset=self.offset)
+        except DomainError as exc:
+            self.rows, self.total, self.load_error = [], 0, exc.message
+            return
+        self.rows, self.total = _error_rows(errors), total
+
+    async def _load_overview(self) -> None:
+        actor = await self._actor()
+        if actor is None:
+            return
+        try:
+            ov = await asyncio.to_thread(overview, actor, errors_limit=self.page_size, errors_offset=self.offset,
+                                         dead_limit=DEAD_LETTER_LIMIT)
+        except (Forbidden, NotAuthenticated):
+            self.forbidden = True
+        except DomainError as exc:
+            self.load_error = exc.message
+        else:
+            self.forbidden, self.load_error = False, ""
+            self._show(ov)
+        self.loaded, self.loading = True, False
+
+    @rx.event
+    async def load_operations(self):
+        """on_load: the overview, then the auto-refresh loop."""
+        self.loaded, self.forbidden, self.loading, self.page, self.load_error = False, False, True, 1, ""
+        await self._load_overview()
+        if self.loaded and not self.forbidden:
+            return AdminOperationsState.auto_refresh
+        return None
+
+    @rx.event
+    async def refresh(self):
+        """The Refresh button; it also restarts auto-refresh if it had stopped."""
+        self.refreshing = True
+        yield
+        await self._load_overview()
+        self.refreshing = False
+        if not self.auto_refreshing and not self.forbidden:
+            yield AdminOperationsState.auto_refresh
+
+    @rx.event
+    def stop_auto_refresh(self):
+        """on_unmount: the user left the page."""
+        self._poll_generation += 1
+        self.auto_refreshing = False
+
+    def _still_watching(self, generation: int) -> bool:
+        """False once the loop was superseded or stopped, or the tab's last event came from another page."""
+        here = self.router.url.path.rstrip("/") == routes.ADMIN_OPERATIONS
+        return generation == self._poll_generation and here and not self.forbidden
+
+    @rx.event(background=True, supersedes=True)
+    async def auto_refresh(self):
+        """Re-read the overview every few seconds while the page is open.
+
+        Stops when the page unmounts (stop_auto_refresh), when the tab's route is another page, and -
+        being started from on_load and `supersedes` - when Reflex cancels the page's chain (navigation,
+        disconnect) or a newer loop starts. The backend call runs outside the state lock.
+        """
+        async with self:
+            self._poll_generation += 1
+            generation = self._poll_generation
+            self.auto_refreshing = True
+        try:
+            for _ in range(MAX_AUTO_REFRESHES):
+                await asyncio.sleep(REFRESH_EVERY_S)
+                async with self:
+                    if not self._still_watching(generation):
+                        return
+                    actor = await self._actor()
+                    limit, offset = self.page_size, self.offset
+                if actor is None:
+                    return
+                try:
+                    ov = await asyncio.to_thread(overview, actor, errors_limit=limit, errors_offset=offset,
+                                                 dead_limit=DEAD_LETTER_LIMIT)
+                except DomainError:
+                    return
+                async with self:
+                    if not self._still_watching(generation):
+                        return
+                    # A page change while the backend was asked would be undone by a stale error page.
+                    stale_page = offset != self.offset
+                    rows, total = self.rows, self.total
+                    self._show(ov)
+                    if stale_page:
+                        self.rows, self.total = rows, total
+        finally:
+            async with self:
+                if generation == self._poll_generation:
+                    self.auto_refreshing = False
+
+    @rx.event
+    async def retry(self, event_id: str):
+        actor = await self._actor()
+        if actor is None or not event_id.isdigit():
+            return None
+        try:
+            count = await asyncio.to_thread(retry_dead_letter, actor, int(event_id))
+        except DomainError as exc:
+            return rx.toast.error(exc.message)
+        await self._load_overview()
+        plural = "delivery" if count == 1 else "deliveries"
+        return rx.toast.success(f"Event {event_id} re-queued ({count} {plural}).")
+
+
+class AdminOperationsHistoryState(rx.State):
+    """The "Entity history" lookup: one entity's state-transition timeline."""
+
+    entity_type: str = ENTITY_TYPES[0]
+    entity_id: str = ""
+    entries: list[dict[str, str]] = []
+    looked_up: str = ""  # "order 42" once a lookup ran; "" before
+    id_error: str = ""
+    lookup_error: str = ""
+
+    @rx.event
+    def set_entity_type(self, value: str):
+        self.entity_type = value if value in ENTITY_TYPES else ENTITY_TYPES[0]
+
+    @rx.event
+    def set_entity_id(self, value: str):
+        self.entity_id = value
+        self.id_error = ""
+
+    @rx.event
+    async def look_up(self, _form: dict | None = None):
+        raw = self.entity_id.strip()
+        self.entries, self.looked_up, self.lookup_error = [], "", ""
+        if not raw.isdigit():
+            self.id_error = "Enter a numeric id."
+            return
+        self.id_error = ""
+        session = await self.get_state(SessionState)
+        actor = session.actor()
+        # history() leaves the permission check to its caller, and an id says nothing about the brand that
+        # owns it: only platform admins may look up any entity here.
+        if not session.allowed("admin") or actor is None or not actor.is_platform_admin:
+            self.lookup_error = "Only platform admins can look up entity history."
+            return
+        entries = await asyncio.to_thread(history, self.entity_type, int(raw))
+        self.entries = timeline_rows(entries)
+        self.looked_up = f"{self.entity_type} {int(raw)}"
