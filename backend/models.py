@@ -11,9 +11,19 @@ from sqlmodel import SQLModel
 from backend.auth.models import AuthSession, Invitation, LoginGrant, Membership, RefreshToken, User
 from backend.brands.models import Brand
 from backend.campaigns.models import Campaign
+from backend.chain.models import (
+    ChainTransaction,
+    ContractDeployment,
+    MintedToken,
+    MintRequest,
+    SignerNonce,
+    TxAttempt,
+)
 from backend.fx.models import FxProviderState, FxRate
 from backend.monitoring.models import ErrorLogEntry
 from backend.operations.models import JobLease, JobRun, SchedulerHeartbeat
+from backend.orders.models import Order
+from backend.payments.models import PaymentEvent, PaymentRefund, SandboxRefund, SandboxSession
 from backend.workflow.models import OutboxDelivery, OutboxEvent, ProcessedEvent, StateTransition
 
 metadata = SQLModel.metadata
@@ -22,6 +32,8 @@ __all__ = [
     "AuthSession",
     "Brand",
     "Campaign",
+    "ChainTransaction",
+    "ContractDeployment",
     "ErrorLogEntry",
     "FxProviderState",
     "FxRate",
@@ -30,12 +42,21 @@ __all__ = [
     "JobRun",
     "LoginGrant",
     "Membership",
+    "MintRequest",
+    "MintedToken",
+    "Order",
     "OutboxDelivery",
     "OutboxEvent",
+    "PaymentEvent",
+    "PaymentRefund",
     "ProcessedEvent",
     "RefreshToken",
+    "SandboxRefund",
+    "SandboxSession",
     "SchedulerHeartbeat",
+    "SignerNonce",
     "StateTransition",
+    "TxAttempt",
     "User",
     "metadata",
 ]

@@ -1,6 +1,8 @@
 """`python -m backend serve`: migrate, load demo data, print the demo credentials, then run Primsell.
 
-Runs two child processes and stops both when either ends or on Ctrl-C / SIGTERM:
+Runs its child processes and stops them all when one ends or on Ctrl-C / SIGTERM:
+- a local anvil node on 127.0.0.1:8545, the embedded default chain (only when no CHAIN_RPC_URL is set;
+  its state is kept in var/anvil.json so deployed contracts survive a restart, like the database);
 - the web app: Reflex in production mode, one port for the pages, the websocket and the HTTP API;
 - the job runner (`python -m jobs`): the daemons, each behind its DB-row lease.
 """
@@ -46,6 +48,23 @@ def _banner(port: int, demo: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _start_local_chain() -> object | None:
+    """Start anvil for the embedded "local" chain unless a node already answers there; None if not ours to run."""
+    from backend.chain import anvil
+    from backend.chain.config import LOCAL_CHAIN, LOCAL_RPC_URL
+
+    settings = get_settings()
+    if settings.chain_key != LOCAL_CHAIN or settings.chain_rpc_url:
+        return None
+    if anvil.node_answers(LOCAL_RPC_URL):
+        print(f"Using the chain node already running at {LOCAL_RPC_URL}")
+        return None
+    port = int(LOCAL_RPC_URL.rsplit(":", 1)[1])
+    node = anvil.start_anvil(port, state_path=settings.data_dir / "anvil.json")
+    print(f"Local chain (anvil) running at {node.url}")
+    return node
+
+
 def serve(*, port: int = 3000, demo: bool = True, dev: bool = False, jobs: bool = True) -> int:
     from backend.demo import seed_demo
     from backend.migrate import upgrade
@@ -54,6 +73,15 @@ def serve(*, port: int = 3000, demo: bool = True, dev: bool = False, jobs: bool 
     if demo:
         seed_demo()
     print(_banner(port, demo), flush=True)
+    chain = _start_local_chain()
+    try:
+        return _run_children(port, dev=dev, jobs=jobs)
+    finally:
+        if chain is not None:
+            chain.stop()  # type: ignore[attr-defined]
+
+
+def _run_children(port: int, *, dev: bool, jobs: bool) -> int:
     env = toolchain_env()
     # The web app only accepts its own origin (CORS and websocket): by default that is this port on localhost.
     if not get_settings().model_fields_set & {"public_url"}:

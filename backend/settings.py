@@ -22,7 +22,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ALL_SURFACES = ("admin", "checkout", "redeem", "kyc")
 
 # Secrets that development generates for itself and production must be given.
-GENERATED_SECRETS = ("secret_key",)
+GENERATED_SECRETS = ("secret_key", "platform_signer_key", "custody_seed", "stripe_webhook_secret")
 
 
 class Environment(StrEnum):
@@ -87,6 +87,46 @@ class Settings(BaseSettings):
     binance_weight_limit: int = Field(6000, alias="BINANCE_WEIGHT_LIMIT_1M", gt=0)
     binance_timeout_s: float = Field(10.0, alias="BINANCE_TIMEOUT_SECONDS", gt=0)
 
+    # Checkout, payments and orders (issue 5). PAYMENTS_PROVIDER "auto" = Stripe when STRIPE_API_KEY is set,
+    # else the embedded sandbox (no real money).
+    payments_provider: str = Field("auto", alias="PAYMENTS_PROVIDER", pattern="^(auto|stripe|sandbox)$")
+    stripe_api_base: str = Field("", alias="STRIPE_API_BASE")  # empty = Stripe's own (tests point it locally)
+    stripe_timeout_s: float = Field(20.0, alias="STRIPE_TIMEOUT_SECONDS", gt=0)
+    order_ttl_s: int = Field(30 * 60, alias="ORDER_TTL_SECONDS", gt=0)
+    order_max_quantity: int = Field(10, alias="ORDER_MAX_QUANTITY", gt=0)
+    order_quote_asset: str = Field("ETH", alias="ORDER_QUOTE_ASSET")
+    order_expirer_batch_size: int = Field(100, alias="ORDER_EXPIRER_BATCH_SIZE", gt=0)
+    refund_max_attempts: int = Field(8, alias="REFUND_MAX_ATTEMPTS", gt=0)
+    # Block explorer link for a mint transaction; "{tx}" is replaced by the hash. Empty = no link.
+    explorer_tx_url: str = Field("", alias="EXPLORER_TX_URL")
+
+    # Chain access and the transaction manager (issue 4). One chain configuration: CHAIN_KEY names it
+    # (campaigns refer to it); "local" is an anvil node on 127.0.0.1:8545 unless CHAIN_RPC_URL says otherwise.
+    chain_key: str = Field("local", alias="CHAIN_KEY", max_length=32)
+    chain_id: int | None = Field(None, alias="CHAIN_ID", gt=0)  # None: asked from the node
+    chain_confirmations: int = Field(1, alias="CHAIN_CONFIRMATIONS", ge=1)
+    chain_explorer_url: str = Field("", alias="CHAIN_EXPLORER_URL")  # e.g. https://sepolia.etherscan.io
+    chain_rpc_timeout_s: float = Field(10.0, alias="CHAIN_RPC_TIMEOUT_SECONDS", gt=0)
+    # Dev funding of the platform signer from a prefunded node account; only ever on the "local" chain.
+    chain_dev_funding: bool = Field(True, alias="CHAIN_DEV_FUNDING")
+    # The platform signer: an eth-keyfile keystore (path + password) wins over PLATFORM_SIGNER_KEY.
+    platform_signer_key: SecretStr | None = Field(None, alias="PLATFORM_SIGNER_KEY")
+    signer_keystore_path: Path | None = Field(None, alias="SIGNER_KEYSTORE")
+    signer_keystore_password: SecretStr | None = Field(None, alias="SIGNER_KEYSTORE_PASSWORD")
+    # Seed of the custodial wallets (a BIP-39 mnemonic, or any random secret used as the BIP-32 seed).
+    custody_seed: SecretStr | None = Field(None, alias="CUSTODY_SEED")
+    custody_gas_topup_wei: int = Field(2 * 10**15, alias="CUSTODY_GAS_TOPUP_WEI", ge=0)
+    signer_low_balance_wei: int = Field(10**17, alias="SIGNER_LOW_BALANCE_WEI", ge=0)
+    tx_priority_fee_wei: int = Field(10**9, alias="TX_PRIORITY_FEE_WEI", ge=0)
+    tx_replace_after_s: float = Field(120.0, alias="TX_REPLACE_AFTER_SECONDS", ge=0)
+    tx_fee_bump_percent: int = Field(15, alias="TX_FEE_BUMP_PERCENT", ge=10)
+    tx_batch_size: int = Field(200, alias="TX_BATCH_SIZE", gt=0)
+    tx_backoff_base_s: float = Field(2.0, alias="TX_BACKOFF_BASE_SECONDS", ge=0)
+    tx_backoff_max_s: float = Field(300.0, alias="TX_BACKOFF_MAX_SECONDS", ge=0)
+    mint_batch_size: int = Field(250, alias="MINT_BATCH_SIZE", gt=0, le=1000)  # tokens per airdrop transaction
+    mint_dispatch_max_requests: int = Field(2000, alias="MINT_DISPATCH_MAX_REQUESTS", gt=0)
+    deploy_batch_size: int = Field(20, alias="DEPLOY_BATCH_SIZE", gt=0)
+
     @field_validator("surfaces", mode="before")
     @classmethod
     def _parse_surfaces(cls, value: object) -> tuple[str, ...]:
@@ -137,6 +177,8 @@ def _fill_generated_secrets(settings: Settings) -> Settings:
     """Give development a stable set of secrets; refuse to start production without them."""
     # An empty value (`PRIMSELL_SECRET_KEY=` in .env) counts as missing: an empty signing key is no key.
     missing = [name for name in GENERATED_SECRETS if not _secret_value(getattr(settings, name))]
+    if settings.signer_keystore_path is not None and "platform_signer_key" in missing:
+        missing.remove("platform_signer_key")  # the signer key comes from the encrypted keystore instead
     if not missing:
         return settings
     if settings.is_production:

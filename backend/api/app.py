@@ -9,7 +9,7 @@ from starlette.routing import Match, Mount
 
 from backend.api.errors import install_error_handlers
 from backend.api.middleware import BodySizeLimitMiddleware, UnexpectedErrorMiddleware
-from backend.api.routes import auth, brands, campaigns, health
+from backend.api.routes import auth, brands, campaigns, health, metadata, orders, sandbox_pay, stripe_webhook
 from backend.api.schemas import ErrorBody
 
 DESCRIPTION = """
@@ -66,6 +66,11 @@ def create_api() -> FastAPI:
     api.include_router(brands.router)
     api.include_router(campaigns.router)
     api.include_router(campaigns.public_router)
+    api.include_router(metadata.router)
+    api.include_router(orders.router)
+    api.include_router(orders.admin_router)
+    api.include_router(stripe_webhook.router)
+    api.include_router(sandbox_pay.router)
     # Must stay the last route: anything after it under /api/ would be unreachable.
     api.add_api_route(CATCH_ALL_PATH, _unknown_api_path, methods=_ALL_METHODS, include_in_schema=False)
     return api

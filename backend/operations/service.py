@@ -19,11 +19,15 @@ from backend.settings import get_settings
 from backend.workflow import outbox
 
 
+def can_read_operations(actor: Actor) -> bool:
+    """Platform admins, and brand admins of any brand (OPERATIONS_READ): the page shows platform-wide daemons."""
+    return actor.can(Permission.OPERATIONS_READ) or any(actor.can(Permission.OPERATIONS_READ, b) for b in actor.brand_ids)
+
+
 def _require_operations(actor: Actor | None) -> Actor:
-    """Platform admins, and brand admins of any brand (OPERATIONS_READ)."""
     if actor is None:
         raise NotAuthenticated("Sign in to continue.")
-    if actor.can(Permission.OPERATIONS_READ) or any(actor.can(Permission.OPERATIONS_READ, b) for b in actor.brand_ids):
+    if can_read_operations(actor):
         return actor
     raise Forbidden("You do not have permission to do that.")
 

@@ -25,31 +25,44 @@ class OrderState(StrEnum):
 
 
 O = OrderState
+# Refined by issue 5 (checkout). Only REFUNDED is final: a fulfilled order can still be refunded or disputed
+# (chargebacks come weeks later), and an expired one can still receive a late payment, which is refused
+# and refunded (`refuse_payment`). Which orders hold reserved supply is tracked on the order, not by state.
 ORDER = Machine(
     "order",
     OrderState,
     initial=O.CREATED,
-    final=[O.FULFILLED, O.EXPIRED, O.REFUNDED],
+    final=[O.REFUNDED],
     transitions={
         (O.CREATED, "request_payment"): O.AWAITING_PAYMENT,
+        (O.CREATED, "pay"): O.PAID,  # the completion overtook the commit of the payment session
+        (O.CREATED, "refuse_payment"): O.REFUND_PENDING,
         (O.CREATED, "expire"): O.EXPIRED,
         (O.AWAITING_PAYMENT, "pay"): O.PAID,
         (O.AWAITING_PAYMENT, "fail_payment"): O.PAYMENT_FAILED,
+        (O.AWAITING_PAYMENT, "refuse_payment"): O.REFUND_PENDING,  # wrong amount, or already refunded
         (O.AWAITING_PAYMENT, "expire"): O.EXPIRED,
         (O.PAYMENT_FAILED, "request_payment"): O.AWAITING_PAYMENT,  # the buyer tries another card
+        (O.PAYMENT_FAILED, "pay"): O.PAID,  # ... in the same payment session, and it worked
+        (O.PAYMENT_FAILED, "refuse_payment"): O.REFUND_PENDING,
         (O.PAYMENT_FAILED, "expire"): O.EXPIRED,
+        (O.EXPIRED, "refuse_payment"): O.REFUND_PENDING,  # paid after expiry: money is never kept
         (O.PAID, "start_mint"): O.MINTING,
         (O.PAID, "request_refund"): O.REFUND_PENDING,
         (O.PAID, "dispute"): O.DISPUTED,
         (O.MINTING, "confirm_mint"): O.MINTED,
-        (O.MINTING, "fail_mint"): O.PAID,  # back to paid: the dispatcher retries, or a refund is requested
+        (O.MINTING, "fail_mint"): O.PAID,  # back to paid: the dispatcher retries
+        (O.MINTING, "request_refund"): O.REFUND_PENDING,  # the mint failed for good
         (O.MINTING, "dispute"): O.DISPUTED,
         (O.MINTED, "fulfil"): O.FULFILLED,
         (O.MINTED, "request_refund"): O.REFUND_PENDING,
         (O.MINTED, "dispute"): O.DISPUTED,
+        (O.FULFILLED, "request_refund"): O.REFUND_PENDING,
+        (O.FULFILLED, "dispute"): O.DISPUTED,
         (O.REFUND_PENDING, "confirm_refund"): O.REFUNDED,
         (O.REFUND_PENDING, "dispute"): O.DISPUTED,
-        (O.DISPUTED, "win_dispute"): O.PAID,
+        (O.DISPUTED, "win_dispute"): O.FULFILLED,  # the tokens were minted before or during the dispute
+        (O.DISPUTED, "win_dispute_unminted"): O.PAID,  # nothing minted yet: minting resumes
         (O.DISPUTED, "lose_dispute"): O.REFUNDED,
     },
 )

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from backend.auth.acl import ROLE_PERMISSIONS, Permission
 from primsell import routes
-from primsell.state.session import ROLE_LABELS, SessionState
+from primsell.state.session import SessionState
 
 ADMIN_LINKS = (
     ("Campaigns", routes.ADMIN, "layout-dashboard"),
@@ -14,10 +13,6 @@ ADMIN_LINKS = (
     ("Brand settings", routes.ADMIN_BRAND, "palette"),
     ("Members", routes.ADMIN_MEMBERS, "users"),
 )
-# Roles that may read operations, straight from the ACL table (the page and the backend check again).
-OPERATIONS_ROLE_LABELS = [
-    ROLE_LABELS[role] for role, perms in ROLE_PERMISSIONS.items() if Permission.OPERATIONS_READ in perms
-]
 
 
 def nav_link(label: str, href: str, icon: str) -> rx.Component:
@@ -43,9 +38,10 @@ def admin_sidebar() -> rx.Component:
         rx.divider(),
         *[nav_link(*link) for link in ADMIN_LINKS],
         rx.cond(
-            rx.Var.create(OPERATIONS_ROLE_LABELS).contains(SessionState.role_label),
+            SessionState.can_read_operations,
             nav_link("Operations", routes.ADMIN_OPERATIONS, "activity"),
         ),
+        rx.cond(SessionState.is_platform_admin, nav_link("Chain", routes.ADMIN_CHAIN, "link")),
         width="220px",
         min_width="220px",
         height="100vh",

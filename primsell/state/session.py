@@ -14,6 +14,7 @@ import reflex as rx
 from backend.auth.acl import Actor, Permission, Role
 from backend.auth.service import WEB_SESSION_COOKIE, actor_for_web_session, end_web_session
 from backend.brands.service import list_brands
+from backend.operations.service import can_read_operations
 from primsell import routes
 
 # SessionState.status values.
@@ -65,6 +66,7 @@ class SessionState(rx.State):
     can_update_brand: bool = False
     can_read_members: bool = False
     can_manage_members: bool = False
+    can_read_operations: bool = False
 
     @rx.var
     def signed_in(self) -> bool:
@@ -96,6 +98,7 @@ class SessionState(rx.State):
         self.can_update_brand = can(Permission.BRAND_UPDATE)
         self.can_read_members = can(Permission.MEMBER_READ)
         self.can_manage_members = can(Permission.MEMBER_MANAGE)
+        self.can_read_operations = actor is not None and can_read_operations(actor)
         if actor is not None:
             self.role_label = ROLE_LABELS[actor.role_in(brand)]
 

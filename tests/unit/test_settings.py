@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from backend.settings import ALL_SURFACES, ConfigurationError, Environment, Settings, load_settings
+from backend.settings import ALL_SURFACES, GENERATED_SECRETS, ConfigurationError, Environment, Settings, load_settings
 
 
 @pytest.fixture
@@ -86,23 +86,35 @@ def test_other_database_urls_are_refused(env: pytest.MonkeyPatch, url: str):
         load_settings()
 
 
-def test_development_generates_a_secret_once_with_owner_only_permissions(env: pytest.MonkeyPatch, tmp_path: Path):
+def test_development_generates_each_secret_once_with_owner_only_permissions(env: pytest.MonkeyPatch, tmp_path: Path):
     first = load_settings()
     secrets_file = tmp_path / "data" / "secrets.json"
     assert secrets_file.exists()
     assert stat.S_IMODE(secrets_file.stat().st_mode) == 0o600
-    key = first.require_secret("secret_key")
-    assert len(key) >= 40
-    assert json.loads(secrets_file.read_text()) == {"secret_key": key}
+    generated = {name: first.require_secret(name) for name in GENERATED_SECRETS}
+    assert set(generated) >= {"secret_key", "platform_signer_key", "custody_seed", "stripe_webhook_secret"}
+    assert all(len(value) >= 40 for value in generated.values())
+    assert len(set(generated.values())) == len(generated)  # each secret is its own
+    assert json.loads(secrets_file.read_text()) == generated
     second = load_settings()
-    assert second.require_secret("secret_key") == key  # stable across loads (and restarts)
+    assert {name: second.require_secret(name) for name in GENERATED_SECRETS} == generated  # stable across restarts
 
 
-def test_a_configured_secret_wins_and_nothing_is_generated(env: pytest.MonkeyPatch, tmp_path: Path):
+def test_a_configured_secret_wins_and_only_the_others_are_generated(env: pytest.MonkeyPatch, tmp_path: Path):
     env.setenv("PRIMSELL_SECRET_KEY", "configured-secret-value-0123456789")
     settings = load_settings()
     assert settings.require_secret("secret_key") == "configured-secret-value-0123456789"
-    assert not (tmp_path / "data" / "secrets.json").exists()
+    stored = json.loads((tmp_path / "data" / "secrets.json").read_text())
+    assert "secret_key" not in stored
+    assert set(stored) == set(GENERATED_SECRETS) - {"secret_key"}
+
+
+def _configure_all_production_secrets(env: pytest.MonkeyPatch) -> None:
+    env.setenv("PRIMSELL_ENV", "production")
+    env.setenv("PRIMSELL_SECRET_KEY", "production-secret-0123456789abcdef")
+    env.setenv("PLATFORM_SIGNER_KEY", "0x" + "11" * 32)
+    env.setenv("CUSTODY_SEED", "custody-seed-production-0123456789abcdef")
+    env.setenv("STRIPE_WEBHOOK_SECRET", "whsec_production_0123456789")
 
 
 def test_production_without_a_secret_key_refuses_to_start(env: pytest.MonkeyPatch, tmp_path: Path):
@@ -121,9 +133,23 @@ def test_production_with_an_empty_secret_key_refuses_to_start(env: pytest.Monkey
         load_settings()
 
 
-def test_production_with_a_secret_key_starts(env: pytest.MonkeyPatch):
-    env.setenv("PRIMSELL_ENV", "production")
-    env.setenv("PRIMSELL_SECRET_KEY", "production-secret-0123456789abcdef")
+@pytest.mark.parametrize("name", ["PLATFORM_SIGNER_KEY", "CUSTODY_SEED", "STRIPE_WEBHOOK_SECRET"])
+def test_production_names_every_missing_secret(env: pytest.MonkeyPatch, name: str):
+    _configure_all_production_secrets(env)
+    env.delenv(name)
+    with pytest.raises(ConfigurationError, match=name):
+        load_settings()
+
+
+def test_production_with_a_signer_keystore_needs_no_signer_key(env: pytest.MonkeyPatch, tmp_path: Path):
+    _configure_all_production_secrets(env)
+    env.delenv("PLATFORM_SIGNER_KEY")
+    env.setenv("SIGNER_KEYSTORE", str(tmp_path / "signer.json"))
+    assert load_settings().platform_signer_key is None
+
+
+def test_production_with_all_secrets_starts(env: pytest.MonkeyPatch):
+    _configure_all_production_secrets(env)
     settings = load_settings()
     assert settings.is_production
     assert settings.require_secret("secret_key") == "production-secret-0123456789abcdef"

@@ -21,24 +21,34 @@ def clean_state() -> Iterator[None]:
 EXPECTED = {
     "order": """
         created request_payment awaiting_payment
+        created pay paid
+        created refuse_payment refund_pending
         created expire expired
         awaiting_payment pay paid
         awaiting_payment fail_payment payment_failed
+        awaiting_payment refuse_payment refund_pending
         awaiting_payment expire expired
         payment_failed request_payment awaiting_payment
+        payment_failed pay paid
+        payment_failed refuse_payment refund_pending
         payment_failed expire expired
+        expired refuse_payment refund_pending
         paid start_mint minting
         paid request_refund refund_pending
         paid dispute disputed
         minting confirm_mint minted
         minting fail_mint paid
+        minting request_refund refund_pending
         minting dispute disputed
         minted fulfil fulfilled
         minted request_refund refund_pending
         minted dispute disputed
+        fulfilled request_refund refund_pending
+        fulfilled dispute disputed
         refund_pending confirm_refund refunded
         refund_pending dispute disputed
-        disputed win_dispute paid
+        disputed win_dispute fulfilled
+        disputed win_dispute_unminted paid
         disputed lose_dispute refunded
     """,
     "contract": """

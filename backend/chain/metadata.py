@@ -1,0 +1,45 @@
+"""Token metadata in the OpenSea format, served at /api/metadata/<slug>/<token id> (the collection's base URI)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import select
+
+from backend.brands.models import Brand
+from backend.campaigns.models import Campaign
+from backend.chain.models import MintedToken
+from backend.db import session_scope
+from backend.errors import NotFound
+from backend.settings import get_settings
+
+
+def _absolute(url: str) -> str:
+    if not url or url.startswith(("http://", "https://", "ipfs://", "data:")):
+        return url
+    return f"{get_settings().public_url.rstrip('/')}/{url.lstrip('/')}"
+
+
+def token_metadata(slug: str, token_id: int) -> dict[str, Any]:
+    """Metadata of a minted token; NotFound for an unknown campaign or an id that was not minted."""
+    with session_scope() as session:
+        campaign = session.exec(select(Campaign).where(Campaign.slug == slug)).first()
+        if campaign is None:
+            raise NotFound("Campaign not found.")
+        token = session.get(MintedToken, (campaign.id, token_id)) if token_id > 0 else None
+        if token is None:
+            raise NotFound("Token not found.")
+        brand = session.get(Brand, campaign.brand_id)
+        public = get_settings().public_url.rstrip("/")
+        attributes: list[dict[str, Any]] = [
+            {"trait_type": "Campaign", "value": campaign.name},
+            {"trait_type": "Brand", "value": brand.name if brand else ""},
+            {"display_type": "number", "trait_type": "Edition", "value": token_id, "max_value": campaign.supply_cap},
+        ]
+        return {
+            "name": f"{campaign.name} #{token_id}",
+            "description": campaign.description,
+            "image": _absolute(campaign.image_url or campaign.logo_url or (brand.logo_url if brand else "")),
+            "external_url": f"{public}/c/{campaign.slug}",
+            "attributes": attributes,
+        }

@@ -1,0 +1,222 @@
+"""Mint requests: `request_mint` inside the caller's transaction, the dispatcher's pass that groups pending
+requests per campaign into bounded airdrop transactions, and the finish hook that reads each request's token
+ids from the Transfer events of the confirmed transaction."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from eth_utils import is_address, to_checksum_address
+from sqlalchemy import bindparam, func, update
+from sqlmodel import Session, col, select
+from web3 import Web3
+from web3.logs import DISCARD
+
+from backend.auth.acl import Actor, Permission
+from backend.campaigns.models import Campaign
+from backend.chain.config import chain_config
+from backend.chain.deployments import COLLECTION, _campaign_for
+from backend.chain.models import ChainTransaction, ContractDeployment, MintedToken, MintRequest, MintStatus, TxPurpose
+from backend.chain.txmanager import enqueue, on_finished
+from backend.db import session_scope, utcnow
+from backend.errors import Conflict, NotFound, ValidationFailed
+from backend.pagination import Page, check_page
+from backend.settings import get_settings
+from backend.workflow.machines import ContractState
+from backend.workflow.outbox import emit
+from backend.workflow.sql import claim_batch, insert_ignore
+from contracts.artifacts import load_artifact
+
+MAX_QUANTITY = 1000  # the contract's MAX_BATCH_SIZE
+ZERO = "0x0000000000000000000000000000000000000000"
+
+
+def _collection(address: str | None = None) -> Any:
+    abi = load_artifact(COLLECTION)["abi"]
+    return Web3().eth.contract(address=address, abi=abi) if address else Web3().eth.contract(abi=abi)
+
+
+def request_mint(session: Session, key: str, campaign_id: int, to_address: str, quantity: int) -> MintRequest:
+    """Ask for `quantity` tokens of the campaign for `to_address`, in the caller's transaction.
+
+    Idempotent: the same `key` (e.g. "order:<id>") returns the existing request; a different request under the
+    same key is refused. The dispatcher mints it once the campaign's contract is deployed.
+    """
+    if not key or len(key) > 200:
+        raise ValidationFailed("Bad mint key.", fields={"key": "1 to 200 characters"})
+    if not is_address(to_address) or to_checksum_address(to_address) == ZERO:
+        raise ValidationFailed("Bad address.", fields={"to_address": "must be an Ethereum address"})
+    if not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY:
+        raise ValidationFailed("Bad quantity.", fields={"quantity": f"must be between 1 and {MAX_QUANTITY}"})
+    to_address = to_checksum_address(to_address)
+    if session.get(Campaign, campaign_id) is None:
+        raise NotFound("Campaign not found.")
+    now = utcnow()
+    insert_ignore(session, MintRequest.__table__, {
+        "key": key, "campaign_id": campaign_id, "to_address": to_address, "quantity": quantity,
+        "status": MintStatus.PENDING, "token_ids": [], "error": "", "created_at": now, "updated_at": now,
+    }, ["key"])
+    request = session.exec(select(MintRequest).where(MintRequest.key == key)
+                           .execution_options(populate_existing=True)).one()
+    if (request.campaign_id, request.to_address, request.quantity) != (campaign_id, to_address, quantity):
+        raise Conflict(f"mint key {key!r} was already used for a different mint")
+    return request
+
+
+def dispatch_pass(max_requests: int | None = None, batch_size: int | None = None) -> int:
+    """Group up to `max_requests` pending requests (of deployed campaigns) per campaign into airdrop transactions
+    of at most `batch_size` tokens; returns how many requests were submitted."""
+    settings = get_settings()
+    limit = max_requests or settings.mint_dispatch_max_requests
+    tokens_per_tx = min(batch_size or settings.mint_batch_size, MAX_QUANTITY)
+    with session_scope() as session:
+        query = (
+            select(MintRequest.id, MintRequest.campaign_id, MintRequest.to_address, MintRequest.quantity,
+                   ContractDeployment.contract_address, ContractDeployment.chain)
+            .join(Campaign, Campaign.id == MintRequest.campaign_id)
+            .join(ContractDeployment, (ContractDeployment.campaign_id == MintRequest.campaign_id)
+                  & (ContractDeployment.chain == Campaign.chain))
+            .where(MintRequest.status == MintStatus.PENDING, ContractDeployment.state == ContractState.DEPLOYED)
+            .order_by(col(MintRequest.id))
+        )
+        rows = claim_batch(session, query, limit, of=MintRequest)
+        groups: dict[tuple[int, str, str], list[Any]] = defaultdict(list)
+        for row in rows:
+            groups[(row[1], row[4], row[5])].append(row)
+        collection = _collection()
+        submitted: list[dict[str, Any]] = []
+        now = utcnow()
+        for (campaign_id, contract, chain), requests in groups.items():
+            for chunk in _chunks(requests, tokens_per_tx):
+                recipients = [r[2] for r in chunk for _ in range(r[3])]
+                data = collection.encode_abi("airdrop", args=[recipients])
+                tx = enqueue(
+                    session, purpose=TxPurpose.MINT_BATCH, chain=chain, to=contract, data=data,
+                    key=f"mint_batch:{campaign_id}:{chunk[0][0]}-{chunk[-1][0]}:{len(chunk)}",
+                    campaign_id=campaign_id, meta={"requests": [r[0] for r in chunk]},
+                )
+                submitted += [{"b_id": r[0], "b_tx": tx.id} for r in chunk]
+        if submitted:
+            t = MintRequest.__table__
+            session.connection().execute(
+                update(t).where(t.c.id == bindparam("b_id"), t.c.status == MintStatus.PENDING)
+                .values(status=MintStatus.SUBMITTED, tx_id=bindparam("b_tx"), updated_at=now),
+                submitted,
+            )
+        return len(submitted)
+
+
+def _chunks(requests: list[Any], tokens_per_tx: int) -> list[list[Any]]:
+    chunks: list[list[Any]] = [[]]
+    tokens = 0
+    for request in requests:
+        if chunks[-1] and tokens + request[3] > tokens_per_tx:
+            chunks.append([])
+            tokens = 0
+        chunks[-1].append(request)
+        tokens += request[3]
+    return [c for c in chunks if c]
+
+
+def minted_token_ids(tx: ChainTransaction, receipt: Any) -> list[tuple[str, int]]:
+    """(to, token id) of every mint in `receipt` by the collection at `tx.to_address`, by token id."""
+    contract = _collection(tx.to_address)
+    events = contract.events.Transfer().process_receipt(receipt, errors=DISCARD)
+    mints = [(to_checksum_address(e["args"]["to"]), int(e["args"]["tokenId"])) for e in events
+             if e["address"] == tx.to_address and int(e["args"]["from"], 16) == 0]
+    return sorted(mints, key=lambda m: m[1])
+
+
+@on_finished(TxPurpose.MINT_BATCH)
+def _mint_finished(session: Session, tx: ChainTransaction, receipt: Any) -> None:
+    requests = list(session.exec(select(MintRequest).where(MintRequest.tx_id == tx.id,
+                                                           MintRequest.status == MintStatus.SUBMITTED)
+                                 .order_by(col(MintRequest.id))))
+    if not requests:
+        return
+    now = utcnow()
+    t = MintRequest.__table__
+    if tx.state.value != "confirmed":
+        error = tx.error or tx.state.value
+        session.connection().execute(
+            update(t).where(t.c.tx_id == tx.id, t.c.status == MintStatus.SUBMITTED)
+            .values(status=MintStatus.FAILED, error=error[:500], updated_at=now))
+        for r in requests:
+            emit(session, "mint.failed", {"mint_request_id": r.id, "key": r.key, "campaign_id": r.campaign_id,
+                                          "error": error, "tx_hash": tx.tx_hash},
+                 entity=("mint_request", r.id), key=f"mint.failed:{r.id}:{tx.id}")
+        return
+    # The airdrop lists recipients in request order and gives recipients[i] the id first + i.
+    mints = minted_token_ids(tx, receipt)
+    order = {rid: i for i, rid in enumerate(tx.meta.get("requests", []))}
+    requests.sort(key=lambda r: order.get(r.id, r.id))  # type: ignore[arg-type]
+    expected = sum(r.quantity for r in requests)
+    if len(mints) != expected:
+        raise RuntimeError(f"tx {tx.id}: {len(mints)} Transfer events for {expected} requested tokens")
+    updates, tokens, cursor = [], [], 0
+    for r in requests:
+        mine = mints[cursor:cursor + r.quantity]
+        cursor += r.quantity
+        if any(to != r.to_address for to, _ in mine):
+            raise RuntimeError(f"tx {tx.id}: Transfer events do not match mint request {r.id}")
+        ids = [token_id for _, token_id in mine]
+        updates.append({"b_id": r.id, "b_ids": ids})
+        tokens += [{"campaign_id": r.campaign_id, "token_id": i, "owner": r.to_address, "mint_request_id": r.id,
+                    "tx_id": tx.id, "created_at": now} for i in ids]
+        emit(session, "mint.completed", {"mint_request_id": r.id, "key": r.key, "campaign_id": r.campaign_id,
+                                         "to_address": r.to_address, "token_ids": ids, "tx_hash": tx.tx_hash},
+             entity=("mint_request", r.id), key=f"mint.completed:{r.id}")
+    session.connection().execute(
+        update(t).where(t.c.id == bindparam("b_id"))
+        .values(status=MintStatus.MINTED, token_ids=bindparam("b_ids"), updated_at=now), updates)
+    session.connection().execute(MintedToken.__table__.insert(), tokens)
+
+
+# -- queries ------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MintedCount:
+    minted: int
+    pending: int  # requested tokens not minted yet (pending or submitted)
+    supply_cap: int
+
+
+def minted_count(actor: Actor, campaign_id: int) -> MintedCount:
+    with session_scope() as session:
+        campaign = _campaign_for(session, actor, campaign_id, Permission.CAMPAIGN_READ)
+        minted = session.exec(select(func.count()).select_from(MintedToken)
+                              .where(MintedToken.campaign_id == campaign_id)).one()
+        pending = session.exec(select(func.coalesce(func.sum(MintRequest.quantity), 0)).where(
+            MintRequest.campaign_id == campaign_id,
+            col(MintRequest.status).in_([MintStatus.PENDING, MintStatus.SUBMITTED]))).one()
+        return MintedCount(int(minted), int(pending), campaign.supply_cap)
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    token_id: int
+    owner: str
+    tx_hash: str | None
+    tx_url: str | None
+    mint_request_key: str
+
+
+def list_tokens(actor: Actor, campaign_id: int, limit: int = 20, offset: int = 0) -> Page[TokenRow]:
+    """The campaign's minted tokens by id: owner (as minted, or after a withdrawal) and the mint transaction."""
+    limit, offset = check_page(limit, offset)
+    with session_scope() as session:
+        campaign = _campaign_for(session, actor, campaign_id, Permission.CAMPAIGN_READ)
+        config = chain_config(campaign.chain)
+        total = session.exec(select(func.count()).select_from(MintedToken)
+                             .where(MintedToken.campaign_id == campaign_id)).one()
+        rows = session.exec(
+            select(MintedToken.token_id, MintedToken.owner, ChainTransaction.tx_hash, MintRequest.key)
+            .join(ChainTransaction, ChainTransaction.id == MintedToken.tx_id)
+            .join(MintRequest, MintRequest.id == MintedToken.mint_request_id)
+            .where(MintedToken.campaign_id == campaign_id)
+            .order_by(col(MintedToken.token_id)).limit(limit).offset(offset)
+        ).all()
+        items = [TokenRow(t, o, h, config.tx_url(h), k) for t, o, h, k in rows]
+        return Page(items, int(total), limit, offset)

@@ -1,0 +1,293 @@
+"""Admin order services: the order list and its CSV export, one order's whole timeline, a campaign dashboard,
+and the manual refund. Each checks the actor's permission for the brand before reading anything."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlmodel import Session
+
+from backend.auth.acl import Actor, Permission, require, signed_in
+from backend.campaigns.models import Campaign
+from backend.db import session_scope
+from backend.errors import NotFound, ValidationFailed
+from backend.money import CURRENCY_EXPONENTS, to_decimal
+from backend.orders import fulfilment
+from backend.orders.errors import RefundNotAllowed
+from backend.orders.locks import lock_order, release_supply
+from backend.orders.models import Order
+from backend.orders.upkeep import issue_refunds
+from backend.pagination import Page, check_page
+from backend.payments.models import PaymentEvent, PaymentRefund
+from backend.workflow.machines import OrderState
+from backend.workflow.transitions import history, transition
+
+SORTABLE = {
+    "created_at": Order.created_at, "amount": Order.amount_minor, "status": Order.state,
+    "email": Order.email, "quantity": Order.quantity, "paid_at": Order.paid_at,
+}
+REFUNDABLE = (OrderState.PAID, OrderState.MINTED, OrderState.FULFILLED)
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    id: int
+    public_id: str
+    campaign_id: int
+    campaign_name: str
+    status: str
+    email: str
+    wallet_address: str
+    custodial: bool
+    quantity: int
+    amount_minor: int
+    currency: str
+    refunded_minor: int
+    tx_hash: str
+    token_ids: list[str]
+    created_at: datetime
+    paid_at: datetime | None
+
+
+def _row(order: Order, campaign_name: str) -> OrderRow:
+    return OrderRow(order.id, order.public_id, order.campaign_id, campaign_name, order.state.value,  # type: ignore[arg-type]
+                    order.email, order.wallet_address, order.custodial, order.quantity, order.amount_minor,
+                    order.currency, order.refunded_minor, order.mint_tx_hash, [str(t) for t in order.token_ids or []],
+                    order.created_at, order.paid_at)
+
+
+def _filters(brand_id: int, status: OrderState | str | None, campaign_id: int | None, date_from: datetime | None,
+             date_to: datetime | None, search: str) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [Order.brand_id == brand_id]  # type: ignore[list-item]
+    if status:
+        try:
+            where.append(Order.state == OrderState(status))  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise ValidationFailed("Unknown status.", fields={"status": f"one of {', '.join(OrderState)}"}) from exc
+    if campaign_id is not None:
+        where.append(Order.campaign_id == campaign_id)  # type: ignore[arg-type]
+    if date_from is not None:
+        where.append(Order.created_at >= date_from)  # type: ignore[arg-type]
+    if date_to is not None:
+        where.append(Order.created_at < date_to)  # type: ignore[arg-type]
+    term = search.strip()
+    if term:
+        like = f"%{term.lower().replace('%', '').replace('_', '')}%"
+        where.append(or_(Order.email.like(like), func.lower(Order.wallet_address).like(like),  # type: ignore[attr-defined]
+                         func.lower(Order.mint_tx_hash).like(like), Order.public_id == term.lower()))
+    return where
+
+
+def _query(actor: Actor | None, brand_id: int, status: OrderState | str | None, campaign_id: int | None,
+           date_from: datetime | None, date_to: datetime | None, search: str, sort: str, descending: bool) -> Any:
+    require(actor, Permission.ORDER_READ, brand_id)
+    if sort not in SORTABLE:
+        raise ValidationFailed("Unknown sort column.", fields={"sort": f"one of {', '.join(sorted(SORTABLE))}"})
+    column = SORTABLE[sort]
+    where = _filters(brand_id, status, campaign_id, date_from, date_to, search)
+    query = select(Order, Campaign.name).join(Campaign, Campaign.id == Order.campaign_id).where(and_(*where))
+    query = query.order_by(column.desc() if descending else column.asc(),  # type: ignore[union-attr]
+                           Order.id.desc() if descending else Order.id.asc())  # type: ignore[union-attr]
+    return query, where
+
+
+def list_orders(actor: Actor | None, brand_id: int, *, status: OrderState | str | None = None,
+                campaign_id: int | None = None, date_from: datetime | None = None, date_to: datetime | None = None,
+                search: str = "", sort: str = "created_at", descending: bool = True, limit: int = 20,
+                offset: int = 0) -> Page[OrderRow]:
+    """One page of the brand's orders. `search` matches email, wallet, tx hash (substring) or the public id."""
+    query, where = _query(actor, brand_id, status, campaign_id, date_from, date_to, search, sort, descending)
+    limit, offset = check_page(limit, offset)
+    with session_scope() as session:
+        total = session.execute(select(func.count()).select_from(Order).where(and_(*where))).scalar_one()
+        rows = session.execute(query.limit(limit).offset(offset)).all()
+        return Page([_row(o, name) for o, name in rows], int(total), limit, offset)
+
+
+def _decimal_text(amount: int, currency: str) -> str:
+    if currency not in CURRENCY_EXPONENTS:
+        return str(amount)
+    exponent = CURRENCY_EXPONENTS[currency]
+    return str(to_decimal(amount, currency).quantize(Decimal(1).scaleb(-exponent)))
+
+
+CSV_COLUMNS = ["order_id", "public_id", "created_at", "status", "campaign", "email", "wallet_address", "custodial",
+               "quantity", "currency", "amount", "refunded", "crypto_asset", "crypto_amount", "tx_hash", "token_ids",
+               "paid_at"]
+
+
+def export_orders_csv(actor: Actor | None, brand_id: int, *, status: OrderState | str | None = None,
+                      campaign_id: int | None = None, date_from: datetime | None = None,
+                      date_to: datetime | None = None, search: str = "", sort: str = "created_at",
+                      descending: bool = True) -> str:
+    """Every matching order as CSV; money as exact decimal strings (12.50), never float."""
+    query, _ = _query(actor, brand_id, status, campaign_id, date_from, date_to, search, sort, descending)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    with session_scope() as session:
+        for order, name in session.execute(query.execution_options(yield_per=500)):
+            writer.writerow([
+                order.id, order.public_id, order.created_at.isoformat(), order.state.value, _safe(name),
+                _safe(order.email), order.wallet_address, "yes" if order.custodial else "no", order.quantity,
+                order.currency, _decimal_text(order.amount_minor, order.currency),
+                _decimal_text(order.refunded_minor, order.currency), order.crypto_asset,
+                "" if order.crypto_amount is None else format(order.crypto_amount, "f"), order.mint_tx_hash,
+                " ".join(str(t) for t in order.token_ids or []), order.paid_at.isoformat() if order.paid_at else "",
+            ])
+    return out.getvalue()
+
+
+def _safe(text: str) -> str:
+    """Neutralise spreadsheet formulas (CSV injection): a cell never starts with = + - @."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+# -- one order ----------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    kind: str  # "created" | "state" | "payment_event" | "refund" | "mint"
+    title: str
+    detail: str = ""
+    actor: str = ""
+
+
+@dataclass(frozen=True)
+class OrderDetail:
+    order: OrderRow
+    payment_provider: str
+    payment_session_id: str
+    payment_intent_id: str
+    paid_amount_minor: int | None
+    failure_reason: str
+    refund_reason: str
+    mint_key: str
+    expires_at: datetime
+    timeline: list[TimelineEntry] = field(default_factory=list)
+    can_refund: bool = False
+
+
+def _load_for(actor: Actor | None, session: Session, order_id: int, permission: Permission) -> Order:
+    signed_in(actor)
+    order = session.get(Order, order_id)
+    if order is None:
+        raise NotFound("This order does not exist.")
+    require(actor, permission, order.brand_id)
+    return order
+
+
+def order_detail(actor: Actor | None, order_id: int) -> OrderDetail:
+    """The whole story of one order in one place: transitions (with who), payment events, refunds, the mint."""
+    with session_scope() as session:
+        order = _load_for(actor, session, order_id, Permission.ORDER_READ)
+        campaign = session.get(Campaign, order.campaign_id)
+        timeline = [TimelineEntry(order.created_at, "created", "Order placed",
+                                  f"{order.quantity} x {order.unit_price_minor} {order.currency} by {order.email}",
+                                  "consumer")]
+        timeline += [TimelineEntry(h.at, "state", f"{h.from_state} -> {h.to_state}", h.reason, h.actor)
+                     for h in history("order", order.id, session=session)]  # type: ignore[arg-type]
+        events = session.execute(select(PaymentEvent).where(PaymentEvent.order_id == order.id)
+                                 .order_by(PaymentEvent.id)).scalars().all()
+        timeline += [TimelineEntry(e.received_at, "payment_event", e.type, f"{e.event_id}: {e.outcome or 'pending'}",
+                                   "stripe") for e in events]
+        refunds = session.execute(select(PaymentRefund).where(PaymentRefund.order_id == order.id)
+                                  .order_by(PaymentRefund.id)).scalars().all()
+        timeline += [TimelineEntry(r.created_at, "refund", f"Refund {r.status.value}",
+                                   f"{_decimal_text(r.amount_minor, r.currency)} {r.currency}: {r.reason}"
+                                   + (f" (last error: {r.last_error})" if r.last_error else ""), r.requested_by)
+                     for r in refunds]
+        if order.minted_at is not None:
+            timeline.append(TimelineEntry(order.minted_at, "mint", "Minted",
+                                          f"tx {order.mint_tx_hash}; tokens {', '.join(map(str, order.token_ids))}",
+                                          "chain"))
+        timeline.sort(key=lambda entry: entry.at)
+        return OrderDetail(
+            order=_row(order, campaign.name if campaign else ""),
+            payment_provider=order.payment_provider, payment_session_id=order.payment_session_id or "",
+            payment_intent_id=order.payment_intent_id or "", paid_amount_minor=order.paid_amount_minor,
+            failure_reason=order.failure_reason, refund_reason=order.refund_reason, mint_key=order.mint_key or "",
+            expires_at=order.expires_at, timeline=timeline,
+            can_refund=order.state in REFUNDABLE and bool(actor and actor.can(Permission.ORDER_REFUND, order.brand_id)),
+        )
+
+
+def refund_order(actor: Actor | None, order_id: int, reason: str) -> OrderDetail:
+    """An admin refunds a paid order in full. Allowed when paid (not yet minting), minted or fulfilled; a
+    minted token stays with the buyer (it is on chain), so its supply is not released."""
+    reason = reason.strip()
+    if not 3 <= len(reason) <= 500:
+        raise ValidationFailed("Give a reason for the refund.", fields={"reason": "3 to 500 characters"})
+    with session_scope() as session:
+        order = _load_for(actor, session, order_id, Permission.ORDER_REFUND)
+        order = lock_order(session, order_id=order.id)  # type: ignore[assignment]
+        assert order is not None
+        if order.state not in REFUNDABLE:
+            hint = " Wait until the mint finishes." if order.state is OrderState.MINTING else ""
+            raise RefundNotAllowed(f"An order in state {order.state.value!r} cannot be refunded.{hint}")
+        if order.state is OrderState.PAID:
+            release_supply(session, order)
+        order.refund_reason = reason
+        session.add(order)
+        session.flush()
+        who = f"user:{actor.user_id}"  # type: ignore[union-attr]
+        transition(session, order, "request_refund", actor=who, reason=reason)
+        fulfilment.open_refund(session, order, reason, who)
+        refund_id = session.execute(select(PaymentRefund.id).where(
+            PaymentRefund.idempotency_key == fulfilment.refund_key(order.id))).scalar_one()  # type: ignore[arg-type]
+    # The provider call after the commit; if it fails now, the order_expirer retries with the same key.
+    issue_refunds(refund_ids=[refund_id])
+    return order_detail(actor, order_id)
+
+
+# -- campaign dashboard ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CampaignDashboard:
+    campaign_id: int
+    campaign_name: str
+    currency: str
+    revenue_minor: dict[str, int]  # paid minus refunded, per currency
+    refunded_minor: dict[str, int]
+    orders_by_status: dict[str, int]
+    tokens_minted: int
+    tokens_reserved: int  # campaign.sold_count: paid or awaiting payment
+    supply_cap: int
+    supply_left: int
+
+
+PAID_STATES = (OrderState.PAID, OrderState.MINTING, OrderState.MINTED, OrderState.FULFILLED,
+               OrderState.REFUND_PENDING, OrderState.REFUNDED, OrderState.DISPUTED)
+
+
+def campaign_dashboard(actor: Actor | None, campaign_id: int) -> CampaignDashboard:
+    signed_in(actor)
+    with session_scope() as session:
+        campaign = session.get(Campaign, campaign_id)
+        if campaign is None:
+            raise NotFound("This campaign does not exist.")
+        require(actor, Permission.ORDER_READ, campaign.brand_id)
+        by_status = {state.value: int(n) for state, n in session.execute(
+            select(Order.state, func.count()).where(Order.campaign_id == campaign_id).group_by(Order.state))}
+        revenue: dict[str, int] = {}
+        refunded: dict[str, int] = {}
+        for currency, paid, back in session.execute(
+            select(Order.paid_currency, func.coalesce(func.sum(Order.paid_amount_minor), 0),
+                   func.coalesce(func.sum(Order.refunded_minor), 0))
+            .where(Order.campaign_id == campaign_id, Order.paid_at.is_not(None),  # type: ignore[union-attr]
+                   Order.state.in_(PAID_STATES))  # type: ignore[attr-defined]
+            .group_by(Order.paid_currency)
+        ):
+            revenue[currency] = int(paid) - int(back)
+            refunded[currency] = int(back)
+        minted = session.execute(select(func.coalesce(func.sum(Order.quantity), 0)).where(
+            Order.campaign_id == campaign_id, Order.minted_at.is_not(None))).scalar_one()  # type: ignore[union-attr]
+        return CampaignDashboard(campaign.id, campaign.name, campaign.currency, revenue, refunded,  # type: ignore[arg-type]
+                                 by_status, int(minted), campaign.sold_count, campaign.supply_cap, campaign.supply_left)

@@ -1,0 +1,380 @@
+"""What a payment or mint event does to an order: pay -> mint request -> minted -> fulfilled, or refuse and
+refund, expire, dispute. Every function runs in the caller's transaction (a subscriber's or the expirer's).
+
+Exactly-once comes from three layers, each enough alone: the relay's processed marker per (subscriber,
+event), the order's version-guarded state transitions under a row lock, and UNIQUE keys (payment event id,
+mint key, refund idempotency key). Events may arrive in any order: a refund or dispute seen before the
+completion is recorded by payment intent and applied when the completion arrives.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlmodel import Session
+
+from backend.db import utcnow
+from backend.money import CURRENCY_EXPONENTS, format_amount
+from backend.monitoring.errors import record_error
+from backend.orders import minting
+from backend.orders.errors import PaymentMismatch
+from backend.orders.locks import lock_order, release_supply
+from backend.orders.models import Order
+from backend.payments.models import PaymentEvent, PaymentRefund, RefundStatus
+from backend.workflow.machines import ORDER, OrderState
+from backend.workflow.outbox import emit
+from backend.workflow.sql import insert_ignore
+from backend.workflow.transitions import transition
+
+log = logging.getLogger(__name__)
+
+O = OrderState
+PAYABLE = (O.CREATED, O.AWAITING_PAYMENT, O.PAYMENT_FAILED)
+PAYMENT_SYSTEM = "system:payments"
+MINT_SYSTEM = "system:minting"
+
+
+def _money(amount: int | None, currency: str) -> str:
+    if amount is None:
+        return "an unknown amount"
+    currency = (currency or "").upper()
+    return format_amount(amount, currency) if currency in CURRENCY_EXPONENTS else f"{amount} {currency}"
+
+
+def refund_key(order_id: int) -> str:
+    """Idempotency key of an order's refund, sent to the provider: one order, one refund, whatever retries."""
+    return f"primsell-refund-order-{order_id}"
+
+
+def open_refund(session: Session, order: Order, reason: str, requested_by: str) -> None:
+    """Queue the order's full refund (sent by the order_expirer daemon, or at once by an admin's request)."""
+    if not order.payment_intent_id:
+        return
+    now = utcnow()
+    insert_ignore(session, PaymentRefund.__table__, {
+        "order_id": order.id, "payment_intent_id": order.payment_intent_id,
+        "idempotency_key": refund_key(order.id),  # type: ignore[arg-type]
+        "amount_minor": order.paid_amount_minor if order.paid_amount_minor is not None else order.amount_minor,
+        "currency": order.paid_currency or order.currency, "reason": reason[:500], "requested_by": requested_by[:80],
+        "origin": "primsell", "status": RefundStatus.PENDING, "provider_refund_id": "", "attempts": 0,
+        "next_attempt_at": now, "last_error": "", "created_at": now, "updated_at": now,
+    }, ["idempotency_key"])
+
+
+def _refunded_already(session: Session, payment_intent: str | None) -> int:
+    if not payment_intent:
+        return 0
+    return int(session.execute(
+        select(func.coalesce(func.sum(PaymentRefund.amount_minor), 0)).where(
+            PaymentRefund.payment_intent_id == payment_intent, PaymentRefund.status == RefundStatus.SUCCEEDED)
+    ).scalar_one())
+
+
+def confirm_refunded(session: Session, order: Order, amount: int, actor: str = PAYMENT_SYSTEM) -> bool:
+    order.refunded_minor = max(order.refunded_minor, amount)
+    session.add(order)
+    if order.state is O.REFUND_PENDING:
+        transition(session, order, "confirm_refund", actor=actor, reason=f"refunded {_money(amount, order.currency)}")
+        return True
+    return False
+
+
+def refuse_payment(session: Session, order: Order, reason: str) -> str:
+    """Money arrived for an order that will not be fulfilled: release its supply and refund it in full."""
+    release_supply(session, order)
+    order.refund_reason = reason[:500]
+    session.add(order)
+    session.flush()
+    transition(session, order, "refuse_payment", actor=PAYMENT_SYSTEM, reason=reason)
+    already = _refunded_already(session, order.payment_intent_id)
+    paid = order.paid_amount_minor if order.paid_amount_minor is not None else order.amount_minor
+    if order.payment_intent_id and already >= paid > 0:
+        confirm_refunded(session, order, already)
+        return "refused; already refunded"
+    open_refund(session, order, reason, PAYMENT_SYSTEM)
+    return "refused; refund queued"
+
+
+# -- payment outcomes ------------------------------------------------------------------------------------------------
+
+def apply_payment_completed(session: Session, order: Order, obj: dict[str, Any], *, source: str) -> str:
+    """A Checkout Session completed (webhook or reconciliation). Pays the order once, or refuses the money."""
+    payment_status = obj.get("payment_status")
+    if payment_status not in ("paid", "no_payment_required"):
+        return f"not paid yet (payment_status={payment_status})"
+    if order.paid_at is not None:
+        return "duplicate completion ignored"
+    amount, currency = obj.get("amount_total"), str(obj.get("currency") or "").upper()
+    order.payment_intent_id = obj.get("payment_intent") or order.payment_intent_id
+    order.paid_amount_minor = amount if isinstance(amount, int) else None
+    order.paid_currency = currency[:3]
+    order.paid_at = utcnow()
+    session.add(order)
+    session.flush()
+    if order.payment_intent_id:  # refunds recorded before we knew the order get linked now
+        session.execute(update(PaymentRefund).where(PaymentRefund.payment_intent_id == order.payment_intent_id,
+                                                    PaymentRefund.order_id.is_(None))  # type: ignore[union-attr]
+                        .values(order_id=order.id))
+
+    if amount != order.amount_minor or currency != order.currency:
+        exc = PaymentMismatch(f"order {order.id}: paid {_money(amount, currency)}, expected "
+                              f"{_money(order.amount_minor, order.currency)}")
+        record_error("payments:amount_mismatch", exc, {"order_id": order.id, "source": source,
+                                                       "session_id": obj.get("id")}, session=session)
+        log.error("%s; refunding", exc)
+        return refuse_payment(session, order, (
+            f"The amount charged ({_money(amount, currency)}) did not match the order "
+            f"({_money(order.amount_minor, order.currency)}), so the order was not fulfilled and the payment "
+            "is being refunded in full."))
+    if order.state is O.EXPIRED:
+        return refuse_payment(session, order, "Your payment arrived after the order had expired, so it is being "
+                                              "refunded in full.")
+    if order.state not in PAYABLE:
+        log.warning("order %s: completion in state %s ignored", order.id, order.state.value)
+        return f"ignored in state {order.state.value}"
+    paid = order.paid_amount_minor or 0
+    if order.payment_intent_id and paid > 0 and _refunded_already(session, order.payment_intent_id) >= paid:
+        return refuse_payment(session, order, "The payment was refunded before it was processed, so the order "
+                                              "was not fulfilled.")
+    transition(session, order, "pay", actor=PAYMENT_SYSTEM, reason=f"{source}: {_money(amount, currency)}")
+    emit(session, "order.paid", {"order_id": order.id, "public_id": order.public_id},
+         entity=("order", order.id), key=f"order.paid:{order.id}")
+    # A dispute opened before we saw the completion.
+    if order.payment_intent_id and session.execute(
+        select(PaymentEvent.id).where(PaymentEvent.payment_intent_id == order.payment_intent_id,
+                                      PaymentEvent.type == "charge.dispute.created").limit(1)
+    ).first():
+        transition(session, order, "dispute", actor=PAYMENT_SYSTEM, reason="dispute opened before completion")
+        return "paid; disputed"
+    return "paid"
+
+
+def apply_payment_failed(session: Session, order: Order, message: str, *, final: bool) -> str:
+    """A declined card (the buyer may retry until the order expires), or a failed async payment (final)."""
+    reason = (message or "The payment was declined.")[:500]
+    if order.state is O.AWAITING_PAYMENT:
+        transition(session, order, "fail_payment", actor=PAYMENT_SYSTEM, reason=reason)
+    elif order.state is not O.PAYMENT_FAILED:
+        return f"ignored in state {order.state.value}"
+    order.failure_reason = reason
+    session.add(order)
+    if final:
+        return expire_order(session, order, "the payment failed", actor=PAYMENT_SYSTEM)
+    return "payment failed"
+
+
+def expire_order(session: Session, order: Order, reason: str, *, actor: str) -> str:
+    if order.state not in PAYABLE:
+        return f"not expired: {order.state.value}"
+    release_supply(session, order)
+    session.flush()
+    transition(session, order, "expire", actor=actor, reason=reason)
+    return "expired"
+
+
+def apply_charge_refunded(session: Session, order: Order | None, obj: dict[str, Any]) -> str:
+    """A charge was refunded (ours confirmed, or one made in the provider's dashboard)."""
+    payment_intent = obj.get("payment_intent")
+    amount_refunded = int(obj.get("amount_refunded") or 0)
+    if not payment_intent:
+        return "ignored: no payment intent"
+    now = utcnow()
+    ours = session.execute(
+        update(PaymentRefund).where(
+            PaymentRefund.payment_intent_id == payment_intent,
+            PaymentRefund.status.in_([RefundStatus.PENDING, RefundStatus.SUBMITTING, RefundStatus.SUBMITTED]),  # type: ignore[attr-defined]
+        ).values(status=RefundStatus.SUCCEEDED, updated_at=now)
+    ).rowcount  # type: ignore[attr-defined]
+    known = session.execute(select(func.count()).where(PaymentRefund.payment_intent_id == payment_intent)).scalar_one()
+    if not known:
+        insert_ignore(session, PaymentRefund.__table__, {
+            "order_id": order.id if order else None, "payment_intent_id": payment_intent,
+            "idempotency_key": f"provider-{obj.get('id')}", "amount_minor": amount_refunded,
+            "currency": str(obj.get("currency") or "").upper()[:3], "reason": "refunded at the payment provider",
+            "requested_by": "provider", "origin": "provider", "status": RefundStatus.SUCCEEDED,
+            "provider_refund_id": "", "attempts": 0, "next_attempt_at": now, "last_error": "",
+            "created_at": now, "updated_at": now,
+        }, ["idempotency_key"])
+    if order is None:
+        return "refund recorded; order not known yet"
+    order.refunded_minor = max(order.refunded_minor, amount_refunded)
+    session.add(order)
+    paid = order.paid_amount_minor if order.paid_amount_minor is not None else order.amount_minor
+    if order.state in PAYABLE or order.state is O.EXPIRED and order.paid_at is None:
+        return "refund recorded before completion"
+    if amount_refunded < paid and not obj.get("refunded"):
+        return f"partial refund of {_money(amount_refunded, order.currency)} recorded"
+    if order.state is O.REFUND_PENDING:
+        confirm_refunded(session, order, amount_refunded)
+        return "refunded" if ours else "refunded (confirmed by provider)"
+    if order.state in (O.PAID, O.MINTED, O.FULFILLED):
+        if order.state is O.PAID:
+            release_supply(session, order)
+        order.refund_reason = order.refund_reason or "Your payment was refunded."
+        session.add(order)
+        session.flush()
+        transition(session, order, "request_refund", actor=PAYMENT_SYSTEM, reason="refunded at the payment provider")
+        confirm_refunded(session, order, amount_refunded)
+        return "refunded at the provider"
+    if order.state is O.MINTING:
+        record_error("payments:refund_during_mint", RuntimeError(f"order {order.id} refunded while minting"),
+                     {"order_id": order.id}, session=session)
+    return f"refund recorded in state {order.state.value}"
+
+
+def apply_dispute(session: Session, order: Order | None, obj: dict[str, Any], *, closed: bool) -> str:
+    if order is None:
+        return "dispute recorded; order not known yet"
+    reason = str(obj.get("reason") or "unspecified")
+    if not closed:
+        if not ORDER.allowed(order.state, "dispute"):
+            return f"dispute recorded in state {order.state.value}"
+        order.failure_reason = f"The payment is disputed ({reason})."
+        session.add(order)
+        session.flush()
+        transition(session, order, "dispute", actor=PAYMENT_SYSTEM, reason=f"dispute {obj.get('id')}: {reason}")
+        return "disputed"
+    if order.state is not O.DISPUTED:
+        return f"dispute close ignored in state {order.state.value}"
+    status = obj.get("status")
+    if status == "won":
+        order.failure_reason = ""
+        session.add(order)
+        session.flush()
+        if order.minted_at is not None:
+            transition(session, order, "win_dispute", actor=PAYMENT_SYSTEM, reason=f"dispute {obj.get('id')} won")
+        else:
+            transition(session, order, "win_dispute_unminted", actor=PAYMENT_SYSTEM,
+                       reason=f"dispute {obj.get('id')} won")
+            emit(session, "order.paid", {"order_id": order.id, "public_id": order.public_id, "resumed": True},
+                 entity=("order", order.id))
+        return "dispute won"
+    if status == "lost":
+        if order.minted_at is None:
+            release_supply(session, order)
+        order.refunded_minor = int(obj.get("amount") or order.paid_amount_minor or 0)
+        order.refund_reason = "The payment was returned to the card holder after a dispute."
+        session.add(order)
+        session.flush()
+        transition(session, order, "lose_dispute", actor=PAYMENT_SYSTEM, reason=f"dispute {obj.get('id')} lost")
+        return "dispute lost"
+    return f"dispute closed with status {status}"
+
+
+# -- the webhook subscriber's dispatch -------------------------------------------------------------------------------
+
+def _order_for(session: Session, pe: PaymentEvent, obj: dict[str, Any]) -> Order | None:
+    order = lock_order(session, order_id=pe.order_id) if pe.order_id else None
+    if order is None and str(obj.get("object")) == "checkout.session" and obj.get("id"):
+        order = lock_order(session, session_id=obj["id"])
+    if order is None and pe.payment_intent_id:
+        order = lock_order(session, payment_intent=pe.payment_intent_id)
+    return order
+
+
+def handle_payment_event(session: Session, pe: PaymentEvent) -> str:
+    """Apply one stored provider event; returns what it did (kept on the event for the admin timeline)."""
+    obj: dict[str, Any] = (pe.payload.get("data") or {}).get("object") or {}
+    kind = pe.type
+    if kind not in HANDLED_TYPES:
+        log.info("payment event %s of type %s acknowledged and ignored", pe.event_id, kind)
+        return "ignored: unhandled type"
+    order = _order_for(session, pe, obj)
+    if order is not None:
+        pe.order_id = order.id
+    if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
+        if order is None:
+            return "ignored: no such order"
+        return apply_payment_completed(session, order, obj, source=kind)
+    if kind == "checkout.session.async_payment_failed":
+        if order is None:
+            return "ignored: no such order"
+        return apply_payment_failed(session, order, "The payment did not go through.", final=True)
+    if kind == "checkout.session.expired":
+        if order is None:
+            return "ignored: no such order"
+        return expire_order(session, order, "the payment session expired", actor=PAYMENT_SYSTEM)
+    if kind == "payment_intent.payment_failed":
+        if order is None:
+            return "ignored: no such order"
+        error = obj.get("last_payment_error") or {}
+        return apply_payment_failed(session, order, str(error.get("message") or ""), final=False)
+    if kind == "charge.refunded":
+        return apply_charge_refunded(session, order, obj)
+    if kind == "charge.dispute.created":
+        return apply_dispute(session, order, obj, closed=False)
+    if kind == "charge.dispute.closed":
+        return apply_dispute(session, order, obj, closed=True)
+    return "ignored"
+
+
+HANDLED_TYPES = frozenset({
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed",
+    "checkout.session.expired",
+    "payment_intent.payment_failed",
+    "charge.refunded",
+    "charge.dispute.created",
+    "charge.dispute.closed",
+})
+
+
+# -- minting --------------------------------------------------------------------------------------------------------
+
+def request_mint_for_paid_order(session: Session, order_id: int) -> str:
+    """order.paid -> exactly one mint request (keyed by the order) and the order moves to minting."""
+    order = lock_order(session, order_id=order_id)
+    if order is None or order.state is not O.PAID:
+        return "skipped"
+    key = minting.request_mint(session, order.id, order.campaign_id, order.wallet_address, order.quantity)  # type: ignore[arg-type]
+    if order.mint_key is None:
+        order.mint_key = key
+        order.mint_requested_at = utcnow()
+        session.add(order)
+        session.flush()
+    transition(session, order, "start_mint", actor=MINT_SYSTEM, reason=f"mint request {key}")
+    return "mint requested"
+
+
+def apply_mint_completed(session: Session, payload: dict[str, Any]) -> str:
+    order_id = minting.order_id_from_key(payload.get("key"))
+    if order_id is None:
+        return "not an order"
+    order = lock_order(session, order_id=order_id)
+    if order is None:
+        return "no such order"
+    if order.minted_at is not None:
+        return "duplicate"
+    order.token_ids = [str(t) for t in payload.get("token_ids") or []]
+    order.mint_tx_hash = str(payload.get("tx_hash") or "")[:66]
+    order.minted_at = utcnow()
+    session.add(order)
+    session.flush()
+    tx = order.mint_tx_hash or "?"
+    if order.state is O.PAID:  # a retry after fail_mint succeeded
+        transition(session, order, "start_mint", actor=MINT_SYSTEM, reason="mint completed")
+    if order.state is O.MINTING:
+        transition(session, order, "confirm_mint", actor=MINT_SYSTEM, reason=f"tx {tx}")
+        transition(session, order, "fulfil", actor=MINT_SYSTEM, reason="tokens delivered to " + order.wallet_address)
+        return "fulfilled"
+    return f"mint recorded in state {order.state.value}"
+
+
+def apply_mint_failed(session: Session, payload: dict[str, Any]) -> str:
+    order_id = minting.order_id_from_key(payload.get("key"))
+    if order_id is None:
+        return "not an order"
+    order = lock_order(session, order_id=order_id)
+    if order is None or order.state not in (O.MINTING, O.PAID):
+        return "ignored"
+    cause = str(payload.get("reason") or payload.get("error") or "unknown error")[:200]
+    release_supply(session, order)
+    order.refund_reason = f"We could not mint your NFT ({cause}), so your payment is being refunded in full."
+    session.add(order)
+    session.flush()
+    transition(session, order, "request_refund", actor=MINT_SYSTEM, reason=f"mint failed: {cause}")
+    open_refund(session, order, f"mint failed: {cause}", MINT_SYSTEM)
+    return "refund queued"

@@ -1,0 +1,37 @@
+"""The one adapter between orders and backend.chain: request a mint inside the caller's transaction, derive a
+custodial wallet, and map mint keys back to orders. No other orders/payments module imports backend.chain."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+MINT_KEY_PREFIX = "order-"
+
+
+def mint_key(order_id: int) -> str:
+    """The idempotency key of an order's mint: one order, one key, one mint request (UNIQUE in both tables)."""
+    return f"{MINT_KEY_PREFIX}{order_id}"
+
+
+def order_id_from_key(key: object) -> int | None:
+    """The order a mint key belongs to, or None for mints that are not orders (rewards, airdrops)."""
+    if not isinstance(key, str) or not key.startswith(MINT_KEY_PREFIX):
+        return None
+    rest = key[len(MINT_KEY_PREFIX):]
+    return int(rest) if rest.isdigit() else None
+
+
+def request_mint(session: Session, order_id: int, campaign_id: int, to_address: str, quantity: int) -> str:
+    """Create the order's mint request in `session`'s transaction (idempotent per key); returns the key."""
+    from backend.chain.service import request_mint as chain_request_mint
+
+    key = mint_key(order_id)
+    chain_request_mint(session, key, campaign_id, to_address, quantity)
+    return key
+
+
+def custodial_address(user_id: int) -> str:
+    """The platform-held wallet of a consumer who chose "keep it for me"."""
+    from backend.chain.custody import custodial_address as chain_custodial_address
+
+    return chain_custodial_address(user_id)

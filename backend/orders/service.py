@@ -1,0 +1,460 @@
+"""Consumer checkout services: quote, start_checkout (reserve supply, then open the payment session), the
+public order page and a consumer's own orders.
+
+start_checkout checks and reserves in ONE transaction (campaign row locked, per-wallet cap counted, supply
+taken atomically), commits, and only then calls the payment provider: no network call inside a transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from backend.auth.acl import Actor, signed_in
+from backend.auth.models import User
+from backend.auth.service import create_user, normalize_email
+from backend.campaigns.models import Campaign, CampaignStatus, SalePhase
+from backend.db import session_scope, utcnow
+from backend.errors import NotFound, ValidationFailed
+from backend.fx.service import PriceUnavailable, get_rate
+from backend.money import CURRENCY_EXPONENTS, format_amount, to_decimal
+from backend.orders import minting
+from backend.orders.errors import NotOnSale, PaymentUnavailable, SoldOut, WalletCapReached
+from backend.orders.locks import lock_campaign, lock_order, release_supply, reserve_supply
+from backend.orders.models import Order
+from backend.payments.provider import LineItem, PaymentProviderError, SessionRequest, get_provider
+from backend.settings import get_settings
+from backend.validation import check_address
+from backend.workflow.machines import OrderState
+from backend.workflow.transitions import transition
+
+log = logging.getLogger(__name__)
+
+CRYPTO_PLACES = Decimal("1e-8")
+SYSTEM = "system"
+# States whose buyer can still pay (the payment page link stays useful).
+PAYABLE = (OrderState.CREATED, OrderState.AWAITING_PAYMENT, OrderState.PAYMENT_FAILED)
+
+
+# -- quote ------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CryptoQuote:
+    asset: str
+    amount: Decimal  # what the fiat price is worth in `asset`, 8 places
+    rate: Decimal  # price of one `asset` in the campaign currency
+    fetched_at: datetime
+    source: str  # "binance" or "static"
+
+
+@dataclass(frozen=True)
+class Quote:
+    campaign_id: int
+    campaign_slug: str
+    campaign_name: str
+    quantity: int
+    unit_price_minor: int
+    amount_minor: int
+    currency: str
+    amount_display: str
+    sale_phase: str
+    supply_left: int
+    per_wallet_cap: int
+    crypto: CryptoQuote | None
+    # Why there is no crypto equivalent (shown in place of it); the fiat quote is valid regardless.
+    crypto_unavailable: str = ""
+
+
+def _public_campaign(session: Session, slug: str) -> Campaign:
+    campaign = session.execute(select(Campaign).where(Campaign.slug == slug.strip().lower())).scalars().first()
+    if campaign is None or campaign.status is CampaignStatus.DRAFT:
+        raise NotFound("This campaign does not exist.")
+    return campaign
+
+
+def _check_quantity(quantity: int, campaign: Campaign) -> int:
+    limit = get_settings().order_max_quantity
+    if campaign.per_wallet_cap:
+        limit = min(limit, campaign.per_wallet_cap)
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= limit:
+        raise ValidationFailed("Choose a different quantity.", fields={"quantity": f"must be between 1 and {limit}"})
+    return quantity
+
+
+def crypto_equivalent(amount_minor: int, currency: str) -> tuple[CryptoQuote | None, str]:
+    """The amount in the configured crypto asset, or (None, why not). Never raises for a missing price."""
+    asset = get_settings().order_quote_asset.upper()
+    try:
+        rate = get_rate(asset, currency)
+    except PriceUnavailable as exc:
+        return None, exc.message
+    if rate.value <= 0:
+        return None, f"The {asset}/{currency} price is not usable right now."
+    amount = (to_decimal(amount_minor, currency) / rate.value).quantize(CRYPTO_PLACES, rounding=ROUND_HALF_UP)
+    return CryptoQuote(asset, amount, rate.value, rate.fetched_at, rate.source), ""
+
+
+def quote(campaign_slug: str, quantity: int) -> Quote:
+    """Price of `quantity` tokens in the campaign currency (minor units) plus its crypto equivalent."""
+    with session_scope() as session:
+        campaign = _public_campaign(session, campaign_slug)
+    quantity = _check_quantity(quantity, campaign)
+    amount = campaign.price_minor * quantity
+    crypto, why = crypto_equivalent(amount, campaign.currency)
+    return Quote(
+        campaign_id=campaign.id,  # type: ignore[arg-type]
+        campaign_slug=campaign.slug,
+        campaign_name=campaign.name,
+        quantity=quantity,
+        unit_price_minor=campaign.price_minor,
+        amount_minor=amount,
+        currency=campaign.currency,
+        amount_display=format_amount(amount, campaign.currency),
+        sale_phase=campaign.sale_phase().value,
+        supply_left=campaign.supply_left,
+        per_wallet_cap=campaign.per_wallet_cap,
+        crypto=crypto,
+        crypto_unavailable=why,
+    )
+
+
+# -- checkout ---------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CheckoutStarted:
+    public_id: str
+    payment_url: str
+    order_url: str
+    amount_minor: int
+    currency: str
+    expires_at: datetime
+
+
+def order_url(public_id: str) -> str:
+    """The consumer's order page (the UI engineer's route `/orders/<public_id>`)."""
+    return f"{get_settings().public_url.rstrip('/')}/orders/{public_id}"
+
+
+def _consumer_user_id(email: str) -> int:
+    """The account an order belongs to: the existing user with this email, or a new consumer (no password:
+    they set one later to see their orders and custodial tokens)."""
+    for _ in range(2):
+        try:
+            with session_scope() as session:
+                user = session.execute(select(User).where(User.email == email)).scalars().first()
+                if user is None:
+                    user = create_user(session, email, None)
+                return int(user.id)  # type: ignore[arg-type]
+        except IntegrityError:
+            continue  # a concurrent checkout with the same email created it first: read it again
+    raise ValidationFailed("Could not set up an account for this email; try again.", fields={"email": "retry"})
+
+
+def _existing_user_id(session: Session, email: str) -> int | None:
+    return session.execute(select(User.id).where(User.email == email)).scalars().first()
+
+
+def _not_on_sale_error(campaign: Campaign) -> Exception:
+    phase = campaign.sale_phase()
+    if phase is SalePhase.SOLD_OUT:
+        return SoldOut("Sold out: every token of this campaign is taken.")
+    messages = {
+        SalePhase.NOT_STARTED: "The sale has not started yet.",
+        SalePhase.PAUSED: "The sale is paused. Try again later.",
+        SalePhase.ENDED: "The sale has ended.",
+        SalePhase.NOT_PUBLISHED: "This campaign is not on sale.",
+    }
+    return NotOnSale(messages.get(phase, "This campaign is not on sale."))
+
+
+def start_checkout(campaign_slug: str, quantity: int, email: str, wallet_address: str | None, ip: str) -> CheckoutStarted:
+    """Create an order holding `quantity` tokens and open its payment session; returns where to pay.
+
+    `wallet_address=None` means "keep it for me": the tokens go to a custodial wallet of the account tied to
+    `email` (created if absent). Raises SoldOut, WalletCapReached, NotOnSale, ValidationFailed, or
+    PaymentUnavailable (then nothing was charged and the reservation is already released).
+    """
+    email = normalize_email(email)
+    custodial = wallet_address is None or wallet_address.strip() == ""
+    if custodial:
+        user_id: int | None = _consumer_user_id(email)
+        wallet = minting.custodial_address(user_id)  # type: ignore[arg-type]
+    else:
+        try:
+            wallet = check_address(wallet_address or "")
+        except ValueError as exc:
+            raise ValidationFailed("Check the wallet address.", fields={"wallet_address": str(exc)}) from exc
+        user_id = None
+    settings = get_settings()
+    with session_scope() as session:
+        campaign = _public_campaign(session, campaign_slug)
+    quantity = _check_quantity(quantity, campaign)
+    amount = campaign.price_minor * quantity
+    crypto, _ = crypto_equivalent(amount, campaign.currency)
+
+    now = utcnow()
+    with session_scope() as session:
+        # Check: the campaign row is locked, so the wallet count and the reservation see one consistent state.
+        campaign = lock_campaign(session, campaign.id)  # type: ignore[arg-type,assignment]
+        if campaign is None:
+            raise NotFound("This campaign does not exist.")
+        if campaign.sale_phase(now) is not SalePhase.ON_SALE:
+            raise _not_on_sale_error(campaign)
+        if campaign.per_wallet_cap:
+            held = session.execute(
+                select(func.coalesce(func.sum(Order.quantity), 0)).where(
+                    Order.campaign_id == campaign.id, Order.wallet_address == wallet,
+                    Order.holds_supply.is_(True),  # type: ignore[attr-defined]
+                )
+            ).scalar_one()
+            if held + quantity > campaign.per_wallet_cap:
+                left = max(0, campaign.per_wallet_cap - held)
+                raise WalletCapReached(
+                    f"Each wallet may hold at most {campaign.per_wallet_cap} from this campaign; this wallet "
+                    f"already has {held} bought or reserved, so you can add {left}.",
+                    fields={"quantity": f"at most {left}"},
+                )
+        # Do: take the supply atomically, then write the order.
+        if not reserve_supply(session, campaign.id, quantity):  # type: ignore[arg-type]
+            session.refresh(campaign)
+            left = campaign.supply_left
+            raise SoldOut("Sold out: every token of this campaign is taken." if left == 0
+                          else f"Only {left} left: choose a smaller quantity.", fields={"quantity": f"at most {left}"})
+        order = Order(
+            public_id=secrets.token_hex(16),
+            brand_id=campaign.brand_id,
+            campaign_id=campaign.id,  # type: ignore[arg-type]
+            user_id=user_id if user_id is not None else _existing_user_id(session, email),
+            email=email,
+            wallet_address=wallet,
+            custodial=custodial,
+            quantity=quantity,
+            unit_price_minor=campaign.price_minor,
+            amount_minor=amount,
+            currency=campaign.currency,
+            crypto_asset=crypto.asset if crypto else "",
+            crypto_amount=crypto.amount if crypto else None,
+            fx_rate=crypto.rate if crypto else None,
+            fx_source=crypto.source if crypto else "",
+            fx_fetched_at=crypto.fetched_at if crypto else None,
+            holds_supply=True,
+            ip=ip[:64],
+            expires_at=now + timedelta(seconds=settings.order_ttl_s),
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(order)
+        session.flush()
+        campaign_name, campaign_description, image_url = campaign.name, campaign.description, campaign.image_url
+
+    # The network step, after the commit: the reservation is durable whatever the provider does.
+    provider = get_provider()
+    page = order_url(order.public_id)
+    request = SessionRequest(
+        order_id=order.id,  # type: ignore[arg-type]
+        order_public_id=order.public_id,
+        line_items=[LineItem(campaign_name, order.unit_price_minor, order.currency, quantity,
+                             campaign_description[:300], image_url)],
+        success_url=f"{page}?paid=1",
+        cancel_url=f"{page}?cancelled=1",
+        customer_email=email,
+        # Stripe keeps a session open for at least 30 minutes; our own TTL expires it earlier if shorter.
+        expires_at=now + timedelta(seconds=max(settings.order_ttl_s, 1800) + 60),
+        idempotency_key=f"checkout-session-{order.public_id}",
+    )
+    try:
+        payment = provider.create_session(request)
+    except PaymentProviderError as exc:
+        log.warning("payment session for order %s failed: %s", order.id, exc)
+        with session_scope() as session:
+            locked = lock_order(session, order_id=order.id)
+            if locked is not None and locked.state is OrderState.CREATED:
+                release_supply(session, locked)
+                locked.failure_reason = "The payment could not be started."
+                transition(session, locked, "expire", actor=SYSTEM, reason=f"payment session failed: {exc.message}")
+        raise PaymentUnavailable(
+            f"We could not start the payment, and nothing was charged. {exc.message}") from exc
+
+    with session_scope() as session:
+        locked = lock_order(session, order_id=order.id)
+        assert locked is not None
+        locked.payment_provider = provider.name
+        locked.payment_session_id = payment.id
+        locked.payment_url = payment.url
+        session.add(locked)
+        session.flush()
+        if locked.state is OrderState.CREATED:
+            transition(session, locked, "request_payment", actor=SYSTEM, reason=f"{provider.name} session {payment.id}")
+    return CheckoutStarted(order.public_id, payment.url, page, amount, order.currency, order.expires_at)
+
+
+# -- the order page -----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    label: str
+    status: str  # "done" | "current" | "upcoming" | "failed"
+
+
+@dataclass(frozen=True)
+class OrderView:
+    """Everything the consumer's order page shows; no internal ids, IPs or provider secrets."""
+
+    public_id: str
+    status: str
+    status_label: str
+    status_message: str
+    steps: list[Step]
+    campaign_slug: str
+    campaign_name: str
+    quantity: int
+    unit_price_minor: int
+    amount_minor: int
+    currency: str
+    amount_display: str
+    crypto_asset: str
+    crypto_amount: Decimal | None
+    fx_rate: Decimal | None
+    fx_source: str
+    fx_fetched_at: datetime | None
+    wallet_address: str
+    custodial: bool
+    email: str
+    payment_url: str  # only while the buyer can still pay
+    tx_hash: str
+    explorer_url: str
+    token_ids: list[str] = field(default_factory=list)
+    refund_reason: str = ""
+    failure_reason: str = ""
+    refunded_minor: int = 0
+    created_at: datetime | None = None
+    paid_at: datetime | None = None
+    minted_at: datetime | None = None
+    expires_at: datetime | None = None
+
+
+STATUS_TEXT: dict[OrderState, tuple[str, str]] = {
+    OrderState.CREATED: ("Preparing payment", "We are setting up your payment."),
+    OrderState.AWAITING_PAYMENT: ("Waiting for payment", "Complete the payment to get your NFT."),
+    OrderState.PAYMENT_FAILED: ("Payment failed", "Your payment did not go through. You can try another card."),
+    OrderState.PAID: ("Paid", "Payment received. Your NFT is queued for minting."),
+    OrderState.MINTING: ("Minting", "Payment received. Your NFT is being minted."),
+    OrderState.MINTED: ("Minted", "Your NFT is minted."),
+    OrderState.FULFILLED: ("Delivered", "Your NFT is in your wallet."),
+    OrderState.EXPIRED: ("Expired", "This order expired before it was paid. Nothing was charged."),
+    OrderState.REFUND_PENDING: ("Refund in progress", "Your payment is being refunded in full."),
+    OrderState.REFUNDED: ("Refunded", "Your payment was refunded."),
+    OrderState.DISPUTED: ("Disputed", "The payment is disputed with your bank."),
+}
+
+_STEP_ORDER = ("placed", "paid", "minting", "delivered")
+_STEP_LABELS = {"placed": "Order placed", "paid": "Payment", "minting": "Minting", "delivered": "In your wallet"}
+
+
+def _steps(order: Order) -> list[Step]:
+    state = order.state
+    progress = {
+        OrderState.CREATED: 1, OrderState.AWAITING_PAYMENT: 1, OrderState.PAYMENT_FAILED: 1,
+        OrderState.PAID: 2, OrderState.MINTING: 2, OrderState.MINTED: 3, OrderState.FULFILLED: 4,
+    }
+    if state in progress:
+        reached = progress[state]
+        steps = []
+        for index, key in enumerate(_STEP_ORDER):
+            if index < reached:
+                status = "done"
+            elif index == reached:
+                status = "failed" if state is OrderState.PAYMENT_FAILED else "current"
+            else:
+                status = "upcoming"
+            steps.append(Step(key, _STEP_LABELS[key], status))
+        return steps
+    # Off the happy path: show what was reached, then the outcome.
+    steps = [Step("placed", _STEP_LABELS["placed"], "done")]
+    if order.paid_at is not None:
+        steps.append(Step("paid", _STEP_LABELS["paid"], "done"))
+    if order.minted_at is not None:
+        steps.append(Step("minting", _STEP_LABELS["minting"], "done"))
+    label = STATUS_TEXT[state][0]
+    outcome_status = "current" if state in (OrderState.REFUND_PENDING, OrderState.DISPUTED) else "done"
+    if state is OrderState.EXPIRED and order.paid_at is None:
+        outcome_status = "failed"
+    steps.append(Step(state.value, label, outcome_status))
+    return steps
+
+
+def explorer_url(tx_hash: str) -> str:
+    template = get_settings().explorer_tx_url
+    return template.replace("{tx}", tx_hash) if template and tx_hash else ""
+
+
+def order_view(order: Order, campaign: Campaign) -> OrderView:
+    label, message = STATUS_TEXT[order.state]
+    return OrderView(
+        public_id=order.public_id,
+        status=order.state.value,
+        status_label=label,
+        status_message=message,
+        steps=_steps(order),
+        campaign_slug=campaign.slug,
+        campaign_name=campaign.name,
+        quantity=order.quantity,
+        unit_price_minor=order.unit_price_minor,
+        amount_minor=order.amount_minor,
+        currency=order.currency,
+        amount_display=format_amount(order.amount_minor, order.currency) if order.currency in CURRENCY_EXPONENTS
+        else f"{order.amount_minor} {order.currency}",
+        crypto_asset=order.crypto_asset,
+        crypto_amount=order.crypto_amount,
+        fx_rate=order.fx_rate,
+        fx_source=order.fx_source,
+        fx_fetched_at=order.fx_fetched_at,
+        wallet_address=order.wallet_address,
+        custodial=order.custodial,
+        email=order.email,
+        payment_url=order.payment_url if order.state in PAYABLE else "",
+        tx_hash=order.mint_tx_hash,
+        explorer_url=explorer_url(order.mint_tx_hash),
+        token_ids=[str(t) for t in order.token_ids or []],
+        refund_reason=order.refund_reason,
+        failure_reason=order.failure_reason,
+        refunded_minor=order.refunded_minor,
+        created_at=order.created_at,
+        paid_at=order.paid_at,
+        minted_at=order.minted_at,
+        expires_at=order.expires_at,
+    )
+
+
+def get_order_public(public_id: str) -> OrderView:
+    """The order page by its unguessable link. Unknown ids and malformed ones are the same NotFound."""
+    public_id = (public_id or "").strip().lower()
+    if not (8 <= len(public_id) <= 32) or not all(c in "0123456789abcdef" for c in public_id):
+        raise NotFound("This order does not exist.")
+    with session_scope() as session:
+        row = session.execute(
+            select(Order, Campaign).join(Campaign, Campaign.id == Order.campaign_id).where(Order.public_id == public_id)
+        ).first()
+        if row is None:
+            raise NotFound("This order does not exist.")
+        return order_view(row[0], row[1])
+
+
+def list_orders_for_user(actor: Actor | None, *, limit: int = 50) -> list[OrderView]:
+    """The signed-in consumer's orders, newest first (orders placed with their account's email)."""
+    actor = signed_in(actor)
+    limit = max(1, min(limit, 200))
+    with session_scope() as session:
+        rows = session.execute(
+            select(Order, Campaign).join(Campaign, Campaign.id == Order.campaign_id)
+            .where(Order.user_id == actor.user_id).order_by(Order.created_at.desc(), Order.id.desc()).limit(limit)  # type: ignore[attr-defined,union-attr]
+        ).all()
+        return [order_view(o, c) for o, c in rows]

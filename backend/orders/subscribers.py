@@ -1,0 +1,50 @@
+"""Outbox subscribers of the order workflow: the one table of who reacts to which event.
+
+payment.event_received -> apply the stored Stripe-format event to its order
+order.paid             -> request the mint (exactly once) and move the order to minting
+mint.completed         -> minted (token ids, tx hash) -> fulfilled
+mint.failed            -> refund_pending, supply released, refund queued
+"""
+
+from __future__ import annotations
+
+from backend.db import utcnow
+from backend.orders import fulfilment
+from backend.payments.models import PaymentEvent
+from backend.workflow.outbox import Event, processed_once, subscriber
+from sqlmodel import Session
+
+
+@subscriber("payment.event_received", name="orders.apply_payment_event")
+def apply_payment_event(session: Session, event: Event) -> None:
+    if not processed_once(session, event):
+        return
+    stored = session.get(PaymentEvent, event.payload.get("payment_event_id"))
+    if stored is None:
+        return
+    stored.outcome = fulfilment.handle_payment_event(session, stored)[:500]
+    stored.processed_at = utcnow()
+    session.add(stored)
+
+
+@subscriber("order.paid", name="orders.request_mint")
+def request_mint(session: Session, event: Event) -> None:
+    if not processed_once(session, event):
+        return
+    order_id = event.payload.get("order_id")
+    if isinstance(order_id, int):
+        fulfilment.request_mint_for_paid_order(session, order_id)
+
+
+@subscriber("mint.completed", name="orders.mint_completed")
+def mint_completed(session: Session, event: Event) -> None:
+    if not processed_once(session, event):
+        return
+    fulfilment.apply_mint_completed(session, event.payload)
+
+
+@subscriber("mint.failed", name="orders.mint_failed")
+def mint_failed(session: Session, event: Event) -> None:
+    if not processed_once(session, event):
+        return
+    fulfilment.apply_mint_failed(session, event.payload)

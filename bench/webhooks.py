@@ -1,0 +1,228 @@
+"""Webhook intake under load: N orders, N signed checkout.session.completed events (+30% duplicates, shuffled) sent
+concurrently over HTTP; waits for the workflow to settle and counts mints.
+
+Usage: python bench/webhooks.py [-n 1000] [--concurrency 32] [--database-url URL] [--url http://host:port]
+Without --url it starts the API (granian, the ASGI server Reflex uses, on create_api() + the checkout routers: `python -m backend serve` needs
+the Reflex build, and the lead has not wired these routers into create_api yet) and the job runner
+(`python -m jobs --only outbox_relay,order_expirer`) on a fresh database and data dir. A PostgreSQL URL names
+the server: a scratch database `primsell_bench_webhooks` is (re)created there.
+Last line: webhooks_per_s=<n> p50_ms=<n> p99_ms=<n> orders_paid=<n> mints=<n> duplicate_mints=<n> lost=<n>
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+SCRATCH_DB = "primsell_bench_webhooks"
+BENCH_SECRET = "whsec_bench_0123456789abcdef0123456789abcdef"
+
+
+def bench_app():  # type: ignore[no-untyped-def]
+    """uvicorn factory: the API with this issue's routers ahead of the /api catch-all."""
+    from backend.api.app import CATCH_ALL_PATH, create_api
+    from backend.api.routes import orders, sandbox_pay, stripe_webhook
+
+    api = create_api()
+    for router in (stripe_webhook.router, sandbox_pay.router, orders.router, orders.admin_router):
+        api.include_router(router)
+    routes = api.router.routes
+    for route in [r for r in routes if getattr(r, "path", None) == CATCH_ALL_PATH]:
+        routes.remove(route)
+        routes.append(route)
+    return api
+
+
+def fresh_database(url: str | None, data_dir: Path) -> str:
+    if not url or url.startswith("sqlite"):
+        return url or f"sqlite:///{data_dir / 'bench.db'}"
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{SCRATCH_DB}"'))
+    admin.dispose()
+    return make_url(url).set(database=SCRATCH_DB).render_as_string(hide_password=False)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(url: str, timeout: float = 60) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/api/health", timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"the app at {url} did not come up")
+
+
+def make_orders(n: int) -> list[str]:
+    """N orders awaiting payment (through the real start_checkout), their sandbox sessions marked paid."""
+    from backend.brands.models import Brand
+    from backend.campaigns.models import Campaign, CampaignStatus
+    from backend.db import session_scope
+    from backend.orders import service
+    from backend.orders.models import Order
+    from backend.payments.models import SandboxSession
+
+    with session_scope() as session:
+        brand = Brand(slug="bench-brand", name="Bench")
+        session.add(brand)
+        session.flush()
+        session.add(Campaign(brand_id=brand.id, slug="bench-drop", name="Bench drop", price_minor=1500,
+                             currency="USD", supply_cap=n + 10, per_wallet_cap=0, status=CampaignStatus.PUBLISHED))
+
+    def one(i: int) -> str:
+        wallet = "0x" + f"{i + 1:040x}"
+        return service.start_checkout("bench-drop", 1, f"buyer{i}@bench.example", wallet, "127.0.0.1").public_id
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        public_ids = list(pool.map(one, range(n)))
+    from sqlalchemy import select, update
+
+    with session_scope() as session:
+        session_ids = session.execute(select(Order.payment_session_id)).scalars().all()
+        session.execute(update(SandboxSession).where(SandboxSession.id.in_(session_ids))  # type: ignore[union-attr]
+                        .values(status="complete", payment_status="paid"))
+    return public_ids
+
+
+def completion_bodies() -> list[bytes]:
+    from sqlalchemy import select
+
+    from backend.db import session_scope
+    from backend.payments import sandbox
+    from backend.payments.models import SandboxSession
+
+    with session_scope() as session:
+        rows = session.execute(select(SandboxSession)).scalars().all()
+        events = [sandbox.build_event("checkout.session.completed", sandbox.session_event_object(r)) for r in rows]
+    return [json.dumps(e, separators=(",", ":")).encode() for e in events]
+
+
+def settle_counts(n: int, timeout: float) -> tuple[int, int, int, int]:
+    from sqlalchemy import func, select
+
+    from backend.chain.models import MintRequest
+    from backend.db import session_scope
+    from backend.orders.models import Order
+    from backend.workflow.machines import OrderState
+    from backend.workflow.models import DeliveryStatus, OutboxDelivery
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with session_scope() as session:
+            paid = session.execute(select(func.count()).where(Order.paid_at.is_not(None))).scalar_one()  # type: ignore[union-attr]
+            minting = session.execute(select(func.count()).where(Order.state == OrderState.MINTING)).scalar_one()
+            mints = session.execute(select(func.count()).select_from(MintRequest)).scalar_one()
+            distinct = session.execute(select(func.count(func.distinct(MintRequest.key)))).scalar_one()
+            pending = session.execute(select(func.count()).where(
+                OutboxDelivery.status == DeliveryStatus.PENDING)).scalar_one()
+        if (minting >= n and pending == 0) or time.monotonic() > deadline:
+            return int(paid), int(mints), int(mints - distinct) + max(0, int(mints) - int(paid)), int(n - minting)
+        time.sleep(0.2)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--duplicates", type=float, default=0.3)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--url", default=None, help="a running app (its DATABASE_URL and STRIPE_WEBHOOK_SECRET must "
+                                                    "be in this environment too)")
+    parser.add_argument("--workers", type=int, default=1, help="ASGI worker processes of the started app")
+    parser.add_argument("--settle-timeout", type=float, default=180)
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="primsell-bench-webhooks-"))
+    children: list[subprocess.Popen[bytes]] = []
+    if args.url is None:
+        database_url = fresh_database(args.database_url, tmp)
+        port = free_port()
+        os.environ.update(DATABASE_URL=database_url, PRIMSELL_DATA_DIR=str(tmp), PRIMSELL_ENV="development",
+                          STRIPE_WEBHOOK_SECRET=BENCH_SECRET, PRIMSELL_PUBLIC_URL=f"http://127.0.0.1:{port}",
+                          PAYMENTS_PROVIDER="sandbox")
+        os.environ.pop("STRIPE_API_KEY", None)
+        root = Path(__file__).resolve().parent.parent
+        subprocess.run([sys.executable, "-m", "backend", "migrate"], cwd=root, check=True, stdout=subprocess.DEVNULL)
+        children.append(subprocess.Popen(
+            [sys.executable, "-m", "granian", "--interface", "asgi", "--factory", "--host", "127.0.0.1",
+             "--port", str(port), "--workers", str(args.workers), "--log-level", "warning", "--no-access-log",
+             "bench.webhooks:bench_app"], cwd=root))
+        children.append(subprocess.Popen(
+            [sys.executable, "-m", "jobs", "--only", "outbox_relay,order_expirer", "--every", "1"], cwd=root,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        url = f"http://127.0.0.1:{port}"
+    else:
+        url = args.url.rstrip("/")
+    try:
+        wait_ready(url)
+        import httpx
+
+        from backend.payments.signing import sign
+
+        make_orders(args.n)
+        bodies = completion_bodies()
+        rng = random.Random(5)
+        sends = bodies + rng.sample(bodies, int(len(bodies) * args.duplicates))
+        rng.shuffle(sends)
+        latencies: list[float] = []
+        failures = 0
+        limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
+        with httpx.Client(base_url=url, limits=limits, timeout=30) as client:
+            def send(body: bytes) -> tuple[float, int]:
+                headers = {"Content-Type": "application/json", "Stripe-Signature": sign(body)}
+                started = time.perf_counter()
+                status = client.post("/api/stripe/webhook", content=body, headers=headers).status_code
+                return time.perf_counter() - started, status
+
+            began = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
+                for elapsed, status in pool.map(send, sends):
+                    latencies.append(elapsed)
+                    failures += status != 200
+            wall = time.perf_counter() - began
+        latencies.sort()
+        paid, mints, duplicate_mints, lost = settle_counts(args.n, args.settle_timeout)
+        p50 = latencies[len(latencies) // 2] * 1000
+        p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
+        backend = "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgresql") else "sqlite"
+        print(f"# backend={backend} sent={len(sends)} unique={len(bodies)} non_200={failures} wall_s={wall:.2f}")
+        print(f"webhooks_per_s={len(sends) / wall:.0f} p50_ms={p50:.1f} p99_ms={p99:.1f} orders_paid={paid} "
+              f"mints={mints} duplicate_mints={duplicate_mints} lost={lost + failures}")
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Tests of the orders package: checkout, concurrency, fulfilment, refunds, expiry and the admin views."""

@@ -1,0 +1,121 @@
+"""Quote and checkout at the service layer: prices in minor units with a crypto equivalent, reservations,
+per-wallet caps, custodial wallets, and the refusals a buyer sees."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from backend.auth.models import User
+from backend.campaigns.models import Campaign, CampaignStatus
+from backend.chain.keys import custodial_address
+from backend.db import session_scope, utcnow
+from backend.errors import NotFound, ValidationFailed
+from backend.orders import service
+from backend.orders.errors import NotOnSale, SoldOut, WalletCapReached
+from tests.factories import make_brand, make_campaign, make_user
+from tests.payments.support import order_by_public
+
+WALLET = "0x8ba1f109551bD432803012645Ac136ddd64DBA72"
+
+
+def test_quote_gives_minor_units_and_the_eth_equivalent_with_its_source(configure) -> None:
+    configure(FX_STATIC_RATES="ETH/USD=2500")
+    campaign = make_campaign(make_brand(), price_minor=2500, currency="USD")
+    quote = service.quote(campaign.slug, 3)
+    assert (quote.amount_minor, quote.currency, quote.amount_display) == (7500, "USD", "$75.00")
+    assert quote.crypto is not None
+    assert quote.crypto.asset == "ETH" and quote.crypto.amount == Decimal("0.03000000")
+    assert quote.crypto.source == "static" and quote.crypto.rate == Decimal("2500")
+
+
+def test_quote_without_a_price_still_works_and_says_why(configure) -> None:
+    configure(FX_STATIC_RATES="ETH/EUR=2300")
+    campaign = make_campaign(make_brand(), price_minor=1000, currency="USD")
+    quote = service.quote(campaign.slug, 1)
+    assert quote.amount_minor == 1000 and quote.crypto is None
+    assert "ETH/USD" in quote.crypto_unavailable
+
+
+def test_quote_refuses_drafts_and_bad_quantities() -> None:
+    brand = make_brand()
+    with pytest.raises(NotFound):
+        service.quote(make_campaign(brand, status=CampaignStatus.DRAFT).slug, 1)
+    with pytest.raises(ValidationFailed):
+        service.quote(make_campaign(brand, per_wallet_cap=2).slug, 3)
+
+
+def test_checkout_reserves_supply_and_snapshots_the_rate(client) -> None:
+    campaign = make_campaign(make_brand(), price_minor=2500, supply_cap=5)
+    started = service.start_checkout(campaign.slug, 2, "Buyer@Example.com", WALLET.lower(), "10.0.0.1")
+    assert len(started.public_id) == 32 and started.amount_minor == 5000
+    order = order_by_public(started.public_id)
+    assert order.wallet_address == WALLET  # checksummed
+    assert order.email == "buyer@example.com" and order.crypto_asset == "ETH" and order.fx_source == "static"
+    assert order.crypto_amount == Decimal("0.02000000") and order.holds_supply  # $50 at 2500 USD/ETH
+    with session_scope() as session:
+        assert session.get(Campaign, campaign.id).sold_count == 2
+
+
+def test_bad_wallet_checksum_is_refused_before_anything_is_reserved(client) -> None:
+    campaign = make_campaign(make_brand())
+    with pytest.raises(ValidationFailed) as caught:
+        service.start_checkout(campaign.slug, 1, "b@example.com", WALLET.replace("b", "B", 1), "1.1.1.1")
+    assert "checksum" in caught.value.fields["wallet_address"]
+    assert service.quote(campaign.slug, 1).supply_left == campaign.supply_cap
+
+
+def test_keep_it_for_me_creates_the_account_and_uses_its_custodial_wallet(client) -> None:
+    campaign = make_campaign(make_brand())
+    started = service.start_checkout(campaign.slug, 1, "new@example.com", None, "1.1.1.1")
+    order = order_by_public(started.public_id)
+    with session_scope() as session:
+        user = session.execute(select(User).where(User.email == "new@example.com")).scalars().one()
+    assert order.custodial and order.user_id == user.id and user.password_hash is None
+    assert order.wallet_address == custodial_address(user.id)
+    again = service.start_checkout(campaign.slug, 1, "new@example.com", None, "1.1.1.1")
+    assert order_by_public(again.public_id).wallet_address == order.wallet_address
+
+
+def test_consumer_sees_their_orders_in_their_account(client) -> None:
+    campaign = make_campaign(make_brand())
+    actor = make_user(email="me@example.com")
+    mine = service.start_checkout(campaign.slug, 1, "me@example.com", WALLET, "1.1.1.1")
+    service.start_checkout(campaign.slug, 1, "other@example.com", WALLET, "1.1.1.1")
+    assert [v.public_id for v in service.list_orders_for_user(actor)] == [mine.public_id]
+
+
+def test_per_wallet_cap_counts_orders_still_holding_supply(client) -> None:
+    campaign = make_campaign(make_brand(), per_wallet_cap=3)
+    service.start_checkout(campaign.slug, 2, "a@example.com", WALLET, "1.1.1.1")
+    with pytest.raises(WalletCapReached, match="can add 1"):
+        service.start_checkout(campaign.slug, 2, "b@example.com", WALLET, "1.1.1.1")
+    service.start_checkout(campaign.slug, 1, "b@example.com", WALLET, "1.1.1.1")
+
+
+def test_sold_out_and_closed_sales_are_refused(client) -> None:
+    brand = make_brand()
+    campaign = make_campaign(brand, supply_cap=2)
+    with pytest.raises(SoldOut, match="Only 2 left"):
+        service.start_checkout(campaign.slug, 3, "a@example.com", WALLET, "1.1.1.1")
+    service.start_checkout(campaign.slug, 2, "a@example.com", WALLET, "1.1.1.1")
+    with pytest.raises(SoldOut):
+        service.start_checkout(campaign.slug, 1, "a@example.com", WALLET, "1.1.1.1")
+    ended = make_campaign(brand, sale_ends_at=utcnow() - timedelta(minutes=1))
+    with pytest.raises(NotOnSale, match="ended"):
+        service.start_checkout(ended.slug, 1, "a@example.com", WALLET, "1.1.1.1")
+
+
+def test_order_page_is_found_only_by_its_public_id(client) -> None:
+    campaign = make_campaign(make_brand())
+    started = service.start_checkout(campaign.slug, 1, "a@example.com", WALLET, "1.1.1.1")
+    view = service.get_order_public(started.public_id)
+    assert view.status == "awaiting_payment" and view.payment_url == started.payment_url
+    for bad in ("1", "../etc", started.public_id[:-1] + "x", "0" * 32):
+        with pytest.raises(NotFound):
+            service.get_order_public(bad)
+    response = client.get(f"/api/v1/checkout/orders/{started.public_id}")
+    assert response.status_code == 200 and response.json()["status"] == "awaiting_payment"

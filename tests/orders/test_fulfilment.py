@@ -1,0 +1,134 @@
+"""Paid -> exactly one mint -> minted -> fulfilled; a failed mint refunds; a runner killed between paid and
+minting mints once after restart, even with two relays racing."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import select
+
+from backend.chain.models import MintRequest
+from backend.db import session_scope
+from backend.orders import service
+from backend.orders.upkeep import issue_refunds
+from backend.payments.models import PaymentRefund, RefundStatus, SandboxRefund
+from backend.workflow import outbox
+from backend.workflow.machines import OrderState
+from tests.factories import make_brand, make_campaign
+from tests.payments.support import completed_event, count, order_by_public, post_event, settle
+
+WALLET = "0x8ba1f109551bD432803012645Ac136ddd64DBA72"
+
+
+def _paid_order(client, *, supply_cap: int = 10):  # type: ignore[no-untyped-def]
+    campaign = make_campaign(make_brand(), supply_cap=supply_cap)
+    started = service.start_checkout(campaign.slug, 2, "b@example.com", WALLET, "1.1.1.1")
+    order = order_by_public(started.public_id)
+    from tests.payments.test_webhook import _pay_sandbox_session
+
+    _pay_sandbox_session(order)
+    return campaign, order
+
+
+def _emit(topic: str, payload: dict) -> None:  # type: ignore[type-arg]
+    with session_scope() as session:
+        outbox.emit(session, topic, payload, entity=("mint_request", payload["key"]))
+
+
+def test_killed_runner_between_paid_and_minting_mints_once_after_restart(client, monkeypatch) -> None:
+    _, order = _paid_order(client)
+    # The "runner" dies right after the paid event commits: no kick, no relay has run.
+    monkeypatch.setattr(outbox, "kick", lambda: None)
+    assert post_event(client, completed_event(order)).status_code == 200
+    assert order_by_public(order.public_id).state is OrderState.AWAITING_PAYMENT
+    # Restart: the relay runs twice in a row, then two relays race each other.
+    outbox.relay_pass()
+    assert order_by_public(order.public_id).state is OrderState.PAID  # order.paid is queued, not yet applied
+    barrier = threading.Barrier(2)
+
+    def relay() -> None:
+        barrier.wait()
+        outbox.relay_pass()
+
+    threads = [threading.Thread(target=relay) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    outbox.relay_pass()
+    outbox.relay_pass()
+    assert order_by_public(order.public_id).state is OrderState.MINTING
+    with session_scope() as session:
+        keys = session.execute(select(MintRequest.key)).scalars().all()
+    assert keys == [f"order-{order.id}"]
+
+
+def test_mint_completed_fulfils_the_order_with_token_ids_and_tx(client, configure) -> None:
+    configure(EXPLORER_TX_URL="https://sepolia.etherscan.io/tx/{tx}")
+    _, order = _paid_order(client)
+    post_event(client, completed_event(order))
+    settle()
+    payload = {"key": f"order-{order.id}", "token_ids": [7, 8], "tx_hash": "0x" + "ab" * 32}
+    _emit("mint.completed", payload)
+    _emit("mint.completed", payload | {"mint_request_id": 2})  # a duplicate from the chain side
+    settle()
+    view = service.get_order_public(order.public_id)
+    assert view.status == "fulfilled" and view.token_ids == ["7", "8"]
+    assert view.explorer_url == "https://sepolia.etherscan.io/tx/0x" + "ab" * 32
+    assert [s.status for s in view.steps] == ["done"] * 4
+
+
+def test_mint_failed_refunds_the_buyer_and_releases_the_supply(client) -> None:
+    campaign, order = _paid_order(client, supply_cap=2)
+    post_event(client, completed_event(order))
+    settle()
+    assert service.quote(campaign.slug, 1).supply_left == 0
+    _emit("mint.failed", {"key": f"order-{order.id}", "error": "execution reverted"})
+    settle()
+    pending = service.get_order_public(order.public_id)
+    assert pending.status == "refund_pending" and "execution reverted" in pending.refund_reason
+    assert service.quote(campaign.slug, 1).supply_left == 2
+    assert issue_refunds() == 1 and issue_refunds() == 0  # one refund, whatever the reruns
+    done = service.get_order_public(order.public_id)
+    assert done.status == "refunded" and done.refunded_minor == 5000
+    assert "could not mint" in done.refund_reason
+    with session_scope() as session:
+        assert session.execute(select(PaymentRefund.status)).scalars().all() == [RefundStatus.SUCCEEDED]
+    assert count(SandboxRefund) == 1
+
+
+def test_refund_is_retried_with_the_same_key_after_a_provider_outage(client) -> None:
+    from backend.payments.provider import PaymentProviderError, set_provider
+    from backend.payments.sandbox import SandboxProvider
+
+    _, order = _paid_order(client)
+    post_event(client, completed_event(order))
+    settle()
+    _emit("mint.failed", {"key": f"order-{order.id}", "error": "reverted"})
+    settle()
+    keys: list[str] = []
+
+    class Flaky(SandboxProvider):
+        def refund(self, payment_intent, amount, *, idempotency_key, metadata=None):  # type: ignore[no-untyped-def]
+            keys.append(idempotency_key)
+            if len(keys) == 1:
+                raise PaymentProviderError("down", retryable=True, kind="unavailable")
+            return super().refund(payment_intent, amount, idempotency_key=idempotency_key)
+
+    set_provider(Flaky())
+    issue_refunds()
+    assert order_by_public(order.public_id).state is OrderState.REFUND_PENDING
+    from datetime import timedelta
+
+    from backend.db import utcnow
+
+    issue_refunds(now=utcnow() + timedelta(hours=1))
+    assert keys == [f"primsell-refund-order-{order.id}"] * 2
+    assert order_by_public(order.public_id).state is OrderState.REFUNDED
+
+
+@pytest.mark.parametrize("topic", ["mint.completed", "mint.failed"])
+def test_mint_events_of_other_keys_are_ignored(client, topic) -> None:
+    _emit(topic, {"key": "reward:5", "token_ids": [1], "error": "x"})
+    settle()

@@ -1,0 +1,47 @@
+"""Fixtures for payments and orders tests: a TestClient on the app with the checkout routers, the sandbox's
+events routed through it, a fake Stripe server on 127.0.0.1, and settings overrides."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from backend.payments import provider, sandbox
+from backend.settings import get_settings
+from backend.workflow import outbox
+from tests.payments.support import FakeStripe, build_app, client_sender, serve_fake_stripe
+
+
+@pytest.fixture
+def client() -> Iterator[TestClient]:
+    with TestClient(build_app()) as test_client:
+        sandbox.set_sender(client_sender(test_client))
+        yield test_client
+    sandbox.set_sender(None)
+    outbox.wait_for_kick()
+
+
+@pytest.fixture(autouse=True)
+def _quiet_background() -> Iterator[None]:
+    yield
+    outbox.wait_for_kick()
+    provider.set_provider(None)
+
+
+@pytest.fixture
+def configure(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    def apply(**env: object) -> None:
+        for key, value in env.items():
+            monkeypatch.setenv(key, str(value))
+        get_settings.cache_clear()
+
+    yield apply
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def fake_stripe() -> Iterator[FakeStripe]:
+    yield from serve_fake_stripe()

@@ -1,0 +1,234 @@
+"""The webhook endpoint over HTTP: signatures on the raw body, one row per event id, fast acknowledgement,
+any delivery order, and the money rules (completion after expiry, wrong amount, refunds, disputes)."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from backend.chain.models import MintRequest
+from backend.db import session_scope, utcnow
+from backend.monitoring.models import ErrorLogEntry
+from backend.orders import service
+from backend.orders.upkeep import expire_and_reconcile, issue_refunds
+from backend.payments import sandbox
+from backend.payments.models import PaymentEvent, PaymentRefund, RefundStatus, SandboxRefund
+from backend.workflow.machines import OrderState
+from backend.workflow.models import OutboxEvent
+from tests.factories import make_brand, make_campaign
+from tests.payments.support import (
+    WEBHOOK, charge_refunded_event, completed_event, count, dispute_event, order_by_public, post_event,
+    session_event, settle,
+)
+
+def LATER():  # type: ignore[no-untyped-def]  # noqa: N802 - past every order's TTL
+    return utcnow() + timedelta(hours=1)
+
+
+WALLET = "0x8ba1f109551bD432803012645Ac136ddd64DBA72"
+
+
+def _order(supply_cap: int = 10, quantity: int = 1, price: int = 2500):  # type: ignore[no-untyped-def]
+    campaign = make_campaign(make_brand(), supply_cap=supply_cap, price_minor=price)
+    started = service.start_checkout(campaign.slug, quantity, "buyer@example.com", WALLET, "127.0.0.1")
+    return campaign, order_by_public(started.public_id)
+
+
+def _nothing_stored() -> None:
+    assert count(PaymentEvent) == 0
+    assert count(OutboxEvent, OutboxEvent.topic == "payment.event_received") == 0
+
+
+def test_forged_signature_is_refused_and_nothing_is_stored(client) -> None:
+    _, order = _order()
+    response = post_event(client, completed_event(order), secret="whsec_not_ours")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_webhook"
+    missing = client.post(WEBHOOK, content=b"{}", headers={"Content-Type": "application/json"})
+    assert missing.status_code == 400
+    _nothing_stored()
+
+
+def test_stale_timestamp_is_refused(client) -> None:
+    _, order = _order()
+    response = post_event(client, completed_event(order), timestamp=int(time.time()) - 301)
+    assert response.status_code == 400
+    _nothing_stored()
+
+
+def test_changed_body_is_refused(client) -> None:
+    _, order = _order()
+    event = completed_event(order)
+    raw = json.dumps(event, separators=(",", ":")).encode()
+    tampered = raw.replace(b'"amount_total":2500', b'"amount_total":1')
+    assert tampered != raw
+    assert post_event(client, raw, body=tampered).status_code == 400
+    _nothing_stored()
+    settle()
+    assert order_by_public(order.public_id).state is OrderState.AWAITING_PAYMENT
+
+
+def test_duplicate_webhook_is_acknowledged_once_and_mints_once(client) -> None:
+    _, order = _order()
+    event = completed_event(order)
+    answers = [post_event(client, event) for _ in range(5)]
+    assert [a.status_code for a in answers] == [200] * 5
+    assert [a.json()["duplicate"] for a in answers] == [False, True, True, True, True]
+    settle()
+    assert count(PaymentEvent) == 1
+    assert count(MintRequest) == 1
+    assert order_by_public(order.public_id).state is OrderState.MINTING
+
+
+def test_shuffled_events_end_in_the_same_state(client) -> None:
+    _, order = _order()
+    decline = sandbox.build_event("payment_intent.payment_failed", {
+        "id": sandbox_pi(order), "object": "payment_intent", "metadata": {"order_id": str(order.id)},
+        "last_payment_error": {"message": "Your card was declined."}})
+    events = [decline, completed_event(order), completed_event(order, kind="checkout.session.async_payment_succeeded")]
+    random.Random(7).shuffle(events)
+    for event in events:
+        assert post_event(client, event).status_code == 200
+    settle()
+    final = order_by_public(order.public_id)
+    assert final.state is OrderState.MINTING  # paid once, whatever came first
+    assert count(MintRequest) == 1
+
+
+def sandbox_pi(order) -> str:  # type: ignore[no-untyped-def]
+    from tests.payments.support import sandbox_row
+
+    return sandbox_row(order).payment_intent_id
+
+
+def test_completion_after_expiry_is_refunded_not_fulfilled(client, configure) -> None:
+    campaign, order = _order(supply_cap=2, quantity=2)
+    assert post_event(client, session_event(order, "checkout.session.expired")).status_code == 200
+    settle()
+    assert order_by_public(order.public_id).state is OrderState.EXPIRED
+    assert service.quote(campaign.slug, 1).supply_left == 2  # released
+    # The money still arrives (the buyer had the page open): it must not be kept.
+    _pay_sandbox_session(order)
+    assert post_event(client, completed_event(order)).status_code == 200
+    settle()
+    refunding = order_by_public(order.public_id)
+    assert refunding.state is OrderState.REFUND_PENDING
+    assert "after the order had expired" in refunding.refund_reason
+    assert count(MintRequest) == 0
+    assert issue_refunds() == 1
+    done = order_by_public(order.public_id)
+    assert done.state is OrderState.REFUNDED and done.refunded_minor == 5000
+    assert count(SandboxRefund) == 1
+    assert service.quote(campaign.slug, 1).supply_left == 2  # not released twice
+
+
+def _pay_sandbox_session(order) -> None:  # type: ignore[no-untyped-def]
+    from backend.payments.models import SandboxSession
+
+    with session_scope() as session:
+        row = session.get(SandboxSession, order.payment_session_id)
+        row.status, row.payment_status = "complete", "paid"
+        session.add(row)
+
+
+def test_amount_mismatch_is_not_fulfilled_but_refunded_and_logged(client) -> None:
+    _, order = _order()
+    _pay_sandbox_session(order)
+    assert post_event(client, completed_event(order, amount=100)).status_code == 200
+    settle()
+    refused = order_by_public(order.public_id)
+    assert refused.state is OrderState.REFUND_PENDING and "did not match" in refused.refund_reason
+    assert count(MintRequest) == 0
+    with session_scope() as session:
+        refund = session.execute(select(PaymentRefund)).scalars().one()
+        errors = session.execute(select(ErrorLogEntry.source)).scalars().all()
+    assert refund.amount_minor == 100  # what was actually charged
+    assert "payments:amount_mismatch" in errors
+    issue_refunds()
+    assert order_by_public(order.public_id).state is OrderState.REFUNDED
+
+
+def test_wrong_currency_is_a_mismatch(client) -> None:
+    _, order = _order()
+    post_event(client, completed_event(order, currency="eur"))
+    settle()
+    assert order_by_public(order.public_id).state is OrderState.REFUND_PENDING
+
+
+def test_refund_event_before_completion_means_no_fulfilment(client) -> None:
+    _, order = _order()
+    post_event(client, charge_refunded_event(order))
+    post_event(client, completed_event(order))
+    settle()
+    final = order_by_public(order.public_id)
+    assert final.state is OrderState.REFUNDED
+    assert count(MintRequest) == 0
+    with session_scope() as session:
+        assert session.execute(select(PaymentRefund.status)).scalars().all() == [RefundStatus.SUCCEEDED]
+
+
+def test_refund_made_in_the_dashboard_after_fulfilment_marks_the_order_refunded(client) -> None:
+    _, order = _order()
+    post_event(client, completed_event(order))
+    settle()
+    post_event(client, charge_refunded_event(order))
+    settle()
+    assert order_by_public(order.public_id).state is OrderState.MINTING  # mint in flight: recorded, logged
+    with session_scope() as session:
+        assert "payments:refund_during_mint" in session.execute(select(ErrorLogEntry.source)).scalars().all()
+
+
+def test_dispute_moves_the_order_to_disputed_and_a_lost_dispute_to_refunded(client) -> None:
+    _, order = _order()
+    post_event(client, completed_event(order))
+    post_event(client, dispute_event(order))
+    settle()
+    assert order_by_public(order.public_id).state is OrderState.DISPUTED
+    post_event(client, dispute_event(order, "charge.dispute.closed", status="lost"))
+    settle()
+    lost = order_by_public(order.public_id)
+    assert lost.state is OrderState.REFUNDED and lost.refunded_minor == 2500
+
+
+def test_dispute_before_completion_is_applied_when_the_completion_arrives(client) -> None:
+    _, order = _order()
+    post_event(client, dispute_event(order))
+    settle()
+    post_event(client, completed_event(order))
+    settle()
+    assert order_by_public(order.public_id).state is OrderState.DISPUTED
+
+
+def test_unknown_event_type_is_acknowledged_and_ignored(client) -> None:
+    event = sandbox.build_event("customer.created", {"id": "cus_1", "object": "customer"})
+    response = post_event(client, event)
+    assert response.status_code == 200 and response.json() == {"received": True, "duplicate": False}
+    settle()
+    with session_scope() as session:
+        stored = session.execute(select(PaymentEvent)).scalars().one()
+    assert stored.type == "customer.created" and stored.outcome == "ignored: unhandled type"
+
+
+def test_reconciliation_pays_an_order_whose_webhook_never_arrived(client, configure) -> None:
+    _, order = _order()
+    _pay_sandbox_session(order)  # paid at the provider; the webhook was lost
+    assert expire_and_reconcile(now=LATER()) == 1
+    settle()
+    assert order_by_public(order.public_id).state is OrderState.MINTING
+    assert count(MintRequest) == 1
+
+
+def test_expirer_expires_unpaid_orders_and_closes_their_session(client, configure) -> None:
+    campaign, order = _order(supply_cap=1)
+    assert expire_and_reconcile() == 0  # not due yet
+    assert expire_and_reconcile(now=LATER()) == 1
+    assert order_by_public(order.public_id).state is OrderState.EXPIRED
+    assert service.quote(campaign.slug, 1).supply_left == 1
+    from tests.payments.support import sandbox_row
+
+    assert sandbox_row(order).status == "expired"  # the buyer can no longer pay for it
+    assert expire_and_reconcile(now=LATER()) == 0  # safe to run twice
