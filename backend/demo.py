@@ -105,6 +105,30 @@ def seed_demo() -> list[DemoAccount]:
     return list(DEMO_ACCOUNTS)
 
 
+DEMO_CAMPAIGN_SLUGS = ("aurora-founders", "aurora-winter-roast")
+
+
+def request_demo_deploys(slugs: tuple[str, ...] = DEMO_CAMPAIGN_SLUGS) -> None:
+    """Queue the demo campaigns' contract deploys (`make run` does), so buying works once the daemons have run.
+
+    Kept apart from seed_demo: the seed is data only, and the admin can deploy a seeded campaign by hand.
+    """
+    from backend.auth.service import load_actor
+    from backend.chain.deployments import request_deploy
+    from backend.errors import Conflict
+
+    admin_email = next(a.email for a in DEMO_ACCOUNTS if a.role is Role.BRAND_ADMIN)
+    with session_scope() as session:
+        admin = session.exec(select(User).where(User.email == admin_email)).one()
+        actor = load_actor(session, admin)
+        campaign_ids = session.exec(select(Campaign.id).where(Campaign.slug.in_(slugs))).all()  # type: ignore[attr-defined]
+    for campaign_id in campaign_ids:
+        try:
+            request_deploy(actor, campaign_id)  # type: ignore[arg-type]
+        except Conflict:
+            pass  # already requested, deploying or deployed (a second seed changes nothing)
+
+
 def credentials_text() -> str:
     lines = ["Demo accounts (demo data only):"]
     for account in DEMO_ACCOUNTS:

@@ -66,12 +66,13 @@ def _start_local_chain() -> object | None:
 
 
 def serve(*, port: int = 3000, demo: bool = True, dev: bool = False, jobs: bool = True) -> int:
-    from backend.demo import seed_demo
+    from backend.demo import request_demo_deploys, seed_demo
     from backend.migrate import upgrade
 
     upgrade()
     if demo:
         seed_demo()
+        request_demo_deploys()
     print(_banner(port, demo), flush=True)
     chain = _start_local_chain()
     try:

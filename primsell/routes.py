@@ -14,6 +14,7 @@ ADMIN_BRAND = "/admin/brand"
 ADMIN_MEMBERS = "/admin/members"
 ADMIN_ACCEPT_INVITE = "/admin/accept-invite"
 ADMIN_OPERATIONS = "/admin/operations"
+ADMIN_CHAIN = "/admin/chain"
 
 CAMPAIGN_PAGE = "/c/[campaign_slug]"  # route pattern; links use campaign_page(slug)
 

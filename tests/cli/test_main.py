@@ -110,3 +110,21 @@ def test_unknown_command_exits_2():
     with pytest.raises(SystemExit) as caught:
         main(["frobnicate"])
     assert caught.value.code == 2
+
+
+def test_demo_deploys_are_queued_once_per_demo_campaign_even_when_asked_twice():
+    from backend.chain.models import ContractDeployment
+    from backend.demo import request_demo_deploys
+    from backend.workflow.machines import ContractState
+
+    main(["seed-demo"])
+    with session_scope() as session:
+        assert session.exec(select(ContractDeployment)).all() == []  # the seed itself is data only
+    request_demo_deploys()
+    request_demo_deploys()
+    with session_scope() as session:
+        deployments = session.exec(select(ContractDeployment)).all()
+        slugs = {session.get(Campaign, d.campaign_id).slug for d in deployments}  # type: ignore[union-attr]
+    assert slugs == {"aurora-founders", "aurora-winter-roast"}
+    assert len(deployments) == 2
+    assert {d.state for d in deployments} == {ContractState.DEPLOY_REQUESTED}

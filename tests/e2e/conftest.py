@@ -1,4 +1,5 @@
-"""The e2e harness: the Reflex app in production mode on a free port against the test database, and Chromium.
+"""The e2e harness: an anvil node, the Reflex app in production mode on a free port against the test database
+and that node, the job runner for the tests that need daemons, and Chromium.
 
 Each test gets a fresh browser context; its console errors are collected and must stay empty.
 """
@@ -30,6 +31,11 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 STARTUP_TIMEOUT_S = 300  # the first production build installs the frontend packages
+RUNNER_STARTUP_TIMEOUT_S = 60
+# What the chain journeys need: deploys, mints and the transactions behind them, and the outbox relay that
+# tells the rest of the workflow. (The FX refresher would call the internet; the retention cleaner and the
+# order expirer have nothing to do here.)
+CHAIN_DAEMONS = ("contract_deployer", "mint_dispatcher", "tx_monitor", "outbox_relay")
 
 
 def _free_port() -> int:
@@ -54,22 +60,61 @@ def _wait_until_up(base_url: str, process: subprocess.Popen, log: Path) -> None:
     raise RuntimeError(f"the app did not come up within {STARTUP_TIMEOUT_S} s; see {log}")
 
 
+def _stop_group(process: subprocess.Popen, timeout_s: float = 20) -> None:
+    """SIGTERM the process group (the app's Node/bun children, the runner's threads finish their pass), then KILL."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
 @pytest.fixture(scope="session")
-def app_url(migrated_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start `reflex run --env prod --single-port` against the test database; stop its process group after."""
+def anvil_node() -> Iterator[object]:
+    """A local chain for the whole run; the app and the job runner reach it as the "local" chain."""
+    from backend.chain.anvil import start_anvil
+
+    node = start_anvil()
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+@pytest.fixture(scope="session")
+def app_port() -> int:
+    return _free_port()
+
+
+@pytest.fixture(scope="session")
+def app_env(migrated_database: str, anvil_node: object, app_port: int) -> dict[str, str]:
+    """The environment the app and the job runner share: the same database, data dir (so the same generated
+    signer key) and chain."""
     from backend.toolchain import toolchain_env
 
-    port = _free_port()
     env = toolchain_env()
     env.update(
         DATABASE_URL=migrated_database,
-        PRIMSELL_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        PRIMSELL_PUBLIC_URL=f"http://127.0.0.1:{app_port}",
         PRIMSELL_SURFACES="admin,checkout,redeem,kyc",
+        CHAIN_KEY="local",
+        CHAIN_RPC_URL=anvil_node.url,  # type: ignore[attr-defined]
         # The browser journeys sign the same demo users in several times a minute.
         RATE_LIMIT_LOGIN_PER_ACCOUNT="100/minute",
         RATE_LIMIT_LOGIN_PER_IP="200/minute",
     )
     env.pop("REDIS_URL", None)
+    return env
+
+
+@pytest.fixture(scope="session")
+def app_url(app_env: dict[str, str], app_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Start `reflex run --env prod --single-port` against the test database; stop its process group after."""
+    port = app_port
+    env = app_env
     log = tmp_path_factory.mktemp("app") / "reflex.log"
     command = [sys.executable, "-m", "reflex", "run", "--env", "prod", "--single-port",
                "--frontend-port", str(port), "--backend-port", str(port), "--loglevel", "warning"]
@@ -80,13 +125,31 @@ def app_url(migrated_database: str, tmp_path_factory: pytest.TempPathFactory) ->
         _wait_until_up(base_url, process, log)
         yield base_url
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        _stop_group(process)
+
+
+@pytest.fixture
+def job_runner(app_env: dict[str, str], tmp_path: Path) -> Iterator[Path]:
+    """`python -m jobs` with one-second intervals, on the app's database and chain, for one test.
+
+    Per test, not per session: every test ends by emptying all tables, which must not race a live runner, and
+    the Operations journeys assert on a database no other runner writes to. The runner is stopped (its process
+    group) before the tables are emptied: `clean_state` is set up first, so it is torn down last.
+    """
+    log = tmp_path / "jobs.log"
+    command = [sys.executable, "-m", "jobs", "--every", "1", "--lease-seconds", "15", "--only", ",".join(CHAIN_DAEMONS)]
+    with log.open("w") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=app_env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    try:
+        deadline = time.monotonic() + RUNNER_STARTUP_TIMEOUT_S
+        while "started:" not in log.read_text():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the job runner did not start; see {log}:\n{log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield log
+    finally:
+        _stop_group(process)
 
 
 @pytest.fixture(scope="session")
