@@ -128,3 +128,12 @@ def test_demo_deploys_are_queued_once_per_demo_campaign_even_when_asked_twice():
     assert slugs == {"aurora-founders", "aurora-winter-roast"}
     assert len(deployments) == 2
     assert {d.state for d in deployments} == {ContractState.DEPLOY_REQUESTED}
+
+
+def test_state_machine_docs_match_the_machines():
+    """docs/STATE_MACHINES.md is generated; a machine changed without regenerating it fails here."""
+    from backend.__main__ import machines_markdown
+    from backend.settings import PROJECT_ROOT
+
+    committed = (PROJECT_ROOT / "docs" / "STATE_MACHINES.md").read_text()
+    assert committed == machines_markdown(), "run `python -m backend machines --write` and commit the result"
