@@ -2,7 +2,7 @@
 
 Usage: python bench/outbox.py [-n 20000] [--database-url URL] [--tx-size 50]
 Default database: a temp SQLite file. A PostgreSQL URL names the server: a scratch database
-`primsell_bench_outbox` is (re)created there and migrated. A writer thread commits events in transactions of
+`primsell_bench_outbox_<pid>` is created there, migrated, and dropped at the end (two runs do not collide). A writer thread commits events in transactions of
 --tx-size while the relay runs concurrently; the rate is N / (first write -> last delivery).
 Last line: events_per_s=<n> backend=<sqlite|postgresql> lost=<n> duplicated=<n>
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-SCRATCH_DB = "primsell_bench_outbox"
+SCRATCH_DB = f"primsell_bench_outbox_{os.getpid()}"
 
 
 def fresh_database(url: str | None) -> str:
@@ -38,6 +38,18 @@ def fresh_database(url: str | None) -> str:
         conn.execute(text(f'CREATE DATABASE "{SCRATCH_DB}"'))
     admin.dispose()
     return admin_url.set(database=SCRATCH_DB).render_as_string(hide_password=False)
+
+
+def drop_scratch_database(url: str) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    if url.startswith("sqlite") or make_url(url).database != SCRATCH_DB:
+        return
+    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def main() -> int:
@@ -101,6 +113,8 @@ def main() -> int:
     lost = args.events - len(seen)
     duplicated = sum(c - 1 for c in seen.values())
     print(f"events={args.events} seconds={elapsed:.2f} delivered={delivered} database={db.get_engine().url!r}")
+    db.set_engine(None)
+    drop_scratch_database(url)
     print(f"events_per_s={args.events / elapsed:.0f} backend={backend} lost={lost} duplicated={duplicated}")
     return 0 if lost == 0 and duplicated == 0 else 1
 

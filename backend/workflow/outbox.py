@@ -5,6 +5,13 @@ Delivery rows are fanned out when the event is flushed (one per subscribed handl
 deliveries directly. A subscriber runs inside the relay's transaction under a savepoint: its database effect,
 its `processed_once` marker and the delivery's status commit together. Subscribers must be quick database
 work; a network call is the next step of the workflow (a daemon), never done while the claim is held.
+
+A relay pass walks the due deliveries in id order up to its batch size (an index range scan, whatever the
+backlog), then holds back those whose (subscriber, entity) still has an earlier pending delivery outside the
+batch. Several events of one entity may go in one batch, in id order. When a subscriber fails, the batch's
+savepoint is rolled back and the batch is redone one delivery at a time: a subscriber may be called again for
+a delivery whose first call was rolled back (the effects a subscriber commits are what is ordered and
+exactly-once), and the later events of a failed delivery's entity wait for its next attempt.
 """
 
 from __future__ import annotations
@@ -17,20 +24,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, event, exists, func, insert, select, update
-from sqlalchemy.orm import Session as OrmSession, aliased
+from sqlalchemy import (BigInteger, String, and_, any_, bindparam, delete, event, exists, func, insert, select,
+                        update)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
-from backend.db import session_scope, utcnow
+from backend.db import UTCDateTime, session_scope, utcnow
 from backend.errors import NotFound
 from backend.workflow.models import DeliveryStatus, OutboxDelivery, OutboxEvent, ProcessedEvent
-from backend.workflow.sql import claim_batch, db_now, insert_ignore, insert_ignore_returning
+from backend.workflow.sql import claim_batch, db_now, dialect_name, insert_ignore
 
 log = logging.getLogger(__name__)
 
 # The one place that says which modules hold subscribers; each reacts to topics via @subscriber.
 # Later issues append their modules (e.g. "backend.orders.subscribers").
-SUBSCRIBER_MODULES: tuple[str, ...] = ()
+SUBSCRIBER_MODULES: tuple[str, ...] = ("backend.orders.subscribers",)
 
 
 @dataclass(frozen=True)
@@ -203,24 +212,76 @@ def backoff(attempts: int, base_s: float, max_s: float) -> timedelta:
     return timedelta(seconds=min(max_s, base_s * (2 ** max(0, attempts - 1))))
 
 
+def _one_of(session: Session, column: Any, values: Iterable[Any]) -> Any:
+    """`column IN (values)`; on PostgreSQL `column = ANY(:array)`: one parameter, so one cached statement and
+    no per-value parameter handling however many values a batch has."""
+    values = list(values)
+    if dialect_name(session) == "postgresql":
+        return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
+    return column.in_(values)
+
+
+# Columns of a walked delivery row; `_events` and the relay index them by position (tuples are cheap).
+_ID, _SUBSCRIBER, _ATTEMPTS, _EVENT_ID, _ENTITY_KEY = 0, 1, 2, 3, 10
+
+
 def _due_query(now: datetime) -> Any:
+    """Due deliveries in id order. The walk stops at the claim limit (`claim_batch` adds LIMIT); per-entity
+    order is checked afterwards for the walked rows only (`_hold_back`), so a pass costs the same however
+    large the backlog is."""
     d = OutboxDelivery
-    earlier = aliased(OutboxDelivery)
-    # Per-entity order: a delivery waits while an earlier one of the same entity to the same subscriber is
-    # still pending (delivered or dead ones no longer hold it back). Events without an entity never wait.
-    blocked = exists().where(
-        earlier.subscriber == d.subscriber,
-        earlier.entity_key == d.entity_key,
-        earlier.status == DeliveryStatus.PENDING,
-        earlier.id < d.id,
-    )
     return (
         select(d.id, d.subscriber, d.attempts, OutboxEvent.id, OutboxEvent.topic, OutboxEvent.payload,
-               OutboxEvent.entity_type, OutboxEvent.entity_id, OutboxEvent.key, OutboxEvent.created_at)
+               OutboxEvent.entity_type, OutboxEvent.entity_id, OutboxEvent.key, OutboxEvent.created_at,
+               d.entity_key)
         .join(OutboxEvent, OutboxEvent.id == d.event_id)
-        .where(d.status == DeliveryStatus.PENDING, d.next_attempt_at <= now, ~blocked)
+        .where(d.status == DeliveryStatus.PENDING, d.next_attempt_at <= now)
         .order_by(d.id)
     )
+
+
+def _hold_back(session: Session, rows: list[Any], now: datetime) -> tuple[list[Any], list[dict[str, Any]]]:
+    """Per-entity order: split the walked rows into those that may run now and those that must wait.
+
+    A delivery waits while an earlier delivery of its (subscriber, entity) is still pending and is not in
+    this batch: backing off, or claimed by another relay (PostgreSQL skips locked rows). Earlier deliveries
+    in the batch run first, in id order. Delivered and dead deliveries hold nothing back; events without an
+    entity never wait. One index probe (subscriber, entity_key, id) over the batch's entities only.
+
+    A waiting delivery cannot run before its blocker's next attempt, so its own next attempt is moved there
+    (returned as updates): the next walks step over it instead of finding it blocked again and again.
+    """
+    keyed = [r for r in rows if r[_ENTITY_KEY] is not None]
+    if not keyed:
+        return rows, []
+    d = OutboxDelivery.__table__
+    pending = session.execute(
+        select(d.c.id, d.c.subscriber, d.c.entity_key, d.c.next_attempt_at)
+        .where(d.c.status == DeliveryStatus.PENDING,
+               _one_of(session, d.c.subscriber, {r[_SUBSCRIBER] for r in keyed}),
+               _one_of(session, d.c.entity_key, {r[_ENTITY_KEY] for r in keyed}),
+               d.c.id <= max(r[_ID] for r in keyed))
+    ).all()
+    in_batch = {r[_ID] for r in rows}
+    # (subscriber, entity_key) -> (id, next attempt) of its earliest pending delivery outside the batch
+    blockers: dict[tuple[str, str], tuple[int, datetime]] = {}
+    for delivery_id, sub_name, entity_key, next_at in pending:
+        if delivery_id in in_batch:
+            continue
+        known = blockers.get((sub_name, entity_key))
+        if known is None or delivery_id < known[0]:
+            blockers[(sub_name, entity_key)] = (delivery_id, next_at)
+    if not blockers:
+        return rows, []
+    ready: list[Any] = []
+    deferred: list[dict[str, Any]] = []
+    for row in rows:
+        blocker = blockers.get((row[_SUBSCRIBER], row[_ENTITY_KEY]))
+        if blocker is None or row[_ID] < blocker[0]:
+            ready.append(row)
+        elif blocker[1] > now:
+            deferred.append({"b_id": row[_ID], "b_next": blocker[1]})
+    return ready, deferred
 
 
 def relay_pass(batch_size: int | None = None, *, max_attempts: int | None = None,
@@ -235,21 +296,24 @@ def relay_pass(batch_size: int | None = None, *, max_attempts: int | None = None
     failures: list[tuple[str, BaseException, dict[str, Any]]] = []
     with session_scope() as session:
         now = db_now(session)
-        rows = claim_batch(session, _due_query(now), batch_size, of=OutboxDelivery)
-        result.claimed = len(rows)
-        if not rows:
+        walked = claim_batch(session, _due_query(now), batch_size, of=OutboxDelivery)
+        # `claimed` counts every walked row, so `relay` keeps going while the walk fills whole batches.
+        result.claimed = len(walked)
+        if not walked:
             return result
+        rows, deferred = _hold_back(session, walked, now)
         load_subscribers()
-        failure = _run_fast(session, rows, now)
-        delivered: list[int] = [r[0] for r in rows]
+        delivered: list[int] = [r[_ID] for r in rows]
         failed: list[dict[str, Any]] = []
+        failure = _run_fast(session, rows, now) if rows else None
         if failure is not None:
-            delivered, failed = _run_careful(session, rows, now, max_attempts, settings, failures, failure)
+            delivered, failed, held = _run_careful(session, rows, now, max_attempts, settings, failures, failure)
+            deferred += held
             result.dead = sum(1 for f in failed if f["b_status"] is DeliveryStatus.DEAD)
         d = OutboxDelivery.__table__
         if delivered:
             session.execute(
-                update(d).where(d.c.id.in_(delivered))
+                update(d).where(_one_of(session, d.c.id, delivered))
                 .values(status=DeliveryStatus.DELIVERED, delivered_at=now, attempts=d.c.attempts + 1)
             )
         if failed:
@@ -259,6 +323,12 @@ def relay_pass(batch_size: int | None = None, *, max_attempts: int | None = None
                     next_attempt_at=bindparam("b_next"), last_error=bindparam("b_error"),
                 ),
                 failed,
+            )
+        if deferred:
+            session.execute(
+                update(d).where(d.c.id == bindparam("b_id"), d.c.status == DeliveryStatus.PENDING)
+                .values(next_attempt_at=bindparam("b_next")),
+                deferred,
             )
         result.delivered, result.failed = len(delivered), len(failed)
     # After commit: the error log write must not share the fate of the relay's transaction.
@@ -273,7 +343,7 @@ def _events(rows: list[Any], first: set[tuple[Any, ...]] | None) -> list[Event]:
     return [
         Event(ev_id, topic, payload, etype, eid, key, created, sub_name, attempts + 1,
               None if first is None else (sub_name, ev_id) in first)
-        for (_, sub_name, attempts, ev_id, topic, payload, etype, eid, key, created) in rows
+        for (_, sub_name, attempts, ev_id, topic, payload, etype, eid, key, created, *_rest) in rows
     ]
 
 
@@ -284,13 +354,10 @@ def _run_fast(session: Session, rows: list[Any], now: datetime) -> tuple[int, Ba
     index = -1
     try:
         with session.begin_nested():
-            first = insert_ignore_returning(
-                session, ProcessedEvent.__table__,
-                [{"subscriber": r[1], "event_id": r[3], "created_at": now} for r in rows],
-                ["subscriber", "event_id"],
-            )
+            first = _mark_processed(session, rows, now)
+            handlers = _registry.handlers
             for index, ev in enumerate(_events(rows, first)):
-                handler = _registry.handlers.get(ev.subscriber)
+                handler = handlers.get(ev.subscriber)
                 if handler is None:
                     raise LookupError(f"no subscriber named {ev.subscriber!r} is registered")
                 handler(session, ev)
@@ -299,15 +366,44 @@ def _run_fast(session: Session, rows: list[Any], now: datetime) -> tuple[int, Ba
     return None
 
 
+def _mark_processed(session: Session, rows: list[Any], now: datetime) -> set[tuple[Any, ...]]:
+    """Write the batch's processed markers in one statement; returns the (subscriber, event_id) pairs that
+    were new. The statement is the same for every batch (cached): on PostgreSQL it unnests two arrays, on
+    SQLite it is an executemany that SQLAlchemy sends as multi-row INSERTs ("insertmanyvalues")."""
+    table = ProcessedEvent.__table__
+    if dialect_name(session) == "postgresql":
+        source = select(
+            func.unnest(bindparam(None, [r[_SUBSCRIBER] for r in rows], type_=postgresql.ARRAY(String))),
+            func.unnest(bindparam(None, [r[_EVENT_ID] for r in rows], type_=postgresql.ARRAY(BigInteger))),
+            bindparam(None, now, type_=UTCDateTime),
+        )
+        stmt = postgresql.insert(table).from_select(["subscriber", "event_id", "created_at"], source)
+        params: list[dict[str, Any]] | None = None
+    else:
+        stmt = sqlite.insert(table)
+        params = [{"subscriber": r[_SUBSCRIBER], "event_id": r[_EVENT_ID], "created_at": now} for r in rows]
+    stmt = stmt.on_conflict_do_nothing(index_elements=["subscriber", "event_id"]).returning(
+        table.c.subscriber, table.c.event_id)
+    return {tuple(row) for row in session.connection().execute(stmt, params)}
+
+
 def _run_careful(session: Session, rows: list[Any], now: datetime, max_attempts: int, settings: Any,
                  failures: list[tuple[str, BaseException, dict[str, Any]]],
-                 known_failure: tuple[int, BaseException]) -> tuple[list[int], list[dict[str, Any]]]:
-    """One savepoint per delivery, so a failing subscriber costs only its own delivery."""
+                 known_failure: tuple[int, BaseException],
+                 ) -> tuple[list[int], list[dict[str, Any]], list[dict[str, Any]]]:
+    """One savepoint per delivery, so a failing subscriber costs only its own delivery. A delivery that will
+    be retried holds back the later deliveries of its (subscriber, entity) in the batch: they are not run,
+    and wait (third list) until its next attempt."""
     delivered: list[int] = []
     failed: list[dict[str, Any]] = []
+    held: list[dict[str, Any]] = []
+    retrying: dict[tuple[str, str], datetime] = {}  # (subscriber, entity_key) -> next attempt of its failure
     failed_index, failed_exc = known_failure
     for index, (row, ev) in enumerate(zip(rows, _events(rows, None), strict=True)):
-        delivery_id, attempts = row[0], row[2]
+        delivery_id, attempts, entity_key = row[_ID], row[_ATTEMPTS], row[_ENTITY_KEY]
+        if entity_key is not None and (ev.subscriber, entity_key) in retrying:
+            held.append({"b_id": delivery_id, "b_next": retrying[(ev.subscriber, entity_key)]})
+            continue
         handler = _registry.handlers.get(ev.subscriber)
         try:
             if index == failed_index:
@@ -319,18 +415,21 @@ def _run_careful(session: Session, rows: list[Any], now: datetime, max_attempts:
         except Exception as exc:  # noqa: BLE001 - a subscriber's failure is recorded, never propagated
             tries = attempts + 1
             dead = tries >= max_attempts
+            next_at = now + backoff(tries, settings.outbox_backoff_base_s, settings.outbox_backoff_max_s)
             failed.append({
                 "b_id": delivery_id,
                 "b_attempts": tries,
                 "b_status": DeliveryStatus.DEAD if dead else DeliveryStatus.PENDING,
-                "b_next": now + backoff(tries, settings.outbox_backoff_base_s, settings.outbox_backoff_max_s),
+                "b_next": next_at,
                 "b_error": f"{type(exc).__name__}: {exc}"[:1000],
             })
+            if entity_key is not None and not dead:
+                retrying[(ev.subscriber, entity_key)] = next_at
             failures.append((f"subscriber:{ev.subscriber}", exc,
                              {"event_id": ev.id, "topic": ev.topic, "attempt": tries, "dead": dead}))
         else:
             delivered.append(delivery_id)
-    return delivered, failed
+    return delivered, failed, held
 
 
 def relay(*, batch_size: int | None = None, max_batches: int = 20,

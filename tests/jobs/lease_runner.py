@@ -1,9 +1,13 @@
 """A daemon-runner process for the lease tests: the real scheduler, runner and lease, with one probe daemon
-that sleeps for `work_s` per run. Usage: python lease_runner.py DURATION_S WORK_S EVERY_S LEASE_S"""
+that sleeps for `work_s` per run. Usage: python lease_runner.py DURATION_S WORK_S EVERY_S LEASE_S
+
+Runs for DURATION_S seconds (0: no limit), or until SIGTERM: then it finishes the run in progress and exits 0."""
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -16,6 +20,8 @@ from jobs.scheduler import build_scheduler  # noqa: E402
 
 def main() -> int:
     duration, work_s, every_s, lease_s = (float(a) for a in sys.argv[1:5])
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
 
     def probe(ctx: RunContext) -> int:
         time.sleep(work_s)
@@ -25,7 +31,7 @@ def main() -> int:
                                 holder=new_holder_id(), lease_s=lease_s, heartbeat_s=1)
     scheduler.start()
     print("started", flush=True)
-    time.sleep(duration)
+    stop.wait(duration if duration > 0 else None)
     scheduler.shutdown(wait=True)
     return 0
 

@@ -1,4 +1,10 @@
-"""Leases: one holder per job at any time, across real runner processes; a killed holder is taken over."""
+"""Leases: one holder per job at any time, across real runner processes; a killed holder is taken over.
+
+Runner processes share two CPUs with the rest of the suite, so nothing here depends on how fast they run:
+the tests wait for conditions with deadlines, compare database times, and keep leases long next to the
+time a run and a renewal take (a lease that lapses only because a loaded machine was slow would show as a
+spurious overlap or takeover).
+"""
 
 from __future__ import annotations
 
@@ -7,16 +13,19 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
-from backend.db import is_postgresql, session_scope
-from backend.operations.models import JobRun, RunOutcome
+from backend.db import is_postgresql, session_scope, utcnow
+from backend.operations.models import JobRun, RunOutcome, SchedulerHeartbeat
 from jobs import lease
 from jobs.runner import run_once
 
 RUNNER = Path(__file__).with_name("lease_runner.py")
+UNTIL_STOPPED = 0  # lease_runner duration: run until SIGTERM
 
 
 def _runs(job: str = "lease_probe") -> list[JobRun]:
@@ -31,12 +40,43 @@ def _spawn(duration: float, work: float, every: float, lease_s: float) -> subpro
                             env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
+def _runners_started() -> int:
+    """Runners that are up (each beats once before its scheduler starts, after installing its SIGTERM handler)."""
+    with session_scope() as session:
+        return len(session.execute(select(SchedulerHeartbeat.runner_id)).all())
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float, poll: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(poll)
+    return True
+
+
+def _stop(runner: subprocess.Popen[bytes]) -> tuple[int, str]:
+    """SIGTERM: the runner finishes its run in progress and exits 0. Returns (exit code, stderr)."""
+    runner.send_signal(signal.SIGTERM)
+    try:
+        _, err = runner.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        runner.kill()
+        _, err = runner.communicate()
+    return runner.returncode, err.decode()[-2000:]
+
+
 def test_second_holder_is_refused_until_the_lease_expires() -> None:
-    assert lease.try_acquire("job_a", "runner-1", 0.5) is not None
-    assert lease.try_acquire("job_a", "runner-2", 0.5) is None
-    assert lease.try_acquire("job_a", "runner-1", 0.5) is not None  # the holder may extend
-    time.sleep(0.7)
-    assert lease.try_acquire("job_a", "runner-2", 0.5) is not None
+    ttl = 2.0  # the three calls below must fit in one lease, even on a loaded machine
+    first = lease.try_acquire("job_a", "runner-1", ttl)
+    refused = lease.try_acquire("job_a", "runner-2", ttl)
+    extended = lease.try_acquire("job_a", "runner-1", ttl)  # the holder may extend
+    assert first is not None and refused is None and extended is not None
+    taken: list[object] = []
+    assert _wait_for(lambda: taken.append(lease.try_acquire("job_a", "runner-2", ttl)) or taken[-1] is not None,
+                     timeout=30)
+    assert len(taken) > 1  # refused at first...
+    assert taken[-1] >= extended + timedelta(seconds=ttl)  # ...and taken only once the extended lease ran out
 
 
 def test_run_is_recorded_with_outcome_items_and_error() -> None:
@@ -56,41 +96,52 @@ def test_run_is_recorded_with_outcome_items_and_error() -> None:
 
 def test_concurrent_runner_processes_never_overlap_runs_of_one_job() -> None:
     processes = 4 if is_postgresql() else 2
-    runners = [_spawn(duration=6, work=0.15, every=0.1, lease_s=2) for _ in range(processes)]
-    for p in runners:
-        _, err = p.communicate(timeout=60)
-        assert p.returncode == 0, err.decode()[-2000:]
+    # Ticks every 0.1 s, runs of 0.15 s; the 10 s lease is far longer than a run, so it only changes hands
+    # when released, and runs may only follow one another.
+    runners = [_spawn(UNTIL_STOPPED, work=0.15, every=0.1, lease_s=10) for _ in range(processes)]
+    try:
+        moved = _wait_for(lambda: len(runs := _runs()) >= 10 and len({r.holder for r in runs}) >= 2
+                          and _runners_started() == processes, timeout=90, poll=0.2)
+    finally:
+        stopped = [_stop(p) for p in runners]
     runs = _runs()
-    assert len(runs) >= 10
+    assert moved, f"{len(runs)} runs by {len({r.holder for r in runs})} runners; {stopped}"
+    assert all(code == 0 for code, _ in stopped), stopped
     assert all(r.outcome is RunOutcome.OK and r.finished_at is not None for r in runs)
     for earlier, later in zip(runs, runs[1:]):
         assert later.started_at >= earlier.finished_at, f"overlap: {earlier} / {later}"
-    assert len({r.holder for r in runs}) >= 2  # the job moved between runners, it was not one runner's
 
 
 def test_killed_holder_is_taken_over_after_its_lease_expires() -> None:
-    holder = _spawn(duration=60, work=30, every=0.1, lease_s=2)
-    deadline = time.monotonic() + 20
-    while not _runs() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    [first] = _runs()
-    assert first.outcome is RunOutcome.RUNNING
-    successor = _spawn(duration=60, work=0.1, every=0.1, lease_s=2)
-    time.sleep(4)  # well past one lease length: the live holder's heartbeat keeps the job
-    assert [r.holder for r in _runs()] == [first.holder]
-    os.kill(holder.pid, signal.SIGKILL)
-    holder.wait()
-    killed_at = time.monotonic()
-    while time.monotonic() < killed_at + 15 and not any(r.holder != first.holder for r in _runs()):
-        time.sleep(0.1)
-    taken_over_after = time.monotonic() - killed_at
-    successor.send_signal(signal.SIGTERM)
-    successor.kill()
-    successor.wait()
+    lease_s = 3.0  # renewed every second: two renewals may be late before a live holder could lose it
+    holder = _spawn(UNTIL_STOPPED, work=600, every=0.1, lease_s=lease_s)
+    successor = None
+    stopped = (0, "")
+    try:
+        assert _wait_for(lambda: bool(_runs()), timeout=60), "the first runner never started its run"
+        [first] = _runs()
+        assert first.outcome is RunOutcome.RUNNING
+        successor = _spawn(UNTIL_STOPPED, work=0.1, every=0.1, lease_s=lease_s)
+        # Well past one lease length, with the successor trying every tick: the live holder's heartbeat keeps
+        # the job.
+        time.sleep(2 * lease_s)
+        assert [r.holder for r in _runs()] == [first.holder]
+        killed_at = utcnow()
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait()
+        taken_over = _wait_for(lambda: any(r.holder != first.holder for r in _runs()), timeout=60)
+    finally:
+        holder.kill()
+        holder.wait()
+        if successor is not None:
+            stopped = _stop(successor)
+    assert taken_over, f"nobody took over the job; successor: {stopped}"
+    assert stopped[0] == 0, stopped
     runs = _runs()
     dead = next(r for r in runs if r.holder == first.holder)
     later = [r for r in runs if r.holder != first.holder]
-    assert later, "nobody took over the job"
     assert dead.outcome is RunOutcome.ABANDONED
-    assert 0.5 < taken_over_after < 6  # waited for the lease (2 s, renewed every 0.67 s) to lapse
+    # The successor waited for the lease to lapse: the dead holder's lease (its run is closed at the lease's
+    # expiry) was still running when it was killed, and the successor's run started after it expired.
+    assert dead.finished_at is not None and dead.finished_at > killed_at
     assert later[0].started_at >= dead.finished_at

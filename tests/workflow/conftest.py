@@ -1,4 +1,5 @@
-"""Fixtures for workflow tests: settings overrides that are undone (and the settings cache cleared) after."""
+"""Fixtures for workflow tests: settings overrides that are undone (and the settings cache cleared) after, and
+an outbox registry holding only the subscribers a test registers."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from backend.settings import get_settings
+from backend.workflow import outbox
 
 
 @pytest.fixture
@@ -19,3 +21,10 @@ def configure(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
     yield apply
     monkeypatch.undo()
     get_settings.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def only_test_subscribers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests register their own subscribers; the application's (e.g. orders reacting to "order.paid")
+    are left out, so that what a test asserts about the outbox does not depend on other domains."""
+    monkeypatch.setattr(outbox, "_registry", outbox._Registry(loaded=True))
