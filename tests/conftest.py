@@ -8,7 +8,7 @@ runs the whole suite once with each. PostgreSQL tests use their own database on 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -117,3 +117,21 @@ def clean_state() -> Iterator[None]:
     get_rate_limiter().reset()
     yield
     empty_all_tables()
+
+
+@pytest.fixture
+def configure(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    """Override settings through the environment for one test (`configure(OUTBOX_MAX_ATTEMPTS=1)`); undone after."""
+    from backend.auth.ratelimit import get_rate_limiter
+    from backend.settings import get_settings
+
+    def apply(**env: object) -> None:
+        for key, value in env.items():
+            monkeypatch.setenv(key, str(value))
+        get_settings.cache_clear()
+        get_rate_limiter.cache_clear()
+
+    yield apply
+    monkeypatch.undo()
+    get_settings.cache_clear()
+    get_rate_limiter.cache_clear()

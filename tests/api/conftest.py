@@ -6,7 +6,6 @@ password or token hash must never appear in a body or a header.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -18,9 +17,7 @@ from sqlmodel import select
 from backend.api.app import create_api
 from backend.auth.acl import Actor
 from backend.auth.models import Invitation, LoginGrant, RefreshToken, User
-from backend.auth.ratelimit import get_rate_limiter
 from backend.db import session_scope
-from backend.settings import get_settings
 from tests.factories import PASSWORD
 
 
@@ -75,25 +72,3 @@ def auth(client: TestClient) -> Callable[[Actor], dict[str, str]]:
         return bearer(login_tokens(client, actor.email)["access_token"])
 
     return _headers
-
-
-@pytest.fixture
-def configure() -> Iterator[Callable[..., None]]:
-    """Set environment settings (e.g. RATE_LIMIT_*) for one test; the originals come back afterwards."""
-    saved: dict[str, str | None] = {}
-
-    def _set(**env: str) -> None:
-        for name, value in env.items():
-            saved.setdefault(name, os.environ.get(name))
-            os.environ[name] = value
-        get_settings.cache_clear()
-        get_rate_limiter.cache_clear()
-
-    yield _set
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    get_settings.cache_clear()
-    get_rate_limiter.cache_clear()

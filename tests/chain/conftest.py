@@ -16,7 +16,6 @@ from backend.chain.client import set_web3
 from backend.chain.deployments import deploy_pass
 from backend.chain.mints import dispatch_pass
 from backend.chain.txmanager import MonitorResult, monitor_pass
-from backend.settings import get_settings
 from contracts.artifacts import load_artifact
 from tests.factories import make_brand, make_user
 
@@ -24,16 +23,10 @@ CHAIN = "local"
 
 
 @pytest.fixture
-def configure(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
-    def apply(**env: object) -> None:
-        for key, value in env.items():
-            monkeypatch.setenv(key, str(value))
-        get_settings.cache_clear()
-
-    apply(TX_BACKOFF_BASE_SECONDS=0, TX_REPLACE_AFTER_SECONDS=600, CHAIN_CONFIRMATIONS=1)
-    yield apply
-    monkeypatch.undo()
-    get_settings.cache_clear()
+def configure(configure: Callable[..., None]) -> Callable[..., None]:
+    """The root `configure`, starting from fast, deterministic chain settings."""
+    configure(TX_BACKOFF_BASE_SECONDS=0, TX_REPLACE_AFTER_SECONDS=600, CHAIN_CONFIRMATIONS=1)
+    return configure
 
 
 @dataclass
