@@ -15,8 +15,11 @@ ADMIN_MEMBERS = "/admin/members"
 ADMIN_ACCEPT_INVITE = "/admin/accept-invite"
 ADMIN_OPERATIONS = "/admin/operations"
 ADMIN_CHAIN = "/admin/chain"
+ADMIN_ORDERS = "/admin/orders"
+ADMIN_ORDER = "/admin/orders/[order]"  # route pattern; links use admin_order(id)
 
 CAMPAIGN_PAGE = "/c/[campaign_slug]"  # route pattern; links use campaign_page(slug)
+ORDER_PAGE = "/orders/[public_id]"  # route pattern; links use order_page(public_id) (Stripe returns here)
 
 REDEEM = "/redeem"
 
@@ -27,6 +30,7 @@ KYC_LOGIN = "/kyc/login"
 API_WEB_SESSION = "/api/v1/auth/web/session"
 API_WEB_LOGOUT = "/api/v1/auth/web/logout"
 API_HEALTH = "/api/health"
+API_METADATA = "/api/metadata"
 
 # Where each signed-in surface starts and where it signs in.
 SURFACE_HOME = {"admin": ADMIN, "kyc": KYC}
@@ -39,6 +43,22 @@ def admin_campaign(campaign_id: int | str) -> str:
 
 def campaign_page(slug: str) -> str:
     return f"/c/{quote(slug)}"
+
+
+def order_page(public_id: str) -> str:
+    return f"/orders/{quote(public_id)}"
+
+
+def admin_order(order_id: int | str) -> str:
+    return f"/admin/orders/{order_id}"
+
+
+def admin_orders(campaign_id: int | str | None = None) -> str:
+    return f"{ADMIN_ORDERS}?{urlencode({'campaign': campaign_id})}" if campaign_id else ADMIN_ORDERS
+
+
+def token_metadata(campaign_slug: str, token_id: int | str) -> str:
+    return f"{API_METADATA}/{quote(campaign_slug)}/{quote(str(token_id))}"
 
 
 def accept_invite(token: str) -> str:

@@ -37,6 +37,8 @@ def admin_sidebar() -> rx.Component:
         rx.text("Brand admin", size="1", color_scheme="gray"),
         rx.divider(),
         *[nav_link(*link) for link in ADMIN_LINKS],
+        # Every admin role with a brand holds ORDER_READ there (the page and the backend check it again).
+        rx.cond(SessionState.has_brand, nav_link("Orders", routes.ADMIN_ORDERS, "receipt")),
         rx.cond(
             SessionState.can_read_operations,
             nav_link("Operations", routes.ADMIN_OPERATIONS, "activity"),

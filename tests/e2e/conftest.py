@@ -200,4 +200,10 @@ def tab(app_url: str, browser: object, demo_data: None) -> Iterator[Tab]:
     page.on("console", lambda msg: tab.console_errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: tab.console_errors.append(f"page error: {exc}"))
     yield tab
-    context.close()
+    # Leave the app before closing: components unmount, so their polling loops (started on mount, which a
+    # plain disconnect does not cancel) stop before the tables are emptied under them.
+    try:
+        page.goto("about:blank")
+        page.wait_for_timeout(300)
+    finally:
+        context.close()

@@ -7,6 +7,7 @@ from primsell.components.badges import phase_badge, status_badge
 from primsell.components.dialogs import confirm_dialog
 from primsell.components.forms import form_error, select_field, submit_button, text_field, textarea_field
 from primsell.pages.admin.campaign_chain import contract_section
+from primsell.pages.admin.campaign_orders import orders_section
 from primsell.pages.admin.decorator import admin_page
 from primsell.state.admin.campaign_form import CURRENCY_OPTIONS
 from primsell.state.admin.campaign_form import AdminCampaignFormState as S
@@ -183,6 +184,7 @@ def edit_campaign() -> rx.Component:
                     rx.heading(S.values["name"], size="6", id="campaign-heading"),
                     status_panel(),
                     contract_section(),
+                    orders_section(),
                     campaign_form("Save changes"),
                     spacing="4",
                     width="100%",

@@ -1,3 +1,3 @@
-"""The checkout surface: public campaign pages, no sign-in needed."""
+"""The checkout surface: public campaign pages and the buyer's order page, no sign-in needed."""
 
-from primsell.pages.checkout import campaign  # noqa: F401
+from primsell.pages.checkout import campaign, order  # noqa: F401

@@ -1,13 +1,24 @@
-"""/c/[campaign_slug]: the public campaign page with the phase banner; buying opens with the payments issue."""
+"""/c/[campaign_slug]: the public campaign page with the phase banner and, while on sale, the buy box (quantity,
+price with its crypto equivalent, where the NFT goes, email, Pay -> the payment page)."""
 
 import reflex as rx
 
 from primsell import routes
+from primsell.components.forms import field_error, form_error, text_field
 from primsell.components.layout import checkout_shell
 from primsell.pages.registry import surface_page
+from primsell.state.checkout.campaign import CUSTODIAL, OWN_WALLET
+from primsell.state.checkout.campaign import CheckoutBuyState as B
 from primsell.state.checkout.campaign import CheckoutCampaignState as S
 
 checkout_page = surface_page("checkout", checkout_shell)
+
+# What the disabled button says when the campaign cannot be bought.
+CLOSED_LABELS = {"not_started": "Not on sale yet", "sold_out": "Sold out", "ended": "Sale ended",
+                 "paused": "Sale paused"}
+# The buy box's errors: (icon, colour) per kind.
+ERROR_STYLE = {"sold_out": ("ban", "purple"), "wallet_cap": ("wallet", "amber"), "not_on_sale": ("clock", "amber"),
+               "payment_unavailable": ("credit-card", "red")}
 
 PHASE_STYLE = {
     "on_sale": ("circle-check", "green"),
@@ -47,6 +58,158 @@ def _fact(label: str, value: rx.Component | rx.Var) -> rx.Component:
     return rx.vstack(rx.text(label, size="1", color_scheme="gray"), rx.text(value, size="3", weight="medium"), spacing="0")
 
 
+def closed_button() -> rx.Component:
+    """Not buyable (yet or any more): the phase banner above says why."""
+    return rx.button(
+        rx.match(S.phase, *CLOSED_LABELS.items(), "Not on sale"),
+        size="4", width="100%", disabled=True, id="buy-button",
+        style={"background": "var(--brand-accent)", "opacity": "0.6", "color": "white"},
+    )
+
+
+def _quantity_picker() -> rx.Component:
+    def step(icon: str, delta: int, label: str, disabled: rx.Var) -> rx.Component:
+        return rx.icon_button(rx.icon(icon, size=16), on_click=B.change_quantity(delta), disabled=disabled,
+                              variant="soft", size="2", type="button", aria_label=label)
+
+    return rx.vstack(
+        rx.text("Quantity", size="2", weight="medium", id="quantity-label"),
+        rx.hstack(
+            step("minus", -1, "Fewer", (B.quantity <= 1) | B.paying),
+            rx.text(B.quantity, size="4", weight="bold", min_width="2.5em", text_align="center", id="quantity",
+                    aria_labelledby="quantity-label", aria_live="polite"),
+            step("plus", 1, "More", (B.quantity >= B.max_quantity) | B.paying),
+            rx.text("up to ", B.max_quantity, size="1", color_scheme="gray"),
+            align="center",
+            spacing="2",
+        ),
+        field_error(B.field_errors, "quantity"),
+        spacing="1",
+    )
+
+
+def _price() -> rx.Component:
+    crypto = rx.cond(
+        B.crypto_amount != "",
+        rx.vstack(
+            rx.text("≈ ", B.crypto_amount, size="3", weight="medium", id="crypto-amount"),
+            rx.text(
+                B.crypto_rate, " · ",
+                rx.cond(B.crypto_static, rx.badge("demo rate", color_scheme="amber", variant="soft", size="1",
+                                                  id="demo-rate"), "live rate"),
+                " · as of ", B.crypto_time,
+                size="1", color_scheme="gray", id="crypto-rate",
+            ),
+            spacing="0",
+        ),
+        rx.text(rx.icon("circle-alert", size=12), " Crypto price unavailable: ", B.crypto_unavailable,
+                size="1", color_scheme="gray", id="crypto-unavailable"),
+    )
+    return rx.vstack(
+        rx.hstack(
+            rx.text("Total", size="2", color_scheme="gray"),
+            rx.cond(B.quoting, rx.spinner(size="1")),
+            align="center",
+            spacing="2",
+        ),
+        rx.text(B.amount_display, size="6", weight="bold", id="total", style={"color": "var(--brand-primary)"}),
+        crypto,
+        spacing="1",
+    )
+
+
+def _destination() -> rx.Component:
+    def choice(value: str, icon: str, title: str, text: str) -> rx.Component:
+        return rx.radio_cards.item(
+            rx.hstack(rx.icon(icon, size=18),
+                      rx.vstack(rx.text(title, size="2", weight="bold"), rx.text(text, size="1", color_scheme="gray"),
+                                spacing="0", align="start"),
+                      align="center", spacing="2", width="100%"),
+            value=value,
+            id=f"destination-{value}",
+        )
+
+    return rx.vstack(
+        rx.text("Where should your NFT go?", size="2", weight="medium"),
+        rx.radio_cards.root(
+            choice(OWN_WALLET, "wallet", "My wallet", "Paste an Ethereum address"),
+            choice(CUSTODIAL, "shield-check", "Keep it for me", "We hold it; claim it later"),
+            value=B.wallet_mode,
+            on_value_change=B.set_wallet_mode,
+            columns="2",
+            width="100%",
+            aria_label="Where the NFT goes",
+        ),
+        # Hidden, not unmounted: switching back keeps what was pasted.
+        rx.box(
+            text_field("Wallet address", "wallet_address", B.field_errors, placeholder="0x…",
+                       hint="Mixed-case addresses are checked against their checksum.",
+                       auto_complete="off", spell_check=False,
+                       on_blur=B.check_wallet_address, on_focus=B.clear_field_error("wallet_address")),
+            display=rx.cond(B.wallet_mode == OWN_WALLET, "block", "none"),
+            width="100%",
+        ),
+        rx.cond(
+            B.wallet_mode == CUSTODIAL,
+            rx.text("We keep the NFT in a wallet tied to your email. You can move it to your own wallet any time.",
+                    size="1", color_scheme="gray", id="custodial-note"),
+        ),
+        spacing="2",
+        width="100%",
+    )
+
+
+def _buy_error() -> rx.Component:
+    cases = [(kind, rx.callout(B.form_error, icon=icon, color_scheme=color, role="alert", width="100%",
+                               id="checkout-error"))
+             for kind, (icon, color) in ERROR_STYLE.items()]
+    return rx.cond(B.error_kind == "", form_error(B.form_error),
+                   rx.match(B.error_kind, *cases, form_error(B.form_error)))
+
+
+def _sandbox_note() -> rx.Component:
+    return rx.cond(
+        B.sandbox,
+        rx.callout(
+            rx.text(rx.text.strong("SANDBOX — no real money. "),
+                    "The payment page is a test page; card 4242 4242 4242 4242 pays.", as_="span"),
+            icon="flask-conical", color_scheme="amber", size="1", width="100%", id="sandbox-note",
+        ),
+    )
+
+
+def buy_box() -> rx.Component:
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                rx.flex(_quantity_picker(), rx.spacer(), _price(), width="100%", gap="1em", wrap="wrap"),
+                rx.divider(),
+                _destination(),
+                text_field("Email", "email", B.field_errors, type="email", placeholder="you@example.com",
+                           hint="Your receipt and the link to your order go here.", auto_complete="email",
+                           on_focus=B.clear_field_error("email")),
+                _buy_error(),
+                rx.button(
+                    rx.cond(B.paying,
+                            rx.hstack(rx.spinner(size="2"), rx.text("Taking you to payment…"), align="center"),
+                            rx.hstack(rx.icon("lock", size=16), rx.text("Pay ", B.amount_display), align="center")),
+                    type="submit", size="4", width="100%", disabled=B.paying | B.quoting | ~B.quoted, id="pay-button",
+                    style={"background": "var(--brand-accent)", "color": "white"},
+                ),
+                _sandbox_note(),
+                spacing="4",
+                width="100%",
+            ),
+            on_submit=B.submit_checkout,
+            reset_on_submit=False,
+            no_validate=True,
+            width="100%",
+        ),
+        width="100%",
+        id="buy-box",
+    )
+
+
 def campaign_view() -> rx.Component:
     return rx.flex(
         rx.box(
@@ -74,9 +237,7 @@ def campaign_view() -> rx.Component:
                 spacing="4",
                 width="100%",
             ),
-            rx.button("Checkout opens soon", size="4", width="100%", disabled=True, id="buy-button",
-                      style={"background": "var(--brand-accent)", "opacity": "0.6", "color": "white"}),
-            rx.text("Card payments for this campaign open shortly.", size="1", color_scheme="gray"),
+            rx.cond(S.phase == "on_sale", buy_box(), closed_button()),
             flex="1",
             min_width="280px",
             spacing="4",
@@ -88,7 +249,7 @@ def campaign_view() -> rx.Component:
     )
 
 
-@checkout_page(route=routes.CAMPAIGN_PAGE, title="Campaign", on_load=S.load_campaign)
+@checkout_page(route=routes.CAMPAIGN_PAGE, title="Campaign", on_load=[S.load_campaign, B.load_quote])
 def campaign_page() -> rx.Component:
     return rx.cond(
         ~S.loaded,

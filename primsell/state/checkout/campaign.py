@@ -1,23 +1,43 @@
-"""The public campaign page /c/[campaign_slug]: one backend read, shown in the brand's colours."""
+"""The public campaign page /c/[campaign_slug]: the campaign in the brand's colours (CheckoutCampaignState, also
+read by the checkout shell) and the buy box (CheckoutBuyState: quantity, quote, where the NFT goes, pay)."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import reflex as rx
 
 from backend.campaigns.service import get_public_campaign
-from backend.errors import NotFound
+from backend.errors import DomainError, NotFound, ValidationFailed
 from backend.money import format_amount
-from backend.validation import SLUG_RE
+from backend.orders.errors import NotOnSale, PaymentUnavailable, SoldOut, WalletCapReached
+from backend.orders.service import CryptoQuote, Quote, quote, start_checkout
+from backend.payments.provider import provider_name
+from backend.settings import get_settings
+from backend.validation import SLUG_RE, check_address
+from primsell.state.session import client_ip
 
 DEFAULT_PRIMARY = "#4F46E5"
 DEFAULT_ACCENT = "#F59E0B"
 
+# CheckoutBuyState.wallet_mode values.
+OWN_WALLET, CUSTODIAL = "wallet", "custodial"
+# The buy box's error kinds, each shown with its own icon and colour.
+ERROR_KINDS = {SoldOut: "sold_out", WalletCapReached: "wallet_cap", NotOnSale: "not_on_sale",
+               PaymentUnavailable: "payment_unavailable"}
+# The backend's field names -> the form's input names.
+_FIELD_NAMES = {"wallet": "wallet_address"}
+
 
 def _when(value: datetime | None) -> str:
     return value.strftime("%d %b %Y, %H:%M UTC") if value else ""
+
+
+def _slug_from_url(state: rx.State) -> str:
+    return state.router.url.path.rstrip("/").rsplit("/", 1)[-1].lower()
 
 
 class CheckoutCampaignState(rx.State):
@@ -39,10 +59,7 @@ class CheckoutCampaignState(rx.State):
     starts_at: str = ""
     ends_at: str = ""
 
-    @rx.event
-    async def load_campaign(self):
-        self.loaded = False
-        slug = self.router.url.path.rstrip("/").rsplit("/", 1)[-1].lower()
+    async def _show(self, slug: str) -> None:
         if not SLUG_RE.match(slug):
             self.not_found, self.loaded = True, True
             return
@@ -65,6 +82,16 @@ class CheckoutCampaignState(rx.State):
         self.starts_at, self.ends_at = _when(c.sale_starts_at), _when(c.sale_ends_at)
         self.loaded = True
 
+    @rx.event
+    async def load_campaign(self):
+        self.loaded = False
+        await self._show(_slug_from_url(self))
+
+    @rx.event
+    async def load_brand(self, slug: str):
+        """The order page themes its shell in the colours of the order's campaign."""
+        await self._show(slug.lower())
+
     @rx.var
     def phase_message(self) -> str:
         return {
@@ -74,3 +101,175 @@ class CheckoutCampaignState(rx.State):
             "ended": "This sale has ended",
             "paused": "Sale paused — check back soon",
         }.get(self.phase, "")
+
+
+# -- the buy box ----------------------------------------------------------------------------------------------------
+
+def utc_time(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%d %b %Y, %H:%M UTC")
+
+
+def crypto_text(amount: Decimal, asset: str) -> str:
+    """0.00833333 ETH; trailing zeros dropped, never in exponent form."""
+    text = format(amount.normalize(), "f")
+    return f"{text} {asset}"
+
+
+def rate_text(crypto: CryptoQuote, currency: str) -> str:
+    return f"1 {crypto.asset} = {crypto.rate:,.2f} {currency}"
+
+
+def max_quantity(q: Quote) -> int:
+    """What the quantity picker offers: per-wallet cap, supply left and the order limit, whichever is lowest."""
+    limit = get_settings().order_max_quantity
+    if q.per_wallet_cap:
+        limit = min(limit, q.per_wallet_cap)
+    return max(1, min(limit, q.supply_left))
+
+
+class CheckoutBuyState(rx.State):
+    """The buy box. Email and wallet address are read from the submitted form, never kept in page state."""
+
+    slug: str = ""
+    quantity: int = 1
+    max_quantity: int = 1
+    amount_display: str = ""
+    crypto_amount: str = ""
+    crypto_rate: str = ""
+    crypto_time: str = ""
+    crypto_static: bool = False
+    crypto_unavailable: str = ""
+    quoting: bool = False
+    quoted: bool = False
+    wallet_mode: str = OWN_WALLET
+    field_errors: dict[str, str] = {}
+    form_error: str = ""
+    error_kind: str = ""
+    paying: bool = False
+    sandbox: bool = False
+    # Where the browser goes to pay; set once the order exists.
+    _payment_url: str = ""
+
+    def _show_quote(self, q: Quote) -> None:
+        self.quantity = q.quantity
+        self.amount_display = q.amount_display
+        self.max_quantity = max_quantity(q)
+        if q.crypto is not None:
+            self.crypto_amount = crypto_text(q.crypto.amount, q.crypto.asset)
+            self.crypto_rate = rate_text(q.crypto, q.currency)
+            self.crypto_time = utc_time(q.crypto.fetched_at)
+            self.crypto_static = q.crypto.source == "static"
+            self.crypto_unavailable = ""
+        else:
+            self.crypto_amount = self.crypto_rate = self.crypto_time = ""
+            self.crypto_static = False
+            self.crypto_unavailable = q.crypto_unavailable or "No exchange rate is available right now."
+        self.quoted = True
+
+    async def _quote(self, quantity: int) -> None:
+        try:
+            q = await asyncio.to_thread(quote, self.slug, quantity)
+        except DomainError as exc:
+            self.field_errors = {**self.field_errors, "quantity": exc.message}
+            return
+        self._show_quote(q)
+
+    @rx.event
+    async def load_quote(self):
+        """on_load of the campaign page: the price of one token and its crypto equivalent."""
+        self.slug = _slug_from_url(self)
+        self.quantity, self.max_quantity, self.quoted = 1, 1, False
+        self.field_errors, self.form_error, self.error_kind = {}, "", ""
+        self.paying, self._payment_url, self.wallet_mode = False, "", OWN_WALLET
+        self.sandbox = provider_name() == "sandbox"
+        if not SLUG_RE.match(self.slug):
+            return
+        try:
+            q = await asyncio.to_thread(quote, self.slug, 1)
+        except DomainError:
+            return  # not public (the campaign state shows not-found) or not buyable: no buy box
+        self._show_quote(q)
+
+    @rx.event
+    async def change_quantity(self, delta: int):
+        wanted = max(1, min(self.max_quantity, self.quantity + int(delta)))
+        if wanted == self.quantity:
+            return
+        self.quantity, self.quoting = wanted, True
+        self.field_errors = {k: v for k, v in self.field_errors.items() if k != "quantity"}
+        if self.error_kind == "wallet_cap":
+            self.form_error, self.error_kind = "", ""
+        yield
+        await self._quote(wanted)
+        self.quoting = False
+
+    @rx.event
+    def set_wallet_mode(self, mode: str):
+        self.wallet_mode = CUSTODIAL if mode == CUSTODIAL else OWN_WALLET
+        self.field_errors = {k: v for k, v in self.field_errors.items() if k != "wallet_address"}
+
+    @rx.event
+    def check_wallet_address(self, value: str):
+        """on_blur of the address input: the checksum is checked before the buyer presses Pay."""
+        errors = {k: v for k, v in self.field_errors.items() if k != "wallet_address"}
+        if value.strip():
+            try:
+                check_address(value)
+            except ValueError as exc:
+                errors["wallet_address"] = f"This address {exc}."
+        self.field_errors = errors
+
+    @rx.event
+    def clear_field_error(self, name: str):
+        if name in self.field_errors:
+            self.field_errors = {k: v for k, v in self.field_errors.items() if k != name}
+
+    def _local_errors(self, email: str, wallet: str | None) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        if not email:
+            errors["email"] = "Enter your email: the receipt and your order link go there."
+        if wallet is not None:
+            if not wallet:
+                errors["wallet_address"] = "Paste your wallet address, or choose “Keep it for me”."
+            else:
+                try:
+                    check_address(wallet)
+                except ValueError as exc:
+                    errors["wallet_address"] = f"This address {exc}."
+        return errors
+
+    @rx.event
+    async def submit_checkout(self, form: dict):
+        """Create the order (supply reserved), then leave for the payment page with a full navigation."""
+        if self.paying:
+            return
+        email = str(form.get("email", "")).strip()
+        wallet = None if self.wallet_mode == CUSTODIAL else str(form.get("wallet_address", "")).strip()
+        self.form_error, self.error_kind = "", ""
+        errors = self._local_errors(email, wallet)
+        self.field_errors = errors
+        if errors:
+            self.form_error = "Please fix the highlighted fields."
+            return
+        self.paying = True
+        yield
+        try:
+            started = await asyncio.to_thread(start_checkout, self.slug, self.quantity, email, wallet,
+                                              client_ip(self))
+        except ValidationFailed as exc:
+            self.paying = False
+            self.field_errors = {_FIELD_NAMES.get(k, k): v for k, v in exc.fields.items()}
+            self.form_error = exc.message
+            return
+        except DomainError as exc:
+            self.paying = False
+            self.form_error = exc.message
+            self.error_kind = next((kind for cls, kind in ERROR_KINDS.items() if isinstance(exc, cls)), "error")
+            if isinstance(exc, WalletCapReached):
+                self.field_errors = {"quantity": exc.fields.get("quantity", "too many for this wallet")}
+            return
+        self._payment_url = started.payment_url
+        # Keep `paying`: the spinner stays until the browser has left for the payment page.
+        yield rx.call_script(f"window.location.assign({json.dumps(started.payment_url)})")

@@ -1,0 +1,137 @@
+"""/admin/orders: the brand's orders with filters (status, campaign, dates), search, sorting, paging and CSV export."""
+
+import reflex as rx
+
+from primsell import routes
+from primsell.components.layout import no_access
+from primsell.components.table import Column, data_table
+from primsell.components.timeline import state_badge, state_label
+from primsell.pages.admin.decorator import admin_page
+from primsell.state.admin.orders import STATUSES
+from primsell.state.admin.orders import AdminOrdersState as S
+from primsell.state.session import SessionState
+
+COLUMNS = [
+    Column("created_at", "Placed", sortable=True),
+    Column("campaign", "Campaign"),
+    Column("status", "Status", sortable=True),
+    Column("email", "Buyer", sortable=True),
+    Column("quantity", "Qty", sortable=True),
+    Column("amount", "Amount", sortable=True),
+    Column("tx", "Mint transaction"),
+]
+
+
+def _row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.link(row["created_at"], href=row["detail_url"], size="2", weight="medium",
+                              data_testid="order-link")),
+        rx.table.cell(rx.text(row["campaign"], size="2")),
+        rx.table.cell(state_badge(row["status"])),
+        rx.table.cell(rx.vstack(
+            rx.text(row["email"], size="2"),
+            rx.cond(row["custodial"] != "", rx.text("custodial wallet", size="1", color_scheme="gray"),
+                    rx.code(row["wallet"], size="1", variant="ghost", title=row["wallet_full"])),
+            spacing="0",
+        )),
+        rx.table.cell(rx.text(row["quantity"], size="2")),
+        rx.table.cell(rx.vstack(
+            rx.text(row["amount"], size="2"),
+            rx.cond(row["refunded"] != "", rx.text("refunded ", row["refunded"], size="1", color_scheme="amber")),
+            spacing="0",
+        )),
+        rx.table.cell(rx.cond(row["tx"] != "", rx.code(row["tx"], size="1", variant="ghost", title=row["tx_full"]),
+                              rx.text("—", size="2", color_scheme="gray"))),
+        data_testid="order-row",
+    )
+
+
+def _select(value: rx.Var, on_change, label: str, first: str, options, test_id: str) -> rx.Component:
+    return rx.el.select(
+        rx.el.option(first, value=""),
+        *options,
+        value=value,
+        on_change=on_change,
+        aria_label=label,
+        class_name="native-select",
+        id=test_id,
+    )
+
+
+def _date(label: str, value: rx.Var, on_change, test_id: str) -> rx.Component:
+    return rx.hstack(
+        rx.el.label(rx.text(label, size="1", color_scheme="gray"), html_for=test_id),
+        rx.input(type="date", value=value, on_change=on_change, id=test_id, size="2", width="150px"),
+        align="center",
+        spacing="1",
+    )
+
+
+def filters() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            _select(S.status_filter, S.set_status_filter, "Filter by status", "All statuses",
+                    [rx.el.option(state_label(s), value=s) for s in STATUSES], "status-filter"),
+            _select(S.campaign_filter, S.set_campaign_filter, "Filter by campaign", "All campaigns",
+                    [rx.foreach(S.campaign_options, lambda c: rx.el.option(c["name"], value=c["id"]))],
+                    "campaign-filter"),
+            _date("From", S.date_from, S.set_date_from, "date-from"),
+            _date("To", S.date_to, S.set_date_to, "date-to"),
+            rx.cond(
+                (S.status_filter != "") | (S.campaign_filter != "") | (S.date_from != "") | (S.date_to != ""),
+                rx.button(rx.icon("x", size=14), "Clear filters", variant="ghost", size="1", on_click=S.clear_filters),
+            ),
+            spacing="3",
+            align="center",
+            wrap="wrap",
+        ),
+        rx.cond(S.date_error != "", rx.text(S.date_error, color_scheme="red", size="1", id="date-error")),
+        spacing="1",
+        width="100%",
+    )
+
+
+def export_button() -> rx.Component:
+    return rx.button(
+        rx.cond(S.exporting, rx.spinner(size="1"), rx.icon("download", size=14)),
+        "Export CSV",
+        on_click=S.export_csv,
+        disabled=S.exporting,
+        variant="soft",
+        id="export-csv",
+    )
+
+
+def _content() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.vstack(
+                rx.heading("Orders", size="6"),
+                rx.text(SessionState.brand_name, color_scheme="gray", size="2"),
+                spacing="1",
+            ),
+            rx.spacer(),
+            export_button(),
+            width="100%",
+            align="center",
+        ),
+        filters(),
+        data_table(
+            S,
+            COLUMNS,
+            _row,
+            empty_message=rx.cond(S.filtered, "No orders match these filters.", "No orders yet."),
+            search_placeholder="Search email, wallet or tx hash",
+        ),
+        spacing="4",
+        width="100%",
+    )
+
+
+@admin_page(route=routes.ADMIN_ORDERS, title="Orders", on_load=[S.load_orders, S.load_campaign_options])
+def orders() -> rx.Component:
+    return rx.cond(
+        S.forbidden,
+        no_access("orders list"),
+        rx.cond(SessionState.has_brand, _content(), rx.callout("You are not a member of any brand yet.", icon="info")),
+    )

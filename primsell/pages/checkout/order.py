@@ -1,0 +1,268 @@
+"""/orders/[public_id]: the buyer's order, live: payment -> minting (transaction link) -> minted (token ids, wallet,
+links), or what went wrong (payment failed, expired, refunded) with a way back. Stripe's return URLs land here."""
+
+import reflex as rx
+
+from primsell import routes
+from primsell.components.layout import checkout_shell
+from primsell.pages.registry import surface_page
+from primsell.state.checkout.order import POLL_EVERY_S
+from primsell.state.checkout.order import CheckoutOrderState as O
+
+checkout_page = surface_page("checkout", checkout_shell)
+
+STATUS_COLORS = {
+    "created": "gray", "awaiting_payment": "amber", "payment_failed": "red", "paid": "blue", "minting": "blue",
+    "minted": "green", "fulfilled": "green", "expired": "gray", "refund_pending": "amber", "refunded": "gray",
+    "disputed": "red",
+}
+STEP_ICONS = {"done": ("check", "green"), "current": ("hourglass", "blue"), "failed": ("x", "red"),
+              "upcoming": ("circle", "gray")}
+
+
+def not_found() -> rx.Component:
+    return rx.center(
+        rx.vstack(
+            rx.icon("receipt", size=40, color=rx.color("gray", 9)),
+            rx.heading("We couldn't find that order", size="6", id="order-not-found"),
+            rx.text("Check the link in your confirmation email: order links are long and easy to cut short.",
+                    color_scheme="gray", align="center"),
+            rx.link("Go to the Primsell home page", href=routes.HOME),
+            align="center",
+            spacing="3",
+            max_width="460px",
+        ),
+        min_height="50vh",
+    )
+
+
+def status_badge() -> rx.Component:
+    cases = [(k, rx.badge(O.status_label, color_scheme=c, variant="solid", size="3")) for k, c in STATUS_COLORS.items()]
+    return rx.box(rx.match(O.status, *cases, rx.badge(O.status_label, size="3")), id="order-status")
+
+
+def _marker(status: rx.Var) -> rx.Component:
+    cases = [
+        (key, rx.center(rx.icon(icon, size=14, color="white"), width="26px", height="26px", border_radius="50%",
+                        background=rx.color(color, 9) if key != "upcoming" else rx.color("gray", 6)))
+        for key, (icon, color) in STEP_ICONS.items()
+    ]
+    return rx.match(status, *cases, rx.box(width="26px", height="26px"))
+
+
+def _step_detail(step: rx.Var) -> rx.Component:
+    """What each step adds once reached: the mint transaction under Minting, the tokens under In your wallet."""
+    return rx.match(
+        step["key"],
+        ("paid", rx.cond(O.paid_at != "", rx.text("Paid ", O.paid_at, size="1", color_scheme="gray"))),
+        ("minting", rx.cond(O.tx_hash != "", tx_link())),
+        ("delivered", rx.cond(O.tokens.length() > 0, tokens_list())),
+        ("refunded", rx.cond(O.refund_reason != "", rx.text(O.refund_reason, size="2"))),
+        ("refund_pending", rx.cond(O.refund_reason != "", rx.text(O.refund_reason, size="2"))),
+        rx.fragment(),
+    )
+
+
+def _step(step: rx.Var) -> rx.Component:
+    return rx.el.li(
+        rx.hstack(
+            _marker(step["status"]),
+            rx.vstack(
+                rx.text(step["label"], size="3",
+                        weight=rx.cond(step["status"] == "upcoming", "regular", "bold"),
+                        color=rx.cond(step["status"] == "upcoming", rx.color("gray", 10), rx.color("gray", 12))),
+                _step_detail(step),
+                spacing="1",
+                align="start",
+            ),
+            align="start",
+            spacing="3",
+        ),
+        data_testid="order-step",
+        data_status=step["status"],
+        data_step=step["key"],
+        style={"listStyle": "none", "paddingBottom": "1em"},
+    )
+
+
+def steps() -> rx.Component:
+    return rx.el.ol(rx.foreach(O.steps, _step), style={"margin": "0", "padding": "0"}, aria_label="Order progress")
+
+
+def tx_link() -> rx.Component:
+    label = rx.code(O.tx_hash, size="1", variant="ghost", style={"wordBreak": "break-all"})
+    return rx.cond(
+        O.explorer_url != "",
+        rx.link(rx.hstack(rx.text("Transaction", size="1"), rx.icon("external-link", size=12), align="center",
+                          spacing="1"), href=O.explorer_url, is_external=True, id="mint-tx", title=O.tx_hash),
+        rx.vstack(rx.text("Transaction", size="1", color_scheme="gray"), label, spacing="0", id="mint-tx"),
+    )
+
+
+def tokens_list() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.foreach(
+                O.tokens,
+                lambda t: rx.link(rx.badge(rx.icon("gem", size=12), "#", t["id"], variant="surface", size="2"),
+                                  href=t["url"], is_external=True, data_testid="token-id",
+                                  title="Token metadata"),
+            ),
+            spacing="2",
+            wrap="wrap",
+            id="token-ids",
+        ),
+        rx.text("Sent to ", rx.code(O.wallet_address, size="1", variant="ghost"),
+                rx.cond(O.custodial, " (kept for you)", ""), size="1", color_scheme="gray"),
+        spacing="1",
+        align="start",
+    )
+
+
+def _callouts() -> rx.Component:
+    retry = rx.button(rx.cond(O.leaving, rx.spinner(size="1"), rx.icon("credit-card", size=14)),
+                      "Try the payment again", on_click=O.retry_payment, disabled=O.leaving, id="retry-payment",
+                      size="2")
+    back = rx.link(rx.button(rx.icon("arrow-left", size=14), "Back to the campaign", variant="soft", size="2"),
+                   href=O.campaign_url, id="back-to-campaign")
+    return rx.vstack(
+        rx.cond(
+            O.cancelled & (O.status == "awaiting_payment") & O.payable,
+            rx.callout(
+                rx.vstack(
+                    rx.text(rx.text.strong("Payment cancelled. "), "Nothing was charged; your tokens stay reserved "
+                            "until ", O.expires_at, ".", as_="span"),
+                    rx.hstack(retry, back, spacing="2", wrap="wrap"),
+                    spacing="2",
+                ),
+                icon="circle-x", color_scheme="amber", width="100%", id="payment-cancelled",
+            ),
+        ),
+        rx.cond(
+            O.status == "payment_failed",
+            rx.callout(
+                rx.vstack(
+                    rx.text(rx.text.strong("Your payment did not go through. "),
+                            rx.cond(O.failure_reason != "", O.failure_reason, "The card was declined."),
+                            " Nothing was charged.", as_="span"),
+                    rx.hstack(rx.cond(O.payable, retry), back, spacing="2", wrap="wrap"),
+                    spacing="2",
+                ),
+                icon="triangle_alert", color_scheme="red", width="100%", id="payment-failed",
+            ),
+        ),
+        rx.cond(
+            O.status == "expired",
+            rx.callout(
+                rx.vstack(rx.text(O.status_message, " ", O.failure_reason), back, spacing="2"),
+                icon="clock", color_scheme="gray", width="100%", id="order-expired",
+            ),
+        ),
+        rx.cond(
+            (O.status == "awaiting_payment") & O.returned_paid,
+            rx.callout("Payment submitted: we are confirming it with the payment provider. This takes a few "
+                       "seconds.", icon="loader", color_scheme="blue", width="100%", id="payment-confirming"),
+        ),
+        rx.cond(
+            (O.status == "awaiting_payment") & ~O.cancelled & ~O.returned_paid & O.payable,
+            rx.callout(
+                rx.vstack(rx.text("Waiting for your payment. If you closed the payment page, open it again."),
+                          retry, spacing="2"),
+                icon="hourglass", color_scheme="blue", width="100%",
+            ),
+        ),
+        rx.cond(
+            (O.status == "refunded") | (O.status == "refund_pending"),
+            rx.callout(
+                rx.text(O.status_message, rx.cond(O.refunded != "", rx.text(" Refunded: ", O.refunded, as_="span")),
+                        rx.cond(O.refund_reason != "", rx.text(" Reason: ", O.refund_reason, as_="span")), as_="span"),
+                icon="undo-2", color_scheme="amber", width="100%", id="order-refunded",
+            ),
+        ),
+        rx.cond(
+            (O.status == "minted") | (O.status == "fulfilled"),
+            rx.callout(rx.text(O.status_message, " Token ids are listed below."), icon="party-popper",
+                       color_scheme="green", width="100%", id="order-minted"),
+        ),
+        width="100%",
+        spacing="3",
+    )
+
+
+def _fact(label: str, value: rx.Component) -> rx.Component:
+    return rx.data_list.item(rx.data_list.label(label), rx.data_list.value(value))
+
+
+def summary() -> rx.Component:
+    return rx.card(
+        rx.data_list.root(
+            _fact("Campaign", rx.link(O.campaign_name, href=O.campaign_url)),
+            _fact("Quantity", rx.text(O.quantity)),
+            _fact("Total", rx.vstack(
+                rx.text(O.amount_display, weight="bold", id="order-total"),
+                rx.cond(O.crypto != "", rx.text("≈ ", O.crypto, size="1", color_scheme="gray")),
+                rx.cond(O.crypto_note != "", rx.text(O.crypto_note, size="1", color_scheme="gray")),
+                spacing="0",
+            )),
+            _fact("NFT goes to", rx.cond(
+                O.custodial,
+                rx.text("Kept for you (custodial wallet of ", O.email, ")", size="2"),
+                rx.code(O.wallet_address, size="1", variant="ghost", id="order-wallet",
+                        style={"wordBreak": "break-all"}),
+            )),
+            _fact("Email", rx.text(O.email, size="2")),
+            _fact("Placed", rx.text(O.created_at, size="2")),
+            orientation=rx.breakpoints(initial="vertical", sm="horizontal"),
+            size="2",
+        ),
+        width="100%",
+    )
+
+
+def order_view() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.vstack(
+                rx.text("Your order", size="2", color_scheme="gray"),
+                rx.heading(O.campaign_name, size="7"),
+                spacing="1",
+            ),
+            rx.spacer(),
+            status_badge(),
+            width="100%",
+            align="center",
+            wrap="wrap",
+        ),
+        rx.text(O.status_message, size="3", id="order-message"),
+        _callouts(),
+        rx.flex(
+            rx.card(rx.vstack(rx.heading("Progress", size="4", as_="h2"), steps(), spacing="3", width="100%"),
+                    flex="1", min_width="280px"),
+            rx.box(summary(), flex="1", min_width="280px"),
+            gap="1em",
+            wrap="wrap",
+            width="100%",
+            align="start",
+        ),
+        rx.text(
+            rx.cond(O.watching, f"This page updates by itself every {POLL_EVERY_S} s.",
+                    rx.cond(O.settled, "", "Updates paused: reload the page to check again.")),
+            " Keep the link to come back later.",
+            size="1", color_scheme="gray", id="order-live",
+        ),
+        spacing="4",
+        width="100%",
+    )
+
+
+@checkout_page(route=routes.ORDER_PAGE, title="Your order", on_load=O.load_order)
+def order_page() -> rx.Component:
+    return rx.box(
+        rx.cond(
+            ~O.loaded,
+            rx.center(rx.spinner(size="3"), min_height="50vh"),
+            rx.cond(O.not_found, not_found(), order_view()),
+        ),
+        on_unmount=O.stop_watching,
+        width="100%",
+    )

@@ -1,0 +1,223 @@
+"""/admin/orders: the brand's orders, paged and sorted by the backend, filtered by status, campaign and date, searched
+by email, wallet or transaction hash, and exported as CSV with the same filters."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime, timedelta
+
+import reflex as rx
+
+from backend.auth.acl import Actor
+from backend.campaigns.service import list_campaigns
+from backend.db import utcnow
+from backend.errors import DomainError, Forbidden, NotAuthenticated
+from backend.money import CURRENCY_EXPONENTS, format_amount
+from backend.orders.admin import OrderRow, export_orders_csv, list_orders
+from backend.workflow.machines import OrderState
+from primsell import routes
+from primsell.state.session import SessionState
+from primsell.state.table import PagedTableMixin
+
+STATUSES = [s.value for s in OrderState]
+MAX_CAMPAIGN_OPTIONS = 100
+
+
+def short_hex(value: str | None, keep: int = 6) -> str:
+    """0x1234ab…cdef for a table cell; the full value goes in a title attribute."""
+    if not value:
+        return ""
+    return value if len(value) <= 2 + 2 * keep else f"{value[:2 + keep]}…{value[-keep:]}"
+
+
+def money(amount_minor: int, currency: str) -> str:
+    return format_amount(amount_minor, currency) if currency in CURRENCY_EXPONENTS else f"{amount_minor} {currency}"
+
+
+def utc_text(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def parse_day(value: str) -> date | None:
+    """A date input's YYYY-MM-DD; anything else is None."""
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def day_range(date_from: str, date_to: str) -> tuple[datetime | None, datetime | None]:
+    """Whole UTC days, both ends included: the backend's upper bound is exclusive, so it is the next midnight."""
+    start, end = parse_day(date_from), parse_day(date_to)
+    return (datetime.combine(start, datetime.min.time(), UTC) if start else None,
+            datetime.combine(end + timedelta(days=1), datetime.min.time(), UTC) if end else None)
+
+
+def order_rows(items: list[OrderRow]) -> list[dict[str, str]]:
+    return [
+        {
+            "id": str(o.id),
+            "public_id": o.public_id,
+            "created_at": utc_text(o.created_at),
+            "campaign": o.campaign_name,
+            "status": o.status,
+            "email": o.email,
+            "wallet": short_hex(o.wallet_address),
+            "wallet_full": o.wallet_address,
+            "custodial": "yes" if o.custodial else "",
+            "quantity": str(o.quantity),
+            "amount": money(o.amount_minor, o.currency),
+            "refunded": money(o.refunded_minor, o.currency) if o.refunded_minor else "",
+            "tx": short_hex(o.tx_hash),
+            "tx_full": o.tx_hash,
+            "detail_url": routes.admin_order(o.id),
+        }
+        for o in items
+    ]
+
+
+class AdminOrdersState(PagedTableMixin, rx.State):
+    page_size: int = 20
+    forbidden: bool = False
+    status_filter: str = ""
+    campaign_filter: str = ""  # a campaign id, "" for all
+    date_from: str = ""
+    date_to: str = ""
+    date_error: str = ""
+    campaign_options: list[dict[str, str]] = []
+    exporting: bool = False
+
+    @rx.var
+    def filtered(self) -> bool:
+        return bool(self.status_filter or self.campaign_filter or self.date_from or self.date_to or self.search)
+
+    async def _actor_and_brand(self) -> tuple[Actor | None, int]:
+        session = await self.get_state(SessionState)
+        if not session.allowed("admin") or not session.brand_id:
+            return None, 0
+        return session.actor(), session.brand_id
+
+    def _filters(self) -> dict:
+        date_from, date_to = day_range(self.date_from, self.date_to)
+        return {
+            "status": self.status_filter or None,
+            "campaign_id": int(self.campaign_filter) if self.campaign_filter.isdigit() else None,
+            "date_from": date_from,
+            "date_to": date_to,
+            "search": self.search,
+            "sort": self.sort_by,
+            "descending": self.descending,
+        }
+
+    async def _fetch(self) -> None:
+        actor, brand_id = await self._actor_and_brand()
+        if actor is None:
+            self.rows, self.total = [], 0
+            return
+        try:
+            page = await asyncio.to_thread(list_orders, actor, brand_id, **self._filters(), limit=self.page_size,
+                                           offset=self.offset)
+        except (Forbidden, NotAuthenticated):
+            self.forbidden, self.rows, self.total = True, [], 0
+            return
+        except DomainError as exc:
+            self.rows, self.total, self.load_error = [], 0, exc.message
+            return
+        self.forbidden = False
+        self.rows, self.total = order_rows(page.items), page.total
+
+    async def _reload(self):
+        self.page, self.loading = 1, True
+        yield
+        await self._refresh()
+
+    @rx.event
+    async def load_orders(self):
+        """on_load: filters from the link (?campaign=, ?status=), then the first page, newest first."""
+        query = self.router.url.query_parameters
+        campaign, status = query.get("campaign", ""), query.get("status", "")
+        self.campaign_filter = campaign if campaign.isdigit() else ""
+        self.status_filter = status if status in STATUSES else ""
+        self.date_from = self.date_to = self.date_error = self.search = ""
+        self.sort_by, self.descending, self.forbidden, self.exporting = "created_at", True, False, False
+        async for update in self._reload():
+            yield update
+
+    @rx.event
+    async def load_campaign_options(self):
+        """on_load: the campaign filter's choices (the brand's campaigns by name)."""
+        actor, brand_id = await self._actor_and_brand()
+        if actor is None:
+            return
+        try:
+            page = await asyncio.to_thread(list_campaigns, actor, brand_id, sort="name", descending=False,
+                                           limit=MAX_CAMPAIGN_OPTIONS)
+        except DomainError:
+            self.campaign_options = []
+            return
+        self.campaign_options = [{"id": str(c.id), "name": c.name} for c in page.items]
+
+    @rx.event
+    async def set_status_filter(self, value: str):
+        self.status_filter = value if value in STATUSES else ""
+        async for update in self._reload():
+            yield update
+
+    @rx.event
+    async def set_campaign_filter(self, value: str):
+        self.campaign_filter = value if value.isdigit() else ""
+        async for update in self._reload():
+            yield update
+
+    def _check_dates(self) -> bool:
+        start, end = parse_day(self.date_from), parse_day(self.date_to)
+        if (self.date_from and start is None) or (self.date_to and end is None):
+            self.date_error = "Enter dates as YYYY-MM-DD."
+        elif start and end and start > end:
+            self.date_error = "The start date is after the end date."
+        else:
+            self.date_error = ""
+        return self.date_error == ""
+
+    @rx.event
+    async def set_date_from(self, value: str):
+        self.date_from = value
+        if self._check_dates():
+            async for update in self._reload():
+                yield update
+
+    @rx.event
+    async def set_date_to(self, value: str):
+        self.date_to = value
+        if self._check_dates():
+            async for update in self._reload():
+                yield update
+
+    @rx.event
+    async def clear_filters(self):
+        # The search box keeps its text: it is cleared where it is typed.
+        self.status_filter = self.campaign_filter = self.date_from = self.date_to = self.date_error = ""
+        async for update in self._reload():
+            yield update
+
+    @rx.event
+    async def export_csv(self):
+        """Every order matching the filters (not just this page) as a CSV download."""
+        actor, brand_id = await self._actor_and_brand()
+        if actor is None or self.exporting or self.date_error:
+            return
+        self.exporting = True
+        yield
+        try:
+            data = await asyncio.to_thread(export_orders_csv, actor, brand_id, **self._filters())
+        except DomainError as exc:
+            self.exporting = False
+            yield rx.toast.error(exc.message)
+            return
+        self.exporting = False
+        yield rx.download(data=data, filename=f"orders-{utcnow().strftime('%Y%m%d-%H%M%S')}.csv",
+                          mime_type="text/csv")

@@ -1,0 +1,176 @@
+"""The consumer's order page /orders/[public_id]: the order's progress, re-read every ~2 s while it is open and
+still moving (payment -> minting -> minted, or refunded), without reloading the page."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime
+
+import reflex as rx
+
+from backend.errors import NotFound
+from backend.orders.service import OrderView, get_order_public
+from backend.money import CURRENCY_EXPONENTS, format_amount
+from primsell import routes
+from primsell.state.checkout.campaign import CheckoutCampaignState, crypto_text, utc_time
+
+POLL_EVERY_S = 2
+# A tab left open stops polling after an hour; a reload starts it again.
+MAX_POLLS = 1800
+# Where an order stops moving by itself: nothing more to watch for.
+SETTLED = frozenset({"minted", "fulfilled", "expired", "refunded"})
+
+
+def mask_email(email: str) -> str:
+    """j•••@example.com: the link may be shared, the buyer still recognises their address."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}•••@{domain}" if domain else ""
+
+
+def _money(amount_minor: int, currency: str) -> str:
+    return format_amount(amount_minor, currency) if currency in CURRENCY_EXPONENTS else f"{amount_minor} {currency}"
+
+
+def _time(value: datetime | None) -> str:
+    return utc_time(value) if value else ""
+
+
+def _public_id_from_url(state: rx.State) -> str:
+    return state.router.url.path.rstrip("/").rsplit("/", 1)[-1]
+
+
+class CheckoutOrderState(rx.State):
+    loaded: bool = False
+    not_found: bool = False
+    public_id: str = ""
+    status: str = ""
+    status_label: str = ""
+    status_message: str = ""
+    steps: list[dict[str, str]] = []
+    campaign_slug: str = ""
+    campaign_name: str = ""
+    campaign_url: str = ""
+    quantity: int = 0
+    amount_display: str = ""
+    crypto: str = ""
+    crypto_note: str = ""
+    wallet_address: str = ""
+    custodial: bool = False
+    email: str = ""  # masked
+    payable: bool = False
+    tx_hash: str = ""
+    explorer_url: str = ""
+    tokens: list[dict[str, str]] = []
+    failure_reason: str = ""
+    refund_reason: str = ""
+    refunded: str = ""
+    created_at: str = ""
+    paid_at: str = ""
+    minted_at: str = ""
+    expires_at: str = ""
+    # The buyer came back from the payment page: ?cancelled=1 or ?paid=1.
+    cancelled: bool = False
+    returned_paid: bool = False
+    watching: bool = False
+    leaving: bool = False
+    _payment_url: str = ""
+    _poll_generation: int = 0
+
+    @rx.var
+    def settled(self) -> bool:
+        return self.status in SETTLED
+
+    def _show(self, view: OrderView) -> None:
+        self.status, self.status_label, self.status_message = view.status, view.status_label, view.status_message
+        self.steps = [{"key": s.key, "label": s.label, "status": s.status} for s in view.steps]
+        self.campaign_slug, self.campaign_name = view.campaign_slug, view.campaign_name
+        self.campaign_url = routes.campaign_page(view.campaign_slug)
+        self.quantity, self.amount_display = view.quantity, view.amount_display
+        if view.crypto_amount is not None and view.crypto_asset:
+            self.crypto = crypto_text(view.crypto_amount, view.crypto_asset)
+            rate = f"1 {view.crypto_asset} = {view.fx_rate:,.2f} {view.currency}" if view.fx_rate else ""
+            source = "demo rate" if view.fx_source == "static" else "live rate"
+            self.crypto_note = " · ".join(x for x in (rate, source, _time(view.fx_fetched_at)) if x)
+        else:
+            self.crypto, self.crypto_note = "", ""
+        self.wallet_address, self.custodial = view.wallet_address, view.custodial
+        self.email = mask_email(view.email)
+        self._payment_url = view.payment_url
+        self.payable = bool(view.payment_url)
+        self.tx_hash, self.explorer_url = view.tx_hash, view.explorer_url
+        self.tokens = [{"id": t, "url": routes.token_metadata(view.campaign_slug, t)} for t in view.token_ids]
+        self.failure_reason, self.refund_reason = view.failure_reason, view.refund_reason
+        self.refunded = _money(view.refunded_minor, view.currency) if view.refunded_minor else ""
+        self.created_at, self.paid_at = _time(view.created_at), _time(view.paid_at)
+        self.minted_at, self.expires_at = _time(view.minted_at), _time(view.expires_at)
+
+    @rx.event
+    async def load_order(self):
+        """on_load: read the order, theme the page in its campaign's colours, then watch it while it moves."""
+        self.loaded, self.not_found, self.leaving = False, False, False
+        self.public_id = _public_id_from_url(self)
+        query = self.router.url.query_parameters
+        self.cancelled, self.returned_paid = query.get("cancelled") == "1", query.get("paid") == "1"
+        try:
+            view = await asyncio.to_thread(get_order_public, self.public_id)
+        except NotFound:
+            self.not_found, self.loaded = True, True
+            self.steps, self.tokens, self._payment_url, self.payable = [], [], "", False
+            return None
+        self._show(view)
+        self.loaded = True
+        events = [CheckoutCampaignState.load_brand(view.campaign_slug)]
+        if view.status not in SETTLED:
+            events.append(CheckoutOrderState.watch_order)
+        return events
+
+    @rx.event
+    def stop_watching(self):
+        """on_unmount: the buyer left the page."""
+        self._poll_generation += 1
+        self.watching = False
+
+    def _still_watching(self, generation: int, public_id: str) -> bool:
+        here = self.router.url.path.rstrip("/") == routes.order_page(public_id)
+        return generation == self._poll_generation and here and public_id == self.public_id
+
+    @rx.event(background=True, supersedes=True)
+    async def watch_order(self):
+        """Re-read the order every ~2 s until it settles (minted, expired, refunded) or the buyer leaves.
+
+        Stops on unmount (stop_watching), when the tab's route is another page, and - `supersedes` - when
+        Reflex cancels the chain that started it or a newer loop starts. The read runs outside the state lock.
+        """
+        async with self:
+            self._poll_generation += 1
+            generation, public_id = self._poll_generation, self.public_id
+            self.watching = True
+        try:
+            for _ in range(MAX_POLLS):
+                await asyncio.sleep(POLL_EVERY_S)
+                async with self:
+                    if not self._still_watching(generation, public_id):
+                        return
+                try:
+                    view = await asyncio.to_thread(get_order_public, public_id)
+                except NotFound:
+                    return
+                async with self:
+                    if not self._still_watching(generation, public_id):
+                        return
+                    self._show(view)
+                    if view.status in SETTLED:
+                        return
+        finally:
+            async with self:
+                if generation == self._poll_generation:
+                    self.watching = False
+
+    @rx.event
+    def retry_payment(self):
+        """Back to the payment page (full navigation) while the order can still be paid."""
+        if not self._payment_url or self.leaving:
+            return None
+        self.leaving = True
+        return rx.call_script(f"window.location.assign({json.dumps(self._payment_url)})")

@@ -1,0 +1,272 @@
+"""Browser journeys of checkout (sandbox payments, an anvil chain and the job runner): a buyer pays for two tokens
+and watches them mint to their wallet without reloading; a declined card says so and mints nothing; the brand
+admin finds the order, reads its whole timeline and refunds it."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from eth_account import Account
+from playwright.sync_api import expect
+from sqlmodel import select
+from web3 import Web3
+
+from backend.auth.acl import Role
+from backend.auth.models import User
+from backend.auth.service import load_actor
+from backend.campaigns.models import Campaign
+from backend.chain.models import ChainTransaction, TxPurpose
+from backend.chain.service import deployment_status, request_deploy
+from backend.db import session_scope
+from backend.demo import DEMO_ACCOUNTS
+from backend.errors import Conflict
+from backend.orders.models import Order
+from contracts.artifacts import load_artifact
+from tests.e2e.conftest import Tab
+from tests.e2e.test_admin import sign_in
+
+pytestmark = pytest.mark.e2e
+
+BRAND_ADMIN = next(a for a in DEMO_ACCOUNTS if a.role is Role.BRAND_ADMIN)
+SLUG = "aurora-founders"  # on sale, $25.00, 5 per wallet
+BUYER_EMAIL = "buyer@example.com"
+CHAIN_TIMEOUT_MS = 90_000
+
+
+def brand_admin_actor():  # type: ignore[no-untyped-def]
+    with session_scope() as session:
+        user = session.exec(select(User).where(User.email == BRAND_ADMIN.email)).one()
+        return load_actor(session, user)
+
+
+def campaign_id() -> int:
+    with session_scope() as session:
+        return session.exec(select(Campaign.id).where(Campaign.slug == SLUG)).one()  # type: ignore[return-value]
+
+
+def deployed_contract() -> str:
+    """The demo campaign's contract, deployed by the live runner (seed_demo already asked for it)."""
+    actor, campaign = brand_admin_actor(), campaign_id()
+    try:
+        request_deploy(actor, campaign)
+    except Conflict:
+        pass  # already requested
+    deadline = time.monotonic() + CHAIN_TIMEOUT_MS / 1000
+    while (status := deployment_status(actor, campaign)).state != "deployed":
+        assert status.state != "failed" and time.monotonic() < deadline, f"deployment is {status.state}"
+        time.sleep(0.5)
+    assert status.contract_address
+    return status.contract_address
+
+
+def only_order() -> Order:
+    with session_scope() as session:
+        order = session.exec(select(Order)).one()
+        session.expunge(order)
+        return order
+
+
+def fill_checkout(tab: Tab, *, quantity: int, wallet: str | None, email: str = BUYER_EMAIL) -> None:
+    """On the campaign page: pick the quantity, where the NFT goes and the email (Pay is the caller's)."""
+    page = tab.page
+    box = page.locator("#buy-box")
+    expect(box).to_be_visible()
+    for _ in range(quantity - 1):
+        box.get_by_role("button", name="More").click()
+    expect(page.locator("#quantity")).to_have_text(str(quantity))
+    if wallet is None:
+        page.locator("#destination-custodial").click()
+        expect(page.locator("#custodial-note")).to_be_visible()
+    else:
+        page.locator("#wallet_address").fill(wallet)
+    page.locator("#email").fill(email)
+
+
+def test_buyer_pays_for_two_tokens_and_watches_them_mint_to_their_wallet(
+        tab: Tab, job_runner: object, anvil_node: object) -> None:
+    page = tab.page
+    contract = deployed_contract()
+    wallet = Account.create().address  # a fresh checksummed address
+    tab.goto(f"/c/{SLUG}")
+
+    expect(page.locator("#phase-banner")).to_contain_text("On sale now")
+    expect(page.locator("#sandbox-note")).to_contain_text("SANDBOX — no real money")
+    expect(page.locator("#total")).to_have_text("$25.00")
+    expect(page.locator("#crypto-amount")).to_contain_text("ETH")
+    expect(page.locator("#demo-rate")).to_have_text("demo rate")
+
+    # The checksum is checked inline, before Pay: one flipped letter case is a typo.
+    i = next(i for i, ch in enumerate(wallet) if i > 1 and ch.isalpha())
+    typo = wallet[:i] + wallet[i].swapcase() + wallet[i + 1:]
+    page.locator("#wallet_address").fill(typo)
+    page.locator("#email").focus()
+    expect(page.locator("#wallet_address-error")).to_contain_text("checksum")
+
+    fill_checkout(tab, quantity=2, wallet=wallet)
+    expect(page.locator("#wallet_address-error")).to_have_count(0)
+    expect(page.locator("#total")).to_have_text("$50.00")
+    tab.screenshot("checkout-campaign")
+    page.locator("#pay-button").click()
+
+    # A full navigation to the sandbox's payment page, then back to the order page once paid.
+    expect(page).to_have_url(re.compile(r"/api/sandbox/pay/cs_sandbox_\w+$"))
+    expect(page.get_by_text("SANDBOX", exact=False).first).to_be_visible()
+    page.get_by_role("button", name="Pay $50.00").click()
+    expect(page).to_have_url(re.compile(r"/orders/[0-9a-f]{32}\?paid=1$"))
+
+    page.evaluate("window.__sameDocument = true")
+    expect(page.locator("#order-status")).to_have_text(re.compile("Minted|Delivered"), timeout=CHAIN_TIMEOUT_MS)
+    assert page.evaluate("window.__sameDocument === true"), "the order page was reloaded"
+    tokens = page.get_by_test_id("token-id")
+    expect(tokens).to_have_count(2)
+    expect(page.locator("#mint-tx")).to_be_visible()
+    expect(page.locator("#order-wallet")).to_have_text(wallet)
+    assert tokens.first.get_attribute("href").startswith(f"/api/metadata/{SLUG}/")  # type: ignore[union-attr]
+    token_ids = [int(t.inner_text().strip().lstrip("#")) for t in tokens.all()]
+    tab.screenshot("checkout-order-minted")
+
+    # The tokens are really the buyer's, on the chain.
+    w3 = Web3(Web3.HTTPProvider(anvil_node.url))  # type: ignore[attr-defined]
+    collection = w3.eth.contract(address=contract, abi=load_artifact("PrimsellCollection")["abi"])
+    assert [collection.functions.ownerOf(t).call() for t in token_ids] == [wallet, wallet]
+    tab.assert_no_console_errors()
+
+
+def test_a_declined_card_says_so_and_mints_nothing(tab: Tab, job_runner: object) -> None:
+    page = tab.page
+    tab.goto(f"/c/{SLUG}")
+    fill_checkout(tab, quantity=1, wallet=None)
+    page.locator("#pay-button").click()
+    expect(page).to_have_url(re.compile(r"/api/sandbox/pay/cs_sandbox_\w+$"))
+    order = only_order()
+    assert order.custodial
+
+    # The buyer backs out (Stripe's cancel link), then tries again from the order page.
+    tab.goto(f"/orders/{order.public_id}?cancelled=1")
+    expect(page.locator("#payment-cancelled")).to_contain_text("Payment cancelled")
+    page.locator("#retry-payment").first.click()
+    expect(page).to_have_url(re.compile(r"/api/sandbox/pay/cs_sandbox_\w+$"))
+
+    page.get_by_role("button", name=re.compile("^Decline")).click()
+    expect(page.get_by_text("Your card was declined.")).to_be_visible()
+
+    tab.goto(f"/orders/{order.public_id}")
+    expect(page.locator("#order-status")).to_have_text("Payment failed", timeout=30_000)
+    expect(page.locator("#payment-failed")).to_contain_text("declined")
+    expect(page.locator("#retry-payment")).to_be_visible()
+    expect(page.locator("#back-to-campaign")).to_have_attribute("href", f"/c/{SLUG}")
+    tab.screenshot("checkout-order-declined")
+
+    time.sleep(3)  # the runner's passes would have minted by now
+    failed = only_order()
+    assert failed.state.value == "payment_failed" and failed.mint_key is None and failed.token_ids == []
+    with session_scope() as session:
+        mints = session.exec(select(ChainTransaction).where(ChainTransaction.purpose == TxPurpose.MINT_BATCH)).all()
+    assert mints == []
+    tab.assert_no_console_errors()
+
+
+def test_brand_admin_finds_the_order_reads_its_timeline_and_refunds_it(
+        tab: Tab, job_runner: object, anvil_node: object) -> None:
+    page = tab.page
+    deployed_contract()
+    wallet = Account.create().address
+    tab.goto(f"/c/{SLUG}")
+    fill_checkout(tab, quantity=1, wallet=wallet, email="collector@example.com")
+    page.locator("#pay-button").click()
+    expect(page).to_have_url(re.compile(r"/api/sandbox/pay/cs_sandbox_\w+$"))
+    page.get_by_role("button", name="Pay $25.00").click()
+    expect(page.locator("#order-status")).to_have_text(re.compile("Minted|Delivered"), timeout=CHAIN_TIMEOUT_MS)
+
+    sign_in(tab, BRAND_ADMIN.email, BRAND_ADMIN.password)
+    expect(page.locator("#signed-in-email")).to_have_text(BRAND_ADMIN.email)
+    page.get_by_role("link", name="Orders").click()
+    expect(page).to_have_url(re.compile(r"/admin/orders/?$"))
+    rows = page.get_by_test_id("order-row")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("collector@example.com")
+
+    # Search by wallet finds it; another status filters it out; clearing brings it back.
+    page.get_by_placeholder("Search email, wallet or tx hash").fill(wallet.lower()[:12])
+    expect(rows).to_have_count(1)
+    page.locator("#status-filter").select_option("expired")
+    expect(page.get_by_test_id("table-empty")).to_have_text("No orders match these filters.")
+    page.get_by_role("button", name="Clear filters").click()
+    expect(rows).to_have_count(1)
+    tab.screenshot("admin-orders")
+
+    with page.expect_download() as download:
+        page.locator("#export-csv").click()
+    csv_text = download.value.path().read_text()
+    assert csv_text.startswith("order_id,public_id,") and "collector@example.com" in csv_text
+
+    rows.first.get_by_test_id("order-link").click()
+    expect(page).to_have_url(re.compile(r"/admin/orders/\d+/?$"))
+    events = page.locator('[data-testid="timeline-entry"][data-kind="payment_event"]')
+    expect(events.filter(has_text="checkout.session.completed")).to_have_count(1)
+    # created -> awaiting payment -> paid -> minting -> minted -> fulfilled, each with who moved it
+    expect(page.locator('[data-kind="state"]')).to_have_count(5)
+    expect(page.locator('[data-kind="mint"]')).to_have_count(1)
+    expect(page.locator("#detail-tx")).to_have_text(re.compile(r"^0x[0-9a-f]{64}$"))
+    expect(page.locator("#detail-wallet")).to_have_text(wallet)
+
+    # Refund: the dialog insists on a reason, then the order moves on and the timeline shows who did it.
+    page.locator("#refund-button").click()
+    dialog = page.get_by_role("alertdialog")
+    expect(dialog).to_contain_text("Refund this order in full?")
+    dialog.locator("#confirm-refund").click()
+    expect(dialog.locator("#refund-error")).to_be_visible()
+    dialog.locator("#refund-reason").fill("The buyer asked to cancel")
+    dialog.locator("#confirm-refund").click()
+    expect(dialog).to_have_count(0)
+    expect(page.locator("#detail-status")).to_have_text(re.compile("Refund pending|Refunded"))
+    expect(page.locator("#detail-refund-reason")).to_contain_text("The buyer asked to cancel")
+    expect(page.locator('[data-kind="refund"]')).to_have_count(1)
+    expect(page.locator('[data-kind="state"]').filter(has_text="by user:")).to_contain_text("The buyer asked to cancel")
+    expect(page.locator("#refund-button")).to_have_count(0)
+    tab.screenshot("admin-order-detail")
+
+    # The campaign page sums it up: revenue net of the refund, orders by status, minted vs supply.
+    page.get_by_role("link", name="Aurora Founders Pass").click()
+    section = page.locator("#campaign-orders")
+    expect(section.locator("#campaign-revenue")).to_contain_text(re.compile(r"\$0\.00\s*after \$25\.00 refunded"))
+    expect(section.get_by_test_id("status-count")).to_have_text(["Refunded1"])
+    expect(section.locator("#campaign-minted")).to_have_text("Minted vs supply: 1 of 500")
+    expect(section.locator("#supply-chart .recharts-bar-rectangle")).not_to_have_count(0)
+    section.scroll_into_view_if_needed()
+    tab.screenshot("admin-campaign-orders")
+    tab.assert_no_console_errors()
+
+
+def test_checkout_refuses_a_full_wallet_and_a_sale_that_has_not_started(tab: Tab) -> None:
+    page = tab.page
+    wallet = Account.create().address
+    tab.goto(f"/c/{SLUG}")
+    fill_checkout(tab, quantity=5, wallet=wallet)
+    expect(page.get_by_role("button", name="More")).to_be_disabled()  # 5 per wallet
+    page.locator("#pay-button").click()
+    expect(page).to_have_url(re.compile(r"/api/sandbox/pay/cs_sandbox_\w+$"))
+
+    # The five are reserved for that wallet while their payment is open: one more is refused, clearly.
+    tab.goto(f"/c/{SLUG}")
+    fill_checkout(tab, quantity=1, wallet=wallet)
+    page.locator("#pay-button").click()
+    expect(page.locator("#checkout-error")).to_contain_text("Each wallet may hold at most 5")
+    expect(page.locator("#quantity-error")).to_have_text("at most 0")
+    expect(page).to_have_url(re.compile(rf"/c/{SLUG}$"))
+    tab.screenshot("checkout-wallet-cap")
+
+    tab.goto("/c/aurora-winter-roast")
+    expect(page.locator("#phase-banner")).to_contain_text("Not on sale yet")
+    expect(page.locator("#buy-button")).to_have_text("Not on sale yet")
+    expect(page.locator("#buy-button")).to_be_disabled()
+    expect(page.locator("#buy-box")).to_have_count(0)
+    tab.assert_no_console_errors()
+
+
+def test_an_unknown_order_link_shows_a_friendly_not_found(tab: Tab) -> None:
+    tab.goto("/orders/" + "0" * 32)
+    expect(tab.page.locator("#order-not-found")).to_have_text("We couldn't find that order")
+    tab.assert_no_console_errors()
