@@ -42,6 +42,20 @@ def session_cookie(cookie_header: str) -> str | None:
     return morsel.value if morsel is not None and morsel.value else None
 
 
+def client_connected(state: rx.State) -> bool:
+    """Is the browser tab behind `state` still connected to this process?
+
+    Background polling loops check it: Reflex cancels loops started by on_load when the tab goes away, but not
+    those started on mount, and a plain full navigation or closed tab runs no unmount handler.
+    """
+    from reflex.utils.prerequisites import get_app
+
+    namespace = get_app().app.event_namespace
+    if namespace is None:
+        return True
+    return state.router.session.client_token in namespace.token_to_sid
+
+
 def client_ip(state: rx.State) -> str:
     return state.router.session.client_ip or state.router.headers.raw_headers.get("asgi-scope-client", "") or "unknown"
 

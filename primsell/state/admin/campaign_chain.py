@@ -13,7 +13,7 @@ from backend.chain.service import DeploymentStatus, deployment_status, list_toke
 from backend.errors import DomainError
 from primsell import routes
 from primsell.components.timeline import timeline_rows
-from primsell.state.session import SessionState
+from primsell.state.session import SessionState, client_connected
 from primsell.state.table import PagedTableMixin
 
 REFRESH_EVERY_S = 2
@@ -187,7 +187,7 @@ class AdminCampaignChainState(PagedTableMixin, rx.State):
             for _ in range(MAX_AUTO_REFRESHES):
                 await asyncio.sleep(REFRESH_EVERY_S)
                 async with self:
-                    if generation != self._poll_generation or not self._here():
+                    if generation != self._poll_generation or not self._here() or not client_connected(self):
                         return
                     actor = await self._actor()
                     campaign_id, page, minted = self.campaign_id, self.page, self.minted
