@@ -23,6 +23,10 @@ ORDER_PAGE = "/orders/[public_id]"  # route pattern; links use order_page(public
 
 REDEEM = "/redeem"
 
+# The consumer's account (checkout surface): their orders and the tokens held for them.
+ACCOUNT = "/account"
+ACCOUNT_LOGIN = "/account/login"
+
 KYC = "/kyc"
 KYC_LOGIN = "/kyc/login"
 
@@ -33,8 +37,8 @@ API_HEALTH = "/api/health"
 API_METADATA = "/api/metadata"
 
 # Where each signed-in surface starts and where it signs in.
-SURFACE_HOME = {"admin": ADMIN, "kyc": KYC}
-SURFACE_LOGIN = {"admin": ADMIN_LOGIN, "kyc": KYC_LOGIN}
+SURFACE_HOME = {"admin": ADMIN, "kyc": KYC, "account": ACCOUNT}
+SURFACE_LOGIN = {"admin": ADMIN_LOGIN, "kyc": KYC_LOGIN, "account": ACCOUNT_LOGIN}
 
 
 def admin_campaign(campaign_id: int | str) -> str:

@@ -4,6 +4,7 @@ links), or what went wrong (payment failed, expired, refunded) with a way back. 
 import reflex as rx
 
 from primsell import routes
+from primsell.components.forms import submit_button, text_field
 from primsell.components.layout import checkout_shell
 from primsell.pages.registry import surface_page
 from primsell.state.checkout.order import POLL_EVERY_S
@@ -219,6 +220,34 @@ def summary() -> rx.Component:
     )
 
 
+def claim_panel() -> rx.Component:
+    """Custodial orders whose account has no password yet: set one here, then land signed in on /account."""
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                rx.heading("Create your account to see your orders and withdraw later", size="4", as_="h2"),
+                rx.text("Your collectible is kept for you under ", O.email, ". Choose a password to sign in later, "
+                        "see your orders and move it to a wallet of your own.", size="2", color_scheme="gray"),
+                rx.cond(O.claim_error != "", rx.callout(O.claim_error, icon="triangle_alert", color_scheme="red",
+                                                        role="alert", width="100%", id="claim-error")),
+                text_field("Password", "password", O.claim_errors, type="password", auto_complete="new-password",
+                           hint="At least 12 characters, mixing letters with digits or symbols."),
+                text_field("Confirm password", "password_confirm", O.claim_errors, type="password",
+                           auto_complete="new-password"),
+                submit_button("Create my account", O.claiming, "Creating…", id="claim-submit"),
+                spacing="3",
+                width="100%",
+                align="start",
+            ),
+            on_submit=O.submit_claim,
+            reset_on_submit=False,
+            no_validate=True,
+        ),
+        width="100%",
+        id="claim-panel",
+    )
+
+
 def order_view() -> rx.Component:
     return rx.vstack(
         rx.hstack(
@@ -235,6 +264,7 @@ def order_view() -> rx.Component:
         ),
         rx.text(O.status_message, size="3", id="order-message"),
         _callouts(),
+        rx.cond(O.can_claim & O.custodial, claim_panel()),
         rx.flex(
             rx.card(rx.vstack(rx.heading("Progress", size="4", as_="h2"), steps(), spacing="3", width="100%"),
                     flex="1", min_width="280px"),

@@ -9,11 +9,14 @@ from datetime import datetime
 
 import reflex as rx
 
-from backend.errors import NotFound
+from backend.auth.service import begin_web_sign_in
+from backend.errors import Conflict, DomainError, NotFound, RateLimited
+from backend.orders.accounts import CLAIMABLE_STATES, can_claim_account, claim_account
 from backend.orders.service import OrderView, get_order_public
 from backend.money import CURRENCY_EXPONENTS, format_amount
 from primsell import routes
 from primsell.state.checkout.campaign import CheckoutCampaignState, crypto_text, utc_time
+from primsell.state.session import client_ip
 
 POLL_EVERY_S = 2
 # A tab left open stops polling after an hour; a reload starts it again.
@@ -76,6 +79,12 @@ class CheckoutOrderState(rx.State):
     leaving: bool = False
     _payment_url: str = ""
     _poll_generation: int = 0
+    # "Create your account": a paid custodial order whose account has no password yet.
+    can_claim: bool = False
+    claim_errors: dict[str, str] = {}
+    claim_error: str = ""
+    claiming: bool = False
+    _claim_checked: bool = False
 
     @rx.var
     def settled(self) -> bool:
@@ -120,7 +129,11 @@ class CheckoutOrderState(rx.State):
             return None
         self._show(view)
         self.loaded = True
+        self.can_claim, self.claim_errors, self.claim_error, self.claiming = False, {}, "", False
+        self._claim_checked = False
         events = [CheckoutCampaignState.load_brand(view.campaign_slug)]
+        if self._claim_due(view):
+            events.append(CheckoutOrderState.check_claim)
         if view.status not in SETTLED:
             events.append(CheckoutOrderState.watch_order)
         return events
@@ -160,8 +173,15 @@ class CheckoutOrderState(rx.State):
                     if not self._still_watching(generation, public_id):
                         return
                     self._show(view)
-                    if view.status in SETTLED:
-                        return
+                    claim_due = self._claim_due(view)
+                    if claim_due:
+                        self._claim_checked = True
+                if claim_due:
+                    claimable = await asyncio.to_thread(can_claim_account, public_id)
+                    async with self:
+                        self.can_claim = claimable
+                if view.status in SETTLED:
+                    return
         finally:
             async with self:
                 if generation == self._poll_generation:
@@ -174,3 +194,58 @@ class CheckoutOrderState(rx.State):
             return None
         self.leaving = True
         return rx.call_script(f"window.location.assign({json.dumps(self._payment_url)})")
+
+    # -- "Create your account" (custodial orders whose account has no password yet) ------------------------------
+
+    def _claim_due(self, view: OrderView) -> bool:
+        return view.custodial and not self._claim_checked and view.status in {s.value for s in CLAIMABLE_STATES}
+
+    @rx.event
+    async def check_claim(self):
+        self._claim_checked = True
+        self.can_claim = await asyncio.to_thread(can_claim_account, self.public_id)
+
+    @rx.event
+    async def submit_claim(self, form_data: dict):
+        """Set the account's first password (the order link is the proof), then sign in as the sign-in form does:
+        a single-use code exchanged for the HttpOnly cookie, then a full navigation to /account."""
+        password = str(form_data.get("password", ""))
+        confirm = str(form_data.get("password_confirm", ""))
+        errors: dict[str, str] = {}
+        if not password:
+            errors["password"] = "Choose a password."
+        elif confirm != password:
+            errors["password_confirm"] = "The passwords do not match."
+        self.claim_errors, self.claim_error = errors, ""
+        if errors or self.claiming:
+            return
+        self.claiming = True
+        yield
+        try:
+            email = await asyncio.to_thread(claim_account, self.public_id, password)
+            code = await asyncio.to_thread(begin_web_sign_in, email, password, ip=client_ip(self))
+        except Conflict as exc:
+            self.claim_error, self.can_claim = exc.message, False
+        except RateLimited as exc:
+            self.claim_error = f"Too many attempts. Try again in {exc.retry_after_s} seconds."
+        except DomainError as exc:
+            self.claim_error = exc.message
+            self.claim_errors = dict(exc.fields)
+        else:
+            yield rx.call_script(
+                "(async () => { try { const r = await fetch("
+                f"{json.dumps(routes.API_WEB_SESSION)}, {{method: 'POST', credentials: 'same-origin', "
+                "headers: {'Content-Type': 'application/json'}, "
+                f"body: JSON.stringify({{code: {json.dumps(code)}}})}}); "
+                f"if (r.ok) {{ window.location.assign({json.dumps(routes.ACCOUNT)}); return 'ok'; }} "
+                "return 'failed'; } catch (e) { return 'failed'; } })()",
+                callback=CheckoutOrderState.finish_claim,
+            )
+            return
+        self.claiming = False
+
+    @rx.event
+    def finish_claim(self, result: str):
+        if result != "ok":
+            self.claiming, self.can_claim = False, False
+            self.claim_error = "Your account is ready, but signing in did not complete: sign in from the account page."

@@ -1,0 +1,160 @@
+"""The consumer's own account: claiming the account checkout created (setting its first password from the order
+page), listing the tokens the platform holds for them, and withdrawing one to their own wallet.
+
+Trade-off of `claim_account`: possession of the order link (128 random bits, shown only to whoever placed the
+order) is the proof that lets someone set the first password of the account tied to the order's email. There is
+no email verification yet, so whoever places a "keep it for me" order with an email can claim that email's
+account if nobody has yet. Mitigations here: only accounts with no password, only once the order is paid (an
+attacker has to pay), and the first password wins (later claims are refused). The real fix is a set-password
+link sent to the address itself, once the platform sends email.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from backend.auth.acl import Actor, signed_in
+from backend.auth.models import User
+from backend.auth.service import set_password
+from backend.campaigns.models import Campaign
+from backend.chain.custody import request_withdrawal, withdrawal_for
+from backend.chain.deployments import deployed_contract
+from backend.chain.keys import custodial_address
+from backend.chain.models import ChainTransaction, MintedToken, TxState
+from backend.db import session_scope
+from backend.errors import Conflict, NotFound, ValidationFailed
+from backend.orders.models import Order
+from backend.validation import check_address
+from backend.workflow.machines import OrderState
+
+ALREADY_CLAIMED = "This account already has a password: sign in instead."
+# Orders whose buyer has paid: only these let the link set a password (see the module docstring).
+CLAIMABLE_STATES = frozenset({OrderState.PAID, OrderState.MINTING, OrderState.MINTED, OrderState.FULFILLED})
+
+# Withdrawal status shown to the consumer, from the transfer transaction's state.
+WITHDRAWAL_STATUS = {
+    TxState.QUEUED: "queued", TxState.SENT: "sent", TxState.MINED: "sent", TxState.CONFIRMED: "confirmed",
+    TxState.REVERTED: "failed", TxState.FAILED: "failed",
+}
+
+
+def _order_by_public_id(session: Session, public_id: str) -> Order:
+    public_id = (public_id or "").strip().lower()
+    if not (8 <= len(public_id) <= 32) or not all(c in "0123456789abcdef" for c in public_id):
+        raise NotFound("This order does not exist.")
+    order = session.execute(select(Order).where(Order.public_id == public_id)).scalars().first()
+    if order is None:
+        raise NotFound("This order does not exist.")
+    return order
+
+
+def _claimable_user(session: Session, order: Order) -> User | None:
+    if not order.custodial or order.user_id is None or order.state not in CLAIMABLE_STATES:
+        return None
+    return session.get(User, order.user_id)
+
+
+def can_claim_account(public_id: str) -> bool:
+    """Should the order page offer "Create your account"? (a paid custodial order whose account has no password)"""
+    with session_scope() as session:
+        try:
+            order = _order_by_public_id(session, public_id)
+        except NotFound:
+            return False
+        user = _claimable_user(session, order)
+        return user is not None and user.is_active and user.password_hash is None
+
+
+def claim_account(public_id: str, password: str) -> str:
+    """Set the first password of the account behind a custodial order; returns the account's email.
+
+    Raises NotFound (no such order, or nothing to claim yet), Conflict (the account already has a password)
+    or ValidationFailed with a `password` field error (the password policy).
+    """
+    with session_scope() as session:
+        order = _order_by_public_id(session, public_id)
+        user = _claimable_user(session, order)
+        if user is None or not user.is_active:
+            raise NotFound("There is no account to create for this order yet.")
+        # Lock the user row so two concurrent claims cannot both see "no password".
+        user = session.execute(select(User).where(User.id == user.id).with_for_update()).scalars().one()
+        if user.password_hash is not None:
+            raise Conflict(ALREADY_CLAIMED)
+        set_password(session, user, password)
+        return user.email
+
+
+# -- custodial tokens ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CustodialToken:
+    campaign_id: int
+    campaign_name: str
+    campaign_slug: str
+    token_id: int
+    order_public_id: str
+    custodial_address: str
+    withdrawal_status: str  # "held" | "queued" | "sent" | "confirmed" | "failed"
+    withdrawn_to: str = ""
+    withdrawal_tx_hash: str = ""
+
+
+def _custodial_orders(session: Session, user_id: int, campaign_id: int | None = None) -> list[tuple[Order, Campaign]]:
+    query = (select(Order, Campaign).join(Campaign, Campaign.id == Order.campaign_id)
+             .where(Order.user_id == user_id, Order.custodial.is_(True))  # type: ignore[attr-defined]
+             .order_by(Order.created_at.desc(), Order.id.desc()))  # type: ignore[attr-defined,union-attr]
+    if campaign_id is not None:
+        query = query.where(Order.campaign_id == campaign_id)
+    return [(o, c) for o, c in session.execute(query).all()]
+
+
+def _withdrawal(session: Session, campaign: Campaign, token_id: int) -> ChainTransaction | None:
+    contract = deployed_contract(session, campaign.id, campaign.chain)  # type: ignore[arg-type]
+    return withdrawal_for(session, campaign.chain, contract, token_id) if contract else None
+
+
+def list_custodial_tokens(actor: Actor | None) -> list[CustodialToken]:
+    """The tokens minted to the signed-in consumer's custodial wallet, each with its withdrawal status."""
+    actor = signed_in(actor)
+    custodial = custodial_address(actor.user_id)
+    tokens: list[CustodialToken] = []
+    with session_scope() as session:
+        for order, campaign in _custodial_orders(session, actor.user_id):
+            for raw_id in order.token_ids or []:
+                token_id = int(raw_id)
+                minted = session.get(MintedToken, (campaign.id, token_id))
+                tx = _withdrawal(session, campaign, token_id)
+                if tx is not None and tx.meta.get("from") == custodial:
+                    status = WITHDRAWAL_STATUS[tx.state]
+                    to, tx_hash = str(tx.meta.get("to", "")), tx.mined_hash or tx.tx_hash or ""
+                elif minted is not None and minted.owner != custodial:
+                    status, to, tx_hash = "confirmed", minted.owner, ""  # moved by other means
+                else:
+                    status, to, tx_hash = "held", "", ""
+                tokens.append(CustodialToken(
+                    campaign_id=campaign.id,  # type: ignore[arg-type]
+                    campaign_name=campaign.name, campaign_slug=campaign.slug, token_id=token_id,
+                    order_public_id=order.public_id, custodial_address=custodial,
+                    withdrawal_status=status, withdrawn_to=to, withdrawal_tx_hash=tx_hash,
+                ))
+    return tokens
+
+
+def withdraw_token(actor: Actor | None, campaign_id: int, token_id: int, to_address: str) -> CustodialToken:
+    """Ask for the token to move from the consumer's custodial wallet to `to_address` (once; asking twice is the
+    same withdrawal). Only tokens of the actor's own custodial orders; others' look like missing ones."""
+    actor = signed_in(actor)
+    try:
+        address = check_address(to_address)
+    except ValueError as exc:
+        raise ValidationFailed("Check the wallet address.", fields={"to_address": str(exc)}) from exc
+    with session_scope() as session:
+        owned = any(int(t) == token_id for o, _ in _custodial_orders(session, actor.user_id, campaign_id)
+                    for t in o.token_ids or [])
+    if not owned:
+        raise NotFound("Token not found in your custodial wallet.")
+    request_withdrawal(actor, campaign_id, token_id, address)
+    return next(t for t in list_custodial_tokens(actor) if t.campaign_id == campaign_id and t.token_id == token_id)

@@ -1,0 +1,209 @@
+"""/account: the signed-in consumer's orders and the tokens held for them, with withdrawals to their own wallet
+(address checked inline, confirmed in a dialog, then its status re-read every ~2 s until it settles).
+
+Any signed-in user may use /account (it shows their own orders only), so this state resolves the session cookie
+itself instead of SessionState.load_session, whose surfaces admit only staff or reviewers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import reflex as rx
+
+from backend.auth.acl import Actor
+from backend.auth.service import actor_for_web_session, end_web_session
+from backend.errors import DomainError, NotAuthenticated
+from backend.orders.accounts import CustodialToken, list_custodial_tokens, withdraw_token
+from backend.orders.service import list_orders_for_user
+from backend.validation import check_address
+from primsell import routes
+from primsell.state.checkout.campaign import utc_time
+from primsell.state.session import client_connected, session_cookie
+
+POLL_EVERY_S = 2
+MAX_POLLS = 900
+MOVING = frozenset({"queued", "sent"})
+
+
+def _token_row(t: CustodialToken) -> dict[str, str]:
+    return {
+        "key": f"{t.campaign_id}:{t.token_id}",
+        "campaign_name": t.campaign_name,
+        "token_id": str(t.token_id),
+        "status": t.withdrawal_status,
+        "withdrawn_to": t.withdrawn_to,
+        "order_url": routes.order_page(t.order_public_id),
+    }
+
+
+class CheckoutAccountState(rx.State):
+    _actor: Actor | None = None
+    signed_in: bool = False
+    email: str = ""
+    orders_loaded: bool = False
+    orders: list[dict[str, str]] = []
+    tokens_loaded: bool = False
+    tokens: list[dict[str, str]] = []
+    load_error: str = ""
+    watching: bool = False
+    _poll_generation: int = 0
+
+    # The withdrawal dialog: "address" step, then "confirm" step.
+    dialog_open: bool = False
+    dialog_step: str = "address"
+    withdraw_key: str = ""
+    withdraw_token_id: str = ""
+    withdraw_address: str = ""
+    field_errors: dict[str, str] = {}
+    form_error: str = ""
+    withdrawing: bool = False
+
+    @rx.var
+    def has_moving_withdrawal(self) -> bool:
+        return any(t["status"] in MOVING for t in self.tokens)
+
+    @rx.event
+    async def load_account(self):
+        """on_load: resolve the session cookie (strangers go to /account/login), then read orders and tokens."""
+        self.orders_loaded = self.tokens_loaded = False
+        self.load_error = ""
+        actor = await asyncio.to_thread(actor_for_web_session, session_cookie(self.router.headers.cookie))
+        if actor is None:
+            self._actor, self.signed_in, self.email = None, False, ""
+            return rx.redirect(routes.login_with_next("account", routes.ACCOUNT))
+        self._actor, self.signed_in, self.email = actor, True, actor.email
+        return [CheckoutAccountState.load_orders, CheckoutAccountState.load_tokens]
+
+    @rx.event
+    async def load_orders(self):
+        try:
+            views = await asyncio.to_thread(list_orders_for_user, self._actor)
+        except NotAuthenticated:
+            return rx.redirect(routes.login_with_next("account", routes.ACCOUNT))
+        self.orders = [{
+            "public_id": v.public_id, "campaign_name": v.campaign_name, "status": v.status,
+            "status_label": v.status_label, "amount": v.amount_display, "quantity": str(v.quantity),
+            "placed": utc_time(v.created_at) if v.created_at else "", "url": routes.order_page(v.public_id),
+        } for v in views]
+        self.orders_loaded = True
+        return None
+
+    @rx.event
+    async def load_tokens(self):
+        try:
+            tokens = await asyncio.to_thread(list_custodial_tokens, self._actor)
+        except NotAuthenticated:
+            return rx.redirect(routes.login_with_next("account", routes.ACCOUNT))
+        self.tokens = [_token_row(t) for t in tokens]
+        self.tokens_loaded = True
+        return CheckoutAccountState.watch_withdrawals if self.has_moving_withdrawal else None
+
+    # -- withdrawal dialog -----------------------------------------------------------------------------------------
+
+    @rx.event
+    def open_withdrawal(self, key: str, token_id: str):
+        self.withdraw_key, self.withdraw_token_id = key, token_id
+        self.withdraw_address, self.field_errors, self.form_error = "", {}, ""
+        self.dialog_step, self.withdrawing, self.dialog_open = "address", False, True
+
+    @rx.event
+    def set_dialog_open(self, value: bool):
+        if not self.withdrawing:
+            self.dialog_open = value
+
+    @rx.event
+    def set_withdraw_address(self, value: str):
+        self.withdraw_address = value
+        if "to_address" in self.field_errors:
+            self.check_withdraw_address()
+
+    @rx.event
+    def check_withdraw_address(self):
+        """Inline (on blur and before continuing): 0x + 40 hex digits, and a valid EIP-55 checksum when mixed-case."""
+        errors = {k: v for k, v in self.field_errors.items() if k != "to_address"}
+        value = self.withdraw_address.strip()
+        if not value:
+            errors["to_address"] = "Enter your wallet address."
+        else:
+            try:
+                check_address(value)
+            except ValueError as exc:
+                errors["to_address"] = f"This address {exc}."
+        self.field_errors = errors
+
+    @rx.event
+    def continue_withdrawal(self):
+        self.check_withdraw_address()
+        if not self.field_errors:
+            self.withdraw_address = check_address(self.withdraw_address)
+            self.dialog_step = "confirm"
+
+    @rx.event
+    def back_to_address(self):
+        self.dialog_step = "address"
+
+    @rx.event
+    async def confirm_withdrawal(self):
+        if self.withdrawing or self._actor is None:
+            return
+        campaign_id, _, token_id = self.withdraw_key.partition(":")
+        self.withdrawing, self.form_error = True, ""
+        yield
+        try:
+            token = await asyncio.to_thread(withdraw_token, self._actor, int(campaign_id), int(token_id),
+                                            self.withdraw_address)
+        except DomainError as exc:
+            self.withdrawing = False
+            self.form_error = exc.message
+            self.field_errors = dict(exc.fields)
+            if exc.fields:
+                self.dialog_step = "address"
+            return
+        row = _token_row(token)
+        self.tokens = [row if t["key"] == row["key"] else t for t in self.tokens]
+        self.withdrawing, self.dialog_open = False, False
+        yield CheckoutAccountState.watch_withdrawals
+
+    @rx.event
+    def stop_watching(self):
+        self._poll_generation += 1
+        self.watching = False
+
+    @rx.event(background=True)
+    async def watch_withdrawals(self):
+        """Re-read the held tokens every ~2 s while a withdrawal is queued or sent and the page is open."""
+        async with self:
+            self._poll_generation += 1
+            generation, actor = self._poll_generation, self._actor
+            self.watching = True
+        try:
+            for _ in range(MAX_POLLS):
+                await asyncio.sleep(POLL_EVERY_S)
+                async with self:
+                    if generation != self._poll_generation or not client_connected(self) \
+                            or self.router.url.path.rstrip("/") != routes.ACCOUNT:
+                        return
+                tokens = await asyncio.to_thread(list_custodial_tokens, actor)
+                async with self:
+                    if generation != self._poll_generation:
+                        return
+                    self.tokens = [_token_row(t) for t in tokens]
+                    if not any(t.withdrawal_status in MOVING for t in tokens):
+                        return
+        finally:
+            async with self:
+                if generation == self._poll_generation:
+                    self.watching = False
+
+    @rx.event
+    async def sign_out(self):
+        """Revoke the session server-side, let the API clear the HttpOnly cookie, then go to the sign-in page."""
+        await asyncio.to_thread(end_web_session, session_cookie(self.router.headers.cookie))
+        self._actor, self.signed_in, self.email, self.orders, self.tokens = None, False, "", [], []
+        return rx.call_script(
+            f"fetch({json.dumps(routes.API_WEB_LOGOUT)}, {{method: 'POST', credentials: 'same-origin', "
+            "headers: {'Content-Type': 'application/json'}, body: '{}'})"
+            f".finally(() => window.location.assign({json.dumps(routes.ACCOUNT_LOGIN)}))"
+        )

@@ -1,0 +1,110 @@
+"""Browser journeys of the consumer's account: a "keep it for me" buyer creates their account from the order page,
+lands on /account, sees the order and the token held for them, withdraws it to their own wallet and watches it
+confirm (the token is then theirs on chain); /account sends strangers to its sign-in page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from eth_account import Account
+from playwright.sync_api import expect
+from web3 import Web3
+
+from contracts.artifacts import load_artifact
+from tests.e2e.conftest import Tab
+from tests.e2e.test_checkout import CHAIN_TIMEOUT_MS, SLUG, deployed_contract, fill_checkout
+
+pytestmark = pytest.mark.e2e
+
+KEEPER_EMAIL = "keeper@example.com"
+PASSWORD = "amber-lighthouse-77"
+
+
+def test_keeper_creates_an_account_from_the_order_page_and_withdraws_the_token(
+        tab: Tab, job_runner: object, anvil_node: object) -> None:
+    page = tab.page
+    contract = deployed_contract()
+    tab.goto(f"/c/{SLUG}")
+    fill_checkout(tab, quantity=1, wallet=None, email=KEEPER_EMAIL)
+    page.locator("#pay-button").click()
+    expect(page).to_have_url(re.compile(r"/api/sandbox/pay/cs_sandbox_\w+$"))
+    page.get_by_role("button", name="Pay $25.00").click()
+    expect(page).to_have_url(re.compile(r"/orders/[0-9a-f]{32}\?paid=1$"))
+    expect(page.locator("#order-status")).to_have_text(re.compile("Minted|Delivered"), timeout=CHAIN_TIMEOUT_MS)
+
+    # The account checkout created has no password yet: the order page offers to set one, policy checked inline.
+    panel = page.locator("#claim-panel")
+    expect(panel).to_be_visible()
+    page.locator("#password").fill("short1")
+    page.locator("#password_confirm").fill("short1")
+    page.locator("#claim-submit").click()
+    expect(page.locator("#password-error")).to_contain_text("at least 12 characters")
+    page.locator("#password").fill(PASSWORD)
+    page.locator("#password_confirm").fill(PASSWORD + "x")
+    page.locator("#claim-submit").click()
+    expect(page.locator("#password_confirm-error")).to_contain_text("do not match")
+    page.locator("#password_confirm").fill(PASSWORD)
+    tab.screenshot("account-claim")
+    page.locator("#claim-submit").click()
+
+    # Signed in (HttpOnly cookie), on /account: the order and the token held for them.
+    expect(page).to_have_url(re.compile(r"/account/?$"))
+    expect(page.locator("#account-email")).to_have_text(KEEPER_EMAIL)
+    orders = page.get_by_test_id("account-order")
+    expect(orders).to_have_count(1)
+    expect(orders.first).to_contain_text(re.compile("Minted|Delivered"))
+    expect(orders.first.get_by_role("link")).to_have_attribute("href", re.compile(r"^/orders/[0-9a-f]{32}$"))
+    held = page.get_by_test_id("held-token")
+    expect(held).to_have_count(1)
+    expect(held.first.get_by_test_id("withdrawal-status")).to_have_attribute("data-status", "held")
+    token_id = int(held.first.get_attribute("data-token-id"))  # type: ignore[arg-type]
+    assert "primsell_session" not in page.evaluate("document.cookie")
+    tab.screenshot("account-held")
+
+    # Withdraw: the checksum is checked inline, then a confirmation, then the live status.
+    wallet = Account.create().address
+    i = next(i for i, ch in enumerate(wallet) if i > 1 and ch.isalpha())
+    typo = wallet[:i] + wallet[i].swapcase() + wallet[i + 1:]
+    held.first.get_by_test_id("withdraw-button").click()
+    page.locator("#to_address").fill(typo)
+    page.locator("#withdraw-continue").focus()
+    expect(page.locator("#to_address-error")).to_contain_text("checksum")
+    page.locator("#to_address").fill(wallet)
+    page.locator("#withdraw-continue").click()
+    expect(page.locator("#to_address-error")).to_have_count(0)
+    expect(page.locator("#withdraw-confirm-address")).to_have_text(wallet)
+    page.locator("#withdraw-confirm").click()
+    status = held.first.get_by_test_id("withdrawal-status")
+    expect(status).to_have_attribute("data-status", re.compile("queued|sent|confirmed"))
+    page.evaluate("window.__sameDocument = true")
+    expect(status).to_have_attribute("data-status", "confirmed", timeout=CHAIN_TIMEOUT_MS)
+    assert page.evaluate("window.__sameDocument === true"), "the account page was reloaded"
+    expect(held.first).to_contain_text(wallet)
+    tab.screenshot("account-withdrawn")
+
+    w3 = Web3(Web3.HTTPProvider(anvil_node.url))  # type: ignore[attr-defined]
+    collection = w3.eth.contract(address=contract, abi=load_artifact("PrimsellCollection")["abi"])
+    assert collection.functions.ownerOf(token_id).call() == wallet
+
+    # Signing out ends the session: /account asks to sign in again.
+    page.locator("#sign-out").click()
+    expect(page).to_have_url(re.compile(r"/account/login/?$"))
+    tab.goto("/account")
+    expect(page).to_have_url(re.compile(r"/account/login/?\?next=%2Faccount(%2F)?$"))
+    tab.assert_no_console_errors()
+
+
+def test_account_without_sign_in_redirects_to_its_sign_in_page_and_back(tab: Tab) -> None:
+    page = tab.page
+    tab.goto("/account")
+    expect(page).to_have_url(re.compile(r"/account/login/?\?next=%2Faccount(%2F)?$"))
+    # The demo consumer signs in with the shared form and comes back to /account.
+    page.locator("#email").fill("cleo@example.com")
+    page.locator("#password").fill("consumer-demo-2026")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/account/?$"))
+    expect(page.locator("#account-email")).to_have_text("cleo@example.com")
+    expect(page.locator("#orders-empty").or_(page.locator("#orders-table"))).to_be_visible()
+    expect(page.locator("#tokens-empty").or_(page.locator("#tokens-table"))).to_be_visible()
+    tab.assert_no_console_errors()
