@@ -1,12 +1,23 @@
 """One engine and session factory for the whole backend, plus the column types every model shares.
 
-SQLite is the embedded default (WAL journal, foreign keys on, a busy timeout so concurrent writers
-wait instead of failing); PostgreSQL is used when DATABASE_URL says so. Nothing here creates tables:
-migrations do that (`python -m backend migrate`).
+SQLite is the embedded default (WAL journal, foreign keys on, writers wait up to 30 s instead of failing);
+PostgreSQL is used when DATABASE_URL says so. Nothing here creates tables: migrations do that
+(`python -m backend migrate`).
+
+SQLite writers (every transaction: BEGIN IMMEDIATE) queue in two stages. Inside a process they queue on a
+lock (threads are served in turn, and only one of them polls SQLite); between processes the one waiting
+thread polls BEGIN IMMEDIATE every millisecond. SQLite's own busy handler sleeps up to 100 ms between tries,
+so under load a waiter kept missing short gaps between another process's transactions (webhook p99 of
+seconds behind the outbox relay).
 """
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import threading
+import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -42,7 +53,86 @@ class UTCDateTime(types.TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+SQLITE_BUSY_TIMEOUT_S = 30.0
+_SQLITE_POLL_S = 0.001
+_write_gates: weakref.WeakSet[_WriteGate] = weakref.WeakSet()
+
+
+class _WriteGate:
+    """One engine's in-process writer queue: held from BEGIN IMMEDIATE until COMMIT/ROLLBACK/close."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        _write_gates.add(self)
+
+
+def _reset_gates_after_fork() -> None:
+    for gate in list(_write_gates):  # a lock held by a thread of the parent would never be released here
+        gate.lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_reset_gates_after_fork)
+
+
+class _SQLiteConnection(sqlite3.Connection):
+    """A pysqlite connection that gives its engine's write gate back when its transaction ends."""
+
+    gate: _WriteGate | None = None
+    holds_gate = False
+
+    def _give_back(self) -> None:
+        if self.holds_gate:
+            self.holds_gate = False
+            self.gate.lock.release()  # type: ignore[union-attr]
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._give_back()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._give_back()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._give_back()
+
+
+def _begin_immediate(raw: _SQLiteConnection) -> None:
+    """Take the engine's gate, then SQLite's write lock, within SQLITE_BUSY_TIMEOUT_S in all."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    gate = raw.gate
+    if gate is not None and not raw.holds_gate:
+        if not gate.lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_S):
+            raise sqlite3.OperationalError("database is locked (waited for this process's other writers)")
+        raw.holds_gate = True
+    try:
+        raw.execute("PRAGMA busy_timeout=0")
+        try:
+            while True:
+                try:
+                    raw.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() >= deadline:
+                        raise
+                time.sleep(_SQLITE_POLL_S)
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+    except BaseException:
+        raw._give_back()
+        raise
+
+
 def _configure_sqlite(engine: Engine) -> None:
+    gate = _WriteGate()
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # pysqlite's own transaction handling defers BEGIN; take control so that BEGIN IMMEDIATE works.
@@ -50,14 +140,20 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        if isinstance(dbapi_connection, _SQLiteConnection):
+            dbapi_connection.gate = gate
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # Writers serialise at BEGIN instead of failing later on lock upgrade (SQLITE_BUSY mid-transaction).
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        raw = connection.connection.dbapi_connection
+        if isinstance(raw, _SQLiteConnection):
+            _begin_immediate(raw)
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def build_engine(url: str) -> Engine:
@@ -68,7 +164,8 @@ def build_engine(url: str) -> Engine:
             from pathlib import Path
 
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S,
+                                                  "factory": _SQLiteConnection})
         _configure_sqlite(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)

@@ -8,11 +8,20 @@ mint.failed            -> refund_pending, supply released, refund queued
 
 from __future__ import annotations
 
+import importlib
+
 from backend.db import utcnow
 from backend.orders import fulfilment
 from backend.payments.models import PaymentEvent
 from backend.workflow.outbox import Event, processed_once, subscriber
 from sqlmodel import Session
+
+
+def warm_up() -> None:
+    """Called by the outbox when it loads the subscribers: the mint adapter imports backend.chain (web3: about
+    a second) on first use; done here, that import does not run inside the first relay transaction, which
+    would hold SQLite's write lock, and every webhook acknowledgement, for that long."""
+    importlib.import_module("backend.chain.service")
 
 
 @subscriber("payment.event_received", name="orders.apply_payment_event")
