@@ -1,15 +1,14 @@
 """Fixtures for payments and orders tests: a TestClient on the app with the checkout routers, the sandbox's
-events routed through it, a fake Stripe server on 127.0.0.1, and settings overrides."""
+events routed through it, and a fake Stripe server on 127.0.0.1 (settings overrides: the root `configure`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
 from backend.payments import provider, sandbox
-from backend.settings import get_settings
 from backend.workflow import outbox
 from tests.payments.support import FakeStripe, build_app, client_sender, serve_fake_stripe
 
@@ -28,18 +27,6 @@ def _quiet_background() -> Iterator[None]:
     yield
     outbox.wait_for_kick()
     provider.set_provider(None)
-
-
-@pytest.fixture
-def configure(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
-    def apply(**env: object) -> None:
-        for key, value in env.items():
-            monkeypatch.setenv(key, str(value))
-        get_settings.cache_clear()
-
-    yield apply
-    monkeypatch.undo()
-    get_settings.cache_clear()
 
 
 @pytest.fixture
