@@ -98,7 +98,6 @@ class Settings(BaseSettings):
     order_expirer_batch_size: int = Field(100, alias="ORDER_EXPIRER_BATCH_SIZE", gt=0)
     refund_max_attempts: int = Field(8, alias="REFUND_MAX_ATTEMPTS", gt=0)
     # Block explorer link for a mint transaction; "{tx}" is replaced by the hash. Empty = no link.
-    explorer_tx_url: str = Field("", alias="EXPLORER_TX_URL")
 
     # Chain access and the transaction manager (issue 4). One chain configuration: CHAIN_KEY names it
     # (campaigns refer to it); "local" is an anvil node on 127.0.0.1:8545 unless CHAIN_RPC_URL says otherwise.

@@ -27,6 +27,7 @@ from backend.fx.service import PriceUnavailable, get_rate
 from backend.money import CURRENCY_EXPONENTS, format_amount, to_decimal
 from backend.orders import minting
 from backend.orders.errors import NotOnSale, PaymentUnavailable, SoldOut, WalletCapReached
+from backend.chain.config import chain_config
 from backend.orders.locks import lock_campaign, lock_order, release_supply, reserve_supply
 from backend.orders.models import Order
 from backend.payments.provider import LineItem, PaymentProviderError, SessionRequest, get_provider
@@ -391,9 +392,12 @@ def _steps(order: Order) -> list[Step]:
     return steps
 
 
-def explorer_url(tx_hash: str) -> str:
-    template = get_settings().explorer_tx_url
-    return template.replace("{tx}", tx_hash) if template and tx_hash else ""
+def _tx_link(chain: str, tx_hash: str) -> str:
+    """The chain's explorer link for a transaction; none when the chain has no explorer (or is gone)."""
+    try:
+        return chain_config(chain).tx_url(tx_hash) or ""
+    except NotFound:
+        return ""
 
 
 def order_view(order: Order, campaign: Campaign) -> OrderView:
@@ -422,7 +426,7 @@ def order_view(order: Order, campaign: Campaign) -> OrderView:
         email=order.email,
         payment_url=order.payment_url if order.state in PAYABLE else "",
         tx_hash=order.mint_tx_hash,
-        explorer_url=explorer_url(order.mint_tx_hash),
+        explorer_url=_tx_link(campaign.chain, order.mint_tx_hash),
         token_ids=[str(t) for t in order.token_ids or []],
         refund_reason=order.refund_reason,
         failure_reason=order.failure_reason,

@@ -65,7 +65,7 @@ def test_killed_runner_between_paid_and_minting_mints_once_after_restart(client,
 
 
 def test_mint_completed_fulfils_the_order_with_token_ids_and_tx(client, configure) -> None:
-    configure(EXPLORER_TX_URL="https://sepolia.etherscan.io/tx/{tx}")
+    configure(CHAIN_EXPLORER_URL="https://sepolia.etherscan.io")
     _, order = _paid_order(client)
     post_event(client, completed_event(order))
     settle()
