@@ -117,26 +117,42 @@ class _Pending:
     future: Future[WebhookAck] | None = None
 
 
+def _insert_events(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT (event_id) DO NOTHING RETURNING id, event_id: built once per dialect and run with
+    a list of rows, so SQLAlchemy batches it (insertmanyvalues) from a cached compiled form. (A multi-row
+    `.values([...])` is compiled afresh for every group: a third of the intake's CPU per webhook.)"""
+    if dialect not in _INSERTS:
+        table = PaymentEvent.__table__
+        insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+        _INSERTS[dialect] = insert.on_conflict_do_nothing(index_elements=["event_id"]).returning(
+            table.c.id, table.c.event_id)
+    return _INSERTS[dialect]
+
+
+_INSERTS: dict[str, Any] = {}
+
+
 def _store(pending: list[_Pending]) -> list[WebhookAck]:
     """Store a group in one transaction: each new event id once, with its outbox event; the acks, in order."""
     acks: list[WebhookAck] = []
     with session_scope() as session:
-        table = PaymentEvent.__table__
-        insert = postgresql.insert(table) if dialect_name(session) == "postgresql" else sqlite.insert(table)
         first: dict[str, _Pending] = {}
         for item in pending:  # the same event twice in one group: the later one is a duplicate
             first.setdefault(item.row["event_id"], item)
-        stmt = insert.values([item.row for item in first.values()]).on_conflict_do_nothing(
-            index_elements=["event_id"]).returning(table.c.id, table.c.event_id)
-        stored = dict((event_id, row_id) for row_id, event_id in session.connection().execute(stmt))
+        rows = [item.row for item in first.values()]
+        stored = {event_id: row_id for row_id, event_id in
+                  session.connection().execute(_insert_events(dialect_name(session)), rows)}
+        events: list[outbox.NewEvent] = []
         for item in pending:
             stored_id = stored.get(item.row["event_id"]) if first[item.row["event_id"]] is item else None
             acks.append(WebhookAck(item.event_id, item.kind, duplicate=stored_id is None))
             if stored_id is not None:
                 order_id = item.row["order_id"]
-                outbox.emit(session, "payment.event_received",
-                            {"payment_event_id": stored_id, "event_id": item.event_id, "type": item.kind},
-                            entity=("order", order_id) if order_id else None)
+                events.append(outbox.NewEvent(
+                    "payment.event_received", {"payment_event_id": stored_id, "event_id": item.event_id,
+                                               "type": item.kind},
+                    entity=("order", order_id) if order_id else None))
+        outbox.emit_many(session, events)
     return acks
 
 

@@ -38,7 +38,7 @@ import importlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -167,6 +167,56 @@ def emit(
     return row
 
 
+@dataclass(frozen=True)
+class NewEvent:
+    """One event for `emit_many`: the arguments of `emit`."""
+
+    topic: str
+    payload: dict[str, Any]
+    entity: tuple[str, Any] | None = None
+    key: str | None = None
+
+
+_INSERT_EVENTS = insert(OutboxEvent).returning(OutboxEvent.id, sort_by_parameter_order=True)  # type: ignore[arg-type]
+_INSERT_DELIVERIES = insert(OutboxDelivery)
+
+
+def emit_many(session: Session, events: Sequence[NewEvent]) -> list[int]:
+    """`emit` for a batch on a hot path (the webhook intake): the same rows, written at once without ORM objects,
+    in two statements (events, then their deliveries) whose compiled forms are cached. Returns the event ids.
+
+    Measured on PostgreSQL for groups of 32 webhooks: the ORM path (SQLModel objects, a flush) cost about half
+    of the intake's CPU per webhook."""
+    if not events:
+        return []
+    now = utcnow()
+    rows = [{
+        "topic": e.topic, "payload": e.payload, "key": e.key, "created_at": now,
+        "entity_type": e.entity[0] if e.entity else None, "entity_id": str(e.entity[1]) if e.entity else None,
+    } for e in events]
+    connection = session.connection()
+    ids = list(connection.execute(_INSERT_EVENTS, rows).scalars())
+    deliveries = [
+        _delivery_row(event_id, name, _entity_key(row["entity_type"], row["entity_id"]), now)
+        for event_id, row in zip(ids, rows, strict=True) for name in _subscribers_for(row["topic"])
+    ]
+    if deliveries:
+        connection.execute(_INSERT_DELIVERIES, deliveries)
+    return ids
+
+
+def _entity_key(entity_type: str | None, entity_id: str | None) -> str | None:
+    return f"{entity_type}:{entity_id}" if entity_type is not None else None
+
+
+def _delivery_row(event_id: int, subscriber_name: str, entity_key: str | None, now: datetime) -> dict[str, Any]:
+    return {
+        "event_id": event_id, "subscriber": subscriber_name, "entity_key": entity_key,
+        "status": DeliveryStatus.PENDING, "attempts": 0, "next_attempt_at": now,
+        "last_error": "", "created_at": now, "delivered_at": None,
+    }
+
+
 @event.listens_for(OrmSession, "after_flush")
 def _fan_out(session: OrmSession, _ctx: Any) -> None:
     pending: list[OutboxEvent] | None = session.info.get("outbox_new")
@@ -179,16 +229,11 @@ def _fan_out(session: OrmSession, _ctx: Any) -> None:
         if ev.id is None:
             keep.append(ev)
             continue
-        entity_key = f"{ev.entity_type}:{ev.entity_id}" if ev.entity_type is not None else None
-        for name in _subscribers_for(ev.topic):
-            rows.append({
-                "event_id": ev.id, "subscriber": name, "entity_key": entity_key,
-                "status": DeliveryStatus.PENDING, "attempts": 0, "next_attempt_at": now,
-                "last_error": "", "created_at": now, "delivered_at": None,
-            })
+        entity_key = _entity_key(ev.entity_type, ev.entity_id)
+        rows.extend(_delivery_row(ev.id, name, entity_key, now) for name in _subscribers_for(ev.topic))
     session.info["outbox_new"] = keep
     if rows:
-        session.connection().execute(insert(OutboxDelivery), rows)
+        session.connection().execute(_INSERT_DELIVERIES, rows)
 
 
 @event.listens_for(OrmSession, "after_rollback")

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from backend.db import get_engine, is_postgresql, session_scope, set_engine, utcnow
 from backend.monitoring.models import ErrorLogEntry
 from backend.workflow import outbox
-from backend.workflow.models import DeliveryStatus, OutboxDelivery, ProcessedEvent, StateTransition
+from backend.workflow.models import DeliveryStatus, OutboxDelivery, OutboxEvent, ProcessedEvent, StateTransition
 
 
 @pytest.fixture
@@ -110,6 +110,42 @@ def test_same_idempotency_key_cannot_be_emitted_twice() -> None:
     _emit("order.paid", {"order": 1}, key="stripe:evt_1")
     with pytest.raises(IntegrityError):
         _emit("order.paid", {"order": 1}, key="stripe:evt_1")
+
+
+def test_emit_many_writes_what_emit_writes_and_returns_ids_in_order(register) -> None:  # type: ignore[no-untyped-def]
+    seen: list[tuple[str, dict, str | None]] = []
+
+    @register("t.batch_a", "order.paid", "order.expired")
+    @register("t.batch_b", "order.paid")
+    def on_event(session, event):  # type: ignore[no-untyped-def]
+        if outbox.processed_once(session, event):
+            seen.append((event.subscriber, event.payload, event.topic))
+
+    one_by_one = _emit("order.paid", {"order": 1}, ("order", 1), key="k-1")
+    batch = [outbox.NewEvent("order.paid", {"order": n}, ("order", n), key=f"k-{n}") for n in range(2, 40)]
+    batch.append(outbox.NewEvent("order.expired", {"order": 99}))
+    with session_scope() as session:
+        ids = outbox.emit_many(session, batch)
+    with session_scope() as session:
+        events = {e.id: e for e in session.execute(select(OutboxEvent)).scalars()}
+        deliveries = session.execute(select(OutboxDelivery.event_id, OutboxDelivery.subscriber,
+                                            OutboxDelivery.entity_key, OutboxDelivery.status)).all()
+    assert [events[i].payload for i in ids] == [e.payload for e in batch]  # ids in the order given
+    assert [(events[i].key, events[i].entity_type, events[i].entity_id) for i in ids[:2]] == [
+        ("k-2", "order", "2"), ("k-3", "order", "3")]
+    by_event: dict[int, list[tuple[str, str | None]]] = {}
+    for event_id, subscriber, entity_key, status in deliveries:
+        assert status is DeliveryStatus.PENDING
+        by_event.setdefault(event_id, []).append((subscriber, entity_key))
+    assert sorted(by_event[one_by_one]) == [("t.batch_a", "order:1"), ("t.batch_b", "order:1")]
+    assert sorted(by_event[ids[0]]) == [("t.batch_a", "order:2"), ("t.batch_b", "order:2")]
+    assert by_event[ids[-1]] == [("t.batch_a", None)]  # only its topic's subscribers; no entity
+    _drain()
+    assert len(seen) == 2 * 39 + 1
+    with session_scope() as session, pytest.raises(IntegrityError):  # keys stay unique across both paths
+        outbox.emit_many(session, [outbox.NewEvent("order.paid", {"order": 1}, key="k-1")])
+    with session_scope() as session:
+        assert outbox.emit_many(session, []) == []
 
 
 def test_failing_subscriber_is_retried_then_dead_lettered_without_blocking_others(register, configure) -> None:  # type: ignore[no-untyped-def]
