@@ -38,10 +38,11 @@ def _collection(address: str | None = None) -> Any:
     return Web3().eth.contract(address=address, abi=abi) if address else Web3().eth.contract(abi=abi)
 
 
-def request_mint(session: Session, key: str, campaign_id: int, to_address: str, quantity: int) -> MintRequest:
-    """Ask for `quantity` tokens of the campaign for `to_address`, in the caller's transaction.
+def request_mint(session: Session, key: str, campaign_id: int, to_address: str, quantity: int) -> bool:
+    """Ask for `quantity` tokens of the campaign for `to_address`, in the caller's transaction; True if this call
+    created the request.
 
-    Idempotent: the same `key` (e.g. "order:<id>") returns the existing request; a different request under the
+    Idempotent: the same `key` (e.g. "order:<id>") again changes nothing (False); a different request under the
     same key is refused. The dispatcher mints it once the campaign's contract is deployed.
     """
     if not key or len(key) > 200:
@@ -54,15 +55,16 @@ def request_mint(session: Session, key: str, campaign_id: int, to_address: str, 
     if session.get(Campaign, campaign_id) is None:
         raise NotFound("Campaign not found.")
     now = utcnow()
-    insert_ignore(session, MintRequest.__table__, {
+    if insert_ignore(session, MintRequest.__table__, {
         "key": key, "campaign_id": campaign_id, "to_address": to_address, "quantity": quantity,
         "status": MintStatus.PENDING, "token_ids": [], "error": "", "created_at": now, "updated_at": now,
-    }, ["key"])
-    request = session.exec(select(MintRequest).where(MintRequest.key == key)
-                           .execution_options(populate_existing=True)).one()
-    if (request.campaign_id, request.to_address, request.quantity) != (campaign_id, to_address, quantity):
+    }, ["key"]):
+        return True
+    existing = session.execute(select(MintRequest.campaign_id, MintRequest.to_address, MintRequest.quantity)
+                               .where(MintRequest.key == key)).one()
+    if tuple(existing) != (campaign_id, to_address, quantity):
         raise Conflict(f"mint key {key!r} was already used for a different mint")
-    return request
+    return False
 
 
 def dispatch_pass(max_requests: int | None = None, batch_size: int | None = None) -> int:

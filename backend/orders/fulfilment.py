@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlmodel import Session
 
 from backend.db import utcnow
@@ -100,25 +100,37 @@ def refuse_payment(session: Session, order: Order, reason: str) -> str:
 # -- payment outcomes ------------------------------------------------------------------------------------------------
 
 def apply_payment_completed(session: Session, order: Order, obj: dict[str, Any], *, source: str) -> str:
-    """A Checkout Session completed (webhook or reconciliation). Pays the order once, or refuses the money."""
+    """A Checkout Session completed (webhook or reconciliation). Pays the order once, or refuses the money.
+
+    The common case costs one lookup of earlier refunds and disputes of the payment intent and one UPDATE (the
+    payment fields go with the "pay" transition)."""
     payment_status = obj.get("payment_status")
     if payment_status not in ("paid", "no_payment_required"):
         return f"not paid yet (payment_status={payment_status})"
     if order.paid_at is not None:
         return "duplicate completion ignored"
     amount, currency = obj.get("amount_total"), str(obj.get("currency") or "").upper()
-    order.payment_intent_id = obj.get("payment_intent") or order.payment_intent_id
-    order.paid_amount_minor = amount if isinstance(amount, int) else None
-    order.paid_currency = currency[:3]
-    order.paid_at = utcnow()
-    session.add(order)
-    session.flush()
-    if order.payment_intent_id:  # refunds recorded before we knew the order get linked now
-        session.execute(update(PaymentRefund).where(PaymentRefund.payment_intent_id == order.payment_intent_id,
+    payment = {
+        "payment_intent_id": obj.get("payment_intent") or order.payment_intent_id,
+        "paid_amount_minor": amount if isinstance(amount, int) else None,
+        "paid_currency": currency[:3],
+        "paid_at": utcnow(),
+    }
+    payment_intent = payment["payment_intent_id"]
+    refunds_known, disputed = _earlier_on_intent(session, payment_intent)
+    if refunds_known:  # refunds recorded before we knew the order get linked now
+        session.execute(update(PaymentRefund).where(PaymentRefund.payment_intent_id == payment_intent,
                                                     PaymentRefund.order_id.is_(None))  # type: ignore[union-attr]
                         .values(order_id=order.id))
-
-    if amount != order.amount_minor or currency != order.currency:
+    mismatch = amount != order.amount_minor or currency != order.currency
+    paid = payment["paid_amount_minor"] or 0
+    refunded_first = refunds_known and paid > 0 and _refunded_already(session, payment_intent) >= paid
+    if mismatch or order.state not in PAYABLE or refunded_first:
+        for name, value in payment.items():  # recorded whatever happens next: a second completion is a duplicate
+            setattr(order, name, value)
+        session.add(order)
+        session.flush()
+    if mismatch:
         exc = PaymentMismatch(f"order {order.id}: paid {_money(amount, currency)}, expected "
                               f"{_money(order.amount_minor, order.currency)}")
         record_error("payments:amount_mismatch", exc, {"order_id": order.id, "source": source,
@@ -134,21 +146,28 @@ def apply_payment_completed(session: Session, order: Order, obj: dict[str, Any],
     if order.state not in PAYABLE:
         log.warning("order %s: completion in state %s ignored", order.id, order.state.value)
         return f"ignored in state {order.state.value}"
-    paid = order.paid_amount_minor or 0
-    if order.payment_intent_id and paid > 0 and _refunded_already(session, order.payment_intent_id) >= paid:
+    if refunded_first:
         return refuse_payment(session, order, "The payment was refunded before it was processed, so the order "
                                               "was not fulfilled.")
-    transition(session, order, "pay", actor=PAYMENT_SYSTEM, reason=f"{source}: {_money(amount, currency)}")
+    transition(session, order, "pay", actor=PAYMENT_SYSTEM, reason=f"{source}: {_money(amount, currency)}",
+               also=payment)
     emit(session, "order.paid", {"order_id": order.id, "public_id": order.public_id},
          entity=("order", order.id), key=f"order.paid:{order.id}")
-    # A dispute opened before we saw the completion.
-    if order.payment_intent_id and session.execute(
-        select(PaymentEvent.id).where(PaymentEvent.payment_intent_id == order.payment_intent_id,
-                                      PaymentEvent.type == "charge.dispute.created").limit(1)
-    ).first():
+    if disputed:  # a dispute opened before we saw the completion
         transition(session, order, "dispute", actor=PAYMENT_SYSTEM, reason="dispute opened before completion")
         return "paid; disputed"
     return "paid"
+
+
+def _earlier_on_intent(session: Session, payment_intent: str | None) -> tuple[bool, bool]:
+    """(any refund recorded, a dispute opened) for the payment intent before its completion was applied."""
+    if not payment_intent:
+        return False, False
+    row = session.execute(select(
+        exists().where(PaymentRefund.payment_intent_id == payment_intent),
+        exists().where(PaymentEvent.payment_intent_id == payment_intent, PaymentEvent.type == "charge.dispute.created"),
+    )).one()
+    return bool(row[0]), bool(row[1])
 
 
 def apply_payment_failed(session: Session, order: Order, message: str, *, final: bool) -> str:
@@ -330,12 +349,8 @@ def request_mint_for_paid_order(session: Session, order_id: int) -> str:
     if order is None or order.state is not O.PAID:
         return "skipped"
     key = minting.request_mint(session, order.id, order.campaign_id, order.wallet_address, order.quantity)  # type: ignore[arg-type]
-    if order.mint_key is None:
-        order.mint_key = key
-        order.mint_requested_at = utcnow()
-        session.add(order)
-        session.flush()
-    transition(session, order, "start_mint", actor=MINT_SYSTEM, reason=f"mint request {key}")
+    first = {"mint_key": key, "mint_requested_at": utcnow()} if order.mint_key is None else None
+    transition(session, order, "start_mint", actor=MINT_SYSTEM, reason=f"mint request {key}", also=first)
     return "mint requested"
 
 

@@ -55,27 +55,16 @@ def _insert(session: Session, table: Any) -> Any:
 def insert_ignore(session: Session, table: Any, values: Mapping[str, Any] | Sequence[Mapping[str, Any]],
                   index_elements: Sequence[str]) -> int:
     """INSERT ... ON CONFLICT DO NOTHING; returns how many rows were inserted."""
-    # Core execution on the session's connection: the ORM's bulk path does not report rowcount.
-    stmt = _insert(session, table).on_conflict_do_nothing(index_elements=list(index_elements))
-    connection = session.connection()
+    # Core execution on the session's connection: the ORM's bulk path does not report rowcount. Counted with
+    # RETURNING: psycopg reports no rowcount for INSERT ... ON CONFLICT through SQLAlchemy. The rows go as
+    # parameters, not in the statement: its compiled form is cached (a `.values([...])` is compiled each time).
     if isinstance(values, Mapping):
         values = [values]
     if not values:
         return 0
-    # Counted with RETURNING: psycopg reports no rowcount for INSERT ... ON CONFLICT through SQLAlchemy.
-    stmt = stmt.values(list(values)).returning(table.c[index_elements[0]])
-    return len(connection.execute(stmt).all())
-
-
-def insert_ignore_returning(session: Session, table: Any, rows: Sequence[Mapping[str, Any]],
-                            index_elements: Sequence[str]) -> set[tuple[Any, ...]]:
-    """One multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING the key columns of the rows it inserted."""
-    if not rows:
-        return set()
-    keys = [table.c[name] for name in index_elements]
-    stmt = _insert(session, table).values(list(rows)).on_conflict_do_nothing(
-        index_elements=list(index_elements)).returning(*keys)
-    return {tuple(row) for row in session.connection().execute(stmt)}
+    stmt = _insert(session, table).on_conflict_do_nothing(index_elements=list(index_elements)).returning(
+        table.c[index_elements[0]])
+    return len(session.connection().execute(stmt, list(values)).all())
 
 
 def upsert(session: Session, table: Any, values: Mapping[str, Any], index_elements: Sequence[str],

@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import inspect, select, update
+from sqlalchemy import insert, inspect, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
@@ -44,20 +44,27 @@ def transition(
     actor: str,
     reason: str = "",
     machine: Machine | None = None,
+    also: dict[str, Any] | None = None,
 ) -> Enum:
     """Move `entity` by `trigger`; raises IllegalTransition, or ConcurrentTransition if another writer won.
 
     The UPDATE is guarded by `version`, so of two concurrent transitions from the same version exactly one
     changes the row; the loser's transaction should be rolled back (the caller re-reads and decides again).
+    `also` sets more columns in the same UPDATE (e.g. the payment fields with "pay"): one statement, not two.
     """
     machine = machine or machine_for(entity)
     current = machine.coerce(entity.state)
     target = machine.next_state(current, trigger)
     cls = type(entity)
+    columns = inspect(cls).columns
+    extra = dict(also or {})
+    unknown = sorted(set(extra) - set(columns.keys()) | set(extra) & {"id", "state", "version"})
+    if unknown:
+        raise ValueError(f"transition cannot also set {', '.join(unknown)}")
     version = entity.version
-    values: dict[str, Any] = {"state": target, "version": cls.version + 1}
+    values: dict[str, Any] = {**extra, "state": target, "version": cls.version + 1}
     now = utcnow()
-    if "updated_at" in inspect(cls).columns:
+    if "updated_at" in columns:
         values["updated_at"] = now
     result = session.execute(
         update(cls)
@@ -69,22 +76,15 @@ def transition(
         raise ConcurrentTransition(
             f"{machine.name} {entity.id} changed while {trigger!r} was being applied; reload and try again"
         )
-    set_committed_value(entity, "state", target)
-    set_committed_value(entity, "version", version + 1)
+    for name, value in {**extra, "state": target, "version": version + 1}.items():
+        set_committed_value(entity, name, value)
     if "updated_at" in values:
         set_committed_value(entity, "updated_at", now)
-    session.add(
-        StateTransition(
-            entity_type=machine.name,
-            entity_id=str(entity.id),
-            from_state=current.value,
-            to_state=target.value,
-            trigger=trigger,
-            actor=actor[:80],
-            reason=reason[:500],
-            created_at=now,
-        )
-    )
+    # Core, not an ORM object: written now, in order with the UPDATE, without a unit-of-work flush.
+    session.execute(insert(StateTransition), {
+        "entity_type": machine.name, "entity_id": str(entity.id), "from_state": current.value,
+        "to_state": target.value, "trigger": trigger, "actor": actor[:80], "reason": reason[:500], "created_at": now,
+    })
     return target
 
 

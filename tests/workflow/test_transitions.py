@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Integer, MetaData, String, select
+from sqlalchemy import Integer, MetaData, String, event, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlmodel import Session
 
@@ -30,6 +30,7 @@ class Case(_TestBase):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     state: Mapped[str] = mapped_column(String(32), default=KycState.SUBMITTED.value)
     version: Mapped[int] = mapped_column(Integer, default=0)
+    reviewer: Mapped[str] = mapped_column(String(32), default="")
 
 
 @pytest.fixture
@@ -62,6 +63,31 @@ def test_transition_moves_state_and_writes_history(case_table: None) -> None:
         ("in_review", "approved", "approve", "user:7"),
     ]
     assert timeline[1].reason == "documents match"
+
+
+def test_transition_sets_other_columns_in_its_one_update(case_table: None) -> None:
+    case_id = _new_case()
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        statements.append(statement.split()[0])
+
+    with session_scope() as session:
+        case = session.get(Case, case_id)
+        event.listen(get_engine(), "before_cursor_execute", record)
+        try:
+            transition(session, case, "start_review", actor="user:7", also={"reviewer": "kim"})
+        finally:
+            event.remove(get_engine(), "before_cursor_execute", record)
+        assert (case.state, case.reviewer) == ("in_review", "kim")  # the object agrees without a reload
+        assert statements == ["UPDATE", "INSERT"]  # the guarded update (with the reviewer) and the history row
+        with pytest.raises(ValueError, match="version"):
+            transition(session, case, "approve", actor="user:7", also={"version": 9})
+        with pytest.raises(ValueError, match="nickname"):
+            transition(session, case, "approve", actor="user:7", also={"nickname": "x"})
+    with session_scope() as session:
+        stored = session.get(Case, case_id)
+        assert (stored.state, stored.version, stored.reviewer) == ("in_review", 1, "kim")
 
 
 def test_illegal_transition_names_machine_state_and_trigger_and_changes_nothing(case_table: None) -> None:
