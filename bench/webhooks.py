@@ -2,8 +2,8 @@
 concurrently over HTTP; waits for the workflow to settle and counts mints.
 
 Usage: python bench/webhooks.py [-n 1000] [--concurrency 32] [--workers 1] [--database-url URL] [--url http://host:port]
-Without --url it starts the API (granian, the ASGI server Reflex uses, on create_api() + the checkout routers: `python -m backend serve` needs
-the Reflex build, and the lead has not wired these routers into create_api yet) and the job runner
+Without --url it starts the API (granian, the ASGI server Reflex uses, on create_api(): `python -m backend serve`
+would need the Reflex build first) and the job runner
 (`python -m jobs --only outbox_relay,order_expirer`) on a fresh database and data dir. A PostgreSQL URL names
 the server: a scratch database `primsell_bench_webhooks` is (re)created there.
 
@@ -19,6 +19,7 @@ Last line: webhooks_per_s=<n> p50_ms=<n> p99_ms=<n> orders_paid=<n> mints=<n> du
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import json
 import os
@@ -38,23 +39,15 @@ BENCH_SECRET = "whsec_bench_0123456789abcdef0123456789abcdef"
 
 
 def bench_app():  # type: ignore[no-untyped-def]
-    """granian factory: the API with this issue's routers ahead of the /api catch-all, its modules loaded and the
-    heap frozen as Reflex's production launcher does before serving (reflex.utils.exec._preload_for_fork:
-    gc.collect(); gc.freeze()). Without the freeze, full collections over the imported modules pause the
-    worker for 70-200 ms now and then, which is what a p99 sees."""
-    from backend.api.app import CATCH_ALL_PATH, create_api
-    from backend.api.routes import orders, sandbox_pay, stripe_webhook
+    """granian factory: the app's API (create_api, webhook and checkout routes included) with the subscribers
+    loaded and the heap frozen as Reflex's production launcher does before serving
+    (reflex.utils.exec._preload_for_fork: gc.collect(); gc.freeze()). Without the freeze, full collections over
+    the imported modules pause the worker for 70-200 ms now and then, which is what a p99 sees."""
+    from backend.api.app import create_api
     from backend.workflow import outbox
 
     outbox.load_subscribers()
-
     api = create_api()
-    for router in (stripe_webhook.router, sandbox_pay.router, orders.router, orders.admin_router):
-        api.include_router(router)
-    routes = api.router.routes
-    for route in [r for r in routes if getattr(r, "path", None) == CATCH_ALL_PATH]:
-        routes.remove(route)
-        routes.append(route)
     gc.collect()
     gc.freeze()
     return api
@@ -144,6 +137,36 @@ def warm_up_event(i: int) -> dict[str, object]:
     return sandbox.build_event("bench.warm_up", {"id": f"warm_{i}", "object": "bench"})
 
 
+async def post_all(url: str, bodies: list[bytes], concurrency: int) -> tuple[list[float], int]:
+    """POST each body, signed just before it goes, over `concurrency` keep-alive connections; (latencies, non-200s).
+
+    One asyncio loop with aiohttp, not a thread per connection: the load generator shares the machine's two cores
+    with the server it measures, and 32 threads contending for the GIL cost ~2 ms of CPU per request (a third of
+    the machine at these rates), which showed up as server latency."""
+    import aiohttp
+
+    from backend.payments.signing import sign
+
+    pending = iter(bodies)
+    latencies: list[float] = []
+    failures = 0
+
+    async def connection(http: aiohttp.ClientSession) -> None:
+        nonlocal failures
+        for body in pending:
+            headers = {"Content-Type": "application/json", "Stripe-Signature": sign(body)}
+            started = time.perf_counter()
+            async with http.post("/api/stripe/webhook", data=body, headers=headers) as response:
+                await response.read()
+            latencies.append(time.perf_counter() - started)
+            failures += response.status != 200
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(url, connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as http:
+        await asyncio.gather(*(connection(http) for _ in range(concurrency)))
+    return latencies, failures
+
+
 def settle_counts(n: int, timeout: float) -> tuple[int, int, int, int]:
     from sqlalchemy import func, select
 
@@ -202,39 +225,20 @@ def main() -> int:
         url = args.url.rstrip("/")
     try:
         wait_ready(url)
-        import httpx
-
-        from backend.payments.signing import sign
-
         make_orders(args.n)
         bodies = completion_bodies()
         rng = random.Random(5)
         sends = bodies + rng.sample(bodies, int(len(bodies) * args.duplicates))
         rng.shuffle(sends)
-        latencies: list[float] = []
-        failures = 0
-        limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
-        with httpx.Client(base_url=url, limits=limits, timeout=30) as client:
-            def send(body: bytes) -> tuple[float, int]:
-                headers = {"Content-Type": "application/json", "Stripe-Signature": sign(body)}
-                started = time.perf_counter()
-                status = client.post("/api/stripe/webhook", content=body, headers=headers).status_code
-                return time.perf_counter() - started, status
-
-            with ThreadPoolExecutor(max_workers=args.concurrency) as pool:  # warm-up, not timed
-                warm = [json.dumps(warm_up_event(i), separators=(",", ":")).encode()
-                        for i in range(8 * args.workers)]
-                if any(status != 200 for _, status in pool.map(send, warm)):
-                    raise SystemExit("the warm-up webhooks were not acknowledged")
-
-            gc.collect()  # the client's own full collections would show up as server latency
-            gc.freeze()
-            began = time.perf_counter()
-            with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
-                for elapsed, status in pool.map(send, sends):
-                    latencies.append(elapsed)
-                    failures += status != 200
-            wall = time.perf_counter() - began
+        warm = [json.dumps(warm_up_event(i), separators=(",", ":")).encode() for i in range(8 * args.workers)]
+        _, warm_failures = asyncio.run(post_all(url, warm, args.concurrency))  # warm-up, not timed
+        if warm_failures:
+            raise SystemExit("the warm-up webhooks were not acknowledged")
+        gc.collect()  # the client's own full collections would show up as server latency
+        gc.freeze()
+        began = time.perf_counter()
+        latencies, failures = asyncio.run(post_all(url, sends, args.concurrency))
+        wall = time.perf_counter() - began
         latencies.sort()
         paid, mints, duplicate_mints, lost = settle_counts(args.n, args.settle_timeout)
         p50 = latencies[len(latencies) // 2] * 1000
