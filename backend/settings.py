@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # Workflow engine and daemons (issue 3).
     job_lease_s: float = Field(60.0, alias="JOB_LEASE_SECONDS", gt=0)
     scheduler_heartbeat_s: float = Field(5.0, alias="SCHEDULER_HEARTBEAT_SECONDS", gt=0)
+    # The job runner's CPU niceness (0-19): background work yields the CPU to the web process, so webhook
+    # acknowledgements and page loads stay fast while a backlog is worked off. 0 leaves it as started.
+    jobs_nice: int = Field(10, alias="JOBS_NICE", ge=0, le=19)
     outbox_batch_size: int = Field(500, alias="OUTBOX_BATCH_SIZE", gt=0)
     outbox_max_attempts: int = Field(8, alias="OUTBOX_MAX_ATTEMPTS", gt=0)
     outbox_backoff_base_s: float = Field(2.0, alias="OUTBOX_BACKOFF_BASE_SECONDS", ge=0)

@@ -8,11 +8,18 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
 
 from backend.settings import get_settings
+
+
+def lower_priority(niceness: int) -> int:
+    """Raise this process's niceness to `niceness` (never lower it: only root may); returns the niceness now."""
+    current = os.getpriority(os.PRIO_PROCESS, 0)
+    return os.nice(niceness - current) if niceness > current else current
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     from jobs.scheduler import build_scheduler, forget
 
     settings = get_settings()
+    lower_priority(settings.jobs_nice)
     names = [n.strip() for n in args.only.split(",") if n.strip()]
     unknown = [n for n in names if n not in BY_NAME]
     if unknown:
