@@ -178,6 +178,15 @@ def _mint_finished(session: Session, tx: ChainTransaction, receipt: Any) -> None
 
 # -- queries ------------------------------------------------------------------------------------------------------
 
+def mint_tx_hash(session: Session, key: str) -> str | None:
+    """The hash of the transaction carrying mint request `key` once it is signed (its latest attempt, which a
+    fee replacement changes), else None: the buyer can follow a mint before it is confirmed."""
+    return session.execute(
+        select(ChainTransaction.tx_hash).join(MintRequest, col(MintRequest.tx_id) == ChainTransaction.id)
+        .where(MintRequest.key == key)
+    ).scalar_one_or_none()
+
+
 @dataclass(frozen=True)
 class MintedCount:
     minted: int

@@ -3,8 +3,8 @@ page), listing the tokens the platform holds for them, and withdrawing one to th
 
 Trade-off of `claim_account`: possession of the order link (128 random bits, shown only to whoever placed the
 order) is the proof that lets someone set the first password of the account tied to the order's email. There is
-no email verification yet, so whoever places a "keep it for me" order with an email can claim that email's
-account if nobody has yet. Mitigations here: only accounts with no password, only once the order is paid (an
+no email verification yet, so whoever places an order with an email can claim that email's account if nobody
+has yet. Mitigations here: only accounts with no password, only once the order is paid (an
 attacker has to pay), and the first password wins (later claims are refused). The real fix is a set-password
 link sent to the address itself, once the platform sends email.
 """
@@ -52,13 +52,13 @@ def _order_by_public_id(session: Session, public_id: str) -> Order:
 
 
 def _claimable_user(session: Session, order: Order) -> User | None:
-    if not order.custodial or order.user_id is None or order.state not in CLAIMABLE_STATES:
+    if order.user_id is None or order.state not in CLAIMABLE_STATES:
         return None
     return session.get(User, order.user_id)
 
 
 def can_claim_account(public_id: str) -> bool:
-    """Should the order page offer "Create your account"? (a paid custodial order whose account has no password)"""
+    """Should the order page offer "Create your account"? (a paid order whose account has no password)"""
     with session_scope() as session:
         try:
             order = _order_by_public_id(session, public_id)
@@ -69,7 +69,7 @@ def can_claim_account(public_id: str) -> bool:
 
 
 def claim_account(public_id: str, password: str) -> str:
-    """Set the first password of the account behind a custodial order; returns the account's email.
+    """Set the first password of the account behind a paid order; returns the account's email.
 
     Raises NotFound (no such order, or nothing to claim yet), Conflict (the account already has a password)
     or ValidationFailed with a `password` field error (the password policy).

@@ -229,18 +229,28 @@ def apply_charge_refunded(session: Session, order: Order | None, obj: dict[str, 
         confirm_refunded(session, order, amount_refunded)
         return "refunded" if ours else "refunded (confirmed by provider)"
     if order.state in (O.PAID, O.MINTED, O.FULFILLED):
-        if order.state is O.PAID:
-            release_supply(session, order)
-        order.refund_reason = order.refund_reason or "Your payment was refunded."
-        session.add(order)
-        session.flush()
-        transition(session, order, "request_refund", actor=PAYMENT_SYSTEM, reason="refunded at the payment provider")
-        confirm_refunded(session, order, amount_refunded)
-        return "refunded at the provider"
-    if order.state is O.MINTING:
+        return _refunded_at_provider(session, order, amount_refunded)
+    if order.state is O.MINTING:  # the mint's outcome settles it: apply_mint_completed / apply_mint_failed
         record_error("payments:refund_during_mint", RuntimeError(f"order {order.id} refunded while minting"),
                      {"order_id": order.id}, session=session)
     return f"refund recorded in state {order.state.value}"
+
+
+def _refunded_at_provider(session: Session, order: Order, amount: int) -> str:
+    """The money went back outside Primsell (the provider's dashboard): the order ends refunded, as it is."""
+    if order.state is O.PAID:
+        release_supply(session, order)
+    order.refund_reason = order.refund_reason or "Your payment was refunded."
+    session.add(order)
+    session.flush()
+    transition(session, order, "request_refund", actor=PAYMENT_SYSTEM, reason="refunded at the payment provider")
+    confirm_refunded(session, order, amount)
+    return "refunded at the provider"
+
+
+def _fully_refunded(order: Order) -> bool:
+    paid = order.paid_amount_minor if order.paid_amount_minor is not None else order.amount_minor
+    return paid > 0 and order.refunded_minor >= paid
 
 
 def apply_dispute(session: Session, order: Order | None, obj: dict[str, Any], *, closed: bool) -> str:
@@ -374,6 +384,8 @@ def apply_mint_completed(session: Session, payload: dict[str, Any]) -> str:
     if order.state is O.MINTING:
         transition(session, order, "confirm_mint", actor=MINT_SYSTEM, reason=f"tx {tx}")
         transition(session, order, "fulfil", actor=MINT_SYSTEM, reason="tokens delivered to " + order.wallet_address)
+        if _fully_refunded(order):  # refunded at the provider while the mint was in flight: not kept as sold
+            return "fulfilled; " + _refunded_at_provider(session, order, order.refunded_minor)
         return "fulfilled"
     return f"mint recorded in state {order.state.value}"
 
@@ -391,5 +403,8 @@ def apply_mint_failed(session: Session, payload: dict[str, Any]) -> str:
     session.add(order)
     session.flush()
     transition(session, order, "request_refund", actor=MINT_SYSTEM, reason=f"mint failed: {cause}")
+    if _fully_refunded(order):  # refunded at the provider while the mint was in flight: nothing left to send
+        confirm_refunded(session, order, order.refunded_minor)
+        return "refunded already"
     open_refund(session, order, f"mint failed: {cause}", MINT_SYSTEM)
     return "refund queued"

@@ -30,6 +30,24 @@ def request_mint(session: Session, order_id: int, campaign_id: int, to_address: 
     return key
 
 
+def mint_tx_hash(session: Session, order_id: int) -> str | None:
+    """The hash of the order's mint transaction once it is signed, before the mint is confirmed."""
+    from backend.chain.service import mint_tx_hash as chain_mint_tx_hash
+
+    return chain_mint_tx_hash(session, mint_key(order_id))
+
+
+def tx_link(chain: str, tx_hash: str | None) -> str:
+    """The chain's explorer link for a transaction; none when the chain has no explorer (or is gone)."""
+    from backend.chain.config import chain_config
+    from backend.errors import NotFound
+
+    try:
+        return chain_config(chain).tx_url(tx_hash) or ""
+    except NotFound:
+        return ""
+
+
 def custodial_address(user_id: int) -> str:
     """The platform-held wallet of a consumer who chose "keep it for me"."""
     from backend.chain.custody import custodial_address as chain_custodial_address

@@ -27,7 +27,6 @@ from backend.fx.service import PriceUnavailable, get_rate
 from backend.money import CURRENCY_EXPONENTS, format_amount, to_decimal
 from backend.orders import minting
 from backend.orders.errors import NotOnSale, PaymentUnavailable, SoldOut, WalletCapReached
-from backend.chain.config import chain_config
 from backend.orders.locks import lock_campaign, lock_order, release_supply, reserve_supply
 from backend.orders.models import Order
 from backend.payments.provider import LineItem, PaymentProviderError, SessionRequest, get_provider
@@ -145,7 +144,7 @@ def order_url(public_id: str) -> str:
 
 def _consumer_user_id(email: str) -> int:
     """The account an order belongs to: the existing user with this email, or a new consumer (no password:
-    they set one later to see their orders and custodial tokens)."""
+    they set one later, from the order page, to see their orders and custodial tokens)."""
     for _ in range(2):
         try:
             with session_scope() as session:
@@ -156,10 +155,6 @@ def _consumer_user_id(email: str) -> int:
         except IntegrityError:
             continue  # a concurrent checkout with the same email created it first: read it again
     raise ValidationFailed("Could not set up an account for this email; try again.", fields={"email": "retry"})
-
-
-def _existing_user_id(session: Session, email: str) -> int | None:
-    return session.execute(select(User.id).where(User.email == email)).scalars().first()
 
 
 def _not_on_sale_error(campaign: Campaign) -> Exception:
@@ -185,14 +180,17 @@ def start_checkout(campaign_slug: str, quantity: int, email: str, wallet_address
     email = normalize_email(email)
     custodial = wallet_address is None or wallet_address.strip() == ""
     if custodial:
-        user_id: int | None = _consumer_user_id(email)
-        wallet = minting.custodial_address(user_id)  # type: ignore[arg-type]
+        wallet = ""
     else:
         try:
             wallet = check_address(wallet_address or "")
         except ValueError as exc:
             raise ValidationFailed("Check the wallet address.", fields={"wallet_address": str(exc)}) from exc
-        user_id = None
+    # Every order belongs to the account of its email (created without a password if new), so the buyer can
+    # later find it under "My orders" whichever way the NFT went.
+    user_id = _consumer_user_id(email)
+    if custodial:
+        wallet = minting.custodial_address(user_id)
     settings = get_settings()
     with session_scope() as session:
         campaign = _public_campaign(session, campaign_slug)
@@ -232,7 +230,7 @@ def start_checkout(campaign_slug: str, quantity: int, email: str, wallet_address
             public_id=secrets.token_hex(16),
             brand_id=campaign.brand_id,
             campaign_id=campaign.id,  # type: ignore[arg-type]
-            user_id=user_id if user_id is not None else _existing_user_id(session, email),
+            user_id=user_id,
             email=email,
             wallet_address=wallet,
             custodial=custodial,
@@ -392,16 +390,12 @@ def _steps(order: Order) -> list[Step]:
     return steps
 
 
-def _tx_link(chain: str, tx_hash: str) -> str:
-    """The chain's explorer link for a transaction; none when the chain has no explorer (or is gone)."""
-    try:
-        return chain_config(chain).tx_url(tx_hash) or ""
-    except NotFound:
-        return ""
-
-
-def order_view(order: Order, campaign: Campaign) -> OrderView:
+def order_view(order: Order, campaign: Campaign, session: Session | None = None) -> OrderView:
+    """What the buyer sees. With a session, a mint still in flight shows its transaction before it confirms."""
     label, message = STATUS_TEXT[order.state]
+    tx_hash = order.mint_tx_hash
+    if not tx_hash and session is not None and order.state is OrderState.MINTING and order.id is not None:
+        tx_hash = minting.mint_tx_hash(session, order.id) or ""
     return OrderView(
         public_id=order.public_id,
         status=order.state.value,
@@ -425,8 +419,8 @@ def order_view(order: Order, campaign: Campaign) -> OrderView:
         custodial=order.custodial,
         email=order.email,
         payment_url=order.payment_url if order.state in PAYABLE else "",
-        tx_hash=order.mint_tx_hash,
-        explorer_url=_tx_link(campaign.chain, order.mint_tx_hash),
+        tx_hash=tx_hash,
+        explorer_url=minting.tx_link(campaign.chain, tx_hash),
         token_ids=[str(t) for t in order.token_ids or []],
         refund_reason=order.refund_reason,
         failure_reason=order.failure_reason,
@@ -449,11 +443,11 @@ def get_order_public(public_id: str) -> OrderView:
         ).first()
         if row is None:
             raise NotFound("This order does not exist.")
-        return order_view(row[0], row[1])
+        return order_view(row[0], row[1], session)
 
 
 def list_orders_for_user(actor: Actor | None, *, limit: int = 50) -> list[OrderView]:
-    """The signed-in consumer's orders, newest first (orders placed with their account's email)."""
+    """The signed-in consumer's orders, newest first (every order placed with their account's email)."""
     actor = signed_in(actor)
     limit = max(1, min(limit, 200))
     with session_scope() as session:
@@ -461,4 +455,4 @@ def list_orders_for_user(actor: Actor | None, *, limit: int = 50) -> list[OrderV
             select(Order, Campaign).join(Campaign, Campaign.id == Order.campaign_id)
             .where(Order.user_id == actor.user_id).order_by(Order.created_at.desc(), Order.id.desc()).limit(limit)  # type: ignore[attr-defined,union-attr]
         ).all()
-        return [order_view(o, c) for o, c in rows]
+        return [order_view(o, c, session) for o, c in rows]

@@ -1,5 +1,6 @@
-"""The order_expirer's work: send queued refunds to the provider, reconcile unpaid orders past their TTL with
-the provider (a lost webhook must not lose a payment), and expire the rest, releasing their supply.
+"""The order_expirer's work: send queued refunds to the provider and follow those it left pending, reconcile unpaid
+orders past their TTL with the provider (a lost webhook must not lose a payment), and expire the rest, releasing
+their supply.
 
 Network calls happen between transactions; every step is safe to run twice or from two runners (refunds
 carry their idempotency key, order changes are version-guarded transitions under a row lock).
@@ -18,7 +19,8 @@ from backend.orders import fulfilment
 from backend.orders.locks import lock_order
 from backend.orders.models import Order
 from backend.payments.models import PaymentRefund, RefundStatus
-from backend.payments.provider import PaymentProvider, PaymentProviderError, get_provider
+from backend.payments.provider import (CheckoutSession, PaymentProvider, PaymentProviderError, RefundResult,
+                                       get_provider)
 from backend.settings import get_settings
 from backend.workflow.machines import OrderState
 from backend.workflow.outbox import backoff
@@ -28,6 +30,16 @@ log = logging.getLogger(__name__)
 
 EXPIRER = "daemon:order_expirer"
 SUBMIT_TIMEOUT = timedelta(minutes=5)  # a "submitting" refund older than this was abandoned by a dead worker
+# A refund the provider accepted as "pending" is asked about again this often (its charge.refunded webhook
+# settles it sooner; this covers a lost one).
+REFUND_RECHECK = timedelta(minutes=10)
+# A completed session still unpaid is an asynchronous payment (a bank debit) in flight: its supply stays held and
+# the provider is asked again this often, for up to ASYNC_PAYMENT_MAX_WAIT after the order was placed.
+ASYNC_PAYMENT_RECHECK = timedelta(hours=1)
+ASYNC_PAYMENT_MAX_WAIT = timedelta(days=14)
+# What a provider's refund status means here.
+REFUND_OUTCOMES = {"succeeded": RefundStatus.SUCCEEDED, "failed": RefundStatus.FAILED,
+                   "canceled": RefundStatus.FAILED}
 
 
 # -- refunds ---------------------------------------------------------------------------------------------------------
@@ -60,18 +72,58 @@ def issue_refunds(*, limit: int | None = None, refund_ids: list[int] | None = No
         except PaymentProviderError as exc:
             _refund_failed(refund_id, order_id, attempts + 1, exc, settings.refund_max_attempts)
             continue
-        with session_scope() as session:
-            status = RefundStatus.SUCCEEDED if result.status == "succeeded" else RefundStatus.SUBMITTED
-            moved = session.execute(
-                update(PaymentRefund).where(PaymentRefund.id == refund_id,
-                                            PaymentRefund.status == RefundStatus.SUBMITTING)
-                .values(status=status, provider_refund_id=result.id, last_error="", updated_at=utcnow())
-            ).rowcount  # type: ignore[attr-defined]
-            if moved and status is RefundStatus.SUCCEEDED and order_id is not None:
-                order = lock_order(session, order_id=order_id)
-                if order is not None:
-                    fulfilment.confirm_refunded(session, order, result.amount)
+        _record_refund_outcome(refund_id, order_id, RefundStatus.SUBMITTING, result)
     return len(claimed)
+
+
+def check_submitted_refunds(*, limit: int | None = None, provider: PaymentProvider | None = None,
+                            now: datetime | None = None) -> int:
+    """Ask the provider about refunds it accepted as pending and nobody confirmed since; returns how many settled."""
+    limit = limit or get_settings().order_expirer_batch_size
+    now = now or utcnow()
+    r = PaymentRefund
+    with session_scope() as session:
+        due = session.execute(
+            select(r.id, r.order_id, r.provider_refund_id).where(
+                r.status == RefundStatus.SUBMITTED, r.next_attempt_at <= now, r.provider_refund_id != "")
+            .order_by(r.next_attempt_at, r.id).limit(limit)
+        ).all()
+    settled = 0
+    for refund_id, order_id, provider_refund_id in due:
+        provider = provider or get_provider()
+        try:
+            result = provider.retrieve_refund(provider_refund_id)
+        except PaymentProviderError as exc:
+            log.warning("refund %s: could not ask the provider (%s); next run", refund_id, exc)
+            result = None
+        settled += _record_refund_outcome(refund_id, order_id, RefundStatus.SUBMITTED, result, now=now)
+    return settled
+
+
+def _record_refund_outcome(refund_id: int, order_id: int | None, expected: RefundStatus, result: RefundResult | None,
+                           *, now: datetime | None = None) -> bool:
+    """Store what the provider said of a refund (still `expected`); True when it is settled (succeeded or failed).
+
+    Succeeded confirms the order's refund; failed or canceled is logged for an admin (the money is still with us);
+    pending, or no answer, is asked about again after REFUND_RECHECK."""
+    now = now or utcnow()
+    status = REFUND_OUTCOMES.get(result.status, RefundStatus.SUBMITTED) if result else RefundStatus.SUBMITTED
+    values: dict[str, object] = {"status": status, "next_attempt_at": now + REFUND_RECHECK, "updated_at": utcnow()}
+    if result is not None:
+        values.update(provider_refund_id=result.id, last_error="" if status is not RefundStatus.FAILED
+                      else f"the provider reports the refund {result.status}")
+    with session_scope() as session:
+        moved = session.execute(update(PaymentRefund).where(PaymentRefund.id == refund_id,
+                                                            PaymentRefund.status == expected).values(**values)
+                                ).rowcount  # type: ignore[attr-defined]
+        if moved and status is RefundStatus.SUCCEEDED and order_id is not None:
+            order = lock_order(session, order_id=order_id)
+            if order is not None:
+                fulfilment.confirm_refunded(session, order, result.amount)  # type: ignore[union-attr]
+    if moved and status is RefundStatus.FAILED:
+        record_error("payments:refund_failed", RuntimeError(str(values["last_error"])),
+                     {"refund_id": refund_id, "order_id": order_id})
+    return bool(moved) and status is not RefundStatus.SUBMITTED
 
 
 def _refund_failed(refund_id: int, order_id: int | None, attempts: int, exc: PaymentProviderError,
@@ -115,7 +167,7 @@ def expire_and_reconcile(*, limit: int | None = None, provider: PaymentProvider 
                 remote = provider.retrieve_session(session_id)
                 if remote.status == "open":
                     # Close it at the provider first, so the buyer cannot pay after we give up the supply.
-                    remote = provider.expire_session(session_id)
+                    remote = _close_session(provider, session_id)
             except PaymentProviderError as exc:
                 if exc.retryable:
                     log.warning("order %s: provider unreachable during reconciliation (%s); next run", order_id, exc)
@@ -129,6 +181,10 @@ def expire_and_reconcile(*, limit: int | None = None, provider: PaymentProvider 
                                                                                                "no_payment_required"):
                 outcome = fulfilment.apply_payment_completed(session, order, remote.as_event_object(),
                                                              source="reconciliation")
+            elif remote is not None and remote.status == "complete" and now < order.created_at + ASYNC_PAYMENT_MAX_WAIT:
+                order.expires_at = now + ASYNC_PAYMENT_RECHECK  # the buyer paid; the money is on its way
+                session.add(order)
+                outcome = "awaiting an asynchronous payment"
             else:
                 outcome = fulfilment.expire_order(session, order, "not paid in time", actor=EXPIRER)
             changed += 1
@@ -136,7 +192,20 @@ def expire_and_reconcile(*, limit: int | None = None, provider: PaymentProvider 
     return changed
 
 
+def _close_session(provider: PaymentProvider, session_id: str) -> CheckoutSession:
+    """Expire an open session. A provider that refuses for good (the buyer paid a moment ago, so the session is no
+    longer open) is asked for the session again: its answer decides, not the refusal."""
+    try:
+        return provider.expire_session(session_id)
+    except PaymentProviderError as exc:
+        if exc.retryable:
+            raise
+        log.info("session %s could not be expired (%s); reading it again", session_id, exc)
+        return provider.retrieve_session(session_id)
+
+
 def run_upkeep(*, provider: PaymentProvider | None = None, now: datetime | None = None) -> int:
-    """One order_expirer tick: reconcile/expire, then send refunds (including those just queued)."""
+    """One order_expirer tick: reconcile/expire, send refunds (including those just queued), follow pending ones."""
     changed = expire_and_reconcile(provider=provider, now=now)
-    return changed + issue_refunds(provider=provider, now=now)
+    sent = issue_refunds(provider=provider, now=now)
+    return changed + sent + check_submitted_refunds(provider=provider, now=now)

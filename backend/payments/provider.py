@@ -97,6 +97,8 @@ class PaymentProvider(Protocol):
     def refund(self, payment_intent: str, amount: int, *, idempotency_key: str,
                metadata: dict[str, str] | None = None) -> RefundResult: ...
 
+    def retrieve_refund(self, refund_id: str) -> RefundResult: ...
+
 
 _override: PaymentProvider | None = None
 

@@ -147,6 +147,13 @@ class SandboxProvider:
             session.flush()
             return RefundResult(row.id, row.status, row.amount)
 
+    def retrieve_refund(self, refund_id: str) -> RefundResult:
+        with session_scope() as session:
+            row = session.get(SandboxRefund, refund_id)
+            if row is None:
+                raise PaymentProviderError(f"No sandbox refund {refund_id}.", retryable=False, kind="invalid_request")
+            return RefundResult(row.id, row.status, row.amount)
+
 
 def _locked(session: Any, session_id: str) -> SandboxSession | None:
     stmt = select(SandboxSession).where(SandboxSession.id == session_id).execution_options(populate_existing=True)

@@ -86,9 +86,16 @@ class StripeProvider:
             params["metadata"] = metadata
         refund = _call(lambda: self.client.v1.refunds.create(
             params, options={"idempotency_key": idempotency_key}))  # type: ignore[arg-type]
-        data = refund.to_dict()
-        return RefundResult(id=data["id"], status=str(data.get("status") or "pending"),
-                            amount=int(data.get("amount") or amount))
+        return _refund(refund, amount)
+
+    def retrieve_refund(self, refund_id: str) -> RefundResult:
+        return _refund(_call(lambda: self.client.v1.refunds.retrieve(refund_id)))
+
+
+def _refund(stripe_obj: Any, amount: int = 0) -> RefundResult:
+    data = stripe_obj.to_dict()
+    return RefundResult(id=data["id"], status=str(data.get("status") or "pending"),
+                        amount=int(data.get("amount") or amount))
 
 
 def _session(stripe_obj: Any) -> CheckoutSession:

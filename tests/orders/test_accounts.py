@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Callable, Iterator
 
 import pytest
+from sqlalchemy import update
 from sqlmodel import select
 from web3 import EthereumTesterProvider, Web3
 
@@ -20,13 +21,14 @@ from backend.db import session_scope, utcnow
 from backend.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
 from backend.orders import accounts
 from backend.orders.models import Order
-from backend.orders.service import list_orders_for_user
+from backend.orders.service import list_orders_for_user, start_checkout
 from backend.workflow.machines import OrderState
 from tests.chain.conftest import ChainUnderTest, People
 from tests.chain.helpers import add_mints, all_settled, deploy_campaign, requests_by_key, transactions
 from tests.factories import make_brand, make_campaign, make_user
 
 GOOD_PASSWORD = "violet-harbour-42"
+WALLET = "0x8ba1f109551bD432803012645Ac136ddd64DBA72"
 
 
 @pytest.fixture
@@ -104,15 +106,30 @@ def test_a_weak_password_is_refused_with_a_field_error() -> None:
     assert accounts.can_claim_account(public_id)  # nothing was set
 
 
-def test_unpaid_unknown_and_wallet_orders_cannot_claim() -> None:
+def test_unpaid_and_unknown_orders_cannot_claim() -> None:
     campaign = make_campaign(make_brand())
     user_id = _checkout_user("kim@example.com")
     unpaid = _order(campaign, user_id, state=OrderState.AWAITING_PAYMENT)
-    own_wallet = _order(campaign, user_id, custodial=False)
-    for public_id in (unpaid, own_wallet, "0" * 32, "not-an-id"):
+    for public_id in (unpaid, "0" * 32, "not-an-id"):
         assert not accounts.can_claim_account(public_id)
         with pytest.raises(NotFound):
             accounts.claim_account(public_id, GOOD_PASSWORD)
+
+
+def test_a_buyer_who_pasted_a_wallet_claims_the_account_and_finds_every_order_of_their_email() -> None:
+    """Checkout ties every order to its email's account, so "My orders" shows wallet orders too."""
+    campaign = make_campaign(make_brand(), supply_cap=10)
+    first = start_checkout(campaign.slug, 1, "Lee@Example.com", WALLET, "1.1.1.1").public_id
+    second = start_checkout(campaign.slug, 2, "lee@example.com", None, "1.1.1.1").public_id
+    with session_scope() as session:
+        orders = session.exec(select(Order).order_by(Order.id)).all()
+        user = session.exec(select(User).where(User.email == "lee@example.com")).one()
+        assert [o.user_id for o in orders] == [user.id, user.id] and user.password_hash is None
+        session.execute(update(Order).values(state=OrderState.MINTING))  # both paid, minting
+    assert accounts.can_claim_account(first)
+    assert accounts.claim_account(first, GOOD_PASSWORD) == "lee@example.com"
+    assert not accounts.can_claim_account(second)  # one account, claimed once
+    assert {o.public_id for o in list_orders_for_user(_actor(user.id))} == {first, second}  # type: ignore[arg-type]
 
 
 def _people() -> People:

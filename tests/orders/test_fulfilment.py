@@ -6,9 +6,9 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from backend.chain.models import MintRequest
+from backend.chain.models import ChainTransaction, MintRequest, MintStatus, TxPurpose, TxState
 from backend.db import session_scope
 from backend.orders import service
 from backend.orders.upkeep import issue_refunds
@@ -77,6 +77,26 @@ def test_mint_completed_fulfils_the_order_with_token_ids_and_tx(client, configur
     assert view.status == "fulfilled" and view.token_ids == ["7", "8"]
     assert view.explorer_url == "https://sepolia.etherscan.io/tx/0x" + "ab" * 32
     assert [s.status for s in view.steps] == ["done"] * 4
+
+
+def test_the_order_page_links_the_mint_transaction_while_it_confirms(client, configure) -> None:
+    configure(CHAIN_EXPLORER_URL="https://sepolia.etherscan.io")
+    _, order = _paid_order(client)
+    post_event(client, completed_event(order))
+    settle()
+    minting = service.get_order_public(order.public_id)
+    assert minting.status == "minting" and minting.tx_hash == "" and minting.explorer_url == ""  # not sent yet
+    tx_hash = "0x" + "cd" * 32
+    with session_scope() as session:  # what the mint dispatcher and the transaction manager write
+        tx = ChainTransaction(purpose=TxPurpose.MINT_BATCH, idempotency_key="mint_batch:test", chain="local",
+                              signer="platform", from_address=WALLET, tx_hash=tx_hash, state=TxState.SENT)
+        session.add(tx)
+        session.flush()
+        session.execute(update(MintRequest).where(MintRequest.key == f"order-{order.id}")
+                        .values(tx_id=tx.id, status=MintStatus.SUBMITTED))
+    sent = service.get_order_public(order.public_id)
+    assert sent.status == "minting" and sent.tx_hash == tx_hash
+    assert sent.explorer_url == f"https://sepolia.etherscan.io/tx/{tx_hash}"
 
 
 def test_mint_failed_refunds_the_buyer_and_releases_the_supply(client) -> None:

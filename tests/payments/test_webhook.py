@@ -17,6 +17,7 @@ from backend.orders import service
 from backend.orders.upkeep import expire_and_reconcile, issue_refunds
 from backend.payments import sandbox
 from backend.payments.models import PaymentEvent, PaymentRefund, RefundStatus, SandboxRefund
+from backend.workflow import outbox
 from backend.workflow.machines import OrderState
 from backend.workflow.models import OutboxEvent
 from tests.factories import make_brand, make_campaign
@@ -159,6 +160,39 @@ def test_wrong_currency_is_a_mismatch(client) -> None:
     assert order_by_public(order.public_id).state is OrderState.REFUND_PENDING
 
 
+def _completed_unpaid(order):  # type: ignore[no-untyped-def]
+    """A session completed by a bank debit: the buyer is done, the money is not there yet."""
+    event = completed_event(order)
+    event["data"]["object"]["payment_status"] = "unpaid"
+    return event
+
+
+def test_an_asynchronous_payment_is_fulfilled_only_when_it_succeeds(client) -> None:
+    campaign, order = _order(supply_cap=1)
+    post_event(client, _completed_unpaid(order))
+    settle()
+    assert order_by_public(order.public_id).state is OrderState.AWAITING_PAYMENT and count(MintRequest) == 0
+    assert service.quote(campaign.slug, 1).supply_left == 0  # still held while the debit clears
+    post_event(client, completed_event(order, kind="checkout.session.async_payment_succeeded"))
+    settle()
+    assert order_by_public(order.public_id).state is OrderState.MINTING
+    assert count(MintRequest) == 1
+
+
+def test_a_failed_asynchronous_payment_expires_the_order_and_releases_its_supply(client) -> None:
+    campaign, order = _order(supply_cap=1)
+    post_event(client, _completed_unpaid(order))
+    failed = _completed_unpaid(order)
+    failed["type"] = "checkout.session.async_payment_failed"
+    post_event(client, failed)
+    settle()
+    final = order_by_public(order.public_id)
+    assert final.state is OrderState.EXPIRED and final.paid_at is None
+    assert "did not go through" in final.failure_reason
+    assert service.quote(campaign.slug, 1).supply_left == 1
+    assert count(MintRequest) == 0
+
+
 def test_refund_event_before_completion_means_no_fulfilment(client) -> None:
     _, order = _order()
     post_event(client, charge_refunded_event(order))
@@ -171,7 +205,29 @@ def test_refund_event_before_completion_means_no_fulfilment(client) -> None:
         assert session.execute(select(PaymentRefund.status)).scalars().all() == [RefundStatus.SUCCEEDED]
 
 
+def _mint_outcome(order, topic: str) -> None:  # type: ignore[no-untyped-def]
+    """What the chain side emits when the order's mint confirms or fails for good."""
+    payload = {"key": f"order-{order.id}", "token_ids": [1], "tx_hash": "0x" + "ab" * 32, "error": "reverted"}
+    with session_scope() as session:
+        outbox.emit(session, topic, payload, entity=("mint_request", payload["key"]))
+    settle()
+
+
 def test_refund_made_in_the_dashboard_after_fulfilment_marks_the_order_refunded(client) -> None:
+    _, order = _order()
+    post_event(client, completed_event(order))
+    settle()
+    _mint_outcome(order, "mint.completed")
+    assert order_by_public(order.public_id).state is OrderState.FULFILLED
+    post_event(client, charge_refunded_event(order))
+    settle()
+    refunded = order_by_public(order.public_id)
+    assert refunded.state is OrderState.REFUNDED and refunded.refunded_minor == 2500
+    assert refunded.token_ids == ["1"]  # the token stays minted; the money is back with the buyer
+    assert issue_refunds() == 0  # nothing for Primsell to send
+
+
+def test_refund_made_in_the_dashboard_while_minting_ends_refunded_when_the_mint_completes(client) -> None:
     _, order = _order()
     post_event(client, completed_event(order))
     settle()
@@ -180,6 +236,24 @@ def test_refund_made_in_the_dashboard_after_fulfilment_marks_the_order_refunded(
     assert order_by_public(order.public_id).state is OrderState.MINTING  # mint in flight: recorded, logged
     with session_scope() as session:
         assert "payments:refund_during_mint" in session.execute(select(ErrorLogEntry.source)).scalars().all()
+    _mint_outcome(order, "mint.completed")
+    final = order_by_public(order.public_id)
+    assert final.state is OrderState.REFUNDED and final.refunded_minor == 2500 and final.token_ids == ["1"]
+    assert issue_refunds() == 0
+
+
+def test_refund_made_in_the_dashboard_while_minting_then_a_failed_mint_refunds_nothing_twice(client) -> None:
+    _, order = _order()
+    post_event(client, completed_event(order))
+    settle()
+    post_event(client, charge_refunded_event(order))
+    settle()
+    _mint_outcome(order, "mint.failed")
+    final = order_by_public(order.public_id)
+    assert final.state is OrderState.REFUNDED and final.refunded_minor == 2500
+    assert issue_refunds() == 0 and count(SandboxRefund) == 0  # the provider's refund was the only one
+    with session_scope() as session:
+        assert session.execute(select(PaymentRefund.origin)).scalars().all() == ["provider"]
 
 
 def test_dispute_moves_the_order_to_disputed_and_a_lost_dispute_to_refunded(client) -> None:

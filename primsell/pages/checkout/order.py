@@ -221,13 +221,20 @@ def summary() -> rx.Component:
 
 
 def claim_panel() -> rx.Component:
-    """Custodial orders whose account has no password yet: set one here, then land signed in on /account."""
+    """Paid orders whose account has no password yet: set one here, then land signed in on /account."""
     return rx.card(
         rx.form(
             rx.vstack(
-                rx.heading("Create your account to see your orders and withdraw later", size="4", as_="h2"),
-                rx.text("Your collectible is kept for you under ", O.email, ". Choose a password to sign in later, "
-                        "see your orders and move it to a wallet of your own.", size="2", color_scheme="gray"),
+                rx.heading(rx.cond(O.custodial, "Create your account to see your orders and withdraw later",
+                                   "Create your account to find your orders later"), size="4", as_="h2"),
+                rx.cond(
+                    O.custodial,
+                    rx.text("Your collectible is kept for you under ", O.email, ". Choose a password to sign in "
+                            "later, see your orders and move it to a wallet of your own.", size="2",
+                            color_scheme="gray"),
+                    rx.text("Your orders are saved under ", O.email, ". Choose a password to sign in later and "
+                            "see them all in one place.", size="2", color_scheme="gray"),
+                ),
                 rx.cond(O.claim_error != "", rx.callout(O.claim_error, icon="triangle_alert", color_scheme="red",
                                                         role="alert", width="100%", id="claim-error")),
                 text_field("Password", "password", O.claim_errors, type="password", auto_complete="new-password",
@@ -264,7 +271,7 @@ def order_view() -> rx.Component:
         ),
         rx.text(O.status_message, size="3", id="order-message"),
         _callouts(),
-        rx.cond(O.can_claim & O.custodial, claim_panel()),
+        rx.cond(O.can_claim, claim_panel()),
         rx.flex(
             rx.card(rx.vstack(rx.heading("Progress", size="4", as_="h2"), steps(), spacing="3", width="100%"),
                     flex="1", min_width="280px"),

@@ -195,10 +195,10 @@ class CheckoutOrderState(rx.State):
         self.leaving = True
         return rx.call_script(f"window.location.assign({json.dumps(self._payment_url)})")
 
-    # -- "Create your account" (custodial orders whose account has no password yet) ------------------------------
+    # -- "Create your account" (paid orders whose account has no password yet) -----------------------------------
 
     def _claim_due(self, view: OrderView) -> bool:
-        return view.custodial and not self._claim_checked and view.status in {s.value for s in CLAIMABLE_STATES}
+        return not self._claim_checked and view.status in {s.value for s in CLAIMABLE_STATES}
 
     @rx.event
     async def check_claim(self):
