@@ -4,17 +4,14 @@ and withdrawing one (to a checksummed address, only their own, really moved on a
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import update
 from sqlmodel import select
-from web3 import EthereumTesterProvider, Web3
 
 from backend.auth.acl import Role
 from backend.auth.models import User
 from backend.auth.service import begin_web_sign_in, create_user, load_actor
-from backend.chain.client import set_web3
 from backend.chain.keys import custodial_address
 from backend.chain.models import TxState
 from backend.db import session_scope, utcnow
@@ -29,15 +26,6 @@ from tests.factories import make_brand, make_campaign, make_user
 
 GOOD_PASSWORD = "violet-harbour-42"
 WALLET = "0x8ba1f109551bD432803012645Ac136ddd64DBA72"
-
-
-@pytest.fixture
-def evm(configure: Callable[..., None]) -> Iterator[ChainUnderTest]:
-    configure(TX_BACKOFF_BASE_SECONDS=0, TX_REPLACE_AFTER_SECONDS=600, CHAIN_CONFIRMATIONS=1)
-    under_test = ChainUnderTest("evm", Web3(EthereumTesterProvider()))
-    set_web3("local", under_test.w3)
-    yield under_test
-    set_web3("local", None)
 
 
 def _checkout_user(email: str) -> int:
