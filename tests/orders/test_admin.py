@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 
 from backend.auth.acl import Role
-from backend.errors import Forbidden
+from backend.errors import Forbidden, ValidationFailed
 from backend.orders import admin, service
 from backend.orders.errors import RefundNotAllowed
+from backend.orders.models import Order
 from backend.workflow import outbox
-from backend.db import session_scope
+from backend.db import session_scope, utcnow
 from tests.factories import make_brand, make_campaign, make_user
 from backend.payments import sandbox
 from tests.payments.support import order_by_public, settle
@@ -87,3 +90,31 @@ def test_csv_cells_cannot_start_a_formula(client) -> None:
     service.start_checkout(campaign.slug, 1, "a@example.com", WALLET, "1.1.1.1")
     text = admin.export_orders_csv(make_user(Role.BRAND_ADMIN, brand), brand.id)
     assert "'=HYPERLINK(1)" in text
+
+
+def test_orders_filter_by_campaign_and_date_and_page_through_in_a_stable_order(client) -> None:
+    brand = make_brand()
+    first, second = make_campaign(brand, per_wallet_cap=0), make_campaign(brand, per_wallet_cap=0)
+    boss = make_user(Role.BRAND_ADMIN, brand)
+    placed = [service.start_checkout((first if n % 2 else second).slug, 1, f"b{n}@example.com", WALLET, "1.1.1.1")
+              for n in range(7)]
+    day = timedelta(days=1)
+    with session_scope() as session:  # spread the orders over a week: order n was placed n days ago
+        for n, started in enumerate(placed):
+            session.execute(update(Order).where(Order.public_id == started.public_id)
+                            .values(created_at=utcnow() - n * day - timedelta(hours=1)))
+
+    assert admin.list_orders(boss, brand.id, campaign_id=first.id).total == 3
+    assert {r.campaign_id for r in admin.list_orders(boss, brand.id, campaign_id=second.id).items} == {second.id}
+    recent = admin.list_orders(boss, brand.id, date_from=utcnow() - 3 * day)
+    assert sorted(r.email for r in recent.items) == ["b0@example.com", "b1@example.com", "b2@example.com"]
+    window = admin.list_orders(boss, brand.id, date_from=utcnow() - 5 * day, date_to=utcnow() - 2 * day)
+    assert sorted(r.email for r in window.items) == ["b2@example.com", "b3@example.com", "b4@example.com"]
+
+    pages = [admin.list_orders(boss, brand.id, limit=3, offset=offset) for offset in (0, 3, 6)]
+    assert [p.total for p in pages] == [7, 7, 7] and [len(p.items) for p in pages] == [3, 3, 1]
+    assert [r.email for p in pages for r in p.items] == [f"b{n}@example.com" for n in range(7)]  # newest first
+    oldest_first = admin.list_orders(boss, brand.id, descending=False, limit=2)
+    assert [r.email for r in oldest_first.items] == ["b6@example.com", "b5@example.com"]
+    with pytest.raises(ValidationFailed):
+        admin.list_orders(boss, brand.id, status="lost_in_space")

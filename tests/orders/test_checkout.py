@@ -14,6 +14,7 @@ from backend.campaigns.models import Campaign, CampaignStatus
 from backend.chain.keys import custodial_address
 from backend.db import session_scope, utcnow
 from backend.errors import NotFound, ValidationFailed
+from backend.fx.models import FxRate
 from backend.orders import service
 from backend.orders.errors import NotOnSale, SoldOut, WalletCapReached
 from tests.factories import make_brand, make_campaign, make_user
@@ -58,6 +59,23 @@ def test_checkout_reserves_supply_and_snapshots_the_rate(client) -> None:
     assert order.crypto_amount == Decimal("0.02000000") and order.holds_supply  # $50 at 2500 USD/ETH
     with session_scope() as session:
         assert session.get(Campaign, campaign.id).sold_count == 2
+
+
+def test_the_order_keeps_the_rate_it_was_quoted_with_and_its_time(client, configure) -> None:
+    configure(FX_MODE="binance")
+    campaign = make_campaign(make_brand(), price_minor=2500, currency="USD")
+    quoted_at = (utcnow() - timedelta(seconds=30)).replace(microsecond=0)
+    with session_scope() as session:
+        session.add(FxRate(base="ETH", quote="USD", value=Decimal("2000"), fetched_at=quoted_at, source="binance"))
+    quote = service.quote(campaign.slug, 2)
+    assert quote.crypto is not None and quote.crypto.fetched_at == quoted_at
+    order = order_by_public(service.start_checkout(campaign.slug, 2, "b@example.com", WALLET, "1.1.1.1").public_id)
+    with session_scope() as session:  # the price moves after the order was placed
+        session.add(FxRate(base="ETH", quote="USD", value=Decimal("2500"), fetched_at=utcnow(), source="binance"))
+    stored = order_by_public(order.public_id)
+    assert (stored.fx_rate, stored.fx_fetched_at, stored.fx_source) == (Decimal("2000"), quoted_at, "binance")
+    assert stored.crypto_amount == Decimal("0.025") and stored.crypto_asset == "ETH"  # $50 at 2000 USD/ETH
+    assert service.quote(campaign.slug, 2).crypto.amount == Decimal("0.02")  # type: ignore[union-attr]
 
 
 def test_bad_wallet_checksum_is_refused_before_anything_is_reserved(client) -> None:
