@@ -4,6 +4,7 @@ admin finds the order, reads its whole timeline and refunds it."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -269,4 +270,82 @@ def test_checkout_refuses_a_full_wallet_and_a_sale_that_has_not_started(tab: Tab
 def test_an_unknown_order_link_shows_a_friendly_not_found(tab: Tab) -> None:
     tab.goto("/orders/" + "0" * 32)
     expect(tab.page.locator("#order-not-found")).to_have_text("We couldn't find that order")
+    tab.assert_no_console_errors()
+
+
+# An EIP-1193 wallet as a browser extension injects it: window.ethereum with request(). The test drives its answers
+# through window.__wallet (the account it shares, or a refusal), as a user clicking in the wallet would.
+FAKE_WALLET = """
+window.__wallet = {account: %s, refuse: false, asked: 0};
+window.ethereum = {
+  isMetaMask: true,
+  request: async ({method}) => {
+    if (method !== "eth_requestAccounts") throw Object.assign(new Error("unsupported"), {code: 4200});
+    window.__wallet.asked += 1;
+    if (window.__wallet.refuse) throw Object.assign(new Error("User rejected the request."), {code: 4001});
+    return [window.__wallet.account];
+  },
+};
+"""
+
+
+def test_a_buyer_connects_a_browser_wallet_instead_of_pasting_an_address(tab: Tab) -> None:
+    page = tab.page
+    wallet = Account.create().address
+    tab.goto(f"/c/{SLUG}")
+    expect(page.locator("#buy-box")).to_be_visible()
+    page.locator("#connect-wallet").click()  # no wallet in this browser: say so, keep the form usable
+    expect(page.locator("#wallet_address-error")).to_contain_text("No browser wallet was found")
+    expect(page.locator("#connect-wallet")).to_be_enabled()
+
+    page.context.add_init_script(FAKE_WALLET % json.dumps(wallet.lower()))  # wallets answer in lower case
+    tab.goto(f"/c/{SLUG}")
+    expect(page.locator("#buy-box")).to_be_visible()
+    page.evaluate("window.__wallet.refuse = true")
+    page.locator("#connect-wallet").click()
+    expect(page.locator("#wallet_address-error")).to_contain_text("You declined the connection")
+    expect(page.locator("#wallet_address")).to_have_value("")
+
+    page.evaluate("window.__wallet.refuse = false")
+    page.locator("#connect-wallet").click()
+    expect(page.locator("#wallet_address")).to_have_value(wallet)  # checksummed
+    expect(page.locator("#wallet-connected")).to_contain_text("Filled in from your wallet")
+    expect(page.locator("#wallet_address-error")).to_have_count(0)
+    assert page.evaluate("window.__wallet.asked") == 2
+    tab.screenshot("checkout-wallet-connected")
+
+    page.locator("#email").fill(BUYER_EMAIL)
+    page.locator("#pay-button").click()
+    expect(page).to_have_url(re.compile(r"/api/sandbox/pay/cs_sandbox_\w+$"))
+    assert only_order().wallet_address == wallet and not only_order().custodial
+    tab.assert_no_console_errors()
+
+
+def test_a_refunded_order_tells_the_buyer_why(tab: Tab, configure) -> None:  # type: ignore[no-untyped-def]
+    """A paid order whose mint failed for good: the order page says it was refunded, how much and why."""
+    from backend.orders import service
+    from backend.orders.upkeep import issue_refunds
+    from backend.payments import sandbox
+    from backend.workflow import outbox
+    from tests.payments.support import settle
+
+    configure(PRIMSELL_PUBLIC_URL=tab.base_url)
+    started = service.start_checkout(SLUG, 2, BUYER_EMAIL, Account.create().address, "127.0.0.1")
+    order = only_order()
+    sandbox.pay(order.payment_session_id)  # type: ignore[arg-type]
+    settle()
+    with session_scope() as session:
+        outbox.emit(session, "mint.failed", {"key": f"order-{order.id}", "error": "CollectionSoldOut"},
+                    entity=("mint_request", order.id))
+    settle()
+    assert issue_refunds() == 1
+
+    tab.goto(f"/orders/{started.public_id}")
+    expect(tab.page.locator("#order-status")).to_have_text("Refunded")
+    banner = tab.page.locator("#order-refunded")
+    expect(banner).to_contain_text("Your payment was refunded.")
+    expect(banner).to_contain_text("$50.00")
+    expect(banner).to_contain_text("We could not mint your NFT (CollectionSoldOut)")
+    expect(tab.page.locator("#mint-tx")).to_have_count(0)
+    tab.screenshot("checkout-order-refunded")
     tab.assert_no_console_errors()

@@ -6,6 +6,7 @@ import reflex as rx
 from primsell import routes
 from primsell.components.forms import field_error, form_error, text_field
 from primsell.components.layout import checkout_shell
+from primsell.components.wallet import connect_wallet_button
 from primsell.pages.registry import surface_page
 from primsell.state.checkout.campaign import CUSTODIAL, OWN_WALLET
 from primsell.state.checkout.campaign import CheckoutBuyState as B
@@ -132,7 +133,7 @@ def _destination() -> rx.Component:
     return rx.vstack(
         rx.text("Where should your NFT go?", size="2", weight="medium"),
         rx.radio_cards.root(
-            choice(OWN_WALLET, "wallet", "My wallet", "Paste an Ethereum address"),
+            choice(OWN_WALLET, "wallet", "My wallet", "Paste or connect an Ethereum address"),
             choice(CUSTODIAL, "shield-check", "Keep it for me", "We hold it; claim it later"),
             value=B.wallet_mode,
             on_value_change=B.set_wallet_mode,
@@ -141,12 +142,22 @@ def _destination() -> rx.Component:
             aria_label="Where the NFT goes",
         ),
         # Hidden, not unmounted: switching back keeps what was pasted.
-        rx.box(
+        rx.vstack(
             text_field("Wallet address", "wallet_address", B.field_errors, placeholder="0x…",
                        hint="Mixed-case addresses are checked against their checksum.",
                        auto_complete="off", spell_check=False,
                        on_blur=B.check_wallet_address, on_focus=B.clear_field_error("wallet_address")),
-            display=rx.cond(B.wallet_mode == OWN_WALLET, "block", "none"),
+            rx.hstack(
+                connect_wallet_button(B.connect_wallet, B.connecting_wallet, id="connect-wallet"),
+                rx.cond(B.wallet_connected,
+                        rx.hstack(rx.icon("circle-check", size=14, color=rx.color("green", 10)),
+                                  rx.text("Filled in from your wallet", size="1", color_scheme="green"),
+                                  spacing="1", align="center", id="wallet-connected")),
+                align="center",
+                spacing="2",
+            ),
+            display=rx.cond(B.wallet_mode == OWN_WALLET, "flex", "none"),
+            spacing="2",
             width="100%",
         ),
         rx.cond(

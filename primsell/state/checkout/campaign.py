@@ -19,6 +19,7 @@ from backend.payments.provider import provider_name
 from backend.settings import get_settings
 from backend.validation import SLUG_RE, check_address
 from primsell.state.session import client_ip
+from primsell.state.wallet import CONNECT_WALLET_SCRIPT, connected_address
 
 DEFAULT_PRIMARY = "#4F46E5"
 DEFAULT_ACCENT = "#F59E0B"
@@ -149,6 +150,9 @@ class CheckoutBuyState(rx.State):
     error_kind: str = ""
     paying: bool = False
     sandbox: bool = False
+    connecting_wallet: bool = False
+    wallet_connected: bool = False  # the address input holds what the browser wallet answered
+    _connected_address: str = ""
     # Where the browser goes to pay; set once the order exists.
     _payment_url: str = ""
 
@@ -183,6 +187,8 @@ class CheckoutBuyState(rx.State):
         self.quantity, self.max_quantity, self.quoted = 1, 1, False
         self.field_errors, self.form_error, self.error_kind = {}, "", ""
         self.paying, self._payment_url, self.wallet_mode = False, "", OWN_WALLET
+        self.connecting_wallet = self.wallet_connected = False
+        self._connected_address = ""
         self.sandbox = provider_name() == "sandbox"
         if not SLUG_RE.match(self.slug):
             return
@@ -211,9 +217,31 @@ class CheckoutBuyState(rx.State):
         self.field_errors = {k: v for k, v in self.field_errors.items() if k != "wallet_address"}
 
     @rx.event
+    def connect_wallet(self):
+        """Ask the browser wallet for its account; `use_connected_wallet` hears the answer."""
+        if self.connecting_wallet:
+            return None
+        self.connecting_wallet = True
+        return rx.call_script(CONNECT_WALLET_SCRIPT, callback=CheckoutBuyState.use_connected_wallet)
+
+    @rx.event
+    def use_connected_wallet(self, result: dict):
+        """Fill the address input with the wallet's (checksummed) account, or say why there is none."""
+        self.connecting_wallet = False
+        errors = {k: v for k, v in self.field_errors.items() if k != "wallet_address"}
+        try:
+            address = connected_address(result)
+        except ValueError as exc:
+            self.field_errors = {**errors, "wallet_address": str(exc)}
+            return None
+        self.field_errors, self.wallet_connected, self._connected_address = errors, True, address
+        return rx.set_value("wallet_address", address)
+
+    @rx.event
     def check_wallet_address(self, value: str):
         """on_blur of the address input: the checksum is checked before the buyer presses Pay."""
         errors = {k: v for k, v in self.field_errors.items() if k != "wallet_address"}
+        self.wallet_connected = bool(self._connected_address) and value.strip() == self._connected_address
         if value.strip():
             try:
                 check_address(value)
