@@ -186,17 +186,17 @@ def start_checkout(campaign_slug: str, quantity: int, email: str, wallet_address
             wallet = check_address(wallet_address or "")
         except ValueError as exc:
             raise ValidationFailed("Check the wallet address.", fields={"wallet_address": str(exc)}) from exc
-    # Every order belongs to the account of its email (created without a password if new), so the buyer can
-    # later find it under "My orders" whichever way the NFT went.
-    user_id = _consumer_user_id(email)
-    if custodial:
-        wallet = minting.custodial_address(user_id)
     settings = get_settings()
     with session_scope() as session:
         campaign = _public_campaign(session, campaign_slug)
     quantity = _check_quantity(quantity, campaign)
     amount = campaign.price_minor * quantity
     crypto, _ = crypto_equivalent(amount, campaign.currency)
+    # Every order belongs to the account of its email (created without a password if new), so the buyer can
+    # later find it under "My orders" whichever way the NFT went.
+    user_id = _consumer_user_id(email)
+    if custodial:
+        wallet = minting.custodial_address(user_id)
 
     now = utcnow()
     with session_scope() as session:
