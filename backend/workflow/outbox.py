@@ -43,8 +43,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (BigInteger, String, and_, any_, bindparam, delete, event, exists, func, insert, select,
-                        tuple_, update)
+from sqlalchemy import BigInteger, String, and_, any_, bindparam, delete, event, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
@@ -488,9 +487,14 @@ def _run_fast(session: Session, rows: list[Any], now: datetime, deadline: float 
 
 
 def _unmark(session: Session, pairs: list[tuple[str, int]]) -> None:
-    if pairs:
-        table = ProcessedEvent.__table__
-        session.execute(delete(table).where(tuple_(table.c.subscriber, table.c.event_id).in_(pairs)))
+    """Take back processed markers, one DELETE per subscriber: `subscriber = ? AND event_id IN (...)` is a search
+    of the primary key, where SQLite scans the whole table for a row-value `(subscriber, event_id) IN (...)`."""
+    by_subscriber: dict[str, list[int]] = {}
+    for subscriber, event_id in pairs:
+        by_subscriber.setdefault(subscriber, []).append(event_id)
+    table = ProcessedEvent.__table__
+    for subscriber, event_ids in by_subscriber.items():
+        session.execute(delete(table).where(table.c.subscriber == subscriber, table.c.event_id.in_(event_ids)))
 
 
 def _mark_processed(session: Session, rows: list[Any], now: datetime) -> set[tuple[Any, ...]]:

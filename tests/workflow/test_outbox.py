@@ -3,6 +3,7 @@ blocking other subscribers, and one entity's events reach a subscriber in order.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
@@ -327,3 +328,35 @@ def test_kick_delivers_right_after_commit(register) -> None:  # type: ignore[no-
 def test_event_without_subscribers_needs_no_delivery() -> None:
     _emit("campaign.published", {"campaign": 1})
     assert outbox.relay_pass(100).claimed == 0
+
+
+def test_a_pass_out_of_time_commits_what_it_ran_and_leaves_the_rest_for_later(register) -> None:  # type: ignore[no-untyped-def]
+    """A budgeted pass stops running subscribers at its deadline: the rows it claimed but did not reach get their
+    processed markers back (two subscribers, so the take-back spans more than one), stay pending and run exactly
+    once later."""
+    calls: list[tuple[str, int]] = []
+
+    def slow(name: str) -> Callable:
+        def on_tick(session, event):  # type: ignore[no-untyped-def]
+            assert outbox.processed_once(session, event), "a delivery ran twice"
+            calls.append((name, event.payload["n"]))
+            time.sleep(0.004)
+        return on_tick
+
+    register("t.slow_a", "tick")(slow("a"))
+    register("t.slow_b", "tick")(slow("b"))
+    for n in range(8):
+        _emit("tick", {"n": n}, ("tick", n))
+
+    first = outbox.relay_pass(16, budget_s=0.01)
+    assert first.claimed == 16 and 1 <= first.delivered < 16 and first.more
+    with session_scope() as session:
+        markers = session.execute(select(ProcessedEvent.subscriber, ProcessedEvent.event_id)).all()
+        pending = session.execute(select(OutboxDelivery.id).where(
+            OutboxDelivery.status == DeliveryStatus.PENDING)).all()
+    assert len(markers) == first.delivered == len(calls)  # only what ran is marked
+    assert len(pending) == 16 - first.delivered
+
+    _drain()
+    assert sorted(calls) == sorted((name, n) for name in "ab" for n in range(8))  # each exactly once
+    assert all(d.status is DeliveryStatus.DELIVERED for d in _deliveries("t.slow_a") + _deliveries("t.slow_b"))
