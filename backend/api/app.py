@@ -61,8 +61,7 @@ def create_api() -> FastAPI:
     # Added last = outermost: the 500 guard also covers the size limit.
     api.add_middleware(BodySizeLimitMiddleware)
     api.add_middleware(UnexpectedErrorMiddleware)
-    # First: Stripe's deliveries are the busiest path, and routes are matched in the order they were added.
-    api.include_router(stripe_webhook.router)
+    api.add_middleware(stripe_webhook.WebhookFastPath)  # outermost of ours: Stripe's deliveries skip the rest
     api.include_router(health.router)
     api.include_router(auth.router)
     api.include_router(brands.router)
@@ -71,6 +70,7 @@ def create_api() -> FastAPI:
     api.include_router(metadata.router)
     api.include_router(orders.router)
     api.include_router(orders.admin_router)
+    api.include_router(stripe_webhook.router)
     api.include_router(sandbox_pay.router)
     # Must stay the last route: anything after it under /api/ would be unreachable.
     api.add_api_route(CATCH_ALL_PATH, _unknown_api_path, methods=_ALL_METHODS, include_in_schema=False)

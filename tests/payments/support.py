@@ -16,9 +16,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from backend.api.app import CATCH_ALL_PATH, create_api
-from backend.api.routes import orders as orders_routes
-from backend.api.routes import sandbox_pay, stripe_webhook
+from backend.api.app import create_api
 from backend.db import session_scope
 from backend.orders.models import Order
 from backend.payments import sandbox
@@ -30,16 +28,8 @@ WEBHOOK = "/api/stripe/webhook"
 
 
 def build_app() -> FastAPI:
-    """create_api() plus this issue's routers, placed before the /api catch-all (the lead's wiring does the same)."""
-    api = create_api()
-    for router in (stripe_webhook.router, sandbox_pay.router, orders_routes.router, orders_routes.admin_router):
-        api.include_router(router)
-    routes = api.router.routes
-    catch_all = [r for r in routes if getattr(r, "path", None) == CATCH_ALL_PATH]
-    for route in catch_all:
-        routes.remove(route)
-        routes.append(route)
-    return api
+    """The API as the web app mounts it (webhook fast path, checkout and sandbox routes included)."""
+    return create_api()
 
 
 def post_event(client: TestClient, event: dict[str, Any] | bytes, *, secret: str | None = None,

@@ -15,7 +15,9 @@ from backend.db import session_scope, utcnow
 from backend.monitoring.models import ErrorLogEntry
 from backend.orders import service
 from backend.orders.upkeep import expire_and_reconcile, issue_refunds
-from backend.payments import sandbox
+from backend.payments import sandbox, webhooks
+from backend.payments.signing import sign
+from backend.settings import get_settings
 from backend.payments.models import PaymentEvent, PaymentRefund, RefundStatus, SandboxRefund
 from backend.workflow import outbox
 from backend.workflow.machines import OrderState
@@ -71,6 +73,46 @@ def test_changed_body_is_refused(client) -> None:
     _nothing_stored()
     settle()
     assert order_by_public(order.public_id).state is OrderState.AWAITING_PAYMENT
+
+
+def test_an_oversize_webhook_is_413_and_stores_nothing(client) -> None:
+    _, order = _order()
+    event = completed_event(order)
+    event["data"]["object"]["padding"] = "x" * get_settings().max_body_bytes
+    response = post_event(client, event)
+    assert response.status_code == 413 and response.json()["error"]["code"] == "payload_too_large"
+
+    raw = json.dumps(completed_event(order)).encode() + b" " * get_settings().max_body_bytes
+
+    def chunks():  # no Content-Length: cut off while streaming
+        for start in range(0, len(raw), 4096):
+            yield raw[start:start + 4096]
+
+    streamed = client.post(WEBHOOK, content=chunks(), headers={"Stripe-Signature": sign(raw),
+                                                               "Content-Type": "application/json"})
+    assert "content-length" not in streamed.request.headers
+    assert streamed.status_code == 413 and streamed.json()["error"]["code"] == "payload_too_large"
+    _nothing_stored()
+
+
+def test_an_unexpected_failure_is_a_logged_500_without_details(client, monkeypatch, caplog) -> None:
+    _, order = _order()
+
+    async def broken(raw, signature):  # type: ignore[no-untyped-def]
+        raise RuntimeError("db://admin:hunter2@10.0.0.5 is down")
+
+    monkeypatch.setattr(webhooks, "receive_async", broken)
+    response = post_event(client, completed_event(order))
+    assert response.status_code == 500 and response.json()["error"]["code"] == "internal_error"
+    assert "hunter2" not in response.text  # Stripe retries; the details stay in our log
+    assert any("Unhandled error in POST /api/stripe/webhook" in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+def test_other_methods_on_the_webhook_path_get_the_apis_answers(client) -> None:
+    response = client.get(WEBHOOK)
+    assert response.status_code == 405 and response.headers["allow"] == "POST"
+    assert response.json()["error"]["code"] == "method_not_allowed"
+    assert "/api/stripe/webhook" in client.get("/api/openapi.json").json()["paths"]
 
 
 def test_duplicate_webhook_is_acknowledged_once_and_mints_once(client) -> None:
