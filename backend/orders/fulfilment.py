@@ -139,9 +139,9 @@ def apply_payment_completed(session: Session, order: Order, obj: dict[str, Any],
         return refuse_payment(session, order, (
             f"The amount charged ({_money(amount, currency)}) did not match the order "
             f"({_money(order.amount_minor, order.currency)}), so the order was not fulfilled and the payment "
-            "is being refunded in full."))
+            "is refunded in full."))
     if order.state is O.EXPIRED:
-        return refuse_payment(session, order, "Your payment arrived after the order had expired, so it is being "
+        return refuse_payment(session, order, "Your payment arrived after the order had expired, so it is "
                                               "refunded in full.")
     if order.state not in PAYABLE:
         log.warning("order %s: completion in state %s ignored", order.id, order.state.value)
@@ -399,7 +399,7 @@ def apply_mint_failed(session: Session, payload: dict[str, Any]) -> str:
         return "ignored"
     cause = str(payload.get("reason") or payload.get("error") or "unknown error")[:200]
     release_supply(session, order)
-    order.refund_reason = f"We could not mint your NFT ({cause}), so your payment is being refunded in full."
+    order.refund_reason = f"We could not mint your NFT ({cause}), so your payment is refunded in full."
     session.add(order)
     session.flush()
     transition(session, order, "request_refund", actor=MINT_SYSTEM, reason=f"mint failed: {cause}")
