@@ -33,6 +33,31 @@ class PayloadTooLarge(HTTPException):
         self.limit = limit
 
 
+def declared_too_large(scope: Scope, limit: int) -> bool:
+    """Does the request's Content-Length already say its body is over `limit`?"""
+    declared = dict(scope["headers"]).get(b"content-length")
+    try:
+        return declared is not None and int(declared) > limit
+    except ValueError:
+        return False  # the server rejects a malformed Content-Length before we see it
+
+
+def limited(receive: Receive, limit: int) -> Receive:
+    """`receive` that raises PayloadTooLarge as soon as the body read so far passes `limit` bytes."""
+    received = 0
+
+    async def limited_receive() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise PayloadTooLarge(limit)
+        return message
+
+    return limited_receive
+
+
 class BodySizeLimitMiddleware:
     """Refuse bodies over settings.max_body_bytes: at once by Content-Length, else while streaming them in."""
 
@@ -44,26 +69,9 @@ class BodySizeLimitMiddleware:
             await self.app(scope, receive, send)
             return
         limit = get_settings().max_body_bytes
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None:
-            try:
-                too_large = int(declared) > limit
-            except ValueError:
-                too_large = False  # the server rejects a malformed Content-Length before we see it
-            if too_large:
-                await payload_too_large_response(limit)(scope, receive, send)
-                return
-
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise PayloadTooLarge(limit)
-            return message
+        if declared_too_large(scope, limit):
+            await payload_too_large_response(limit)(scope, receive, send)
+            return
 
         started = False
 
@@ -74,7 +82,7 @@ class BodySizeLimitMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited(receive, limit), tracking_send)
         except PayloadTooLarge as exc:
             # Reached only when the body was read outside FastAPI's handler (which answers it itself).
             if started:

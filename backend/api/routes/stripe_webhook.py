@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.api.errors import error_response, internal_error_response, payload_too_large_response
+from backend.api.middleware import PayloadTooLarge, declared_too_large, limited
 from backend.errors import DomainError
 from backend.payments import webhooks
 from backend.settings import get_settings
@@ -34,10 +35,6 @@ async def stripe_webhook(request: Request) -> dict[str, object]:
     return {"received": True, "duplicate": ack.duplicate}
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class _Disconnected(Exception):
     pass
 
@@ -53,14 +50,15 @@ class WebhookFastPath:
             await self.app(scope, receive, send)
             return
         limit = get_settings().max_body_bytes
-        headers = dict(scope["headers"])
         try:
-            body = await _read_body(receive, headers.get(b"content-length"), limit)
-            signature = headers.get(b"stripe-signature")
+            if declared_too_large(scope, limit):
+                raise PayloadTooLarge(limit)
+            body = await _read_body(limited(receive, limit))
+            signature = dict(scope["headers"]).get(b"stripe-signature")
             ack = await webhooks.receive_async(body, signature.decode("latin-1") if signature else None)
         except _Disconnected:
             return  # nobody to answer; nothing was stored
-        except _TooLarge:
+        except PayloadTooLarge:
             response = payload_too_large_response(limit)
         except DomainError as exc:  # InvalidWebhook: 400, nothing stored
             response = error_response(exc.status, exc.code, exc.message, exc.fields)
@@ -73,20 +71,13 @@ class WebhookFastPath:
         await response(scope, receive, send)
 
 
-async def _read_body(receive: Receive, declared: bytes | None, limit: int) -> bytes:
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _TooLarge
+async def _read_body(receive: Receive) -> bytes:
     chunks: list[bytes] = []
-    size = 0
     while True:
         message: Message = await receive()
         if message["type"] == "http.disconnect":
             raise _Disconnected
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge
-        chunks.append(chunk)
+        chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks)
 
