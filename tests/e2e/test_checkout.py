@@ -326,17 +326,14 @@ def test_a_refunded_order_tells_the_buyer_why(tab: Tab, configure) -> None:  # t
     from backend.orders import service
     from backend.orders.upkeep import issue_refunds
     from backend.payments import sandbox
-    from backend.workflow import outbox
-    from tests.payments.support import settle
+    from tests.payments.support import emit_mint_event, settle
 
     configure(PRIMSELL_PUBLIC_URL=tab.base_url)
     started = service.start_checkout(SLUG, 2, BUYER_EMAIL, Account.create().address, "127.0.0.1")
     order = only_order()
     sandbox.pay(order.payment_session_id)  # type: ignore[arg-type]
     settle()
-    with session_scope() as session:
-        outbox.emit(session, "mint.failed", {"key": f"order-{order.id}", "error": "CollectionSoldOut"},
-                    entity=("mint_request", order.id))
+    emit_mint_event("mint.failed", {"key": f"order-{order.id}", "error": "CollectionSoldOut"})
     settle()
     assert issue_refunds() == 1
 

@@ -15,11 +15,10 @@ from backend.errors import Forbidden, ValidationFailed
 from backend.orders import admin, service
 from backend.orders.errors import RefundNotAllowed
 from backend.orders.models import Order
-from backend.workflow import outbox
 from backend.db import session_scope, utcnow
 from tests.factories import make_brand, make_campaign, make_user
 from backend.payments import sandbox
-from tests.payments.support import order_by_public, settle
+from tests.payments.support import emit_mint_event, order_by_public, settle
 
 WALLET = "0x8ba1f109551bD432803012645Ac136ddd64DBA72"
 
@@ -29,9 +28,8 @@ def _fulfilled(client, campaign, email: str):  # type: ignore[no-untyped-def]
     order = order_by_public(started.public_id)
     sandbox.pay(order.payment_session_id)
     settle()
-    with session_scope() as session:
-        outbox.emit(session, "mint.completed", {"key": f"order-{order.id}", "token_ids": [order.id],
-                                                "tx_hash": "0x" + f"{order.id:064x}"})
+    emit_mint_event("mint.completed", {"key": f"order-{order.id}", "token_ids": [order.id],
+                                       "tx_hash": "0x" + f"{order.id:064x}"})
     settle()
     return order_by_public(started.public_id)
 

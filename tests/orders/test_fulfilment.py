@@ -16,7 +16,7 @@ from backend.payments.models import PaymentRefund, RefundStatus, SandboxRefund
 from backend.workflow import outbox
 from backend.workflow.machines import OrderState
 from tests.factories import make_brand, make_campaign
-from tests.payments.support import completed_event, count, order_by_public, post_event, settle
+from tests.payments.support import completed_event, count, emit_mint_event, order_by_public, post_event, settle
 
 WALLET = "0x8ba1f109551bD432803012645Ac136ddd64DBA72"
 
@@ -29,11 +29,6 @@ def _paid_order(client, *, supply_cap: int = 10):  # type: ignore[no-untyped-def
 
     _pay_sandbox_session(order)
     return campaign, order
-
-
-def _emit(topic: str, payload: dict) -> None:  # type: ignore[type-arg]
-    with session_scope() as session:
-        outbox.emit(session, topic, payload, entity=("mint_request", payload["key"]))
 
 
 def test_paid_event_relayed_again_and_by_racing_relays_requests_one_mint(client, monkeypatch) -> None:
@@ -70,8 +65,8 @@ def test_mint_completed_fulfils_the_order_with_token_ids_and_tx(client, configur
     post_event(client, completed_event(order))
     settle()
     payload = {"key": f"order-{order.id}", "token_ids": [7, 8], "tx_hash": "0x" + "ab" * 32}
-    _emit("mint.completed", payload)
-    _emit("mint.completed", payload | {"mint_request_id": 2})  # a duplicate from the chain side
+    emit_mint_event("mint.completed", payload)
+    emit_mint_event("mint.completed", payload | {"mint_request_id": 2})  # a duplicate from the chain side
     settle()
     view = service.get_order_public(order.public_id)
     assert view.status == "fulfilled" and view.token_ids == ["7", "8"]
@@ -104,7 +99,7 @@ def test_mint_failed_refunds_the_buyer_and_releases_the_supply(client) -> None:
     post_event(client, completed_event(order))
     settle()
     assert service.quote(campaign.slug, 1).supply_left == 0
-    _emit("mint.failed", {"key": f"order-{order.id}", "error": "execution reverted"})
+    emit_mint_event("mint.failed", {"key": f"order-{order.id}", "error": "execution reverted"})
     settle()
     pending = service.get_order_public(order.public_id)
     assert pending.status == "refund_pending" and "execution reverted" in pending.refund_reason
@@ -125,7 +120,7 @@ def test_refund_is_retried_with_the_same_key_after_a_provider_outage(client) -> 
     _, order = _paid_order(client)
     post_event(client, completed_event(order))
     settle()
-    _emit("mint.failed", {"key": f"order-{order.id}", "error": "reverted"})
+    emit_mint_event("mint.failed", {"key": f"order-{order.id}", "error": "reverted"})
     settle()
     keys: list[str] = []
 
@@ -150,5 +145,5 @@ def test_refund_is_retried_with_the_same_key_after_a_provider_outage(client) -> 
 
 @pytest.mark.parametrize("topic", ["mint.completed", "mint.failed"])
 def test_mint_events_of_other_keys_are_ignored(client, topic) -> None:
-    _emit(topic, {"key": "reward:5", "token_ids": [1], "error": "x"})
+    emit_mint_event(topic, {"key": "reward:5", "token_ids": [1], "error": "x"})
     settle()

@@ -32,6 +32,13 @@ def build_app() -> FastAPI:
     return create_api()
 
 
+def emit_mint_event(topic: str, payload: dict[str, Any]) -> None:
+    """What the chain side emits when a mint request confirms ("mint.completed") or fails for good ("mint.failed");
+    an order's request has the key "order-<id>"."""
+    with session_scope() as session:
+        outbox.emit(session, topic, payload, entity=("mint_request", payload["key"]))
+
+
 def post_event(client: TestClient, event: dict[str, Any] | bytes, *, secret: str | None = None,
                timestamp: int | None = None, body: bytes | None = None) -> Any:
     raw = event if isinstance(event, bytes) else json.dumps(event, separators=(",", ":")).encode()

@@ -19,12 +19,11 @@ from backend.payments import sandbox, webhooks
 from backend.payments.signing import sign
 from backend.settings import get_settings
 from backend.payments.models import PaymentEvent, PaymentRefund, RefundStatus, SandboxRefund
-from backend.workflow import outbox
 from backend.workflow.machines import OrderState
 from backend.workflow.models import OutboxEvent
 from tests.factories import make_brand, make_campaign
 from tests.payments.support import (
-    WEBHOOK, charge_refunded_event, completed_event, count, dispute_event, order_by_public, post_event,
+    WEBHOOK, charge_refunded_event, completed_event, count, dispute_event, emit_mint_event, order_by_public, post_event,
     session_event, settle,
 )
 
@@ -249,9 +248,8 @@ def test_refund_event_before_completion_means_no_fulfilment(client) -> None:
 
 def _mint_outcome(order, topic: str) -> None:  # type: ignore[no-untyped-def]
     """What the chain side emits when the order's mint confirms or fails for good."""
-    payload = {"key": f"order-{order.id}", "token_ids": [1], "tx_hash": "0x" + "ab" * 32, "error": "reverted"}
-    with session_scope() as session:
-        outbox.emit(session, topic, payload, entity=("mint_request", payload["key"]))
+    emit_mint_event(topic, {"key": f"order-{order.id}", "token_ids": [1], "tx_hash": "0x" + "ab" * 32,
+                            "error": "reverted"})
     settle()
 
 
