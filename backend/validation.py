@@ -49,6 +49,8 @@ def check_address(value: str, *, allow_empty: bool = False) -> str:
     has_case = value[2:] != value[2:].lower() and value[2:] != value[2:].upper()
     if has_case and not is_checksum_address(value):
         raise ValueError("has a wrong checksum: check for a typo")
+    if int(value, 16) == 0:
+        raise ValueError("is the zero address: nothing sent there can ever be used")
     return to_checksum_address(value)
 
 

@@ -13,10 +13,12 @@ from backend.auth.acl import Actor, Permission, require, signed_in
 from backend.brands.models import Brand
 from backend.campaigns.models import Campaign, CampaignStatus, SalePhase
 from backend.campaigns.schemas import CampaignCreate, CampaignUpdate
+from backend.chain.models import ContractDeployment
 from backend.db import session_scope, utcnow
 from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.pagination import Page, check_page
 from backend.validation import validation_failed
+from backend.workflow.machines import ContractState
 
 SORTABLE = {"name", "created_at", "updated_at", "price_minor", "supply_cap", "status", "slug"}
 
@@ -130,11 +132,37 @@ def update_campaign(actor: Actor, campaign_id: int, data: dict[str, Any]) -> Cam
                 "Supply cannot drop below what is already sold.",
                 fields={"supply_cap": f"must be at least {campaign.sold_count} (already sold)"},
             )
+        if _contract_started(session, campaign):
+            _check_on_chain_fields(campaign, changes)
         for name, value in changes.items():
             setattr(campaign, name, value)
         campaign.updated_at = utcnow()
         session.add(campaign)
         return campaign
+
+
+# What the collection contract was deployed with, and why it cannot follow a change here.
+ON_CHAIN_FIELDS = {
+    "slug": "the tokens' metadata links on chain use it",
+    "royalty_bps": "the royalty is set in the deployed contract",
+    "royalty_receiver": "the royalty is set in the deployed contract",
+}
+
+
+def _contract_started(session: Session, campaign: Campaign) -> bool:
+    """Has a deploy transaction of the campaign's collection been sent (deploying or deployed)?"""
+    return session.exec(select(func.count()).select_from(ContractDeployment).where(
+        ContractDeployment.campaign_id == campaign.id, ContractDeployment.chain == campaign.chain,
+        col(ContractDeployment.state).in_([ContractState.DEPLOYING, ContractState.DEPLOYED]))).one() > 0
+
+
+def _check_on_chain_fields(campaign: Campaign, changes: dict[str, Any]) -> None:
+    fields = {name: f"cannot change after deployment: {why}" for name, why in ON_CHAIN_FIELDS.items()
+              if name in changes and changes[name] != getattr(campaign, name)}
+    if changes.get("supply_cap") is not None and changes["supply_cap"] > campaign.supply_cap:
+        fields["supply_cap"] = f"the deployed contract caps supply at {campaign.supply_cap}: it can only go down"
+    if fields:
+        raise ValidationFailed("Some of these settings are fixed in the deployed contract.", fields=fields)
 
 
 def change_campaign_status(actor: Actor, campaign_id: int, status: CampaignStatus) -> Campaign:

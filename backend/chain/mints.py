@@ -42,7 +42,7 @@ def request_mint(session: Session, key: str, campaign_id: int, to_address: str, 
     """Ask for `quantity` tokens of the campaign for `to_address`, in the caller's transaction; True if this call
     created the request.
 
-    Idempotent: the same `key` (e.g. "order:<id>") again changes nothing (False); a different request under the
+    Idempotent: the same `key` (e.g. "order-<id>" for an order) again changes nothing (False); a different request under the
     same key is refused. The dispatcher mints it once the campaign's contract is deployed.
     """
     if not key or len(key) > 200:

@@ -24,7 +24,7 @@ from backend.orders.locks import lock_order, release_supply
 from backend.orders.models import Order
 from backend.orders.upkeep import issue_refunds
 from backend.pagination import Page, check_page
-from backend.payments.models import PaymentEvent, PaymentRefund
+from backend.payments.models import PaymentEvent, PaymentRefund, RefundStatus
 from backend.workflow.machines import OrderState
 from backend.workflow.transitions import history, transition
 
@@ -173,6 +173,7 @@ class OrderDetail:
     expires_at: datetime
     timeline: list[TimelineEntry] = field(default_factory=list)
     can_refund: bool = False
+    can_retry_refund: bool = False  # its refund failed for good: an admin may send it again (retry_refund)
 
 
 def _load_for(actor: Actor | None, session: Session, order_id: int, permission: Permission) -> Order:
@@ -216,6 +217,8 @@ def order_detail(actor: Actor | None, order_id: int) -> OrderDetail:
             failure_reason=order.failure_reason, refund_reason=order.refund_reason, mint_key=order.mint_key or "",
             expires_at=order.expires_at, timeline=timeline,
             can_refund=order.state in REFUNDABLE and bool(actor and actor.can(Permission.ORDER_REFUND, order.brand_id)),
+            can_retry_refund=_refund_failed_for_good(session, order)
+            and bool(actor and actor.can(Permission.ORDER_REFUND, order.brand_id)),
         )
 
 
@@ -239,12 +242,41 @@ def refund_order(actor: Actor | None, order_id: int, reason: str) -> OrderDetail
         session.flush()
         who = f"user:{actor.user_id}"  # type: ignore[union-attr]
         transition(session, order, "request_refund", actor=who, reason=reason)
-        fulfilment.open_refund(session, order, reason, who)
-        refund_id = session.execute(select(PaymentRefund.id).where(
-            PaymentRefund.idempotency_key == fulfilment.refund_key(order.id))).scalar_one()  # type: ignore[arg-type]
-    # The provider call after the commit; if it fails now, the order_expirer retries with the same key.
-    issue_refunds(refund_ids=[refund_id])
+        refund_id = fulfilment.open_refund(session, order, reason, who)
+        if refund_id is None:  # everything was refunded at the provider already
+            fulfilment.confirm_refunded(session, order, actor=who)
+    if refund_id is not None:  # the provider call after the commit; if it fails, the order_expirer retries it
+        issue_refunds(refund_ids=[refund_id])
     return order_detail(actor, order_id)
+
+
+def retry_refund(actor: Actor | None, order_id: int) -> OrderDetail:
+    """An admin sends again the refund of an order whose refund failed for good (the provider refused it: e.g. the
+    card account is closed, or the payment was disputed then). A new refund, with its own idempotency key, for what
+    is left of the payment."""
+    with session_scope() as session:
+        order = _load_for(actor, session, order_id, Permission.ORDER_REFUND)
+        order = lock_order(session, order_id=order.id)  # type: ignore[assignment]
+        assert order is not None
+        if not _refund_failed_for_good(session, order):
+            raise RefundNotAllowed("Only an order whose refund failed can have its refund sent again.")
+        who = f"user:{actor.user_id}"  # type: ignore[union-attr]
+        refund_id = fulfilment.open_refund(session, order, order.refund_reason or "refund retried", who)
+        if refund_id is None:
+            fulfilment.confirm_refunded(session, order, actor=who)
+    if refund_id is not None:
+        issue_refunds(refund_ids=[refund_id])
+    return order_detail(actor, order_id)
+
+
+def _refund_failed_for_good(session: Session, order: Order) -> bool:
+    """A refund_pending order whose latest refund of ours failed (so nothing is on its way to the buyer)."""
+    if order.state is not OrderState.REFUND_PENDING:
+        return False
+    latest = session.execute(select(PaymentRefund.status).where(
+        PaymentRefund.order_id == order.id, PaymentRefund.origin == "primsell").order_by(PaymentRefund.id.desc())  # type: ignore[union-attr]
+        .limit(1)).scalar_one_or_none()
+    return latest == RefundStatus.FAILED
 
 
 # -- campaign dashboard ---------------------------------------------------------------------------------------------

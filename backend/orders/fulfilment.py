@@ -16,11 +16,12 @@ from sqlalchemy import exists, func, select, update
 from sqlmodel import Session
 
 from backend.db import utcnow
+from backend.errors import DomainError
 from backend.money import CURRENCY_EXPONENTS, format_amount
 from backend.monitoring.errors import record_error
 from backend.orders import minting
 from backend.orders.errors import PaymentMismatch
-from backend.orders.locks import lock_order, release_supply
+from backend.orders.locks import lock_order, lock_payment, release_supply
 from backend.orders.models import Order
 from backend.payments.models import PaymentEvent, PaymentRefund, RefundStatus
 from backend.workflow.machines import ORDER, OrderState
@@ -43,27 +44,20 @@ def _money(amount: int | None, currency: str) -> str:
     return format_amount(amount, currency) if currency in CURRENCY_EXPONENTS else f"{amount} {currency}"
 
 
-def refund_key(order_id: int) -> str:
-    """Idempotency key of an order's refund, sent to the provider: one order, one refund, whatever retries."""
-    return f"primsell-refund-order-{order_id}"
+def _paid(order: Order) -> int:
+    return order.paid_amount_minor if order.paid_amount_minor is not None else order.amount_minor
 
 
-def open_refund(session: Session, order: Order, reason: str, requested_by: str) -> None:
-    """Queue the order's full refund (sent by the order_expirer daemon, or at once by an admin's request)."""
-    if not order.payment_intent_id:
-        return
-    now = utcnow()
-    insert_ignore(session, PaymentRefund.__table__, {
-        "order_id": order.id, "payment_intent_id": order.payment_intent_id,
-        "idempotency_key": refund_key(order.id),  # type: ignore[arg-type]
-        "amount_minor": order.paid_amount_minor if order.paid_amount_minor is not None else order.amount_minor,
-        "currency": order.paid_currency or order.currency, "reason": reason[:500], "requested_by": requested_by[:80],
-        "origin": "primsell", "status": RefundStatus.PENDING, "provider_refund_id": "", "attempts": 0,
-        "next_attempt_at": now, "last_error": "", "created_at": now, "updated_at": now,
-    }, ["idempotency_key"])
+def refund_key(order_id: int, attempt: int = 1) -> str:
+    """Idempotency key of an order's `attempt`-th refund, sent to the provider: each refund Primsell asks for has its
+    own key, which every retry of that refund reuses. (A second refund exists only when the first failed for good
+    or a partial refund left money to return.)"""
+    base = f"primsell-refund-order-{order_id}"
+    return base if attempt == 1 else f"{base}-{attempt}"
 
 
-def _refunded_already(session: Session, payment_intent: str | None) -> int:
+def refunded_total(session: Session, payment_intent: str | None) -> int:
+    """What has gone back to the buyer on a payment so far: its succeeded refunds, ours and the provider's."""
     if not payment_intent:
         return 0
     return int(session.execute(
@@ -72,13 +66,58 @@ def _refunded_already(session: Session, payment_intent: str | None) -> int:
     ).scalar_one())
 
 
-def confirm_refunded(session: Session, order: Order, amount: int, actor: str = PAYMENT_SYSTEM) -> bool:
-    order.refunded_minor = max(order.refunded_minor, amount)
+def open_refund(session: Session, order: Order, reason: str, requested_by: str) -> int | None:
+    """Queue a refund of what is left of the order's payment (sent by the order_expirer daemon, or at once by an
+    admin's request); returns its id. A refund of the order already on its way is returned instead of a second
+    one; None when nothing is left to refund (or there is no payment to refund: logged for an admin)."""
+    if not order.payment_intent_id:
+        if _paid(order) > 0:
+            record_error("payments:refund_without_payment", RuntimeError(f"order {order.id} has no payment intent"),
+                         {"order_id": order.id}, session=session)
+        return None
+    r = PaymentRefund
+    in_flight = session.execute(select(r.id).where(
+        r.order_id == order.id, r.origin == "primsell",
+        r.status.in_([RefundStatus.PENDING, RefundStatus.SUBMITTING, RefundStatus.SUBMITTED]),  # type: ignore[attr-defined]
+    ).order_by(r.id).limit(1)).scalar_one_or_none()
+    if in_flight is not None:
+        return in_flight
+    left = _paid(order) - refunded_total(session, order.payment_intent_id)
+    if left <= 0:
+        return None
+    earlier = session.execute(select(func.count()).where(r.order_id == order.id, r.origin == "primsell")).scalar_one()
+    key = refund_key(order.id, int(earlier) + 1)  # type: ignore[arg-type]
+    now = utcnow()
+    insert_ignore(session, PaymentRefund.__table__, {
+        "order_id": order.id, "payment_intent_id": order.payment_intent_id, "idempotency_key": key,
+        "amount_minor": left, "currency": order.paid_currency or order.currency, "reason": reason[:500],
+        "requested_by": requested_by[:80], "origin": "primsell", "status": RefundStatus.PENDING,
+        "provider_refund_id": "", "attempts": 0, "next_attempt_at": now, "last_error": "", "created_at": now,
+        "updated_at": now,
+    }, ["idempotency_key"])
+    return session.execute(select(r.id).where(r.idempotency_key == key)).scalar_one()
+
+
+def confirm_refunded(session: Session, order: Order, actor: str = PAYMENT_SYSTEM) -> bool:
+    """Bring the order's refunded amount up to date from its payment's refunds; a refund_pending order whose
+    payment is back in full becomes refunded. True when it did."""
+    total = refunded_total(session, order.payment_intent_id)
+    order.refunded_minor = max(order.refunded_minor, total)
     session.add(order)
-    if order.state is O.REFUND_PENDING:
-        transition(session, order, "confirm_refund", actor=actor, reason=f"refunded {_money(amount, order.currency)}")
+    if order.state is O.REFUND_PENDING and (_fully_refunded(order) or _paid(order) == 0):
+        transition(session, order, "confirm_refund", actor=actor,
+                   reason=f"refunded {_money(order.refunded_minor, order.paid_currency or order.currency)}")
         return True
     return False
+
+
+def refund_rest(session: Session, order: Order, reason: str, requested_by: str) -> str:
+    """A refund_pending order: confirm it when its payment is back in full already, else queue the rest."""
+    if confirm_refunded(session, order):
+        return "refunded already"
+    if open_refund(session, order, reason, requested_by) is None and order.state is O.REFUND_PENDING:
+        return "nothing to refund"
+    return "refund queued"
 
 
 def refuse_payment(session: Session, order: Order, reason: str) -> str:
@@ -88,13 +127,7 @@ def refuse_payment(session: Session, order: Order, reason: str) -> str:
     session.add(order)
     session.flush()
     transition(session, order, "refuse_payment", actor=PAYMENT_SYSTEM, reason=reason)
-    already = _refunded_already(session, order.payment_intent_id)
-    paid = order.paid_amount_minor if order.paid_amount_minor is not None else order.amount_minor
-    if order.payment_intent_id and already >= paid > 0:
-        confirm_refunded(session, order, already)
-        return "refused; already refunded"
-    open_refund(session, order, reason, PAYMENT_SYSTEM)
-    return "refused; refund queued"
+    return "refused; " + refund_rest(session, order, reason, PAYMENT_SYSTEM)
 
 
 # -- payment outcomes ------------------------------------------------------------------------------------------------
@@ -124,7 +157,7 @@ def apply_payment_completed(session: Session, order: Order, obj: dict[str, Any],
                         .values(order_id=order.id))
     mismatch = amount != order.amount_minor or currency != order.currency
     paid = payment["paid_amount_minor"] or 0
-    refunded_first = refunds_known and paid > 0 and _refunded_already(session, payment_intent) >= paid
+    refunded_first = refunds_known and paid > 0 and refunded_total(session, payment_intent) >= paid
     if mismatch or order.state not in PAYABLE or refunded_first:
         for name, value in payment.items():  # recorded whatever happens next: a second completion is a duplicate
             setattr(order, name, value)
@@ -194,23 +227,39 @@ def expire_order(session: Session, order: Order, reason: str, *, actor: str) -> 
 
 
 def apply_charge_refunded(session: Session, order: Order | None, obj: dict[str, Any]) -> str:
-    """A charge was refunded (ours confirmed, or one made in the provider's dashboard)."""
+    """A charge was refunded: ours confirmed, one made in the provider's dashboard, or both.
+
+    The charge's `amount_refunded` is the running total of everything refunded on it, so it is matched against
+    the refunds we know: our refunds the provider has (submitted) are confirmed oldest first while the total
+    covers them, and what the total still leaves unexplained is recorded as a refund made at the provider. A
+    refund of ours not sent yet is never confirmed by someone else's refund: when it is sent, it asks only for
+    what is left of the payment. Redeliveries and out-of-order totals change nothing (the total only grows)."""
     payment_intent = obj.get("payment_intent")
-    amount_refunded = int(obj.get("amount_refunded") or 0)
+    cumulative = obj.get("amount_refunded")
     if not payment_intent:
         return "ignored: no payment intent"
+    if not isinstance(cumulative, int) or cumulative < 0:
+        return "ignored: no refunded amount"
     now = utcnow()
-    ours = session.execute(
-        update(PaymentRefund).where(
-            PaymentRefund.payment_intent_id == payment_intent,
-            PaymentRefund.status.in_([RefundStatus.PENDING, RefundStatus.SUBMITTING, RefundStatus.SUBMITTED]),  # type: ignore[attr-defined]
-        ).values(status=RefundStatus.SUCCEEDED, updated_at=now)
-    ).rowcount  # type: ignore[attr-defined]
-    known = session.execute(select(func.count()).where(PaymentRefund.payment_intent_id == payment_intent)).scalar_one()
-    if not known:
+    r = PaymentRefund
+    uncovered = cumulative - refunded_total(session, payment_intent)
+    if uncovered > 0:
+        ours = session.execute(select(r.id, r.amount_minor).where(
+            r.payment_intent_id == payment_intent, r.origin == "primsell",
+            r.status.in_([RefundStatus.SUBMITTING, RefundStatus.SUBMITTED]),  # type: ignore[attr-defined]
+        ).order_by(r.id)).all()
+        confirmed = []
+        for refund_id, amount in ours:
+            if amount <= uncovered:
+                confirmed.append(refund_id)
+                uncovered -= amount
+        if confirmed:
+            session.execute(update(r).where(r.id.in_(confirmed))  # type: ignore[union-attr]
+                            .values(status=RefundStatus.SUCCEEDED, updated_at=now))
+    if uncovered > 0:
         insert_ignore(session, PaymentRefund.__table__, {
             "order_id": order.id if order else None, "payment_intent_id": payment_intent,
-            "idempotency_key": f"provider-{obj.get('id')}", "amount_minor": amount_refunded,
+            "idempotency_key": f"provider-{obj.get('id')}-{cumulative}"[:120], "amount_minor": uncovered,
             "currency": str(obj.get("currency") or "").upper()[:3], "reason": "refunded at the payment provider",
             "requested_by": "provider", "origin": "provider", "status": RefundStatus.SUCCEEDED,
             "provider_refund_id": "", "attempts": 0, "next_attempt_at": now, "last_error": "",
@@ -218,25 +267,23 @@ def apply_charge_refunded(session: Session, order: Order | None, obj: dict[str, 
         }, ["idempotency_key"])
     if order is None:
         return "refund recorded; order not known yet"
-    order.refunded_minor = max(order.refunded_minor, amount_refunded)
-    session.add(order)
-    paid = order.paid_amount_minor if order.paid_amount_minor is not None else order.amount_minor
     if order.state in PAYABLE or order.state is O.EXPIRED and order.paid_at is None:
         return "refund recorded before completion"
-    if amount_refunded < paid and not obj.get("refunded"):
-        return f"partial refund of {_money(amount_refunded, order.currency)} recorded"
-    if order.state is O.REFUND_PENDING:
-        confirm_refunded(session, order, amount_refunded)
-        return "refunded" if ours else "refunded (confirmed by provider)"
+    before = order.state
+    confirm_refunded(session, order)
+    if not _fully_refunded(order):
+        return f"refund of {_money(order.refunded_minor, order.currency)} in all recorded"
+    if before is O.REFUND_PENDING:
+        return "refunded"
     if order.state in (O.PAID, O.MINTED, O.FULFILLED):
-        return _refunded_at_provider(session, order, amount_refunded)
+        return _refunded_at_provider(session, order)
     if order.state is O.MINTING:  # the mint's outcome settles it: apply_mint_completed / apply_mint_failed
         record_error("payments:refund_during_mint", RuntimeError(f"order {order.id} refunded while minting"),
                      {"order_id": order.id}, session=session)
     return f"refund recorded in state {order.state.value}"
 
 
-def _refunded_at_provider(session: Session, order: Order, amount: int) -> str:
+def _refunded_at_provider(session: Session, order: Order) -> str:
     """The money went back outside Primsell (the provider's dashboard): the order ends refunded, as it is."""
     if order.state is O.PAID:
         release_supply(session, order)
@@ -244,16 +291,31 @@ def _refunded_at_provider(session: Session, order: Order, amount: int) -> str:
     session.add(order)
     session.flush()
     transition(session, order, "request_refund", actor=PAYMENT_SYSTEM, reason="refunded at the payment provider")
-    confirm_refunded(session, order, amount)
+    confirm_refunded(session, order)
     return "refunded at the provider"
 
 
 def _fully_refunded(order: Order) -> bool:
-    paid = order.paid_amount_minor if order.paid_amount_minor is not None else order.amount_minor
+    paid = _paid(order)
     return paid > 0 and order.refunded_minor >= paid
 
 
+def _refund_requested(session: Session, order: Order) -> bool:
+    """Has Primsell asked to give this order's money back (a refund of ours exists, or its mint failed)? An order
+    with nothing minted that gave its supply back counts too: minting it now would oversell."""
+    if order.minted_at is None and not order.holds_supply:
+        return True
+    if minting.mint_failed(session, order.id):  # type: ignore[arg-type]
+        return True
+    return bool(session.execute(select(exists().where(
+        PaymentRefund.order_id == order.id, PaymentRefund.origin == "primsell",
+        PaymentRefund.status != RefundStatus.CANCELED))).scalar())
+
+
 def apply_dispute(session: Session, order: Order | None, obj: dict[str, Any], *, closed: bool) -> str:
+    """A dispute (chargeback) opened or closed. While it is open no refund of ours is sent (the provider refuses
+    refunds of a disputed charge). Won: the order goes back to where it was heading (refunded if a refund was asked
+    for or the mint failed, fulfilled if minted, else minting resumes). Lost: the card holder has the money back."""
     if order is None:
         return "dispute recorded; order not known yet"
     reason = str(obj.get("reason") or "unspecified")
@@ -268,15 +330,19 @@ def apply_dispute(session: Session, order: Order | None, obj: dict[str, Any], *,
     if order.state is not O.DISPUTED:
         return f"dispute close ignored in state {order.state.value}"
     status = obj.get("status")
+    dispute = f"dispute {obj.get('id')}"
     if status == "won":
         order.failure_reason = ""
         session.add(order)
         session.flush()
+        if _refund_requested(session, order):
+            transition(session, order, "win_dispute_refund", actor=PAYMENT_SYSTEM, reason=f"{dispute} won")
+            return "dispute won; " + refund_rest(session, order, order.refund_reason or f"{dispute} won",
+                                                 PAYMENT_SYSTEM)
         if order.minted_at is not None:
-            transition(session, order, "win_dispute", actor=PAYMENT_SYSTEM, reason=f"dispute {obj.get('id')} won")
+            transition(session, order, "win_dispute", actor=PAYMENT_SYSTEM, reason=f"{dispute} won")
         else:
-            transition(session, order, "win_dispute_unminted", actor=PAYMENT_SYSTEM,
-                       reason=f"dispute {obj.get('id')} won")
+            transition(session, order, "win_dispute_unminted", actor=PAYMENT_SYSTEM, reason=f"{dispute} won")
             emit(session, "order.paid", {"order_id": order.id, "public_id": order.public_id, "resumed": True},
                  entity=("order", order.id))
         return "dispute won"
@@ -286,8 +352,12 @@ def apply_dispute(session: Session, order: Order | None, obj: dict[str, Any], *,
         order.refunded_minor = int(obj.get("amount") or order.paid_amount_minor or 0)
         order.refund_reason = "The payment was returned to the card holder after a dispute."
         session.add(order)
+        # The money went back through the dispute: a refund of ours not sent yet is no longer needed.
+        session.execute(update(PaymentRefund).where(
+            PaymentRefund.order_id == order.id, PaymentRefund.status == RefundStatus.PENDING,
+        ).values(status=RefundStatus.CANCELED, last_error=f"not sent: {dispute} lost", updated_at=utcnow()))
         session.flush()
-        transition(session, order, "lose_dispute", actor=PAYMENT_SYSTEM, reason=f"dispute {obj.get('id')} lost")
+        transition(session, order, "lose_dispute", actor=PAYMENT_SYSTEM, reason=f"{dispute} lost")
         return "dispute lost"
     return f"dispute closed with status {status}"
 
@@ -310,6 +380,9 @@ def handle_payment_event(session: Session, pe: PaymentEvent) -> str:
     if kind not in HANDLED_TYPES:
         log.info("payment event %s of type %s acknowledged and ignored", pe.event_id, kind)
         return "ignored: unhandled type"
+    # Events of one payment that carry no order id (refunds, disputes) are not ordered with its completion by the
+    # outbox: the payment's lock makes them apply one after the other, each seeing what the other committed.
+    lock_payment(session, pe.payment_intent_id)
     order = _order_for(session, pe, obj)
     if order is not None:
         pe.order_id = order.id
@@ -354,11 +427,17 @@ HANDLED_TYPES = frozenset({
 # -- minting --------------------------------------------------------------------------------------------------------
 
 def request_mint_for_paid_order(session: Session, order_id: int) -> str:
-    """order.paid -> exactly one mint request (keyed by the order) and the order moves to minting."""
+    """order.paid -> exactly one mint request (keyed by the order) and the order moves to minting. A request the
+    chain side refuses for good (e.g. an address it cannot mint to) refunds the order instead of keeping the money."""
     order = lock_order(session, order_id=order_id)
     if order is None or order.state is not O.PAID:
         return "skipped"
-    key = minting.request_mint(session, order.id, order.campaign_id, order.wallet_address, order.quantity)  # type: ignore[arg-type]
+    try:
+        with session.begin_nested():
+            key = minting.request_mint(session, order.id, order.campaign_id, order.wallet_address, order.quantity)  # type: ignore[arg-type]
+    except DomainError as exc:
+        record_error("orders:mint_refused", exc, {"order_id": order.id}, session=session)
+        return _mint_failed(session, order, str(exc), MINT_SYSTEM)
     first = {"mint_key": key, "mint_requested_at": utcnow()} if order.mint_key is None else None
     transition(session, order, "start_mint", actor=MINT_SYSTEM, reason=f"mint request {key}", also=first)
     return "mint requested"
@@ -379,15 +458,15 @@ def apply_mint_completed(session: Session, payload: dict[str, Any]) -> str:
     session.add(order)
     session.flush()
     tx = order.mint_tx_hash or "?"
-    if order.state is O.PAID:  # a retry after fail_mint succeeded
+    if order.state is O.PAID:  # a won dispute sent it back to paid while its mint was still on its way
         transition(session, order, "start_mint", actor=MINT_SYSTEM, reason="mint completed")
     if order.state is O.MINTING:
         transition(session, order, "confirm_mint", actor=MINT_SYSTEM, reason=f"tx {tx}")
         transition(session, order, "fulfil", actor=MINT_SYSTEM, reason="tokens delivered to " + order.wallet_address)
         if _fully_refunded(order):  # refunded at the provider while the mint was in flight: not kept as sold
-            return "fulfilled; " + _refunded_at_provider(session, order, order.refunded_minor)
+            return "fulfilled; " + _refunded_at_provider(session, order)
         return "fulfilled"
-    return f"mint recorded in state {order.state.value}"
+    return f"mint recorded in state {order.state.value}"  # disputed: settled when the dispute closes
 
 
 def apply_mint_failed(session: Session, payload: dict[str, Any]) -> str:
@@ -395,16 +474,24 @@ def apply_mint_failed(session: Session, payload: dict[str, Any]) -> str:
     if order_id is None:
         return "not an order"
     order = lock_order(session, order_id=order_id)
-    if order is None or order.state not in (O.MINTING, O.PAID):
+    if order is None or order.state not in (O.MINTING, O.PAID, O.DISPUTED):
         return "ignored"
     cause = str(payload.get("reason") or payload.get("error") or "unknown error")[:200]
+    return _mint_failed(session, order, cause, MINT_SYSTEM)
+
+
+MINT_FAILED_REASON = "We could not mint your NFT, so your payment is refunded in full."
+
+
+def _mint_failed(session: Session, order: Order, cause: str, actor: str) -> str:
+    """The order's tokens will not be minted: give the supply back and refund the buyer. The consumer reads a plain
+    reason; the technical cause goes to the history (what admins see). A disputed order keeps its dispute: the
+    refund waits for its outcome (see apply_dispute)."""
     release_supply(session, order)
-    order.refund_reason = f"We could not mint your NFT ({cause}), so your payment is refunded in full."
+    order.refund_reason = MINT_FAILED_REASON
     session.add(order)
     session.flush()
-    transition(session, order, "request_refund", actor=MINT_SYSTEM, reason=f"mint failed: {cause}")
-    if _fully_refunded(order):  # refunded at the provider while the mint was in flight: nothing left to send
-        confirm_refunded(session, order, order.refunded_minor)
-        return "refunded already"
-    open_refund(session, order, f"mint failed: {cause}", MINT_SYSTEM)
-    return "refund queued"
+    if order.state is O.DISPUTED:
+        return "mint failed; the refund waits for the dispute"
+    transition(session, order, "request_refund", actor=actor, reason=f"mint failed: {cause}")
+    return refund_rest(session, order, f"mint failed: {cause}", actor)

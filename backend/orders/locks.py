@@ -1,5 +1,6 @@
-"""Row locks and the supply counter, from one place: campaign before order, and the reserve/release pair that
-keeps campaign.sold_count equal to the quantities of the orders holding supply."""
+"""Locks and the supply counter, from one place, and the order they are taken in: a payment's lock, then its order,
+then the campaign (release_supply, under the order's lock). Checkout locks only the campaign (its order is new).
+The reserve/release pair keeps campaign.sold_count equal to the quantities of the orders holding supply."""
 
 from __future__ import annotations
 
@@ -38,6 +39,15 @@ def lock_order(session: Session, *, order_id: int | None = None, public_id: str 
     if dialect_name(session) == "postgresql":
         stmt = stmt.with_for_update()
     return session.execute(stmt.limit(1)).scalars().first()
+
+
+def lock_payment(session: Session, payment_intent: str | None) -> None:
+    """Serialise the handling of one payment's events until commit (a transaction-scoped advisory lock on
+    PostgreSQL; SQLite's BEGIN IMMEDIATE already makes this transaction the only writer). Taken before the order's
+    row lock, by everything that applies a payment's outcome."""
+    if payment_intent and dialect_name(session) == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                        {"key": f"payment:{payment_intent}"})
 
 
 def reserve_supply(session: Session, campaign_id: int, quantity: int) -> bool:

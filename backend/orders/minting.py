@@ -30,6 +30,16 @@ def request_mint(session: Session, order_id: int, campaign_id: int, to_address: 
     return key
 
 
+def mint_failed(session: Session, order_id: int) -> bool:
+    """Has the order's mint request failed for good (its transaction reverted or was given up)?"""
+    from sqlalchemy import select
+
+    from backend.chain.models import MintRequest, MintStatus
+
+    status = session.execute(select(MintRequest.status).where(MintRequest.key == mint_key(order_id))).scalar()
+    return status == MintStatus.FAILED
+
+
 def mint_tx_hash(session: Session, order_id: int) -> str | None:
     """The hash of the order's mint transaction once it is signed, before the mint is confirmed."""
     from backend.chain.service import mint_tx_hash as chain_mint_tx_hash

@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
+from sqlmodel import Session
 
 from backend.db import session_scope, utcnow
 from backend.monitoring.errors import record_error
 from backend.orders import fulfilment
-from backend.orders.locks import lock_order
+from backend.orders.locks import lock_order, lock_payment
 from backend.orders.models import Order
 from backend.payments.models import PaymentRefund, RefundStatus
 from backend.payments.provider import (CheckoutSession, PaymentProvider, PaymentProviderError, RefundResult,
@@ -46,26 +47,40 @@ REFUND_OUTCOMES = {"succeeded": RefundStatus.SUCCEEDED, "failed": RefundStatus.F
 
 def issue_refunds(*, limit: int | None = None, refund_ids: list[int] | None = None,
                   provider: PaymentProvider | None = None, now: datetime | None = None) -> int:
-    """Send due refunds to the payment provider; returns how many were sent (successfully or not)."""
+    """Send due refunds to the payment provider; returns how many were sent (successfully or not).
+
+    A refund's amount is fixed when it is first sent: what is left of the payment then (a partial refund made at
+    the provider in the meantime is not refunded twice), and the same on every retry (its idempotency key is only
+    valid with the same parameters). Refunds of disputed orders wait (the provider refuses them until the dispute
+    closes); a refund with nothing left to return is canceled, not sent."""
     settings = get_settings()
     limit = limit or settings.order_expirer_batch_size
     now = now or utcnow()
     r = PaymentRefund
     with session_scope() as session:
-        query = select(r.id, r.payment_intent_id, r.amount_minor, r.idempotency_key, r.order_id, r.attempts).where(
-            r.status.in_([RefundStatus.PENDING, RefundStatus.SUBMITTING]), r.next_attempt_at <= now,  # type: ignore[attr-defined]
-        ).order_by(r.id)
+        query = (select(r.id, r.payment_intent_id, r.amount_minor, r.idempotency_key, r.order_id, r.attempts)
+                 .outerjoin(Order, Order.id == r.order_id)
+                 .where(r.status.in_([RefundStatus.PENDING, RefundStatus.SUBMITTING]),  # type: ignore[attr-defined]
+                        r.next_attempt_at <= now,
+                        or_(Order.id.is_(None), Order.state != OrderState.DISPUTED))  # type: ignore[union-attr]
+                 .order_by(r.id))
         if refund_ids is not None:
             query = query.where(r.id.in_(refund_ids))  # type: ignore[union-attr]
-        claimed = claim_batch(session, query, limit, of=PaymentRefund)
-        if claimed:
-            session.execute(update(PaymentRefund).where(r.id.in_([c[0] for c in claimed]))  # type: ignore[union-attr]
-                            .values(status=RefundStatus.SUBMITTING, attempts=r.attempts + 1,
-                                    next_attempt_at=now + SUBMIT_TIMEOUT, updated_at=now))
+        claimed = []
+        for row in claim_batch(session, query, limit, of=PaymentRefund):
+            amount = row[2] if row[5] else _amount_left(session, row[4], row[1], row[2])
+            if amount <= 0:
+                session.execute(update(PaymentRefund).where(r.id == row[0]).values(
+                    status=RefundStatus.CANCELED, last_error="not sent: nothing was left to refund", updated_at=now))
+                continue
+            session.execute(update(PaymentRefund).where(r.id == row[0]).values(
+                status=RefundStatus.SUBMITTING, attempts=r.attempts + 1, amount_minor=amount,
+                next_attempt_at=now + SUBMIT_TIMEOUT, updated_at=now))
+            claimed.append((row[0], row[1], amount, row[3], row[4], row[5]))
     if not claimed:
         return 0
-    provider = provider or get_provider()
     for refund_id, payment_intent, amount, key, order_id, attempts in claimed:
+        provider = provider or get_provider()
         try:
             result = provider.refund(payment_intent, amount, idempotency_key=key,
                                      metadata={"order_id": str(order_id or "")})
@@ -74,6 +89,18 @@ def issue_refunds(*, limit: int | None = None, refund_ids: list[int] | None = No
             continue
         _record_refund_outcome(refund_id, order_id, RefundStatus.SUBMITTING, result)
     return len(claimed)
+
+
+def _amount_left(session: Session, order_id: int | None, payment_intent: str, amount: int) -> int:
+    """What a refund not sent yet should ask for: its amount, at most what is left of the payment (0 when the order
+    ended refunded some other way)."""
+    order = session.get(Order, order_id) if order_id is not None else None
+    if order is None:
+        return amount
+    if order.state is OrderState.REFUNDED:
+        return 0
+    paid = order.paid_amount_minor if order.paid_amount_minor is not None else order.amount_minor
+    return min(amount, paid - fulfilment.refunded_total(session, payment_intent))
 
 
 def check_submitted_refunds(*, limit: int | None = None, provider: PaymentProvider | None = None,
@@ -119,7 +146,7 @@ def _record_refund_outcome(refund_id: int, order_id: int | None, expected: Refun
         if moved and status is RefundStatus.SUCCEEDED and order_id is not None:
             order = lock_order(session, order_id=order_id)
             if order is not None:
-                fulfilment.confirm_refunded(session, order, result.amount)  # type: ignore[union-attr]
+                fulfilment.confirm_refunded(session, order)
     if moved and status is RefundStatus.FAILED:
         record_error("payments:refund_failed", RuntimeError(str(values["last_error"])),
                      {"refund_id": refund_id, "order_id": order_id})
@@ -174,6 +201,7 @@ def expire_and_reconcile(*, limit: int | None = None, provider: PaymentProvider 
                     continue
                 remote = None  # the provider does not know the session: nothing can be paid on it
         with session_scope() as session:
+            lock_payment(session, remote.payment_intent if remote is not None else None)  # as the webhooks do
             order = lock_order(session, order_id=order_id)
             if order is None or order.state not in fulfilment.PAYABLE:
                 continue

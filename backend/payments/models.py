@@ -38,6 +38,7 @@ class RefundStatus(StrEnum):
     SUBMITTED = "submitted"  # the provider accepted it and will confirm (charge.refunded)
     SUCCEEDED = "succeeded"
     FAILED = "failed"  # gave up after the configured attempts; an admin sees it on the order
+    CANCELED = "canceled"  # never sent: nothing was left to refund (e.g. a dispute returned the money first)
 
 
 class PaymentRefund(SQLModel, table=True):

@@ -19,7 +19,7 @@ import json
 import logging
 import queue
 import threading
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from typing import Any
 
@@ -186,7 +186,12 @@ class _Intake:
                     group.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            self._commit(group)
+            try:
+                self._commit(group)
+            except Exception:  # noqa: BLE001 - this thread serves every later delivery: it must not die
+                log.exception("the webhook intake failed on a group of %d", len(group))
+                for item in group:
+                    _answer(item, exc=RuntimeError("webhook intake failed"))
 
     def _commit(self, group: list[_Pending]) -> None:
         try:
@@ -197,12 +202,27 @@ class _Intake:
                     self._commit([item])
                 return
             log.exception("storing webhook %s failed", group[0].event_id)
-            group[0].future.set_exception(exc)  # type: ignore[union-attr]
+            _answer(group[0], exc=exc)
             return
         if any(not ack.duplicate for ack in acks):
             outbox.kick()
         for item, ack in zip(group, acks, strict=True):
-            item.future.set_result(ack)  # type: ignore[union-attr]
+            _answer(item, ack=ack)
+
+
+def _answer(item: _Pending, *, ack: WebhookAck | None = None, exc: BaseException | None = None) -> None:
+    """Hand the outcome to the waiting request, unless it gave up already (its wait timed out and cancelled the
+    future: the delivery is committed all the same, and Stripe's retry of it will be a duplicate)."""
+    future = item.future
+    if future is None or future.done():
+        return
+    try:
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(ack)  # type: ignore[arg-type]
+    except InvalidStateError:  # cancelled between the check and the set
+        pass
 
 
 _intake = _Intake()

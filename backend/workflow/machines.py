@@ -51,7 +51,6 @@ ORDER = Machine(
         (O.PAID, "request_refund"): O.REFUND_PENDING,
         (O.PAID, "dispute"): O.DISPUTED,
         (O.MINTING, "confirm_mint"): O.MINTED,
-        (O.MINTING, "fail_mint"): O.PAID,  # back to paid: the dispatcher retries
         (O.MINTING, "request_refund"): O.REFUND_PENDING,  # the mint failed for good
         (O.MINTING, "dispute"): O.DISPUTED,
         (O.MINTED, "fulfil"): O.FULFILLED,
@@ -63,6 +62,7 @@ ORDER = Machine(
         (O.REFUND_PENDING, "dispute"): O.DISPUTED,
         (O.DISPUTED, "win_dispute"): O.FULFILLED,  # the tokens were minted before or during the dispute
         (O.DISPUTED, "win_dispute_unminted"): O.PAID,  # nothing minted yet: minting resumes
+        (O.DISPUTED, "win_dispute_refund"): O.REFUND_PENDING,  # a refund was asked for, or the mint failed
         (O.DISPUTED, "lose_dispute"): O.REFUNDED,
     },
 )

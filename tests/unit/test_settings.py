@@ -115,6 +115,7 @@ def _configure_all_production_secrets(env: pytest.MonkeyPatch) -> None:
     env.setenv("PLATFORM_SIGNER_KEY", "0x" + "11" * 32)
     env.setenv("CUSTODY_SEED", "custody-seed-production-0123456789abcdef")
     env.setenv("STRIPE_WEBHOOK_SECRET", "whsec_production_0123456789")
+    env.setenv("STRIPE_API_KEY", "sk_live_production_0123456789")
 
 
 def test_production_without_a_secret_key_refuses_to_start(env: pytest.MonkeyPatch, tmp_path: Path):
@@ -153,6 +154,25 @@ def test_production_with_all_secrets_starts(env: pytest.MonkeyPatch):
     settings = load_settings()
     assert settings.is_production
     assert settings.require_secret("secret_key") == "production-secret-0123456789abcdef"
+
+
+def test_production_without_stripe_refuses_to_fall_back_to_the_sandbox(env: pytest.MonkeyPatch):
+    _configure_all_production_secrets(env)
+    env.delenv("STRIPE_API_KEY")
+    with pytest.raises(ConfigurationError, match="STRIPE_API_KEY is not set"):
+        load_settings()
+    env.setenv("PAYMENTS_PROVIDER", "sandbox")  # a staging site says so explicitly
+    assert load_settings().payments_provider == "sandbox"
+
+
+@pytest.mark.parametrize("provider", ["auto", "stripe"])
+def test_a_stripe_key_without_stripes_webhook_secret_is_refused(env: pytest.MonkeyPatch, provider: str):
+    env.setenv("STRIPE_API_KEY", "sk_test_0123456789abcdef")
+    env.setenv("PAYMENTS_PROVIDER", provider)
+    with pytest.raises(ConfigurationError, match="STRIPE_WEBHOOK_SECRET"):
+        load_settings()
+    env.setenv("STRIPE_WEBHOOK_SECRET", "whsec_from_the_dashboard_0123")
+    assert load_settings().require_secret("stripe_webhook_secret") == "whsec_from_the_dashboard_0123"
 
 
 def test_require_secret_names_an_unconfigured_setting(env: pytest.MonkeyPatch):

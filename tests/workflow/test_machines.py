@@ -37,7 +37,6 @@ EXPECTED = {
         paid request_refund refund_pending
         paid dispute disputed
         minting confirm_mint minted
-        minting fail_mint paid
         minting request_refund refund_pending
         minting dispute disputed
         minted fulfil fulfilled
@@ -49,6 +48,7 @@ EXPECTED = {
         refund_pending dispute disputed
         disputed win_dispute fulfilled
         disputed win_dispute_unminted paid
+        disputed win_dispute_refund refund_pending
         disputed lose_dispute refunded
     """,
     "contract": """
