@@ -346,3 +346,28 @@ def test_expirer_expires_unpaid_orders_and_closes_their_session(client, configur
 
     assert sandbox_row(order).status == "expired"  # the buyer can no longer pay for it
     assert expire_and_reconcile(now=LATER()) == 0  # safe to run twice
+
+
+def test_a_request_that_gave_up_waiting_does_not_stop_the_intake(client, monkeypatch) -> None:
+    """A request whose wait timed out cancels its future; its group still commits, and the intake thread must go
+    on serving every later delivery (it used to die on setting the result of the cancelled future)."""
+    import threading
+
+    _, first = _order()
+    _, second = _order()
+    release = threading.Event()
+    original = webhooks._store
+
+    def slow_store(pending):  # type: ignore[no-untyped-def]
+        release.wait(10)
+        return original(pending)
+
+    monkeypatch.setattr(webhooks, "_store", slow_store)
+    raw = json.dumps(completed_event(first)).encode()
+    future = webhooks._intake.submit(webhooks._verified(raw, sign(raw)))
+    assert future.cancel()  # what asyncio.wait_for does to it after INTAKE_TIMEOUT_S
+    release.set()
+    assert post_event(client, completed_event(second)).status_code == 200
+    settle()
+    assert order_by_public(first.public_id).state is OrderState.MINTING  # committed all the same
+    assert order_by_public(second.public_id).state is OrderState.MINTING

@@ -17,7 +17,9 @@ from backend.campaigns.service import (
     list_campaigns,
     update_campaign,
 )
+from backend.chain.models import ContractDeployment
 from backend.db import session_scope, utcnow
+from backend.workflow.machines import ContractState
 from backend.errors import Conflict, NotFound, ValidationFailed
 from tests.factories import campaign_fields, make_brand, make_campaign, make_user
 
@@ -152,6 +154,32 @@ def test_supply_cannot_drop_below_what_is_sold(brand, admin):
         update_campaign(admin, campaign.id, {"supply_cap": 39})
     assert "at least 40" in caught.value.fields["supply_cap"]
     assert update_campaign(admin, campaign.id, {"supply_cap": 40}).supply_cap == 40
+
+
+def _deployment(campaign: Campaign, state: ContractState) -> None:
+    with session_scope() as session:
+        session.add(ContractDeployment(campaign_id=campaign.id, chain=campaign.chain, state=state,
+                                       contract_address=ADDRESS if state is ContractState.DEPLOYED else None))
+
+
+@pytest.mark.parametrize("state", [ContractState.DEPLOYING, ContractState.DEPLOYED])
+def test_what_the_contract_was_deployed_with_cannot_change(brand, admin, state):
+    campaign = make_campaign(brand, supply_cap=100, royalty_bps=500, royalty_receiver=ADDRESS)
+    _deployment(campaign, state)
+    with pytest.raises(ValidationFailed) as caught:
+        update_campaign(admin, campaign.id, {"supply_cap": 101, "slug": "renamed", "royalty_bps": 250})
+    assert set(caught.value.fields) == {"supply_cap", "slug", "royalty_bps"}
+    assert "caps supply at 100" in caught.value.fields["supply_cap"]
+    # Lowering the supply, resending the same values, and off-chain fields are fine.
+    changed = update_campaign(admin, campaign.id, {"supply_cap": 90, "slug": campaign.slug, "royalty_bps": 500,
+                                                   "description": "Now with more coffee."})
+    assert (changed.supply_cap, changed.description) == (90, "Now with more coffee.")
+
+
+def test_before_deployment_the_contract_fields_are_free_to_change(brand, admin):
+    campaign = make_campaign(brand, supply_cap=100)
+    _deployment(campaign, ContractState.DEPLOY_REQUESTED)  # the deployer reads the campaign when it sends
+    assert update_campaign(admin, campaign.id, {"supply_cap": 200}).supply_cap == 200
 
 
 def test_archived_campaign_cannot_be_changed(brand, admin):
