@@ -14,8 +14,16 @@ from backend.errors import DomainError
 from backend.settings import get_settings
 
 
+# The provider's error code for a refund of a payment that is already refunded in full (Stripe's own code): the
+# money is back with the buyer, so a caller can treat the refund as settled.
+ALREADY_REFUNDED = "charge_already_refunded"
+
+
 class PaymentProviderError(DomainError):
-    """The payment provider refused or failed. `retryable` says whether trying again later may work."""
+    """The payment provider refused or failed. `retryable` says whether trying again later may work.
+
+    `code` stays this error's own code (the API's error body); the provider's code ("card_declined",
+    ALREADY_REFUNDED, ...) is `provider_code`, "" when it gave none."""
 
     code = "payment_provider_error"
     status = 502
@@ -23,7 +31,8 @@ class PaymentProviderError(DomainError):
     def __init__(self, message: str, *, retryable: bool, kind: str = "error", provider_code: str = "") -> None:
         super().__init__(message)
         self.retryable = retryable
-        self.kind = kind  # "card", "rate_limited", "unavailable", "invalid_request", "auth", "error"
+        # "card", "rate_limited", "unavailable", "invalid_request", "idempotency", "auth", "error"
+        self.kind = kind
         self.provider_code = provider_code
 
 

@@ -1,21 +1,31 @@
 """StripeProvider: Checkout Sessions, session retrieval and refunds through stripe-python's StripeClient (v1).
 
 Every mutating call carries an idempotency key derived from our own rows, and the SDK retries (up to
-`max_network_retries`) with that same key, so a retry never creates a second session or refund.
+`max_network_retries`) with that same key, so a retry never creates a second session or refund. What stripe-python
+16 retries: connection errors and timeouts, 409 and 5xx answers, and whatever Stripe marks `Stripe-Should-Retry:
+true`; NOT a 429 (unless so marked) and no other 4xx. Whatever is left is a PaymentProviderError saying whether
+trying again later may work.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import stripe
 
-from backend.payments.provider import CheckoutSession, PaymentProviderError, RefundResult, SessionRequest
+from backend.payments.provider import (ALREADY_REFUNDED, CheckoutSession, PaymentProviderError, RefundResult,
+                                       SessionRequest)
 from backend.settings import get_settings
 
 T = TypeVar("T")
 MAX_NETWORK_RETRIES = 2
+# Stripe accepts a Checkout Session's expires_at from 30 minutes to 24 hours after it creates the session. The
+# margins cover clock skew and the SDK resending the same body (same expires_at) a little later.
+SESSION_MIN_LIFETIME_S = 30 * 60 + 120
+SESSION_MAX_LIFETIME_S = 24 * 60 * 60 - 120
 
 
 class StripeProvider:
@@ -26,7 +36,10 @@ class StripeProvider:
 
     @classmethod
     def from_settings(cls, *, api_key: str | None = None, api_base: str | None = None,
-                      max_network_retries: int = MAX_NETWORK_RETRIES) -> StripeProvider:
+                      max_network_retries: int = MAX_NETWORK_RETRIES,
+                      timeout_s: float | None = None) -> StripeProvider:
+        """The configured client. `timeout_s` (default STRIPE_TIMEOUT_SECONDS) is each attempt's connect and read
+        timeout: a Stripe that does not answer holds a call about (1 + max_network_retries) * timeout_s."""
         settings = get_settings()
         key = api_key or settings.require_secret("stripe_api_key")
         base = api_base if api_base is not None else settings.stripe_api_base
@@ -34,7 +47,8 @@ class StripeProvider:
             key,
             base_addresses={"api": base} if base else None,
             max_network_retries=max_network_retries,
-            http_client=stripe.new_default_http_client(timeout=settings.stripe_timeout_s),
+            http_client=stripe.new_default_http_client(
+                timeout=timeout_s if timeout_s is not None else settings.stripe_timeout_s),
         ))
 
     # -- sessions ------------------------------------------------------------------------------------------------
@@ -65,7 +79,7 @@ class StripeProvider:
             "payment_intent_data": {"metadata": metadata},
             "success_url": request.success_url,
             "cancel_url": request.cancel_url,
-            "expires_at": int(request.expires_at.timestamp()),
+            "expires_at": session_expires_at(request.expires_at),
         }
         session = _call(lambda: self.client.v1.checkout.sessions.create(
             params, options={"idempotency_key": request.idempotency_key}))  # type: ignore[arg-type]
@@ -90,6 +104,13 @@ class StripeProvider:
 
     def retrieve_refund(self, refund_id: str) -> RefundResult:
         return _refund(_call(lambda: self.client.v1.refunds.retrieve(refund_id)))
+
+
+def session_expires_at(wanted: datetime, now: float | None = None) -> int:
+    """`wanted` as a Unix time, moved into the window Stripe accepts (an order that lives longer than 24 hours gets
+    a session that expires first; a shorter one gets a session upkeep expires when the order does)."""
+    now = time.time() if now is None else now
+    return int(min(max(wanted.timestamp(), now + SESSION_MIN_LIFETIME_S), now + SESSION_MAX_LIFETIME_S))
 
 
 def _refund(stripe_obj: Any, amount: int = 0) -> RefundResult:
@@ -117,29 +138,72 @@ def _session(stripe_obj: Any) -> CheckoutSession:
 
 
 def _call(fn: Callable[[], T]) -> T:
-    """Run one SDK call; turn Stripe's errors into PaymentProviderError with a clear message."""
+    """Run one SDK call; turn Stripe's errors and network failures into PaymentProviderError with a clear message
+    and Stripe's error code (`provider_code`)."""
     try:
         return fn()
-    except stripe.CardError as exc:
-        raise PaymentProviderError(f"The card was declined: {exc.user_message or exc.code or 'no reason given'}.",
-                                   retryable=False, kind="card", provider_code=exc.code or "") from exc
-    except stripe.RateLimitError as exc:
-        raise PaymentProviderError("Stripe is rate limiting us; try again in a moment.",
-                                   retryable=True, kind="rate_limited") from exc
-    except stripe.AuthenticationError as exc:
-        raise PaymentProviderError("Stripe refused the API key (check STRIPE_API_KEY).",
-                                   retryable=False, kind="auth") from exc
-    except stripe.APIConnectionError as exc:
-        raise PaymentProviderError("Stripe could not be reached; try again shortly.",
-                                   retryable=True, kind="unavailable") from exc
-    except stripe.InvalidRequestError as exc:
-        raise PaymentProviderError(f"Stripe refused the request: {exc.user_message or str(exc)}",
-                                   retryable=False, kind="invalid_request",
-                                   provider_code=exc.code or "") from exc
-    except stripe.APIError as exc:
-        raise PaymentProviderError("Stripe had an internal error; try again shortly.",
-                                   retryable=True, kind="unavailable") from exc
+    except (stripe.AuthenticationError, stripe.PermissionError) as exc:
+        refused = _key_refused(exc)  # raised outside this block: not chained, see _key_refused
     except stripe.StripeError as exc:
-        status = exc.http_status or 0
-        raise PaymentProviderError(f"Stripe error: {exc.user_message or str(exc)}",
-                                   retryable=status >= 500 or status == 409, kind="error") from exc
+        raise _provider_error(exc) from exc
+    raise refused
+
+
+def _key_refused(exc: stripe.StripeError) -> PaymentProviderError:
+    """The key was refused (401) or may not do this (403). Stripe's own answer quotes the key (masked by Stripe);
+    it is neither copied nor chained, so no traceback or error report can carry it. The request id is enough to
+    look the call up in Stripe's dashboard."""
+    request = f"; Stripe request {exc.request_id}" if exc.request_id else ""
+    if isinstance(exc, stripe.AuthenticationError):
+        message = f"Stripe refused the API key (check STRIPE_API_KEY{request})."
+    else:
+        message = f"The Stripe API key may not make this request (a restricted key?{request})."
+    return PaymentProviderError(message, retryable=False, kind="auth", provider_code=_code(exc))
+
+
+def _provider_error(exc: stripe.StripeError) -> PaymentProviderError:
+    code = _code(exc)
+    said = (exc.user_message or "").strip().rstrip(".")  # Stripe's own sentence; ours end it
+    if code == ALREADY_REFUNDED:
+        return PaymentProviderError(f"Stripe says the payment is already refunded in full: {said or code}.",
+                                    retryable=False, kind="invalid_request", provider_code=code)
+    if isinstance(exc, stripe.CardError):
+        return PaymentProviderError(f"The card was declined: {said or code or 'no reason given'}.",
+                                    retryable=False, kind="card", provider_code=code)
+    if isinstance(exc, stripe.RateLimitError):
+        return PaymentProviderError("Stripe is rate limiting us; try again in a moment.",
+                                    retryable=True, kind="rate_limited", provider_code=code)
+    if _error_type(exc) == "idempotency_error" or isinstance(exc, stripe.IdempotencyError):
+        # 400 (or 409) when a key is reused with other parameters: the same request can never succeed. A 409
+        # "idempotency_key_in_use" only means the first request with this key is still running at Stripe.
+        if code == "idempotency_key_in_use":
+            return PaymentProviderError("Stripe is still working on an earlier attempt of this request; "
+                                        "try again in a moment.", retryable=True, kind="unavailable",
+                                        provider_code=code)
+        return PaymentProviderError("Stripe refused the request: its idempotency key was already used with "
+                                    "different parameters, so it cannot be sent again as it is.",
+                                    retryable=False, kind="idempotency", provider_code=code)
+    if isinstance(exc, stripe.APIConnectionError):
+        # Connection refused, reset, or no answer within the timeout (the SDK retried it already). After a
+        # timeout Stripe may have done the work: a retry with the same key returns that result.
+        return PaymentProviderError("Stripe could not be reached or did not answer in time; try again shortly.",
+                                    retryable=True, kind="unavailable", provider_code=code)
+    if isinstance(exc, stripe.InvalidRequestError):
+        return PaymentProviderError(f"Stripe refused the request: {said or code or 'no reason given'}.",
+                                    retryable=False, kind="invalid_request", provider_code=code)
+    if isinstance(exc, stripe.APIError):  # 5xx, and 409 conflicts: the SDK retried them already
+        return PaymentProviderError("Stripe had an internal error; try again shortly.",
+                                    retryable=True, kind="unavailable", provider_code=code)
+    status = exc.http_status or 0
+    return PaymentProviderError(f"Stripe error: {said or code or type(exc).__name__}.",
+                                retryable=status >= 500 or status == 409, kind="error", provider_code=code)
+
+
+def _error_type(exc: stripe.StripeError) -> str:
+    return str(getattr(exc.error, "type", None) or "")
+
+
+def _code(exc: stripe.StripeError) -> str:
+    """Stripe's error code ("card_declined", "charge_already_refunded", ...): the SDK sets `exc.code` only on card
+    and invalid-request errors; the others carry it in the parsed error object."""
+    return str(exc.code or getattr(exc.error, "code", None) or "")
