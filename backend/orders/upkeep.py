@@ -20,8 +20,8 @@ from backend.orders import fulfilment
 from backend.orders.locks import lock_order, lock_payment
 from backend.orders.models import Order
 from backend.payments.models import PaymentRefund, RefundStatus
-from backend.payments.provider import (CheckoutSession, PaymentProvider, PaymentProviderError, RefundResult,
-                                       get_provider)
+from backend.payments.provider import (ALREADY_REFUNDED, CheckoutSession, PaymentProvider, PaymentProviderError,
+                                       RefundResult, get_provider)
 from backend.settings import get_settings
 from backend.workflow.machines import OrderState
 from backend.workflow.outbox import backoff
@@ -155,6 +155,9 @@ def _record_refund_outcome(refund_id: int, order_id: int | None, expected: Refun
 
 def _refund_failed(refund_id: int, order_id: int | None, attempts: int, exc: PaymentProviderError,
                    max_attempts: int) -> None:
+    if exc.provider_code == ALREADY_REFUNDED:
+        _already_refunded(refund_id, order_id)
+        return
     settings = get_settings()
     give_up = not exc.retryable or attempts >= max_attempts
     now = utcnow()
@@ -169,6 +172,33 @@ def _refund_failed(refund_id: int, order_id: int | None, attempts: int, exc: Pay
     if give_up:
         record_error("payments:refund_failed", exc, {"refund_id": refund_id, "order_id": order_id,
                                                      "attempts": attempts})
+
+
+def _already_refunded(refund_id: int, order_id: int | None) -> None:
+    """The provider refused the refund because the payment is back with the buyer in full already (refunded in its
+    dashboard, and that charge.refunded event not here yet or lost): the rest is recorded as refunded there."""
+    now = utcnow()
+    with session_scope() as session:
+        refund = session.get(PaymentRefund, refund_id)
+        if refund is None or refund.status is not RefundStatus.SUBMITTING:
+            return
+        refund.status, refund.updated_at = RefundStatus.CANCELED, now
+        refund.last_error = "not needed: the provider reports the payment refunded in full already"
+        session.add(refund)
+        order = lock_order(session, order_id=order_id) if order_id is not None else None
+        if order is None:
+            return
+        paid = order.paid_amount_minor if order.paid_amount_minor is not None else order.amount_minor
+        left = paid - fulfilment.refunded_total(session, refund.payment_intent_id)
+        if left > 0:
+            session.add(PaymentRefund(
+                order_id=order.id, payment_intent_id=refund.payment_intent_id,
+                idempotency_key=f"provider-already-{refund_id}", amount_minor=left, currency=refund.currency,
+                reason="refunded at the payment provider", requested_by="provider", origin="provider",
+                status=RefundStatus.SUCCEEDED, created_at=now, updated_at=now))
+            session.flush()
+        fulfilment.confirm_refunded(session, order)
+    log.info("refund %s: the payment was refunded in full at the provider already", refund_id)
 
 
 # -- expiry and reconciliation ------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from backend.orders.errors import RefundNotAllowed
 from backend.orders.models import Order
 from backend.orders.upkeep import issue_refunds
 from backend.payments.models import PaymentRefund, RefundStatus, SandboxRefund
-from backend.payments.provider import PaymentProviderError, set_provider
+from backend.payments.provider import ALREADY_REFUNDED, PaymentProviderError, set_provider
 from backend.payments.sandbox import SandboxProvider
 from backend.workflow import outbox
 from backend.workflow.machines import OrderState
@@ -275,3 +275,25 @@ def test_a_refund_racing_the_completion_of_its_payment_is_applied_after_it(clien
     final = order_by_public(order.public_id)
     assert final.state is OrderState.REFUNDED and final.refunded_minor == PRICE
     assert count(MintRequest) <= 1
+
+
+def test_a_refund_the_provider_calls_already_done_settles_the_order(client) -> None:
+    """Refunded in the provider's dashboard and that webhook lost: the provider's "already refunded" answer
+    settles our refund instead of failing it for an admin."""
+    _, _, order = _paid(client)
+
+    class AlreadyRefunded(SandboxProvider):
+        def refund(self, payment_intent, amount, *, idempotency_key, metadata=None):  # type: ignore[no-untyped-def]
+            raise PaymentProviderError("Charge has already been refunded.", retryable=False,
+                                       kind="invalid_request", provider_code=ALREADY_REFUNDED)
+
+    set_provider(AlreadyRefunded())
+    _mint(order, "mint.failed")
+    assert issue_refunds() == 1
+    final = order_by_public(order.public_id)
+    assert final.state is OrderState.REFUNDED and final.refunded_minor == 5000
+    assert [(o, a, s) for o, a, s, _ in _refunds(order)] == [
+        ("primsell", 5000, RefundStatus.CANCELED), ("provider", 5000, RefundStatus.SUCCEEDED)]
+    post_event(client, charge_refunded_event(order, amount=5000))  # the late webhook changes nothing
+    settle()
+    assert order_by_public(order.public_id).refunded_minor == 5000 and len(_refunds(order)) == 2
