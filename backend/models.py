@@ -21,6 +21,7 @@ from backend.chain.models import (
 )
 from backend.fx.models import FxProviderState, FxRate
 from backend.monitoring.models import ErrorLogEntry
+from backend.notifications.models import OutboundEmail
 from backend.operations.models import JobLease, JobRun, SchedulerHeartbeat
 from backend.orders.models import Order
 from backend.payments.models import PaymentEvent, PaymentRefund, SandboxRefund, SandboxSession
@@ -45,6 +46,7 @@ __all__ = [
     "MintRequest",
     "MintedToken",
     "Order",
+    "OutboundEmail",
     "OutboxDelivery",
     "OutboxEvent",
     "PaymentEvent",

@@ -78,6 +78,7 @@ class Settings(BaseSettings):
     outbox_retention_days: float = Field(7, alias="OUTBOX_RETENTION_DAYS", gt=0)
     job_run_retention_days: float = Field(14, alias="JOB_RUN_RETENTION_DAYS", gt=0)
     error_log_retention_days: float = Field(30, alias="ERROR_LOG_RETENTION_DAYS", gt=0)
+    email_retention_days: float = Field(30, alias="EMAIL_RETENTION_DAYS", gt=0)
     retention_batch_size: int = Field(1000, alias="RETENTION_BATCH_SIZE", gt=0)
     # FX: "static" (offline demo; rates from FX_STATIC_RATES, shown as static) or "binance".
     fx_mode: str = Field("static", alias="FX_MODE", pattern="^(static|binance)$")
@@ -100,7 +101,16 @@ class Settings(BaseSettings):
     order_quote_asset: str = Field("ETH", alias="ORDER_QUOTE_ASSET")
     order_expirer_batch_size: int = Field(100, alias="ORDER_EXPIRER_BATCH_SIZE", gt=0)
     refund_max_attempts: int = Field(8, alias="REFUND_MAX_ATTEMPTS", gt=0)
-    # Block explorer link for a mint transaction; "{tx}" is replaced by the hash. Empty = no link.
+
+    # Email to consumers (receipts, account links). SMTP_URL: smtp://user:password@host:587 (STARTTLS) or
+    # smtps://user:password@host:465; unset in development = kept in the local mailbox (/api/dev/mailbox).
+    smtp_url: SecretStr | None = Field(None, alias="SMTP_URL")
+    email_from: str = Field("Primsell <no-reply@primsell.localhost>", alias="EMAIL_FROM", max_length=200)
+    smtp_timeout_s: float = Field(15.0, alias="SMTP_TIMEOUT_SECONDS", gt=0)
+    email_batch_size: int = Field(50, alias="EMAIL_BATCH_SIZE", gt=0)
+    email_max_attempts: int = Field(8, alias="EMAIL_MAX_ATTEMPTS", gt=0)
+    # How long a "set your password" link in an email stays valid; one use (setting the password spends it).
+    account_link_ttl_s: int = Field(3600, alias="ACCOUNT_LINK_TTL_SECONDS", gt=0)
 
     # Chain access and the transaction manager (issue 4). One chain configuration: CHAIN_KEY names it
     # (campaigns refer to it); "local" is an anvil node on 127.0.0.1:8545 unless CHAIN_RPC_URL says otherwise.
@@ -218,6 +228,9 @@ def _check_payments(settings: Settings) -> Settings:
             "STRIPE_API_KEY is set but STRIPE_WEBHOOK_SECRET is not: every webhook Stripe sends would be refused. "
             "Set it to the signing secret of your Stripe webhook endpoint (whsec_...).")
     settings = _fill_generated_secrets(settings)
+    if settings.is_production and not _secret_value(settings.smtp_url):
+        raise ConfigurationError(
+            "PRIMSELL_ENV=production but SMTP_URL is not set: buyers get their receipts and account links by email.")
     if settings.is_production and settings.payments_provider == "auto" and not has_key:
         raise ConfigurationError(
             "PRIMSELL_ENV=production but STRIPE_API_KEY is not set: production takes real payments. Set it, or set "

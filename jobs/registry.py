@@ -17,6 +17,7 @@ from jobs import (
     monitor_transactions,
     refresh_fx_rates,
     relay_outbox,
+    send_emails,
 )
 from jobs.runner import RunContext
 
@@ -42,6 +43,7 @@ DAEMONS: tuple[Daemon, ...] = (
     Daemon("contract_deployer", deploy_contracts.run, 5, "queue deploy transactions of requested contracts"),
     Daemon("mint_dispatcher", dispatch_mints.run, 2, "batch pending mint requests into airdrop transactions"),
     Daemon("tx_monitor", monitor_transactions.run, 2, "sign, send, confirm and replace chain transactions"),
+    Daemon("email_sender", send_emails.run, 5, "deliver receipts and account links by email"),
 )
 
 BY_NAME: dict[str, Daemon] = {d.name: d for d in DAEMONS}

@@ -9,7 +9,8 @@ from starlette.routing import Match, Mount
 
 from backend.api.errors import install_error_handlers
 from backend.api.middleware import BodySizeLimitMiddleware, UnexpectedErrorMiddleware
-from backend.api.routes import auth, brands, campaigns, health, metadata, orders, sandbox_pay, stripe_webhook
+from backend.api.routes import (auth, brands, campaigns, dev_mailbox, health, metadata, orders, sandbox_pay,
+                                stripe_webhook)
 from backend.api.schemas import ErrorBody
 
 DESCRIPTION = """
@@ -72,6 +73,7 @@ def create_api() -> FastAPI:
     api.include_router(orders.admin_router)
     api.include_router(stripe_webhook.router)
     api.include_router(sandbox_pay.router)
+    api.include_router(dev_mailbox.router)
     # Must stay the last route: anything after it under /api/ would be unreachable.
     api.add_api_route(CATCH_ALL_PATH, _unknown_api_path, methods=_ALL_METHODS, include_in_schema=False)
     return api

@@ -1,4 +1,5 @@
-"""Retention: delete delivered outbox events, finished job runs and stale error-log rows past their age limit."""
+"""Retention: delete delivered outbox events, finished job runs, stale error-log rows and old emails past their age
+limit."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlmodel import Session
 
 from backend.db import session_scope, utcnow
 from backend.monitoring.errors import purge_errors
+from backend.notifications.service import purge_emails
 from backend.operations.models import JobRun, RunOutcome
 from backend.settings import get_settings
 from backend.workflow.outbox import purge_delivered
@@ -35,6 +37,7 @@ def clean_old_rows(*, batch_size: int | None = None, max_batches: int = 50, now:
         (purge_delivered, timedelta(days=settings.outbox_retention_days)),
         (purge_job_runs, timedelta(days=settings.job_run_retention_days)),
         (purge_errors, timedelta(days=settings.error_log_retention_days)),
+        (purge_emails, timedelta(days=settings.email_retention_days)),
     ]
     total = 0
     for purge, age in purges:

@@ -47,6 +47,7 @@ IMPLEMENTED = {
     "contract_deployer": "jobs.deploy_contracts",
     "mint_dispatcher": "jobs.dispatch_mints",
     "tx_monitor": "jobs.monitor_transactions",
+    "email_sender": "jobs.send_emails",
     "order_expirer": "jobs.expire_orders",
 }
 

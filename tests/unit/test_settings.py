@@ -116,6 +116,7 @@ def _configure_all_production_secrets(env: pytest.MonkeyPatch) -> None:
     env.setenv("CUSTODY_SEED", "custody-seed-production-0123456789abcdef")
     env.setenv("STRIPE_WEBHOOK_SECRET", "whsec_production_0123456789")
     env.setenv("STRIPE_API_KEY", "sk_live_production_0123456789")
+    env.setenv("SMTP_URL", "smtps://mailer:mail-password@smtp.example.com:465")
 
 
 def test_production_without_a_secret_key_refuses_to_start(env: pytest.MonkeyPatch, tmp_path: Path):
@@ -175,6 +176,13 @@ def test_a_stripe_key_without_stripes_webhook_secret_is_refused(env: pytest.Monk
     assert load_settings().require_secret("stripe_webhook_secret") == "whsec_from_the_dashboard_0123"
 
 
+def test_production_without_an_smtp_server_refuses_to_start(env: pytest.MonkeyPatch):
+    _configure_all_production_secrets(env)
+    env.delenv("SMTP_URL")
+    with pytest.raises(ConfigurationError, match="SMTP_URL"):
+        load_settings()
+
+
 def test_require_secret_names_an_unconfigured_setting(env: pytest.MonkeyPatch):
     settings = load_settings()
     with pytest.raises(ConfigurationError, match="stripe_api_key"):
@@ -189,6 +197,7 @@ def test_secrets_never_appear_in_repr_or_str(env: pytest.MonkeyPatch):
         "SENTRY_DSN": "https://sekritdsn@o0.ingest.example.com/1",
         "DATABASE_URL": "postgresql+psycopg://primsell:dbpassword-sekrit@db.example.com/primsell",
         "REDIS_URL": "redis://:redispassword-sekrit@cache.example.com:6379/0",
+        "SMTP_URL": "smtp://mailer:smtppassword-sekrit@smtp.example.com:587",
     }
     for name, value in values.items():
         env.setenv(name, value)
