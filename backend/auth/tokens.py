@@ -75,3 +75,30 @@ def decode_access_token(token: str, *, secret: str) -> AccessClaims:
         raise NotAuthenticated("Your session has expired. Sign in again.") from exc
     except (jwt.InvalidTokenError, ValueError) as exc:
         raise NotAuthenticated("Invalid access token.") from exc
+
+
+LINK_AUDIENCE = "primsell-password-link"
+
+
+def password_fingerprint(password_hash: str | None) -> str:
+    """A short digest of the current password hash (of "" when none): a link bound to it stops working as soon as
+    the password changes, which is what makes it single-use."""
+    return hashlib.sha256((password_hash or "").encode()).hexdigest()[:16]
+
+
+def issue_password_link_token(user_id: int, fingerprint: str, *, secret: str, ttl_s: int,
+                              now: datetime | None = None) -> str:
+    now = now or utcnow()
+    claims = {"sub": str(user_id), "pwd": fingerprint, "iss": ISSUER, "aud": LINK_AUDIENCE,
+              "iat": int(now.timestamp()), "exp": int((now + timedelta(seconds=ttl_s)).timestamp())}
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def decode_password_link_token(token: str, *, secret: str) -> tuple[int, str]:
+    """(user id, password fingerprint) of a valid, unexpired link token; NotAuthenticated otherwise."""
+    try:
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], audience=LINK_AUDIENCE, issuer=ISSUER,
+                            options={"require": ["exp", "sub", "pwd"]})
+        return int(claims["sub"]), str(claims["pwd"])
+    except (jwt.PyJWTError, ValueError) as exc:
+        raise NotAuthenticated("This link has expired or is not valid.") from exc

@@ -1,12 +1,9 @@
-"""The consumer's own account: claiming the account checkout created (setting its first password from the order
-page), listing the tokens the platform holds for them, and withdrawing one to their own wallet.
+"""The consumer's own account: the account checkout created for the order's email (its first password is chosen
+through a link sent to that address), the tokens the platform holds for them, and withdrawing one to their own
+wallet.
 
-Trade-off of `claim_account`: possession of the order link (128 random bits, shown only to whoever placed the
-order) is the proof that lets someone set the first password of the account tied to the order's email. There is
-no email verification yet, so whoever places an order with an email can claim that email's account if nobody
-has yet. Mitigations here: only accounts with no password, only once the order is paid (an
-attacker has to pay), and the first password wins (later claims are refused). The real fix is a set-password
-link sent to the address itself, once the platform sends email.
+Why a link by email: the order link alone proves only that someone placed an order with an address, not that
+they own it. Whoever holds a paid order's page may ask for the link; only the address's mailbox receives it.
 """
 
 from __future__ import annotations
@@ -18,7 +15,7 @@ from sqlmodel import Session
 
 from backend.auth.acl import Actor, signed_in
 from backend.auth.models import User
-from backend.auth.service import set_password
+from backend.auth.links import send_password_link
 from backend.campaigns.models import Campaign
 from backend.chain.custody import request_withdrawal, withdrawal_for
 from backend.chain.deployments import deployed_contract
@@ -68,23 +65,26 @@ def can_claim_account(public_id: str) -> bool:
         return user is not None and user.is_active and user.password_hash is None
 
 
-def claim_account(public_id: str, password: str) -> str:
-    """Set the first password of the account behind a paid order; returns the account's email.
+def send_account_link(public_id: str) -> str:
+    """Email the "choose your password" link to the address of a paid order whose account has none yet; returns
+    that address masked for the page ("c•••@example.com"). Asking again within a minute sends nothing more.
 
-    Raises NotFound (no such order, or nothing to claim yet), Conflict (the account already has a password)
-    or ValidationFailed with a `password` field error (the password policy).
+    Raises NotFound (no such order, or nothing to create yet) or Conflict (the account already has a password).
     """
     with session_scope() as session:
         order = _order_by_public_id(session, public_id)
         user = _claimable_user(session, order)
         if user is None or not user.is_active:
             raise NotFound("There is no account to create for this order yet.")
-        # Lock the user row so two concurrent claims cannot both see "no password".
-        user = session.execute(select(User).where(User.id == user.id).with_for_update()).scalars().one()
         if user.password_hash is not None:
             raise Conflict(ALREADY_CLAIMED)
-        set_password(session, user, password)
-        return user.email
+        send_password_link(session, user, first=True)
+        return mask_email(user.email)
+
+
+def mask_email(email: str) -> str:
+    name, _, domain = email.partition("@")
+    return f"{name[:1]}•••@{domain}" if domain else "your email address"
 
 
 # -- custodial tokens ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Outbox subscribers of the order workflow: the one table of who reacts to which event.
 
 payment.event_received -> apply the stored Stripe-format event to its order
-order.paid             -> request the mint (exactly once) and move the order to minting
+order.paid             -> request the mint (exactly once) and move the order to minting; email the receipt
 mint.completed         -> minted (token ids, tx hash) -> fulfilled
 mint.failed            -> refund_pending, supply released, refund queued
 """
@@ -11,7 +11,8 @@ from __future__ import annotations
 import importlib
 
 from backend.db import utcnow
-from backend.orders import fulfilment
+from backend.orders import emails, fulfilment
+from backend.orders.models import Order
 from backend.payments.models import PaymentEvent
 from backend.workflow.outbox import Event, processed_once, subscriber
 from sqlmodel import Session
@@ -43,6 +44,15 @@ def request_mint(session: Session, event: Event) -> None:
     order_id = event.payload.get("order_id")
     if isinstance(order_id, int):
         fulfilment.request_mint_for_paid_order(session, order_id)
+
+
+@subscriber("order.paid", name="orders.email_receipt")
+def email_receipt(session: Session, event: Event) -> None:
+    if not processed_once(session, event) or event.payload.get("resumed"):
+        return
+    order = session.get(Order, event.payload.get("order_id"))
+    if order is not None:
+        emails.queue_receipt(session, order)
 
 
 @subscriber("mint.completed", name="orders.mint_completed")

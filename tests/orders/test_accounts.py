@@ -1,22 +1,27 @@
-"""The consumer's account: claiming the account checkout created from the order link, the tokens held for them,
+"""The consumer's account: creating the account checkout made for the order's email through a link emailed there, the tokens held for them,
 and withdrawing one (to a checksummed address, only their own, really moved on an in-process chain)."""
 
 from __future__ import annotations
 
+import re
 import secrets
+import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
 from sqlmodel import select
 
 from backend.auth.acl import Role
-from backend.auth.models import User
+from backend.auth import links
+from backend.auth.models import AuthSession, User
 from backend.auth.service import begin_web_sign_in, create_user, load_actor
 from backend.chain.keys import custodial_address
 from backend.chain.models import TxState
 from backend.db import session_scope, utcnow
 from backend.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
 from backend.orders import accounts
+from backend.notifications.models import OutboundEmail
 from backend.orders.models import Order
 from backend.orders.service import list_orders_for_user, start_checkout
 from backend.workflow.machines import OrderState
@@ -51,57 +56,138 @@ def _actor(user_id: int):  # type: ignore[no-untyped-def]
         return load_actor(session, session.get(User, user_id))  # type: ignore[arg-type]
 
 
-def test_buyer_sets_a_password_from_the_order_link_and_can_sign_in() -> None:
+def _link_sent_to(email: str) -> str:
+    """The token of the newest password link emailed to `email` (read where the email_sender takes it)."""
+    with session_scope() as session:
+        body = session.exec(select(OutboundEmail.body_text).where(
+            OutboundEmail.to_address == email, OutboundEmail.kind == "password_link")
+            .order_by(OutboundEmail.id.desc())).first()  # type: ignore[union-attr]
+    assert body, f"no link was emailed to {email}"
+    match = re.search(r"/account/set-password\?token=(\S+)", body)
+    assert match, body
+    return match.group(1)
+
+
+def _links_sent() -> int:
+    with session_scope() as session:
+        return len(session.exec(select(OutboundEmail.id).where(OutboundEmail.kind == "password_link")).all())
+
+
+def test_buyer_gets_a_link_by_email_sets_a_password_and_can_sign_in() -> None:
     campaign = make_campaign(make_brand())
     user_id = _checkout_user("kim@example.com")
     public_id = _order(campaign, user_id)
     assert accounts.can_claim_account(public_id)
-    with pytest.raises(NotAuthenticated):
+    assert accounts.send_account_link(public_id) == "k•••@example.com"
+    with pytest.raises(NotAuthenticated):  # the order link alone sets nothing
         begin_web_sign_in("kim@example.com", GOOD_PASSWORD, ip="1.1.1.1")
 
-    assert accounts.claim_account(public_id, GOOD_PASSWORD) == "kim@example.com"
+    token = _link_sent_to("kim@example.com")
+    assert links.link_email(token) == "kim@example.com"
+    assert links.set_password_with_link(token, GOOD_PASSWORD) == "kim@example.com"
 
     assert begin_web_sign_in("kim@example.com", GOOD_PASSWORD, ip="1.1.1.1")
     assert not accounts.can_claim_account(public_id)
     assert [o.public_id for o in list_orders_for_user(_actor(user_id))] == [public_id]
 
 
-def test_a_second_claim_is_refused_and_keeps_the_first_password() -> None:
+def test_a_link_works_once() -> None:
     campaign = make_campaign(make_brand())
-    user_id = _checkout_user("kim@example.com")
-    public_id = _order(campaign, user_id)
-    accounts.claim_account(public_id, GOOD_PASSWORD)
-    with pytest.raises(Conflict, match="already has a password: sign in instead"):
-        accounts.claim_account(public_id, "another-strong-pass-9")
+    public_id = _order(campaign, _checkout_user("kim@example.com"))
+    accounts.send_account_link(public_id)
+    token = _link_sent_to("kim@example.com")
+    links.set_password_with_link(token, GOOD_PASSWORD)
+    with pytest.raises(NotFound, match="expired or was used already"):
+        links.set_password_with_link(token, "another-strong-pass-9")
     assert begin_web_sign_in("kim@example.com", GOOD_PASSWORD, ip="1.1.1.1")
 
 
-def test_an_account_with_a_password_cannot_be_claimed() -> None:
+def test_an_expired_or_forged_link_is_refused(configure) -> None:  # type: ignore[no-untyped-def]
+    campaign = make_campaign(make_brand())
+    public_id = _order(campaign, _checkout_user("kim@example.com"))
+    configure(ACCOUNT_LINK_TTL_SECONDS=1)
+    accounts.send_account_link(public_id)
+    token = _link_sent_to("kim@example.com")
+    head, body, signature = token.split(".")
+    with pytest.raises(NotFound):
+        links.set_password_with_link(f"{head}.{body}.{signature[::-1]}", GOOD_PASSWORD)
+    time.sleep(2.1)
+    with pytest.raises(NotFound):
+        links.set_password_with_link(token, GOOD_PASSWORD)
+
+
+def test_asking_twice_in_a_minute_sends_one_email() -> None:
+    campaign = make_campaign(make_brand())
+    public_id = _order(campaign, _checkout_user("kim@example.com"))
+    accounts.send_account_link(public_id)
+    accounts.send_account_link(public_id)
+    assert _links_sent() == 1
+
+
+def test_an_account_with_a_password_gets_no_creation_link() -> None:
     campaign = make_campaign(make_brand())
     actor = make_user(email="has@example.com")
     public_id = _order(campaign, actor.user_id)
     assert not accounts.can_claim_account(public_id)
     with pytest.raises(Conflict, match="sign in instead"):
-        accounts.claim_account(public_id, GOOD_PASSWORD)
+        accounts.send_account_link(public_id)
+    assert _links_sent() == 0
 
 
-def test_a_weak_password_is_refused_with_a_field_error() -> None:
+def test_a_weak_password_is_refused_with_a_field_error_and_the_link_still_works() -> None:
     campaign = make_campaign(make_brand())
     public_id = _order(campaign, _checkout_user("kim@example.com"))
+    accounts.send_account_link(public_id)
+    token = _link_sent_to("kim@example.com")
     with pytest.raises(ValidationFailed) as caught:
-        accounts.claim_account(public_id, "short1")
+        links.set_password_with_link(token, "short1")
     assert "at least 12 characters" in caught.value.fields["password"]
-    assert accounts.can_claim_account(public_id)  # nothing was set
+    assert links.set_password_with_link(token, GOOD_PASSWORD) == "kim@example.com"
 
 
-def test_unpaid_and_unknown_orders_cannot_claim() -> None:
+def test_unpaid_and_unknown_orders_get_no_link() -> None:
     campaign = make_campaign(make_brand())
     user_id = _checkout_user("kim@example.com")
     unpaid = _order(campaign, user_id, state=OrderState.AWAITING_PAYMENT)
     for public_id in (unpaid, "0" * 32, "not-an-id"):
         assert not accounts.can_claim_account(public_id)
         with pytest.raises(NotFound):
-            accounts.claim_account(public_id, GOOD_PASSWORD)
+            accounts.send_account_link(public_id)
+    assert _links_sent() == 0
+
+
+def test_someone_ordering_with_anothers_email_cannot_take_their_account() -> None:
+    """The hole the emailed link closes: a paid order with a victim's address only sends the victim a link."""
+    campaign = make_campaign(make_brand(), supply_cap=10)
+    victim = _checkout_user("victim@example.com")
+    _order(campaign, victim, token_ids=[1])  # the victim's custodial token
+    attackers_order = _order(campaign, victim)  # placed and paid by someone else, with the victim's address
+    assert accounts.send_account_link(attackers_order) == "v•••@example.com"
+    with session_scope() as session:
+        recipients = set(session.exec(select(OutboundEmail.to_address)).all())
+    assert recipients == {"victim@example.com"}  # the link went to the victim's mailbox, nowhere else
+
+
+def test_forgot_password_sends_a_link_to_existing_accounts_only_and_says_the_same_either_way() -> None:
+    make_user(email="has@example.com")
+    assert links.request_password_link("Has@Example.com", ip="1.1.1.1") is None
+    assert links.request_password_link("nobody@example.com", ip="1.1.1.1") is None
+    with session_scope() as session:
+        assert session.exec(select(OutboundEmail.to_address)).all() == ["has@example.com"]
+    token = _link_sent_to("has@example.com")
+    links.set_password_with_link(token, GOOD_PASSWORD)
+    assert begin_web_sign_in("has@example.com", GOOD_PASSWORD, ip="1.1.1.1")
+
+
+def test_a_password_set_by_link_signs_out_every_earlier_session() -> None:
+    actor = make_user(email="has@example.com")
+    with session_scope() as session:
+        session.add(AuthSession(id="sess-before", user_id=actor.user_id, created_at=utcnow(),
+                                expires_at=utcnow() + timedelta(days=1), kind="web"))
+    links.request_password_link("has@example.com", ip="1.1.1.1")
+    links.set_password_with_link(_link_sent_to("has@example.com"), GOOD_PASSWORD)
+    with session_scope() as session:
+        assert session.get(AuthSession, "sess-before").revoke_reason == "password_set_by_link"  # type: ignore[union-attr]
 
 
 def test_a_buyer_who_pasted_a_wallet_claims_the_account_and_finds_every_order_of_their_email() -> None:
@@ -115,7 +201,8 @@ def test_a_buyer_who_pasted_a_wallet_claims_the_account_and_finds_every_order_of
         assert [o.user_id for o in orders] == [user.id, user.id] and user.password_hash is None
         session.execute(update(Order).values(state=OrderState.MINTING))  # both paid, minting
     assert accounts.can_claim_account(first)
-    assert accounts.claim_account(first, GOOD_PASSWORD) == "lee@example.com"
+    accounts.send_account_link(first)
+    assert links.set_password_with_link(_link_sent_to("lee@example.com"), GOOD_PASSWORD) == "lee@example.com"
     assert not accounts.can_claim_account(second)  # one account, claimed once
     assert {o.public_id for o in list_orders_for_user(_actor(user.id))} == {first, second}  # type: ignore[arg-type]
 
