@@ -21,6 +21,7 @@ from backend.auth.acl import Actor, signed_in
 from backend.auth.models import User
 from backend.auth.service import create_user, normalize_email
 from backend.campaigns.models import Campaign, CampaignStatus, SalePhase
+from backend.campaigns.service import PublicCampaign, get_public_campaign
 from backend.db import session_scope, utcnow
 from backend.errors import NotFound, ValidationFailed
 from backend.fx.service import PriceUnavailable, get_rate
@@ -41,6 +42,43 @@ CRYPTO_PLACES = Decimal("1e-8")
 SYSTEM = "system"
 # States whose buyer can still pay (the payment page link stays useful).
 PAYABLE = (OrderState.CREATED, OrderState.AWAITING_PAYMENT, OrderState.PAYMENT_FAILED)
+# A sale phase of checkout's own (not a SalePhase: the campaign row alone cannot tell): the sale is open, but the
+# collection contract is not deployed on the campaign's chain yet, so a paid order could never be minted.
+NOT_DEPLOYED = "not_deployed"
+NOT_DEPLOYED_MESSAGE = "This collection is not on sale yet."
+
+
+# -- what a buyer can buy -----------------------------------------------------------------------------------------
+
+def _deployed_contract(session: Session, campaign: Campaign) -> str | None:
+    """The campaign's collection contract on its chain once deployed (a read of the deployment row, no RPC)."""
+    from backend.chain.deployments import deployed_contract  # imported late like orders.minting's chain calls
+
+    return deployed_contract(session, campaign.id, campaign.chain)  # type: ignore[arg-type]
+
+
+def sale_phase(session: Session, campaign: Campaign, now: datetime | None = None) -> str:
+    """The phase a buyer sees: the campaign's own (a SalePhase value), except that an open sale whose contract is
+    not deployed yet is NOT_DEPLOYED. Checkout takes orders only in SalePhase.ON_SALE."""
+    phase = campaign.sale_phase(now)
+    if phase is SalePhase.ON_SALE and _deployed_contract(session, campaign) is None:
+        return NOT_DEPLOYED
+    return phase.value
+
+
+@dataclass(frozen=True)
+class CampaignForSale:
+    """The public campaign page: the campaign in its brand's colours and the phase checkout acts on."""
+
+    public: PublicCampaign
+    phase: str  # a SalePhase value or NOT_DEPLOYED
+
+
+def get_campaign_for_sale(slug: str) -> CampaignForSale:
+    """The public campaign page's data; drafts and unknown slugs are NotFound."""
+    public = get_public_campaign(slug)
+    with session_scope() as session:
+        return CampaignForSale(public, sale_phase(session, public.campaign))
 
 
 # -- quote ------------------------------------------------------------------------------------------------------
@@ -105,6 +143,7 @@ def quote(campaign_slug: str, quantity: int) -> Quote:
     """Price of `quantity` tokens in the campaign currency (minor units) plus its crypto equivalent."""
     with session_scope() as session:
         campaign = _public_campaign(session, campaign_slug)
+        phase = sale_phase(session, campaign)
     quantity = _check_quantity(quantity, campaign)
     amount = campaign.price_minor * quantity
     crypto, why = crypto_equivalent(amount, campaign.currency)
@@ -117,7 +156,7 @@ def quote(campaign_slug: str, quantity: int) -> Quote:
         amount_minor=amount,
         currency=campaign.currency,
         amount_display=format_amount(amount, campaign.currency),
-        sale_phase=campaign.sale_phase().value,
+        sale_phase=phase,
         supply_left=campaign.supply_left,
         per_wallet_cap=campaign.per_wallet_cap,
         crypto=crypto,
@@ -157,15 +196,15 @@ def _consumer_user_id(email: str) -> int:
     raise ValidationFailed("Could not set up an account for this email; try again.", fields={"email": "retry"})
 
 
-def _not_on_sale_error(campaign: Campaign) -> Exception:
-    phase = campaign.sale_phase()
-    if phase is SalePhase.SOLD_OUT:
+def _not_on_sale_error(phase: str) -> Exception:
+    if phase == SalePhase.SOLD_OUT:
         return SoldOut("Sold out: every token of this campaign is taken.")
     messages = {
         SalePhase.NOT_STARTED: "The sale has not started yet.",
         SalePhase.PAUSED: "The sale is paused. Try again later.",
         SalePhase.ENDED: "The sale has ended.",
         SalePhase.NOT_PUBLISHED: "This campaign is not on sale.",
+        NOT_DEPLOYED: NOT_DEPLOYED_MESSAGE,
     }
     return NotOnSale(messages.get(phase, "This campaign is not on sale."))
 
@@ -189,6 +228,11 @@ def start_checkout(campaign_slug: str, quantity: int, email: str, wallet_address
     settings = get_settings()
     with session_scope() as session:
         campaign = _public_campaign(session, campaign_slug)
+        # Early, so a refused checkout creates no account; the check under the campaign lock below is the one
+        # that counts.
+        phase = sale_phase(session, campaign)
+    if phase != SalePhase.ON_SALE:
+        raise _not_on_sale_error(phase)
     quantity = _check_quantity(quantity, campaign)
     amount = campaign.price_minor * quantity
     crypto, _ = crypto_equivalent(amount, campaign.currency)
@@ -204,8 +248,9 @@ def start_checkout(campaign_slug: str, quantity: int, email: str, wallet_address
         campaign = lock_campaign(session, campaign.id)  # type: ignore[arg-type,assignment]
         if campaign is None:
             raise NotFound("This campaign does not exist.")
-        if campaign.sale_phase(now) is not SalePhase.ON_SALE:
-            raise _not_on_sale_error(campaign)
+        phase = sale_phase(session, campaign, now)
+        if phase != SalePhase.ON_SALE:
+            raise _not_on_sale_error(phase)
         if campaign.per_wallet_cap:
             held = session.execute(
                 select(func.coalesce(func.sum(Order.quantity), 0)).where(

@@ -76,7 +76,9 @@ def test_brand_admin_creates_and_publishes_a_campaign_that_appears_on_its_public
     tab.goto("/c/e2e-espresso-club")
     expect(page.locator("#campaign-name")).to_have_text("E2E Espresso Club")
     expect(page.locator("#campaign-price")).to_have_text("$12.50")
-    expect(page.locator("#phase-banner")).to_contain_text("On sale now")
+    # Published, but nothing is sold before its collection contract is deployed.
+    expect(page.locator("#phase-banner")).to_contain_text("This collection is not on sale yet.")
+    expect(page.locator("#buy-button")).to_be_disabled()
 
     tab.goto("/admin")
     expect(page.locator("#signed-in-email")).to_have_text(admin.email)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from backend.auth.models import User
 from backend.campaigns.models import Campaign, CampaignStatus
@@ -17,6 +17,8 @@ from backend.errors import NotFound, ValidationFailed
 from backend.fx.models import FxRate
 from backend.orders import service
 from backend.orders.errors import NotOnSale, SoldOut, WalletCapReached
+from backend.chain.models import ContractDeployment
+from backend.workflow.machines import ContractState
 from tests.factories import make_brand, make_campaign, make_user
 from tests.payments.support import order_by_public
 
@@ -125,6 +127,40 @@ def test_sold_out_and_closed_sales_are_refused(client) -> None:
     ended = make_campaign(brand, sale_ends_at=utcnow() - timedelta(minutes=1))
     with pytest.raises(NotOnSale, match="ended"):
         service.start_checkout(ended.slug, 1, "a@example.com", WALLET, "1.1.1.1")
+
+
+def test_a_collection_whose_contract_is_not_deployed_is_not_on_sale(client) -> None:
+    """Published and inside its sale window, but the deployer has not finished: no card payment may be taken for
+    tokens that could not be minted."""
+    brand = make_brand()
+    campaign = make_campaign(brand, deployed=False)
+    with session_scope() as session:  # asked for and on its way, but not deployed yet
+        session.add(ContractDeployment(campaign_id=campaign.id, chain=campaign.chain, state=ContractState.DEPLOYING))
+    assert service.quote(campaign.slug, 1).sale_phase == "not_deployed"
+    assert service.get_campaign_for_sale(campaign.slug).phase == "not_deployed"
+    with pytest.raises(NotOnSale, match="This collection is not on sale yet."):
+        service.start_checkout(campaign.slug, 1, "early@example.com", WALLET, "1.1.1.1")
+    with session_scope() as session:
+        assert session.get(Campaign, campaign.id).sold_count == 0
+        assert session.execute(select(User).where(User.email == "early@example.com")).first() is None
+
+    with session_scope() as session:
+        session.execute(update(ContractDeployment).where(ContractDeployment.campaign_id == campaign.id)
+                        .values(state=ContractState.DEPLOYED, contract_address="0x" + "ab" * 20))
+    assert service.get_campaign_for_sale(campaign.slug).phase == "on_sale"
+    assert service.quote(campaign.slug, 1).sale_phase == "on_sale"
+    service.start_checkout(campaign.slug, 1, "early@example.com", WALLET, "1.1.1.1")
+
+
+def test_a_contract_deployed_on_another_chain_does_not_open_the_sale(client) -> None:
+    campaign = make_campaign(make_brand(), deployed=False)
+    with session_scope() as session:
+        session.add(ContractDeployment(campaign_id=campaign.id, chain="elsewhere", state=ContractState.DEPLOYED,
+                                       contract_address="0x" + "ab" * 20))
+    with pytest.raises(NotOnSale, match="not on sale yet"):
+        service.start_checkout(campaign.slug, 1, "a@example.com", WALLET, "1.1.1.1")
+    paused = make_campaign(make_brand(), deployed=False, status=CampaignStatus.PAUSED)
+    assert service.quote(paused.slug, 1).sale_phase == "paused"  # its own phase says more than "not deployed"
 
 
 def test_order_page_is_found_only_by_its_public_id(client) -> None:

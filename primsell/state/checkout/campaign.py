@@ -10,11 +10,17 @@ from decimal import Decimal
 
 import reflex as rx
 
-from backend.campaigns.service import get_public_campaign
 from backend.errors import DomainError, NotFound, ValidationFailed
 from backend.money import format_amount
 from backend.orders.errors import NotOnSale, PaymentUnavailable, SoldOut, WalletCapReached
-from backend.orders.service import CryptoQuote, Quote, quote, start_checkout
+from backend.orders.service import (
+    NOT_DEPLOYED_MESSAGE,
+    CryptoQuote,
+    Quote,
+    get_campaign_for_sale,
+    quote,
+    start_checkout,
+)
 from backend.payments.provider import provider_name
 from backend.settings import get_settings
 from backend.validation import SLUG_RE, check_address
@@ -65,12 +71,13 @@ class CheckoutCampaignState(rx.State):
             self.not_found, self.loaded = True, True
             return
         try:
-            public = await asyncio.to_thread(get_public_campaign, slug)
+            sale = await asyncio.to_thread(get_campaign_for_sale, slug)
         except NotFound:
             self.not_found, self.loaded = True, True
             self.brand_name, self.logo_url = "", ""
             self.primary_color, self.accent_color = DEFAULT_PRIMARY, DEFAULT_ACCENT
             return
+        public = sale.public
         c = public.campaign
         self.not_found = False
         self.campaign_slug_shown = c.slug
@@ -79,7 +86,7 @@ class CheckoutCampaignState(rx.State):
         self.primary_color, self.accent_color = public.primary_color, public.accent_color
         self.price = format_amount(c.price_minor, c.currency)
         self.supply_left, self.supply_cap, self.per_wallet_cap = c.supply_left, c.supply_cap, c.per_wallet_cap
-        self.phase = public.phase.value
+        self.phase = sale.phase
         self.starts_at, self.ends_at = _when(c.sale_starts_at), _when(c.sale_ends_at)
         self.loaded = True
 
@@ -101,6 +108,7 @@ class CheckoutCampaignState(rx.State):
             "sold_out": "Sold out — every token has been claimed",
             "ended": "This sale has ended",
             "paused": "Sale paused — check back soon",
+            "not_deployed": NOT_DEPLOYED_MESSAGE + " Check back soon.",
         }.get(self.phase, "")
 
 
