@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -37,6 +38,11 @@ ERROR_KINDS = {SoldOut: "sold_out", WalletCapReached: "wallet_cap", NotOnSale: "
                PaymentUnavailable: "payment_unavailable"}
 # The backend's field names -> the form's input names.
 _FIELD_NAMES = {"wallet": "wallet_address"}
+# A failure that is not the buyer's to fix (a bug, the database gone): nothing was charged, because payment only
+# happens on the payment page, after start_checkout has returned.
+UNEXPECTED_ERROR = "Something went wrong on our side; you were not charged. Please try again."
+
+log = logging.getLogger(__name__)
 
 
 def _when(value: datetime | None) -> str:
@@ -305,6 +311,12 @@ class CheckoutBuyState(rx.State):
             self.error_kind = next((kind for cls, kind in ERROR_KINDS.items() if isinstance(exc, cls)), "error")
             if isinstance(exc, WalletCapReached):
                 self.field_errors = {"quantity": exc.fields.get("quantity", "too many for this wallet")}
+            return
+        except Exception:
+            # Without this the spinner would turn forever and Pay stay disabled (`paying` is never reset).
+            log.exception("checkout on campaign %r failed unexpectedly", self.slug)
+            self.paying = False
+            self.form_error, self.error_kind = UNEXPECTED_ERROR, "error"
             return
         self._payment_url = started.payment_url
         # Keep `paying`: the spinner stays until the browser has left for the payment page.
