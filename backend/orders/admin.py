@@ -76,11 +76,13 @@ def _filters(brand_id: int, status: OrderState | str | None, campaign_id: int | 
         where.append(Order.created_at >= date_from)  # type: ignore[arg-type]
     if date_to is not None:
         where.append(Order.created_at < date_to)  # type: ignore[arg-type]
-    term = search.strip()
+    term = search.strip().lower()
     if term:
-        like = f"%{term.lower().replace('%', '').replace('_', '')}%"
-        where.append(or_(Order.email.like(like), func.lower(Order.wallet_address).like(like),  # type: ignore[attr-defined]
-                         func.lower(Order.mint_tx_hash).like(like), Order.public_id == term.lower()))
+        # autoescape: `_` and `%` in the term are literal characters (first_last@x.com), not LIKE wildcards.
+        where.append(or_(Order.email.contains(term, autoescape=True),  # type: ignore[attr-defined]
+                         func.lower(Order.wallet_address).contains(term, autoescape=True),
+                         func.lower(Order.mint_tx_hash).contains(term, autoescape=True),
+                         Order.public_id == term))
     return where
 
 

@@ -116,3 +116,20 @@ def test_orders_filter_by_campaign_and_date_and_page_through_in_a_stable_order(c
     assert [r.email for r in oldest_first.items] == ["b6@example.com", "b5@example.com"]
     with pytest.raises(ValidationFailed):
         admin.list_orders(boss, brand.id, status="lost_in_space")
+
+
+def test_search_takes_underscore_and_percent_literally(client) -> None:
+    brand = make_brand()
+    campaign = make_campaign(brand, per_wallet_cap=0)
+    boss = make_user(Role.BRAND_ADMIN, brand)
+    for email in ("first_last@x.com", "firstalast@x.com", "first%last@x.com", "firstlast@x.com"):
+        service.start_checkout(campaign.slug, 1, email, WALLET, "1.1.1.1")
+
+    def found(term: str) -> list[str]:
+        return sorted(r.email for r in admin.list_orders(boss, brand.id, search=term).items)
+
+    assert found("first_last@x.com") == ["first_last@x.com"]  # `_` is not "any one character"
+    assert found("t_l") == ["first_last@x.com"]
+    assert found("%last") == ["first%last@x.com"]  # `%` is not "anything"
+    assert found("t/l") == []  # nor is the escape character itself special
+    assert found("FIRSTLAST@") == ["firstlast@x.com"]
