@@ -17,7 +17,7 @@ from backend.auth.acl import Actor, Permission, require, signed_in
 from backend.campaigns.models import Campaign
 from backend.db import session_scope
 from backend.errors import NotFound, ValidationFailed
-from backend.money import CURRENCY_EXPONENTS, to_decimal
+from backend.money import CURRENCY_EXPONENTS, format_amount, to_decimal
 from backend.orders import fulfilment
 from backend.orders.errors import RefundNotAllowed
 from backend.orders.locks import lock_order, release_supply
@@ -119,6 +119,11 @@ def _decimal_text(amount: int, currency: str) -> str:
     return str(to_decimal(amount, currency).quantize(Decimal(1).scaleb(-exponent)))
 
 
+def _money(amount: int, currency: str) -> str:
+    """$25.00 for people; an unknown currency (never in practice) as its raw minor units."""
+    return format_amount(amount, currency) if currency in CURRENCY_EXPONENTS else f"{amount} {currency} (minor units)"
+
+
 CSV_COLUMNS = ["order_id", "public_id", "created_at", "status", "campaign", "email", "wallet_address", "custodial",
                "quantity", "currency", "amount", "refunded", "crypto_asset", "crypto_amount", "tx_hash", "token_ids",
                "paid_at"]
@@ -192,7 +197,8 @@ def order_detail(actor: Actor | None, order_id: int) -> OrderDetail:
         order = _load_for(actor, session, order_id, Permission.ORDER_READ)
         campaign = session.get(Campaign, order.campaign_id)
         timeline = [TimelineEntry(order.created_at, "created", "Order placed",
-                                  f"{order.quantity} x {order.unit_price_minor} {order.currency} by {order.email}",
+                                  f"{order.quantity} x {_money(order.unit_price_minor, order.currency)} = "
+                                  f"{_money(order.amount_minor, order.currency)} by {order.email}",
                                   "consumer")]
         timeline += [TimelineEntry(h.at, "state", f"{h.from_state} -> {h.to_state}", h.reason, h.actor)
                      for h in history("order", order.id, session=session)]  # type: ignore[arg-type]

@@ -55,6 +55,7 @@ def test_brand_admin_lists_searches_exports_and_refunds(client) -> None:
     assert detail.order.status == "refunded" and detail.refund_reason == "Customer asked"
     kinds = [e.kind for e in detail.timeline]
     assert kinds[0] == "created" and {"state", "payment_event", "refund", "mint"} <= set(kinds)
+    assert detail.timeline[0].detail == "1 x $12.50 = $12.50 by alice@example.com"  # major units, not 1250
     assert any(e.actor == f"user:{boss.user_id}" and "refund_pending" in e.title for e in detail.timeline)
     with pytest.raises(RefundNotAllowed):
         admin.refund_order(boss, paid.id, "again")
