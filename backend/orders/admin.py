@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -15,6 +16,7 @@ from sqlmodel import Session
 
 from backend.auth.acl import Actor, Permission, require, signed_in
 from backend.campaigns.models import Campaign
+from backend.chain.models import ChainTransaction, MintRequest, TxAttempt, TxPurpose
 from backend.db import session_scope
 from backend.errors import NotFound, ValidationFailed
 from backend.money import CURRENCY_EXPONENTS, format_amount, to_decimal
@@ -55,11 +57,12 @@ class OrderRow:
     paid_at: datetime | None
 
 
-def _row(order: Order, campaign_name: str) -> OrderRow:
+def _row(order: Order, campaign_name: str, tx_hash: str = "") -> OrderRow:
+    """`tx_hash`: the mint transaction in flight, shown until the mint is confirmed and Order.mint_tx_hash set."""
     return OrderRow(order.id, order.public_id, order.campaign_id, campaign_name, order.state.value,  # type: ignore[arg-type]
                     order.email, order.wallet_address, order.custodial, order.quantity, order.amount_minor,
-                    order.currency, order.refunded_minor, order.mint_tx_hash, [str(t) for t in order.token_ids or []],
-                    order.created_at, order.paid_at)
+                    order.currency, order.refunded_minor, order.mint_tx_hash or tx_hash,
+                    [str(t) for t in order.token_ids or []], order.created_at, order.paid_at)
 
 
 def _filters(brand_id: int, status: OrderState | str | None, campaign_id: int | None, date_from: datetime | None,
@@ -79,11 +82,39 @@ def _filters(brand_id: int, status: OrderState | str | None, campaign_id: int | 
     term = search.strip().lower()
     if term:
         # autoescape: `_` and `%` in the term are literal characters (first_last@x.com), not LIKE wildcards.
-        where.append(or_(Order.email.contains(term, autoescape=True),  # type: ignore[attr-defined]
-                         func.lower(Order.wallet_address).contains(term, autoescape=True),
-                         func.lower(Order.mint_tx_hash).contains(term, autoescape=True),
-                         Order.public_id == term))
+        matches = [Order.email.contains(term, autoescape=True),  # type: ignore[attr-defined]
+                   func.lower(Order.wallet_address).contains(term, autoescape=True),
+                   func.lower(Order.mint_tx_hash).contains(term, autoescape=True),
+                   Order.public_id == term]
+        if HEXISH.match(term):
+            matches.append(Order.mint_key.in_(_in_flight_mint_keys(term)))  # type: ignore[union-attr]
+        where.append(or_(*matches))
     return where
+
+
+HEXISH = re.compile(r"^(0x)?[0-9a-f]+$")
+
+
+def _in_flight_mint_keys(term: str) -> Any:
+    """Mint keys whose batch transaction's hash contains `term`: the latest signed attempt or any earlier one (a
+    fee bump changes the hash, and the buyer may hold the first). Order.mint_tx_hash is only set once the mint is
+    confirmed; this finds a mint still in flight by the hash the order page already shows."""
+    attempt_hashes = select(TxAttempt.tx_id).where(func.lower(TxAttempt.tx_hash).contains(term, autoescape=True))
+    return (select(MintRequest.key).join(ChainTransaction, ChainTransaction.id == MintRequest.tx_id)
+            .where(ChainTransaction.purpose == TxPurpose.MINT_BATCH,
+                   or_(func.lower(ChainTransaction.tx_hash).contains(term, autoescape=True),
+                       ChainTransaction.id.in_(attempt_hashes))))  # type: ignore[union-attr]
+
+
+def _in_flight_hashes(session: Session, orders: list[Order]) -> dict[int, str]:
+    """The current mint transaction hash of the orders still minting, by order id (one query for the page)."""
+    keys = {o.mint_key: o.id for o in orders if o.state is OrderState.MINTING and not o.mint_tx_hash and o.mint_key}
+    if not keys:
+        return {}
+    rows = session.execute(select(MintRequest.key, ChainTransaction.tx_hash)
+                           .join(ChainTransaction, ChainTransaction.id == MintRequest.tx_id)
+                           .where(MintRequest.key.in_(list(keys)))).all()  # type: ignore[attr-defined]
+    return {keys[key]: tx_hash for key, tx_hash in rows if tx_hash}  # type: ignore[misc]
 
 
 def _query(actor: Actor | None, brand_id: int, status: OrderState | str | None, campaign_id: int | None,
@@ -103,13 +134,16 @@ def list_orders(actor: Actor | None, brand_id: int, *, status: OrderState | str 
                 campaign_id: int | None = None, date_from: datetime | None = None, date_to: datetime | None = None,
                 search: str = "", sort: str = "created_at", descending: bool = True, limit: int = 20,
                 offset: int = 0) -> Page[OrderRow]:
-    """One page of the brand's orders. `search` matches email, wallet, tx hash (substring) or the public id."""
+    """One page of the brand's orders. `search` matches email, wallet, the mint's tx hash (substring; a mint in
+    flight too) or the public id."""
     query, where = _query(actor, brand_id, status, campaign_id, date_from, date_to, search, sort, descending)
     limit, offset = check_page(limit, offset)
     with session_scope() as session:
         total = session.execute(select(func.count()).select_from(Order).where(and_(*where))).scalar_one()
         rows = session.execute(query.limit(limit).offset(offset)).all()
-        return Page([_row(o, name) for o, name in rows], int(total), limit, offset)
+        in_flight = _in_flight_hashes(session, [o for o, _ in rows])
+        return Page([_row(o, name, in_flight.get(o.id, "")) for o, name in rows],  # type: ignore[arg-type]
+                    int(total), limit, offset)
 
 
 def _decimal_text(amount: int, currency: str) -> str:
@@ -218,7 +252,8 @@ def order_detail(actor: Actor | None, order_id: int) -> OrderDetail:
                                           "chain"))
         timeline.sort(key=lambda entry: entry.at)
         return OrderDetail(
-            order=_row(order, campaign.name if campaign else ""),
+            order=_row(order, campaign.name if campaign else "",
+                       _in_flight_hashes(session, [order]).get(order.id, "")),  # type: ignore[arg-type]
             payment_provider=order.payment_provider, payment_session_id=order.payment_session_id or "",
             payment_intent_id=order.payment_intent_id or "", paid_amount_minor=order.paid_amount_minor,
             failure_reason=order.failure_reason, refund_reason=order.refund_reason, mint_key=order.mint_key or "",

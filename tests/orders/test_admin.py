@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import update
 
 from backend.auth.acl import Role
+from backend.chain.models import AttemptStatus, ChainTransaction, MintRequest, TxAttempt, TxPurpose, TxState
 from backend.errors import Forbidden, ValidationFailed
 from backend.orders import admin, service
 from backend.orders.errors import RefundNotAllowed
@@ -134,3 +135,36 @@ def test_search_takes_underscore_and_percent_literally(client) -> None:
     assert found("%last") == ["first%last@x.com"]  # `%` is not "anything"
     assert found("t/l") == []  # nor is the escape character itself special
     assert found("FIRSTLAST@") == ["firstlast@x.com"]
+
+
+def test_a_mint_still_in_flight_is_found_by_its_transaction_hash(client) -> None:
+    """The order page shows the mint's hash as soon as it is signed; support must find the order by it, by the
+    hash of an earlier (fee-bumped) attempt too, before the mint confirms."""
+    brand = make_brand()
+    campaign = make_campaign(brand)
+    boss = make_user(Role.BRAND_ADMIN, brand)
+    started = service.start_checkout(campaign.slug, 1, "waiting@example.com", WALLET, "1.1.1.1")
+    sandbox.pay(order_by_public(started.public_id).payment_session_id)
+    settle()
+    order = order_by_public(started.public_id)
+    assert order.state.value == "minting" and order.mint_tx_hash == ""
+    first, latest = "0x" + "a1" * 32, "0x" + "b2" * 32
+    with session_scope() as session:
+        tx = ChainTransaction(purpose=TxPurpose.MINT_BATCH, idempotency_key="mint-batch-test", chain=campaign.chain,
+                              signer="platform", from_address=WALLET, to_address=WALLET, tx_hash=latest,
+                              state=TxState.SENT)
+        session.add(tx)
+        session.flush()
+        for n, tx_hash in enumerate((first, latest)):
+            session.add(TxAttempt(tx_id=tx.id, tx_hash=tx_hash, nonce=7, max_fee_per_gas=10 + n,
+                                  max_priority_fee_per_gas=1, raw_tx="0x00",
+                                  status=AttemptStatus.REPLACED if n == 0 else AttemptStatus.SIGNED))
+        session.execute(update(MintRequest).where(MintRequest.key == order.mint_key).values(tx_id=tx.id))
+    assert service.get_order_public(started.public_id).tx_hash == latest  # what the buyer reads
+
+    for term in (latest, latest[:20].upper(), first[2:30]):
+        found = admin.list_orders(boss, brand.id, search=term)
+        assert [r.public_id for r in found.items] == [started.public_id], term
+        assert found.items[0].tx_hash == latest  # the list shows the hash in flight
+    assert admin.order_detail(boss, order.id).order.tx_hash == latest
+    assert admin.list_orders(boss, brand.id, search="0x" + "c3" * 32).total == 0
