@@ -376,6 +376,10 @@ class OrderView:
     tx_hash: str
     explorer_url: str
     token_ids: list[str] = field(default_factory=list)
+    # The chain's explorer, when it has one: the wallet the tokens went to, and the collection they belong to
+    # (the explorer's page of the collection contract: ChainConfig has no per-token link yet).
+    wallet_url: str = ""
+    collection_url: str = ""
     refund_reason: str = ""
     failure_reason: str = ""
     refunded_minor: int = 0
@@ -435,12 +439,26 @@ def _steps(order: Order) -> list[Step]:
     return steps
 
 
+def _address_link(chain: str, address: str | None) -> str:
+    """The chain's explorer page of an address; none when the chain has no explorer (or is not configured)."""
+    from backend.chain.config import chain_config  # imported late like orders.minting's chain calls
+
+    try:
+        return chain_config(chain).address_url(address) or ""
+    except NotFound:
+        return ""
+
+
 def order_view(order: Order, campaign: Campaign, session: Session | None = None) -> OrderView:
-    """What the buyer sees. With a session, a mint still in flight shows its transaction before it confirms."""
+    """What the buyer sees. With a session, a mint still in flight shows its transaction before it confirms, and
+    minted tokens link to the collection on the chain's explorer."""
     label, message = STATUS_TEXT[order.state]
     tx_hash = order.mint_tx_hash
     if not tx_hash and session is not None and order.state is OrderState.MINTING and order.id is not None:
         tx_hash = minting.mint_tx_hash(session, order.id) or ""
+    collection_url = ""
+    if order.token_ids and session is not None:
+        collection_url = _address_link(campaign.chain, _deployed_contract(session, campaign))
     return OrderView(
         public_id=order.public_id,
         status=order.state.value,
@@ -467,6 +485,8 @@ def order_view(order: Order, campaign: Campaign, session: Session | None = None)
         tx_hash=tx_hash,
         explorer_url=minting.tx_link(campaign.chain, tx_hash),
         token_ids=[str(t) for t in order.token_ids or []],
+        wallet_url=_address_link(campaign.chain, order.wallet_address),
+        collection_url=collection_url,
         refund_reason=order.refund_reason,
         failure_reason=order.failure_reason,
         refunded_minor=order.refunded_minor,

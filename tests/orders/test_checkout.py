@@ -19,8 +19,9 @@ from backend.orders import service
 from backend.orders.errors import NotOnSale, SoldOut, WalletCapReached
 from backend.chain.models import ContractDeployment
 from backend.workflow.machines import ContractState
-from tests.factories import make_brand, make_campaign, make_user
-from tests.payments.support import order_by_public
+from backend.payments import sandbox
+from tests.factories import make_brand, make_campaign, make_user, record_deployed_contract
+from tests.payments.support import emit_mint_event, order_by_public, settle
 
 WALLET = "0x8ba1f109551bD432803012645Ac136ddd64DBA72"
 
@@ -173,3 +174,30 @@ def test_order_page_is_found_only_by_its_public_id(client) -> None:
             service.get_order_public(bad)
     response = client.get(f"/api/v1/checkout/orders/{started.public_id}")
     assert response.status_code == 200 and response.json()["status"] == "awaiting_payment"
+
+
+def _minted(campaign, wallet: str | None = WALLET) -> str:  # type: ignore[no-untyped-def]
+    started = service.start_checkout(campaign.slug, 2, "m@example.com", wallet, "1.1.1.1")
+    order = order_by_public(started.public_id)
+    sandbox.pay(order.payment_session_id)  # type: ignore[arg-type]
+    settle()
+    emit_mint_event("mint.completed", {"key": f"order-{order.id}", "token_ids": [7, 8], "tx_hash": "0x" + "d4" * 32})
+    settle()
+    return started.public_id
+
+
+def test_the_order_page_links_the_wallet_and_the_tokens_to_the_chains_explorer(client, configure) -> None:
+    configure(CHAIN_EXPLORER_URL="https://explorer.example/")
+    campaign = make_campaign(make_brand(), deployed=False)
+    contract = record_deployed_contract(campaign, "0x" + "5e" * 20)
+    view = service.get_order_public(_minted(campaign))
+    assert view.token_ids == ["7", "8"]
+    assert view.explorer_url == "https://explorer.example/tx/0x" + "d4" * 32
+    assert view.wallet_url == f"https://explorer.example/address/{WALLET}"
+    assert view.collection_url == f"https://explorer.example/address/{contract}"
+
+
+def test_without_an_explorer_the_order_page_has_no_explorer_links(client) -> None:
+    view = service.get_order_public(_minted(make_campaign(make_brand())))
+    assert view.token_ids == ["7", "8"]
+    assert (view.explorer_url, view.wallet_url, view.collection_url) == ("", "", "")
