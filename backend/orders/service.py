@@ -30,6 +30,7 @@ from backend.orders import minting
 from backend.orders.errors import NotOnSale, PaymentUnavailable, SoldOut, WalletCapReached
 from backend.orders.locks import lock_campaign, lock_order, release_supply, reserve_supply
 from backend.orders.models import Order
+from backend.pagination import Page, check_page
 from backend.payments.provider import LineItem, PaymentProviderError, SessionRequest, get_provider
 from backend.settings import get_settings
 from backend.validation import check_address
@@ -511,13 +512,17 @@ def get_order_public(public_id: str) -> OrderView:
         return order_view(row[0], row[1], session)
 
 
-def list_orders_for_user(actor: Actor | None, *, limit: int = 50) -> list[OrderView]:
-    """The signed-in consumer's orders, newest first (every order placed with their account's email)."""
+def list_orders_for_user(actor: Actor | None, *, limit: int = 20, offset: int = 0) -> Page[OrderView]:
+    """One page of the signed-in consumer's orders, newest first (every order placed with their account's email),
+    with the total so the page can say how many there are."""
     actor = signed_in(actor)
-    limit = max(1, min(limit, 200))
+    limit, offset = check_page(limit, offset)
+    mine = Order.user_id == actor.user_id
     with session_scope() as session:
+        total = session.execute(select(func.count()).select_from(Order).where(mine)).scalar_one()
         rows = session.execute(
             select(Order, Campaign).join(Campaign, Campaign.id == Order.campaign_id)
-            .where(Order.user_id == actor.user_id).order_by(Order.created_at.desc(), Order.id.desc()).limit(limit)  # type: ignore[attr-defined,union-attr]
+            .where(mine).order_by(Order.created_at.desc(), Order.id.desc())  # type: ignore[attr-defined,union-attr]
+            .limit(limit).offset(offset)
         ).all()
-        return [order_view(o, c, session) for o, c in rows]
+        return Page([order_view(o, c, session) for o, c in rows], int(total), limit, offset)

@@ -63,7 +63,7 @@ def test_buyer_sets_a_password_from_the_order_link_and_can_sign_in() -> None:
 
     assert begin_web_sign_in("kim@example.com", GOOD_PASSWORD, ip="1.1.1.1")
     assert not accounts.can_claim_account(public_id)
-    assert [o.public_id for o in list_orders_for_user(_actor(user_id))] == [public_id]
+    assert [o.public_id for o in list_orders_for_user(_actor(user_id)).items] == [public_id]
 
 
 def test_a_second_claim_is_refused_and_keeps_the_first_password() -> None:
@@ -117,7 +117,7 @@ def test_a_buyer_who_pasted_a_wallet_claims_the_account_and_finds_every_order_of
     assert accounts.can_claim_account(first)
     assert accounts.claim_account(first, GOOD_PASSWORD) == "lee@example.com"
     assert not accounts.can_claim_account(second)  # one account, claimed once
-    assert {o.public_id for o in list_orders_for_user(_actor(user.id))} == {first, second}  # type: ignore[arg-type]
+    assert {o.public_id for o in list_orders_for_user(_actor(user.id)).items} == {first, second}  # type: ignore[arg-type]
 
 
 def _people() -> People:

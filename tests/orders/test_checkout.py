@@ -20,7 +20,7 @@ from backend.orders.errors import NotOnSale, SoldOut, WalletCapReached
 from backend.chain.models import ContractDeployment
 from backend.workflow.machines import ContractState
 from backend.payments import sandbox
-from tests.factories import make_brand, make_campaign, make_user, record_deployed_contract
+from tests.factories import PASSWORD, make_brand, make_campaign, make_user, record_deployed_contract
 from tests.payments.support import emit_mint_event, order_by_public, settle
 
 WALLET = "0x8ba1f109551bD432803012645Ac136ddd64DBA72"
@@ -106,7 +106,28 @@ def test_consumer_sees_their_orders_in_their_account(client) -> None:
     actor = make_user(email="me@example.com")
     mine = service.start_checkout(campaign.slug, 1, "me@example.com", WALLET, "1.1.1.1")
     service.start_checkout(campaign.slug, 1, "other@example.com", WALLET, "1.1.1.1")
-    assert [v.public_id for v in service.list_orders_for_user(actor)] == [mine.public_id]
+    assert [v.public_id for v in service.list_orders_for_user(actor).items] == [mine.public_id]
+
+
+def test_my_orders_are_paged_with_a_total_instead_of_cut_off(client) -> None:
+    campaign = make_campaign(make_brand(), per_wallet_cap=0)
+    actor = make_user(email="many@example.com")
+    placed = [service.start_checkout(campaign.slug, 1, "many@example.com", WALLET, "1.1.1.1").public_id
+              for _ in range(5)]
+    service.start_checkout(campaign.slug, 1, "someone-else@example.com", WALLET, "1.1.1.1")
+    pages = [service.list_orders_for_user(actor, limit=2, offset=offset) for offset in (0, 2, 4)]
+    assert [p.total for p in pages] == [5, 5, 5] and [p.has_next for p in pages] == [True, True, False]
+    assert [v.public_id for p in pages for v in p.items] == placed[::-1]  # newest first, each order once
+    with pytest.raises(ValidationFailed):
+        service.list_orders_for_user(actor, limit=1000)
+
+    token = client.post("/api/v1/auth/login", json={"email": "many@example.com", "password": PASSWORD}).json()
+    response = client.get("/api/v1/orders/mine?limit=2&offset=4",
+                          headers={"Authorization": f"Bearer {token['access_token']}"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["total"], body["limit"], body["offset"]) == (5, 2, 4)
+    assert [o["public_id"] for o in body["items"]] == [placed[0]]
 
 
 def test_per_wallet_cap_counts_orders_still_holding_supply(client) -> None:

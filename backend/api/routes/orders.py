@@ -68,8 +68,10 @@ def get_order(public_id: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
 
 
 @admin_router.get("/mine")
-def my_orders(actor: CurrentActor) -> list[dict[str, Any]]:
-    return _plain(service.list_orders_for_user(actor))
+def my_orders(actor: CurrentActor, limit: Annotated[int, Query(ge=-MAX_ID, le=MAX_ID)] = 20,
+              offset: Annotated[int, Query(ge=-MAX_ID, le=MAX_ID)] = 0) -> dict[str, Any]:
+    page = service.list_orders_for_user(actor, limit=limit, offset=offset)
+    return {"items": _plain(page.items), "total": page.total, "limit": page.limit, "offset": page.offset}
 
 
 @admin_router.get("")
