@@ -440,6 +440,17 @@ def _steps(order: Order) -> list[Step]:
     return steps
 
 
+# fulfilment writes "We could not mint your NFT (<the chain's error>), so ..." into Order.refund_reason; the
+# buyer reads it without the transaction error (the admin timeline keeps the cause).
+MINT_FAILED_PREFIX = "We could not mint your NFT"
+MINT_FAILED_FOR_BUYER = "We could not mint your NFT, so your payment is refunded in full."
+
+
+def refund_reason_for_buyer(reason: str) -> str:
+    """The refund reason in plain language: a failed mint's technical cause is not the buyer's business."""
+    return MINT_FAILED_FOR_BUYER if reason.startswith(MINT_FAILED_PREFIX) else reason
+
+
 def _address_link(chain: str, address: str | None) -> str:
     """The chain's explorer page of an address; none when the chain has no explorer (or is not configured)."""
     from backend.chain.config import chain_config  # imported late like orders.minting's chain calls
@@ -488,7 +499,7 @@ def order_view(order: Order, campaign: Campaign, session: Session | None = None)
         token_ids=[str(t) for t in order.token_ids or []],
         wallet_url=_address_link(campaign.chain, order.wallet_address),
         collection_url=collection_url,
-        refund_reason=order.refund_reason,
+        refund_reason=refund_reason_for_buyer(order.refund_reason),
         failure_reason=order.failure_reason,
         refunded_minor=order.refunded_minor,
         created_at=order.created_at,
