@@ -75,6 +75,10 @@ def filters() -> rx.Component:
             _select(S.campaign_filter, S.set_campaign_filter, "Filter by campaign", "All campaigns",
                     [rx.foreach(S.campaign_options, lambda c: rx.el.option(c["name"], value=c["id"]))],
                     "campaign-filter"),
+            rx.cond(S.campaign_search_shown,
+                    rx.input(placeholder="Find a campaign", default_value=S.campaign_search,
+                             on_change=S.search_campaign_options.debounce(300), aria_label="Find a campaign",
+                             id="campaign-search", size="2", width="170px")),
             _date("From", S.date_from, S.set_date_from, "date-from"),
             _date("To", S.date_to, S.set_date_to, "date-to"),
             rx.cond(
@@ -86,6 +90,8 @@ def filters() -> rx.Component:
             wrap="wrap",
         ),
         rx.cond(S.date_error != "", rx.text(S.date_error, color_scheme="red", size="1", id="date-error")),
+        rx.cond(S.campaign_options_note != "",
+                rx.text(S.campaign_options_note, color_scheme="gray", size="1", id="campaign-options-note")),
         spacing="1",
         width="100%",
     )
