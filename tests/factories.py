@@ -11,7 +11,9 @@ from backend.auth.models import Membership
 from backend.auth.service import create_user, load_actor
 from backend.brands.models import Brand
 from backend.campaigns.models import Campaign, CampaignStatus
+from backend.chain.models import ContractDeployment
 from backend.db import session_scope, utcnow
+from backend.workflow.machines import ContractState
 
 PASSWORD = "correct-horse-battery-9"
 _seq = itertools.count(1)
@@ -56,9 +58,27 @@ def campaign_fields(**overrides: Any) -> dict[str, Any]:
     } | overrides
 
 
-def make_campaign(brand: Brand, *, status: CampaignStatus = CampaignStatus.PUBLISHED, **overrides: Any) -> Campaign:
+def make_campaign(brand: Brand, *, status: CampaignStatus = CampaignStatus.PUBLISHED, deployed: bool | None = None,
+                  **overrides: Any) -> Campaign:
+    """A campaign; unless a draft (or `deployed=False`) its collection contract is recorded as deployed, so it can
+    be bought without a chain. Tests that deploy through a chain (tests.chain.helpers.deploy_campaign) pass
+    `deployed=False`: the deployer would find the contract deployed already."""
     with session_scope() as session:
         campaign = Campaign(brand_id=brand.id, status=status, **campaign_fields(**overrides))  # type: ignore[arg-type]
         session.add(campaign)
         session.flush()
-        return campaign
+    if deployed is None:
+        deployed = status is not CampaignStatus.DRAFT
+    if deployed:
+        record_deployed_contract(campaign)
+    return campaign
+
+
+def record_deployed_contract(campaign: Campaign, address: str | None = None) -> str:
+    """Record the campaign's collection as deployed on its chain, as the deployer would once its transaction
+    confirmed, but with no chain: for tests that buy and fake the mint. Returns the (made-up) contract address."""
+    address = address or "0x" + f"c0ffee{campaign.id:034x}"
+    with session_scope() as session:
+        session.add(ContractDeployment(campaign_id=campaign.id, chain=campaign.chain,  # type: ignore[arg-type]
+                                       state=ContractState.DEPLOYED, contract_address=address))
+    return address

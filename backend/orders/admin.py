@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
@@ -15,9 +17,10 @@ from sqlmodel import Session
 
 from backend.auth.acl import Actor, Permission, require, signed_in
 from backend.campaigns.models import Campaign
+from backend.chain.models import ChainTransaction, MintRequest, TxAttempt, TxPurpose
 from backend.db import session_scope
 from backend.errors import NotFound, ValidationFailed
-from backend.money import CURRENCY_EXPONENTS, to_decimal
+from backend.money import CURRENCY_EXPONENTS, format_amount, to_decimal
 from backend.orders import fulfilment
 from backend.orders.errors import RefundNotAllowed
 from backend.orders.locks import lock_order, release_supply
@@ -55,11 +58,12 @@ class OrderRow:
     paid_at: datetime | None
 
 
-def _row(order: Order, campaign_name: str) -> OrderRow:
+def _row(order: Order, campaign_name: str, tx_hash: str = "") -> OrderRow:
+    """`tx_hash`: the mint transaction in flight, shown until the mint is confirmed and Order.mint_tx_hash set."""
     return OrderRow(order.id, order.public_id, order.campaign_id, campaign_name, order.state.value,  # type: ignore[arg-type]
                     order.email, order.wallet_address, order.custodial, order.quantity, order.amount_minor,
-                    order.currency, order.refunded_minor, order.mint_tx_hash, [str(t) for t in order.token_ids or []],
-                    order.created_at, order.paid_at)
+                    order.currency, order.refunded_minor, order.mint_tx_hash or tx_hash,
+                    [str(t) for t in order.token_ids or []], order.created_at, order.paid_at)
 
 
 def _filters(brand_id: int, status: OrderState | str | None, campaign_id: int | None, date_from: datetime | None,
@@ -76,12 +80,42 @@ def _filters(brand_id: int, status: OrderState | str | None, campaign_id: int | 
         where.append(Order.created_at >= date_from)  # type: ignore[arg-type]
     if date_to is not None:
         where.append(Order.created_at < date_to)  # type: ignore[arg-type]
-    term = search.strip()
+    term = search.strip().lower()
     if term:
-        like = f"%{term.lower().replace('%', '').replace('_', '')}%"
-        where.append(or_(Order.email.like(like), func.lower(Order.wallet_address).like(like),  # type: ignore[attr-defined]
-                         func.lower(Order.mint_tx_hash).like(like), Order.public_id == term.lower()))
+        # autoescape: `_` and `%` in the term are literal characters (first_last@x.com), not LIKE wildcards.
+        matches = [Order.email.contains(term, autoescape=True),  # type: ignore[attr-defined]
+                   func.lower(Order.wallet_address).contains(term, autoescape=True),
+                   func.lower(Order.mint_tx_hash).contains(term, autoescape=True),
+                   Order.public_id == term]
+        if HEXISH.match(term):
+            matches.append(Order.mint_key.in_(_in_flight_mint_keys(term)))  # type: ignore[union-attr]
+        where.append(or_(*matches))
     return where
+
+
+HEXISH = re.compile(r"^(0x)?[0-9a-f]+$")
+
+
+def _in_flight_mint_keys(term: str) -> Any:
+    """Mint keys whose batch transaction's hash contains `term`: the latest signed attempt or any earlier one (a
+    fee bump changes the hash, and the buyer may hold the first). Order.mint_tx_hash is only set once the mint is
+    confirmed; this finds a mint still in flight by the hash the order page already shows."""
+    attempt_hashes = select(TxAttempt.tx_id).where(func.lower(TxAttempt.tx_hash).contains(term, autoescape=True))
+    return (select(MintRequest.key).join(ChainTransaction, ChainTransaction.id == MintRequest.tx_id)
+            .where(ChainTransaction.purpose == TxPurpose.MINT_BATCH,
+                   or_(func.lower(ChainTransaction.tx_hash).contains(term, autoescape=True),
+                       ChainTransaction.id.in_(attempt_hashes))))  # type: ignore[union-attr]
+
+
+def _in_flight_hashes(session: Session, orders: list[Order]) -> dict[int, str]:
+    """The current mint transaction hash of the orders still minting, by order id (one query for the page)."""
+    keys = {o.mint_key: o.id for o in orders if o.state is OrderState.MINTING and not o.mint_tx_hash and o.mint_key}
+    if not keys:
+        return {}
+    rows = session.execute(select(MintRequest.key, ChainTransaction.tx_hash)
+                           .join(ChainTransaction, ChainTransaction.id == MintRequest.tx_id)
+                           .where(MintRequest.key.in_(list(keys)))).all()  # type: ignore[attr-defined]
+    return {keys[key]: tx_hash for key, tx_hash in rows if tx_hash}  # type: ignore[misc]
 
 
 def _query(actor: Actor | None, brand_id: int, status: OrderState | str | None, campaign_id: int | None,
@@ -101,13 +135,16 @@ def list_orders(actor: Actor | None, brand_id: int, *, status: OrderState | str 
                 campaign_id: int | None = None, date_from: datetime | None = None, date_to: datetime | None = None,
                 search: str = "", sort: str = "created_at", descending: bool = True, limit: int = 20,
                 offset: int = 0) -> Page[OrderRow]:
-    """One page of the brand's orders. `search` matches email, wallet, tx hash (substring) or the public id."""
+    """One page of the brand's orders. `search` matches email, wallet, the mint's tx hash (substring; a mint in
+    flight too) or the public id."""
     query, where = _query(actor, brand_id, status, campaign_id, date_from, date_to, search, sort, descending)
     limit, offset = check_page(limit, offset)
     with session_scope() as session:
         total = session.execute(select(func.count()).select_from(Order).where(and_(*where))).scalar_one()
         rows = session.execute(query.limit(limit).offset(offset)).all()
-        return Page([_row(o, name) for o, name in rows], int(total), limit, offset)
+        in_flight = _in_flight_hashes(session, [o for o, _ in rows])
+        return Page([_row(o, name, in_flight.get(o.id, "")) for o, name in rows],  # type: ignore[arg-type]
+                    int(total), limit, offset)
 
 
 def _decimal_text(amount: int, currency: str) -> str:
@@ -117,31 +154,74 @@ def _decimal_text(amount: int, currency: str) -> str:
     return str(to_decimal(amount, currency).quantize(Decimal(1).scaleb(-exponent)))
 
 
+def _money(amount: int, currency: str) -> str:
+    """$25.00 for people; an unknown currency (never in practice) as its raw minor units."""
+    return format_amount(amount, currency) if currency in CURRENCY_EXPONENTS else f"{amount} {currency} (minor units)"
+
+
 CSV_COLUMNS = ["order_id", "public_id", "created_at", "status", "campaign", "email", "wallet_address", "custodial",
                "quantity", "currency", "amount", "refunded", "crypto_asset", "crypto_amount", "tx_hash", "token_ids",
                "paid_at"]
 
 
-def export_orders_csv(actor: Actor | None, brand_id: int, *, status: OrderState | str | None = None,
+# Orders per page of an export: each page is read in its own short transaction and sent as one chunk.
+EXPORT_PAGE = 500
+
+
+def stream_orders_csv(actor: Actor | None, brand_id: int, *, status: OrderState | str | None = None,
                       campaign_id: int | None = None, date_from: datetime | None = None,
-                      date_to: datetime | None = None, search: str = "", sort: str = "created_at",
-                      descending: bool = True) -> str:
-    """Every matching order as CSV; money as exact decimal strings (12.50), never float."""
-    query, _ = _query(actor, brand_id, status, campaign_id, date_from, date_to, search, sort, descending)
+                      date_to: datetime | None = None, search: str = "", descending: bool = True) -> Iterator[str]:
+    """Every matching order as CSV chunks (money as exact decimal strings, 12.50, never float), for a streamed
+    download: memory stays at one page of EXPORT_PAGE orders whatever the export's size, and no transaction stays
+    open while the client reads. Orders come by id (the order they were placed in), newest first unless
+    `descending=False`, read page after page by id (keyset), so an order changing meanwhile is written once and
+    orders placed after the export began are not in it. Permission and filters are checked here, before the
+    first chunk, so a refusal is an error response, not a broken download."""
+    require(actor, Permission.ORDER_READ, brand_id)
+    where = _filters(brand_id, status, campaign_id, date_from, date_to, search)
+    return _csv_chunks(where, descending)
+
+
+def _csv_chunks(where: list[ColumnElement[bool]], descending: bool) -> Iterator[str]:
+    yield _csv_text([CSV_COLUMNS])
+    with session_scope() as session:  # the newest order when the export began: nothing placed later
+        ceiling = session.execute(select(func.max(Order.id)).where(and_(*where))).scalar_one()
+    if ceiling is None:
+        return
+    last: int | None = None
+    while True:
+        page = [*where, Order.id <= ceiling]  # type: ignore[operator]
+        if last is not None:
+            page.append(Order.id < last if descending else Order.id > last)  # type: ignore[operator]
+        with session_scope() as session:
+            rows = session.execute(
+                select(Order, Campaign.name).join(Campaign, Campaign.id == Order.campaign_id).where(and_(*page))
+                .order_by(Order.id.desc() if descending else Order.id.asc())  # type: ignore[union-attr]
+                .limit(EXPORT_PAGE)).all()
+            if not rows:
+                return
+            chunk = _csv_text([_csv_row(order, name) for order, name in rows])
+            last = rows[-1][0].id
+        yield chunk
+        if len(rows) < EXPORT_PAGE:
+            return
+
+
+def _csv_text(rows: list[list[Any]]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    with session_scope() as session:
-        for order, name in session.execute(query.execution_options(yield_per=500)):
-            writer.writerow([
-                order.id, order.public_id, order.created_at.isoformat(), order.state.value, _safe(name),
-                _safe(order.email), order.wallet_address, "yes" if order.custodial else "no", order.quantity,
-                order.currency, _decimal_text(order.amount_minor, order.currency),
-                _decimal_text(order.refunded_minor, order.currency), order.crypto_asset,
-                "" if order.crypto_amount is None else format(order.crypto_amount, "f"), order.mint_tx_hash,
-                " ".join(str(t) for t in order.token_ids or []), order.paid_at.isoformat() if order.paid_at else "",
-            ])
+    csv.writer(out).writerows(rows)
     return out.getvalue()
+
+
+def _csv_row(order: Order, campaign_name: str) -> list[Any]:
+    return [
+        order.id, order.public_id, order.created_at.isoformat(), order.state.value, _safe(campaign_name),
+        _safe(order.email), order.wallet_address, "yes" if order.custodial else "no", order.quantity,
+        order.currency, _decimal_text(order.amount_minor, order.currency),
+        _decimal_text(order.refunded_minor, order.currency), order.crypto_asset,
+        "" if order.crypto_amount is None else format(order.crypto_amount, "f"), order.mint_tx_hash,
+        " ".join(str(t) for t in order.token_ids or []), order.paid_at.isoformat() if order.paid_at else "",
+    ]
 
 
 def _safe(text: str) -> str:
@@ -191,7 +271,8 @@ def order_detail(actor: Actor | None, order_id: int) -> OrderDetail:
         order = _load_for(actor, session, order_id, Permission.ORDER_READ)
         campaign = session.get(Campaign, order.campaign_id)
         timeline = [TimelineEntry(order.created_at, "created", "Order placed",
-                                  f"{order.quantity} x {order.unit_price_minor} {order.currency} by {order.email}",
+                                  f"{order.quantity} x {_money(order.unit_price_minor, order.currency)} = "
+                                  f"{_money(order.amount_minor, order.currency)} by {order.email}",
                                   "consumer")]
         timeline += [TimelineEntry(h.at, "state", f"{h.from_state} -> {h.to_state}", h.reason, h.actor)
                      for h in history("order", order.id, session=session)]  # type: ignore[arg-type]
@@ -211,7 +292,8 @@ def order_detail(actor: Actor | None, order_id: int) -> OrderDetail:
                                           "chain"))
         timeline.sort(key=lambda entry: entry.at)
         return OrderDetail(
-            order=_row(order, campaign.name if campaign else ""),
+            order=_row(order, campaign.name if campaign else "",
+                       _in_flight_hashes(session, [order]).get(order.id, "")),  # type: ignore[arg-type]
             payment_provider=order.payment_provider, payment_session_id=order.payment_session_id or "",
             payment_intent_id=order.payment_intent_id or "", paid_amount_minor=order.paid_amount_minor,
             failure_reason=order.failure_reason, refund_reason=order.refund_reason, mint_key=order.mint_key or "",

@@ -21,14 +21,17 @@ from backend.auth.acl import Actor, signed_in
 from backend.auth.models import User
 from backend.auth.service import create_user, normalize_email
 from backend.campaigns.models import Campaign, CampaignStatus, SalePhase
+from backend.campaigns.service import PublicCampaign, get_public_campaign
 from backend.db import session_scope, utcnow
 from backend.errors import NotFound, ValidationFailed
 from backend.fx.service import PriceUnavailable, get_rate
 from backend.money import CURRENCY_EXPONENTS, format_amount, to_decimal
 from backend.orders import minting
 from backend.orders.errors import NotOnSale, PaymentUnavailable, SoldOut, WalletCapReached
+from backend.orders.fulfilment import MINT_FAILED_REASON
 from backend.orders.locks import lock_campaign, lock_order, release_supply, reserve_supply
 from backend.orders.models import Order
+from backend.pagination import Page, check_page
 from backend.payments.provider import LineItem, PaymentProviderError, SessionRequest, get_provider
 from backend.settings import get_settings
 from backend.validation import check_address
@@ -41,6 +44,43 @@ CRYPTO_PLACES = Decimal("1e-8")
 SYSTEM = "system"
 # States whose buyer can still pay (the payment page link stays useful).
 PAYABLE = (OrderState.CREATED, OrderState.AWAITING_PAYMENT, OrderState.PAYMENT_FAILED)
+# A sale phase of checkout's own (not a SalePhase: the campaign row alone cannot tell): the sale is open, but the
+# collection contract is not deployed on the campaign's chain yet, so a paid order could never be minted.
+NOT_DEPLOYED = "not_deployed"
+NOT_DEPLOYED_MESSAGE = "This collection is not on sale yet."
+
+
+# -- what a buyer can buy -----------------------------------------------------------------------------------------
+
+def _deployed_contract(session: Session, campaign: Campaign) -> str | None:
+    """The campaign's collection contract on its chain once deployed (a read of the deployment row, no RPC)."""
+    from backend.chain.deployments import deployed_contract  # imported late like orders.minting's chain calls
+
+    return deployed_contract(session, campaign.id, campaign.chain)  # type: ignore[arg-type]
+
+
+def sale_phase(session: Session, campaign: Campaign, now: datetime | None = None) -> str:
+    """The phase a buyer sees: the campaign's own (a SalePhase value), except that an open sale whose contract is
+    not deployed yet is NOT_DEPLOYED. Checkout takes orders only in SalePhase.ON_SALE."""
+    phase = campaign.sale_phase(now)
+    if phase is SalePhase.ON_SALE and _deployed_contract(session, campaign) is None:
+        return NOT_DEPLOYED
+    return phase.value
+
+
+@dataclass(frozen=True)
+class CampaignForSale:
+    """The public campaign page: the campaign in its brand's colours and the phase checkout acts on."""
+
+    public: PublicCampaign
+    phase: str  # a SalePhase value or NOT_DEPLOYED
+
+
+def get_campaign_for_sale(slug: str) -> CampaignForSale:
+    """The public campaign page's data; drafts and unknown slugs are NotFound."""
+    public = get_public_campaign(slug)
+    with session_scope() as session:
+        return CampaignForSale(public, sale_phase(session, public.campaign))
 
 
 # -- quote ------------------------------------------------------------------------------------------------------
@@ -105,6 +145,7 @@ def quote(campaign_slug: str, quantity: int) -> Quote:
     """Price of `quantity` tokens in the campaign currency (minor units) plus its crypto equivalent."""
     with session_scope() as session:
         campaign = _public_campaign(session, campaign_slug)
+        phase = sale_phase(session, campaign)
     quantity = _check_quantity(quantity, campaign)
     amount = campaign.price_minor * quantity
     crypto, why = crypto_equivalent(amount, campaign.currency)
@@ -117,7 +158,7 @@ def quote(campaign_slug: str, quantity: int) -> Quote:
         amount_minor=amount,
         currency=campaign.currency,
         amount_display=format_amount(amount, campaign.currency),
-        sale_phase=campaign.sale_phase().value,
+        sale_phase=phase,
         supply_left=campaign.supply_left,
         per_wallet_cap=campaign.per_wallet_cap,
         crypto=crypto,
@@ -157,15 +198,15 @@ def _consumer_user_id(email: str) -> int:
     raise ValidationFailed("Could not set up an account for this email; try again.", fields={"email": "retry"})
 
 
-def _not_on_sale_error(campaign: Campaign) -> Exception:
-    phase = campaign.sale_phase()
-    if phase is SalePhase.SOLD_OUT:
+def _not_on_sale_error(phase: str) -> Exception:
+    if phase == SalePhase.SOLD_OUT:
         return SoldOut("Sold out: every token of this campaign is taken.")
     messages = {
         SalePhase.NOT_STARTED: "The sale has not started yet.",
         SalePhase.PAUSED: "The sale is paused. Try again later.",
         SalePhase.ENDED: "The sale has ended.",
         SalePhase.NOT_PUBLISHED: "This campaign is not on sale.",
+        NOT_DEPLOYED: NOT_DEPLOYED_MESSAGE,
     }
     return NotOnSale(messages.get(phase, "This campaign is not on sale."))
 
@@ -189,6 +230,11 @@ def start_checkout(campaign_slug: str, quantity: int, email: str, wallet_address
     settings = get_settings()
     with session_scope() as session:
         campaign = _public_campaign(session, campaign_slug)
+        # Early, so a refused checkout creates no account; the check under the campaign lock below is the one
+        # that counts.
+        phase = sale_phase(session, campaign)
+    if phase != SalePhase.ON_SALE:
+        raise _not_on_sale_error(phase)
     quantity = _check_quantity(quantity, campaign)
     amount = campaign.price_minor * quantity
     crypto, _ = crypto_equivalent(amount, campaign.currency)
@@ -204,8 +250,9 @@ def start_checkout(campaign_slug: str, quantity: int, email: str, wallet_address
         campaign = lock_campaign(session, campaign.id)  # type: ignore[arg-type,assignment]
         if campaign is None:
             raise NotFound("This campaign does not exist.")
-        if campaign.sale_phase(now) is not SalePhase.ON_SALE:
-            raise _not_on_sale_error(campaign)
+        phase = sale_phase(session, campaign, now)
+        if phase != SalePhase.ON_SALE:
+            raise _not_on_sale_error(phase)
         if campaign.per_wallet_cap:
             held = session.execute(
                 select(func.coalesce(func.sum(Order.quantity), 0)).where(
@@ -331,6 +378,10 @@ class OrderView:
     tx_hash: str
     explorer_url: str
     token_ids: list[str] = field(default_factory=list)
+    # The chain's explorer, when it has one: the wallet the tokens went to, and the collection they belong to
+    # (the explorer's page of the collection contract: ChainConfig has no per-token link yet).
+    wallet_url: str = ""
+    collection_url: str = ""
     refund_reason: str = ""
     failure_reason: str = ""
     refunded_minor: int = 0
@@ -390,12 +441,37 @@ def _steps(order: Order) -> list[Step]:
     return steps
 
 
+# Orders refunded before fulfilment wrote the plain reason (fulfilment.MINT_FAILED_REASON) carry the chain's error
+# in Order.refund_reason ("We could not mint your NFT (<error>), so ..."); the buyer reads them without it (the
+# admin timeline keeps the cause).
+MINT_FAILED_PREFIX = "We could not mint your NFT"
+
+
+def refund_reason_for_buyer(reason: str) -> str:
+    """The refund reason in plain language: a failed mint's technical cause is not the buyer's business."""
+    return MINT_FAILED_REASON if reason.startswith(MINT_FAILED_PREFIX) else reason
+
+
+def _address_link(chain: str, address: str | None) -> str:
+    """The chain's explorer page of an address; none when the chain has no explorer (or is not configured)."""
+    from backend.chain.config import chain_config  # imported late like orders.minting's chain calls
+
+    try:
+        return chain_config(chain).address_url(address) or ""
+    except NotFound:
+        return ""
+
+
 def order_view(order: Order, campaign: Campaign, session: Session | None = None) -> OrderView:
-    """What the buyer sees. With a session, a mint still in flight shows its transaction before it confirms."""
+    """What the buyer sees. With a session, a mint still in flight shows its transaction before it confirms, and
+    minted tokens link to the collection on the chain's explorer."""
     label, message = STATUS_TEXT[order.state]
     tx_hash = order.mint_tx_hash
     if not tx_hash and session is not None and order.state is OrderState.MINTING and order.id is not None:
         tx_hash = minting.mint_tx_hash(session, order.id) or ""
+    collection_url = ""
+    if order.token_ids and session is not None:
+        collection_url = _address_link(campaign.chain, _deployed_contract(session, campaign))
     return OrderView(
         public_id=order.public_id,
         status=order.state.value,
@@ -422,7 +498,9 @@ def order_view(order: Order, campaign: Campaign, session: Session | None = None)
         tx_hash=tx_hash,
         explorer_url=minting.tx_link(campaign.chain, tx_hash),
         token_ids=[str(t) for t in order.token_ids or []],
-        refund_reason=order.refund_reason,
+        wallet_url=_address_link(campaign.chain, order.wallet_address),
+        collection_url=collection_url,
+        refund_reason=refund_reason_for_buyer(order.refund_reason),
         failure_reason=order.failure_reason,
         refunded_minor=order.refunded_minor,
         created_at=order.created_at,
@@ -446,13 +524,17 @@ def get_order_public(public_id: str) -> OrderView:
         return order_view(row[0], row[1], session)
 
 
-def list_orders_for_user(actor: Actor | None, *, limit: int = 50) -> list[OrderView]:
-    """The signed-in consumer's orders, newest first (every order placed with their account's email)."""
+def list_orders_for_user(actor: Actor | None, *, limit: int = 20, offset: int = 0) -> Page[OrderView]:
+    """One page of the signed-in consumer's orders, newest first (every order placed with their account's email),
+    with the total so the page can say how many there are."""
     actor = signed_in(actor)
-    limit = max(1, min(limit, 200))
+    limit, offset = check_page(limit, offset)
+    mine = Order.user_id == actor.user_id
     with session_scope() as session:
+        total = session.execute(select(func.count()).select_from(Order).where(mine)).scalar_one()
         rows = session.execute(
             select(Order, Campaign).join(Campaign, Campaign.id == Order.campaign_id)
-            .where(Order.user_id == actor.user_id).order_by(Order.created_at.desc(), Order.id.desc()).limit(limit)  # type: ignore[attr-defined,union-attr]
+            .where(mine).order_by(Order.created_at.desc(), Order.id.desc())  # type: ignore[attr-defined,union-attr]
+            .limit(limit).offset(offset)
         ).all()
-        return [order_view(o, c, session) for o, c in rows]
+        return Page([order_view(o, c, session) for o, c in rows], int(total), limit, offset)

@@ -15,7 +15,7 @@ from tests.factories import make_campaign
 
 
 def deploy_campaign(chain: ChainUnderTest, people: People, **campaign_fields: Any) -> tuple[Any, str]:
-    campaign = make_campaign(people.brand, **campaign_fields)
+    campaign = make_campaign(people.brand, deployed=False, **campaign_fields)
     request_deploy(people.brand_admin, campaign.id)
     chain.run_passes(lambda: deployment_status(people.brand_admin, campaign.id).state in ("deployed", "failed"))
     status = deployment_status(people.brand_admin, campaign.id)

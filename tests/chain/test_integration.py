@@ -99,7 +99,7 @@ def test_revert_is_recorded_with_its_error_name_and_not_retried(chain: ChainUnde
 
 
 def test_failed_deploy_shows_the_reason_and_can_be_retried(chain: ChainUnderTest, people: People) -> None:
-    campaign = make_campaign(people.brand, royalty_receiver="0x" + "0" * 40)  # the contract refuses it
+    campaign = make_campaign(people.brand, deployed=False, royalty_receiver="0x" + "0" * 40)  # the contract refuses it
     request_deploy(people.brand_admin, campaign.id)
     chain.run_passes(lambda: deployment_status(people.brand_admin, campaign.id).state == "failed")
     status = deployment_status(people.brand_admin, campaign.id)

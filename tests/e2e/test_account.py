@@ -108,3 +108,35 @@ def test_account_without_sign_in_redirects_to_its_sign_in_page_and_back(tab: Tab
     expect(page.locator("#orders-empty").or_(page.locator("#orders-table"))).to_be_visible()
     expect(page.locator("#tokens-empty").or_(page.locator("#tokens-table"))).to_be_visible()
     tab.assert_no_console_errors()
+
+
+def test_my_orders_are_paged_with_a_total(tab: Tab) -> None:
+    """Twelve orders: the first ten (newest first), then the last two, never a silent cut-off."""
+    from backend.orders import service
+    from tests.e2e.test_checkout import collection_on_record
+
+    collection_on_record()
+    placed = [service.start_checkout(SLUG, 1, "cleo@example.com", Account.create().address, "127.0.0.1").public_id
+              for _ in range(12)]
+    page = tab.page
+    tab.goto("/account/login")
+    page.locator("#email").fill("cleo@example.com")
+    page.locator("#password").fill("consumer-demo-2026")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/account/?$"))
+
+    orders = page.get_by_test_id("account-order")
+    expect(page.locator("#orders-total")).to_have_text("12 orders")
+    expect(page.locator("#orders-page")).to_have_text("Page 1 of 2")
+    expect(orders).to_have_count(10)
+    expect(orders.first).to_have_attribute("data-public-id", placed[-1])
+    expect(page.locator("#orders-previous")).to_be_disabled()
+    page.locator("#orders-next").click()
+    expect(page.locator("#orders-page")).to_have_text("Page 2 of 2")
+    expect(orders).to_have_count(2)
+    assert [o.get_attribute("data-public-id") for o in orders.all()] == [placed[1], placed[0]]
+    expect(page.locator("#orders-next")).to_be_disabled()
+    page.locator("#orders-previous").click()
+    expect(orders).to_have_count(10)
+    tab.screenshot("account-orders-paged")
+    tab.assert_no_console_errors()

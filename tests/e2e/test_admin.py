@@ -76,7 +76,9 @@ def test_brand_admin_creates_and_publishes_a_campaign_that_appears_on_its_public
     tab.goto("/c/e2e-espresso-club")
     expect(page.locator("#campaign-name")).to_have_text("E2E Espresso Club")
     expect(page.locator("#campaign-price")).to_have_text("$12.50")
-    expect(page.locator("#phase-banner")).to_contain_text("On sale now")
+    # Published, but nothing is sold before its collection contract is deployed.
+    expect(page.locator("#phase-banner")).to_contain_text("This collection is not on sale yet.")
+    expect(page.locator("#buy-button")).to_be_disabled()
 
     tab.goto("/admin")
     expect(page.locator("#signed-in-email")).to_have_text(admin.email)
@@ -113,4 +115,42 @@ def test_page_scripts_cannot_read_the_session_cookie(tab: Tab) -> None:
     cookies = {c["name"]: c for c in page.context.cookies()}
     assert cookies["primsell_session"]["httpOnly"] is True
     assert "primsell_session" not in page.evaluate("document.cookie")
+    tab.assert_no_console_errors()
+
+
+def test_a_brand_with_many_campaigns_finds_any_of_them_in_the_orders_filter(tab: Tab) -> None:
+    """The campaign filter lists the first 100 by name and says so; the search box reaches the others."""
+    from sqlmodel import select
+
+    from backend.brands.models import Brand
+    from backend.db import session_scope
+    from backend.demo import DEMO_BRAND_SLUG
+    from tests.factories import make_campaign
+
+    with session_scope() as session:
+        brand = session.exec(select(Brand).where(Brand.slug == DEMO_BRAND_SLUG)).one()
+        session.expunge(brand)
+    for n in range(102):
+        make_campaign(brand, name=f"Drop {n:03d}", deployed=False)
+    make_campaign(brand, name="Zebra Roast", deployed=False)  # last by name: past the first 100
+
+    page = tab.page
+    admin = ACCOUNTS[Role.BRAND_ADMIN]
+    sign_in(tab, admin.email, admin.password)
+    expect(page.locator("#signed-in-email")).to_have_text(admin.email)
+    tab.goto("/admin/orders")
+    options = page.locator("#campaign-filter option")
+    expect(page.locator("#campaign-options-note")).to_have_text(
+        "Showing the first 100 of 105 campaigns: type a name to find another.")
+    expect(options).to_have_count(101)  # "All campaigns" and the first 100
+    expect(options.filter(has_text="Zebra Roast")).to_have_count(0)
+
+    page.locator("#campaign-search").fill("zebra")
+    expect(options).to_have_count(2)
+    expect(page.locator("#campaign-options-note")).to_have_count(0)
+    page.locator("#campaign-filter").select_option(label="Zebra Roast")
+    expect(page.get_by_test_id("table-empty")).to_have_text("No orders match these filters.")
+    page.locator("#campaign-search").fill("")
+    expect(options).to_have_count(102)  # the first 100 again, and the chosen one kept choosable
+    expect(page.locator("#campaign-filter")).to_have_value(re.compile(r"^\d+$"))
     tab.assert_no_console_errors()

@@ -88,7 +88,7 @@ def test_buyer_gets_a_link_by_email_sets_a_password_and_can_sign_in() -> None:
 
     assert begin_web_sign_in("kim@example.com", GOOD_PASSWORD, ip="1.1.1.1")
     assert not accounts.can_claim_account(public_id)
-    assert [o.public_id for o in list_orders_for_user(_actor(user_id))] == [public_id]
+    assert [o.public_id for o in list_orders_for_user(_actor(user_id)).items] == [public_id]
 
 
 def test_a_link_works_once() -> None:
@@ -204,7 +204,7 @@ def test_a_buyer_who_pasted_a_wallet_claims_the_account_and_finds_every_order_of
     accounts.send_account_link(first)
     assert links.set_password_with_link(_link_sent_to("lee@example.com"), GOOD_PASSWORD) == "lee@example.com"
     assert not accounts.can_claim_account(second)  # one account, claimed once
-    assert {o.public_id for o in list_orders_for_user(_actor(user.id))} == {first, second}  # type: ignore[arg-type]
+    assert {o.public_id for o in list_orders_for_user(_actor(user.id)).items} == {first, second}  # type: ignore[arg-type]
 
 
 def _people() -> People:

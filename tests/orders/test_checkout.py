@@ -7,7 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from backend.auth.models import User
 from backend.campaigns.models import Campaign, CampaignStatus
@@ -17,8 +17,11 @@ from backend.errors import NotFound, ValidationFailed
 from backend.fx.models import FxRate
 from backend.orders import service
 from backend.orders.errors import NotOnSale, SoldOut, WalletCapReached
-from tests.factories import make_brand, make_campaign, make_user
-from tests.payments.support import order_by_public
+from backend.chain.models import ContractDeployment
+from backend.workflow.machines import ContractState
+from backend.payments import sandbox
+from tests.factories import PASSWORD, make_brand, make_campaign, make_user, record_deployed_contract
+from tests.payments.support import emit_mint_event, order_by_public, settle
 
 WALLET = "0x8ba1f109551bD432803012645Ac136ddd64DBA72"
 
@@ -103,7 +106,28 @@ def test_consumer_sees_their_orders_in_their_account(client) -> None:
     actor = make_user(email="me@example.com")
     mine = service.start_checkout(campaign.slug, 1, "me@example.com", WALLET, "1.1.1.1")
     service.start_checkout(campaign.slug, 1, "other@example.com", WALLET, "1.1.1.1")
-    assert [v.public_id for v in service.list_orders_for_user(actor)] == [mine.public_id]
+    assert [v.public_id for v in service.list_orders_for_user(actor).items] == [mine.public_id]
+
+
+def test_my_orders_are_paged_with_a_total_instead_of_cut_off(client) -> None:
+    campaign = make_campaign(make_brand(), per_wallet_cap=0)
+    actor = make_user(email="many@example.com")
+    placed = [service.start_checkout(campaign.slug, 1, "many@example.com", WALLET, "1.1.1.1").public_id
+              for _ in range(5)]
+    service.start_checkout(campaign.slug, 1, "someone-else@example.com", WALLET, "1.1.1.1")
+    pages = [service.list_orders_for_user(actor, limit=2, offset=offset) for offset in (0, 2, 4)]
+    assert [p.total for p in pages] == [5, 5, 5] and [p.has_next for p in pages] == [True, True, False]
+    assert [v.public_id for p in pages for v in p.items] == placed[::-1]  # newest first, each order once
+    with pytest.raises(ValidationFailed):
+        service.list_orders_for_user(actor, limit=1000)
+
+    token = client.post("/api/v1/auth/login", json={"email": "many@example.com", "password": PASSWORD}).json()
+    response = client.get("/api/v1/orders/mine?limit=2&offset=4",
+                          headers={"Authorization": f"Bearer {token['access_token']}"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["total"], body["limit"], body["offset"]) == (5, 2, 4)
+    assert [o["public_id"] for o in body["items"]] == [placed[0]]
 
 
 def test_per_wallet_cap_counts_orders_still_holding_supply(client) -> None:
@@ -127,6 +151,40 @@ def test_sold_out_and_closed_sales_are_refused(client) -> None:
         service.start_checkout(ended.slug, 1, "a@example.com", WALLET, "1.1.1.1")
 
 
+def test_a_collection_whose_contract_is_not_deployed_is_not_on_sale(client) -> None:
+    """Published and inside its sale window, but the deployer has not finished: no card payment may be taken for
+    tokens that could not be minted."""
+    brand = make_brand()
+    campaign = make_campaign(brand, deployed=False)
+    with session_scope() as session:  # asked for and on its way, but not deployed yet
+        session.add(ContractDeployment(campaign_id=campaign.id, chain=campaign.chain, state=ContractState.DEPLOYING))
+    assert service.quote(campaign.slug, 1).sale_phase == "not_deployed"
+    assert service.get_campaign_for_sale(campaign.slug).phase == "not_deployed"
+    with pytest.raises(NotOnSale, match="This collection is not on sale yet."):
+        service.start_checkout(campaign.slug, 1, "early@example.com", WALLET, "1.1.1.1")
+    with session_scope() as session:
+        assert session.get(Campaign, campaign.id).sold_count == 0
+        assert session.execute(select(User).where(User.email == "early@example.com")).first() is None
+
+    with session_scope() as session:
+        session.execute(update(ContractDeployment).where(ContractDeployment.campaign_id == campaign.id)
+                        .values(state=ContractState.DEPLOYED, contract_address="0x" + "ab" * 20))
+    assert service.get_campaign_for_sale(campaign.slug).phase == "on_sale"
+    assert service.quote(campaign.slug, 1).sale_phase == "on_sale"
+    service.start_checkout(campaign.slug, 1, "early@example.com", WALLET, "1.1.1.1")
+
+
+def test_a_contract_deployed_on_another_chain_does_not_open_the_sale(client) -> None:
+    campaign = make_campaign(make_brand(), deployed=False)
+    with session_scope() as session:
+        session.add(ContractDeployment(campaign_id=campaign.id, chain="elsewhere", state=ContractState.DEPLOYED,
+                                       contract_address="0x" + "ab" * 20))
+    with pytest.raises(NotOnSale, match="not on sale yet"):
+        service.start_checkout(campaign.slug, 1, "a@example.com", WALLET, "1.1.1.1")
+    paused = make_campaign(make_brand(), deployed=False, status=CampaignStatus.PAUSED)
+    assert service.quote(paused.slug, 1).sale_phase == "paused"  # its own phase says more than "not deployed"
+
+
 def test_order_page_is_found_only_by_its_public_id(client) -> None:
     campaign = make_campaign(make_brand())
     started = service.start_checkout(campaign.slug, 1, "a@example.com", WALLET, "1.1.1.1")
@@ -137,3 +195,30 @@ def test_order_page_is_found_only_by_its_public_id(client) -> None:
             service.get_order_public(bad)
     response = client.get(f"/api/v1/checkout/orders/{started.public_id}")
     assert response.status_code == 200 and response.json()["status"] == "awaiting_payment"
+
+
+def _minted(campaign, wallet: str | None = WALLET) -> str:  # type: ignore[no-untyped-def]
+    started = service.start_checkout(campaign.slug, 2, "m@example.com", wallet, "1.1.1.1")
+    order = order_by_public(started.public_id)
+    sandbox.pay(order.payment_session_id)  # type: ignore[arg-type]
+    settle()
+    emit_mint_event("mint.completed", {"key": f"order-{order.id}", "token_ids": [7, 8], "tx_hash": "0x" + "d4" * 32})
+    settle()
+    return started.public_id
+
+
+def test_the_order_page_links_the_wallet_and_the_tokens_to_the_chains_explorer(client, configure) -> None:
+    configure(CHAIN_EXPLORER_URL="https://explorer.example/")
+    campaign = make_campaign(make_brand(), deployed=False)
+    contract = record_deployed_contract(campaign, "0x" + "5e" * 20)
+    view = service.get_order_public(_minted(campaign))
+    assert view.token_ids == ["7", "8"]
+    assert view.explorer_url == "https://explorer.example/tx/0x" + "d4" * 32
+    assert view.wallet_url == f"https://explorer.example/address/{WALLET}"
+    assert view.collection_url == f"https://explorer.example/address/{contract}"
+
+
+def test_without_an_explorer_the_order_page_has_no_explorer_links(client) -> None:
+    view = service.get_order_public(_minted(make_campaign(make_brand())))
+    assert view.token_ids == ["7", "8"]
+    assert (view.explorer_url, view.wallet_url, view.collection_url) == ("", "", "")

@@ -75,6 +75,10 @@ def filters() -> rx.Component:
             _select(S.campaign_filter, S.set_campaign_filter, "Filter by campaign", "All campaigns",
                     [rx.foreach(S.campaign_options, lambda c: rx.el.option(c["name"], value=c["id"]))],
                     "campaign-filter"),
+            rx.cond(S.campaign_search_shown,
+                    rx.input(placeholder="Find a campaign", default_value=S.campaign_search,
+                             on_change=S.search_campaign_options.debounce(300), aria_label="Find a campaign",
+                             id="campaign-search", size="2", width="170px")),
             _date("From", S.date_from, S.set_date_from, "date-from"),
             _date("To", S.date_to, S.set_date_to, "date-to"),
             rx.cond(
@@ -86,19 +90,21 @@ def filters() -> rx.Component:
             wrap="wrap",
         ),
         rx.cond(S.date_error != "", rx.text(S.date_error, color_scheme="red", size="1", id="date-error")),
+        rx.cond(S.campaign_options_note != "",
+                rx.text(S.campaign_options_note, color_scheme="gray", size="1", id="campaign-options-note")),
         spacing="1",
         width="100%",
     )
 
 
 def export_button() -> rx.Component:
-    return rx.button(
-        rx.cond(S.exporting, rx.spinner(size="1"), rx.icon("download", size=14)),
-        "Export CSV",
-        on_click=S.export_csv,
-        disabled=S.exporting,
-        variant="soft",
-        id="export-csv",
+    """A plain download link (the browser sends the session cookie); disabled while the dates are invalid."""
+    label = [rx.icon("download", size=14), "Export CSV"]
+    return rx.cond(
+        (S.export_url != "") & (S.date_error == ""),
+        rx.button(rx.el.a(*label, href=S.export_url, download="", id="export-csv"), as_child=True,
+                  variant="soft"),
+        rx.button(*label, disabled=True, variant="soft", id="export-csv"),
     )
 
 

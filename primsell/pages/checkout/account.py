@@ -42,6 +42,29 @@ def _order_row(order: rx.Var) -> rx.Component:
     )
 
 
+def orders_pager() -> rx.Component:
+    """How many orders in all, which page this is, and the way to the others (newest first)."""
+    return rx.hstack(
+        rx.text(A.orders_total, rx.cond(A.orders_total == 1, " order", " orders"), size="2", color_scheme="gray",
+                id="orders-total"),
+        rx.spacer(),
+        rx.cond(
+            A.orders_page_count > 1,
+            rx.hstack(
+                rx.button(rx.icon("chevron-left", size=14), "Previous", size="1", variant="soft",
+                          on_click=A.previous_orders_page, disabled=~A.orders_has_previous, id="orders-previous"),
+                rx.text("Page ", A.orders_page, " of ", A.orders_page_count, size="2", id="orders-page"),
+                rx.button("Next", rx.icon("chevron-right", size=14), size="1", variant="soft",
+                          on_click=A.next_orders_page, disabled=~A.orders_has_next, id="orders-next"),
+                align="center",
+                spacing="2",
+            ),
+        ),
+        width="100%",
+        align="center",
+    )
+
+
 def orders_section() -> rx.Component:
     return rx.card(
         rx.vstack(
@@ -54,12 +77,17 @@ def orders_section() -> rx.Component:
                     rx.vstack(rx.text("You have no orders yet.", id="orders-empty"),
                               rx.text("When you buy a collectible with this email, it shows up here.",
                                       size="2", color_scheme="gray"), spacing="1"),
-                    rx.table.root(
-                        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
-                                                       ("Campaign", "Qty", "Total", "Status", "Placed")])),
-                        rx.table.body(rx.foreach(A.orders, _order_row)),
+                    rx.vstack(
+                        rx.table.root(
+                            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
+                                                           ("Campaign", "Qty", "Total", "Status", "Placed")])),
+                            rx.table.body(rx.foreach(A.orders, _order_row)),
+                            width="100%",
+                            id="orders-table",
+                        ),
+                        orders_pager(),
+                        spacing="2",
                         width="100%",
-                        id="orders-table",
                     ),
                 ),
             ),

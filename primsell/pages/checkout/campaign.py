@@ -15,8 +15,8 @@ from primsell.state.checkout.campaign import CheckoutCampaignState as S
 checkout_page = surface_page("checkout", checkout_shell)
 
 # What the disabled button says when the campaign cannot be bought.
-CLOSED_LABELS = {"not_started": "Not on sale yet", "sold_out": "Sold out", "ended": "Sale ended",
-                 "paused": "Sale paused"}
+CLOSED_LABELS = {"not_started": "Not on sale yet", "not_deployed": "Not on sale yet", "sold_out": "Sold out",
+                 "ended": "Sale ended", "paused": "Sale paused"}
 # The buy box's errors: (icon, colour) per kind.
 ERROR_STYLE = {"sold_out": ("ban", "purple"), "wallet_cap": ("wallet", "amber"), "not_on_sale": ("clock", "amber"),
                "payment_unavailable": ("credit-card", "red")}
@@ -24,6 +24,7 @@ ERROR_STYLE = {"sold_out": ("ban", "purple"), "wallet_cap": ("wallet", "amber"),
 PHASE_STYLE = {
     "on_sale": ("circle-check", "green"),
     "not_started": ("clock", "blue"),
+    "not_deployed": ("clock", "blue"),  # published, but its collection contract is not on chain yet
     "sold_out": ("ban", "purple"),
     "ended": ("circle-stop", "gray"),
     "paused": ("circle-pause", "amber"),

@@ -100,21 +100,31 @@ def tx_link() -> rx.Component:
     )
 
 
+def wallet_code(**props) -> rx.Component:
+    """The wallet address, linked to the chain's explorer when it has one."""
+    code = rx.code(O.wallet_address, size="1", variant="ghost", style={"wordBreak": "break-all"}, **props)
+    return rx.cond(O.wallet_url != "", rx.link(code, href=O.wallet_url, is_external=True,
+                                               title="This wallet on the blockchain explorer"), code)
+
+
+def _token(token: rx.Var) -> rx.Component:
+    badge = rx.badge(rx.icon("gem", size=12), "#", token["id"], variant="surface", size="2", data_testid="token-id")
+    return rx.hstack(
+        rx.cond(token["explorer"] != "",
+                rx.link(badge, href=token["explorer"], is_external=True, data_testid="token-explorer",
+                        title="The collection on the blockchain explorer"),
+                badge),
+        rx.link("metadata", href=token["metadata"], is_external=True, size="1", data_testid="token-metadata"),
+        spacing="1",
+        align="center",
+    )
+
+
 def tokens_list() -> rx.Component:
     return rx.vstack(
-        rx.hstack(
-            rx.foreach(
-                O.tokens,
-                lambda t: rx.link(rx.badge(rx.icon("gem", size=12), "#", t["id"], variant="surface", size="2"),
-                                  href=t["url"], is_external=True, data_testid="token-id",
-                                  title="Token metadata"),
-            ),
-            spacing="2",
-            wrap="wrap",
-            id="token-ids",
-        ),
-        rx.text("Sent to ", rx.code(O.wallet_address, size="1", variant="ghost"),
-                rx.cond(O.custodial, " (kept for you)", ""), size="1", color_scheme="gray"),
+        rx.hstack(rx.foreach(O.tokens, _token), spacing="3", wrap="wrap", id="token-ids"),
+        rx.text("Sent to ", wallet_code(), rx.cond(O.custodial, " (kept for you)", ""), size="1",
+                color_scheme="gray"),
         spacing="1",
         align="start",
     )
@@ -208,8 +218,7 @@ def summary() -> rx.Component:
             _fact("NFT goes to", rx.cond(
                 O.custodial,
                 rx.text("Kept for you (custodial wallet of ", O.email, ")", size="2"),
-                rx.code(O.wallet_address, size="1", variant="ghost", id="order-wallet",
-                        style={"wordBreak": "break-all"}),
+                wallet_code(id="order-wallet"),
             )),
             _fact("Email", rx.text(O.email, size="2")),
             _fact("Placed", rx.text(O.created_at, size="2")),

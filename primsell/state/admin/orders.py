@@ -1,5 +1,6 @@
 """/admin/orders: the brand's orders, paged and sorted by the backend, filtered by status, campaign and date, searched
-by email, wallet or transaction hash, and exported as CSV with the same filters."""
+by email, wallet or transaction hash, and exported as CSV with the same filters (a link to the API's streamed
+export)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,9 @@ import reflex as rx
 
 from backend.auth.acl import Actor
 from backend.campaigns.service import list_campaigns
-from backend.db import utcnow
 from backend.errors import DomainError, Forbidden, NotAuthenticated
 from backend.money import CURRENCY_EXPONENTS, format_amount
-from backend.orders.admin import OrderRow, export_orders_csv, list_orders
+from backend.orders.admin import OrderRow, list_orders
 from backend.workflow.machines import OrderState
 from primsell import routes
 from primsell.state.session import SessionState
@@ -88,8 +88,44 @@ class AdminOrdersState(PagedTableMixin, rx.State):
     date_from: str = ""
     date_to: str = ""
     date_error: str = ""
+    # The campaign filter's choices: the first MAX_CAMPAIGN_OPTIONS by name, narrowed by `campaign_search`.
     campaign_options: list[dict[str, str]] = []
-    exporting: bool = False
+    campaign_options_total: int = 0  # how many campaigns match `campaign_search` (may be more than shown)
+    campaign_search: str = ""
+    _campaign_filter_name: str = ""  # so the chosen campaign stays in the list whatever the search shows
+    brand_id: int = 0  # whose orders the export link asks for (the API checks the session's permission again)
+
+    @rx.var
+    def campaign_options_note(self) -> str:
+        shown = sum(1 for c in self.campaign_options if not c.get("kept"))
+        if self.campaign_options_total > shown:
+            return (f"Showing the first {shown} of {self.campaign_options_total} campaigns: type a name to find "
+                    "another.")
+        return ""
+
+    @rx.var
+    def export_url(self) -> str:
+        """"Export CSV" is a plain link: the API streams every matching order (not just this page), signed in by
+        the HttpOnly session cookie, instead of a file built in memory and pushed over the websocket."""
+        if not self.brand_id:
+            return ""
+        date_from, date_to = day_range(self.date_from, self.date_to)
+        params: dict[str, str | int] = {"brand_id": self.brand_id}
+        if self.status_filter:
+            params["status"] = self.status_filter
+        if self.campaign_filter.isdigit():
+            params["campaign_id"] = self.campaign_filter
+        if date_from is not None:
+            params["date_from"] = date_from.isoformat()
+        if date_to is not None:
+            params["date_to"] = date_to.isoformat()
+        if self.search.strip():
+            params["search"] = self.search.strip()
+        return routes.api_orders_export(params)
+
+    @rx.var
+    def campaign_search_shown(self) -> bool:
+        return self.campaign_options_total > MAX_CAMPAIGN_OPTIONS or self.campaign_search != ""
 
     @rx.var
     def filtered(self) -> bool:
@@ -115,6 +151,7 @@ class AdminOrdersState(PagedTableMixin, rx.State):
 
     async def _fetch(self) -> None:
         actor, brand_id = await self._actor_and_brand()
+        self.brand_id = brand_id
         if actor is None:
             self.rows, self.total = [], 0
             return
@@ -129,6 +166,8 @@ class AdminOrdersState(PagedTableMixin, rx.State):
             return
         self.forbidden = False
         self.rows, self.total = order_rows(page.items), page.total
+        if self.campaign_filter and page.items and not self._campaign_filter_name:
+            self._campaign_filter_name = page.items[0].campaign_name  # a filter from the link: name it
 
     async def _reload(self):
         self.page, self.loading = 1, True
@@ -141,25 +180,41 @@ class AdminOrdersState(PagedTableMixin, rx.State):
         query = self.router.url.query_parameters
         campaign, status = query.get("campaign", ""), query.get("status", "")
         self.campaign_filter = campaign if campaign.isdigit() else ""
+        self._campaign_filter_name = ""
         self.status_filter = status if status in STATUSES else ""
         self.date_from = self.date_to = self.date_error = self.search = ""
-        self.sort_by, self.descending, self.forbidden, self.exporting = "created_at", True, False, False
+        self.sort_by, self.descending, self.forbidden = "created_at", True, False
         async for update in self._reload():
             yield update
 
-    @rx.event
-    async def load_campaign_options(self):
-        """on_load: the campaign filter's choices (the brand's campaigns by name)."""
+    async def _load_campaign_options(self) -> None:
         actor, brand_id = await self._actor_and_brand()
         if actor is None:
             return
         try:
-            page = await asyncio.to_thread(list_campaigns, actor, brand_id, sort="name", descending=False,
-                                           limit=MAX_CAMPAIGN_OPTIONS)
+            page = await asyncio.to_thread(list_campaigns, actor, brand_id, search=self.campaign_search,
+                                           sort="name", descending=False, limit=MAX_CAMPAIGN_OPTIONS)
         except DomainError:
-            self.campaign_options = []
+            self.campaign_options, self.campaign_options_total = [], 0
             return
-        self.campaign_options = [{"id": str(c.id), "name": c.name} for c in page.items]
+        options = [{"id": str(c.id), "name": c.name} for c in page.items]
+        if self.campaign_filter and all(o["id"] != self.campaign_filter for o in options):
+            # The chosen campaign is not among these (a search, or past the first ones): keep it choosable.
+            options.insert(0, {"id": self.campaign_filter, "kept": "1",
+                               "name": self._campaign_filter_name or f"Campaign #{self.campaign_filter}"})
+        self.campaign_options, self.campaign_options_total = options, page.total
+
+    @rx.event
+    async def load_campaign_options(self):
+        """on_load: the campaign filter's choices (the brand's campaigns by name, the first MAX_CAMPAIGN_OPTIONS)."""
+        self.campaign_search = ""
+        await self._load_campaign_options()
+
+    @rx.event
+    async def search_campaign_options(self, value: str):
+        """The campaign filter's search box: a brand with more campaigns than the list shows finds one by name."""
+        self.campaign_search = value.strip()[:100]
+        await self._load_campaign_options()
 
     @rx.event
     async def set_status_filter(self, value: str):
@@ -170,6 +225,7 @@ class AdminOrdersState(PagedTableMixin, rx.State):
     @rx.event
     async def set_campaign_filter(self, value: str):
         self.campaign_filter = value if value.isdigit() else ""
+        self._campaign_filter_name = next((o["name"] for o in self.campaign_options if o["id"] == value), "")
         async for update in self._reload():
             yield update
 
@@ -201,23 +257,6 @@ class AdminOrdersState(PagedTableMixin, rx.State):
     async def clear_filters(self):
         # The search box keeps its text: it is cleared where it is typed.
         self.status_filter = self.campaign_filter = self.date_from = self.date_to = self.date_error = ""
+        self._campaign_filter_name = ""
         async for update in self._reload():
             yield update
-
-    @rx.event
-    async def export_csv(self):
-        """Every order matching the filters (not just this page) as a CSV download."""
-        actor, brand_id = await self._actor_and_brand()
-        if actor is None or self.exporting or self.date_error:
-            return
-        self.exporting = True
-        yield
-        try:
-            data = await asyncio.to_thread(export_orders_csv, actor, brand_id, **self._filters())
-        except DomainError as exc:
-            self.exporting = False
-            yield rx.toast.error(exc.message)
-            return
-        self.exporting = False
-        yield rx.download(data=data, filename=f"orders-{utcnow().strftime('%Y%m%d-%H%M%S')}.csv",
-                          mime_type="text/csv")

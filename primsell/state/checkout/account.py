@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 
 import reflex as rx
 
@@ -23,6 +24,7 @@ from primsell.state.checkout.campaign import utc_time
 from primsell.state.session import client_connected, session_cookie
 
 POLL_EVERY_S = 2
+ORDERS_PER_PAGE = 10
 MAX_POLLS = 900
 MOVING = frozenset({"queued", "sent"})
 
@@ -44,6 +46,8 @@ class CheckoutAccountState(rx.State):
     email: str = ""
     orders_loaded: bool = False
     orders: list[dict[str, str]] = []
+    orders_page: int = 1  # 1-based, ORDERS_PER_PAGE a page
+    orders_total: int = 0
     tokens_loaded: bool = False
     tokens: list[dict[str, str]] = []
     load_error: str = ""
@@ -64,10 +68,23 @@ class CheckoutAccountState(rx.State):
     def has_moving_withdrawal(self) -> bool:
         return any(t["status"] in MOVING for t in self.tokens)
 
+    @rx.var
+    def orders_page_count(self) -> int:
+        return max(1, math.ceil(self.orders_total / ORDERS_PER_PAGE))
+
+    @rx.var
+    def orders_has_previous(self) -> bool:
+        return self.orders_page > 1
+
+    @rx.var
+    def orders_has_next(self) -> bool:
+        return self.orders_page * ORDERS_PER_PAGE < self.orders_total
+
     @rx.event
     async def load_account(self):
         """on_load: resolve the session cookie (strangers go to /account/login), then read orders and tokens."""
         self.orders_loaded = self.tokens_loaded = False
+        self.orders_page, self.orders_total = 1, 0
         self.load_error = ""
         actor = await asyncio.to_thread(actor_for_web_session, session_cookie(self.router.headers.cookie))
         if actor is None:
@@ -78,10 +95,14 @@ class CheckoutAccountState(rx.State):
 
     @rx.event
     async def load_orders(self):
+        """The current page of the consumer's orders (newest first) and how many there are in all."""
         try:
-            views = await asyncio.to_thread(list_orders_for_user, self._actor)
+            page = await asyncio.to_thread(list_orders_for_user, self._actor, limit=ORDERS_PER_PAGE,
+                                           offset=(self.orders_page - 1) * ORDERS_PER_PAGE)
         except NotAuthenticated:
             return rx.redirect(routes.login_with_next("account", routes.ACCOUNT))
+        views = page.items
+        self.orders_total = page.total
         self.orders = [{
             "public_id": v.public_id, "campaign_name": v.campaign_name, "status": v.status,
             "status_label": v.status_label, "amount": v.amount_display, "quantity": str(v.quantity),
@@ -89,6 +110,20 @@ class CheckoutAccountState(rx.State):
         } for v in views]
         self.orders_loaded = True
         return None
+
+    @rx.event
+    def next_orders_page(self):
+        if not self.orders_has_next:
+            return None
+        self.orders_page += 1
+        return CheckoutAccountState.load_orders
+
+    @rx.event
+    def previous_orders_page(self):
+        if self.orders_page <= 1:
+            return None
+        self.orders_page -= 1
+        return CheckoutAccountState.load_orders
 
     @rx.event
     async def load_tokens(self):

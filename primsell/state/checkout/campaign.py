@@ -5,16 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import reflex as rx
 
-from backend.campaigns.service import get_public_campaign
 from backend.errors import DomainError, NotFound, ValidationFailed
 from backend.money import format_amount
 from backend.orders.errors import NotOnSale, PaymentUnavailable, SoldOut, WalletCapReached
-from backend.orders.service import CryptoQuote, Quote, quote, start_checkout
+from backend.orders.service import (
+    NOT_DEPLOYED_MESSAGE,
+    CryptoQuote,
+    Quote,
+    get_campaign_for_sale,
+    quote,
+    start_checkout,
+)
 from backend.payments.provider import provider_name
 from backend.settings import get_settings
 from backend.validation import SLUG_RE, check_address
@@ -31,6 +38,11 @@ ERROR_KINDS = {SoldOut: "sold_out", WalletCapReached: "wallet_cap", NotOnSale: "
                PaymentUnavailable: "payment_unavailable"}
 # The backend's field names -> the form's input names.
 _FIELD_NAMES = {"wallet": "wallet_address"}
+# A failure that is not the buyer's to fix (a bug, the database gone): nothing was charged, because payment only
+# happens on the payment page, after start_checkout has returned.
+UNEXPECTED_ERROR = "Something went wrong on our side; you were not charged. Please try again."
+
+log = logging.getLogger(__name__)
 
 
 def _when(value: datetime | None) -> str:
@@ -65,12 +77,13 @@ class CheckoutCampaignState(rx.State):
             self.not_found, self.loaded = True, True
             return
         try:
-            public = await asyncio.to_thread(get_public_campaign, slug)
+            sale = await asyncio.to_thread(get_campaign_for_sale, slug)
         except NotFound:
             self.not_found, self.loaded = True, True
             self.brand_name, self.logo_url = "", ""
             self.primary_color, self.accent_color = DEFAULT_PRIMARY, DEFAULT_ACCENT
             return
+        public = sale.public
         c = public.campaign
         self.not_found = False
         self.campaign_slug_shown = c.slug
@@ -79,7 +92,7 @@ class CheckoutCampaignState(rx.State):
         self.primary_color, self.accent_color = public.primary_color, public.accent_color
         self.price = format_amount(c.price_minor, c.currency)
         self.supply_left, self.supply_cap, self.per_wallet_cap = c.supply_left, c.supply_cap, c.per_wallet_cap
-        self.phase = public.phase.value
+        self.phase = sale.phase
         self.starts_at, self.ends_at = _when(c.sale_starts_at), _when(c.sale_ends_at)
         self.loaded = True
 
@@ -101,6 +114,7 @@ class CheckoutCampaignState(rx.State):
             "sold_out": "Sold out — every token has been claimed",
             "ended": "This sale has ended",
             "paused": "Sale paused — check back soon",
+            "not_deployed": NOT_DEPLOYED_MESSAGE + " Check back soon.",
         }.get(self.phase, "")
 
 
@@ -297,6 +311,12 @@ class CheckoutBuyState(rx.State):
             self.error_kind = next((kind for cls, kind in ERROR_KINDS.items() if isinstance(exc, cls)), "error")
             if isinstance(exc, WalletCapReached):
                 self.field_errors = {"quantity": exc.fields.get("quantity", "too many for this wallet")}
+            return
+        except Exception:
+            # Without this the spinner would turn forever and Pay stay disabled (`paying` is never reset).
+            log.exception("checkout on campaign %r failed unexpectedly", self.slug)
+            self.paying = False
+            self.form_error, self.error_kind = UNEXPECTED_ERROR, "error"
             return
         self._payment_url = started.payment_url
         # Keep `paying`: the spinner stays until the browser has left for the payment page.

@@ -64,6 +64,8 @@ class CheckoutOrderState(rx.State):
     payable: bool = False
     tx_hash: str = ""
     explorer_url: str = ""
+    wallet_url: str = ""  # the wallet on the chain's explorer ("" without an explorer)
+    # Each token: id, metadata (our JSON), explorer (the collection on the chain's explorer, "" without one).
     tokens: list[dict[str, str]] = []
     failure_reason: str = ""
     refund_reason: str = ""
@@ -108,7 +110,9 @@ class CheckoutOrderState(rx.State):
         self._payment_url = view.payment_url
         self.payable = bool(view.payment_url)
         self.tx_hash, self.explorer_url = view.tx_hash, view.explorer_url
-        self.tokens = [{"id": t, "url": routes.token_metadata(view.campaign_slug, t)} for t in view.token_ids]
+        self.wallet_url = view.wallet_url
+        self.tokens = [{"id": t, "metadata": routes.token_metadata(view.campaign_slug, t),
+                        "explorer": view.collection_url} for t in view.token_ids]
         self.failure_reason, self.refund_reason = view.failure_reason, view.refund_reason
         self.refunded = _money(view.refunded_minor, view.currency) if view.refunded_minor else ""
         self.created_at, self.paid_at = _time(view.created_at), _time(view.paid_at)
