@@ -26,6 +26,8 @@ REDEEM = "/redeem"
 # The consumer's account (checkout surface): their orders and the tokens held for them.
 ACCOUNT = "/account"
 ACCOUNT_LOGIN = "/account/login"
+# The link emailed to choose a password (backend.auth.links.SET_PASSWORD_PATH builds it): ?token=...
+ACCOUNT_SET_PASSWORD = "/account/set-password"
 
 KYC = "/kyc"
 KYC_LOGIN = "/kyc/login"

@@ -114,6 +114,20 @@ def _failed(row: OutboundEmail, exc: MailError, now: datetime, max_attempts: int
     return int(give_up)
 
 
+DEV_MAILBOX_PATH = "/api/dev/mailbox"
+
+
+def dev_mailbox_active() -> bool:
+    """Development without an SMTP server: email stays in the local mailbox page."""
+    settings = get_settings()
+    return not settings.is_production and settings.smtp_url is None
+
+
+def dev_mailbox_url() -> str:
+    """Where the development mailbox is, for pages to point at; "" where email really goes out."""
+    return DEV_MAILBOX_PATH if dev_mailbox_active() else ""
+
+
 @dataclass(frozen=True)
 class MailboxEntry:
     id: int

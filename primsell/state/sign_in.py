@@ -7,13 +7,29 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from backend.auth.service import begin_web_sign_in
 from backend.errors import DomainError, NotAuthenticated, RateLimited
 from primsell import routes
 from primsell.state.session import client_ip
+
+
+def exchange_code_script(code: str, next_path: str, callback: Any) -> EventSpec:
+    """The page exchanges a sign-in code for the HttpOnly session cookie, then navigates fully to `next_path` so the
+    websocket reconnects carrying the new cookie. `callback` receives "ok" or "failed"."""
+    return rx.call_script(
+        "(async () => { try { const r = await fetch("
+        f"{json.dumps(routes.API_WEB_SESSION)}, {{method: 'POST', credentials: 'same-origin', "
+        "headers: {'Content-Type': 'application/json'}, "
+        f"body: JSON.stringify({{code: {json.dumps(code)}}})}}); "
+        f"if (r.ok) {{ window.location.assign({json.dumps(next_path)}); return 'ok'; }} "
+        "return 'failed'; } catch (e) { return 'failed'; } })()",
+        callback=callback,
+    )
 
 
 class AuthSignInState(rx.State):
@@ -57,17 +73,7 @@ class AuthSignInState(rx.State):
             self.field_errors = dict(exc.fields)
         else:
             next_path = routes.safe_next(surface, self.router.url.query_parameters.get("next"))
-            # The page exchanges the code for the HttpOnly cookie, then navigates fully so the
-            # websocket reconnects carrying the new cookie.
-            yield rx.call_script(
-                "(async () => { try { const r = await fetch("
-                f"{json.dumps(routes.API_WEB_SESSION)}, {{method: 'POST', credentials: 'same-origin', "
-                "headers: {'Content-Type': 'application/json'}, "
-                f"body: JSON.stringify({{code: {json.dumps(code)}}})}}); "
-                f"if (r.ok) {{ window.location.assign({json.dumps(next_path)}); return 'ok'; }} "
-                "return 'failed'; } catch (e) { return 'failed'; } })()",
-                callback=AuthSignInState.finish_sign_in,
-            )
+            yield exchange_code_script(code, next_path, AuthSignInState.finish_sign_in)
             return
         self.signing_in = False
 

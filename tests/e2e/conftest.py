@@ -32,10 +32,10 @@ CHROMIUM_ARGS = [
 ]
 STARTUP_TIMEOUT_S = 300  # the first production build installs the frontend packages
 RUNNER_STARTUP_TIMEOUT_S = 60
-# What the chain journeys need: deploys, mints and the transactions behind them, and the outbox relay that
-# tells the rest of the workflow. (The FX refresher would call the internet; the retention cleaner and the
-# order expirer have nothing to do here.)
-CHAIN_DAEMONS = ("contract_deployer", "mint_dispatcher", "tx_monitor", "outbox_relay")
+# What the chain journeys need: deploys, mints and the transactions behind them, the outbox relay that tells the
+# rest of the workflow, and the email sender (mail stays in the development mailbox). (The FX refresher would call
+# the internet; the retention cleaner and the order expirer have nothing to do here.)
+RUNNER_DAEMONS = ("contract_deployer", "mint_dispatcher", "tx_monitor", "outbox_relay", "email_sender")
 
 
 def _free_port() -> int:
@@ -137,7 +137,7 @@ def job_runner(app_env: dict[str, str], tmp_path: Path) -> Iterator[Path]:
     group) before the tables are emptied: `clean_state` is set up first, so it is torn down last.
     """
     log = tmp_path / "jobs.log"
-    command = [sys.executable, "-m", "jobs", "--every", "1", "--lease-seconds", "15", "--only", ",".join(CHAIN_DAEMONS)]
+    command = [sys.executable, "-m", "jobs", "--every", "1", "--lease-seconds", "15", "--only", ",".join(RUNNER_DAEMONS)]
     with log.open("w") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=app_env, stdout=out, stderr=subprocess.STDOUT,
                                    start_new_session=True)

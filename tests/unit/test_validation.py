@@ -70,3 +70,10 @@ def test_field_errors_maps_each_problem_to_its_field():
     assert fields["colour"] == "unknown field"
     assert "required" in fields["name"].lower()
     assert "integer" in fields["count"]
+
+
+def test_the_emailed_password_link_points_at_the_set_password_page() -> None:
+    from backend.auth.links import SET_PASSWORD_PATH
+    from primsell import routes
+
+    assert SET_PASSWORD_PATH == routes.ACCOUNT_SET_PASSWORD

@@ -11,8 +11,7 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from backend.errors import NotFound
-from backend.notifications.service import mailbox
-from backend.settings import get_settings
+from backend.notifications.service import DEV_MAILBOX_PATH, dev_mailbox_active, mailbox
 
 router = APIRouter(prefix="/api/dev", tags=["development"], include_in_schema=False)
 
@@ -30,10 +29,9 @@ def _body(text: str) -> str:
     return _LINK.sub(lambda m: f'<a href="{m.group(1)}">{m.group(1)}</a>', html.escape(text, quote=False))
 
 
-@router.get("/mailbox", response_class=HTMLResponse)
+@router.get(DEV_MAILBOX_PATH.removeprefix("/api/dev"), response_class=HTMLResponse)
 async def dev_mailbox(to: str | None = None) -> HTMLResponse:
-    settings = get_settings()
-    if settings.is_production or settings.smtp_url is not None:
+    if not dev_mailbox_active():
         raise NotFound("Not found.")
     entries = await run_in_threadpool(mailbox, limit=50, to=to)
     articles = "".join(

@@ -1,15 +1,17 @@
-"""/account/login and /account: a consumer signs in (the shared form and cookie) and sees their orders and the
-collectibles held for them, each withdrawable to their own wallet."""
+"""/account/login, /account/set-password and /account: a consumer signs in (the shared form and cookie), or asks for
+a link to choose a password and uses it, and sees their orders and the collectibles held for them, each
+withdrawable to their own wallet."""
 
 import reflex as rx
 
 from primsell import routes
-from primsell.components.forms import field_error, form_error
+from primsell.components.forms import field_error, form_error, submit_button, text_field
 from primsell.components.layout import page_loading, public_shell
 from primsell.components.sign_in import sign_in_form
 from primsell.pages.checkout.order import STATUS_COLORS
 from primsell.pages.registry import surface_page
 from primsell.state.checkout.account import CheckoutAccountState as A
+from primsell.state.checkout.password_link import CheckoutPasswordLinkState as L
 from primsell.state.sign_in import AuthSignInState
 
 account_page = surface_page("checkout", public_shell)
@@ -22,7 +24,90 @@ WITHDRAWAL_BADGES = {
 
 @account_page(route=routes.ACCOUNT_LOGIN, title="Sign in to your account", on_load=AuthSignInState.reset_form)
 def account_login() -> rx.Component:
-    return sign_in_form("account", "Sign in to your account", "See your orders and the collectibles we hold for you.")
+    return rx.vstack(
+        sign_in_form("account", "Sign in to your account", "See your orders and the collectibles we hold for you."),
+        link_request_card(),
+        align="center",
+        width="100%",
+    )
+
+
+def link_request_card() -> rx.Component:
+    """Bought without choosing a password, or forgot it: a link goes to the address of the orders."""
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                rx.heading("No password yet, or forgot it?", size="3", as_="h2"),
+                rx.text("Enter the email address of your orders: we send it a link to choose a password.", size="2",
+                        color_scheme="gray"),
+                text_field("Email", "link_email", L.request_errors, type="email", placeholder="you@example.com",
+                           auto_complete="email"),
+                rx.cond(L.request_message != "", rx.callout.root(
+                    rx.callout.icon(rx.icon("mail_check")),
+                    rx.callout.text(L.request_message),
+                    rx.cond(L.mailbox_url != "", rx.link("Development: open the local mailbox", href=L.mailbox_url,
+                                                         is_external=True, size="2")),
+                    color_scheme="green", width="100%", id="link-sent", role="status")),
+                submit_button("Email me a link", L.requesting, "Sending…", variant="soft", id="link-submit"),
+                spacing="3",
+                width="100%",
+            ),
+            on_submit=L.request_link,
+            reset_on_submit=False,
+            no_validate=True,
+        ),
+        width="100%",
+        max_width="400px",
+        margin_bottom="3em",
+    )
+
+
+@account_page(route=routes.ACCOUNT_SET_PASSWORD, title="Choose your password", on_load=L.load_link)
+def set_password() -> rx.Component:
+    return rx.center(
+        rx.card(
+            rx.cond(
+                ~L.loaded,
+                page_loading(),
+                rx.cond(
+                    L.link_valid,
+                    rx.form(
+                        rx.vstack(
+                            rx.heading("Choose your password", size="6"),
+                            rx.text("For ", rx.text.strong(L.email), ". You will be signed in right after.",
+                                    size="2", color_scheme="gray"),
+                            form_error(L.form_error),
+                            text_field("Password", "password", L.field_errors, type="password",
+                                       auto_complete="new-password",
+                                       hint="At least 12 characters, mixing letters with digits or symbols."),
+                            text_field("Confirm password", "password_confirm", L.field_errors, type="password",
+                                       auto_complete="new-password"),
+                            submit_button("Save and sign in", L.saving, "Saving…", width="100%", size="3",
+                                          id="set-password-submit"),
+                            spacing="4",
+                            width="100%",
+                        ),
+                        on_submit=L.submit_password,
+                        reset_on_submit=False,
+                        no_validate=True,
+                    ),
+                    rx.vstack(
+                        rx.heading("This link cannot be used", size="5"),
+                        rx.callout(L.link_problem, icon="triangle_alert", color_scheme="amber", width="100%",
+                                   id="link-problem"),
+                        rx.link("Sign in, or ask for a new link", href=routes.ACCOUNT_LOGIN),
+                        spacing="3",
+                        width="100%",
+                    ),
+                ),
+            ),
+            width="100%",
+            max_width="420px",
+            padding="2em",
+        ),
+        padding="3em 1em",
+        width="100%",
+    )
 
 
 def _order_badge(status: rx.Var, label: rx.Var) -> rx.Component:

@@ -4,7 +4,6 @@ links), or what went wrong (payment failed, expired, refunded) with a way back. 
 import reflex as rx
 
 from primsell import routes
-from primsell.components.forms import submit_button, text_field
 from primsell.components.layout import checkout_shell
 from primsell.pages.registry import surface_page
 from primsell.state.checkout.order import POLL_EVERY_S
@@ -230,34 +229,37 @@ def summary() -> rx.Component:
 
 
 def claim_panel() -> rx.Component:
-    """Paid orders whose account has no password yet: set one here, then land signed in on /account."""
+    """Paid orders whose account has no password yet: a link to choose one is emailed to the order's address."""
     return rx.card(
-        rx.form(
-            rx.vstack(
-                rx.heading(rx.cond(O.custodial, "Create your account to see your orders and withdraw later",
-                                   "Create your account to find your orders later"), size="4", as_="h2"),
-                rx.cond(
-                    O.custodial,
-                    rx.text("Your collectible is kept for you under ", O.email, ". Choose a password to sign in "
-                            "later, see your orders and move it to a wallet of your own.", size="2",
-                            color_scheme="gray"),
-                    rx.text("Your orders are saved under ", O.email, ". Choose a password to sign in later and "
-                            "see them all in one place.", size="2", color_scheme="gray"),
-                ),
-                rx.cond(O.claim_error != "", rx.callout(O.claim_error, icon="triangle_alert", color_scheme="red",
-                                                        role="alert", width="100%", id="claim-error")),
-                text_field("Password", "password", O.claim_errors, type="password", auto_complete="new-password",
-                           hint="At least 12 characters, mixing letters with digits or symbols."),
-                text_field("Confirm password", "password_confirm", O.claim_errors, type="password",
-                           auto_complete="new-password"),
-                submit_button("Create my account", O.claiming, "Creating…", id="claim-submit"),
-                spacing="3",
-                width="100%",
-                align="start",
+        rx.vstack(
+            rx.heading(rx.cond(O.custodial, "Create your account to see your orders and withdraw later",
+                               "Create your account to find your orders later"), size="4", as_="h2"),
+            rx.cond(
+                O.custodial,
+                rx.text("Your collectible is kept for you under ", O.email, ". We email you a link to choose a "
+                        "password, so you can sign in later, see your orders and move it to a wallet of your own.",
+                        size="2", color_scheme="gray"),
+                rx.text("Your orders are saved under ", O.email, ". We email you a link to choose a password, so "
+                        "you can sign in later and see them all in one place.", size="2", color_scheme="gray"),
             ),
-            on_submit=O.submit_claim,
-            reset_on_submit=False,
-            no_validate=True,
+            rx.cond(O.claim_error != "", rx.callout(O.claim_error, icon="triangle_alert", color_scheme="red",
+                                                    role="alert", width="100%", id="claim-error")),
+            rx.cond(
+                O.claim_sent_to != "",
+                rx.callout.root(
+                    rx.callout.icon(rx.icon("mail_check")),
+                    rx.callout.text("We sent a link to ", rx.text.strong(O.claim_sent_to), ". Open it to choose "
+                                    "your password; it works once, for an hour."),
+                    rx.cond(O.mailbox_url != "", rx.link("Development: open the local mailbox", href=O.mailbox_url,
+                                                         is_external=True, size="2", id="dev-mailbox-link")),
+                    color_scheme="green", width="100%", id="claim-sent", role="status"),
+            ),
+            rx.button(rx.cond(O.claiming, rx.spinner(size="1"), rx.icon("mail", size=16)),
+                      rx.cond(O.claim_sent_to != "", "Send the link again", "Email me a link"),
+                      on_click=O.send_account_link, disabled=O.claiming, id="claim-submit"),
+            spacing="3",
+            width="100%",
+            align="start",
         ),
         width="100%",
         id="claim-panel",

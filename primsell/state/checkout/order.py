@@ -9,26 +9,19 @@ from datetime import datetime
 
 import reflex as rx
 
-from backend.auth.service import begin_web_sign_in
-from backend.errors import Conflict, DomainError, NotFound, RateLimited
-from backend.orders.accounts import CLAIMABLE_STATES, can_claim_account, claim_account
+from backend.errors import Conflict, DomainError, NotFound
+from backend.notifications.service import dev_mailbox_url
+from backend.orders.accounts import CLAIMABLE_STATES, can_claim_account, mask_email, send_account_link
 from backend.orders.service import OrderView, get_order_public
 from backend.money import CURRENCY_EXPONENTS, format_amount
 from primsell import routes
 from primsell.state.checkout.campaign import CheckoutCampaignState, crypto_text, utc_time
-from primsell.state.session import client_ip
 
 POLL_EVERY_S = 2
 # A tab left open stops polling after an hour; a reload starts it again.
 MAX_POLLS = 1800
 # Where an order stops moving by itself: nothing more to watch for.
 SETTLED = frozenset({"minted", "fulfilled", "expired", "refunded"})
-
-
-def mask_email(email: str) -> str:
-    """j•••@example.com: the link may be shared, the buyer still recognises their address."""
-    local, _, domain = email.partition("@")
-    return f"{local[:1]}•••@{domain}" if domain else ""
 
 
 def _money(amount_minor: int, currency: str) -> str:
@@ -83,9 +76,10 @@ class CheckoutOrderState(rx.State):
     _poll_generation: int = 0
     # "Create your account": a paid custodial order whose account has no password yet.
     can_claim: bool = False
-    claim_errors: dict[str, str] = {}
     claim_error: str = ""
     claiming: bool = False
+    claim_sent_to: str = ""  # masked address the link went to
+    mailbox_url: str = ""  # development only: where that email can be read
     _claim_checked: bool = False
 
     @rx.var
@@ -133,7 +127,7 @@ class CheckoutOrderState(rx.State):
             return None
         self._show(view)
         self.loaded = True
-        self.can_claim, self.claim_errors, self.claim_error, self.claiming = False, {}, "", False
+        self.can_claim, self.claim_error, self.claiming, self.claim_sent_to = False, "", False, ""
         self._claim_checked = False
         events = [CheckoutCampaignState.load_brand(view.campaign_slug)]
         if self._claim_due(view):
@@ -210,46 +204,19 @@ class CheckoutOrderState(rx.State):
         self.can_claim = await asyncio.to_thread(can_claim_account, self.public_id)
 
     @rx.event
-    async def submit_claim(self, form_data: dict):
-        """Set the account's first password (the order link is the proof), then sign in as the sign-in form does:
-        a single-use code exchanged for the HttpOnly cookie, then a full navigation to /account."""
-        password = str(form_data.get("password", ""))
-        confirm = str(form_data.get("password_confirm", ""))
-        errors: dict[str, str] = {}
-        if not password:
-            errors["password"] = "Choose a password."
-        elif confirm != password:
-            errors["password_confirm"] = "The passwords do not match."
-        self.claim_errors, self.claim_error = errors, ""
-        if errors or self.claiming:
+    async def send_account_link(self):
+        """Email the "choose your password" link to the order's address (the order link alone is no proof that the
+        address is the buyer's): the page says where it went."""
+        if self.claiming:
             return
-        self.claiming = True
+        self.claiming, self.claim_error = True, ""
         yield
         try:
-            email = await asyncio.to_thread(claim_account, self.public_id, password)
-            code = await asyncio.to_thread(begin_web_sign_in, email, password, ip=client_ip(self))
+            self.claim_sent_to = await asyncio.to_thread(send_account_link, self.public_id)
+            self.mailbox_url = await asyncio.to_thread(dev_mailbox_url)
         except Conflict as exc:
             self.claim_error, self.can_claim = exc.message, False
-        except RateLimited as exc:
-            self.claim_error = f"Too many attempts. Try again in {exc.retry_after_s} seconds."
         except DomainError as exc:
             self.claim_error = exc.message
-            self.claim_errors = dict(exc.fields)
-        else:
-            yield rx.call_script(
-                "(async () => { try { const r = await fetch("
-                f"{json.dumps(routes.API_WEB_SESSION)}, {{method: 'POST', credentials: 'same-origin', "
-                "headers: {'Content-Type': 'application/json'}, "
-                f"body: JSON.stringify({{code: {json.dumps(code)}}})}}); "
-                f"if (r.ok) {{ window.location.assign({json.dumps(routes.ACCOUNT)}); return 'ok'; }} "
-                "return 'failed'; } catch (e) { return 'failed'; } })()",
-                callback=CheckoutOrderState.finish_claim,
-            )
-            return
-        self.claiming = False
-
-    @rx.event
-    def finish_claim(self, result: str):
-        if result != "ok":
-            self.claiming, self.can_claim = False, False
-            self.claim_error = "Your account is ready, but signing in did not complete: sign in from the account page."
+        finally:
+            self.claiming = False
