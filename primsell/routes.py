@@ -35,6 +35,7 @@ API_WEB_SESSION = "/api/v1/auth/web/session"
 API_WEB_LOGOUT = "/api/v1/auth/web/logout"
 API_HEALTH = "/api/health"
 API_METADATA = "/api/metadata"
+API_ORDERS_EXPORT = "/api/v1/orders/export.csv"
 
 # Where each signed-in surface starts and where it signs in.
 SURFACE_HOME = {"admin": ADMIN, "kyc": KYC, "account": ACCOUNT}
@@ -59,6 +60,11 @@ def admin_order(order_id: int | str) -> str:
 
 def admin_orders(campaign_id: int | str | None = None) -> str:
     return f"{ADMIN_ORDERS}?{urlencode({'campaign': campaign_id})}" if campaign_id else ADMIN_ORDERS
+
+
+def api_orders_export(params: dict[str, str | int]) -> str:
+    """The streamed CSV export of a brand's orders with these filters (brand_id, status, campaign_id, ...)."""
+    return f"{API_ORDERS_EXPORT}?{urlencode(params)}"
 
 
 def token_metadata(campaign_slug: str, token_id: int | str) -> str:

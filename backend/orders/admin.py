@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
@@ -163,26 +164,64 @@ CSV_COLUMNS = ["order_id", "public_id", "created_at", "status", "campaign", "ema
                "paid_at"]
 
 
-def export_orders_csv(actor: Actor | None, brand_id: int, *, status: OrderState | str | None = None,
+# Orders per page of an export: each page is read in its own short transaction and sent as one chunk.
+EXPORT_PAGE = 500
+
+
+def stream_orders_csv(actor: Actor | None, brand_id: int, *, status: OrderState | str | None = None,
                       campaign_id: int | None = None, date_from: datetime | None = None,
-                      date_to: datetime | None = None, search: str = "", sort: str = "created_at",
-                      descending: bool = True) -> str:
-    """Every matching order as CSV; money as exact decimal strings (12.50), never float."""
-    query, _ = _query(actor, brand_id, status, campaign_id, date_from, date_to, search, sort, descending)
+                      date_to: datetime | None = None, search: str = "", descending: bool = True) -> Iterator[str]:
+    """Every matching order as CSV chunks (money as exact decimal strings, 12.50, never float), for a streamed
+    download: memory stays at one page of EXPORT_PAGE orders whatever the export's size, and no transaction stays
+    open while the client reads. Orders come by id (the order they were placed in), newest first unless
+    `descending=False`, read page after page by id (keyset), so an order changing meanwhile is written once and
+    orders placed after the export began are not in it. Permission and filters are checked here, before the
+    first chunk, so a refusal is an error response, not a broken download."""
+    require(actor, Permission.ORDER_READ, brand_id)
+    where = _filters(brand_id, status, campaign_id, date_from, date_to, search)
+    return _csv_chunks(where, descending)
+
+
+def _csv_chunks(where: list[ColumnElement[bool]], descending: bool) -> Iterator[str]:
+    yield _csv_text([CSV_COLUMNS])
+    with session_scope() as session:  # the newest order when the export began: nothing placed later
+        ceiling = session.execute(select(func.max(Order.id)).where(and_(*where))).scalar_one()
+    if ceiling is None:
+        return
+    last: int | None = None
+    while True:
+        page = [*where, Order.id <= ceiling]  # type: ignore[operator]
+        if last is not None:
+            page.append(Order.id < last if descending else Order.id > last)  # type: ignore[operator]
+        with session_scope() as session:
+            rows = session.execute(
+                select(Order, Campaign.name).join(Campaign, Campaign.id == Order.campaign_id).where(and_(*page))
+                .order_by(Order.id.desc() if descending else Order.id.asc())  # type: ignore[union-attr]
+                .limit(EXPORT_PAGE)).all()
+            if not rows:
+                return
+            chunk = _csv_text([_csv_row(order, name) for order, name in rows])
+            last = rows[-1][0].id
+        yield chunk
+        if len(rows) < EXPORT_PAGE:
+            return
+
+
+def _csv_text(rows: list[list[Any]]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    with session_scope() as session:
-        for order, name in session.execute(query.execution_options(yield_per=500)):
-            writer.writerow([
-                order.id, order.public_id, order.created_at.isoformat(), order.state.value, _safe(name),
-                _safe(order.email), order.wallet_address, "yes" if order.custodial else "no", order.quantity,
-                order.currency, _decimal_text(order.amount_minor, order.currency),
-                _decimal_text(order.refunded_minor, order.currency), order.crypto_asset,
-                "" if order.crypto_amount is None else format(order.crypto_amount, "f"), order.mint_tx_hash,
-                " ".join(str(t) for t in order.token_ids or []), order.paid_at.isoformat() if order.paid_at else "",
-            ])
+    csv.writer(out).writerows(rows)
     return out.getvalue()
+
+
+def _csv_row(order: Order, campaign_name: str) -> list[Any]:
+    return [
+        order.id, order.public_id, order.created_at.isoformat(), order.state.value, _safe(campaign_name),
+        _safe(order.email), order.wallet_address, "yes" if order.custodial else "no", order.quantity,
+        order.currency, _decimal_text(order.amount_minor, order.currency),
+        _decimal_text(order.refunded_minor, order.currency), order.crypto_asset,
+        "" if order.crypto_amount is None else format(order.crypto_amount, "f"), order.mint_tx_hash,
+        " ".join(str(t) for t in order.token_ids or []), order.paid_at.isoformat() if order.paid_at else "",
+    ]
 
 
 def _safe(text: str) -> str:

@@ -17,11 +17,16 @@ from backend.orders import admin, service
 from backend.orders.errors import RefundNotAllowed
 from backend.orders.models import Order
 from backend.db import session_scope, utcnow
-from tests.factories import make_brand, make_campaign, make_user
+from backend.auth.service import WEB_SESSION_COOKIE, begin_web_sign_in
+from tests.factories import PASSWORD, make_brand, make_campaign, make_user
 from backend.payments import sandbox
 from tests.payments.support import emit_mint_event, order_by_public, settle
 
 WALLET = "0x8ba1f109551bD432803012645Ac136ddd64DBA72"
+
+
+def _csv(actor, brand_id: int, **filters) -> str:  # type: ignore[no-untyped-def]
+    return "".join(admin.stream_orders_csv(actor, brand_id, **filters))
 
 
 def _fulfilled(client, campaign, email: str):  # type: ignore[no-untyped-def]
@@ -48,7 +53,7 @@ def test_brand_admin_lists_searches_exports_and_refunds(client) -> None:
     assert admin.list_orders(boss, brand.id, search=paid.mint_tx_hash[:20]).total == 1
     assert [r.status for r in admin.list_orders(boss, brand.id, status="awaiting_payment").items] == ["awaiting_payment"]
 
-    rows = list(csv.DictReader(io.StringIO(admin.export_orders_csv(boss, brand.id, status="fulfilled"))))
+    rows = list(csv.DictReader(io.StringIO(_csv(boss, brand.id, status="fulfilled"))))
     assert [(r["email"], r["amount"], r["currency"], r["token_ids"]) for r in rows] == [
         ("alice@example.com", "12.50", "USD", str(paid.id))]
 
@@ -88,7 +93,7 @@ def test_csv_cells_cannot_start_a_formula(client) -> None:
     brand = make_brand()
     campaign = make_campaign(brand, name="=HYPERLINK(1)")
     service.start_checkout(campaign.slug, 1, "a@example.com", WALLET, "1.1.1.1")
-    text = admin.export_orders_csv(make_user(Role.BRAND_ADMIN, brand), brand.id)
+    text = _csv(make_user(Role.BRAND_ADMIN, brand), brand.id)
     assert "'=HYPERLINK(1)" in text
 
 
@@ -168,3 +173,63 @@ def test_a_mint_still_in_flight_is_found_by_its_transaction_hash(client) -> None
         assert found.items[0].tx_hash == latest  # the list shows the hash in flight
     assert admin.order_detail(boss, order.id).order.tx_hash == latest
     assert admin.list_orders(boss, brand.id, search="0x" + "c3" * 32).total == 0
+
+
+def test_csv_export_streams_page_by_page_each_order_once(client, monkeypatch) -> None:
+    brand = make_brand()
+    campaign = make_campaign(brand, per_wallet_cap=0)
+    boss = make_user(Role.BRAND_ADMIN, brand)
+    placed = [service.start_checkout(campaign.slug, 1, f"c{n}@example.com", WALLET, "1.1.1.1").public_id
+              for n in range(5)]
+    monkeypatch.setattr(admin, "EXPORT_PAGE", 2)
+    chunks = admin.stream_orders_csv(boss, brand.id)
+    assert next(chunks).startswith("order_id,public_id,")  # the header, before any order is read
+    first = next(chunks)
+    # Meanwhile an order is placed and one of the exported ones changes: neither shifts the pages.
+    service.start_checkout(campaign.slug, 1, "late@example.com", WALLET, "1.1.1.1")
+    with session_scope() as session:
+        session.execute(update(Order).where(Order.public_id == placed[4]).values(created_at=utcnow()))
+    rest = list(chunks)
+    assert len(rest) == 2  # pages of 2, 2 and 1
+    rows = list(csv.DictReader(io.StringIO("".join([",".join(admin.CSV_COLUMNS) + "\n", first, *rest]))))
+    assert [r["public_id"] for r in rows] == placed[::-1]  # newest first, each once, the late order not in it
+    oldest_first = list(csv.DictReader(io.StringIO(_csv(boss, brand.id, descending=False))))
+    assert [r["email"] for r in oldest_first][:2] == ["c0@example.com", "c1@example.com"]
+    assert len(oldest_first) == 6
+
+
+def test_csv_export_refuses_before_the_first_byte(client) -> None:
+    brand = make_brand()
+    with pytest.raises(Forbidden):
+        admin.stream_orders_csv(make_user(Role.BRAND_ADMIN, make_brand()), brand.id)  # no iteration needed
+    with pytest.raises(ValidationFailed):
+        admin.stream_orders_csv(make_user(Role.BRAND_ADMIN, brand), brand.id, status="lost_in_space")
+
+
+def test_csv_export_is_a_plain_link_signed_in_by_the_web_session_cookie(client) -> None:
+    brand = make_brand()
+    campaign = make_campaign(brand)
+    boss = make_user(Role.BRAND_ADMIN, brand, email="boss@example.com")
+    outsider = make_user(Role.BRAND_ADMIN, make_brand(), email="outsider@example.com")
+    service.start_checkout(campaign.slug, 1, "a_b@example.com", WALLET, "1.1.1.1")
+    url = f"/api/v1/orders/export.csv?brand_id={brand.id}&search=a_b"
+    assert client.get(url).status_code == 401  # neither a token nor a session
+    client.cookies.set(WEB_SESSION_COOKIE, "not-a-session")
+    assert client.get(url).status_code == 401
+
+    code = begin_web_sign_in(boss.email, PASSWORD, ip="1.1.1.1")
+    assert client.post("/api/v1/auth/web/session", json={"code": code}).status_code == 204
+    response = client.get(url)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["content-disposition"].startswith(f'attachment; filename="orders-brand-{brand.id}-')
+    assert [r["email"] for r in csv.DictReader(io.StringIO(response.text))] == ["a_b@example.com"]
+
+    client.cookies.clear()
+    code = begin_web_sign_in(outsider.email, PASSWORD, ip="1.1.1.1")
+    client.post("/api/v1/auth/web/session", json={"code": code})
+    assert client.get(url).status_code == 403  # the cookie's user, with that user's permissions
+    client.cookies.clear()
+    token = client.post("/api/v1/auth/login", json={"email": boss.email, "password": PASSWORD}).json()
+    response = client.get(url, headers={"Authorization": f"Bearer {token['access_token']}"})
+    assert response.status_code == 200 and "a_b@example.com" in response.text  # API clients as before

@@ -7,13 +7,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
-from fastapi.responses import PlainTextResponse
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from backend.api.deps import V1_DEPENDENCIES, ClientIp, CurrentActor
+from backend.api.deps import V1_DEPENDENCIES, ClientIp, CurrentActor, bearer_scheme, current_actor
+from backend.auth.acl import Actor
+from backend.auth.ratelimit import get_rate_limiter
+from backend.auth.service import WEB_SESSION_COOKIE, actor_for_web_session
+from backend.db import utcnow
+from backend.errors import NotAuthenticated
 from backend.orders import admin, service
+from backend.settings import get_settings
 
 router = APIRouter(prefix="/api/v1/checkout", dependencies=V1_DEPENDENCIES, tags=["checkout"])
 admin_router = APIRouter(prefix="/api/v1/orders", dependencies=V1_DEPENDENCIES, tags=["orders"])
@@ -87,15 +94,37 @@ def list_orders(actor: CurrentActor, brand_id: Annotated[int, Query(ge=1, le=MAX
     return {"items": _plain(page.items), "total": page.total, "limit": page.limit, "offset": page.offset}
 
 
-@admin_router.get("/export.csv", response_class=PlainTextResponse)
-def export_orders(actor: CurrentActor, brand_id: Annotated[int, Query(ge=1, le=MAX_ID)], status: str | None = None,
+def bearer_or_web_session(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Actor:
+    """The bearer token's caller, else the web session cookie's: the admin's "Export CSV" is a plain link.
+
+    Only for reads: a cross-site page can make the browser send the (SameSite=Lax) cookie on a navigation, but
+    cannot read the answer (CORS admits our own origin only), and a download changes nothing."""
+    if credentials is not None and credentials.credentials:
+        return current_actor(credentials)
+    actor = actor_for_web_session(request.cookies.get(WEB_SESSION_COOKIE))
+    if actor is None:
+        raise NotAuthenticated("Sign in to continue: send Authorization: Bearer <access token>.")
+    get_rate_limiter().hit(get_settings().api_rate_per_account, f"api:acct:{actor.user_id}")
+    return actor
+
+
+@admin_router.get("/export.csv", response_class=StreamingResponse)
+def export_orders(actor: Annotated[Actor, Depends(bearer_or_web_session)],
+                  brand_id: Annotated[int, Query(ge=1, le=MAX_ID)], status: str | None = None,
                   campaign_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
                   date_from: datetime | None = None, date_to: datetime | None = None,
-                  search: Annotated[str, Query(max_length=200)] = "") -> PlainTextResponse:
-    text = admin.export_orders_csv(actor, brand_id, status=status, campaign_id=campaign_id, date_from=date_from,
-                                   date_to=date_to, search=search)
-    return PlainTextResponse(text, media_type="text/csv",
-                             headers={"Content-Disposition": f'attachment; filename="orders-brand-{brand_id}.csv"'})
+                  search: Annotated[str, Query(max_length=200)] = "",
+                  order: Literal["asc", "desc"] = "desc") -> StreamingResponse:
+    """Every matching order as CSV, streamed page by page (newest first by default)."""
+    chunks = admin.stream_orders_csv(actor, brand_id, status=status, campaign_id=campaign_id, date_from=date_from,
+                                     date_to=date_to, search=search, descending=order == "desc")
+    stamp = utcnow().strftime("%Y%m%d-%H%M%S")
+    return StreamingResponse(chunks, media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="orders-brand-{brand_id}-{stamp}.csv"',
+        "Cache-Control": "no-store",
+    })
 
 
 @admin_router.get("/dashboard/{campaign_id}")

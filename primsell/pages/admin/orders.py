@@ -98,13 +98,14 @@ def filters() -> rx.Component:
 
 
 def export_button() -> rx.Component:
-    return rx.button(
-        rx.cond(S.exporting, rx.spinner(size="1"), rx.icon("download", size=14)),
-        "Export CSV",
-        on_click=S.export_csv,
-        disabled=S.exporting,
-        variant="soft",
-        id="export-csv",
+    """A plain download link (the browser sends the session cookie); disabled while the dates are invalid."""
+    label = [rx.icon("download", size=14), "Export CSV"]
+    return rx.cond(
+        (S.export_url != "") & (S.date_error == ""),
+        # reload_document: the browser itself fetches the link (and saves the attachment), not the client router.
+        rx.link(rx.button(*label, variant="soft"), href=S.export_url, download="", reload_document=True,
+                id="export-csv"),
+        rx.button(*label, disabled=True, variant="soft", id="export-csv"),
     )
 
 
