@@ -1,5 +1,6 @@
-"""Consumer checkout services: quote, start_checkout (reserve supply, then open the payment session), the
-public order page and a consumer's own orders.
+"""Consumer checkout services: the campaign page's sale phase (no sale before the collection contract is deployed),
+quote, start_checkout (reserve supply, then open the payment session), the public order page and a consumer's own
+orders, paged.
 
 start_checkout checks and reserves in ONE transaction (campaign row locked, per-wallet cap counted, supply
 taken atomically), commits, and only then calls the payment provider: no network call inside a transaction.

@@ -102,8 +102,9 @@ def export_button() -> rx.Component:
     label = [rx.icon("download", size=14), "Export CSV"]
     return rx.cond(
         (S.export_url != "") & (S.date_error == ""),
-        rx.button(rx.el.a(*label, href=S.export_url, download="", id="export-csv"), as_child=True,
-                  variant="soft"),
+        # reload_document: the browser itself fetches the link (and saves the attachment), not the client router.
+        rx.link(rx.button(*label, variant="soft"), href=S.export_url, download="", reload_document=True,
+                id="export-csv"),
         rx.button(*label, disabled=True, variant="soft", id="export-csv"),
     )
 
