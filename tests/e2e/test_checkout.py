@@ -381,3 +381,50 @@ def test_a_refunded_order_tells_the_buyer_why(tab: Tab, configure) -> None:  # t
     expect(tab.page.locator("#mint-tx")).to_have_count(0)
     tab.screenshot("checkout-order-refunded")
     tab.assert_no_console_errors()
+
+
+def test_an_admin_sends_again_a_refund_the_provider_refused(tab: Tab) -> None:
+    """A mint failed, its refund was refused for good (say the card account was closed then): the order page says
+    so and "Send the refund again" sends a new one, which the (sandbox) provider accepts."""
+    from backend.orders import fulfilment, service
+    from backend.orders.locks import lock_order
+    from backend.orders.upkeep import issue_refunds
+    from backend.payments.models import SandboxSession
+    from backend.payments.provider import PaymentProviderError, set_provider
+    from backend.payments.sandbox import SandboxProvider, session_event_object
+
+    collection_on_record()
+    started = service.start_checkout(SLUG, 1, "stuck@example.com", Account.create().address, "127.0.0.1")
+    with session_scope() as session:
+        order = session.exec(select(Order).where(Order.public_id == started.public_id)).one()
+        paid = session.get(SandboxSession, order.payment_session_id)
+        paid.status, paid.payment_status = "complete", "paid"  # type: ignore[union-attr]
+        session.add(paid)
+        obj = session_event_object(paid)  # type: ignore[arg-type]
+        order = lock_order(session, order_id=order.id)  # type: ignore[assignment]
+        fulfilment.apply_payment_completed(session, order, obj, source="test")  # type: ignore[arg-type]
+        fulfilment._mint_failed(session, order, "execution reverted", "test")  # type: ignore[arg-type]
+        order_id = order.id
+
+    class Refusing(SandboxProvider):
+        def refund(self, payment_intent, amount, *, idempotency_key, metadata=None):  # type: ignore[no-untyped-def]
+            raise PaymentProviderError("The card account is closed.", retryable=False, kind="invalid_request")
+
+    set_provider(Refusing())
+    try:
+        issue_refunds(refund_ids=None)
+    finally:
+        set_provider(None)
+
+    page = tab.page
+    sign_in(tab, BRAND_ADMIN.email, BRAND_ADMIN.password)
+    expect(page.locator("#signed-in-email")).to_have_text(BRAND_ADMIN.email)
+    tab.goto(f"/admin/orders/{order_id}")
+    expect(page.locator("#detail-status")).to_have_text(re.compile("Refund pending"))
+    expect(page.locator('[data-kind="refund"]')).to_contain_text("The card account is closed.")
+    expect(page.locator("#refund-button")).to_have_count(0)
+    page.locator("#retry-refund-button").click()
+    expect(page.locator("#detail-status")).to_have_text(re.compile("Refunded"))
+    expect(page.locator('[data-kind="refund"]')).to_have_count(2)
+    expect(page.locator("#retry-refund-button")).to_have_count(0)
+    tab.assert_no_console_errors()

@@ -186,6 +186,10 @@ def _header() -> rx.Component:
         rx.box(state_badge(S.status), id="detail-status"),
         rx.spacer(),
         rx.cond(S.can_refund, refund_dialog()),
+        rx.cond(S.can_retry_refund, rx.button(
+            rx.cond(S.retrying_refund, rx.spinner(size="1"), rx.icon("rotate-ccw", size=14)), "Send the refund again",
+            color_scheme="red", variant="soft", on_click=S.retry_refund, disabled=S.retrying_refund,
+            id="retry-refund-button")),
         width="100%",
         align="center",
         spacing="3",

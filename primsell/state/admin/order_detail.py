@@ -9,7 +9,7 @@ import reflex as rx
 
 from backend.auth.acl import Actor
 from backend.errors import DomainError, Forbidden, NotAuthenticated, NotFound
-from backend.orders.admin import OrderDetail, TimelineEntry, order_detail, refund_order
+from backend.orders.admin import OrderDetail, TimelineEntry, order_detail, refund_order, retry_refund
 from primsell import routes
 from primsell.state.admin.orders import money, utc_text
 from primsell.state.session import SessionState
@@ -56,6 +56,8 @@ class AdminOrderDetailState(rx.State):
     refund_reason: str = ""
     entries: list[dict[str, str]] = []
     can_refund: bool = False
+    can_retry_refund: bool = False  # the refund failed for good: it may be sent again
+    retrying_refund: bool = False
     # The refund dialog.
     refund_open: bool = False
     refund_text: str = ""
@@ -78,7 +80,7 @@ class AdminOrderDetailState(rx.State):
         self.payment_intent_id = d.payment_intent_id
         self.failure_reason, self.refund_reason = d.failure_reason, d.refund_reason
         self.entries = [timeline_entry_row(e) for e in d.timeline]
-        self.can_refund = d.can_refund
+        self.can_refund, self.can_retry_refund = d.can_refund, d.can_retry_refund
 
     async def _actor(self) -> Actor | None:
         session = await self.get_state(SessionState)
@@ -138,3 +140,24 @@ class AdminOrderDetailState(rx.State):
         self._show(detail)
         self.refunding, self.refund_open, self.refund_text = False, False, ""
         yield rx.toast.success("Refund issued: the buyer gets the full amount back.")
+
+    @rx.event
+    async def retry_refund(self):
+        """Send again a refund the provider refused for good (a new refund with its own key)."""
+        actor = await self._actor()
+        if actor is None or self.retrying_refund:
+            return
+        self.retrying_refund = True
+        yield
+        try:
+            detail = await asyncio.to_thread(retry_refund, actor, self.order_id)
+        except DomainError as exc:
+            self.retrying_refund = False
+            yield rx.toast.error(exc.message)
+            return
+        self._show(detail)
+        self.retrying_refund = False
+        if detail.order.status == "refunded":
+            yield rx.toast.success("Refund sent: the buyer gets the rest of the payment back.")
+        else:
+            yield rx.toast.warning("The refund was queued again; the provider has not confirmed it yet.")
