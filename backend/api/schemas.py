@@ -237,11 +237,13 @@ class PublicCampaignOut(BaseModel):
     royalty_bps: int
     chain: str
     status: CampaignStatus
-    phase: SalePhase
+    phase: str = Field(description="what a buyer can do now: a sale phase (not_started, on_sale, sold_out, ended, "
+                                   "paused, ...) or not_deployed (on sale, but its collection contract is not "
+                                   "deployed yet: checkout refuses orders)")
     branding: Branding
 
     @classmethod
-    def of(cls, public: PublicCampaign) -> PublicCampaignOut:
+    def of(cls, public: PublicCampaign, phase: str | None = None) -> PublicCampaignOut:
         campaign = public.campaign
         names = cls.model_fields.keys() - {"phase", "branding"}
         branding = Branding(
@@ -251,7 +253,7 @@ class PublicCampaignOut(BaseModel):
             accent_color=public.accent_color,
         )
         values = {n: getattr(campaign, n) for n in names}
-        return cls.model_validate(values | {"phase": public.phase, "branding": branding})
+        return cls.model_validate(values | {"phase": phase or str(public.phase.value), "branding": branding})
 
 
 # --- Health -----------------------------------------------------------------------------------------

@@ -87,8 +87,9 @@ def list_campaigns(
         if status is not None:
             query = query.where(Campaign.status == status)
         if search.strip():
-            pattern = f"%{search.strip().lower()}%"
-            query = query.where(or_(func.lower(Campaign.name).like(pattern), col(Campaign.slug).like(pattern)))
+            term = search.strip().lower()  # % and _ are searched for as themselves, not as wildcards
+            query = query.where(or_(func.lower(Campaign.name).contains(term, autoescape=True),
+                                    col(Campaign.slug).contains(term, autoescape=True)))
         total = session.exec(select(func.count()).select_from(query.subquery())).one()
         order = getattr(Campaign, sort)
         query = query.order_by(order.desc() if descending else order.asc(), Campaign.id.desc())  # type: ignore[union-attr]

@@ -17,11 +17,10 @@ from sqlmodel import Session
 
 from backend.auth.acl import Actor, Permission, require, signed_in
 from backend.campaigns.models import Campaign
-from backend.chain.models import ChainTransaction, MintRequest, TxAttempt, TxPurpose
 from backend.db import session_scope
 from backend.errors import NotFound, ValidationFailed
 from backend.money import CURRENCY_EXPONENTS, format_amount, to_decimal
-from backend.orders import fulfilment
+from backend.orders import fulfilment, minting
 from backend.orders.errors import RefundNotAllowed
 from backend.orders.locks import lock_order, release_supply
 from backend.orders.models import Order
@@ -97,14 +96,9 @@ HEXISH = re.compile(r"^(0x)?[0-9a-f]+$")
 
 
 def _in_flight_mint_keys(term: str) -> Any:
-    """Mint keys whose batch transaction's hash contains `term`: the latest signed attempt or any earlier one (a
-    fee bump changes the hash, and the buyer may hold the first). Order.mint_tx_hash is only set once the mint is
-    confirmed; this finds a mint still in flight by the hash the order page already shows."""
-    attempt_hashes = select(TxAttempt.tx_id).where(func.lower(TxAttempt.tx_hash).contains(term, autoescape=True))
-    return (select(MintRequest.key).join(ChainTransaction, ChainTransaction.id == MintRequest.tx_id)
-            .where(ChainTransaction.purpose == TxPurpose.MINT_BATCH,
-                   or_(func.lower(ChainTransaction.tx_hash).contains(term, autoescape=True),
-                       ChainTransaction.id.in_(attempt_hashes))))  # type: ignore[union-attr]
+    """Mint keys whose transaction hash contains `term`. Order.mint_tx_hash is only set once the mint is confirmed;
+    this finds a mint still in flight by the hash the order page already shows."""
+    return minting.mint_keys_with_tx_hash(term)
 
 
 def _in_flight_hashes(session: Session, orders: list[Order]) -> dict[int, str]:
@@ -112,10 +106,7 @@ def _in_flight_hashes(session: Session, orders: list[Order]) -> dict[int, str]:
     keys = {o.mint_key: o.id for o in orders if o.state is OrderState.MINTING and not o.mint_tx_hash and o.mint_key}
     if not keys:
         return {}
-    rows = session.execute(select(MintRequest.key, ChainTransaction.tx_hash)
-                           .join(ChainTransaction, ChainTransaction.id == MintRequest.tx_id)
-                           .where(MintRequest.key.in_(list(keys)))).all()  # type: ignore[attr-defined]
-    return {keys[key]: tx_hash for key, tx_hash in rows if tx_hash}  # type: ignore[misc]
+    return {keys[key]: tx_hash for key, tx_hash in minting.mint_tx_hashes(session, list(keys)).items()}  # type: ignore[misc]
 
 
 def _query(actor: Actor | None, brand_id: int, status: OrderState | str | None, campaign_id: int | None,

@@ -54,10 +54,7 @@ NOT_DEPLOYED_MESSAGE = "This collection is not on sale yet."
 # -- what a buyer can buy -----------------------------------------------------------------------------------------
 
 def _deployed_contract(session: Session, campaign: Campaign) -> str | None:
-    """The campaign's collection contract on its chain once deployed (a read of the deployment row, no RPC)."""
-    from backend.chain.deployments import deployed_contract  # imported late like orders.minting's chain calls
-
-    return deployed_contract(session, campaign.id, campaign.chain)  # type: ignore[arg-type]
+    return minting.deployed_contract(session, campaign.id, campaign.chain)  # type: ignore[arg-type]
 
 
 def sale_phase(session: Session, campaign: Campaign, now: datetime | None = None) -> str:
@@ -453,16 +450,6 @@ def refund_reason_for_buyer(reason: str) -> str:
     return MINT_FAILED_REASON if reason.startswith(MINT_FAILED_PREFIX) else reason
 
 
-def _address_link(chain: str, address: str | None) -> str:
-    """The chain's explorer page of an address; none when the chain has no explorer (or is not configured)."""
-    from backend.chain.config import chain_config  # imported late like orders.minting's chain calls
-
-    try:
-        return chain_config(chain).address_url(address) or ""
-    except NotFound:
-        return ""
-
-
 def order_view(order: Order, campaign: Campaign, session: Session | None = None) -> OrderView:
     """What the buyer sees. With a session, a mint still in flight shows its transaction before it confirms, and
     minted tokens link to the collection on the chain's explorer."""
@@ -472,7 +459,7 @@ def order_view(order: Order, campaign: Campaign, session: Session | None = None)
         tx_hash = minting.mint_tx_hash(session, order.id) or ""
     collection_url = ""
     if order.token_ids and session is not None:
-        collection_url = _address_link(campaign.chain, _deployed_contract(session, campaign))
+        collection_url = minting.address_link(campaign.chain, _deployed_contract(session, campaign))
     return OrderView(
         public_id=order.public_id,
         status=order.state.value,
@@ -499,7 +486,7 @@ def order_view(order: Order, campaign: Campaign, session: Session | None = None)
         tx_hash=tx_hash,
         explorer_url=minting.tx_link(campaign.chain, tx_hash),
         token_ids=[str(t) for t in order.token_ids or []],
-        wallet_url=_address_link(campaign.chain, order.wallet_address),
+        wallet_url=minting.address_link(campaign.chain, order.wallet_address),
         collection_url=collection_url,
         refund_reason=refund_reason_for_buyer(order.refund_reason),
         failure_reason=order.failure_reason,

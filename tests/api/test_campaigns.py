@@ -264,6 +264,11 @@ def test_public_campaign_of_a_finished_sale_says_so(client, brand):
     assert client.get("/api/v1/public/campaigns/over").json()["phase"] == "ended"
 
 
+def test_public_campaign_whose_contract_is_not_deployed_is_not_on_sale(client, brand):
+    make_campaign(brand, slug="soon", deployed=False)
+    assert client.get("/api/v1/public/campaigns/soon").json()["phase"] == "not_deployed"
+
+
 def test_nul_characters_are_refused_as_bad_input(client, brand, admin_headers):
     body = {"brand_id": brand.id, **_json_fields(name="Bad\u0000Name")}
     created = client.post("/api/v1/campaigns", json=body, headers=admin_headers)

@@ -18,6 +18,7 @@ from backend.api.schemas import (
 from backend.campaigns import service
 from backend.campaigns.models import CampaignStatus
 from backend.campaigns.schemas import CampaignUpdate
+from backend.orders.service import get_campaign_for_sale
 
 router = APIRouter(prefix="/api/v1/campaigns", dependencies=V1_DEPENDENCIES, tags=["campaigns"])
 public_router = APIRouter(prefix="/api/v1/public", dependencies=V1_DEPENDENCIES, tags=["public"])
@@ -79,4 +80,5 @@ def change_status(campaign_id: CampaignId, body: CampaignStatusChange, actor: Cu
 
 @public_router.get("/campaigns/{slug}", response_model=PublicCampaignOut)
 def get_public_campaign(slug: Annotated[str, Path(max_length=200)]) -> PublicCampaignOut:
-    return PublicCampaignOut.of(service.get_public_campaign(slug))
+    for_sale = get_campaign_for_sale(slug)
+    return PublicCampaignOut.of(for_sale.public, for_sale.phase)

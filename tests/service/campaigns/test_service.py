@@ -164,7 +164,7 @@ def _deployment(campaign: Campaign, state: ContractState) -> None:
 
 @pytest.mark.parametrize("state", [ContractState.DEPLOYING, ContractState.DEPLOYED])
 def test_what_the_contract_was_deployed_with_cannot_change(brand, admin, state):
-    campaign = make_campaign(brand, supply_cap=100, royalty_bps=500, royalty_receiver=ADDRESS)
+    campaign = make_campaign(brand, supply_cap=100, royalty_bps=500, royalty_receiver=ADDRESS, deployed=False)
     _deployment(campaign, state)
     with pytest.raises(ValidationFailed) as caught:
         update_campaign(admin, campaign.id, {"supply_cap": 101, "slug": "renamed", "royalty_bps": 250})
@@ -177,7 +177,7 @@ def test_what_the_contract_was_deployed_with_cannot_change(brand, admin, state):
 
 
 def test_before_deployment_the_contract_fields_are_free_to_change(brand, admin):
-    campaign = make_campaign(brand, supply_cap=100)
+    campaign = make_campaign(brand, supply_cap=100, deployed=False)
     _deployment(campaign, ContractState.DEPLOY_REQUESTED)  # the deployer reads the campaign when it sends
     assert update_campaign(admin, campaign.id, {"supply_cap": 200}).supply_cap == 200
 
@@ -269,6 +269,15 @@ def test_list_filters_searches_sorts_and_pages(brand, admin):
     assert by_price.total == 3 and by_price.has_next
     last = list_campaigns(admin, brand.id, sort="price_minor", descending=False, limit=2, offset=2)
     assert [c.slug for c in last.items] == ["alpha"] and not last.has_next
+
+
+def test_list_search_takes_percent_and_underscore_literally(brand, admin):
+    make_campaign(brand, name="100% Arabica", slug="arabica")
+    make_campaign(brand, name="1000 Beans", slug="beans")
+    make_campaign(brand, name="Cold_Brew", slug="cold-brew-a")
+    make_campaign(brand, name="ColdSBrew", slug="cold-brew-b")
+    assert [c.slug for c in list_campaigns(admin, brand.id, search="100%").items] == ["arabica"]
+    assert [c.slug for c in list_campaigns(admin, brand.id, search="d_b").items] == ["cold-brew-a"]
 
 
 @pytest.mark.parametrize(
