@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # stripe-python logs each request and Stripe's error messages at INFO; those can quote customer data.
+    logging.getLogger("stripe").setLevel(logging.WARNING)
 
     if args.database_url:
         from backend import db
