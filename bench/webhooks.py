@@ -6,7 +6,7 @@ Usage: python bench/webhooks.py [-n 1000] [--concurrency 32] [--workers 1] [--da
 
 Without --url it starts, on a fresh database and data dir: anvil (the "local" chain), the API (granian, the ASGI
 server Reflex uses, on create_api(): `python -m backend serve` would need the Reflex build first) and the job
-runner (`python -m jobs --only outbox_relay,order_expirer,contract_deployer,mint_dispatcher,tx_monitor`). Their
+runner (`python -m jobs --only outbox_relay,order_expirer,contract_deployer,mint_dispatcher,tx_monitor,email_sender`). Their
 output goes to a log file in the temp data dir, whose path is printed if anything fails. A PostgreSQL URL names
 the server: a scratch database `primsell_bench_webhooks` is (re)created there. The children get an explicit
 environment: the sandbox payment provider always (STRIPE_API_KEY is blanked: nothing reaches Stripe), no Sentry,
@@ -58,7 +58,7 @@ sys.path.insert(0, str(ROOT))
 
 SCRATCH_DB = "primsell_bench_webhooks"
 BENCH_SECRET = "whsec_bench_0123456789abcdef0123456789abcdef"
-RUNNER_DAEMONS = ("outbox_relay", "order_expirer", "contract_deployer", "mint_dispatcher", "tx_monitor")
+RUNNER_DAEMONS = ("outbox_relay", "order_expirer", "contract_deployer", "mint_dispatcher", "tx_monitor", "email_sender")
 ZERO = "0x0000000000000000000000000000000000000000"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -21,7 +22,10 @@ def _submit(state: CheckoutBuyState, form: dict[str, Any]) -> None:
         async for _ in CheckoutBuyState.submit_checkout.fn(state, form):  # type: ignore[attr-defined]
             pass
 
-    asyncio.run(run())
+    # In a thread of its own: the browser tests' (session-wide) Playwright keeps an event loop running in the main
+    # thread, where asyncio.run() refuses to start another.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, run()).result()
 
 
 def _buy_box(monkeypatch: pytest.MonkeyPatch, error: Exception) -> CheckoutBuyState:
