@@ -458,8 +458,8 @@ def run(args: argparse.Namespace, system: System) -> list[str]:
     url = start_system(args, system) if args.url is None else use_running_app(args)
     wait_ready(url, system)
     campaign_id, slug, chain = create_campaign(args.n)
+    contract = wait_deployed(campaign_id, system, args.deploy_timeout)  # checkout sells deployed collections only
     orders = make_orders(slug, args.n)
-    contract = wait_deployed(campaign_id, system, args.deploy_timeout)
     bodies = completion_bodies(orders)
     rng = random.Random(5)
     sends = [o.id for o in orders] + rng.sample([o.id for o in orders], int(len(orders) * args.duplicates))
