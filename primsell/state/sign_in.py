@@ -18,6 +18,16 @@ from primsell import routes
 from primsell.state.session import client_ip
 
 
+def new_password_errors(password: str, confirm: str, *, confirm_field: str) -> dict[str, str]:
+    """The checks a "choose a password" form makes before asking the server (which applies the password policy):
+    one is given, and the confirmation repeats it. Errors by field name."""
+    if not password:
+        return {"password": "Choose a password."}
+    if confirm != password:
+        return {confirm_field: "The passwords do not match."}
+    return {}
+
+
 def exchange_code_script(code: str, next_path: str, callback: Any) -> EventSpec:
     """The page exchanges a sign-in code for the HttpOnly session cookie, then navigates fully to `next_path` so the
     websocket reconnects carrying the new cookie. `callback` receives "ok" or "failed"."""

@@ -9,6 +9,7 @@ import reflex as rx
 from backend.brands.service import accept_invitation
 from backend.errors import DomainError
 from primsell import routes
+from primsell.state.sign_in import new_password_errors
 
 
 class AdminAcceptInviteState(rx.State):
@@ -27,11 +28,7 @@ class AdminAcceptInviteState(rx.State):
         token = self.router.url.query_parameters.get("token", "")
         password = str(form.get("password", ""))
         confirm = str(form.get("confirm", ""))
-        errors: dict[str, str] = {}
-        if not password:
-            errors["password"] = "Choose a password."
-        elif password != confirm:
-            errors["confirm"] = "The passwords do not match."
+        errors = new_password_errors(password, confirm, confirm_field="confirm")
         self.field_errors, self.form_error = errors, ""
         if errors or not token:
             return

@@ -13,7 +13,7 @@ from backend.errors import DomainError, NotFound, RateLimited
 from backend.notifications.service import dev_mailbox_url
 from primsell import routes
 from primsell.state.session import client_ip
-from primsell.state.sign_in import exchange_code_script
+from primsell.state.sign_in import exchange_code_script, new_password_errors
 
 LINK_SENT = "If an account exists for that address, we have emailed it a link. It works once, for an hour."
 
@@ -52,11 +52,7 @@ class CheckoutPasswordLinkState(rx.State):
     async def submit_password(self, form_data: dict):
         password = str(form_data.get("password", ""))
         confirm = str(form_data.get("password_confirm", ""))
-        errors: dict[str, str] = {}
-        if not password:
-            errors["password"] = "Choose a password."
-        elif confirm != password:
-            errors["password_confirm"] = "The passwords do not match."
+        errors = new_password_errors(password, confirm, confirm_field="password_confirm")
         self.field_errors, self.form_error = errors, ""
         if errors or self.saving:
             return
