@@ -40,6 +40,13 @@ def to_decimal(amount_minor: int, currency: str) -> Decimal:
     return Decimal(amount_minor).scaleb(-CURRENCY_EXPONENTS[currency])
 
 
+def money_text(amount_minor: int, currency: str) -> str:
+    """An amount for people ($25.00). A currency Primsell does not price in (only a provider's report could carry
+    one) is shown as its minor units and code."""
+    currency = (currency or "").upper()
+    return format_amount(amount_minor, currency) if currency in CURRENCY_EXPONENTS else f"{amount_minor} {currency}"
+
+
 def format_amount(amount_minor: int, currency: str) -> str:
     exponent = CURRENCY_EXPONENTS[currency]
     value = to_decimal(amount_minor, currency).quantize(Decimal(1).scaleb(-exponent), rounding=ROUND_HALF_UP)

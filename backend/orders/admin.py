@@ -19,7 +19,7 @@ from backend.auth.acl import Actor, Permission, require, signed_in
 from backend.campaigns.models import Campaign
 from backend.db import session_scope
 from backend.errors import NotFound, ValidationFailed
-from backend.money import CURRENCY_EXPONENTS, format_amount, to_decimal
+from backend.money import CURRENCY_EXPONENTS, money_text, to_decimal
 from backend.orders import fulfilment, minting
 from backend.orders.errors import RefundNotAllowed
 from backend.orders.locks import lock_order, release_supply
@@ -87,18 +87,13 @@ def _filters(brand_id: int, status: OrderState | str | None, campaign_id: int | 
                    func.lower(Order.mint_tx_hash).contains(term, autoescape=True),
                    Order.public_id == term]
         if HEXISH.match(term):
-            matches.append(Order.mint_key.in_(_in_flight_mint_keys(term)))  # type: ignore[union-attr]
+            # Order.mint_tx_hash is set once the mint confirms: a mint in flight is found by its transaction's hash.
+            matches.append(Order.mint_key.in_(minting.mint_keys_with_tx_hash(term)))  # type: ignore[union-attr]
         where.append(or_(*matches))
     return where
 
 
 HEXISH = re.compile(r"^(0x)?[0-9a-f]+$")
-
-
-def _in_flight_mint_keys(term: str) -> Any:
-    """Mint keys whose transaction hash contains `term`. Order.mint_tx_hash is only set once the mint is confirmed;
-    this finds a mint still in flight by the hash the order page already shows."""
-    return minting.mint_keys_with_tx_hash(term)
 
 
 def _in_flight_hashes(session: Session, orders: list[Order]) -> dict[int, str]:
@@ -143,11 +138,6 @@ def _decimal_text(amount: int, currency: str) -> str:
         return str(amount)
     exponent = CURRENCY_EXPONENTS[currency]
     return str(to_decimal(amount, currency).quantize(Decimal(1).scaleb(-exponent)))
-
-
-def _money(amount: int, currency: str) -> str:
-    """$25.00 for people; an unknown currency (never in practice) as its raw minor units."""
-    return format_amount(amount, currency) if currency in CURRENCY_EXPONENTS else f"{amount} {currency} (minor units)"
 
 
 CSV_COLUMNS = ["order_id", "public_id", "created_at", "status", "campaign", "email", "wallet_address", "custodial",
@@ -262,8 +252,8 @@ def order_detail(actor: Actor | None, order_id: int) -> OrderDetail:
         order = _load_for(actor, session, order_id, Permission.ORDER_READ)
         campaign = session.get(Campaign, order.campaign_id)
         timeline = [TimelineEntry(order.created_at, "created", "Order placed",
-                                  f"{order.quantity} x {_money(order.unit_price_minor, order.currency)} = "
-                                  f"{_money(order.amount_minor, order.currency)} by {order.email}",
+                                  f"{order.quantity} x {money_text(order.unit_price_minor, order.currency)} = "
+                                  f"{money_text(order.amount_minor, order.currency)} by {order.email}",
                                   "consumer")]
         timeline += [TimelineEntry(h.at, "state", f"{h.from_state} -> {h.to_state}", h.reason, h.actor)
                      for h in history("order", order.id, session=session)]  # type: ignore[arg-type]
@@ -315,11 +305,8 @@ def refund_order(actor: Actor | None, order_id: int, reason: str) -> OrderDetail
         session.flush()
         who = f"user:{actor.user_id}"  # type: ignore[union-attr]
         transition(session, order, "request_refund", actor=who, reason=reason)
-        refund_id = fulfilment.open_refund(session, order, reason, who)
-        if refund_id is None:  # everything was refunded at the provider already
-            fulfilment.confirm_refunded(session, order, actor=who)
-    if refund_id is not None:  # the provider call after the commit; if it fails, the order_expirer retries it
-        issue_refunds(refund_ids=[refund_id])
+        refund_id = _open_refund(session, order, reason, who)
+    _send_now(refund_id)
     return order_detail(actor, order_id)
 
 
@@ -334,12 +321,24 @@ def retry_refund(actor: Actor | None, order_id: int) -> OrderDetail:
         if not _refund_failed_for_good(session, order):
             raise RefundNotAllowed("Only an order whose refund failed can have its refund sent again.")
         who = f"user:{actor.user_id}"  # type: ignore[union-attr]
-        refund_id = fulfilment.open_refund(session, order, order.refund_reason or "refund retried", who)
-        if refund_id is None:
-            fulfilment.confirm_refunded(session, order, actor=who)
+        refund_id = _open_refund(session, order, order.refund_reason or "refund retried", who)
+    _send_now(refund_id)
+    return order_detail(actor, order_id)
+
+
+def _open_refund(session: Session, order: Order, reason: str, who: str) -> int | None:
+    """An admin's refund of what is left of the payment; when nothing is left (all of it was refunded at the
+    provider already) the order is confirmed refunded instead, and there is nothing to send."""
+    refund_id = fulfilment.open_refund(session, order, reason, who)
+    if refund_id is None:
+        fulfilment.confirm_refunded(session, order, actor=who)
+    return refund_id
+
+
+def _send_now(refund_id: int | None) -> None:
+    """The provider call, after the commit; if it fails, the order_expirer retries it with the same key."""
     if refund_id is not None:
         issue_refunds(refund_ids=[refund_id])
-    return order_detail(actor, order_id)
 
 
 def _refund_failed_for_good(session: Session, order: Order) -> bool:

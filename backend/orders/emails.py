@@ -7,8 +7,9 @@ from sqlmodel import Session
 
 from backend.auth.models import User
 from backend.campaigns.models import Campaign
-from backend.money import CURRENCY_EXPONENTS, format_amount
+from backend.money import money_text
 from backend.notifications.service import queue_email
+from backend.orders.fulfilment import paid_amount
 from backend.orders.models import Order
 from backend.orders.service import order_url
 
@@ -17,9 +18,8 @@ def queue_receipt(session: Session, order: Order) -> bool:
     """The receipt of a paid order (once per order, whatever redeliveries)."""
     campaign = session.get(Campaign, order.campaign_id)
     name = campaign.name if campaign else "your NFT"
-    paid = order.paid_amount_minor if order.paid_amount_minor is not None else order.amount_minor
-    currency = (order.paid_currency or order.currency).upper()
-    amount = format_amount(paid, currency) if currency in CURRENCY_EXPONENTS else f"{paid} {currency}"
+    paid = paid_amount(order)
+    amount = money_text(paid, order.paid_currency or order.currency)
     where = ("We keep it for you: you can withdraw it to your own wallet from your account at any time."
              if order.custodial else f"It goes to your wallet {order.wallet_address}.")
     user = session.get(User, order.user_id) if order.user_id is not None else None

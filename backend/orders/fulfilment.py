@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from backend.db import utcnow
 from backend.errors import DomainError
-from backend.money import CURRENCY_EXPONENTS, format_amount
+from backend.money import money_text
 from backend.monitoring.errors import record_error
 from backend.orders import minting
 from backend.orders.errors import PaymentMismatch
@@ -38,14 +38,30 @@ MINT_SYSTEM = "system:minting"
 
 
 def _money(amount: int | None, currency: str) -> str:
-    if amount is None:
-        return "an unknown amount"
-    currency = (currency or "").upper()
-    return format_amount(amount, currency) if currency in CURRENCY_EXPONENTS else f"{amount} {currency}"
+    return "an unknown amount" if amount is None else money_text(amount, currency)
 
 
-def _paid(order: Order) -> int:
+def paid_amount(order: Order) -> int:
+    """What the buyer paid (as the provider reported it), else what the order asked for."""
     return order.paid_amount_minor if order.paid_amount_minor is not None else order.amount_minor
+
+
+def left_to_refund(session: Session, order: Order) -> int:
+    """What of the order's payment has not gone back to the buyer yet."""
+    return paid_amount(order) - refunded_total(session, order.payment_intent_id)
+
+
+def record_provider_refund(session: Session, *, order_id: int | None, payment_intent: str, amount: int,
+                           currency: str, key: str) -> None:
+    """A refund made outside Primsell (the provider's dashboard), recorded as succeeded, once per `key`."""
+    now = utcnow()
+    insert_ignore(session, PaymentRefund.__table__, {
+        "order_id": order_id, "payment_intent_id": payment_intent, "idempotency_key": key[:120],
+        "amount_minor": amount, "currency": currency.upper()[:3], "reason": "refunded at the payment provider",
+        "requested_by": "provider", "origin": "provider", "status": RefundStatus.SUCCEEDED,
+        "provider_refund_id": "", "attempts": 0, "next_attempt_at": now, "last_error": "",
+        "created_at": now, "updated_at": now,
+    }, ["idempotency_key"])
 
 
 def refund_key(order_id: int, attempt: int = 1) -> str:
@@ -71,7 +87,7 @@ def open_refund(session: Session, order: Order, reason: str, requested_by: str) 
     admin's request); returns its id. A refund of the order already on its way is returned instead of a second
     one; None when nothing is left to refund (or there is no payment to refund: logged for an admin)."""
     if not order.payment_intent_id:
-        if _paid(order) > 0:
+        if paid_amount(order) > 0:
             record_error("payments:refund_without_payment", RuntimeError(f"order {order.id} has no payment intent"),
                          {"order_id": order.id}, session=session)
         return None
@@ -82,7 +98,7 @@ def open_refund(session: Session, order: Order, reason: str, requested_by: str) 
     ).order_by(r.id).limit(1)).scalar_one_or_none()
     if in_flight is not None:
         return in_flight
-    left = _paid(order) - refunded_total(session, order.payment_intent_id)
+    left = left_to_refund(session, order)
     if left <= 0:
         return None
     earlier = session.execute(select(func.count()).where(r.order_id == order.id, r.origin == "primsell")).scalar_one()
@@ -104,7 +120,7 @@ def confirm_refunded(session: Session, order: Order, actor: str = PAYMENT_SYSTEM
     total = refunded_total(session, order.payment_intent_id)
     order.refunded_minor = max(order.refunded_minor, total)
     session.add(order)
-    if order.state is O.REFUND_PENDING and (_fully_refunded(order) or _paid(order) == 0):
+    if order.state is O.REFUND_PENDING and (_fully_refunded(order) or paid_amount(order) == 0):
         transition(session, order, "confirm_refund", actor=actor,
                    reason=f"refunded {_money(order.refunded_minor, order.paid_currency or order.currency)}")
         return True
@@ -115,7 +131,7 @@ def refund_rest(session: Session, order: Order, reason: str, requested_by: str) 
     """A refund_pending order: confirm it when its payment is back in full already, else queue the rest."""
     if confirm_refunded(session, order):
         return "refunded already"
-    if open_refund(session, order, reason, requested_by) is None and order.state is O.REFUND_PENDING:
+    if open_refund(session, order, reason, requested_by) is None:
         return "nothing to refund"
     return "refund queued"
 
@@ -257,14 +273,9 @@ def apply_charge_refunded(session: Session, order: Order | None, obj: dict[str, 
             session.execute(update(r).where(r.id.in_(confirmed))  # type: ignore[union-attr]
                             .values(status=RefundStatus.SUCCEEDED, updated_at=now))
     if uncovered > 0:
-        insert_ignore(session, PaymentRefund.__table__, {
-            "order_id": order.id if order else None, "payment_intent_id": payment_intent,
-            "idempotency_key": f"provider-{obj.get('id')}-{cumulative}"[:120], "amount_minor": uncovered,
-            "currency": str(obj.get("currency") or "").upper()[:3], "reason": "refunded at the payment provider",
-            "requested_by": "provider", "origin": "provider", "status": RefundStatus.SUCCEEDED,
-            "provider_refund_id": "", "attempts": 0, "next_attempt_at": now, "last_error": "",
-            "created_at": now, "updated_at": now,
-        }, ["idempotency_key"])
+        record_provider_refund(session, order_id=order.id if order else None, payment_intent=payment_intent,
+                               amount=uncovered, currency=str(obj.get("currency") or ""),
+                               key=f"provider-{obj.get('id')}-{cumulative}")
     if order is None:
         return "refund recorded; order not known yet"
     if order.state in PAYABLE or order.state is O.EXPIRED and order.paid_at is None:
@@ -296,7 +307,7 @@ def _refunded_at_provider(session: Session, order: Order) -> str:
 
 
 def _fully_refunded(order: Order) -> bool:
-    paid = _paid(order)
+    paid = paid_amount(order)
     return paid > 0 and order.refunded_minor >= paid
 
 

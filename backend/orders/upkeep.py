@@ -68,7 +68,7 @@ def issue_refunds(*, limit: int | None = None, refund_ids: list[int] | None = No
             query = query.where(r.id.in_(refund_ids))  # type: ignore[union-attr]
         claimed = []
         for row in claim_batch(session, query, limit, of=PaymentRefund):
-            amount = row[2] if row[5] else _amount_left(session, row[4], row[1], row[2])
+            amount = row[2] if row[5] else _amount_left(session, row[4], row[2])
             if amount <= 0:
                 session.execute(update(PaymentRefund).where(r.id == row[0]).values(
                     status=RefundStatus.CANCELED, last_error="not sent: nothing was left to refund", updated_at=now))
@@ -79,8 +79,8 @@ def issue_refunds(*, limit: int | None = None, refund_ids: list[int] | None = No
             claimed.append((row[0], row[1], amount, row[3], row[4], row[5]))
     if not claimed:
         return 0
+    provider = provider or get_provider()
     for refund_id, payment_intent, amount, key, order_id, attempts in claimed:
-        provider = provider or get_provider()
         try:
             result = provider.refund(payment_intent, amount, idempotency_key=key,
                                      metadata={"order_id": str(order_id or "")})
@@ -91,7 +91,7 @@ def issue_refunds(*, limit: int | None = None, refund_ids: list[int] | None = No
     return len(claimed)
 
 
-def _amount_left(session: Session, order_id: int | None, payment_intent: str, amount: int) -> int:
+def _amount_left(session: Session, order_id: int | None, amount: int) -> int:
     """What a refund not sent yet should ask for: its amount, at most what is left of the payment (0 when the order
     ended refunded some other way)."""
     order = session.get(Order, order_id) if order_id is not None else None
@@ -99,8 +99,7 @@ def _amount_left(session: Session, order_id: int | None, payment_intent: str, am
         return amount
     if order.state is OrderState.REFUNDED:
         return 0
-    paid = order.paid_amount_minor if order.paid_amount_minor is not None else order.amount_minor
-    return min(amount, paid - fulfilment.refunded_total(session, payment_intent))
+    return min(amount, fulfilment.left_to_refund(session, order))
 
 
 def check_submitted_refunds(*, limit: int | None = None, provider: PaymentProvider | None = None,
@@ -188,15 +187,11 @@ def _already_refunded(refund_id: int, order_id: int | None) -> None:
         order = lock_order(session, order_id=order_id) if order_id is not None else None
         if order is None:
             return
-        paid = order.paid_amount_minor if order.paid_amount_minor is not None else order.amount_minor
-        left = paid - fulfilment.refunded_total(session, refund.payment_intent_id)
+        left = fulfilment.left_to_refund(session, order)
         if left > 0:
-            session.add(PaymentRefund(
-                order_id=order.id, payment_intent_id=refund.payment_intent_id,
-                idempotency_key=f"provider-already-{refund_id}", amount_minor=left, currency=refund.currency,
-                reason="refunded at the payment provider", requested_by="provider", origin="provider",
-                status=RefundStatus.SUCCEEDED, created_at=now, updated_at=now))
-            session.flush()
+            fulfilment.record_provider_refund(session, order_id=order.id, payment_intent=refund.payment_intent_id,
+                                              amount=left, currency=refund.currency,
+                                              key=f"provider-already-{refund_id}")
         fulfilment.confirm_refunded(session, order)
     log.info("refund %s: the payment was refunded in full at the provider already", refund_id)
 

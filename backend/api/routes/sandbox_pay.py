@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from backend.errors import Conflict, NotFound
-from backend.money import CURRENCY_EXPONENTS, format_amount
+from backend.money import money_text
 from backend.payments import sandbox
 from backend.payments.provider import provider_name
 
@@ -31,11 +31,6 @@ code{background:#f4f4f5;padding:1px 4px}
 """
 
 
-def _amount(amount: int, currency: str) -> str:
-    upper = currency.upper()
-    return format_amount(amount, upper) if upper in CURRENCY_EXPONENTS else f"{amount} {upper}"
-
-
 def _render(session_id: str, message: str = "", status_code: int = 200) -> HTMLResponse:
     page = sandbox.page(session_id)
     sid = html.escape(session_id)
@@ -48,7 +43,7 @@ def _render(session_id: str, message: str = "", status_code: int = 200) -> HTMLR
   <input id="card" name="card" value="4242 4242 4242 4242" autocomplete="off" inputmode="numeric">
   <p class="hint">Test cards: <code>4242 4242 4242 4242</code> pays &middot; <code>4000 0000 0000 0002</code>
   declines &middot; <code>4000 0000 0000 9995</code> insufficient funds. Any expiry date and CVC.</p>
-  <button class="pay" name="action" value="pay">Pay {html.escape(_amount(page.amount_total, page.currency))}</button>
+  <button class="pay" name="action" value="pay">Pay {html.escape(money_text(page.amount_total, page.currency))}</button>
   <button class="decline" name="action" value="decline">Decline (test a failed payment)</button>
   <button class="cancel" name="action" value="cancel">Cancel and let the order expire</button>
 </form>"""
@@ -61,7 +56,7 @@ def _render(session_id: str, message: str = "", status_code: int = 200) -> HTMLR
 <title>SANDBOX payment</title><style>{_STYLE}</style></head><body>
 <div class="banner">SANDBOX &mdash; NO REAL MONEY: this page imitates a card payment for testing</div>
 <main><h1>Pay for your order</h1><ul>{items}</ul>
-<div class="total">{html.escape(_amount(page.amount_total, page.currency))}</div>{note}{form}</main></body></html>"""
+<div class="total">{html.escape(money_text(page.amount_total, page.currency))}</div>{note}{form}</main></body></html>"""
     return HTMLResponse(body, status_code=status_code, headers={"Cache-Control": "no-store",
                                                                 "X-Frame-Options": "DENY"})
 

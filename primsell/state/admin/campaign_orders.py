@@ -11,7 +11,7 @@ from backend.errors import DomainError
 from backend.orders.admin import CampaignDashboard, campaign_dashboard
 from primsell import routes
 from primsell.components.timeline import state_label
-from primsell.state.admin.orders import money
+from backend.money import money_text
 from primsell.state.session import SessionState
 
 
@@ -42,8 +42,8 @@ class AdminCampaignOrdersState(rx.State):
     def _show(self, d: CampaignDashboard) -> None:
         currencies = sorted(set(d.revenue_minor) | set(d.refunded_minor))
         self.revenue = [
-            {"currency": c, "net": money(d.revenue_minor.get(c, 0), c),
-             "refunded": money(d.refunded_minor.get(c, 0), c) if d.refunded_minor.get(c) else ""}
+            {"currency": c, "net": money_text(d.revenue_minor.get(c, 0), c),
+             "refunded": money_text(d.refunded_minor.get(c, 0), c) if d.refunded_minor.get(c) else ""}
             for c in currencies
         ]
         self.by_status = [{"status": s, "label": state_label(s), "count": str(n)}

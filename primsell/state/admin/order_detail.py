@@ -11,7 +11,8 @@ from backend.auth.acl import Actor
 from backend.errors import DomainError, Forbidden, NotAuthenticated, NotFound
 from backend.orders.admin import OrderDetail, TimelineEntry, order_detail, refund_order, retry_refund
 from primsell import routes
-from primsell.state.admin.orders import money, utc_text
+from backend.money import money_text
+from primsell.state.admin.orders import utc_text
 from primsell.state.session import SessionState
 
 REASON_MIN, REASON_MAX = 3, 500
@@ -70,9 +71,9 @@ class AdminOrderDetailState(rx.State):
         self.order_page_url = routes.order_page(o.public_id)
         self.campaign_name, self.campaign_url = o.campaign_name, routes.admin_campaign(o.campaign_id)
         self.email, self.wallet_address, self.custodial = o.email, o.wallet_address, o.custodial
-        self.quantity, self.amount = o.quantity, money(o.amount_minor, o.currency)
-        self.paid_amount = money(d.paid_amount_minor, o.currency) if d.paid_amount_minor is not None else ""
-        self.refunded = money(o.refunded_minor, o.currency) if o.refunded_minor else ""
+        self.quantity, self.amount = o.quantity, money_text(o.amount_minor, o.currency)
+        self.paid_amount = money_text(d.paid_amount_minor, o.currency) if d.paid_amount_minor is not None else ""
+        self.refunded = money_text(o.refunded_minor, o.currency) if o.refunded_minor else ""
         self.tx_hash, self.token_ids = o.tx_hash, list(o.token_ids)
         self.created_at, self.paid_at = utc_text(o.created_at), utc_text(o.paid_at)
         self.expires_at = utc_text(d.expires_at)

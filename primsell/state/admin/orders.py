@@ -12,7 +12,7 @@ import reflex as rx
 from backend.auth.acl import Actor
 from backend.campaigns.service import list_campaigns
 from backend.errors import DomainError, Forbidden, NotAuthenticated
-from backend.money import CURRENCY_EXPONENTS, format_amount
+from backend.money import money_text
 from backend.orders.admin import OrderRow, list_orders
 from backend.workflow.machines import OrderState
 from primsell import routes
@@ -28,10 +28,6 @@ def short_hex(value: str | None, keep: int = 6) -> str:
     if not value:
         return ""
     return value if len(value) <= 2 + 2 * keep else f"{value[:2 + keep]}…{value[-keep:]}"
-
-
-def money(amount_minor: int, currency: str) -> str:
-    return format_amount(amount_minor, currency) if currency in CURRENCY_EXPONENTS else f"{amount_minor} {currency}"
 
 
 def utc_text(value: datetime | None) -> str:
@@ -70,8 +66,8 @@ def order_rows(items: list[OrderRow]) -> list[dict[str, str]]:
             "wallet_full": o.wallet_address,
             "custodial": "yes" if o.custodial else "",
             "quantity": str(o.quantity),
-            "amount": money(o.amount_minor, o.currency),
-            "refunded": money(o.refunded_minor, o.currency) if o.refunded_minor else "",
+            "amount": money_text(o.amount_minor, o.currency),
+            "refunded": money_text(o.refunded_minor, o.currency) if o.refunded_minor else "",
             "tx": short_hex(o.tx_hash),
             "tx_full": o.tx_hash,
             "detail_url": routes.admin_order(o.id),

@@ -13,7 +13,7 @@ from backend.errors import Conflict, DomainError, NotFound
 from backend.notifications.service import dev_mailbox_url
 from backend.orders.accounts import CLAIMABLE_STATES, can_claim_account, mask_email, send_account_link
 from backend.orders.service import OrderView, get_order_public
-from backend.money import CURRENCY_EXPONENTS, format_amount
+from backend.money import money_text
 from primsell import routes
 from primsell.state.checkout.campaign import CheckoutCampaignState, crypto_text, utc_time
 
@@ -22,10 +22,6 @@ POLL_EVERY_S = 2
 MAX_POLLS = 1800
 # Where an order stops moving by itself: nothing more to watch for.
 SETTLED = frozenset({"minted", "fulfilled", "expired", "refunded"})
-
-
-def _money(amount_minor: int, currency: str) -> str:
-    return format_amount(amount_minor, currency) if currency in CURRENCY_EXPONENTS else f"{amount_minor} {currency}"
 
 
 def _time(value: datetime | None) -> str:
@@ -108,7 +104,7 @@ class CheckoutOrderState(rx.State):
         self.tokens = [{"id": t, "metadata": routes.token_metadata(view.campaign_slug, t),
                         "explorer": view.collection_url} for t in view.token_ids]
         self.failure_reason, self.refund_reason = view.failure_reason, view.refund_reason
-        self.refunded = _money(view.refunded_minor, view.currency) if view.refunded_minor else ""
+        self.refunded = money_text(view.refunded_minor, view.currency) if view.refunded_minor else ""
         self.created_at, self.paid_at = _time(view.created_at), _time(view.paid_at)
         self.minted_at, self.expires_at = _time(view.minted_at), _time(view.expires_at)
 
