@@ -215,32 +215,40 @@ def _fill_generated_secrets(settings: Settings) -> Settings:
     return settings.model_copy(update={name: SecretStr(stored[name]) for name in missing})
 
 
-def _check_payments(settings: Settings) -> Settings:
-    """Fill development secrets, and refuse a payments set-up that would silently lose money or every payment.
-
-    - Production takes real payments: with no STRIPE_API_KEY it would fall back to the sandbox, where anyone can
-      "pay" with a test card and receive tokens. Only an explicit PAYMENTS_PROVIDER=sandbox (a staging site) may.
-    - A Stripe key needs Stripe's own webhook secret: a generated one would reject every webhook Stripe sends."""
+def _check_stripe_webhook_secret(settings: Settings) -> None:
+    """A Stripe key needs Stripe's own webhook secret: a generated one would reject every webhook Stripe sends.
+    Checked before development fills in its generated secrets."""
     has_key = bool(_secret_value(settings.stripe_api_key))
     uses_stripe = settings.payments_provider == "stripe" or settings.payments_provider == "auto" and has_key
-    if uses_stripe and not _secret_value(settings.stripe_webhook_secret):  # checked before development fills it
+    if uses_stripe and not _secret_value(settings.stripe_webhook_secret):
         raise ConfigurationError(
             "STRIPE_API_KEY is set but STRIPE_WEBHOOK_SECRET is not: every webhook Stripe sends would be refused. "
             "Set it to the signing secret of your Stripe webhook endpoint (whsec_...).")
-    settings = _fill_generated_secrets(settings)
-    if settings.is_production and not _secret_value(settings.smtp_url):
+
+
+def _check_production(settings: Settings) -> None:
+    """What production needs beyond its secrets: an SMTP server (receipts and account links go by email), and real
+    payments. With no STRIPE_API_KEY it would fall back to the sandbox, where anyone can "pay" with a test card and
+    receive tokens; only an explicit PAYMENTS_PROVIDER=sandbox (a staging site) may."""
+    if not settings.is_production:
+        return
+    if not _secret_value(settings.smtp_url):
         raise ConfigurationError(
             "PRIMSELL_ENV=production but SMTP_URL is not set: buyers get their receipts and account links by email.")
-    if settings.is_production and settings.payments_provider == "auto" and not has_key:
+    if settings.payments_provider == "auto" and not _secret_value(settings.stripe_api_key):
         raise ConfigurationError(
             "PRIMSELL_ENV=production but STRIPE_API_KEY is not set: production takes real payments. Set it, or set "
             "PAYMENTS_PROVIDER=sandbox explicitly for a staging site (anyone can pay there with a test card).")
-    return settings
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Read settings from the environment (and `.env`), fill development secrets, check the payments set-up."""
-    return _check_payments(Settings(**overrides))  # type: ignore[arg-type]
+    """Read settings from the environment (and `.env`), fill development secrets, and refuse a set-up that would
+    silently lose money or every payment."""
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    _check_stripe_webhook_secret(settings)
+    settings = _fill_generated_secrets(settings)
+    _check_production(settings)
+    return settings
 
 
 @lru_cache(maxsize=1)
