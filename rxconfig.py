@@ -1,9 +1,11 @@
-"""Reflex configuration: one app, `primsell`. Which surfaces it serves comes from PRIMSELL_SURFACES (backend/settings.py)."""
+"""Reflex configuration: one app, `primsell`. Which surfaces it serves comes from PRIMSELL_SURFACES
+(backend/settings.py)."""
 
 from urllib.parse import urlsplit
 
 import reflex as rx
 
+from backend.exposure import default_bind_host
 from backend.settings import get_settings
 
 
@@ -28,6 +30,9 @@ config = rx.Config(
     # Several web processes share UI state through Redis when REDIS_URL is set; otherwise it stays in-process.
     redis_url=get_settings().redis_url or None,
     cors_allowed_origins=_allowed_origins(),
+    # Development listens on 127.0.0.1 only unless PRIMSELL_DEV_ALLOW_REMOTE=1; the app checks the address it is
+    # given (REFLEX_BACKEND_HOST / --backend-host) when it starts (backend/exposure.py).
+    backend_host=default_bind_host(),
     plugins=[
         rx.plugins.RadixThemesPlugin(
             theme=rx.theme(appearance="light", accent_color="violet", gray_color="slate", radius="medium")

@@ -1,1 +1,2 @@
-"""Primsell's domain and services. The web app and the job runner both call into this package; it never imports reflex."""
+"""Primsell's domain and services. The web app and the job runner both call into this package; it never imports
+reflex."""

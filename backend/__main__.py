@@ -1,4 +1,5 @@
-"""Primsell's command line: `python -m backend migrate | create-admin | seed-demo | serve`."""
+"""Primsell's command line: `python -m backend migrate | create-admin | seed-demo | machines | events | reconcile |
+serve`."""
 
 from __future__ import annotations
 
@@ -49,11 +50,17 @@ def _create_admin(args: argparse.Namespace) -> int:
     return 0
 
 
-def _seed_demo(_: argparse.Namespace) -> int:
-    from backend.demo import credentials_text, seed_demo
+def _seed_demo(args: argparse.Namespace) -> int:
+    from backend.demo import credentials_text, seed_demo, seed_demo_sales
 
     seed_demo()
     print(credentials_text())
+    if args.sales:
+        result = seed_demo_sales()
+        if result.skipped:
+            print(f"error: demo sales: {result.skipped}", file=sys.stderr)
+            return 1
+        print(f"demo Seaport at {result.seaport}: {result.made} new sale(s)")
     return 0
 
 
@@ -83,10 +90,58 @@ def _machines(args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve(args: argparse.Namespace) -> int:
-    from backend.serve import serve
+def _events(args: argparse.Namespace) -> int:
+    from backend.settings import PROJECT_ROOT
+    from backend.workflow.event_map import events_markdown
 
-    return serve(port=args.port, demo=not args.no_demo, dev=args.dev, jobs=not args.no_jobs)
+    text = events_markdown()
+    if args.write:
+        (PROJECT_ROOT / "docs" / "EVENTS.md").write_text(text)
+    else:
+        print(text, end="")
+    return 0
+
+
+def _custody_xpub(_: argparse.Namespace) -> int:
+    from backend.chain.keys import custody_xpub_for_seed
+
+    print(custody_xpub_for_seed())
+    return 0
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    """Reconcile and print the summary: 0 clean, 1 exceptions found, 2 the run failed."""
+    from backend.monitoring.sentry import init_sentry
+    from backend.reconciliation.report import summary_text
+    from backend.reconciliation.service import run_reconciliation
+
+    init_sentry()  # exceptions alert Sentry when SENTRY_DSN is set, as the daemon's do
+    try:
+        summary = run_reconciliation(since=args.since)
+    except Exception as exc:  # noqa: BLE001  (the run is stored as failed and logged; say why and fail)
+        print(f"error: reconciliation failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    print(summary_text(summary))
+    return 1 if summary.findings else 0
+
+
+def _since(text: str):  # type: ignore[no-untyped-def]
+    """--since: an ISO date or date-time (UTC when it names no zone)."""
+    from datetime import UTC, datetime
+
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD or an ISO date-time)") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from backend.serve import allow_remote_dev, serve
+
+    if args.allow_remote_dev:
+        allow_remote_dev()
+    return serve(port=args.port, demo=not args.no_demo, dev=args.dev, jobs=not args.no_jobs, host=args.host)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,12 +154,30 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("--name", default="")
     admin.add_argument("--brand", help="brand slug: make a brand admin instead of a platform admin")
     admin.set_defaults(run=_create_admin)
-    commands.add_parser("seed-demo", help="load the demo brand, people and campaigns").set_defaults(run=_seed_demo)
+    seed = commands.add_parser("seed-demo", help="load the demo brand, people and campaigns")
+    seed.add_argument("--sales", action="store_true",
+                      help="also make the demo's Seaport sales on the local chain (a node must answer there)")
+    seed.set_defaults(run=_seed_demo)
     machines = commands.add_parser("machines", help="print the state machines' transition tables (Markdown)")
     machines.add_argument("--write", action="store_true", help="write docs/STATE_MACHINES.md instead")
     machines.set_defaults(run=_machines)
+    commands.add_parser(
+        "custody-xpub", help="print CUSTODY_XPUB for this CUSTODY_SEED (give it to the web process, not the seed)",
+    ).set_defaults(run=_custody_xpub)
+    events = commands.add_parser("events", help="print the map of outbox topics, emitters, subscribers and daemons")
+    events.add_argument("--write", action="store_true", help="write docs/EVENTS.md instead")
+    events.set_defaults(run=_events)
+    reconcile = commands.add_parser(
+        "reconcile", help="tie payments, orders and the chain together; exit 1 when there are exceptions")
+    reconcile.add_argument("--since", type=_since, default=None,
+                           help="paid orders since this date (default: RECONCILE_LOOKBACK_DAYS ago)")
+    reconcile.set_defaults(run=_reconcile)
     serve = commands.add_parser("serve", help="migrate, seed the demo data and serve Primsell")
     serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument("--host", default=None,
+                       help="address to listen on (default: 127.0.0.1 in development, 0.0.0.0 in production)")
+    serve.add_argument("--allow-remote-dev", action="store_true",
+                       help="development only: allow a non-loopback --host (same as PRIMSELL_DEV_ALLOW_REMOTE=1)")
     serve.add_argument("--no-demo", action="store_true", help="do not load demo data")
     serve.add_argument("--dev", action="store_true", help="Reflex dev mode (hot reload) instead of a production build")
     serve.add_argument("--no-jobs", action="store_true", help="do not start the daemon runner beside the web app")
@@ -115,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigurationError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    except Exception as exc:  # noqa: BLE001 - a CLI shows domain errors as one line
+    except Exception as exc:  # a CLI shows domain errors as one line
         from backend.errors import DomainError
 
         if isinstance(exc, DomainError):

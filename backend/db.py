@@ -120,7 +120,7 @@ def _begin_immediate(raw: _SQLiteConnection) -> None:
                     raw.execute("BEGIN IMMEDIATE")
                     return
                 except sqlite3.OperationalError as exc:
-                    if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() >= deadline:
+                    if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() >= deadline:
                         raise
                 time.sleep(_SQLITE_POLL_S)
         finally:

@@ -42,6 +42,13 @@ class Forbidden(DomainError):
     status = 403
 
 
+class Unavailable(DomainError):
+    """A system this one depends on (the chain node, the payment provider) did not answer: try again later."""
+
+    code = "unavailable"
+    status = 503
+
+
 class RateLimited(DomainError):
     code = "rate_limited"
     status = 429

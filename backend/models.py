@@ -14,17 +14,26 @@ from backend.campaigns.models import Campaign
 from backend.chain.models import (
     ChainTransaction,
     ContractDeployment,
+    IndexedBlock,
+    IndexerCheckpoint,
     MintedToken,
     MintRequest,
+    SeaportDeployment,
     SignerNonce,
+    TokenOwner,
+    TokenTransfer,
     TxAttempt,
 )
 from backend.fx.models import FxProviderState, FxRate
+from backend.kyc.models import KycAuditEntry, KycCase, KycDocument, KycProviderEvent, KycSubmission
 from backend.monitoring.models import ErrorLogEntry
 from backend.notifications.models import OutboundEmail
 from backend.operations.models import JobLease, JobRun, SchedulerHeartbeat
 from backend.orders.models import Order
 from backend.payments.models import PaymentEvent, PaymentRefund, SandboxRefund, SandboxSession
+from backend.reconciliation.models import ReconciliationException, ReconciliationRun, ReconciliationTotal
+from backend.rewards.models import Reward, RewardAttempt, RewardChange, RewardRedemption, SiweNonce
+from backend.sales.models import Sale, SaleReversal, SalesCursor, SaleSource
 from backend.workflow.models import OutboxDelivery, OutboxEvent, ProcessedEvent, StateTransition
 
 metadata = SQLModel.metadata
@@ -38,9 +47,16 @@ __all__ = [
     "ErrorLogEntry",
     "FxProviderState",
     "FxRate",
+    "IndexedBlock",
+    "IndexerCheckpoint",
     "Invitation",
     "JobLease",
     "JobRun",
+    "KycAuditEntry",
+    "KycCase",
+    "KycDocument",
+    "KycProviderEvent",
+    "KycSubmission",
     "LoginGrant",
     "Membership",
     "MintRequest",
@@ -52,12 +68,27 @@ __all__ = [
     "PaymentEvent",
     "PaymentRefund",
     "ProcessedEvent",
+    "ReconciliationException",
+    "ReconciliationRun",
+    "ReconciliationTotal",
     "RefreshToken",
+    "Reward",
+    "RewardAttempt",
+    "RewardChange",
+    "RewardRedemption",
+    "Sale",
+    "SaleReversal",
+    "SaleSource",
+    "SalesCursor",
     "SandboxRefund",
     "SandboxSession",
     "SchedulerHeartbeat",
+    "SeaportDeployment",
     "SignerNonce",
+    "SiweNonce",
     "StateTransition",
+    "TokenOwner",
+    "TokenTransfer",
     "TxAttempt",
     "User",
     "metadata",

@@ -2,24 +2,32 @@
 
 Runs its child processes and stops them all when one ends or on Ctrl-C / SIGTERM:
 - a local anvil node on 127.0.0.1:8545, the embedded default chain (only when no CHAIN_RPC_URL is set;
-  its state is kept in var/anvil.json so deployed contracts survive a restart, like the database);
+  its state is kept in var/anvil.json so deployed contracts survive a restart, like the database); with the demo,
+  a few real Seaport sales of the demo collection are made on it before the app starts (backend.demo);
 - the web app: Reflex in production mode, one port for the pages, the websocket and the HTTP API;
 - the job runner (`python -m jobs`): the daemons, each behind its DB-row lease.
+
+Development listens on 127.0.0.1 only: `--host 0.0.0.0` is refused there unless `--allow-remote-dev` (or
+PRIMSELL_DEV_ALLOW_REMOTE=1) says so. The web process never gets CUSTODY_SEED; only the job runner does.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import time
 
+from backend.exposure import check_bind_host, default_bind_host
 from backend.settings import PROJECT_ROOT, get_settings
 from backend.toolchain import toolchain_env
 
 
-def reflex_command(port: int, *, dev: bool = False) -> list[str]:
+def reflex_command(port: int, *, dev: bool = False, host: str | None = None) -> list[str]:
     reflex = [sys.executable, "-m", "reflex", "run", "--loglevel", "warning"]
+    if host:
+        reflex += ["--backend-host", host]
     if dev:
         return [*reflex, "--env", "dev", "--frontend-port", str(port), "--backend-port", str(port + 5000)]
     return [*reflex, "--env", "prod", "--single-port", "--frontend-port", str(port), "--backend-port", str(port)]
@@ -65,29 +73,63 @@ def _start_local_chain() -> object | None:
     return node
 
 
-def serve(*, port: int = 3000, demo: bool = True, dev: bool = False, jobs: bool = True) -> int:
+def allow_remote_dev() -> None:
+    """`--allow-remote-dev`: the same as PRIMSELL_DEV_ALLOW_REMOTE=1, for this process and its children."""
+    os.environ["PRIMSELL_DEV_ALLOW_REMOTE"] = "1"
+    get_settings.cache_clear()
+
+
+def _seed_demo_sales() -> None:
+    """The demo's Seaport sales on the local chain (the indexer daemon then finds them). A failure here is reported
+    and the app starts anyway: the sales are a demo nicety, not something the app needs."""
+    from backend.demo import seed_demo_sales
+
+    try:
+        result = seed_demo_sales()
+    except Exception as exc:  # noqa: BLE001  (reported; make run goes on)
+        print(f"Demo sales skipped: {type(exc).__name__}: {exc}", flush=True)
+        return
+    if result.skipped:
+        print(f"Demo sales skipped: {result.skipped}", flush=True)
+    else:
+        print(f"Demo Seaport at {result.seaport}: {result.made} new demo sale(s) for the chain indexer", flush=True)
+
+
+def serve(*, port: int = 3000, demo: bool = True, dev: bool = False, jobs: bool = True,
+          host: str | None = None) -> int:
     from backend.demo import request_demo_deploys, seed_demo
     from backend.migrate import upgrade
 
+    host = host or default_bind_host()
+    check_bind_host(host)  # before anything starts
     upgrade()
     if demo:
         seed_demo()
         request_demo_deploys()
     print(_banner(port, demo), flush=True)
     chain = _start_local_chain()
+    if demo:
+        _seed_demo_sales()
     try:
-        return _run_children(port, dev=dev, jobs=jobs)
+        return _run_children(port, dev=dev, jobs=jobs, host=host)
     finally:
         if chain is not None:
             chain.stop()  # type: ignore[attr-defined]
 
 
-def _run_children(port: int, *, dev: bool, jobs: bool) -> int:
+def web_env(env: dict[str, str]) -> dict[str, str]:
+    """The web process's environment: no CUSTODY_SEED (an empty value also hides one in .env); it shows custodial
+    addresses from CUSTODY_XPUB, which `_run_children` gives both children (derived here from the seed if unset)."""
+    return {**env, "CUSTODY_SEED": ""}
+
+
+def _run_children(port: int, *, dev: bool, jobs: bool, host: str) -> int:
     env = toolchain_env()
     # The web app only accepts its own origin (CORS and websocket): by default that is this port on localhost.
     if not get_settings().model_fields_set & {"public_url"}:
         env["PRIMSELL_PUBLIC_URL"] = f"http://localhost:{port}"
-    children = [subprocess.Popen(reflex_command(port, dev=dev), cwd=PROJECT_ROOT, env=env)]
+    env["CUSTODY_XPUB"] = get_settings().custody_xpub  # the runner checks its seed against it
+    children = [subprocess.Popen(reflex_command(port, dev=dev, host=host), cwd=PROJECT_ROOT, env=web_env(env))]
     if jobs:
         children.append(subprocess.Popen(jobs_command(), cwd=PROJECT_ROOT, env=env))
 

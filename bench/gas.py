@@ -82,7 +82,7 @@ class Chain:
     def _connected(self) -> bool:
         try:
             return self.w3.is_connected()
-        except Exception:
+        except Exception:  # noqa: BLE001 - a probe: any failure means not connected (yet)
             return False
 
     def close(self) -> None:

@@ -41,6 +41,7 @@ def main() -> None:
     from backend.chain.anvil import running_anvil
     from backend.chain.client import set_web3
     from backend.chain.deployments import deploy_pass, deployment_status, request_deploy
+    from backend.chain.finish_hooks import FINISH_HOOKS
     from backend.chain.mints import dispatch_pass, minted_count, request_mint
     from backend.chain.txmanager import monitor_pass
     from backend.migrate import upgrade
@@ -54,11 +55,11 @@ def main() -> None:
         set_web3("local", Web3(Web3.HTTPProvider(node.url, exception_retry_configuration=None)))
         brand = make_brand()
         admin = make_user(Role.BRAND_ADMIN, brand)
-        campaign = make_campaign(brand, supply_cap=max(args.requests, 1))
+        campaign = make_campaign(brand, supply_cap=max(args.requests, 1), deployed=False)
         request_deploy(admin, campaign.id)
         while deployment_status(admin, campaign.id).state != "deployed":
             deploy_pass()
-            result = monitor_pass("local")
+            result = monitor_pass("local", hooks=FINISH_HOOKS)
             if deployment_status(admin, campaign.id).state == "failed":
                 raise SystemExit(f"deploy failed: {deployment_status(admin, campaign.id).error}")
             if result.rpc_error:
@@ -74,7 +75,7 @@ def main() -> None:
         passes = 0
         while minted_count(admin, campaign.id).minted < args.requests:
             dispatch_pass()
-            result = monitor_pass("local")
+            result = monitor_pass("local", hooks=FINISH_HOOKS)
             passes += 1
             if result.rpc_error or result.reverted or passes > 500:
                 raise SystemExit(f"stopped: {result}")

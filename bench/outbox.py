@@ -2,8 +2,9 @@
 
 Usage: python bench/outbox.py [-n 20000] [--database-url URL] [--tx-size 50]
 Default database: a temp SQLite file. A PostgreSQL URL names the server: a scratch database
-`primsell_bench_outbox_<pid>` is created there, migrated, and dropped at the end (two runs do not collide). A writer thread commits events in transactions of
---tx-size while the relay runs concurrently; the rate is N / (first write -> last delivery).
+`primsell_bench_outbox_<pid>` is created there, migrated, and dropped at the end (two runs do not collide).
+A writer thread commits events in transactions of --tx-size while the relay runs concurrently; the rate is
+N / (first write -> last delivery).
 Last line: events_per_s=<n> backend=<sqlite|postgresql> lost=<n> duplicated=<n>
 """
 
@@ -92,7 +93,8 @@ def main() -> int:
         while n < args.events:
             with db.session_scope() as session:
                 for _ in range(min(args.tx_size, args.events - n)):
-                    # Three events per entity (like created/paid/fulfilled of one order): the per-entity order check is on the path.
+                    # Three events per entity (like created/paid/fulfilled of one order): the per-entity order check
+                    # is on the path.
                     outbox.emit(session, "bench.happened", {"n": n}, entity=("bench", n // 3))
                     n += 1
         written.set()

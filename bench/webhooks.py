@@ -6,11 +6,12 @@ Usage: python bench/webhooks.py [-n 1000] [--concurrency 32] [--workers 1] [--da
 
 Without --url it starts, on a fresh database and data dir: anvil (the "local" chain), the API (granian, the ASGI
 server Reflex uses, on create_api(): `python -m backend serve` would need the Reflex build first) and the job
-runner (`python -m jobs --only outbox_relay,order_expirer,contract_deployer,mint_dispatcher,tx_monitor,email_sender`). Their
-output goes to a log file in the temp data dir, whose path is printed if anything fails. A PostgreSQL URL names
-the server: a scratch database `primsell_bench_webhooks` is (re)created there. The children get an explicit
-environment: the sandbox payment provider always (STRIPE_API_KEY is blanked: nothing reaches Stripe), no Sentry,
-no Redis, static FX rates, the bench's anvil as the chain.
+runner (`python -m jobs --only outbox_relay,order_expirer,contract_deployer,mint_dispatcher,tx_monitor,email_sender`).
+Their output goes to a log file in the temp data dir, whose path is printed if anything fails. A PostgreSQL URL names
+the server: a scratch database `primsell_bench_webhooks_<pid>` is created there and dropped at the end (two runs do not
+collide). The children get an explicit environment:
+the sandbox payment provider always (STRIPE_API_KEY is blanked: nothing reaches Stripe), no Sentry, no Redis, static FX
+rates, the bench's anvil as the chain.
 
 With --url the app and its job runner are already running (with contract_deployer, mint_dispatcher, tx_monitor
 and outbox_relay): this process writes the bench's own brand, campaign (unique slugs per run) and orders into
@@ -56,7 +57,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-SCRATCH_DB = "primsell_bench_webhooks"
+SCRATCH_DB = f"primsell_bench_webhooks_{os.getpid()}"
 BENCH_SECRET = "whsec_bench_0123456789abcdef0123456789abcdef"
 RUNNER_DAEMONS = ("outbox_relay", "order_expirer", "contract_deployer", "mint_dispatcher", "tx_monitor", "email_sender")
 ZERO = "0x0000000000000000000000000000000000000000"
@@ -66,7 +67,8 @@ def bench_app():  # type: ignore[no-untyped-def]
     """granian factory: the app's API (create_api, webhook and checkout routes included) with the subscribers
     loaded and the heap frozen as Reflex's production launcher does before serving
     (reflex.utils.exec._preload_for_fork: gc.collect(); gc.freeze()). Without the freeze, full collections over
-    the imported modules pause the worker for 70-200 ms now and then, which is what a p99 sees."""
+    the imported modules pause the worker now and then, which is what a p99 sees (README, "Measurements behind
+    the code")."""
     from backend.api.app import create_api
     from backend.workflow import outbox
 
@@ -93,6 +95,22 @@ def fresh_database(url: str | None, data_dir: Path) -> str:
     return make_url(url).set(database=SCRATCH_DB).render_as_string(hide_password=False)
 
 
+def drop_scratch_database(url: str) -> None:
+    """Drop the scratch database `fresh_database` made (nothing for SQLite or any other database)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    if url.startswith("sqlite") or make_url(url).database != SCRATCH_DB:
+        return
+    from backend import db
+
+    db.set_engine(None)  # this process's own connections to it
+    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def bench_settings(database_url: str, data_dir: Path, public_url: str, rpc_url: str) -> dict[str, str]:
     """Every setting that matters here, explicitly (the environment wins over a `.env` file)."""
     return {
@@ -103,6 +121,13 @@ def bench_settings(database_url: str, data_dir: Path, public_url: str, rpc_url: 
         "SENTRY_DSN": "", "REDIS_URL": "", "FX_MODE": "static",
         "CHAIN_KEY": "local", "CHAIN_RPC_URL": rpc_url, "CHAIN_CONFIRMATIONS": "1", "CHAIN_DEV_FUNDING": "true",
         "JOBS_NICE": "10",  # the default: background work yields the CPU to the web process
+        # One address places every bench order and they are paid only once all are placed: the checkout abuse
+        # limits (per-IP rate limits and unpaid caps, the short hold before the payment page opens) would refuse
+        # or expire them.
+        "RATE_LIMIT_CHECKOUT_PER_IP": "1000000/minute", "RATE_LIMIT_CHECKOUT_PER_EMAIL": "1000000/minute",
+        "RATE_LIMIT_CHECKOUT_PER_CAMPAIGN_IP": "1000000/minute", "ORDER_MAX_UNPAID_PER_IP": "1000000",
+        "ORDER_MAX_UNPAID_PER_EMAIL": "1000000", "ORDER_MAX_UNPAID_SUPPLY_PERCENT_PER_IP": "100",
+        "ORDER_UNPAID_HOLD_SECONDS": "1800",
         "PYTHONUNBUFFERED": "1",  # a child's log is complete when it is read after a failure
     }
 
@@ -125,6 +150,7 @@ class System:
     log: Path
     children: list[subprocess.Popen[bytes]] = field(default_factory=list)
     anvil: Any = None
+    database_url: str = ""  # the scratch database this run made, dropped by stop()
     failed: bool = True  # until a run ends settled, with nothing lost or minted twice
 
     def spawn(self, command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -151,13 +177,15 @@ class System:
                 child.wait(timeout=5)
         if self.anvil is not None:
             self.anvil.stop()
+        if self.database_url:
+            drop_scratch_database(self.database_url)
 
 
 def start_system(args: argparse.Namespace, system: System) -> str:
     """anvil, a migrated fresh database, granian and the job runner; returns the app's URL."""
     from backend.chain.anvil import free_port, start_anvil
 
-    database_url = fresh_database(args.database_url, system.tmp)
+    database_url = system.database_url = fresh_database(args.database_url, system.tmp)
     system.anvil = start_anvil()
     if args.anvil_nice:
         os.setpriority(os.PRIO_PROCESS, system.anvil.process.pid, args.anvil_nice)
@@ -325,13 +353,13 @@ def warm_up_event(i: int) -> dict[str, object]:
 
 # -- the load ----------------------------------------------------------------------------------------------------
 
-async def post_all(url: str, bodies: list[bytes], concurrency: int) -> tuple[list[float], list[int]]:
-    """POST each body, signed just before it goes, over `concurrency` keep-alive connections; returns the
-    latencies and each body's HTTP status (0: no answer).
+async def post_all(urls: str | list[str], bodies: list[bytes], concurrency: int) -> tuple[list[float], list[int]]:
+    """POST each body, signed just before it goes, over `concurrency` keep-alive connections (spread in turn over
+    `urls` when given several web processes); returns the latencies and each body's HTTP status (0: no answer).
 
     One asyncio loop with aiohttp, not a thread per connection: the load generator shares the machine's two cores
-    with the server it measures, and 32 threads contending for the GIL cost ~2 ms of CPU per request (a third of
-    the machine at these rates), which showed up as server latency."""
+    with the server it measures, and 32 threads contending for the GIL cost a large share of the machine at these
+    rates (README, "Measurements behind the code"), which showed up as server latency."""
     import aiohttp
 
     from backend.payments.signing import sign
@@ -348,13 +376,19 @@ async def post_all(url: str, bodies: list[bytes], concurrency: int) -> tuple[lis
                 async with http.post("/api/stripe/webhook", data=body, headers=headers) as response:
                     await response.read()
                 statuses[i] = response.status
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 statuses[i] = 0
             latencies.append(time.perf_counter() - started)
 
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(url, connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as http:
-        await asyncio.gather(*(connection(http) for _ in range(concurrency)))
+    urls = [urls] if isinstance(urls, str) else urls
+    timeout = aiohttp.ClientTimeout(total=30)
+    https = [aiohttp.ClientSession(url, connector=aiohttp.TCPConnector(limit=concurrency), timeout=timeout)
+             for url in urls]
+    try:
+        await asyncio.gather(*(connection(https[i % len(https)]) for i in range(concurrency)))
+    finally:
+        for http in https:
+            await http.close()
     return latencies, statuses
 
 
@@ -415,7 +449,7 @@ def count_outcome(campaign_id: int, chain: str, contract: str, acknowledged: set
     from sqlalchemy import select
 
     from backend.chain.client import get_web3
-    from backend.chain.deployments import COLLECTION
+    from backend.chain.common import COLLECTION
     from backend.db import session_scope
     from backend.orders.models import Order
     from backend.workflow.machines import OrderState

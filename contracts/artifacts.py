@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
@@ -25,7 +25,7 @@ def load_artifact(name: str) -> dict:
     return copy.deepcopy(_read(name))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _read(name: str) -> dict:
     if not _NAME.match(name):
         raise ValueError(f"invalid contract name {name!r}")

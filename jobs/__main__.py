@@ -9,9 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
-import threading
 
 from backend.settings import get_settings
 
@@ -20,6 +18,20 @@ def lower_priority(niceness: int) -> int:
     """Raise this process's niceness to `niceness` (never lower it: only root may); returns the niceness now."""
     current = os.getpriority(os.PRIO_PROCESS, 0)
     return os.nice(niceness - current) if niceness > current else current
+
+
+# Daemons that sign custodial withdrawals: a runner with one of them needs CUSTODY_SEED.
+SIGNS_CUSTODY = frozenset({"tx_monitor"})
+
+
+def check_signing_keys(daemons: list) -> None:  # type: ignore[type-arg]
+    """The runner holds CUSTODY_SEED (the web process does not): a runner that signs needs it, and any seed it has
+    must be the one behind CUSTODY_XPUB, or tokens would be held at addresses it has no key for."""
+    from backend.chain.keys import check_custody_keys
+
+    settings = get_settings()
+    if SIGNS_CUSTODY & {d.name for d in daemons} or settings.custody_seed is not None:
+        check_custody_keys(settings)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     from backend.monitoring.sentry import init_sentry
     from jobs.registry import BY_NAME, DAEMONS
     from jobs.runner import new_holder_id, run_once
-    from jobs.scheduler import build_scheduler, forget
+    from jobs.scheduler import StopSignal, build_scheduler, forget
 
     settings = get_settings()
     lower_priority(settings.jobs_nice)
@@ -52,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown daemon(s): {', '.join(unknown)}; known: {', '.join(BY_NAME)}")
     daemons = [BY_NAME[n] for n in names] if names else list(DAEMONS)
+    check_signing_keys(daemons)
     lease_s = args.lease_seconds or settings.job_lease_s
     holder = new_holder_id()
     init_sentry()
@@ -65,9 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             failed |= result.ran and result.outcome is not None and result.outcome.value == "error"
         return 1 if failed else 0
 
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = StopSignal()
     scheduler = build_scheduler(daemons, holder=holder, lease_s=lease_s,
                                 heartbeat_s=settings.scheduler_heartbeat_s, every_override_s=args.every)
     scheduler.start()
@@ -78,5 +89,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _main() -> int:
+    from backend.settings import ConfigurationError
+
+    try:
+        return main()
+    except ConfigurationError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_main())

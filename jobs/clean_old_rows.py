@@ -1,4 +1,5 @@
-"""retention_cleaner: delete delivered outbox events, old job runs and old error-log rows in bounded batches."""
+"""retention_cleaner: delete delivered outbox events, old job runs, old error-log rows and emails, and KYC document
+files past their retention, in bounded batches."""
 
 from __future__ import annotations
 

@@ -97,7 +97,7 @@ class Heartbeat:
         while not self._stop.wait(self.ttl_s / 3):
             try:
                 ok = renew(self.job_name, self.holder, self.ttl_s)
-            except Exception:  # noqa: BLE001 - a failed renewal is treated as a lost lease
+            except Exception:  # a failed renewal is treated as a lost lease
                 log.exception("lease renewal of %s failed", self.job_name)
                 ok = False
             if not ok:

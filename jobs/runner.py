@@ -62,7 +62,7 @@ def run_once(job_name: str, work: Callable[[RunContext], int], *, holder: str, l
         try:
             with sentry.cron_checkin(job_name, monitor_config):
                 items = int(work(RunContext(job_name, holder, beat)) or 0)
-        except Exception as exc:  # noqa: BLE001 - recorded on the run and in the error log; the runner lives on
+        except Exception as exc:  # recorded on the run and in the error log; the runner lives on
             outcome, error = RunOutcome.ERROR, scrub_text(f"{type(exc).__name__}: {exc}")
             record_error(f"daemon:{job_name}", exc, {"holder": holder})
             log.exception("daemon %s failed", job_name)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import time
 from collections.abc import Iterable
 from datetime import timedelta
 from functools import partial
@@ -27,6 +29,33 @@ from jobs.runner import run_once
 log = logging.getLogger(__name__)
 
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
+
+
+class StopSignal:
+    """SIGTERM or SIGINT asks the runner to stop. Install it before the scheduler starts; `wait` returns once
+    a signal came (or after `timeout` seconds).
+
+    The handler only sets an attribute and the main thread polls it. The obvious `threading.Event` fails here
+    in two ways: an `Event.wait()` without timeout is not woken when the kernel delivers the signal to one of
+    the scheduler's threads (the Python handler only runs when the main thread next executes bytecode), and
+    `Event.set()` inside a handler can deadlock on the Event's own lock if the signal lands while the main
+    thread holds it. Both showed up as runners that ignored SIGTERM under load.
+    """
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        for sig in self.SIGNALS:
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        self.received = signum
+
+    def wait(self, timeout: float | None = None, poll_s: float = 0.2) -> None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.received is None and (deadline is None or time.monotonic() < deadline):
+            time.sleep(poll_s if deadline is None else max(0.0, min(poll_s, deadline - time.monotonic())))
 
 
 def beat(runner_id: str, started_at: Any) -> None:

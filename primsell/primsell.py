@@ -1,15 +1,28 @@
 """The Reflex app: mounts the HTTP API and adds the pages of the surfaces this deployment serves (PRIMSELL_SURFACES)."""
 
 import reflex as rx
+from starlette.types import ASGIApp
 
 from backend.api.app import create_api
+from backend.api.middleware import UnroutableApiPathMiddleware
+from backend.exposure import check_web_process
 from backend.monitoring.sentry import init_sentry
 from backend.settings import get_settings
 from primsell.pages.registry import add_surface_pages
 
+# Development refuses a non-loopback address unless told; production refuses a web process holding CUSTODY_SEED.
+check_web_process(rx.config.get_config().backend_host)
 init_sentry()  # a no-op unless SENTRY_DSN is set
 
-app = rx.App(
+
+class PrimsellApp(rx.App):
+    """rx.App, with one ASGI layer outside the outer app that Reflex builds around the API (see the middleware)."""
+
+    def __call__(self) -> ASGIApp:
+        return UnroutableApiPathMiddleware(super().__call__())
+
+
+app = PrimsellApp(
     api_transformer=create_api(),
     stylesheets=["/styles.css"],
 )

@@ -10,18 +10,24 @@ ADMIN = "/admin"
 ADMIN_LOGIN = "/admin/login"
 ADMIN_CAMPAIGN_NEW = "/admin/campaigns/new"
 ADMIN_CAMPAIGN = "/admin/campaigns/[campaign]"  # route pattern; links use admin_campaign(id)
+ADMIN_CAMPAIGN_SALES = "/admin/campaigns/[campaign]/sales"  # links use admin_campaign_sales(id)
+ADMIN_CAMPAIGN_ROYALTIES = "/admin/campaigns/[campaign]/royalties"  # links use admin_campaign_royalties(id)
 ADMIN_BRAND = "/admin/brand"
 ADMIN_MEMBERS = "/admin/members"
-ADMIN_ACCEPT_INVITE = "/admin/accept-invite"
+ADMIN_ACCEPT_INVITE = "/admin/accept-invite"  # mailed with invitations (backend.brands.service builds it): ?token=...
 ADMIN_OPERATIONS = "/admin/operations"
+ADMIN_RECONCILIATION = "/admin/reconciliation"
 ADMIN_CHAIN = "/admin/chain"
 ADMIN_ORDERS = "/admin/orders"
 ADMIN_ORDER = "/admin/orders/[order]"  # route pattern; links use admin_order(id)
+ADMIN_CAMPAIGN_REWARDS = "/admin/campaigns/[campaign]/rewards"  # route pattern; links use admin_campaign_rewards(id)
 
 CAMPAIGN_PAGE = "/c/[campaign_slug]"  # route pattern; links use campaign_page(slug)
 ORDER_PAGE = "/orders/[public_id]"  # route pattern; links use order_page(public_id) (Stripe returns here)
 
 REDEEM = "/redeem"
+REDEEM_REWARDS = "/redeem/rewards"  # "My rewards": a holder's perks, their QR codes and online redemptions
+REDEEM_SCAN = "/redeem/scan"  # staff scan holders' codes (signed in as brand staff or admin)
 
 # The consumer's account (checkout surface): their orders and the tokens held for them.
 ACCOUNT = "/account"
@@ -31,10 +37,15 @@ ACCOUNT_SET_PASSWORD = "/account/set-password"
 
 KYC = "/kyc"
 KYC_LOGIN = "/kyc/login"
+KYC_CASE = "/kyc/cases/[case]"  # route pattern; links use kyc_case(id)
+# The consumer's identity check (served with the checkout surface, whose account sign-in it uses): ?next=<path>
+# brings them back to the gated step afterwards.
+KYC_VERIFY = "/kyc/verify"
 
 # The HTTP API (mounted on the same origin by backend.api).
 API_WEB_SESSION = "/api/v1/auth/web/session"
 API_WEB_LOGOUT = "/api/v1/auth/web/logout"
+API_WEB_ROTATE = "/api/v1/auth/web/rotate"
 API_HEALTH = "/api/health"
 API_METADATA = "/api/metadata"
 API_ORDERS_EXPORT = "/api/v1/orders/export.csv"
@@ -42,10 +53,46 @@ API_ORDERS_EXPORT = "/api/v1/orders/export.csv"
 # Where each signed-in surface starts and where it signs in.
 SURFACE_HOME = {"admin": ADMIN, "kyc": KYC, "account": ACCOUNT}
 SURFACE_LOGIN = {"admin": ADMIN_LOGIN, "kyc": KYC_LOGIN, "account": ACCOUNT_LOGIN}
+# Pages outside a surface's home that its sign-in may lead back to.
+SURFACE_ALSO = {"account": (KYC_VERIFY, REDEEM_REWARDS), "admin": (REDEEM_SCAN,)}
+
+
+def kyc_case(case_id: int | str) -> str:
+    return f"/kyc/cases/{case_id}"
+
+
+def kyc_verify(next_path: str = "") -> str:
+    return f"{KYC_VERIFY}?{urlencode({'next': next_path})}" if next_path else KYC_VERIFY
+
+
+def safe_return(next_path: str | None) -> str:
+    """Where the verification page may send the consumer back to: a same-site path of the consumer pages."""
+    if not next_path or not next_path.startswith("/") or next_path.startswith("//") or "\\" in next_path:
+        return ""
+    path = next_path.split("?", 1)[0]
+    return next_path if path.startswith(("/c/", "/account", "/redeem", "/orders/")) else ""
 
 
 def admin_campaign(campaign_id: int | str) -> str:
     return f"/admin/campaigns/{campaign_id}"
+
+
+def admin_campaign_sales(campaign_id: int | str) -> str:
+    return f"/admin/campaigns/{campaign_id}/sales"
+
+
+def admin_campaign_royalties(campaign_id: int | str) -> str:
+    return f"/admin/campaigns/{campaign_id}/royalties"
+
+
+def api_campaign_sales_export(campaign_id: int | str, params: dict[str, str | int]) -> str:
+    """The streamed CSV export of a campaign's sales with these filters (marketplace, status, from, to, search)."""
+    query = f"?{urlencode(params)}" if params else ""
+    return f"/api/v1/campaigns/{campaign_id}/sales/export.csv{query}"
+
+
+def admin_campaign_rewards(campaign_id: int | str) -> str:
+    return f"/admin/campaigns/{campaign_id}/rewards"
 
 
 def campaign_page(slug: str) -> str:
@@ -73,10 +120,6 @@ def token_metadata(campaign_slug: str, token_id: int | str) -> str:
     return f"{API_METADATA}/{quote(campaign_slug)}/{quote(str(token_id))}"
 
 
-def accept_invite(token: str) -> str:
-    return f"{ADMIN_ACCEPT_INVITE}?{urlencode({'token': token})}"
-
-
 def login_with_next(surface: str, next_path: str) -> str:
     return f"{SURFACE_LOGIN[surface]}?{urlencode({'next': next_path})}"
 
@@ -87,6 +130,8 @@ def safe_next(surface: str, next_path: str | None) -> str:
     if not next_path or not next_path.startswith("/") or next_path.startswith("//") or "\\" in next_path:
         return home
     path = next_path.split("?", 1)[0]
+    if path in SURFACE_ALSO.get(surface, ()):
+        return next_path
     if path != home and not path.startswith(home + "/"):
         return home
     if path == SURFACE_LOGIN[surface]:

@@ -9,8 +9,23 @@ from starlette.routing import Match, Mount
 
 from backend.api.errors import install_error_handlers
 from backend.api.middleware import BodySizeLimitMiddleware, UnexpectedErrorMiddleware
-from backend.api.routes import (auth, brands, campaigns, dev_mailbox, health, metadata, orders, sandbox_pay,
-                                stripe_webhook)
+from backend.api.openapi import install_openapi
+from backend.api.redeem_fast_path import RedeemFastPath
+from backend.api.routes import (
+    auth,
+    brands,
+    campaigns,
+    dev_mailbox,
+    health,
+    kyc,
+    metadata,
+    orders,
+    rewards,
+    sales,
+    sandbox_pay,
+    siwe,
+    stripe_webhook,
+)
 from backend.api.schemas import ErrorBody
 
 DESCRIPTION = """
@@ -59,21 +74,29 @@ def create_api() -> FastAPI:
         responses=_ERROR_RESPONSES,
     )
     install_error_handlers(api)
+    install_openapi(api)
     # Added last = outermost: the 500 guard also covers the size limit.
     api.add_middleware(BodySizeLimitMiddleware)
     api.add_middleware(UnexpectedErrorMiddleware)
+    api.add_middleware(RedeemFastPath)  # the counters' redemptions skip the rest too
     api.add_middleware(stripe_webhook.WebhookFastPath)  # outermost of ours: Stripe's deliveries skip the rest
     api.include_router(health.router)
     api.include_router(auth.router)
     api.include_router(brands.router)
     api.include_router(campaigns.router)
     api.include_router(campaigns.public_router)
+    api.include_router(sales.router)
     api.include_router(metadata.router)
     api.include_router(orders.router)
     api.include_router(orders.admin_router)
+    api.include_router(rewards.holder_router)  # before rewards.router: /rewards/mine is not a reward id
+    api.include_router(rewards.router)
+    api.include_router(siwe.router)
     api.include_router(stripe_webhook.router)
     api.include_router(sandbox_pay.router)
     api.include_router(dev_mailbox.router)
+    api.include_router(kyc.router)
+    api.include_router(kyc.webhook_router)
     # Must stay the last route: anything after it under /api/ would be unreachable.
     api.add_api_route(CATCH_ALL_PATH, _unknown_api_path, methods=_ALL_METHODS, include_in_schema=False)
     return api

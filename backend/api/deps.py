@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from backend.api.errors import UnsupportedMediaType
 from backend.auth.acl import Actor
+from backend.auth.client_ip import client_ip as resolve_client_ip
 from backend.auth.ratelimit import get_rate_limiter
 from backend.auth.service import authenticate_access_token
 from backend.errors import Forbidden, NotAuthenticated, ValidationFailed
@@ -24,9 +25,9 @@ _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
 def client_ip(request: Request) -> str:
-    # X-Forwarded-For is trivially forged by any client; it may only be honoured once a setting names the
-    # trusted proxies in front of us. There is no such setting yet, so the socket peer is the client.
-    return request.client.host if request.client else "unknown"
+    """The socket peer, or, behind TRUSTED_PROXIES, the right-most X-Forwarded-For hop that is not one of them."""
+    return resolve_client_ip(request.client.host if request.client else None,
+                             request.headers.getlist("x-forwarded-for"))
 
 
 def limit_api_per_ip(request: Request) -> None:
@@ -106,6 +107,18 @@ def current_actor(
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+def optional_actor(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Actor | None:
+    """The bearer token's caller when one is sent (a bad or revoked token is still a 401), else a guest."""
+    return current_actor(credentials) if credentials is not None and credentials.credentials else None
+
+
+OptionalActor = Annotated[Actor | None, Depends(optional_actor)]
+# For routes taking OptionalActor: the document says the token is optional (an empty requirement is "none").
+OPTIONAL_BEARER: dict[str, Any] = {"security": [{}, {"HTTPBearer": []}]}
 ClientIp = Annotated[str, Depends(client_ip)]
 
 # Run on every /api/v1 request, in this order: the per-IP limit first so that refused work stays cheap.

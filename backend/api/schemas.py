@@ -3,27 +3,46 @@ integer minor units plus currency and datetimes as ISO-8601 with their zone."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Annotated, Literal
-from urllib.parse import urlencode
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Query
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from backend.auth.acl import ROLE_PERMISSIONS, Actor, Permission, Role
+from backend.auth.acl import BRAND_ROLES, ROLE_PERMISSIONS, Actor, Permission, Role
 from backend.auth.service import TokenPair
 from backend.brands.models import Brand
 from backend.brands.service import InviteResult, MemberView
 from backend.campaigns.models import Campaign, CampaignStatus, SalePhase
 from backend.campaigns.schemas import CampaignCreate
-from backend.campaigns.service import PublicCampaign
-from backend.pagination import Page
+from backend.campaigns.service import DeployedContract, PublicCampaign
+from backend.pagination import MAX_PAGE_SIZE, Page
+from backend.validation import EMAIL_SCHEMA
 
 # Database ids are 32-bit on every backend; a bigger number is bad input, not a server error.
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
+# Paging parameters. The ranges are the list services' (check_page: they answer out-of-range values with their own
+# field errors); the document states them, while the bounds checked here only keep the numbers storable.
+PageLimit = Annotated[int, Query(ge=-MAX_ID, le=MAX_ID, json_schema_extra={"minimum": 1, "maximum": MAX_PAGE_SIZE})]
+PageOffset = Annotated[int, Query(ge=-MAX_ID, le=MAX_ID, json_schema_extra={"minimum": 0})]
+
+
+def _iso_only(value: Any) -> Any:
+    """Pydantic reads a bare number as a Unix timestamp; a date filter in a URL must be ISO 8601 as documented."""
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+(\.\d*)?\s*", value):
+        raise ValueError("an ISO 8601 date-time, e.g. 2026-12-05T13:00:00Z")
+    return value
+
+
+# A date-time query parameter (filters): ISO 8601 only.
+QueryDateTime = Annotated[datetime, BeforeValidator(_iso_only)]
+# Roles a brand membership may carry (the brand services refuse the others with their own message).
+BrandRole = Annotated[Role, WithJsonSchema({"type": "string", "enum": [role.value for role in BRAND_ROLES]})]
+
 # The admin page that accepts an invitation (no email goes out offline, so the API hands back the link).
-ACCEPT_INVITE_PATH = "/admin/accept-invite"
 
 
 class _Request(BaseModel):
@@ -58,6 +77,10 @@ class RefreshRequest(_Request):
 
 class WebSessionRequest(_Request):
     code: str = Field(min_length=1, max_length=512)
+
+
+class EmptyRequest(_Request):
+    """`{}`: an endpoint that takes no input but, as a cookie endpoint, only answers a JSON body."""
 
 
 class TokenResponse(BaseModel):
@@ -135,27 +158,24 @@ class MemberList(BaseModel):
 
 
 class InviteRequest(_Request):
-    email: str = Field(min_length=1, max_length=320)
-    role: Role
+    email: str = Field(min_length=1, max_length=320, json_schema_extra=EMAIL_SCHEMA)
+    role: BrandRole
 
 
 class InviteOut(BaseModel):
+    """Where the invitation went. The link itself is mailed to the invitee only, never returned to the inviter."""
+
     email: str
     role: Role
-    accept_url: str | None = Field(
-        description="Path the invitee opens to set a password; null when an existing account was added directly."
-    )
+    sent: bool = Field(description="An email with the invitation link was queued to `email`.")
 
     @classmethod
     def of(cls, result: InviteResult) -> InviteOut:
-        url = None
-        if result.accept_token is not None:
-            url = f"{ACCEPT_INVITE_PATH}?{urlencode({'token': result.accept_token})}"
-        return cls(email=result.email, role=result.role, accept_url=url)
+        return cls(email=result.email, role=result.role, sent=result.sent)
 
 
 class MemberRoleChange(_Request):
-    role: Role
+    role: BrandRole
 
 
 # --- Campaigns --------------------------------------------------------------------------------------
@@ -190,15 +210,24 @@ class CampaignOut(BaseModel):
     primary_color: str
     accent_color: str
     logo_url: str
+    kyc_requirement: str = Field(description="none, every_buyer or above_amount (see kyc_threshold_minor)")
+    kyc_threshold_minor: int
     status: CampaignStatus
     phase: SalePhase
     created_at: datetime
     updated_at: datetime
+    contract_address: str | None = Field(None, description="The collection contract once deployed (null before).")
+    deploy_block: int | None = Field(None, description="The block the collection was deployed in (null before).")
 
     @classmethod
-    def of(cls, campaign: Campaign) -> CampaignOut:
-        values = {name: getattr(campaign, name) for name in cls.model_fields if name != "phase"}
-        return cls.model_validate(values | {"phase": campaign.sale_phase()})
+    def of(cls, campaign: Campaign, contract: DeployedContract | None = None) -> CampaignOut:
+        own = {name: getattr(campaign, name) for name in cls.model_fields
+               if name not in ("phase", "contract_address", "deploy_block")}
+        return cls.model_validate(own | {
+            "phase": campaign.sale_phase(),
+            "contract_address": contract.contract_address if contract else None,
+            "deploy_block": contract.deploy_block if contract else None,
+        })
 
 
 class CampaignPage(BaseModel):
@@ -208,8 +237,8 @@ class CampaignPage(BaseModel):
     offset: int
 
     @classmethod
-    def of(cls, page: Page[Campaign]) -> CampaignPage:
-        items = [CampaignOut.of(c) for c in page.items]
+    def of(cls, page: Page[Campaign], contracts: dict[int, DeployedContract]) -> CampaignPage:
+        items = [CampaignOut.of(c, contracts.get(c.id)) for c in page.items]  # type: ignore[arg-type]
         return cls(items=items, total=page.total, limit=page.limit, offset=page.offset)
 
 
@@ -236,6 +265,9 @@ class PublicCampaignOut(BaseModel):
     sale_ends_at: datetime | None
     royalty_bps: int
     chain: str
+    kyc_requirement: str = Field(description="none, every_buyer, or above_amount: buyers whose total for this "
+                                             "campaign passes kyc_threshold_minor verify their identity first")
+    kyc_threshold_minor: int
     status: CampaignStatus
     phase: str = Field(description="what a buyer can do now: a sale phase (not_started, on_sale, sold_out, ended, "
                                    "paused, ...) or not_deployed (on sale, but its collection contract is not "

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from backend.errors import Forbidden, NotAuthenticated
+from backend.errors import Forbidden, NotAuthenticated, NotFound
 
 
 class Role(StrEnum):
@@ -130,3 +130,13 @@ def require(actor: Actor | None, permission: Permission, brand_id: int | None = 
     if not actor.can(permission, brand_id):
         raise Forbidden("You do not have permission to do that.")
     return actor
+
+
+def require_in_brand(actor: Actor | None, permission: Permission, brand_id: int, *,
+                     visible: Permission = Permission.BRAND_READ, not_found: str = "Brand not found.") -> Actor:
+    """`require`, for rows of one brand: a caller who may not even see them (`visible`) gets NotFound, as for an
+    id that does not exist (another brand's rows answer 404); one who sees them but lacks `permission`, Forbidden."""
+    actor = signed_in(actor)
+    if not actor.can(visible, brand_id):
+        raise NotFound(not_found)
+    return require(actor, permission, brand_id)

@@ -1,4 +1,5 @@
-"""Password links by email: "choose your password" for an account checkout created, and "forgot your password".
+"""Links by email: "choose your password" for an account checkout created, "forgot your password", and (through
+`link_token` / `user_for_link`) brand invitations.
 
 A link carries a signed token (PyJWT, the platform secret) naming the user and a fingerprint of their password
 hash at the time: setting a password changes the hash, so a link works once, and for ACCOUNT_LINK_TTL_SECONDS at
@@ -7,14 +8,21 @@ most. Only the mailbox of the address receives it: possession of the email prove
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlencode
 
-from sqlmodel import Session, select, update
+from sqlmodel import Session, select
 
-from backend.auth.models import AuthSession, User
+from backend.auth.models import User
 from backend.auth.ratelimit import get_rate_limiter
-from backend.auth.service import normalize_email, set_password
-from backend.auth.tokens import (decode_password_link_token, issue_password_link_token, password_fingerprint,
-                                 token_digest)
+from backend.auth.service import normalize_email, revoke_user_sessions, set_password
+from backend.auth.tokens import (
+    LINK_AUDIENCE,
+    LinkClaims,
+    decode_link_token,
+    issue_link_token,
+    password_fingerprint,
+    token_digest,
+)
 from backend.db import session_scope, utcnow
 from backend.errors import NotAuthenticated, NotFound
 from backend.notifications.service import last_queued_at, queue_email
@@ -26,11 +34,20 @@ SET_PASSWORD_PATH = "/account/set-password"
 LINK_INVALID = "This link has expired or was used already. Ask for a new one."
 
 
-def link_url(user: User) -> str:
+def link_token(user: User, *, audience: str = LINK_AUDIENCE, ttl_s: int | None = None, ref: int | None = None) -> str:
+    """A signed token naming `user` (and `ref`), bound to their password as it is now."""
     settings = get_settings()
-    token = issue_password_link_token(user.id, password_fingerprint(user.password_hash),  # type: ignore[arg-type]
-                                      secret=settings.require_secret("secret_key"), ttl_s=settings.account_link_ttl_s)
-    return f"{settings.public_url.rstrip('/')}{SET_PASSWORD_PATH}?token={token}"
+    return issue_link_token(user.id, password_fingerprint(user.password_hash),  # type: ignore[arg-type]
+                            secret=settings.require_secret("secret_key"), audience=audience, ref=ref,
+                            ttl_s=ttl_s if ttl_s is not None else settings.account_link_ttl_s)
+
+
+def absolute_link(path: str, token: str) -> str:
+    return f"{get_settings().public_url.rstrip('/')}{path}?{urlencode({'token': token})}"
+
+
+def link_url(user: User) -> str:
+    return absolute_link(SET_PASSWORD_PATH, link_token(user))
 
 
 def send_password_link(session: Session, user: User, *, first: bool) -> bool:
@@ -59,8 +76,8 @@ def request_password_link(email: str, *, ip: str) -> None:
     settings = get_settings()
     address = normalize_email(email)  # ValidationFailed for something that is not an address at all
     limiter = get_rate_limiter()
-    limiter.hit(settings.login_rate_per_ip, f"link:ip:{ip}")
-    limiter.hit(settings.login_rate_per_account, f"link:acct:{address}")
+    limiter.hit(settings.link_rate_per_ip, f"link:ip:{ip}")
+    limiter.hit(settings.link_rate_per_account, f"link:acct:{address}")
     with session_scope() as session:
         user = session.exec(select(User).where(User.email == address)).first()
         if user is not None and user.is_active:
@@ -73,15 +90,22 @@ def link_email(token: str) -> str:
         return _user_for(session, token).email
 
 
-def _user_for(session: Session, token: str) -> User:
+def user_for_link(session: Session, token: str, *, audience: str = LINK_AUDIENCE,
+                  invalid: str = LINK_INVALID) -> tuple[User, LinkClaims]:
+    """The (locked) active user a valid link of `audience` was issued for, while their password is still the one it
+    was issued for; NotFound(`invalid`) for an expired, spent, forged or foreign link."""
     try:
-        user_id, fingerprint = decode_password_link_token(token, secret=get_settings().require_secret("secret_key"))
+        claims = decode_link_token(token, secret=get_settings().require_secret("secret_key"), audience=audience)
     except NotAuthenticated as exc:
-        raise NotFound(LINK_INVALID) from exc
-    user = session.exec(select(User).where(User.id == user_id).with_for_update()).first()
-    if user is None or not user.is_active or password_fingerprint(user.password_hash) != fingerprint:
-        raise NotFound(LINK_INVALID)
-    return user
+        raise NotFound(invalid) from exc
+    user = session.exec(select(User).where(User.id == claims.user_id).with_for_update()).first()
+    if user is None or not user.is_active or password_fingerprint(user.password_hash) != claims.fingerprint:
+        raise NotFound(invalid)
+    return user, claims
+
+
+def _user_for(session: Session, token: str) -> User:
+    return user_for_link(session, token)[0]
 
 
 def set_password_with_link(token: str, password: str) -> str:
@@ -90,7 +114,5 @@ def set_password_with_link(token: str, password: str) -> str:
     with session_scope() as session:
         user = _user_for(session, token)
         set_password(session, user, password)
-        session.exec(update(AuthSession).where(AuthSession.user_id == user.id,  # type: ignore[call-overload]
-                                               AuthSession.revoked_at.is_(None))  # type: ignore[union-attr]
-                     .values(revoked_at=utcnow(), revoke_reason="password_set_by_link"))
+        revoke_user_sessions(session, user.id, "password_set_by_link")  # type: ignore[arg-type]
         return user.email

@@ -34,6 +34,8 @@ class Membership(SQLModel, table=True):
     brand_id: int | None = Field(default=None, foreign_key="brand.id", index=True, ondelete="CASCADE")
     role: Role = Field(sa_type=enum_type(Role))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    # NULL while an invitation to it waits for the invitee: a pending membership grants nothing.
+    accepted_at: datetime | None = Field(default_factory=utcnow, sa_column=Column(UTCDateTime))
 
 
 class AuthSession(SQLModel, table=True):
@@ -48,6 +50,8 @@ class AuthSession(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     revoke_reason: str | None = Field(default=None, max_length=40)
     kind: str = Field(default="api", max_length=10)  # "api" (bearer tokens) or "web" (HttpOnly cookie)
+    # Web sessions: the last request seen (at most a minute stale), for the idle timeout.
+    last_seen_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
 class RefreshToken(SQLModel, table=True):
@@ -76,13 +80,19 @@ class LoginGrant(SQLModel, table=True):
 
 
 class Invitation(SQLModel, table=True):
-    """An invitation to join a brand; accepting it sets the invitee's password."""
+    """An invitation to join a brand, mailed to the invitee (never shown to the inviter). It belongs to one pending
+    membership (removing that voids it) and its link to the invitee's password as it was when it was sent."""
 
     id: int | None = Field(default=None, primary_key=True)
     brand_id: int = Field(foreign_key="brand.id", index=True, ondelete="CASCADE")
+    # NULL only on rows older than bound invitations (they can no longer be accepted).
+    user_id: int | None = Field(default=None, foreign_key="app_user.id", index=True, ondelete="CASCADE")
+    membership_id: int | None = Field(default=None, foreign_key="membership.id", unique=True, ondelete="CASCADE")
     email: str = Field(max_length=254)
     role: Role = Field(sa_type=enum_type(Role))
+    # SHA-256 of the last link mailed: a resend makes every earlier link void.
     token_hash: str = Field(max_length=64, unique=True)
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     invited_by: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

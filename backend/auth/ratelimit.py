@@ -2,11 +2,17 @@
 
 Counters live in memory by default and in Redis when REDIS_URL is set, so that several web processes
 share them. A refused hit raises RateLimited with the seconds until the window lets the caller in again.
+
+Sign-in counts failures only: per client IP in a moving window, and per account as an exponential back-off
+(`LoginThrottle`) rather than a lock: after LOGIN_BACKOFF_AFTER_FAILURES failures each further attempt waits 1, 2,
+4, ... seconds, never more than LOGIN_BACKOFF_MAX_S, so whoever guesses at an account cannot keep its owner out
+for long, and one success forgets the failures.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
 from functools import lru_cache
 
@@ -23,6 +29,14 @@ class RateLimiter:
         self.storage = storage
         self._limiter = MovingWindowRateLimiter(storage)
 
+    def check(self, rule: str, *keys: str) -> None:
+        """Refuse if any key is at its limit already, without counting this attempt."""
+        item: RateLimitItem = parse(rule)
+        refused_for = [math.ceil(self._limiter.get_window_stats(item, key).reset_time - time.time())
+                       for key in keys if not self._limiter.test(item, key)]
+        if refused_for:
+            raise RateLimited(max(1, *refused_for))
+
     def hit(self, rule: str, *keys: str) -> None:
         """Count one attempt under `rule` for each key; refuse if any key is over its limit."""
         item: RateLimitItem = parse(rule)
@@ -35,6 +49,12 @@ class RateLimiter:
         if refused:
             raise RateLimited(refused_for)
 
+    def count(self, rule: str, *keys: str) -> None:
+        """Count one attempt under `rule` for each key, refusing nothing (see `check`)."""
+        item = parse(rule)
+        for key in keys:
+            self._limiter.hit(item, key)
+
     def clear(self, rule: str, *keys: str) -> None:
         item = parse(rule)
         for key in keys:
@@ -44,8 +64,59 @@ class RateLimiter:
         self.storage.reset()
 
 
+_storage_lock = threading.Lock()
+
+
 @lru_cache(maxsize=1)
 def get_rate_limiter() -> RateLimiter:
     redis_url = get_settings().redis_url
-    storage = storage_from_string(redis_url) if redis_url else MemoryStorage()
+    # One storage built at a time: `limits` imports the Redis client lazily and reads its version from sys.modules,
+    # so a second request thread building one meanwhile saw the module half-imported ("minimum version of 3.0 for
+    # 'redis' could not be found") on a fresh process's first concurrent checkouts.
+    with _storage_lock:
+        storage = storage_from_string(redis_url) if redis_url else MemoryStorage()
     return RateLimiter(storage)
+
+
+def clock() -> float:
+    """Seconds since the epoch (the back-off's clock; tests move it)."""
+    return time.time()
+
+
+class LoginThrottle:
+    """Sign-in failures per client IP (a moving window) and per account (exponential back-off)."""
+
+    def __init__(self, limiter: RateLimiter) -> None:
+        self.limiter = limiter
+        self.storage = limiter.storage
+
+    def before_attempt(self, account: str, ip: str) -> None:
+        """Refuse (RateLimited, with the seconds to wait) an attempt that must wait; otherwise count it as a failure
+        until `succeeded` says otherwise, so that attempts racing each other are counted before their slow password
+        checks finish."""
+        settings = get_settings()
+        self.limiter.check(settings.login_rate_per_ip, f"login:ip:{ip}")
+        failures_key = f"login:fail:{account}"
+        failures = self.storage.get(failures_key)
+        if failures >= settings.login_backoff_after_failures:
+            # The key holds when the wait ends (ms since the epoch); it expires with the wait.
+            wait_ms = self.storage.get(f"login:wait:{account}:{failures}") - clock() * 1000
+            if wait_ms >= 1:
+                raise RateLimited(math.ceil(wait_ms / 1000))
+        failures = self.storage.incr(failures_key, settings.login_failure_window_s)
+        if failures >= settings.login_backoff_after_failures:
+            delay = min(2 ** min(failures - settings.login_backoff_after_failures, 30), settings.login_backoff_max_s)
+            wait_key = f"login:wait:{account}:{failures}"
+            self.storage.clear(wait_key)  # incr adds: never onto the end of an older wait
+            self.storage.incr(wait_key, delay + 1, amount=int((clock() + delay) * 1000))
+
+    def failed(self, ip: str) -> None:
+        """The attempt failed: count it against its IP (the account counted it already)."""
+        self.limiter.count(get_settings().login_rate_per_ip, f"login:ip:{ip}")
+
+    def succeeded(self, account: str) -> None:
+        self.storage.clear(f"login:fail:{account}")
+
+
+def get_login_throttle() -> LoginThrottle:
+    return LoginThrottle(get_rate_limiter())

@@ -1,11 +1,14 @@
 """Sign-in, token rotation, sign-out and resolving who is asking.
 
-Two ways to be signed in, both backed by an AuthSession (one family of refresh tokens per sign-in):
-- API clients: a short-lived JWT access token plus a rotating refresh token. Presenting a refresh token
+Two ways to be signed in, both backed by an AuthSession (one family of tokens per sign-in), of two kinds that are
+never accepted for each other:
+- API clients ("api"): a short-lived JWT access token plus a rotating refresh token. Presenting a refresh token
   that was already rotated means it leaked: the whole family is revoked.
-- The web app: an HttpOnly cookie holding the session's refresh token, which page scripts cannot read.
-  The Reflex server checks it on each page load. Sign-in hands the browser a single-use, seconds-long
-  code that an API endpoint exchanges for the cookie.
+- The web app ("web"): an HttpOnly cookie holding an opaque token of the session, which page scripts cannot read.
+  The Reflex server re-reads it (one query: token, session, user, memberships) on every event. Sign-in hands the
+  browser a single-use, seconds-long code that an API endpoint exchanges for the cookie. The cookie gets a new
+  value after WEB_SESSION_ROTATE_S (the old one works WEB_SESSION_ROTATION_GRACE_S longer, for requests already
+  on their way), and the session ends after WEB_SESSION_IDLE_TIMEOUT_S without a request.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from sqlmodel import Session, select
 from backend.auth.acl import Actor, Role
 from backend.auth.models import AuthSession, LoginGrant, Membership, RefreshToken, User
 from backend.auth.passwords import check_password_policy, hash_password, needs_rehash, verify_password
-from backend.auth.ratelimit import get_rate_limiter
+from backend.auth.ratelimit import get_login_throttle, get_rate_limiter
 from backend.auth.tokens import (
     decode_access_token,
     issue_access_token,
@@ -32,9 +35,12 @@ from backend.db import session_scope, utcnow
 from backend.errors import Conflict, NotAuthenticated, ValidationFailed
 from backend.settings import get_settings
 
-WEB_SESSION_COOKIE = "primsell_session"  # HttpOnly; holds the web session's refresh token
+WEB_SESSION_COOKIE = "primsell_session"  # HttpOnly; holds the web session's current token
 GENERIC_LOGIN_ERROR = "Incorrect email or password."
 LOGIN_GRANT_TTL_S = 60
+API, WEB = "api", "web"  # AuthSession.kind
+# A web session's last_seen_at is written at most this often (the idle timeout is hours; a write per click is not).
+SEEN_EVERY = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -78,8 +84,19 @@ def set_password(session: Session, user: User, password: str) -> None:
     session.add(user)
 
 
+def revoke_user_sessions(session: Session, user_id: int, reason: str) -> None:
+    """Sign the user out everywhere: every web session and API refresh family (their access tokens die with them)."""
+    session.exec(
+        update(AuthSession)
+        .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))  # type: ignore[union-attr,arg-type]
+        .values(revoked_at=utcnow(), revoke_reason=reason[:40])
+    )
+
+
 def load_actor(session: Session, user: User, session_id: str | None = None) -> Actor:
-    memberships = session.exec(select(Membership).where(Membership.user_id == user.id)).all()
+    """The user's roles from their accepted memberships (a pending invitation grants nothing)."""
+    memberships = session.exec(select(Membership).where(
+        Membership.user_id == user.id, Membership.accepted_at.is_not(None))).all()  # type: ignore[union-attr]
     return Actor(
         user_id=user.id,  # type: ignore[arg-type]
         email=user.email,
@@ -88,17 +105,18 @@ def load_actor(session: Session, user: User, session_id: str | None = None) -> A
     )
 
 
-def _verify_credentials(session: Session, email: str, password: str, ip: str) -> User:
-    """Rate-limit, then check the password with constant work; one generic error for every failure."""
-    settings = get_settings()
-    limiter = get_rate_limiter()
+def verify_credentials(session: Session, email: str, password: str, ip: str) -> User:
+    """Throttle failures (per IP, and per account with back-off), then check the password with constant work; one
+    generic error for every failure. Unknown addresses are throttled like known ones, so timing tells nothing."""
+    throttle = get_login_throttle()
     email_key = email.strip().lower()[:254]
-    limiter.hit(settings.login_rate_per_ip, f"login:ip:{ip}")
-    limiter.hit(settings.login_rate_per_account, f"login:acct:{email_key}")
+    throttle.before_attempt(email_key, ip)
     user = session.exec(select(User).where(User.email == email_key)).first()
     valid = verify_password(password, user.password_hash if user else None)
     if user is None or not valid or not user.is_active:
+        throttle.failed(ip)
         raise NotAuthenticated(GENERIC_LOGIN_ERROR)
+    throttle.succeeded(email_key)
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
@@ -142,8 +160,8 @@ def _revoke(session: Session, session_id: str, reason: str) -> None:
 
 def login(email: str, password: str, *, ip: str) -> TokenPair:
     with session_scope() as session:
-        user = _verify_credentials(session, email, password, ip)
-        auth_session, refresh = _start_session(session, user, kind="api")
+        user = verify_credentials(session, email, password, ip)
+        auth_session, refresh = _start_session(session, user, kind=API)
         return _token_pair(user.id, auth_session.id, refresh)  # type: ignore[arg-type]
 
 
@@ -161,7 +179,9 @@ def refresh(refresh_token: str, *, ip: str) -> TokenPair:
             raise NotAuthenticated("Invalid refresh token.")
         auth_session = session.get(AuthSession, row.session_id)
         now = utcnow()
-        if auth_session is None or auth_session.revoked_at is not None or auth_session.expires_at <= now:
+        if auth_session is None or auth_session.kind != API:
+            raise NotAuthenticated("Invalid refresh token.")  # a web cookie is not a refresh token
+        if auth_session.revoked_at is not None or auth_session.expires_at <= now:
             raise NotAuthenticated("Your session has ended. Sign in again.")
         # Rotate atomically: of two concurrent uses of one token, exactly one wins.
         claimed = session.exec(
@@ -181,12 +201,21 @@ def refresh(refresh_token: str, *, ip: str) -> TokenPair:
     raise RefreshReuse("This sign-in was ended because its refresh token was used twice. Sign in again.")
 
 
-def logout(refresh_token: str) -> None:
-    """Revoke the family the token belongs to (rotated or not); unknown tokens are ignored."""
+def _end_session(token: str, kind: str) -> None:
+    """Revoke the family `token` belongs to (rotated or not) if it is of `kind`; other tokens are ignored."""
     with session_scope() as session:
-        row = session.exec(select(RefreshToken).where(RefreshToken.token_hash == token_digest(refresh_token))).first()
+        row = session.exec(
+            select(RefreshToken.session_id)
+            .join(AuthSession, AuthSession.id == RefreshToken.session_id)  # type: ignore[arg-type]
+            .where(RefreshToken.token_hash == token_digest(token), AuthSession.kind == kind)
+        ).first()
         if row is not None:
-            _revoke(session, row.session_id, "signed_out")
+            _revoke(session, row, "signed_out")
+
+
+def logout(refresh_token: str) -> None:
+    """Revoke the API sign-in the refresh token belongs to (rotated or not); unknown tokens are ignored."""
+    _end_session(refresh_token, API)
 
 
 def revoke_session(session_id: str, reason: str = "signed_out") -> None:
@@ -202,6 +231,7 @@ def authenticate_access_token(token: str) -> Actor:
         user = session.get(User, claims.user_id)
         if (
             auth_session is None
+            or auth_session.kind != API
             or auth_session.revoked_at is not None
             or auth_session.user_id != claims.user_id
             or user is None
@@ -217,16 +247,21 @@ def authenticate_access_token(token: str) -> Actor:
 def begin_web_sign_in(email: str, password: str, *, ip: str) -> str:
     """Check credentials and return a single-use code the browser exchanges for its session cookie."""
     with session_scope() as session:
-        user = _verify_credentials(session, email, password, ip)
-        code = new_opaque_token()
-        session.add(
-            LoginGrant(
-                user_id=user.id,  # type: ignore[arg-type]
-                code_hash=token_digest(code),
-                expires_at=utcnow() + timedelta(seconds=LOGIN_GRANT_TTL_S),
-            )
+        user = verify_credentials(session, email, password, ip)
+        return new_login_grant(session, user)
+
+
+def new_login_grant(session: Session, user: User) -> str:
+    """A single-use code for `user` that the browser exchanges for its session cookie (in `session`'s transaction)."""
+    code = new_opaque_token()
+    session.add(
+        LoginGrant(
+            user_id=user.id,  # type: ignore[arg-type]
+            code_hash=token_digest(code),
+            expires_at=utcnow() + timedelta(seconds=LOGIN_GRANT_TTL_S),
         )
-        return code
+    )
+    return code
 
 
 def complete_web_sign_in(code: str) -> tuple[str, datetime]:
@@ -248,29 +283,96 @@ def complete_web_sign_in(code: str) -> tuple[str, datetime]:
         user = session.get(User, grant.user_id)
         if user is None or not user.is_active:
             raise NotAuthenticated(GENERIC_LOGIN_ERROR)
-        auth_session, cookie_value = _start_session(session, user, kind="web")
+        auth_session, cookie_value = _start_session(session, user, kind=WEB)
+        auth_session.last_seen_at = auth_session.created_at
         return cookie_value, auth_session.expires_at
+
+
+@dataclass(frozen=True)
+class WebSession:
+    actor: Actor
+    expires_at: datetime
+    # The cookie is older than WEB_SESSION_ROTATE_S: the page should have it rotated (POST /auth/web/rotate).
+    rotate_due: bool
+
+
+def web_session(cookie_value: str | None, *, bound_session_id: str | None = None) -> WebSession | None:
+    """The web session behind a cookie as it is NOW (roles included), or None when it is missing, unknown, signed out,
+    expired, idle too long, of another kind, or a value rotated away more than the grace period ago.
+
+    `bound_session_id`: the session this browser tab was signed in to when it connected. Its websocket keeps the
+    cookie it connected with, so a value rotated since (by another tab or a page load) still speaks for that session
+    on that connection, never for a new one. One query, plus a write of last_seen_at at most once a minute."""
+    if not cookie_value:
+        return None
+    settings = get_settings()
+    now = utcnow()
+    with session_scope() as session:
+        rows = session.exec(
+            select(RefreshToken, AuthSession, User, Membership)
+            .join(AuthSession, AuthSession.id == RefreshToken.session_id)  # type: ignore[arg-type]
+            .join(User, User.id == AuthSession.user_id)  # type: ignore[arg-type]
+            .outerjoin(Membership, (Membership.user_id == User.id)  # type: ignore[arg-type]
+                       & Membership.accepted_at.is_not(None))  # type: ignore[union-attr]
+            .where(RefreshToken.token_hash == token_digest(cookie_value))
+        ).all()
+        if not rows:
+            return None
+        token, auth_session, user, _ = rows[0]
+        if (auth_session.kind != WEB or auth_session.revoked_at is not None or auth_session.expires_at <= now
+                or not user.is_active):
+            return None
+        last_seen = auth_session.last_seen_at or auth_session.created_at
+        if now - last_seen > timedelta(seconds=settings.web_session_idle_timeout_s):
+            _revoke(session, auth_session.id, "idle")
+            return None
+        if (token.rotated_at is not None and auth_session.id != bound_session_id
+                and now - token.rotated_at > timedelta(seconds=settings.web_session_rotation_grace_s)):
+            return None
+        if now - last_seen >= SEEN_EVERY:
+            session.exec(update(AuthSession).where(AuthSession.id == auth_session.id)  # type: ignore[arg-type]
+                         .values(last_seen_at=now))
+        actor = Actor(
+            user_id=user.id,  # type: ignore[arg-type]
+            email=user.email,
+            roles={m.brand_id: Role(m.role) for *_, m in rows if m is not None},
+            session_id=auth_session.id,
+        )
+        rotate_due = token.rotated_at is None and now - token.created_at >= timedelta(
+            seconds=settings.web_session_rotate_s)
+        return WebSession(actor=actor, expires_at=auth_session.expires_at, rotate_due=rotate_due)
 
 
 def actor_for_web_session(cookie_value: str | None) -> Actor | None:
     """The Actor behind a session cookie, or None when it is missing, ended or unknown."""
-    if not cookie_value:
+    found = web_session(cookie_value)
+    return found.actor if found is not None else None
+
+
+def rotate_web_session(cookie_value: str | None) -> tuple[str, datetime] | None:
+    """Give a live web session's cookie a new value (returned with the session's expiry); the old value keeps
+    working for WEB_SESSION_ROTATION_GRACE_S. None when there is nothing to rotate: the cookie is not a live web
+    session, or it was rotated already (another tab got there first; the browser has the new value)."""
+    found = web_session(cookie_value)
+    if found is None or cookie_value is None:
         return None
     with session_scope() as session:
-        row = session.exec(
-            select(RefreshToken).where(RefreshToken.token_hash == token_digest(cookie_value))
-        ).first()
-        if row is None or row.rotated_at is not None:
+        now = utcnow()
+        claimed = session.exec(
+            update(RefreshToken)
+            .where(RefreshToken.token_hash == token_digest(cookie_value),  # type: ignore[arg-type]
+                   RefreshToken.rotated_at.is_(None))  # type: ignore[union-attr]
+            .values(rotated_at=now)
+        ).rowcount
+        if claimed != 1:
             return None
-        auth_session = session.get(AuthSession, row.session_id)
-        if auth_session is None or auth_session.revoked_at is not None or auth_session.expires_at <= utcnow():
-            return None
-        user = session.get(User, auth_session.user_id)
-        if user is None or not user.is_active:
-            return None
-        return load_actor(session, user, auth_session.id)
+        new_value = new_opaque_token()
+        session.add(RefreshToken(session_id=found.actor.session_id, token_hash=token_digest(new_value),  # type: ignore[arg-type]
+                                 created_at=now))
+        return new_value, found.expires_at
 
 
 def end_web_session(cookie_value: str | None) -> None:
+    """Sign out the web session of a cookie (whatever value of it the browser holds); API tokens are not cookies."""
     if cookie_value:
-        logout(cookie_value)
+        _end_session(cookie_value, WEB)

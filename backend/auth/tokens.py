@@ -77,7 +77,16 @@ def decode_access_token(token: str, *, secret: str) -> AccessClaims:
         raise NotAuthenticated("Invalid access token.") from exc
 
 
+# Emailed links, one audience per purpose: a password link is never an invitation, nor the other way round.
 LINK_AUDIENCE = "primsell-password-link"
+INVITATION_AUDIENCE = "primsell-invitation"
+
+
+@dataclass(frozen=True)
+class LinkClaims:
+    user_id: int
+    fingerprint: str
+    ref: int | None  # what the link is about (an invitation's id); None for password links
 
 
 def password_fingerprint(password_hash: str | None) -> str:
@@ -86,19 +95,23 @@ def password_fingerprint(password_hash: str | None) -> str:
     return hashlib.sha256((password_hash or "").encode()).hexdigest()[:16]
 
 
-def issue_password_link_token(user_id: int, fingerprint: str, *, secret: str, ttl_s: int,
-                              now: datetime | None = None) -> str:
+def issue_link_token(user_id: int, fingerprint: str, *, secret: str, ttl_s: int, audience: str = LINK_AUDIENCE,
+                     ref: int | None = None, now: datetime | None = None) -> str:
     now = now or utcnow()
-    claims = {"sub": str(user_id), "pwd": fingerprint, "iss": ISSUER, "aud": LINK_AUDIENCE,
-              "iat": int(now.timestamp()), "exp": int((now + timedelta(seconds=ttl_s)).timestamp())}
+    claims: dict[str, object] = {"sub": str(user_id), "pwd": fingerprint, "iss": ISSUER, "aud": audience,
+                                 "iat": int(now.timestamp()), "exp": int((now + timedelta(seconds=ttl_s)).timestamp()),
+                                 "jti": uuid.uuid4().hex}  # two links issued in the same second still differ
+    if ref is not None:
+        claims["ref"] = ref
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def decode_password_link_token(token: str, *, secret: str) -> tuple[int, str]:
-    """(user id, password fingerprint) of a valid, unexpired link token; NotAuthenticated otherwise."""
+def decode_link_token(token: str, *, secret: str, audience: str = LINK_AUDIENCE) -> LinkClaims:
+    """The claims of a valid, unexpired link token of `audience`; NotAuthenticated otherwise."""
     try:
-        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], audience=LINK_AUDIENCE, issuer=ISSUER,
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], audience=audience, issuer=ISSUER,
                             options={"require": ["exp", "sub", "pwd"]})
-        return int(claims["sub"]), str(claims["pwd"])
-    except (jwt.PyJWTError, ValueError) as exc:
+        ref = claims.get("ref")
+        return LinkClaims(int(claims["sub"]), str(claims["pwd"]), int(ref) if ref is not None else None)
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise NotAuthenticated("This link has expired or is not valid.") from exc

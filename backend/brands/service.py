@@ -1,33 +1,67 @@
-"""Brands, their settings, and their members: invite by email, change role, remove, accept an invitation."""
+"""Brands, their settings, and their members: invite by email, resend, change role, remove, accept an invitation.
+
+An invitation is a request to the invitee, mailed to their own address: the admin who sends it never sees a link.
+Until it is accepted the membership is pending and grants nothing. Its link is bound to the invitation (a resend
+voids earlier links), to the pending membership (removing the member voids it) and to the invitee's password as it
+was when it was sent (a password change voids it). Accepting it chooses a password for an account that has none
+(the mailbox proves the address), or, for an account with a password, signs in as that account: a link never sets
+the password of an account that has one. Accepting signs the account out everywhere else.
+
+Removing a member, or changing their role, signs that person out of every session (web and API), not only of this
+brand: sessions are per person, and their next request reads their roles afresh."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import func
+from sqlalchemy import delete, func
 from sqlmodel import Session, select
 
 from backend.auth.acl import BRAND_ROLES, Actor, Permission, Role, require, signed_in
+from backend.auth.links import absolute_link, link_token, user_for_link
 from backend.auth.models import Invitation, Membership, User
-from backend.auth.service import create_user, normalize_email, set_password
-from backend.auth.tokens import new_opaque_token, token_digest
+from backend.auth.service import (
+    create_user,
+    new_login_grant,
+    normalize_email,
+    revoke_user_sessions,
+    set_password,
+    verify_credentials,
+)
+from backend.auth.tokens import INVITATION_AUDIENCE, new_opaque_token, token_digest
 from backend.brands.models import Brand
 from backend.db import session_scope, utcnow
-from backend.errors import Conflict, NotFound, ValidationFailed
-from backend.validation import check_color, check_slug, check_url, validation_failed
+from backend.errors import Conflict, NotFound, RateLimited, ValidationFailed
+from backend.notifications.service import queue_email
+from backend.settings import get_settings
+from backend.validation import (
+    COLOR_PATTERN,
+    SLUG_PATTERN,
+    URL_PATTERN,
+    check_color,
+    check_slug,
+    check_url,
+    validation_failed,
+)
 
-INVITATION_TTL = timedelta(days=7)
+ACCEPT_INVITE_PATH = "/admin/accept-invite"  # primsell.routes.ADMIN_ACCEPT_INVITE
+EMAIL_KIND = "invitation"
+INVITATION_INVALID = ("This invitation is no longer valid: it expired, was used or withdrawn, or the account's "
+                      "password changed since it was sent. Ask the brand admin to send it again.")
+ROLE_NAMES = {Role.BRAND_ADMIN: "an admin", Role.BRAND_STAFF: "staff", Role.KYC_REVIEWER: "a KYC reviewer"}
 
-Color = Annotated[str, AfterValidator(check_color)]
-Url = Annotated[str, Field(max_length=500), AfterValidator(check_url)]
+# json_schema_extra: the API's document states the rule the validator checks (backend.validation's patterns).
+Color = Annotated[str, Field(json_schema_extra={"pattern": COLOR_PATTERN}), AfterValidator(check_color)]
+Url = Annotated[str, Field(max_length=500, json_schema_extra={"pattern": URL_PATTERN}), AfterValidator(check_url)]
 
 
 class BrandCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    slug: Annotated[str, AfterValidator(check_slug)]
+    slug: Annotated[str, Field(json_schema_extra={"pattern": SLUG_PATTERN}), AfterValidator(check_slug)]
     name: str = Field(min_length=1, max_length=120)
     logo_url: Url = ""
     primary_color: Color = "#4F46E5"
@@ -48,15 +82,32 @@ class MemberView:
     email: str
     display_name: str
     role: Role
-    pending: bool  # invited, has not set a password yet
+    pending: bool  # invited, has not accepted yet (the membership grants nothing until then)
 
 
 @dataclass(frozen=True)
 class InviteResult:
+    """What the inviting admin learns: where the invitation went. Never a token or a link."""
+
     email: str
     role: Role
-    # The link to send to the invitee (None when the user already had an account and was added directly).
-    accept_token: str | None
+    sent: bool  # an email with the link was queued to `email`
+
+
+@dataclass(frozen=True)
+class InvitationView:
+    """What the accept page shows to whoever opened the mailed link."""
+
+    email: str
+    brand_name: str
+    role: Role
+    needs_password: bool  # the account has no password yet: accepting chooses one; otherwise it signs in
+
+
+@dataclass(frozen=True)
+class Accepted:
+    email: str
+    sign_in_code: str  # exchanged by the browser for its session cookie (see auth.service.complete_web_sign_in)
 
 
 def _parse(model: type[BaseModel], data: dict[str, Any]) -> Any:
@@ -125,7 +176,7 @@ def list_members(actor: Actor, brand_id: int) -> list[MemberView]:
             .order_by(User.email)
         ).all()
         return [
-            MemberView(u.id, u.email, u.display_name, Role(m.role), pending=u.password_hash is None)  # type: ignore[arg-type]
+            MemberView(u.id, u.email, u.display_name, Role(m.role), pending=m.accepted_at is None)  # type: ignore[arg-type]
             for m, u in rows
         ]
 
@@ -142,85 +193,179 @@ def _check_brand_role(role: Role | str) -> Role:
 
 
 def _admins_left(session: Session, brand_id: int) -> int:
+    """Accepted brand admins (an invited admin who has not accepted does not count)."""
     return session.exec(
-        select(func.count()).where(Membership.brand_id == brand_id, Membership.role == Role.BRAND_ADMIN)
+        select(func.count()).where(Membership.brand_id == brand_id, Membership.role == Role.BRAND_ADMIN,
+                                   Membership.accepted_at.is_not(None))  # type: ignore[union-attr]
     ).one()
 
 
+def _membership(session: Session, brand_id: int, user_id: int) -> Membership:
+    membership = session.exec(
+        select(Membership).where(Membership.user_id == user_id, Membership.brand_id == brand_id).with_for_update()
+    ).first()
+    if membership is None:
+        raise NotFound("Member not found.")
+    return membership
+
+
+def _send_invitation(session: Session, inviter: Actor, brand: Brand, user: User, membership: Membership) -> None:
+    """Mail the invitee a new link for their pending membership (in `session`'s transaction); earlier links of it
+    stop working. At most one mail per INVITATION_RESEND_AFTER_S: a button pressed twice sends one."""
+    settings = get_settings()
+    now = utcnow()
+    invitation = session.exec(
+        select(Invitation).where(Invitation.membership_id == membership.id).with_for_update()).first()
+    if invitation is not None and invitation.sent_at is not None:
+        wait = settings.invitation_resend_after_s - (now - invitation.sent_at).total_seconds()
+        if wait > 0:
+            raise RateLimited(math.ceil(wait))
+    if invitation is None:
+        invitation = Invitation(brand_id=brand.id, user_id=user.id, membership_id=membership.id,  # type: ignore[arg-type]
+                                email=user.email, role=membership.role, expires_at=now,
+                                token_hash=token_digest(new_opaque_token()))  # replaced below, once the id is known
+    invitation.role, invitation.invited_by = membership.role, inviter.user_id
+    invitation.sent_at, invitation.accepted_at = now, None
+    invitation.expires_at = now + timedelta(seconds=settings.invitation_ttl_s)
+    session.add(invitation)
+    session.flush()
+    token = link_token(user, audience=INVITATION_AUDIENCE, ttl_s=settings.invitation_ttl_s, ref=invitation.id)
+    invitation.token_hash = token_digest(token)
+    session.add(invitation)
+    days = max(1, settings.invitation_ttl_s // 86400)
+    if user.password_hash is None:
+        how = "Open this link to choose your password and join:"
+    else:
+        how = "Open this link and sign in with your Primsell password to accept:"
+    body = (f"Hello,\n\n{inviter.email} invited you to join {brand.name} on Primsell as "
+            f"{ROLE_NAMES.get(Role(membership.role), 'a member')}. {how}\n\n"
+            f"{absolute_link(ACCEPT_INVITE_PATH, token)}\n\n"
+            f"The link works once, for {days} day{'s' if days != 1 else ''}. If you do not want to join, ignore this "
+            "email: nothing changes.\n\nPrimsell")
+    queue_email(session, key=f"{EMAIL_KIND}:{invitation.id}:{invitation.token_hash[:24]}", kind=EMAIL_KIND,
+                to=user.email, subject=f"Join {brand.name} on Primsell", body=body, user_id=user.id,
+                sensitive=True)
+
+
 def invite_member(actor: Actor, brand_id: int, email: str, role: Role | str) -> InviteResult:
-    """Add an existing user at once; otherwise create a pending account and an invitation to accept."""
+    """Invite someone by email (an account without a password is created if none exists): the link is mailed to
+    them, never returned. Inviting a pending member again resends (with this role); a member is a Conflict."""
     signed_in(actor)
     role = _check_brand_role(role)
     email = normalize_email(email)
     with session_scope() as session:
-        _brand(session, actor, brand_id, Permission.MEMBER_MANAGE)
+        brand = _brand(session, actor, brand_id, Permission.MEMBER_MANAGE)
         user = session.exec(select(User).where(User.email == email)).first()
-        if user is not None:
-            if session.exec(
-                select(Membership).where(Membership.user_id == user.id, Membership.brand_id == brand_id)
-            ).first():
-                raise Conflict("That person is already a member.", fields={"email": "already a member"})
-        else:
+        if user is None:
             user = create_user(session, email, None)
-        session.add(Membership(user_id=user.id, brand_id=brand_id, role=role))  # type: ignore[arg-type]
-        token = None
-        if user.password_hash is None:
-            token = new_opaque_token()
-            session.add(
-                Invitation(
-                    brand_id=brand_id,
-                    email=email,
-                    role=role,
-                    token_hash=token_digest(token),
-                    invited_by=actor.user_id,
-                    expires_at=utcnow() + INVITATION_TTL,
-                )
-            )
-        return InviteResult(email=email, role=role, accept_token=token)
+        membership = session.exec(
+            select(Membership).where(Membership.user_id == user.id, Membership.brand_id == brand_id).with_for_update()
+        ).first()
+        if membership is None:
+            membership = Membership(user_id=user.id, brand_id=brand_id, role=role, accepted_at=None)  # type: ignore[arg-type]
+        elif membership.accepted_at is not None:
+            raise Conflict("That person is already a member.", fields={"email": "already a member"})
+        membership.role = role
+        session.add(membership)
+        session.flush()
+        _send_invitation(session, actor, brand, user, membership)
+        return InviteResult(email=email, role=role, sent=True)
+
+
+def resend_invitation(actor: Actor, brand_id: int, user_id: int) -> InviteResult:
+    """Mail a pending member a new link (earlier ones stop working)."""
+    with session_scope() as session:
+        brand = _brand(session, actor, brand_id, Permission.MEMBER_MANAGE)
+        membership = _membership(session, brand_id, user_id)
+        if membership.accepted_at is not None:
+            raise Conflict("That person accepted already: there is nothing to resend.")
+        user = session.get(User, user_id)
+        assert user is not None
+        _send_invitation(session, actor, brand, user, membership)
+        return InviteResult(email=user.email, role=Role(membership.role), sent=True)
 
 
 def change_member_role(actor: Actor, brand_id: int, user_id: int, role: Role | str) -> MemberView:
+    """Change a member's role; a member who had accepted is signed out everywhere (their next sign-in has the new
+    role). A pending invitation just changes the role it offers."""
     signed_in(actor)
     role = _check_brand_role(role)
     with session_scope() as session:
         _brand(session, actor, brand_id, Permission.MEMBER_MANAGE)
-        membership = session.exec(
-            select(Membership).where(Membership.user_id == user_id, Membership.brand_id == brand_id)
-        ).first()
-        if membership is None:
-            raise NotFound("Member not found.")
-        if membership.role == Role.BRAND_ADMIN and role != Role.BRAND_ADMIN and _admins_left(session, brand_id) <= 1:
+        membership = _membership(session, brand_id, user_id)
+        accepted = membership.accepted_at is not None
+        if (accepted and membership.role == Role.BRAND_ADMIN and role != Role.BRAND_ADMIN
+                and _admins_left(session, brand_id) <= 1):
             raise Conflict("A brand needs at least one admin: promote someone else first.")
+        changed = membership.role != role
         membership.role = role
         session.add(membership)
+        if changed and accepted:
+            revoke_user_sessions(session, user_id, "role_changed")
         user = session.get(User, user_id)
         assert user is not None
-        return MemberView(user.id, user.email, user.display_name, role, pending=user.password_hash is None)  # type: ignore[arg-type]
+        return MemberView(user.id, user.email, user.display_name, role, pending=not accepted)  # type: ignore[arg-type]
 
 
 def remove_member(actor: Actor, brand_id: int, user_id: int) -> None:
+    """Remove a member (signing them out everywhere) or withdraw a pending invitation (its link stops working)."""
     with session_scope() as session:
         _brand(session, actor, brand_id, Permission.MEMBER_MANAGE)
-        membership = session.exec(
-            select(Membership).where(Membership.user_id == user_id, Membership.brand_id == brand_id)
-        ).first()
-        if membership is None:
-            raise NotFound("Member not found.")
-        if membership.role == Role.BRAND_ADMIN and _admins_left(session, brand_id) <= 1:
+        membership = _membership(session, brand_id, user_id)
+        accepted = membership.accepted_at is not None
+        if accepted and membership.role == Role.BRAND_ADMIN and _admins_left(session, brand_id) <= 1:
             raise Conflict("A brand needs at least one admin: promote someone else first.")
+        session.exec(delete(Invitation).where(Invitation.membership_id == membership.id))  # type: ignore[call-overload,arg-type]
         session.delete(membership)
+        if accepted:
+            revoke_user_sessions(session, user_id, "membership_removed")
 
 
-def accept_invitation(token: str, password: str, display_name: str = "") -> str:
-    """Set the invitee's password; returns their email so the caller can sign them in."""
+def _invitation_for(session: Session, token: str) -> tuple[Invitation, User, Membership, Brand]:
+    """The live invitation behind a mailed link, with its (locked) invitee, pending membership and brand; NotFound
+    for anything else: forged, expired, resent since, accepted, withdrawn, or the password changed since."""
+    user, claims = user_for_link(session, token, audience=INVITATION_AUDIENCE, invalid=INVITATION_INVALID)
+    invitation = session.get(Invitation, claims.ref) if claims.ref is not None else None
+    if (invitation is None or invitation.user_id != user.id or invitation.token_hash != token_digest(token)
+            or invitation.accepted_at is not None or invitation.expires_at <= utcnow()
+            or invitation.membership_id is None):
+        raise NotFound(INVITATION_INVALID)
+    membership = session.exec(
+        select(Membership).where(Membership.id == invitation.membership_id).with_for_update()).first()
+    if membership is None or membership.accepted_at is not None or membership.user_id != user.id:
+        raise NotFound(INVITATION_INVALID)
+    brand = session.get(Brand, membership.brand_id)
+    if brand is None:
+        raise NotFound(INVITATION_INVALID)
+    return invitation, user, membership, brand
+
+
+def invitation_for_link(token: str) -> InvitationView:
+    """What a mailed invitation link is for (the accept page); NotFound when it is not valid (any more)."""
     with session_scope() as session:
-        invitation = session.exec(select(Invitation).where(Invitation.token_hash == token_digest(token))).first()
-        if invitation is None or invitation.accepted_at is not None or invitation.expires_at <= utcnow():
-            raise NotFound("This invitation is invalid or has expired. Ask for a new one.")
-        user = session.exec(select(User).where(User.email == invitation.email)).one()
-        set_password(session, user, password)
-        if display_name.strip():
-            user.display_name = display_name.strip()[:120]
-        invitation.accepted_at = utcnow()
+        _invitation, user, membership, brand = _invitation_for(session, token)
+        return InvitationView(user.email, brand.name, Role(membership.role), needs_password=user.password_hash is None)
+
+
+def accept_invitation(token: str, password: str, *, display_name: str = "", ip: str) -> Accepted:
+    """Accept a mailed invitation. An account without a password chooses `password` (the link proves the mailbox);
+    an account with one must give it (sign-in throttling applies) and it is never changed. The membership becomes
+    active, every other session of the account ends, and a sign-in code for the browser is returned.
+
+    NotFound for an invalid link, NotAuthenticated for a wrong password, ValidationFailed for a weak new one; in
+    each case nothing changes and a valid link stays usable."""
+    with session_scope() as session:
+        invitation, user, membership, _brand_row = _invitation_for(session, token)
+        if user.password_hash is None:
+            set_password(session, user, password)
+            if display_name.strip():
+                user.display_name = display_name.strip()[:120]
+                session.add(user)
+        else:
+            verify_credentials(session, user.email, password, ip)
+        now = utcnow()
+        membership.accepted_at = invitation.accepted_at = now
+        session.add(membership)
         session.add(invitation)
-        return user.email
+        revoke_user_sessions(session, user.id, "invitation_accepted")  # type: ignore[arg-type]
+        return Accepted(email=user.email, sign_in_code=new_login_grant(session, user))

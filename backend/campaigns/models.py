@@ -58,6 +58,10 @@ class Campaign(SQLModel, table=True):
     primary_color: str = Field(default="", max_length=7)
     accent_color: str = Field(default="", max_length=7)
     logo_url: str = Field(default="", max_length=500)
+    # Identity checks for buyers (backend.kyc.gates.CampaignKyc): "none", "every_buyer", or "above_amount" = a
+    # buyer whose orders of this campaign would total more than kyc_threshold_minor (minor units of `currency`).
+    kyc_requirement: str = Field(default="none", max_length=16)
+    kyc_threshold_minor: int = 0
     status: CampaignStatus = Field(default=CampaignStatus.DRAFT, sa_type=enum_type(CampaignStatus), index=True)
     # Tokens reserved by orders (paid or awaiting payment); the checkout reserves atomically against supply_cap.
     sold_count: int = 0

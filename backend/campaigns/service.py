@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from backend.auth.acl import Actor, Permission, require, signed_in
+from backend.auth.acl import Actor, Permission, require, require_in_brand, signed_in
 from backend.brands.models import Brand
 from backend.campaigns.models import Campaign, CampaignStatus, SalePhase
 from backend.campaigns.schemas import CampaignCreate, CampaignUpdate
@@ -78,7 +78,7 @@ def list_campaigns(
     limit: int = 20,
     offset: int = 0,
 ) -> Page[Campaign]:
-    require(actor, Permission.CAMPAIGN_READ, brand_id)
+    require_in_brand(actor, Permission.CAMPAIGN_READ, brand_id)
     limit, offset = check_page(limit, offset)
     if sort not in SORTABLE:
         raise ValidationFailed("Cannot sort by that.", fields={"sort": f"must be one of {', '.join(sorted(SORTABLE))}"})
@@ -97,13 +97,36 @@ def list_campaigns(
         return Page(items=items, total=total, limit=limit, offset=offset)
 
 
+@dataclass(frozen=True)
+class DeployedContract:
+    """A campaign's collection once its deploy confirmed: where it lives and the block it was deployed in."""
+
+    contract_address: str
+    deploy_block: int | None
+
+
+def deployed_contracts(campaigns: list[Campaign]) -> dict[int, DeployedContract]:
+    """{campaign id: its deployed collection} for campaigns the caller has already read (through a service that
+    checked the actor's permission); a campaign not deployed (yet) on its chain is left out."""
+    by_chain = {(c.id, c.chain) for c in campaigns}
+    if not by_chain:
+        return {}
+    with session_scope() as session:
+        rows = session.exec(select(ContractDeployment.campaign_id, ContractDeployment.chain,
+                                   ContractDeployment.contract_address, ContractDeployment.deploy_block).where(
+            col(ContractDeployment.campaign_id).in_([c.id for c in campaigns]),
+            ContractDeployment.state == ContractState.DEPLOYED)).all()
+    return {campaign_id: DeployedContract(address, block) for campaign_id, chain, address, block in rows
+            if (campaign_id, chain) in by_chain and address}
+
+
 def get_campaign(actor: Actor, campaign_id: int) -> Campaign:
     with session_scope() as session:
         return _load(session, actor, campaign_id, Permission.CAMPAIGN_READ)
 
 
 def create_campaign(actor: Actor, brand_id: int, data: dict[str, Any]) -> Campaign:
-    require(actor, Permission.CAMPAIGN_WRITE, brand_id)
+    require_in_brand(actor, Permission.CAMPAIGN_WRITE, brand_id)
     fields = _validate(CampaignCreate, data)
     with session_scope() as session:
         if session.get(Brand, brand_id) is None:

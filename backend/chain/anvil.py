@@ -56,7 +56,9 @@ class AnvilNode:
         if self.block_time:
             args += ["--block-time", str(self.block_time)]
         if self.state_path is not None:
-            args += ["--state", str(self.state_path)]
+            # With the historical states too: the royalty calculator asks royaltyInfo AT each sale's block, which a
+            # reloaded anvil otherwise refuses for blocks before the restart ("BlockOutOfRangeError").
+            args += ["--state", str(self.state_path), "--preserve-historical-states"]
         args += list(self.extra_args)
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout_s

@@ -10,14 +10,15 @@ from typing import Any
 from sqlmodel import Session, col, select
 from web3 import Web3
 
-from backend.auth.acl import Actor, Permission, require, signed_in
+from backend.auth.acl import Actor, Permission
 from backend.campaigns.models import Campaign
+from backend.chain.common import COLLECTION, campaign_for
 from backend.chain.config import chain_config
 from backend.chain.keys import platform_address
 from backend.chain.models import ChainTransaction, ContractDeployment, TxPurpose
-from backend.chain.txmanager import enqueue, on_finished
+from backend.chain.txmanager import enqueue
 from backend.db import session_scope
-from backend.errors import Conflict, NotFound
+from backend.errors import Conflict
 from backend.settings import get_settings
 from backend.workflow.machines import ContractState
 from backend.workflow.outbox import emit
@@ -26,16 +27,6 @@ from backend.workflow.transitions import HistoryEntry, history, transition
 from contracts.artifacts import load_artifact
 
 DEPLOYER = "daemon:contract_deployer"
-COLLECTION = "PrimsellCollection"
-
-
-def _campaign_for(session: Session, actor: Actor, campaign_id: int, permission: Permission) -> Campaign:
-    actor = signed_in(actor)
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None or not actor.can(Permission.CAMPAIGN_READ, campaign.brand_id):
-        raise NotFound("Campaign not found.")
-    require(actor, permission, campaign.brand_id)
-    return campaign
 
 
 def _deployment(session: Session, campaign: Campaign, *, lock: bool = False) -> ContractDeployment | None:
@@ -59,7 +50,7 @@ def token_symbol(campaign: Campaign) -> str:
 def request_deploy(actor: Actor, campaign_id: int) -> ContractDeployment:
     """Ask for the campaign's collection to be deployed on its chain (draft -> deploy_requested)."""
     with session_scope() as session:
-        campaign = _campaign_for(session, actor, campaign_id, Permission.CAMPAIGN_WRITE)
+        campaign = campaign_for(session, actor, campaign_id, Permission.CAMPAIGN_WRITE)
         chain_config(campaign.chain)
         deployment = _deployment(session, campaign, lock=True)
         if deployment is None:
@@ -81,7 +72,7 @@ def request_deploy(actor: Actor, campaign_id: int) -> ContractDeployment:
 def retry_deploy(actor: Actor, campaign_id: int) -> ContractDeployment:
     """After a failure: queue a new deploy transaction (failed -> deploy_requested)."""
     with session_scope() as session:
-        campaign = _campaign_for(session, actor, campaign_id, Permission.CAMPAIGN_WRITE)
+        campaign = campaign_for(session, actor, campaign_id, Permission.CAMPAIGN_WRITE)
         deployment = _deployment(session, campaign, lock=True)
         if deployment is None or deployment.state is not ContractState.FAILED:
             raise Conflict("Only a failed deployment can be retried.")
@@ -128,8 +119,7 @@ def deploy_pass(batch_size: int | None = None) -> int:
         return len(rows)
 
 
-@on_finished(TxPurpose.DEPLOY)
-def _deploy_finished(session: Session, tx: ChainTransaction, receipt: Any) -> None:
+def deploy_finished(session: Session, tx: ChainTransaction, receipt: Any) -> None:
     deployment = session.get(ContractDeployment, tx.meta.get("deployment_id"))
     if deployment is None or deployment.tx_id != tx.id or deployment.state is not ContractState.DEPLOYING:
         return
@@ -137,8 +127,10 @@ def _deploy_finished(session: Session, tx: ChainTransaction, receipt: Any) -> No
                "tx_hash": tx.tx_hash}
     if tx.state.value == "confirmed" and tx.contract_address:
         deployment.contract_address = tx.contract_address
+        deployment.deploy_block = tx.block_number  # where the chain indexer starts reading the collection
         transition(session, deployment, "confirm_deploy", actor=DEPLOYER, reason=tx.contract_address)
-        emit(session, "contract.deployed", payload | {"contract_address": tx.contract_address},
+        emit(session, "contract.deployed",
+             payload | {"contract_address": tx.contract_address, "deploy_block": tx.block_number},
              entity=("contract", deployment.id), key=f"contract.deployed:{deployment.id}")
     else:
         deployment.error = tx.error or tx.state.value
@@ -170,7 +162,7 @@ class DeploymentStatus:
 def deployment_status(actor: Actor, campaign_id: int) -> DeploymentStatus:
     """What the campaign page shows about its contract."""
     with session_scope() as session:
-        campaign = _campaign_for(session, actor, campaign_id, Permission.CAMPAIGN_READ)
+        campaign = campaign_for(session, actor, campaign_id, Permission.CAMPAIGN_READ)
         config = chain_config(campaign.chain)
         deployment = _deployment(session, campaign)
         if deployment is None:
@@ -181,6 +173,7 @@ def deployment_status(actor: Actor, campaign_id: int) -> DeploymentStatus:
         return DeploymentStatus(
             campaign_id=campaign_id, chain=campaign.chain, state=deployment.state.value, tx_hash=tx_hash,
             tx_url=config.tx_url(tx_hash), contract_address=deployment.contract_address,
-            contract_url=config.address_url(deployment.contract_address), error=deployment.error or (tx.error if tx else ""),
-            history=history("contract", deployment.id, session=session),  # type: ignore[arg-type]
+            contract_url=config.address_url(deployment.contract_address),
+            error=deployment.error or (tx.error if tx else ""),
+            history=history(actor, "contract", deployment.id, session=session),  # type: ignore[arg-type]
         )

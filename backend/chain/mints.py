@@ -12,14 +12,13 @@ from typing import Any
 from eth_utils import function_abi_to_4byte_selector, is_address, keccak, to_checksum_address
 from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, col, select
-from web3 import Web3
 
 from backend.auth.acl import Actor, Permission
 from backend.campaigns.models import Campaign
+from backend.chain.common import COLLECTION, ZERO_ADDRESS, campaign_for
 from backend.chain.config import chain_config
-from backend.chain.deployments import COLLECTION, _campaign_for
 from backend.chain.models import ChainTransaction, ContractDeployment, MintedToken, MintRequest, MintStatus, TxPurpose
-from backend.chain.txmanager import enqueue, on_finished
+from backend.chain.txmanager import enqueue
 from backend.db import session_scope, utcnow
 from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.pagination import Page, check_page
@@ -30,24 +29,18 @@ from backend.workflow.sql import claim_batch, insert_ignore
 from contracts.artifacts import load_artifact
 
 MAX_QUANTITY = 1000  # the contract's MAX_BATCH_SIZE
-ZERO = "0x0000000000000000000000000000000000000000"
-
-
-def _collection(address: str | None = None) -> Any:
-    abi = load_artifact(COLLECTION)["abi"]
-    return Web3().eth.contract(address=address, abi=abi) if address else Web3().eth.contract(abi=abi)
 
 
 def request_mint(session: Session, key: str, campaign_id: int, to_address: str, quantity: int) -> bool:
     """Ask for `quantity` tokens of the campaign for `to_address`, in the caller's transaction; True if this call
     created the request.
 
-    Idempotent: the same `key` (e.g. "order-<id>" for an order) again changes nothing (False); a different request under the
-    same key is refused. The dispatcher mints it once the campaign's contract is deployed.
+    Idempotent: the same `key` (e.g. "order-<id>" for an order) again changes nothing (False); a different request
+    under the same key is refused. The dispatcher mints it once the campaign's contract is deployed.
     """
     if not key or len(key) > 200:
         raise ValidationFailed("Bad mint key.", fields={"key": "1 to 200 characters"})
-    if not is_address(to_address) or to_checksum_address(to_address) == ZERO:
+    if not is_address(to_address) or to_checksum_address(to_address) == ZERO_ADDRESS:
         raise ValidationFailed("Bad address.", fields={"to_address": "must be an Ethereum address"})
     if not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY:
         raise ValidationFailed("Bad quantity.", fields={"quantity": f"must be between 1 and {MAX_QUANTITY}"})
@@ -118,9 +111,9 @@ def _airdrop_selector() -> bytes:
 def airdrop_calldata(recipients: list[str]) -> str:
     """`airdrop(address[] recipients)` call data. The ABI of one dynamic address array is simple enough to write out
     (selector, offset 0x20, length, each address left-padded to 32 bytes), and it runs inside the dispatcher's
-    transaction: web3's contract encoder re-validates every checksum (about 0.4 ms an address, 100 ms for a
-    250-token batch, the SQLite write lock held all along) and eth-abi's costs a tenth of that. The recipients were
-    checked and checksummed when their mint was requested; tests compare this with web3's encoding."""
+    transaction: web3's contract encoder re-validates every checksum, and eth-abi's encoder is still costly, with
+    the SQLite write lock held all along (the figures: the README's "Measurements behind the code"). The recipients
+    were checked and checksummed when their mint was requested; tests compare this with web3's encoding."""
     words = [(32).to_bytes(32, "big"), len(recipients).to_bytes(32, "big")]
     words += [bytes(12) + bytes.fromhex(address[2:]) for address in recipients]
     return "0x" + (_airdrop_selector() + b"".join(words)).hex()
@@ -149,8 +142,8 @@ def _hex(value: Any) -> str:
 def minted_token_ids(tx: ChainTransaction, receipt: Any) -> list[tuple[str, int]]:
     """(to, token id) of every mint in `receipt` by the collection at `tx.to_address`, by token id; `to` in lower
     case. ERC-721's Transfer has all three arguments indexed, so a mint is read straight from its topics: web3's
-    event decoder costs ~2 ms a log (checksums and formatters), seconds for a batch, inside the finishing
-    transaction (tests compare this with web3's decoder)."""
+    event decoder (checksums and formatters) costs seconds for a batch, inside the finishing transaction (README,
+    "Measurements behind the code"; tests compare this with web3's decoder)."""
     contract = tx.to_address.lower() if tx.to_address else ""
     mints = []
     for entry in receipt["logs"]:
@@ -161,8 +154,7 @@ def minted_token_ids(tx: ChainTransaction, receipt: Any) -> list[tuple[str, int]
     return sorted(mints, key=lambda m: m[1])
 
 
-@on_finished(TxPurpose.MINT_BATCH)
-def _mint_finished(session: Session, tx: ChainTransaction, receipt: Any) -> None:
+def mint_batch_finished(session: Session, tx: ChainTransaction, receipt: Any) -> None:
     """A batch's transaction is final: each of its requests is minted (its token ids read from the receipt) or failed,
     with one outbox event each. Runs in the transaction that finishes `tx` (on SQLite, under the write lock every
     webhook acknowledgement waits for): rows and events are written in a few Core statements, not per request."""
@@ -232,7 +224,7 @@ class MintedCount:
 
 def minted_count(actor: Actor, campaign_id: int) -> MintedCount:
     with session_scope() as session:
-        campaign = _campaign_for(session, actor, campaign_id, Permission.CAMPAIGN_READ)
+        campaign = campaign_for(session, actor, campaign_id, Permission.CAMPAIGN_READ)
         minted = session.exec(select(func.count()).select_from(MintedToken)
                               .where(MintedToken.campaign_id == campaign_id)).one()
         pending = session.exec(select(func.coalesce(func.sum(MintRequest.quantity), 0)).where(
@@ -254,7 +246,7 @@ def list_tokens(actor: Actor, campaign_id: int, limit: int = 20, offset: int = 0
     """The campaign's minted tokens by id: owner (as minted, or after a withdrawal) and the mint transaction."""
     limit, offset = check_page(limit, offset)
     with session_scope() as session:
-        campaign = _campaign_for(session, actor, campaign_id, Permission.CAMPAIGN_READ)
+        campaign = campaign_for(session, actor, campaign_id, Permission.CAMPAIGN_READ)
         config = chain_config(campaign.chain)
         total = session.exec(select(func.count()).select_from(MintedToken)
                              .where(MintedToken.campaign_id == campaign_id)).one()

@@ -1,5 +1,6 @@
 """Chain tables: transactions (one row per business transaction, signed attempts beside it), per-signer
-nonces, contract deployments, mint requests and the tokens they minted."""
+nonces, contract deployments, mint requests and the tokens they minted; and what the chain indexer reads back
+(token transfers and owners of our collections, its checkpoints and recent block hashes, Seaport deployments)."""
 
 from __future__ import annotations
 
@@ -176,6 +177,7 @@ class ContractDeployment(SQLModel, table=True):
     attempt: int = 0  # how many deploy transactions were queued (each retry gets a new idempotency key)
     tx_id: int | None = Field(default=None, sa_column=Column(BigId, ForeignKey("chain_tx.id"), nullable=True))
     contract_address: str | None = Field(default=None, max_length=42)
+    deploy_block: int | None = Field(default=None, sa_type=BigInteger)  # the block of the confirmed deploy receipt
     error: str = Field(default="", max_length=500)
     requested_by: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
@@ -219,4 +221,92 @@ class MintedToken(SQLModel, table=True):
     mint_request_id: int = Field(sa_column=Column(BigId, ForeignKey("mint_request.id", ondelete="CASCADE"),
                                                   nullable=False, index=True))
     tx_id: int = Field(sa_column=Column(BigId, ForeignKey("chain_tx.id"), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
+# -- what the chain indexer reads back -----------------------------------------------------------------------------
+
+class TokenTransfer(SQLModel, table=True):
+    """Every ERC-721 `Transfer` log of our collections (mints included: `from_address` is the zero address), on the
+    canonical chain as the indexer last saw it. The history behind `token_owner`: the holders at a past block are the
+    `to_address` of each token's last transfer at or before it. Rows of blocks a reorg dropped are deleted."""
+
+    __tablename__ = "token_transfer"
+    __table_args__ = (
+        UniqueConstraint("chain_id", "block_number", "log_index", name="uq_token_transfer_log"),
+        Index("ix_token_transfer_token", "chain_id", "collection", "token_id", "block_number", "log_index"),
+        Index("ix_token_transfer_campaign_block", "campaign_id", "block_number"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True))
+    chain_id: int = Field(sa_type=BigInteger)
+    collection: str = Field(max_length=42)  # checksummed
+    campaign_id: int = Field(sa_column=Column(Integer, ForeignKey("campaign.id", ondelete="CASCADE"), nullable=False))
+    token_id: int = Field(sa_type=BigInteger)  # our collections' ids are 1 .. 2^32-1
+    from_address: str = Field(max_length=42)
+    to_address: str = Field(max_length=42)
+    block_number: int = Field(sa_type=BigInteger)
+    log_index: int
+    tx_hash: str = Field(max_length=66)
+    block_hash: str = Field(max_length=66)
+
+
+class TokenOwner(SQLModel, table=True):
+    """Who owns each token of our collections now (as of the indexer's checkpoint), and by which transfer.
+    Read by custody ("who owns token X") and rewards ("which tokens does A hold", with `token_transfer` for holders at
+    a past block); see backend.chain.holders."""
+
+    __tablename__ = "token_owner"
+    __table_args__ = (
+        Index("ix_token_owner_owner", "chain_id", "collection", "owner"),
+        Index("ix_token_owner_campaign_owner", "campaign_id", "owner"),
+    )
+
+    chain_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    collection: str = Field(sa_column=Column(String(42), primary_key=True))
+    token_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    campaign_id: int = Field(sa_column=Column(Integer, ForeignKey("campaign.id", ondelete="CASCADE"), nullable=False))
+    owner: str = Field(max_length=42)  # checksummed
+    block_number: int = Field(sa_type=BigInteger)  # of the last transfer
+    log_index: int
+    tx_hash: str = Field(max_length=66)
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
+class IndexerCheckpoint(SQLModel, table=True):
+    """How far the chain indexer has read one collection: every block before `next_block` is indexed (transfers,
+    owners and Seaport sales). Starts at the collection's deploy block; a reorg moves it back."""
+
+    __tablename__ = "indexer_checkpoint"
+
+    chain_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    collection: str = Field(sa_column=Column(String(42), primary_key=True))
+    campaign_id: int = Field(sa_column=Column(Integer, ForeignKey("campaign.id", ondelete="CASCADE"), nullable=False))
+    deploy_block: int = Field(sa_type=BigInteger)
+    next_block: int = Field(sa_type=BigInteger)
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
+class IndexedBlock(SQLModel, table=True):
+    """Hashes of recent blocks the indexer read (the end of each block range): when one no longer matches the chain,
+    the indexer rewinds to the newest one that still does. Pruned to the newest few."""
+
+    __tablename__ = "indexed_block"
+
+    chain_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    block_number: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    block_hash: str = Field(max_length=66)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
+class SeaportDeployment(SQLModel, table=True):
+    """A Seaport contract recorded for a chain (the local one the demo deploys; public ones come from
+    SEAPORT_ADDRESSES): the indexer reads `OrderFulfilled` events of these and of the configured addresses."""
+
+    __tablename__ = "seaport_deployment"
+
+    chain_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    address: str = Field(sa_column=Column(String(42), primary_key=True))  # checksummed
+    conduit_controller: str = Field(max_length=42)
+    deploy_block: int = Field(sa_type=BigInteger)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))

@@ -24,8 +24,8 @@ from backend.settings import get_settings
 
 __all__ = [
     "DeploymentStatus", "MintedCount", "SignerBalance", "TokenRow", "TxRow", "custodial_address",
-    "deployment_status", "list_tokens", "list_transactions", "mint_tx_hash", "minted_count", "request_deploy", "request_mint",
-    "request_withdrawal", "retry_deploy", "signer_balances",
+    "deployment_status", "list_tokens", "list_transactions", "mint_tx_hash", "minted_count", "request_deploy",
+    "request_mint", "request_withdrawal", "retry_deploy", "signer_balances",
 ]
 
 
@@ -55,7 +55,7 @@ def signer_balances(actor: Actor) -> list[SignerBalance]:
     for key in chains():
         try:
             balance = int(get_web3(key).eth.get_balance(address))
-        except Exception as exc:  # noqa: BLE001 - an unreachable node is shown, not raised
+        except Exception as exc:  # an unreachable node is shown, not raised
             if not is_transient(exc):
                 raise
             out.append(SignerBalance(key, address, None, True, threshold, "node unreachable"))

@@ -11,9 +11,9 @@ again (which nodes ignore), never a different transaction for the same idempoten
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -27,7 +27,7 @@ from web3.exceptions import ContractLogicError, TransactionNotFound
 
 from backend.chain.client import chain_id, fund_from_dev_account, get_web3, is_transient
 from backend.chain.config import chain_config
-from backend.chain.keys import PLATFORM, platform_address, signer_account
+from backend.chain.keys import PLATFORM, platform_address, signer_account, signer_address
 from backend.chain.models import (
     AttemptStatus,
     ChainTransaction,
@@ -52,23 +52,11 @@ GAS_MARGIN_PERCENT = 20  # over the estimate: state can move a little between es
 DEV_FUND_WEI = 1000 * 10**18
 CUSTODY_GAS_CAP = 300_000  # a token transfer; the top-up covers this at the fees we pay
 
-# purpose -> fn(session, tx, receipt or None): the business step of a finished transaction, run in the same
-# database transaction that marks it confirmed / reverted / failed. Registered by deployments, mints, custody.
+# fn(session, tx, receipt or None): the business step of a finished transaction, run in the same database
+# transaction that marks it confirmed / reverted / failed. The table purpose -> step is
+# backend.chain.finish_hooks.FINISH_HOOKS, handed to `monitor_pass` by its caller.
 FinishHook = Callable[[Session, ChainTransaction, Any], None]
-_FINISH_HOOKS: dict[TxPurpose, FinishHook] = {}
-
-
-def on_finished(purpose: TxPurpose) -> Callable[[FinishHook], FinishHook]:
-    def register(fn: FinishHook) -> FinishHook:
-        _FINISH_HOOKS[purpose] = fn
-        return fn
-
-    return register
-
-
-def _load_hooks() -> None:
-    # The modules that register hooks; imported lazily to keep the import graph one-way.
-    from backend.chain import custody, deployments, mints  # noqa: F401
+FinishHooks = Mapping[TxPurpose, FinishHook]
 
 
 @lru_cache(maxsize=1)
@@ -107,7 +95,7 @@ def enqueue(
         idempotency_key=key,
         chain=chain,
         signer=signer,
-        from_address=signer_account(signer).address,
+        from_address=signer_address(signer),
         to_address=to_checksum_address(to) if to else None,
         data=data if isinstance(data, str) else "0x" + bytes(data).hex(),
         value_wei=value_wei,
@@ -146,12 +134,12 @@ class MonitorResult:
         return self.confirmed + self.reverted + self.failed
 
 
-def monitor_pass(chain: str, batch_size: int | None = None) -> MonitorResult:
+def monitor_pass(chain: str, batch_size: int | None = None, *, hooks: FinishHooks) -> MonitorResult:
     """One bounded pass: sign queued transactions, broadcast signed ones, follow sent ones to N confirmations.
+    `hooks` says what a finished transaction of each purpose does (backend.chain.finish_hooks.FINISH_HOOKS).
 
     An RPC outage ends the pass early (`rpc_error`); the next pass continues where this one stopped.
     """
-    _load_hooks()
     batch = batch_size or get_settings().tx_batch_size
     result = MonitorResult()
     if pending_count(chain) == 0:
@@ -159,9 +147,9 @@ def monitor_pass(chain: str, batch_size: int | None = None) -> MonitorResult:
     w3 = get_web3(chain)
     try:
         _dev_funding(chain, w3)
-        _sign_queued(chain, w3, batch, result)
+        _sign_queued(chain, w3, batch, result, hooks)
         _broadcast_signed(chain, w3, batch, result)
-        _track(chain, w3, batch, result)
+        _track(chain, w3, batch, result, hooks)
     except Exception as exc:
         if not is_transient(exc):
             raise
@@ -208,12 +196,13 @@ def _record_failure(tx_id: int, version: int, message: str) -> None:
         _bump_version(tx)
 
 
-def _finish(session: Session, tx: ChainTransaction, trigger: str, receipt: Any, reason: str = "") -> None:
+def _finish(session: Session, tx: ChainTransaction, trigger: str, receipt: Any, hooks: FinishHooks,
+            reason: str = "") -> None:
     transition(session, tx, trigger, actor=ACTOR, reason=reason)
     tx.finished_at = utcnow()
     if reason:
         tx.error = reason[:500]
-    hook = _FINISH_HOOKS.get(tx.purpose)
+    hook = hooks.get(tx.purpose)
     if hook is not None:
         hook(session, tx, receipt)
 
@@ -252,7 +241,7 @@ def _sign(account: LocalAccount, tx: ChainTransaction, chain_id_: int, nonce: in
 
 # -- step 1: sign -------------------------------------------------------------------------------------------------
 
-def _sign_queued(chain: str, w3: Web3, batch: int, result: MonitorResult) -> None:
+def _sign_queued(chain: str, w3: Web3, batch: int, result: MonitorResult, hooks: FinishHooks) -> None:
     with session_scope() as s:
         now = db_now(s)
         rows = list(s.exec(
@@ -272,7 +261,7 @@ def _sign_queued(chain: str, w3: Web3, batch: int, result: MonitorResult) -> Non
         if tx.after_tx_id is not None:
             dep = dependencies.get(tx.after_tx_id)
             if dep in (TxState.REVERTED, TxState.FAILED):
-                _fail_queued(tx, f"transaction {tx.after_tx_id} it waited for {dep}", result)
+                _fail_queued(tx, f"transaction {tx.after_tx_id} it waited for {dep}", result, hooks)
                 continue
             if dep is not TxState.CONFIRMED:
                 continue
@@ -296,7 +285,7 @@ def _sign_queued(chain: str, w3: Web3, batch: int, result: MonitorResult) -> Non
                 continue
             name = _revert_name(exc)
             if name is not None:
-                _revert_queued(tx, name, result)
+                _revert_queued(tx, name, result, hooks)
             else:
                 _record_failure(tx.id, tx.version, f"estimate failed: {type(exc).__name__}: {exc}")  # type: ignore[arg-type]
                 result.errors.append(f"tx {tx.id}: {exc}")
@@ -356,7 +345,7 @@ def _revert_name(exc: BaseException) -> str | None:
     try:
         from eth_tester.exceptions import TransactionFailed
     except ImportError:  # pragma: no cover - eth-tester is a test dependency of web3[tester]
-        TransactionFailed = ContractLogicError  # type: ignore[misc,assignment]  # noqa: N806
+        TransactionFailed = ContractLogicError  # type: ignore[misc,assignment]
     text = str(exc).lower()
     if not isinstance(exc, (ContractLogicError, TransactionFailed)) and "revert" not in text:
         return None
@@ -364,21 +353,21 @@ def _revert_name(exc: BaseException) -> str | None:
     return decoded.name or (f"reverted ({decoded.selector})" if decoded.selector else "reverted")
 
 
-def _revert_queued(tx: ChainTransaction, name: str, result: MonitorResult) -> None:
+def _revert_queued(tx: ChainTransaction, name: str, result: MonitorResult, hooks: FinishHooks) -> None:
     with session_scope() as s:
         row = _load(s, tx.id, tx.version)  # type: ignore[arg-type]
         if row is None or row.state is not TxState.QUEUED:
             return
-        _finish(s, row, "revert", None, name)
+        _finish(s, row, "revert", None, hooks, name)
         result.reverted += 1
 
 
-def _fail_queued(tx: ChainTransaction, reason: str, result: MonitorResult) -> None:
+def _fail_queued(tx: ChainTransaction, reason: str, result: MonitorResult, hooks: FinishHooks) -> None:
     with session_scope() as s:
         row = _load(s, tx.id, tx.version)  # type: ignore[arg-type]
         if row is None or row.state is not TxState.QUEUED:
             return
-        _finish(s, row, "fail", None, reason)
+        _finish(s, row, "fail", None, hooks, reason)
         result.failed += 1
 
 
@@ -489,7 +478,7 @@ def _drop_nonce(chain: str, w3: Web3, tx: ChainTransaction, state: TxState, resu
 
 # -- step 3: follow sent and mined transactions ------------------------------------------------------------------
 
-def _track(chain: str, w3: Web3, batch: int, result: MonitorResult) -> None:
+def _track(chain: str, w3: Web3, batch: int, result: MonitorResult, hooks: FinishHooks) -> None:
     with session_scope() as s:
         rows = list(s.exec(
             select(ChainTransaction)
@@ -533,10 +522,10 @@ def _track(chain: str, w3: Web3, batch: int, result: MonitorResult) -> None:
                     result.mined += 1
                 if confirmations >= needed:
                     if int(receipt["status"]) == 1:
-                        _finish(s, row, "confirm", receipt)
+                        _finish(s, row, "confirm", receipt, hooks)
                         result.confirmed += 1
                     else:
-                        _finish(s, row, "revert", receipt, reason)
+                        _finish(s, row, "revert", receipt, hooks, reason)
                         result.reverted += 1
             except (ConcurrentTransition, IllegalTransition):
                 s.rollback()
@@ -634,7 +623,3 @@ def pending_count(chain: str | None = None) -> int:
         if chain:
             query = query.where(ChainTransaction.chain == chain)
         return int(s.exec(query).one())
-
-
-def age_of(tx: ChainTransaction, now: datetime | None = None) -> timedelta:
-    return (now or utcnow()) - tx.created_at

@@ -7,6 +7,8 @@ EUR pairs are thin or missing (POL, USDC). MATIC is an alias of POL (renamed on 
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -157,3 +159,54 @@ def refresh_rates(client: BinanceClient | None = None, *, now: datetime | None =
     if errors:
         raise FxRefreshError(f"stored {len(rows)} rates; " + "; ".join(errors))
     return len(rows)
+
+
+# -- prices of past minutes (sales are valued at the time of the sale) -------------------------------------------
+
+_MINUTE_CACHE_SIZE = 20_000
+_minute_cache: OrderedDict[tuple[str, datetime], Decimal | None] = OrderedDict()
+_minute_cache_lock = threading.Lock()
+
+
+def _cached_close(client: BinanceClient, symbol: str, minute: datetime) -> Decimal | None:
+    key = (symbol, minute)
+    with _minute_cache_lock:
+        if key in _minute_cache:
+            _minute_cache.move_to_end(key)
+            return _minute_cache[key]
+    value = client.minute_close(symbol, minute)
+    with _minute_cache_lock:
+        _minute_cache[key] = value
+        while len(_minute_cache) > _MINUTE_CACHE_SIZE:
+            _minute_cache.popitem(last=False)
+    return value
+
+
+def clear_minute_cache() -> None:
+    with _minute_cache_lock:
+        _minute_cache.clear()
+
+
+def rates_at(base: str, at: datetime, client: BinanceClient | None = None) -> tuple[Rate, Rate]:
+    """(base/USD, base/EUR) for the minute of `at`: Binance's close of that minute when FX_MODE=binance (EUR
+    through EURUSDT of the same minute), else the static table. Cached per (symbol, minute) in the process.
+
+    A network call: never call it inside a transaction. Raises PriceUnavailable (BinanceThrottled passes
+    through, so a caller valuing a batch can stop asking)."""
+    settings = get_settings()
+    base = _norm(base)
+    minute = at.replace(second=0, microsecond=0)
+    if settings.fx_mode == "static":
+        return get_rate(base, "USD", now=minute), get_rate(base, "EUR", now=minute)
+    client = client or BinanceClient()
+    try:
+        usd = _cached_close(client, f"{base}USDT", minute)
+        eur_usd = _cached_close(client, EUR_CROSS, minute)
+    except BinanceThrottled:
+        raise
+    except BinanceError as exc:
+        raise PriceUnavailable(f"No {base} price for {minute:%Y-%m-%d %H:%M} UTC: {exc}") from exc
+    if usd is None or eur_usd is None:
+        raise PriceUnavailable(f"Binance has no {base} price for {minute:%Y-%m-%d %H:%M} UTC.")
+    return (Rate(base, "USD", usd, minute, client.source),
+            Rate(base, "EUR", (usd / eur_usd).quantize(STORE_PLACES), minute, client.source))

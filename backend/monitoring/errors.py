@@ -23,10 +23,11 @@ log = logging.getLogger(__name__)
 _VOLATILE = re.compile(r"\d+")
 
 
-def fingerprint(source: str, exc_type: str, message: str) -> str:
-    """Same source, type and message shape (numbers ignored) -> same row."""
+def fingerprint(source: str, exc_type: str, message: str, brand_id: int | None = None) -> str:
+    """Same source, type, message shape (numbers ignored) and brand -> same row."""
     shape = _VOLATILE.sub("#", message)[:300]
-    return hashlib.sha256(f"{source}\x00{exc_type}\x00{shape}".encode()).hexdigest()
+    brand = "" if brand_id is None else f"\x00brand:{brand_id}"
+    return hashlib.sha256(f"{source}\x00{exc_type}\x00{shape}{brand}".encode()).hexdigest()
 
 
 def record_error(
@@ -41,14 +42,43 @@ def record_error(
     """Count `exc` under `source` ("daemon:<job>", "request:<route>", "subscriber:<name>").
 
     Without a session it writes in its own transaction (so it survives the caller's rollback) and never
-    raises: logging a failure must not cause another one.
+    raises: logging a failure must not cause another one. The brand it is about comes from the context
+    (`brand_id`, `order_id`, `campaign_id` or `entity`: backend/workflow/ownership.py).
     """
     exc_type = f"{type(exc).__module__}.{type(exc).__qualname__}".removeprefix("builtins.")[:120]
     message = scrub_text(str(exc) or exc_type)
     clean = scrub_context(context)
     now = now or utcnow()
+    if report:
+        sentry.capture_exception(exc, source=source, context=clean)
+    if session is not None:
+        values, update = _row(source, exc_type, message, clean, now, _brand(session, context))
+        upsert(session, ErrorLogEntry.__table__, values, ["fingerprint"], update)
+        return
+    try:
+        with session_scope() as own:
+            values, update = _row(source, exc_type, message, clean, now, _brand(own, context))
+            upsert(own, ErrorLogEntry.__table__, values, ["fingerprint"], update)
+    except Exception:  # the error log is best effort; the original error is already raised
+        log.exception("could not record error from %s", source)
+
+
+def _brand(session: Session, context: Mapping[str, Any] | None) -> int | None:
+    from backend.workflow.ownership import brand_from_context
+
+    try:
+        with session.begin_nested():  # a failed lookup must not spoil the caller's transaction
+            return brand_from_context(session, context)
+    except Exception:  # attribution is best effort: unattributed rows are for platform admins
+        log.warning("could not attribute an error to a brand", exc_info=True)
+        return None
+
+
+def _row(source: str, exc_type: str, message: str, clean: dict[str, Any], now: datetime,
+         brand_id: int | None) -> tuple[dict[str, Any], dict[str, Any]]:
     values = {
-        "fingerprint": fingerprint(source, exc_type, message),
+        "fingerprint": fingerprint(source, exc_type, message, brand_id),
+        "brand_id": brand_id,
         "source": source[:120],
         "exc_type": exc_type,
         "message": message,
@@ -63,28 +93,22 @@ def record_error(
         "message": message,
         "context": clean,
     }
-    if report:
-        sentry.capture_exception(exc, source=source, context=clean)
-    if session is not None:
-        upsert(session, ErrorLogEntry.__table__, values, ["fingerprint"], update)
-        return
-    try:
-        with session_scope() as own:
-            upsert(own, ErrorLogEntry.__table__, values, ["fingerprint"], update)
-    except Exception:  # noqa: BLE001 - the error log is best effort; the original error is already raised
-        log.exception("could not record error from %s", source)
+    return values, update
 
 
-def error_page(*, limit: int = 50, offset: int = 0, session: Session | None = None) -> tuple[list[ErrorLogEntry], int]:
-    """Newest first, and the total count (for paging)."""
+def error_page(*, limit: int = 50, offset: int = 0, session: Session | None = None,
+               brand_ids: list[int] | None = None) -> tuple[list[ErrorLogEntry], int]:
+    """Newest first, and the total count (for paging). `brand_ids`: only rows about those brands (None: all)."""
     limit = max(1, min(limit, 200))
+    where = [] if brand_ids is None else [ErrorLogEntry.brand_id.in_(brand_ids)]  # type: ignore[union-attr]
 
     def _read(s: Session) -> tuple[list[ErrorLogEntry], int]:
         rows = s.execute(
-            select(ErrorLogEntry).order_by(ErrorLogEntry.last_seen.desc(), ErrorLogEntry.id.desc())  # type: ignore[union-attr]
+            select(ErrorLogEntry).where(*where)
+            .order_by(ErrorLogEntry.last_seen.desc(), ErrorLogEntry.id.desc())  # type: ignore[union-attr]
             .limit(limit).offset(max(0, offset))
         ).scalars().all()
-        total = s.execute(select(func.count()).select_from(ErrorLogEntry)).scalar_one()
+        total = s.execute(select(func.count()).select_from(ErrorLogEntry).where(*where)).scalar_one()
         return list(rows), int(total)
 
     if session is not None:

@@ -18,6 +18,9 @@ class ErrorLogEntry(SQLModel, table=True):
     id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True))
     fingerprint: str = Field(max_length=64, unique=True)
     source: str = Field(max_length=120)  # "daemon:<name>" or "request:<route>" or "subscriber:<name>"
+    # The brand the failure is about (from its context), or None for a platform-level one. Brand admins see their
+    # brands' rows only; the fingerprint includes it, so two brands' failures never share a row.
+    brand_id: int | None = Field(default=None, index=True)
     exc_type: str = Field(max_length=120)
     message: str = Field(max_length=1000)  # scrubbed
     context: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # scrubbed

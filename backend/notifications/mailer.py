@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import smtplib
-import socket
 import ssl
 from email.message import EmailMessage
 from typing import Protocol
@@ -65,7 +64,7 @@ class SmtpMailer:
             raise MailError(f"the SMTP server refused our credentials ({exc.smtp_code})", retryable=True) from None
         except smtplib.SMTPResponseException as exc:
             raise MailError(f"the SMTP server answered {exc.smtp_code}", retryable=exc.smtp_code < 500) from None
-        except (smtplib.SMTPException, OSError, socket.timeout) as exc:
+        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
             raise MailError(f"the SMTP server is unreachable ({type(exc).__name__})", retryable=True) from None
 
 

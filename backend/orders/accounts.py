@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from backend.auth.acl import Actor, signed_in
-from backend.auth.models import User
 from backend.auth.links import send_password_link
+from backend.auth.models import User
 from backend.campaigns.models import Campaign
 from backend.chain.custody import request_withdrawal, withdrawal_for
 from backend.chain.deployments import deployed_contract
@@ -23,6 +23,7 @@ from backend.chain.keys import custodial_address
 from backend.chain.models import ChainTransaction, MintedToken, TxState
 from backend.db import session_scope
 from backend.errors import Conflict, NotFound, ValidationFailed
+from backend.kyc.gates import KycPurpose, require_kyc
 from backend.orders.models import Order
 from backend.validation import check_address
 from backend.workflow.machines import OrderState
@@ -145,16 +146,19 @@ def list_custodial_tokens(actor: Actor | None) -> list[CustodialToken]:
 
 def withdraw_token(actor: Actor | None, campaign_id: int, token_id: int, to_address: str) -> CustodialToken:
     """Ask for the token to move from the consumer's custodial wallet to `to_address` (once; asking twice is the
-    same withdrawal). Only tokens of the actor's own custodial orders; others' look like missing ones."""
+    same withdrawal). Only tokens of the actor's own custodial orders; others' look like missing ones. A token
+    bought for more than KYC_WITHDRAWAL_THRESHOLD_MINOR needs an approved identity check (KycRequired)."""
     actor = signed_in(actor)
     try:
         address = check_address(to_address)
     except ValueError as exc:
         raise ValidationFailed("Check the wallet address.", fields={"to_address": str(exc)}) from exc
     with session_scope() as session:
-        owned = any(int(t) == token_id for o, _ in _custodial_orders(session, actor.user_id, campaign_id)
-                    for t in o.token_ids or [])
-    if not owned:
+        owner = next((o for o, _ in _custodial_orders(session, actor.user_id, campaign_id)
+                      if any(int(t) == token_id for t in o.token_ids or [])), None)
+    if owner is None:
         raise NotFound("Token not found in your custodial wallet.")
+    # Above KYC_WITHDRAWAL_THRESHOLD_MINOR (the price paid for the token), only a verified owner may withdraw.
+    require_kyc(actor.user_id, KycPurpose.WITHDRAWAL, amount_minor=owner.unit_price_minor, next_path="/account")
     request_withdrawal(actor, campaign_id, token_id, address)
     return next(t for t in list_custodial_tokens(actor) if t.campaign_id == campaign_id and t.token_id == token_id)

@@ -6,19 +6,20 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlmodel import Session
 
-from backend.auth.acl import Actor, Permission, require, signed_in
+from backend.auth.acl import Actor, Permission, require_in_brand, signed_in
 from backend.campaigns.models import Campaign
 from backend.db import session_scope
 from backend.errors import NotFound, ValidationFailed
+from backend.kyc.gates import standing as kyc_standing
 from backend.money import CURRENCY_EXPONENTS, money_text, to_decimal
 from backend.orders import fulfilment, minting
 from backend.orders.errors import RefundNotAllowed
@@ -106,7 +107,7 @@ def _in_flight_hashes(session: Session, orders: list[Order]) -> dict[int, str]:
 
 def _query(actor: Actor | None, brand_id: int, status: OrderState | str | None, campaign_id: int | None,
            date_from: datetime | None, date_to: datetime | None, search: str, sort: str, descending: bool) -> Any:
-    require(actor, Permission.ORDER_READ, brand_id)
+    require_in_brand(actor, Permission.ORDER_READ, brand_id)
     if sort not in SORTABLE:
         raise ValidationFailed("Unknown sort column.", fields={"sort": f"one of {', '.join(sorted(SORTABLE))}"})
     column = SORTABLE[sort]
@@ -158,7 +159,7 @@ def stream_orders_csv(actor: Actor | None, brand_id: int, *, status: OrderState 
     `descending=False`, read page after page by id (keyset), so an order changing meanwhile is written once and
     orders placed after the export began are not in it. Permission and filters are checked here, before the
     first chunk, so a refusal is an error response, not a broken download."""
-    require(actor, Permission.ORDER_READ, brand_id)
+    require_in_brand(actor, Permission.ORDER_READ, brand_id)
     where = _filters(brand_id, status, campaign_id, date_from, date_to, search)
     return _csv_chunks(where, descending)
 
@@ -235,6 +236,8 @@ class OrderDetail:
     timeline: list[TimelineEntry] = field(default_factory=list)
     can_refund: bool = False
     can_retry_refund: bool = False  # its refund failed for good: an admin may send it again (retry_refund)
+    # Whether the buyer's identity is verified (KYC) now: all a brand may know of it (no documents, no details).
+    buyer_verified: bool = False
 
 
 def _load_for(actor: Actor | None, session: Session, order_id: int, permission: Permission) -> Order:
@@ -242,7 +245,9 @@ def _load_for(actor: Actor | None, session: Session, order_id: int, permission: 
     order = session.get(Order, order_id)
     if order is None:
         raise NotFound("This order does not exist.")
-    require(actor, permission, order.brand_id)
+    # Another brand's order looks the same as one that does not exist.
+    require_in_brand(actor, permission, order.brand_id, visible=Permission.ORDER_READ,
+                     not_found="This order does not exist.")
     return order
 
 
@@ -256,7 +261,7 @@ def order_detail(actor: Actor | None, order_id: int) -> OrderDetail:
                                   f"{money_text(order.amount_minor, order.currency)} by {order.email}",
                                   "consumer")]
         timeline += [TimelineEntry(h.at, "state", f"{h.from_state} -> {h.to_state}", h.reason, h.actor)
-                     for h in history("order", order.id, session=session)]  # type: ignore[arg-type]
+                     for h in history(actor, "order", order.id, session=session)]  # type: ignore[arg-type]
         events = session.execute(select(PaymentEvent).where(PaymentEvent.order_id == order.id)
                                  .order_by(PaymentEvent.id)).scalars().all()
         timeline += [TimelineEntry(e.received_at, "payment_event", e.type, f"{e.event_id}: {e.outcome or 'pending'}",
@@ -282,6 +287,7 @@ def order_detail(actor: Actor | None, order_id: int) -> OrderDetail:
             can_refund=order.state in REFUNDABLE and bool(actor and actor.can(Permission.ORDER_REFUND, order.brand_id)),
             can_retry_refund=_refund_failed_for_good(session, order)
             and bool(actor and actor.can(Permission.ORDER_REFUND, order.brand_id)),
+            buyer_verified=kyc_standing(session, order.user_id).verified,
         )
 
 
@@ -377,7 +383,8 @@ def campaign_dashboard(actor: Actor | None, campaign_id: int) -> CampaignDashboa
         campaign = session.get(Campaign, campaign_id)
         if campaign is None:
             raise NotFound("This campaign does not exist.")
-        require(actor, Permission.ORDER_READ, campaign.brand_id)
+        require_in_brand(actor, Permission.ORDER_READ, campaign.brand_id, visible=Permission.CAMPAIGN_READ,
+                         not_found="This campaign does not exist.")
         by_status = {state.value: int(n) for state, n in session.execute(
             select(Order.state, func.count()).where(Order.campaign_id == campaign_id).group_by(Order.state))}
         revenue: dict[str, int] = {}

@@ -31,8 +31,7 @@ from backend.workflow.transitions import transition
 
 log = logging.getLogger(__name__)
 
-O = OrderState
-PAYABLE = (O.CREATED, O.AWAITING_PAYMENT, O.PAYMENT_FAILED)
+PAYABLE = (OrderState.CREATED, OrderState.AWAITING_PAYMENT, OrderState.PAYMENT_FAILED)
 PAYMENT_SYSTEM = "system:payments"
 MINT_SYSTEM = "system:minting"
 
@@ -120,7 +119,7 @@ def confirm_refunded(session: Session, order: Order, actor: str = PAYMENT_SYSTEM
     total = refunded_total(session, order.payment_intent_id)
     order.refunded_minor = max(order.refunded_minor, total)
     session.add(order)
-    if order.state is O.REFUND_PENDING and (_fully_refunded(order) or paid_amount(order) == 0):
+    if order.state is OrderState.REFUND_PENDING and (_fully_refunded(order) or paid_amount(order) == 0):
         transition(session, order, "confirm_refund", actor=actor,
                    reason=f"refunded {_money(order.refunded_minor, order.paid_currency or order.currency)}")
         return True
@@ -189,7 +188,7 @@ def apply_payment_completed(session: Session, order: Order, obj: dict[str, Any],
             f"The amount charged ({_money(amount, currency)}) did not match the order "
             f"({_money(order.amount_minor, order.currency)}), so the order was not fulfilled and the payment "
             "is refunded in full."))
-    if order.state is O.EXPIRED:
+    if order.state is OrderState.EXPIRED:
         return refuse_payment(session, order, "Your payment arrived after the order had expired, so it is "
                                               "refunded in full.")
     if order.state not in PAYABLE:
@@ -222,9 +221,9 @@ def _earlier_on_intent(session: Session, payment_intent: str | None) -> tuple[bo
 def apply_payment_failed(session: Session, order: Order, message: str, *, final: bool) -> str:
     """A declined card (the buyer may retry until the order expires), or a failed async payment (final)."""
     reason = (message or "The payment was declined.")[:500]
-    if order.state is O.AWAITING_PAYMENT:
+    if order.state is OrderState.AWAITING_PAYMENT:
         transition(session, order, "fail_payment", actor=PAYMENT_SYSTEM, reason=reason)
-    elif order.state is not O.PAYMENT_FAILED:
+    elif order.state is not OrderState.PAYMENT_FAILED:
         return f"ignored in state {order.state.value}"
     order.failure_reason = reason
     session.add(order)
@@ -278,17 +277,17 @@ def apply_charge_refunded(session: Session, order: Order | None, obj: dict[str, 
                                key=f"provider-{obj.get('id')}-{cumulative}")
     if order is None:
         return "refund recorded; order not known yet"
-    if order.state in PAYABLE or order.state is O.EXPIRED and order.paid_at is None:
+    if order.state in PAYABLE or (order.state is OrderState.EXPIRED and order.paid_at is None):
         return "refund recorded before completion"
     before = order.state
     confirm_refunded(session, order)
     if not _fully_refunded(order):
         return f"refund of {_money(order.refunded_minor, order.currency)} in all recorded"
-    if before is O.REFUND_PENDING:
+    if before is OrderState.REFUND_PENDING:
         return "refunded"
-    if order.state in (O.PAID, O.MINTED, O.FULFILLED):
+    if order.state in (OrderState.PAID, OrderState.MINTED, OrderState.FULFILLED):
         return _refunded_at_provider(session, order)
-    if order.state is O.MINTING:  # the mint's outcome settles it: apply_mint_completed / apply_mint_failed
+    if order.state is OrderState.MINTING:  # the mint's outcome settles it: apply_mint_completed / apply_mint_failed
         record_error("payments:refund_during_mint", RuntimeError(f"order {order.id} refunded while minting"),
                      {"order_id": order.id}, session=session)
     return f"refund recorded in state {order.state.value}"
@@ -296,7 +295,7 @@ def apply_charge_refunded(session: Session, order: Order | None, obj: dict[str, 
 
 def _refunded_at_provider(session: Session, order: Order) -> str:
     """The money went back outside Primsell (the provider's dashboard): the order ends refunded, as it is."""
-    if order.state is O.PAID:
+    if order.state is OrderState.PAID:
         release_supply(session, order)
     order.refund_reason = order.refund_reason or "Your payment was refunded."
     session.add(order)
@@ -338,7 +337,7 @@ def apply_dispute(session: Session, order: Order | None, obj: dict[str, Any], *,
         session.flush()
         transition(session, order, "dispute", actor=PAYMENT_SYSTEM, reason=f"dispute {obj.get('id')}: {reason}")
         return "disputed"
-    if order.state is not O.DISPUTED:
+    if order.state is not OrderState.DISPUTED:
         return f"dispute close ignored in state {order.state.value}"
     status = obj.get("status")
     dispute = f"dispute {obj.get('id')}"
@@ -441,7 +440,7 @@ def request_mint_for_paid_order(session: Session, order_id: int) -> str:
     """order.paid -> exactly one mint request (keyed by the order) and the order moves to minting. A request the
     chain side refuses for good (e.g. an address it cannot mint to) refunds the order instead of keeping the money."""
     order = lock_order(session, order_id=order_id)
-    if order is None or order.state is not O.PAID:
+    if order is None or order.state is not OrderState.PAID:
         return "skipped"
     try:
         with session.begin_nested():
@@ -469,9 +468,9 @@ def apply_mint_completed(session: Session, payload: dict[str, Any]) -> str:
     session.add(order)
     session.flush()
     tx = order.mint_tx_hash or "?"
-    if order.state is O.PAID:  # a won dispute sent it back to paid while its mint was still on its way
+    if order.state is OrderState.PAID:  # a won dispute sent it back to paid while its mint was still on its way
         transition(session, order, "start_mint", actor=MINT_SYSTEM, reason="mint completed")
-    if order.state is O.MINTING:
+    if order.state is OrderState.MINTING:
         transition(session, order, "confirm_mint", actor=MINT_SYSTEM, reason=f"tx {tx}")
         transition(session, order, "fulfil", actor=MINT_SYSTEM, reason="tokens delivered to " + order.wallet_address)
         if _fully_refunded(order):  # refunded at the provider while the mint was in flight: not kept as sold
@@ -485,7 +484,7 @@ def apply_mint_failed(session: Session, payload: dict[str, Any]) -> str:
     if order_id is None:
         return "not an order"
     order = lock_order(session, order_id=order_id)
-    if order is None or order.state not in (O.MINTING, O.PAID, O.DISPUTED):
+    if order is None or order.state not in (OrderState.MINTING, OrderState.PAID, OrderState.DISPUTED):
         return "ignored"
     cause = str(payload.get("reason") or payload.get("error") or "unknown error")[:200]
     return _mint_failed(session, order, cause, MINT_SYSTEM)
@@ -502,7 +501,7 @@ def _mint_failed(session: Session, order: Order, cause: str, actor: str) -> str:
     order.refund_reason = MINT_FAILED_REASON
     session.add(order)
     session.flush()
-    if order.state is O.DISPUTED:
+    if order.state is OrderState.DISPUTED:
         return "mint failed; the refund waits for the dispute"
     transition(session, order, "request_refund", actor=actor, reason=f"mint failed: {cause}")
     return refund_rest(session, order, f"mint failed: {cause}", actor)

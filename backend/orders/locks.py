@@ -1,5 +1,6 @@
 """Locks and the supply counter, from one place, and the order they are taken in: a payment's lock, then its order,
-then the campaign (release_supply, under the order's lock). Checkout locks only the campaign (its order is new).
+then the campaign (release_supply, under the order's lock). Checkout locks the buyer (their email, then their network:
+the unpaid-reservation caps span campaigns) and then the campaign; its order is new.
 The reserve/release pair keeps campaign.sold_count equal to the quantities of the orders holding supply."""
 
 from __future__ import annotations
@@ -20,6 +21,16 @@ def lock_campaign(session: Session, campaign_id: int) -> Campaign | None:
     if dialect_name(session) == "postgresql":
         stmt = stmt.with_for_update()
     return session.execute(stmt).scalars().first()
+
+
+def lock_buyer(session: Session, email: str, network: str) -> None:
+    """Serialise the checkouts of one email and of one network until commit, so that their unpaid-reservation caps
+    (counted across campaigns) cannot be beaten by concurrent checkouts: transaction-scoped advisory locks on
+    PostgreSQL, the email's first; SQLite's BEGIN IMMEDIATE already makes this transaction the only writer. Taken
+    before the campaign's lock."""
+    if dialect_name(session) == "postgresql":
+        for key in (f"checkout-email:{email}", f"checkout-network:{network}"):
+            session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
 
 
 def lock_order(session: Session, *, order_id: int | None = None, public_id: str | None = None,

@@ -11,8 +11,8 @@ from sqlmodel import Field, SQLModel
 
 # The tables this one references, so its foreign keys resolve in any process that imports it (the job runner
 # imports subscribers, not backend.models).
-import backend.auth.models  # noqa: F401
-import backend.brands.models  # noqa: F401
+import backend.auth.models
+import backend.brands.models
 import backend.campaigns.models  # noqa: F401
 from backend.db import UTCDateTime, enum_type, utcnow
 from backend.fx.models import ExactDecimal
@@ -29,6 +29,8 @@ class Order(SQLModel, table=True):
         Index("ix_shop_order_campaign_wallet", "campaign_id", "wallet_address", "holds_supply"),
         Index("ix_shop_order_state_expires", "state", "expires_at"),
         Index("ix_shop_order_brand_created", "brand_id", "created_at"),
+        # The unpaid-reservation caps count a network's orders holding supply, overall and in one campaign.
+        Index("ix_shop_order_network_campaign", "client_network", "campaign_id", "holds_supply"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -76,6 +78,10 @@ class Order(SQLModel, table=True):
     refund_reason: str = Field(default="", max_length=500)
     refunded_minor: int = 0
     ip: str = Field(default="", max_length=64)
+    # The buyer's network (the IPv4 address, or the IPv6 /64 around the address): what per-IP limits count.
+    client_network: str = Field(default="", max_length=64)
+    # When the buyer first followed the order's pay link: the short unpaid hold became the full TTL then.
+    payment_opened_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))

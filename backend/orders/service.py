@@ -1,16 +1,19 @@
 """Consumer checkout services: the campaign page's sale phase (no sale before the collection contract is deployed),
-quote, start_checkout (reserve supply, then open the payment session), the public order page and a consumer's own
-orders, paged.
+quote, start_checkout (reserve supply, then open the payment session), open_payment (the pay link: the full TTL
+starts), the public order page and a consumer's own orders, paged.
 
-start_checkout checks and reserves in ONE transaction (campaign row locked, per-wallet cap counted, supply
-taken atomically), commits, and only then calls the payment provider: no network call inside a transaction.
+start_checkout counts the attempt against the checkout rate limits, then checks and reserves in ONE transaction
+(buyer and campaign locked, per-wallet cap and unpaid-reservation caps counted, supply taken atomically), commits,
+and only then calls the payment provider: no network call inside a transaction. The reservation is held only
+ORDER_UNPAID_HOLD_SECONDS until the buyer follows the order's pay link (open_payment), and ORDER_TTL_SECONDS from
+then: a script that creates orders and never pays holds nothing for long.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -24,16 +27,19 @@ from backend.auth.service import create_user, normalize_email
 from backend.campaigns.models import Campaign, CampaignStatus, SalePhase
 from backend.campaigns.service import PublicCampaign, get_public_campaign
 from backend.db import session_scope, utcnow
-from backend.errors import NotFound, ValidationFailed
+from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.fx.service import PriceUnavailable, get_rate
+from backend.kyc.gates import require_kyc_for_purchase
 from backend.money import CURRENCY_EXPONENTS, format_amount, to_decimal
-from backend.orders import minting
+from backend.orders import limits, minting
+from backend.orders.accounts import mask_email
 from backend.orders.errors import NotOnSale, PaymentUnavailable, SoldOut, WalletCapReached
 from backend.orders.fulfilment import MINT_FAILED_REASON
-from backend.orders.locks import lock_campaign, lock_order, release_supply, reserve_supply
+from backend.orders.locks import lock_buyer, lock_campaign, lock_order, release_supply, reserve_supply
 from backend.orders.models import Order
 from backend.pagination import Page, check_page
-from backend.payments.provider import LineItem, PaymentProviderError, SessionRequest, get_provider
+from backend.payments.factory import get_provider
+from backend.payments.provider import LineItem, PaymentProviderError, SessionRequest
 from backend.settings import get_settings
 from backend.validation import check_address
 from backend.workflow.machines import OrderState
@@ -118,11 +124,14 @@ def _public_campaign(session: Session, slug: str) -> Campaign:
 
 
 def _check_quantity(quantity: int, campaign: Campaign) -> int:
+    """1..ORDER_MAX_QUANTITY is the rule of every order (ValidationFailed); a campaign's per-wallet cap below that
+    is the campaign's (WalletCapReached, a conflict with its settings, as when the wallet's earlier orders count)."""
     limit = get_settings().order_max_quantity
-    if campaign.per_wallet_cap:
-        limit = min(limit, campaign.per_wallet_cap)
     if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= limit:
         raise ValidationFailed("Choose a different quantity.", fields={"quantity": f"must be between 1 and {limit}"})
+    if campaign.per_wallet_cap and quantity > campaign.per_wallet_cap:
+        raise WalletCapReached(f"Each wallet may hold at most {campaign.per_wallet_cap} from this campaign.",
+                               fields={"quantity": f"must be between 1 and {campaign.per_wallet_cap}"})
     return quantity
 
 
@@ -181,6 +190,12 @@ def order_url(public_id: str) -> str:
     return f"{get_settings().public_url.rstrip('/')}/orders/{public_id}"
 
 
+def pay_url(public_id: str) -> str:
+    """The order's pay link (`GET /api/v1/checkout/orders/<public_id>/pay`): our own address, which starts the full
+    TTL (open_payment) and redirects to the provider's payment page. The only payment URL a buyer is given."""
+    return f"{get_settings().public_url.rstrip('/')}/api/v1/checkout/orders/{public_id}/pay"
+
+
 def _consumer_user_id(email: str) -> int:
     """The account an order belongs to: the existing user with this email, or a new consumer (no password:
     they set one later, from the order page, to see their orders and custodial tokens)."""
@@ -191,8 +206,10 @@ def _consumer_user_id(email: str) -> int:
                 if user is None:
                     user = create_user(session, email, None)
                 return int(user.id)  # type: ignore[arg-type]
-        except IntegrityError:
-            continue  # a concurrent checkout with the same email created it first: read it again
+        except (IntegrityError, Conflict):
+            # A concurrent checkout with the same email created it first (PostgreSQL's READ COMMITTED lets
+            # create_user's own check see it: Conflict; else the unique index refuses it): read it again.
+            continue
     raise ValidationFailed("Could not set up an account for this email; try again.", fields={"email": "retry"})
 
 
@@ -209,12 +226,18 @@ def _not_on_sale_error(phase: str) -> Exception:
     return NotOnSale(messages.get(phase, "This campaign is not on sale."))
 
 
-def start_checkout(campaign_slug: str, quantity: int, email: str, wallet_address: str | None, ip: str) -> CheckoutStarted:
+def start_checkout(campaign_slug: str, quantity: int, email: str, wallet_address: str | None,
+                   ip: str, *, actor: Actor | None = None) -> CheckoutStarted:
     """Create an order holding `quantity` tokens and open its payment session; returns where to pay.
 
     `wallet_address=None` means "keep it for me": the tokens go to a custodial wallet of the account tied to
-    `email` (created if absent). Raises SoldOut, WalletCapReached, NotOnSale, ValidationFailed, or
-    PaymentUnavailable (then nothing was charged and the reservation is already released).
+    `email` (created if absent). `ip` is the client's address (limits count its network: limits.client_network).
+    `actor` is whoever is signed in (None for a guest): a campaign that asks for KYC takes the order only from the
+    signed-in, verified owner of `email`. Raises SoldOut, WalletCapReached, NotOnSale, KycRequired,
+    ValidationFailed, CheckoutRateLimited (429: too many attempts from this network or email; `retry_after_s`),
+    ReservationLimitReached (409: too many unpaid orders for the email or the network, or more than the network's
+    share of the campaign's supply), or PaymentUnavailable (then nothing was charged and the reservation is already
+    released). `payment_url` is the pay link (pay_url).
     """
     email = normalize_email(email)
     custodial = wallet_address is None or wallet_address.strip() == ""
@@ -234,6 +257,13 @@ def start_checkout(campaign_slug: str, quantity: int, email: str, wallet_address
     if phase != SalePhase.ON_SALE:
         raise _not_on_sale_error(phase)
     quantity = _check_quantity(quantity, campaign)
+    network = limits.client_network(ip)
+    # Count the attempt, then refuse early what the caps refuse (no account is created for it); the check under
+    # the locks below is the one that counts. (Too few left is SoldOut's to say, below.)
+    limits.limit_checkout_rate(network, email, campaign.id)  # type: ignore[arg-type]
+    if quantity <= campaign.supply_left:
+        with session_scope() as session:
+            limits.check_unpaid_caps(session, campaign, email, network, quantity)
     amount = campaign.price_minor * quantity
     crypto, _ = crypto_equivalent(amount, campaign.currency)
     # Every order belongs to the account of its email (created without a password if new), so the buyer can
@@ -244,7 +274,9 @@ def start_checkout(campaign_slug: str, quantity: int, email: str, wallet_address
 
     now = utcnow()
     with session_scope() as session:
-        # Check: the campaign row is locked, so the wallet count and the reservation see one consistent state.
+        # Check: the buyer and the campaign row are locked, so the wallet count, the unpaid caps and the reservation
+        # see one consistent state.
+        lock_buyer(session, email, network)
         campaign = lock_campaign(session, campaign.id)  # type: ignore[arg-type,assignment]
         if campaign is None:
             raise NotFound("This campaign does not exist.")
@@ -265,12 +297,17 @@ def start_checkout(campaign_slug: str, quantity: int, email: str, wallet_address
                     f"already has {held} bought or reserved, so you can add {left}.",
                     fields={"quantity": f"at most {left}"},
                 )
-        # Do: take the supply atomically, then write the order.
+        # Identity checks the campaign asks for: no order (so no payment) before an approval.
+        require_kyc_for_purchase(session, campaign, user_id, amount, actor.user_id if actor else None,
+                                 next_path=f"/c/{campaign.slug}")
+        # Do: take the supply atomically (too few left: SoldOut), then check the buyer's unpaid caps (counted
+        # before this order exists; a refusal rolls the reservation back), then write the order.
         if not reserve_supply(session, campaign.id, quantity):  # type: ignore[arg-type]
             session.refresh(campaign)
             left = campaign.supply_left
             raise SoldOut("Sold out: every token of this campaign is taken." if left == 0
                           else f"Only {left} left: choose a smaller quantity.", fields={"quantity": f"at most {left}"})
+        limits.check_unpaid_caps(session, campaign, email, network, quantity)
         order = Order(
             public_id=secrets.token_hex(16),
             brand_id=campaign.brand_id,
@@ -290,7 +327,9 @@ def start_checkout(campaign_slug: str, quantity: int, email: str, wallet_address
             fx_fetched_at=crypto.fetched_at if crypto else None,
             holds_supply=True,
             ip=ip[:64],
-            expires_at=now + timedelta(seconds=settings.order_ttl_s),
+            client_network=network,
+            # The short hold: the full TTL starts only when the buyer opens the payment page (open_payment).
+            expires_at=now + timedelta(seconds=min(settings.order_unpaid_hold_s, settings.order_ttl_s)),
             created_at=now,
             updated_at=now,
         )
@@ -309,8 +348,9 @@ def start_checkout(campaign_slug: str, quantity: int, email: str, wallet_address
         success_url=f"{page}?paid=1",
         cancel_url=f"{page}?cancelled=1",
         customer_email=email,
-        # Stripe keeps a session open for at least 30 minutes; our own TTL expires it earlier if shorter.
-        expires_at=now + timedelta(seconds=max(settings.order_ttl_s, 1800) + 60),
+        # Open for as long as the order can live (the hold, then the full TTL from the last moment the page can
+        # be opened; Stripe keeps a session open for at least 30 minutes): the order_expirer closes it earlier.
+        expires_at=now + timedelta(seconds=max(settings.order_unpaid_hold_s + settings.order_ttl_s, 1800) + 60),
         idempotency_key=f"checkout-session-{order.public_id}",
     )
     try:
@@ -336,7 +376,33 @@ def start_checkout(campaign_slug: str, quantity: int, email: str, wallet_address
         session.flush()
         if locked.state is OrderState.CREATED:
             transition(session, locked, "request_payment", actor=SYSTEM, reason=f"{provider.name} session {payment.id}")
-    return CheckoutStarted(order.public_id, payment.url, page, amount, order.currency, order.expires_at)
+    return CheckoutStarted(order.public_id, pay_url(order.public_id), page, amount, order.currency,
+                           order.expires_at)
+
+
+def open_payment(public_id: str) -> str:
+    """The buyer follows the order's pay link: where to send them. While the order can be paid (within its hold or
+    TTL), the provider's payment page; the first time, the order's full TTL starts now (ORDER_TTL_SECONDS, in place
+    of the short unpaid hold; never shortened, and never extended again). Otherwise the order page, which says why
+    (paid, expired, or the hold lapsed before the payment page was opened). Unknown ids are NotFound."""
+    public_id = _check_public_id(public_id)
+    now = utcnow()
+    with session_scope() as session:
+        order = lock_order(session, public_id=public_id)
+        if order is None:
+            raise NotFound("This order does not exist.")
+        if not _can_pay(order, now):
+            return order_url(order.public_id)
+        if order.payment_opened_at is None:
+            order.payment_opened_at = now
+            order.expires_at = max(order.expires_at, now + timedelta(seconds=get_settings().order_ttl_s))
+            order.updated_at = now
+            session.add(order)
+        return order.payment_url
+
+
+def _can_pay(order: Order, now: datetime) -> bool:
+    return order.state in PAYABLE and bool(order.payment_url) and order.expires_at > now
 
 
 # -- the order page -----------------------------------------------------------------------------------------------
@@ -371,8 +437,8 @@ class OrderView:
     fx_fetched_at: datetime | None
     wallet_address: str
     custodial: bool
-    email: str
-    payment_url: str  # only while the buyer can still pay
+    email: str  # masked (a•••@example.com) on the public order page and API; in full in the owner's own list
+    payment_url: str  # the pay link (pay_url), only while the buyer can still pay
     tx_hash: str
     explorer_url: str
     token_ids: list[str] = field(default_factory=list)
@@ -482,7 +548,7 @@ def order_view(order: Order, campaign: Campaign, session: Session | None = None)
         wallet_address=order.wallet_address,
         custodial=order.custodial,
         email=order.email,
-        payment_url=order.payment_url if order.state in PAYABLE else "",
+        payment_url=pay_url(order.public_id) if _can_pay(order, utcnow()) else "",
         tx_hash=tx_hash,
         explorer_url=minting.tx_link(campaign.chain, tx_hash),
         token_ids=[str(t) for t in order.token_ids or []],
@@ -498,18 +564,25 @@ def order_view(order: Order, campaign: Campaign, session: Session | None = None)
     )
 
 
-def get_order_public(public_id: str) -> OrderView:
-    """The order page by its unguessable link. Unknown ids and malformed ones are the same NotFound."""
+def _check_public_id(public_id: str) -> str:
     public_id = (public_id or "").strip().lower()
     if not (8 <= len(public_id) <= 32) or not all(c in "0123456789abcdef" for c in public_id):
         raise NotFound("This order does not exist.")
+    return public_id
+
+
+def get_order_public(public_id: str) -> OrderView:
+    """The order page by its unguessable link, with the email masked (the link may be forwarded or leak: it must
+    not give away the buyer's address). Unknown ids and malformed ones are the same NotFound."""
+    public_id = _check_public_id(public_id)
     with session_scope() as session:
         row = session.execute(
             select(Order, Campaign).join(Campaign, Campaign.id == Order.campaign_id).where(Order.public_id == public_id)
         ).first()
         if row is None:
             raise NotFound("This order does not exist.")
-        return order_view(row[0], row[1], session)
+        view = order_view(row[0], row[1], session)
+    return replace(view, email=mask_email(view.email))
 
 
 def list_orders_for_user(actor: Actor | None, *, limit: int = 20, offset: int = 0) -> Page[OrderView]:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import importlib
 
+from sqlmodel import Session
+
 from backend.db import utcnow
 from backend.orders import emails, fulfilment
 from backend.orders.models import Order
 from backend.payments.models import PaymentEvent
 from backend.workflow.outbox import Event, processed_once, subscriber
-from sqlmodel import Session
 
 
 def warm_up() -> None:

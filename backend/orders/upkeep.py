@@ -1,6 +1,6 @@
 """The order_expirer's work: send queued refunds to the provider and follow those it left pending, reconcile unpaid
-orders past their TTL with the provider (a lost webhook must not lose a payment), and expire the rest, releasing
-their supply.
+orders past their TTL (or past their short unpaid hold, when the payment page was never opened) with the provider
+(a lost webhook must not lose a payment), and expire the rest, releasing their supply.
 
 Network calls happen between transactions; every step is safe to run twice or from two runners (refunds
 carry their idempotency key, order changes are version-guarded transitions under a row lock).
@@ -19,9 +19,15 @@ from backend.monitoring.errors import record_error
 from backend.orders import fulfilment
 from backend.orders.locks import lock_order, lock_payment
 from backend.orders.models import Order
+from backend.payments.factory import get_provider
 from backend.payments.models import PaymentRefund, RefundStatus
-from backend.payments.provider import (ALREADY_REFUNDED, CheckoutSession, PaymentProvider, PaymentProviderError,
-                                       RefundResult, get_provider)
+from backend.payments.provider import (
+    ALREADY_REFUNDED,
+    CheckoutSession,
+    PaymentProvider,
+    PaymentProviderError,
+    RefundResult,
+)
 from backend.settings import get_settings
 from backend.workflow.machines import OrderState
 from backend.workflow.outbox import backoff
@@ -196,7 +202,7 @@ def _already_refunded(refund_id: int, order_id: int | None) -> None:
     log.info("refund %s: the payment was refunded in full at the provider already", refund_id)
 
 
-# -- expiry and reconciliation ------------------------------------------------------------------------------------------
+# -- expiry and reconciliation ----------------------------------------------------------------------------------------
 
 def expire_and_reconcile(*, limit: int | None = None, provider: PaymentProvider | None = None,
                          now: datetime | None = None) -> int:
@@ -239,7 +245,9 @@ def expire_and_reconcile(*, limit: int | None = None, provider: PaymentProvider 
                 session.add(order)
                 outcome = "awaiting an asynchronous payment"
             else:
-                outcome = fulfilment.expire_order(session, order, "not paid in time", actor=EXPIRER)
+                # An order whose payment page was never opened held its supply only briefly (the unpaid hold).
+                reason = "not paid in time" if order.payment_opened_at else "payment page not opened in time"
+                outcome = fulfilment.expire_order(session, order, reason, actor=EXPIRER)
             changed += 1
             log.info("order %s reconciled: %s", order_id, outcome)
     return changed

@@ -57,7 +57,9 @@ class PaymentRefund(SQLModel, table=True):
     requested_by: str = Field(default="system", max_length=80)
     # "primsell" when we asked for it; "provider" when it was seen only in a charge.refunded event.
     origin: str = Field(default="primsell", max_length=16)
-    status: RefundStatus = Field(default=RefundStatus.PENDING, sa_column=Column(enum_type(RefundStatus), nullable=False))
+    status: RefundStatus = Field(
+        default=RefundStatus.PENDING, sa_column=Column(enum_type(RefundStatus), nullable=False)
+    )
     provider_refund_id: str = Field(default="", max_length=255)
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))

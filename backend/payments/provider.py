@@ -1,18 +1,18 @@
-"""The PaymentProvider interface every checkout talks to, its value types and errors, and `get_provider()`.
+"""The PaymentProvider interface every checkout talks to, its value types and errors.
 
-Two implementations: StripeProvider (real Stripe, STRIPE_API_KEY) and SandboxProvider (embedded, no money).
-Providers are called outside database transactions: they are the network step of the workflow.
+Two implementations: StripeProvider (real Stripe, STRIPE_API_KEY) and SandboxProvider (embedded, no money);
+`backend.payments.factory.get_provider()` picks the configured one. Providers are called outside database
+transactions: they are the network step of the workflow.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from backend.errors import DomainError
-from backend.settings import get_settings
-
 
 # The provider's error code for a refund of a payment that is already refunded in full (Stripe's own code): the
 # money is back with the buyer, so a caller can treat the refund as settled.
@@ -94,6 +94,31 @@ class RefundResult:
     amount: int
 
 
+@dataclass(frozen=True)
+class ChargeRecord:
+    """A payment the provider took (Stripe: a charge, read through its balance transaction; the sandbox: a paid
+    session). Reconciliation ties these to orders by `payment_intent`."""
+
+    id: str
+    payment_intent: str | None
+    amount: int  # minor units, in the charge's own currency
+    currency: str  # ISO 4217, upper case
+    created: datetime
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RefundRecord:
+    """A refund as the provider records it (whoever asked for it: Primsell or someone in the dashboard)."""
+
+    id: str
+    payment_intent: str | None
+    amount: int
+    currency: str  # ISO 4217, upper case
+    status: str  # pending | succeeded | failed | canceled | requires_action
+    created: datetime
+
+
 class PaymentProvider(Protocol):
     name: str
 
@@ -108,32 +133,6 @@ class PaymentProvider(Protocol):
 
     def retrieve_refund(self, refund_id: str) -> RefundResult: ...
 
+    def list_charges(self, since: datetime) -> Iterator[ChargeRecord]: ...
 
-_override: PaymentProvider | None = None
-
-
-def provider_name() -> str:
-    settings = get_settings()
-    if settings.payments_provider == "auto":
-        key = settings.stripe_api_key
-        return "stripe" if key is not None and key.get_secret_value() else "sandbox"
-    return settings.payments_provider
-
-
-def get_provider() -> PaymentProvider:
-    """Stripe when configured (PAYMENTS_PROVIDER / STRIPE_API_KEY), else the sandbox."""
-    if _override is not None:
-        return _override
-    if provider_name() == "stripe":
-        from backend.payments.stripe_provider import StripeProvider
-
-        return StripeProvider.from_settings()
-    from backend.payments.sandbox import SandboxProvider
-
-    return SandboxProvider()
-
-
-def set_provider(provider: PaymentProvider | None) -> None:
-    """Use `provider` process-wide (tests, benchmarks); None goes back to the configured one."""
-    global _override
-    _override = provider
+    def list_refunds(self, since: datetime) -> Iterator[RefundRecord]: ...

@@ -7,11 +7,14 @@ real fulfilment path runs end to end. The sender is injectable (tests post throu
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,7 +25,14 @@ from sqlalchemy import select
 from backend.db import session_scope, utcnow
 from backend.errors import Conflict, NotFound
 from backend.payments.models import SandboxRefund, SandboxSession
-from backend.payments.provider import CheckoutSession, PaymentProviderError, RefundResult, SessionRequest
+from backend.payments.provider import (
+    ChargeRecord,
+    CheckoutSession,
+    PaymentProviderError,
+    RefundRecord,
+    RefundResult,
+    SessionRequest,
+)
 from backend.payments.signing import sign
 from backend.settings import get_settings
 from backend.workflow.sql import dialect_name
@@ -72,8 +82,22 @@ def _session_obj(row: SandboxSession) -> CheckoutSession:
     )
 
 
+def pay_token(session_id: str) -> str:
+    """The pay page's token for one session: an HMAC of the session id under the platform secret. Only the URL
+    the buyer is sent to (their order's payment link) carries it, and the page's form posts it back, so a
+    cross-site form that knows the session id alone cannot pay or cancel (CSRF)."""
+    key = get_settings().require_secret("secret_key").encode()
+    digest = hmac.new(key, b"sandbox-pay\x00" + session_id.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")
+
+
+def pay_token_ok(session_id: str, token: str | None) -> bool:
+    return bool(token) and hmac.compare_digest(pay_token(session_id), str(token))
+
+
 def pay_page_url(session_id: str) -> str:
-    return f"{get_settings().public_url.rstrip('/')}/api/sandbox/pay/{session_id}"
+    base = get_settings().public_url.rstrip("/")
+    return f"{base}/api/sandbox/pay/{session_id}?token={pay_token(session_id)}"
 
 
 class SandboxProvider:
@@ -153,6 +177,32 @@ class SandboxProvider:
             if row is None:
                 raise PaymentProviderError(f"No sandbox refund {refund_id}.", retryable=False, kind="invalid_request")
             return RefundResult(row.id, row.status, row.amount)
+
+
+    # -- reconciliation: the sandbox's own records ----------------------------------------------------------------
+    def list_charges(self, since: datetime) -> Iterator[ChargeRecord]:
+        """Every paid sandbox session created since `since` (the sandbox takes the payment on its session)."""
+        with session_scope() as session:
+            rows = session.execute(
+                select(SandboxSession).where(SandboxSession.payment_status == "paid",
+                                             SandboxSession.created_at >= since)
+                .order_by(SandboxSession.created_at)).scalars().all()
+            charges = [ChargeRecord(id=row.id, payment_intent=row.payment_intent_id, amount=row.amount_total,
+                                    currency=row.currency.upper(), created=row.created_at,
+                                    metadata={str(k): str(v) for k, v in row.metadata_.items()}) for row in rows]
+        yield from charges
+
+    def list_refunds(self, since: datetime) -> Iterator[RefundRecord]:
+        with session_scope() as session:
+            rows = session.execute(
+                select(SandboxRefund, SandboxSession.currency)
+                .join(SandboxSession, SandboxSession.payment_intent_id == SandboxRefund.payment_intent_id,
+                      isouter=True)
+                .where(SandboxRefund.created_at >= since).order_by(SandboxRefund.created_at)).all()
+            refunds = [RefundRecord(id=row.id, payment_intent=row.payment_intent_id, amount=row.amount,
+                                    currency=(currency or "").upper(), status=row.status, created=row.created_at)
+                       for row, currency in rows]
+        yield from refunds
 
 
 def _locked(session: Any, session_id: str) -> SandboxSession | None:

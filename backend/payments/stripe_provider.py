@@ -10,18 +10,28 @@ trying again later may work.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import stripe
 
-from backend.payments.provider import (ALREADY_REFUNDED, CheckoutSession, PaymentProviderError, RefundResult,
-                                       SessionRequest)
+from backend.payments.provider import (
+    ALREADY_REFUNDED,
+    ChargeRecord,
+    CheckoutSession,
+    PaymentProviderError,
+    RefundRecord,
+    RefundResult,
+    SessionRequest,
+)
 from backend.settings import get_settings
 
 T = TypeVar("T")
 MAX_NETWORK_RETRIES = 2
+LIST_PAGE_SIZE = 100  # Stripe's largest page
+# Balance transaction types that are money taken from a buyer (`payment`: some payment methods report it so).
+CHARGE_TYPES = frozenset({"charge", "payment"})
 # Stripe accepts a Checkout Session's expires_at from 30 minutes to 24 hours after it creates the session. The
 # margins cover clock skew and the SDK resending the same body (same expires_at) a little later.
 SESSION_MIN_LIFETIME_S = 30 * 60 + 120
@@ -105,12 +115,60 @@ class StripeProvider:
     def retrieve_refund(self, refund_id: str) -> RefundResult:
         return _refund(_call(lambda: self.client.v1.refunds.retrieve(refund_id)))
 
+    # -- reconciliation ------------------------------------------------------------------------------------------
+    def list_charges(self, since: datetime) -> Iterator[ChargeRecord]:
+        """Charges from the balance transactions created since `since` (what reached the account), each with its
+        charge expanded: the charge's own amount and currency (a balance transaction's are converted into the
+        account's currency) and its payment intent."""
+        params: dict[str, Any] = {"created": {"gte": int(since.timestamp())}, "limit": LIST_PAGE_SIZE,
+                                  "expand": ["data.source"]}
+        for txn in _pages(lambda: self.client.v1.balance_transactions.list(params)):  # type: ignore[arg-type]
+            data = txn.to_dict()
+            source = data.get("source")
+            if data.get("type") not in CHARGE_TYPES or not isinstance(source, dict):
+                continue
+            payment_intent = source.get("payment_intent")
+            if payment_intent is not None and not isinstance(payment_intent, str):
+                payment_intent = payment_intent.get("id")
+            yield ChargeRecord(
+                id=str(source["id"]), payment_intent=payment_intent, amount=int(source.get("amount") or 0),
+                currency=str(source.get("currency") or data.get("currency") or "").upper(),
+                created=_time(source.get("created") or data.get("created")),
+                metadata={str(k): str(v) for k, v in (source.get("metadata") or {}).items()})
+
+    def list_refunds(self, since: datetime) -> Iterator[RefundRecord]:
+        """Every refund created since `since`, whatever its status and whoever made it."""
+        params: dict[str, Any] = {"created": {"gte": int(since.timestamp())}, "limit": LIST_PAGE_SIZE}
+        for refund in _pages(lambda: self.client.v1.refunds.list(params)):  # type: ignore[arg-type]
+            data = refund.to_dict()
+            payment_intent = data.get("payment_intent")
+            if payment_intent is not None and not isinstance(payment_intent, str):
+                payment_intent = payment_intent.get("id")
+            yield RefundRecord(id=str(data["id"]), payment_intent=payment_intent, amount=int(data.get("amount") or 0),
+                               currency=str(data.get("currency") or "").upper(),
+                               status=str(data.get("status") or "pending"), created=_time(data.get("created")))
+
 
 def session_expires_at(wanted: datetime, now: float | None = None) -> int:
     """`wanted` as a Unix time, moved into the window Stripe accepts (an order that lives longer than 24 hours gets
     a session that expires first; a shorter one gets a session upkeep expires when the order does)."""
     now = time.time() if now is None else now
     return int(min(max(wanted.timestamp(), now + SESSION_MIN_LIFETIME_S), now + SESSION_MAX_LIFETIME_S))
+
+
+def _pages(first: Callable[[], Any]) -> Iterator[Any]:
+    """Every object of a Stripe list, page after page (`starting_after` the last id while `has_more`); each page's
+    request goes through `_call`, so a failure on page 7 is the same PaymentProviderError as on page 1."""
+    iterator = iter(_call(first).auto_paging_iter())
+    while (item := _call(lambda: next(iterator, _DONE))) is not _DONE:
+        yield item
+
+
+_DONE = object()
+
+
+def _time(value: Any) -> datetime:
+    return datetime.fromtimestamp(int(value or 0), UTC)
 
 
 def _refund(stripe_obj: Any, amount: int = 0) -> RefundResult:

@@ -24,46 +24,47 @@ class OrderState(StrEnum):
     DISPUTED = "disputed"
 
 
-O = OrderState
 # Refined by issue 5 (checkout). Only REFUNDED is final: a fulfilled order can still be refunded or disputed
 # (chargebacks come weeks later), and an expired one can still receive a late payment, which is refused
 # and refunded (`refuse_payment`). Which orders hold reserved supply is tracked on the order, not by state.
 ORDER = Machine(
     "order",
     OrderState,
-    initial=O.CREATED,
-    final=[O.REFUNDED],
+    initial=OrderState.CREATED,
+    final=[OrderState.REFUNDED],
     transitions={
-        (O.CREATED, "request_payment"): O.AWAITING_PAYMENT,
-        (O.CREATED, "pay"): O.PAID,  # the completion overtook the commit of the payment session
-        (O.CREATED, "refuse_payment"): O.REFUND_PENDING,
-        (O.CREATED, "expire"): O.EXPIRED,
-        (O.AWAITING_PAYMENT, "pay"): O.PAID,
-        (O.AWAITING_PAYMENT, "fail_payment"): O.PAYMENT_FAILED,
-        (O.AWAITING_PAYMENT, "refuse_payment"): O.REFUND_PENDING,  # wrong amount, or already refunded
-        (O.AWAITING_PAYMENT, "expire"): O.EXPIRED,
-        (O.PAYMENT_FAILED, "request_payment"): O.AWAITING_PAYMENT,  # the buyer tries another card
-        (O.PAYMENT_FAILED, "pay"): O.PAID,  # ... in the same payment session, and it worked
-        (O.PAYMENT_FAILED, "refuse_payment"): O.REFUND_PENDING,
-        (O.PAYMENT_FAILED, "expire"): O.EXPIRED,
-        (O.EXPIRED, "refuse_payment"): O.REFUND_PENDING,  # paid after expiry: money is never kept
-        (O.PAID, "start_mint"): O.MINTING,
-        (O.PAID, "request_refund"): O.REFUND_PENDING,
-        (O.PAID, "dispute"): O.DISPUTED,
-        (O.MINTING, "confirm_mint"): O.MINTED,
-        (O.MINTING, "request_refund"): O.REFUND_PENDING,  # the mint failed for good
-        (O.MINTING, "dispute"): O.DISPUTED,
-        (O.MINTED, "fulfil"): O.FULFILLED,
-        (O.MINTED, "request_refund"): O.REFUND_PENDING,
-        (O.MINTED, "dispute"): O.DISPUTED,
-        (O.FULFILLED, "request_refund"): O.REFUND_PENDING,
-        (O.FULFILLED, "dispute"): O.DISPUTED,
-        (O.REFUND_PENDING, "confirm_refund"): O.REFUNDED,
-        (O.REFUND_PENDING, "dispute"): O.DISPUTED,
-        (O.DISPUTED, "win_dispute"): O.FULFILLED,  # the tokens were minted before or during the dispute
-        (O.DISPUTED, "win_dispute_unminted"): O.PAID,  # nothing minted yet: minting resumes
-        (O.DISPUTED, "win_dispute_refund"): O.REFUND_PENDING,  # a refund was asked for, or the mint failed
-        (O.DISPUTED, "lose_dispute"): O.REFUNDED,
+        (OrderState.CREATED, "request_payment"): OrderState.AWAITING_PAYMENT,
+        (OrderState.CREATED, "pay"): OrderState.PAID,  # the completion overtook the commit of the payment session
+        (OrderState.CREATED, "refuse_payment"): OrderState.REFUND_PENDING,
+        (OrderState.CREATED, "expire"): OrderState.EXPIRED,
+        (OrderState.AWAITING_PAYMENT, "pay"): OrderState.PAID,
+        (OrderState.AWAITING_PAYMENT, "fail_payment"): OrderState.PAYMENT_FAILED,
+        (OrderState.AWAITING_PAYMENT, "refuse_payment"): OrderState.REFUND_PENDING,  # wrong amount, or already refunded
+        (OrderState.AWAITING_PAYMENT, "expire"): OrderState.EXPIRED,
+        (OrderState.PAYMENT_FAILED, "request_payment"): OrderState.AWAITING_PAYMENT,  # the buyer tries another card
+        (OrderState.PAYMENT_FAILED, "pay"): OrderState.PAID,  # ... in the same payment session, and it worked
+        (OrderState.PAYMENT_FAILED, "refuse_payment"): OrderState.REFUND_PENDING,
+        (OrderState.PAYMENT_FAILED, "expire"): OrderState.EXPIRED,
+        (OrderState.EXPIRED, "refuse_payment"): OrderState.REFUND_PENDING,  # paid after expiry: money is never kept
+        (OrderState.PAID, "start_mint"): OrderState.MINTING,
+        (OrderState.PAID, "request_refund"): OrderState.REFUND_PENDING,
+        (OrderState.PAID, "dispute"): OrderState.DISPUTED,
+        (OrderState.MINTING, "confirm_mint"): OrderState.MINTED,
+        (OrderState.MINTING, "request_refund"): OrderState.REFUND_PENDING,  # the mint failed for good
+        (OrderState.MINTING, "dispute"): OrderState.DISPUTED,
+        (OrderState.MINTED, "fulfil"): OrderState.FULFILLED,
+        (OrderState.MINTED, "request_refund"): OrderState.REFUND_PENDING,
+        (OrderState.MINTED, "dispute"): OrderState.DISPUTED,
+        (OrderState.FULFILLED, "request_refund"): OrderState.REFUND_PENDING,
+        (OrderState.FULFILLED, "dispute"): OrderState.DISPUTED,
+        (OrderState.REFUND_PENDING, "confirm_refund"): OrderState.REFUNDED,
+        (OrderState.REFUND_PENDING, "dispute"): OrderState.DISPUTED,
+        # the tokens were minted before or during the dispute
+        (OrderState.DISPUTED, "win_dispute"): OrderState.FULFILLED,
+        (OrderState.DISPUTED, "win_dispute_unminted"): OrderState.PAID,  # nothing minted yet: minting resumes
+        # a refund was asked for, or the mint failed
+        (OrderState.DISPUTED, "win_dispute_refund"): OrderState.REFUND_PENDING,
+        (OrderState.DISPUTED, "lose_dispute"): OrderState.REFUNDED,
     },
 )
 
@@ -95,57 +96,69 @@ CONTRACT = Machine(
 
 
 class RewardState(StrEnum):
-    ALLOCATED = "allocated"  # earned by a holder (purchase, royalty share, campaign rule)
-    CLAIMABLE = "claimable"  # conditions met (KYC if required); the holder may redeem
-    REDEEMING = "redeeming"  # a redemption is in flight (payout or voucher issue)
-    REDEEMED = "redeemed"
-    EXPIRED = "expired"
-    REVOKED = "revoked"
+    """A reward definition (backend/rewards): redeemable/payable while ACTIVE (inside its validity window); ENDED by
+    its admin for good. Payout periods have their own machine (the payout distributor's)."""
+
+    ACTIVE = "active"
+    ENDED = "ended"
 
 
 R = RewardState
 REWARD = Machine(
     "reward",
     RewardState,
-    initial=R.ALLOCATED,
-    final=[R.REDEEMED, R.EXPIRED, R.REVOKED],
+    initial=R.ACTIVE,
+    final=[R.ENDED],
     transitions={
-        (R.ALLOCATED, "unlock"): R.CLAIMABLE,
-        (R.ALLOCATED, "revoke"): R.REVOKED,
-        (R.ALLOCATED, "expire"): R.EXPIRED,
-        (R.CLAIMABLE, "redeem"): R.REDEEMING,
-        (R.CLAIMABLE, "revoke"): R.REVOKED,
-        (R.CLAIMABLE, "expire"): R.EXPIRED,
-        (R.REDEEMING, "confirm_redemption"): R.REDEEMED,
-        (R.REDEEMING, "fail_redemption"): R.CLAIMABLE,
+        (R.ACTIVE, "end"): R.ENDED,
     },
 )
 
 
 class KycState(StrEnum):
-    SUBMITTED = "submitted"
-    IN_REVIEW = "in_review"
-    NEEDS_MORE_INFO = "needs_more_info"
-    APPROVED = "approved"
+    SUBMITTED = "submitted"  # in the queue, waiting for a reviewer (or the external provider)
+    IN_REVIEW = "in_review"  # a reviewer holds it (the claim lapses after inactivity)
+    NEEDS_MORE_INFO = "needs_more_info"  # changes requested: the consumer resubmits
+    REJECTION_PENDING = "rejection_pending"  # a rejection waits for a second reviewer (four eyes)
+    APPROVED = "approved"  # verified until the case's valid_until
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
 
 
+# Refined by issue 14 (KYC). Claims are transitions too ("start_review", "take_over" of a lapsed claim,
+# "claim_for_confirmation"), so the version check makes exactly one of concurrent claims win and every claim is a
+# history row. An approval's expiry is read from valid_until (no state); a provider's RED after its GREEN revokes.
 K = KycState
 KYC = Machine(
     "kyc_case",
     KycState,
     initial=K.SUBMITTED,
-    final=[K.APPROVED, K.REJECTED, K.WITHDRAWN],
+    final=[K.REJECTED, K.WITHDRAWN],
     transitions={
         (K.SUBMITTED, "start_review"): K.IN_REVIEW,
         (K.SUBMITTED, "withdraw"): K.WITHDRAWN,
+        (K.SUBMITTED, "reject"): K.REJECTED,  # automatic checks (blocklist, age), or the provider without four eyes
+        (K.SUBMITTED, "propose_rejection"): K.REJECTION_PENDING,  # the provider's FINAL rejection, four eyes on
+        (K.SUBMITTED, "provider_approve"): K.APPROVED,
+        (K.SUBMITTED, "provider_request_changes"): K.NEEDS_MORE_INFO,
+        (K.IN_REVIEW, "take_over"): K.IN_REVIEW,  # another reviewer takes a lapsed claim
         (K.IN_REVIEW, "approve"): K.APPROVED,
-        (K.IN_REVIEW, "reject"): K.REJECTED,
+        (K.IN_REVIEW, "reject"): K.REJECTED,  # four eyes off
+        (K.IN_REVIEW, "propose_rejection"): K.REJECTION_PENDING,
         (K.IN_REVIEW, "request_info"): K.NEEDS_MORE_INFO,
         (K.IN_REVIEW, "release"): K.SUBMITTED,  # reviewer hands the case back to the queue
+        (K.IN_REVIEW, "withdraw"): K.WITHDRAWN,
+        (K.IN_REVIEW, "provider_approve"): K.APPROVED,
+        (K.IN_REVIEW, "provider_request_changes"): K.NEEDS_MORE_INFO,
+        (K.REJECTION_PENDING, "claim_for_confirmation"): K.REJECTION_PENDING,  # a second reviewer takes it
+        (K.REJECTION_PENDING, "confirm_rejection"): K.REJECTED,
+        (K.REJECTION_PENDING, "dismiss_rejection"): K.IN_REVIEW,  # the second reviewer disagrees
         (K.NEEDS_MORE_INFO, "resubmit"): K.SUBMITTED,
         (K.NEEDS_MORE_INFO, "withdraw"): K.WITHDRAWN,
+        (K.NEEDS_MORE_INFO, "provider_approve"): K.APPROVED,  # the applicant fixed it at the provider
+        (K.NEEDS_MORE_INFO, "propose_rejection"): K.REJECTION_PENDING,
+        (K.NEEDS_MORE_INFO, "reject"): K.REJECTED,
+        (K.APPROVED, "revoke"): K.REJECTED,  # the provider's later RED overrides its GREEN
     },
 )
 

@@ -14,22 +14,15 @@ a delivery whose first call was rolled back (the effects a subscriber commits ar
 exactly-once), and the later events of a failed delivery's entity wait for its next attempt.
 
 Short write locks. On SQLite every transaction holds the database's one write lock (BEGIN IMMEDIATE), so a
-relay transaction that runs 500 orders' subscribers (6-12 ms of CPU each) keeps every webhook acknowledgement
+relay transaction that runs 500 orders' subscribers (milliseconds of CPU each) keeps every webhook acknowledgement
 waiting for seconds. `relay()` (the daemon's and kick's entry) therefore runs passes bounded in time as well
 as in count: each pass stops running subscribers after RELAY_PASS_BUDGET_S and commits what it ran (the rest
 stay pending, untouched), claims only about as many deliveries as fit in that budget (measured cost per
 delivery), and on SQLite leaves a short gap between passes so that a waiting writer of another process gets
 the lock. `relay_pass()` called on its own keeps its count-only bound unless given `budget_s`.
 
-`kick()`: the web process does not drain the outbox itself. Measured on 2 cores (bench/webhooks.py), relaying
-in the web process costs the acknowledgements both the GIL and the SQLite lock (118 webhooks/s, p99 2.3 s);
-the `outbox_relay` daemon in its own process uses the other core. A kick only wakes one coalescing
-thread per process, which waits until the kicks stop for KICK_QUIET_S (a burst of requests coalesces), but no
-longer than KICK_MAX_DELAY_S after the first unserved kick, then runs one KICK_SLICE_S slice of bounded
-passes, and rests so that it relays at most KICK_DUTY of the time: an isolated payment is applied within about
-KICK_QUIET_S, while a burst is left to the daemon until it ends. (Measured: with the first kick, the web process
-relayed nearly all the time during the bench.) The daemon stays the guarantee: a kick that fails or never runs
-only means the event waits for the next `outbox_relay` tick.
+The web process's kick thread (relaying soon after a commit) is backend.workflow.kick; the Operations page's
+and the retention cleaner's reads and commands on these tables are backend.workflow.outbox_admin.
 """
 
 from __future__ import annotations
@@ -43,13 +36,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, String, and_, any_, bindparam, delete, event, exists, func, insert, select, update
+from sqlalchemy import BigInteger, String, any_, bindparam, delete, event, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
 from backend.db import UTCDateTime, get_engine, session_scope, utcnow
-from backend.errors import NotFound
 from backend.workflow.models import DeliveryStatus, OutboxDelivery, OutboxEvent, ProcessedEvent
 from backend.workflow.sql import claim_batch, db_now, dialect_name, insert_ignore
 
@@ -57,7 +49,7 @@ log = logging.getLogger(__name__)
 
 # The one place that says which modules hold subscribers; each reacts to topics via @subscriber.
 # Later issues append their modules (e.g. "backend.orders.subscribers").
-SUBSCRIBER_MODULES: tuple[str, ...] = ("backend.orders.subscribers",)
+SUBSCRIBER_MODULES: tuple[str, ...] = ("backend.orders.subscribers", "backend.sales.royalties")
 
 
 @dataclass(frozen=True)
@@ -139,6 +131,13 @@ def subscriptions() -> dict[str, list[str]]:
         return {topic: list(names) for topic, names in sorted(_registry.topics.items()) if names}
 
 
+def handlers() -> dict[str, Handler]:
+    """subscriber name -> its function (the events map, docs/EVENTS.md, shows where each one lives)."""
+    load_subscribers()
+    with _registry_lock:
+        return dict(_registry.handlers)
+
+
 def _subscribers_for(topic: str) -> list[str]:
     load_subscribers()
     return list(_registry.topics.get(topic, ()))
@@ -184,8 +183,8 @@ def emit_many(session: Session, events: Sequence[NewEvent]) -> list[int]:
     """`emit` for a batch on a hot path (the webhook intake): the same rows, written at once without ORM objects,
     in two statements (events, then their deliveries) whose compiled forms are cached. Returns the event ids.
 
-    Measured on PostgreSQL for groups of 32 webhooks: the ORM path (SQLModel objects, a flush) cost about half
-    of the intake's CPU per webhook."""
+    The ORM path (SQLModel objects, a flush) was a large share of the intake's CPU per webhook (the figure: the
+    README's "Measurements behind the code")."""
     if not events:
         return []
     now = utcnow()
@@ -560,7 +559,8 @@ def _run_careful(session: Session, rows: list[Any], now: datetime, max_attempts:
             if entity_key is not None and not dead:
                 retrying[(ev.subscriber, entity_key)] = next_at
             failures.append((f"subscriber:{ev.subscriber}", exc,
-                             {"event_id": ev.id, "topic": ev.topic, "attempt": tries, "dead": dead}))
+                             {"event_id": ev.id, "topic": ev.topic, "attempt": tries, "dead": dead,
+                              "entity": entity_key}))
         else:
             delivered.append(delivery_id)
     return delivered, failed, held, len(rows)
@@ -589,163 +589,3 @@ def _settings() -> Any:
     from backend.settings import get_settings
 
     return get_settings()
-
-
-# -- kick: the fast path right after a web request commits -------------------------------------------------------
-
-# Run once no kick came for this long. Longer than the gaps between the webhook intake's group commits under a
-# burst (~10-20 ms), so a burst is left to the outbox_relay daemon: a kicked pass in the web process holds SQLite's
-# write lock (and this process's write gate) for its whole pass, stretched 3-4x by the GIL it shares with the
-# requests, and every acknowledgement waiting for the intake's commit waited with it (measured with real minting:
-# p99 72-148 ms with a 5 ms quiet and a 0.25 s cap, 44-77 ms with these).
-KICK_QUIET_S = 0.05
-KICK_MAX_DELAY_S = 2.0  # ... but no later than this after the first kick it serves (a backlog the daemon is slow on)
-KICK_SLICE_S = 0.02  # one run's relaying, then back to waiting: a web process never relays for long
-KICK_DUTY = 0.1  # at most this share of the time: after a run of T seconds the next starts T*(1/DUTY-1) later
-
-_kick_cond = threading.Condition()
-_kick_thread: threading.Thread | None = None
-_kick_first: float | None = None  # first kick not yet served (None: nothing to do)
-_kick_last = 0.0
-_kick_rest_until = 0.0
-_kick_running = False
-
-
-def kick() -> None:
-    """Ask for relaying soon (call after commit). Cheap: it only wakes this process's one kick thread, which
-    coalesces kicks and relays in short slices (see the module docstring). The daemon stays the guarantee:
-    a kick that fails or never runs only means the event waits for the next `outbox_relay` tick."""
-    global _kick_thread, _kick_first, _kick_last
-    now = time.monotonic()
-    with _kick_cond:
-        _kick_last = now
-        if _kick_first is None:
-            _kick_first = now
-        if _kick_thread is None or not _kick_thread.is_alive():  # first kick, or after a fork
-            _kick_thread = threading.Thread(target=_kick_loop, name="outbox-kick", daemon=True)
-            _kick_thread.start()
-        else:
-            _kick_cond.notify_all()
-
-
-def _kick_loop() -> None:
-    global _kick_first, _kick_running, _kick_rest_until
-    while True:
-        with _kick_cond:
-            while _kick_first is None:
-                _kick_cond.wait()
-            while True:
-                now = time.monotonic()
-                due = max(_kick_rest_until, min(_kick_last + KICK_QUIET_S, _kick_first + KICK_MAX_DELAY_S))
-                if now >= due:
-                    break
-                _kick_cond.wait(due - now)
-            _kick_first, _kick_running = None, True
-        more = False
-        began = time.monotonic()
-        try:
-            stop = began + KICK_SLICE_S
-            more = relay(max_batches=5, keep_going=lambda: time.monotonic() < stop).more
-        except Exception:  # noqa: BLE001
-            log.exception("outbox kick failed; the outbox_relay daemon will deliver")
-        with _kick_cond:
-            ended = time.monotonic()
-            _kick_rest_until = ended + (ended - began) * (1 / KICK_DUTY - 1)
-            _kick_running = False
-            if more and _kick_first is None:  # a backlog: another slice after the next quiet moment
-                _kick_first = time.monotonic()
-            _kick_cond.notify_all()
-
-
-def wait_for_kick(timeout: float = 10.0) -> None:
-    """Block until kicked relaying has finished and no kick waits (tests, and graceful shutdown)."""
-    deadline = time.monotonic() + timeout
-    with _kick_cond:
-        while _kick_first is not None or _kick_running:
-            if _kick_thread is None or not _kick_thread.is_alive():
-                return
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return
-            _kick_cond.wait(left)
-
-
-# -- operations ---------------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Backlog:
-    pending: int
-    due: int
-    dead: int
-    oldest_pending_at: datetime | None
-
-
-def backlog(session: Session) -> Backlog:
-    d = OutboxDelivery
-    now = utcnow()
-    pending, oldest, due = session.execute(
-        select(func.count(), func.min(d.created_at),
-               func.count().filter(d.next_attempt_at <= now))
-        .where(d.status == DeliveryStatus.PENDING)
-    ).one()
-    dead = session.execute(select(func.count()).where(d.status == DeliveryStatus.DEAD)).scalar_one()
-    return Backlog(int(pending), int(due), int(dead), oldest)
-
-
-@dataclass(frozen=True)
-class DeadLetter:
-    event_id: int
-    topic: str
-    entity: str | None
-    subscriber: str
-    attempts: int
-    last_error: str
-    created_at: datetime
-    failed_at: datetime
-
-
-def dead_letters(session: Session, *, limit: int = 50, offset: int = 0) -> list[DeadLetter]:
-    d = OutboxDelivery
-    rows = session.execute(
-        select(d.event_id, OutboxEvent.topic, d.entity_key, d.subscriber, d.attempts, d.last_error,
-               OutboxEvent.created_at, d.next_attempt_at)
-        .join(OutboxEvent, OutboxEvent.id == d.event_id)
-        .where(d.status == DeliveryStatus.DEAD)
-        .order_by(d.id.desc()).limit(max(1, min(limit, 200))).offset(max(0, offset))  # type: ignore[union-attr]
-    ).all()
-    return [DeadLetter(*row) for row in rows]
-
-
-def retry_dead(session: Session, event_id: int) -> int:
-    """Put an event's dead deliveries back in the queue with a fresh attempt budget."""
-    d = OutboxDelivery.__table__
-    count = session.execute(
-        update(d).where(d.c.event_id == event_id, d.c.status == DeliveryStatus.DEAD)
-        .values(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=utcnow())
-    ).rowcount  # type: ignore[attr-defined]
-    if not count:
-        raise NotFound(f"event {event_id} has no dead deliveries")
-    return int(count)
-
-
-def purge_delivered(session: Session, older_than: timedelta, limit: int, now: datetime | None = None) -> int:
-    """Delete up to `limit` events older than `older_than` whose deliveries all succeeded (deliveries and
-    processed markers go with them). Pending and dead events are kept whatever their age."""
-    cutoff = (now or utcnow()) - older_than
-    d = OutboxDelivery
-    unfinished = exists().where(and_(d.event_id == OutboxEvent.id, d.status != DeliveryStatus.DELIVERED))
-    ids = session.execute(
-        select(OutboxEvent.id).where(OutboxEvent.created_at < cutoff, ~unfinished)
-        .order_by(OutboxEvent.id).limit(limit)  # type: ignore[union-attr]
-    ).scalars().all()
-    if not ids:
-        return 0
-    session.execute(delete(ProcessedEvent).where(ProcessedEvent.event_id.in_(ids)))  # type: ignore[attr-defined]
-    session.execute(delete(OutboxDelivery).where(OutboxDelivery.event_id.in_(ids)))  # type: ignore[attr-defined]
-    session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_(ids)))  # type: ignore[union-attr]
-    return len(ids)
-
-
-def counts_by_subscriber(session: Session) -> Iterable[tuple[str, str, int]]:
-    d = OutboxDelivery
-    return session.execute(select(d.subscriber, d.status, func.count()).group_by(d.subscriber, d.status)).all()

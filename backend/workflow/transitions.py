@@ -15,11 +15,13 @@ from sqlalchemy import insert, inspect, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
+from backend.auth.acl import Actor
 from backend.db import session_scope, utcnow
 from backend.errors import Conflict
 from backend.workflow.machine import Machine
 from backend.workflow.machines import MACHINES
 from backend.workflow.models import StateTransition
+from backend.workflow.ownership import check_read
 
 
 class ConcurrentTransition(Conflict):
@@ -98,8 +100,11 @@ class HistoryEntry:
     at: datetime
 
 
-def history(entity_type: str, entity_id: int | str, *, session: Session | None = None) -> list[HistoryEntry]:
-    """The entity's timeline, oldest first (the admin timeline). Callers check permission on the entity."""
+def history(actor: Actor | None, entity_type: str, entity_id: int | str, *,
+            session: Session | None = None) -> list[HistoryEntry]:
+    """The entity's timeline, oldest first (the admin timeline), for an actor who may read the entity: a
+    platform-wide grant, or the entity type's read permission in its brand. Anyone else gets NotFound, as for an
+    entity that does not exist (backend/workflow/ownership.py)."""
     query = (
         select(StateTransition)
         .where(StateTransition.entity_type == entity_type, StateTransition.entity_id == str(entity_id))
@@ -107,6 +112,7 @@ def history(entity_type: str, entity_id: int | str, *, session: Session | None =
     )
 
     def _read(s: Session) -> list[HistoryEntry]:
+        check_read(s, actor, entity_type, entity_id)
         return [
             HistoryEntry(r.from_state, r.to_state, r.trigger, r.actor, r.reason, r.created_at)
             for r in s.execute(query).scalars()

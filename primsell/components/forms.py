@@ -44,7 +44,8 @@ def text_field(
     )
 
 
-def textarea_field(label: str, name: str, field_errors: rx.Var, *, default_value: Any = "", rows: str = "4") -> rx.Component:
+def textarea_field(label: str, name: str, field_errors: rx.Var, *, default_value: Any = "",
+                   rows: str = "4") -> rx.Component:
     return rx.vstack(
         rx.el.label(rx.text(label, size="2", weight="medium"), html_for=name),
         rx.text_area(name=name, id=name, default_value=default_value, rows=rows, width="100%"),

@@ -125,7 +125,8 @@ def public_shell(content: rx.Component) -> rx.Component:
 def redeem_shell(content: rx.Component) -> rx.Component:
     return rx.vstack(
         rx.hstack(
-            rx.hstack(rx.icon("gift", size=20, color=rx.color("accent", 9)), rx.heading("Redeem a reward", size="4"), align="center"),
+            rx.hstack(rx.icon("gift", size=20, color=rx.color("accent", 9)), rx.heading("Redeem a reward", size="4"),
+                      align="center"),
             padding="1em 1.5em",
             width="100%",
             as_="header",
@@ -145,7 +146,8 @@ def checkout_shell(content: rx.Component) -> rx.Component:
 
     return rx.vstack(
         rx.hstack(
-            rx.cond(S.logo_url != "", rx.image(src=S.logo_url, alt="", height="36px", width="36px", border_radius="8px")),
+            rx.cond(S.logo_url != "",
+                    rx.image(src=S.logo_url, alt="", height="36px", width="36px", border_radius="8px")),
             rx.heading(S.brand_name, size="4", color="white"),
             padding="0.9em 1.5em",
             width="100%",

@@ -33,7 +33,8 @@ def nav_link(label: str, href: str, icon: str) -> rx.Component:
 
 def admin_sidebar() -> rx.Component:
     return rx.vstack(
-        rx.hstack(rx.icon("gem", size=20, color=rx.color("accent", 9)), rx.heading("Primsell", size="4"), align="center"),
+        rx.hstack(rx.icon("gem", size=20, color=rx.color("accent", 9)), rx.heading("Primsell", size="4"),
+                  align="center"),
         rx.text("Brand admin", size="1", color_scheme="gray"),
         rx.divider(),
         *[nav_link(*link) for link in ADMIN_LINKS],
@@ -42,6 +43,10 @@ def admin_sidebar() -> rx.Component:
         rx.cond(
             SessionState.can_read_operations,
             nav_link("Operations", routes.ADMIN_OPERATIONS, "activity"),
+        ),
+        rx.cond(
+            SessionState.can_read_operations,
+            nav_link("Reconciliation", routes.ADMIN_RECONCILIATION, "scale"),
         ),
         rx.cond(SessionState.is_platform_admin, nav_link("Chain", routes.ADMIN_CHAIN, "link")),
         width="220px",

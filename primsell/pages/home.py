@@ -11,7 +11,8 @@ home_page = surface_page("home", public_shell)
 
 SURFACE_CARDS = {
     "admin": ("Brand admin", "Create and run your NFT campaigns.", routes.ADMIN, "layout-dashboard"),
-    "checkout": ("Campaign page", "See the demo campaign as a buyer does.", routes.campaign_page("aurora-founders"), "shopping-bag"),
+    "checkout": ("Campaign page", "See the demo campaign as a buyer does.", routes.campaign_page("aurora-founders"),
+                 "shopping-bag"),
     "redeem": ("Redeem a reward", "Enter a reward code at the counter.", routes.REDEEM, "gift"),
     "kyc": ("KYC review", "Review identity checks.", routes.KYC, "scan-face"),
 }
@@ -40,7 +41,8 @@ def home() -> rx.Component:
         rx.vstack(
             rx.heading("Primsell", size="8"),
             rx.text("Brands run NFT campaigns: card checkout, minting, royalties and rewards.", color_scheme="gray"),
-            rx.grid(*[_card(s) for s in surfaces], columns=rx.breakpoints(initial="1", sm="2"), spacing="4", width="100%"),
+            rx.grid(*[_card(s) for s in surfaces], columns=rx.breakpoints(initial="1", sm="2"), spacing="4",
+                    width="100%"),
             spacing="5",
             max_width="760px",
             width="100%",

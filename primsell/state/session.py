@@ -1,5 +1,10 @@
 """Who is signed in: SessionState resolves the HttpOnly session cookie server-side into an Actor.
 
+Every state handler that reads or changes data asks `await SessionState.current_actor(self)` for the actor as it
+is NOW: one database read per event (session, user and roles by the cookie), so removing a member, changing a role,
+resetting a password or signing out elsewhere takes effect on the next click of every open tab. When it answers
+None the handler changes nothing and returns `SessionState.to_sign_in` (the page then looks signed out).
+
 The Actor and the cookie stay in backend-only `_private` vars; the page sees display fields only.
 """
 
@@ -12,7 +17,8 @@ from http.cookies import CookieError, SimpleCookie
 import reflex as rx
 
 from backend.auth.acl import Actor, Permission, Role
-from backend.auth.service import WEB_SESSION_COOKIE, actor_for_web_session, end_web_session
+from backend.auth.client_ip import client_ip as resolve_client_ip
+from backend.auth.service import WEB_SESSION_COOKIE, end_web_session, web_session
 from backend.brands.service import list_brands
 from backend.operations.service import can_read_operations
 from primsell import routes
@@ -57,13 +63,29 @@ def client_connected(state: rx.State) -> bool:
 
 
 def client_ip(state: rx.State) -> str:
-    return state.router.session.client_ip or state.router.headers.raw_headers.get("asgi-scope-client", "") or "unknown"
+    """The websocket's peer, or, behind TRUSTED_PROXIES, the client it forwards for (the same rule as the API's)."""
+    headers = state.router.headers.raw_headers
+    peer = headers.get("asgi-scope-client") or state.router.session.client_ip or None
+    return resolve_client_ip(peer, headers.get("x-forwarded-for"))
+
+
+def may_use(actor: Actor, surface: str) -> bool:
+    """Which signed-in people a surface admits: staff on admin, reviewers on KYC, anyone on their account."""
+    if surface == "admin":
+        return actor.can_use_admin()
+    if surface == "kyc":
+        return actor.can_use_kyc()
+    return surface == "account"
 
 
 class SessionState(rx.State):
-    """The signed-in person for this browser tab, re-checked against the cookie on every page load."""
+    """The signed-in person for this browser tab, re-read from the database on every event (`current_actor`)."""
 
     _actor: Actor | None = None
+    # The web session this tab signed in to: its websocket keeps the cookie it connected with, which may have been
+    # rotated since by another tab; that old value still speaks for this session on this connection only.
+    _session_id: str = ""
+    _rotate_due: bool = False  # the cookie is due for a new value (see rotate_cookie_script)
 
     status: str = UNKNOWN
     surface: str = ""
@@ -90,73 +112,113 @@ class SessionState(rx.State):
     def has_brand(self) -> bool:
         return self.brand_id > 0
 
-    def actor(self) -> Actor | None:
-        return self._actor
-
-    def allowed(self, surface: str) -> bool:
-        return self.status == SIGNED_IN and self.surface == surface and self._actor is not None
+    @staticmethod
+    async def current_actor(state: rx.State, surface: str | None = None) -> Actor | None:
+        """THE way a state handler learns who is asking: the actor as it is now, or None when this tab is signed out
+        (cookie gone, session revoked, expired or idle, user deactivated) or may no longer use `surface` (default:
+        the surface of the page that was loaded). None also updates the page to look signed out (or "no access");
+        the handler then changes nothing and returns `SessionState.to_sign_in`."""
+        session = state if isinstance(state, SessionState) else await state.get_state(SessionState)
+        surface = surface or session.surface
+        found = await asyncio.to_thread(web_session, session._cookie(), bound_session_id=session._session_id or None)
+        if found is None:
+            session._clear(ANONYMOUS)
+            return None
+        actor, session._rotate_due = found.actor, found.rotate_due
+        if not surface or not may_use(actor, surface):
+            session._clear(FORBIDDEN)
+            session.email = actor.email
+            return None
+        session._show(actor)
+        return actor
 
     def _cookie(self) -> str | None:
         return session_cookie(self.router.headers.cookie)
+
+    def _show(self, actor: Actor) -> None:
+        """Display what the actor is now; brands they can no longer read leave the switcher at once."""
+        self._actor, self._session_id = actor, actor.session_id or ""
+        if self.email != actor.email:
+            self.email = actor.email
+        if self.is_platform_admin != actor.is_platform_admin:
+            self.is_platform_admin = actor.is_platform_admin
+        readable = [b for b in self.brands if actor.can(Permission.BRAND_READ, int(b["id"]))]
+        if readable != self.brands:
+            self.brands = readable
+        self._apply_brand()
+        if self.status != SIGNED_IN:
+            self.status = SIGNED_IN
 
     def _apply_brand(self) -> None:
         actor = self._actor
         names = {int(b["id"]): b["name"] for b in self.brands}
         if self.brand_id not in names:
             self.brand_id = next(iter(names), 0)
-        self.brand_name = names.get(self.brand_id, "")
+        if self.brand_name != names.get(self.brand_id, ""):
+            self.brand_name = names.get(self.brand_id, "")
         brand = self.brand_id or None
-        can = (lambda p: actor is not None and brand is not None and actor.can(p, brand))
-        self.can_write_campaigns = can(Permission.CAMPAIGN_WRITE)
-        self.can_delete_campaigns = can(Permission.CAMPAIGN_DELETE)
-        self.can_update_brand = can(Permission.BRAND_UPDATE)
-        self.can_read_members = can(Permission.MEMBER_READ)
-        self.can_manage_members = can(Permission.MEMBER_MANAGE)
-        self.can_read_operations = actor is not None and can_read_operations(actor)
-        if actor is not None:
-            self.role_label = ROLE_LABELS[actor.role_in(brand)]
+
+        def can(p: Permission) -> bool:
+            return actor is not None and brand is not None and actor.can(p, brand)
+
+        flags = {
+            "can_write_campaigns": can(Permission.CAMPAIGN_WRITE),
+            "can_delete_campaigns": can(Permission.CAMPAIGN_DELETE),
+            "can_update_brand": can(Permission.BRAND_UPDATE),
+            "can_read_members": can(Permission.MEMBER_READ),
+            "can_manage_members": can(Permission.MEMBER_MANAGE),
+            "can_read_operations": actor is not None and can_read_operations(actor),
+            "role_label": ROLE_LABELS[actor.role_in(brand)] if actor is not None else "",
+        }
+        for name, value in flags.items():
+            if getattr(self, name) != value:  # an unchanged var is not sent to the page again
+                setattr(self, name, value)
 
     def _clear(self, status: str) -> None:
-        self._actor = None
+        self._actor, self._session_id = None, ""
         self.status = status
         self.email = ""
-        self.role_label = ""
         self.is_platform_admin = False
         self.brands = []
         self.brand_id = 0
         self.brand_name = ""
         self._apply_brand()
 
+    def _sign_in_redirect(self):  # type: ignore[no-untyped-def]
+        surface = self.surface if self.surface in routes.SURFACE_LOGIN else "admin"
+        # Production serves /admin as /admin/: keep `next` in the routes' own form.
+        here = self.router.url.path.rstrip("/") or routes.SURFACE_HOME[surface]
+        query = self.router.url.query
+        return rx.redirect(routes.login_with_next(surface, here + (f"?{query}" if query else "")))
+
+    @rx.event
+    def to_sign_in(self):
+        """What a handler returns when `current_actor` answered None: signed-out tabs go to the sign-in page (with
+        a way back here); a tab whose person may no longer use this surface shows "no access" instead."""
+        if self.status == ANONYMOUS:
+            return self._sign_in_redirect()
+        return None
+
     @rx.event
     async def load_session(self, surface: str):
         """on_load of every signed-in page: resolve the cookie; send strangers to the surface's sign-in page."""
         self.surface = surface
-        actor = await asyncio.to_thread(actor_for_web_session, self._cookie())
+        actor = await SessionState.current_actor(self, surface)
         if actor is None:
-            self._clear(ANONYMOUS)
-            # Production serves /admin as /admin/: keep `next` in the routes' own form.
-            here = self.router.url.path.rstrip("/") or routes.SURFACE_HOME[surface]
-            query = self.router.url.query
-            return rx.redirect(routes.login_with_next(surface, here + (f"?{query}" if query else "")))
-        allowed = actor.can_use_admin() if surface == "admin" else actor.can_use_kyc()
-        if not allowed:
-            self._clear(FORBIDDEN)
-            self.email = actor.email
-            return None
-        self._actor = actor
-        self.email = actor.email
-        self.is_platform_admin = actor.is_platform_admin
+            return self._sign_in_redirect() if self.status == ANONYMOUS else None
         if surface == "admin":
             # The brand list is part of "who is signed in": the switcher and every admin page need it.
             brands = await asyncio.to_thread(list_brands, actor)
             self.brands = [{"id": str(b.id), "name": b.name} for b in brands]
-        self._apply_brand()
-        self.status = SIGNED_IN
-        return None
+            self._apply_brand()
+        return rotate_cookie_script() if self._rotate_due else None
 
     @rx.event
-    def switch_brand(self, brand_id: str):
-        if self._actor is None or not brand_id.isdigit():
+    async def switch_brand(self, brand_id: str):
+        actor = await SessionState.current_actor(self)
+        if actor is None:
+            return SessionState.to_sign_in
+        if not brand_id.isdigit():
             return None
         self.brand_id = int(brand_id)
         self._apply_brand()
@@ -175,3 +237,11 @@ class SessionState(rx.State):
             "headers: {'Content-Type': 'application/json'}, body: '{}'})"
             f".finally(() => window.location.assign({target}))"
         )
+
+
+def rotate_cookie_script():  # type: ignore[no-untyped-def]
+    """Have the browser fetch a new value of its (HttpOnly) session cookie: only an HTTP response can set it."""
+    return rx.call_script(
+        f"fetch({json.dumps(routes.API_WEB_ROTATE)}, {{method: 'POST', credentials: 'same-origin', "
+        "headers: {'Content-Type': 'application/json'}, body: '{}'}).catch(() => null)"
+    )

@@ -28,6 +28,11 @@ def new_password_errors(password: str, confirm: str, *, confirm_field: str) -> d
     return {}
 
 
+def retry_message(exc: RateLimited) -> str:
+    """What a throttled sign-in form says: when the next attempt may be made."""
+    return f"Too many failed sign-ins. Try again in {exc.retry_after_s} s."
+
+
 def exchange_code_script(code: str, next_path: str, callback: Any) -> EventSpec:
     """The page exchanges a sign-in code for the HttpOnly session cookie, then navigates fully to `next_path` so the
     websocket reconnects carrying the new cookie. `callback` receives "ok" or "failed"."""
@@ -75,7 +80,7 @@ class AuthSignInState(rx.State):
         try:
             code = await asyncio.to_thread(begin_web_sign_in, email, password, ip=client_ip(self))
         except RateLimited as exc:
-            self.form_error = f"Too many attempts. Try again in {exc.retry_after_s} seconds."
+            self.form_error = retry_message(exc)
         except NotAuthenticated as exc:
             self.form_error = exc.message
         except DomainError as exc:

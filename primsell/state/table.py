@@ -6,6 +6,8 @@ import math
 
 import reflex as rx
 
+from primsell.state.session import ANONYMOUS, SessionState
+
 
 class PagedTableMixin(rx.State, mixin=True):
     """Rows are display-ready strings; the concrete state's `_fetch` calls ONE backend list service."""
@@ -39,10 +41,14 @@ class PagedTableMixin(rx.State, mixin=True):
     async def _fetch(self) -> None:  # pragma: no cover - every table state overrides it
         raise NotImplementedError
 
-    async def _refresh(self) -> None:
+    async def _refresh(self):  # type: ignore[no-untyped-def]
+        """Fetch the current page; returns SessionState.to_sign_in when `_fetch` found the tab signed out (the
+        handlers yield it), else None."""
         self.load_error = ""
         await self._fetch()
         self.loading = False
+        session = await self.get_state(SessionState)
+        return SessionState.to_sign_in if session.status == ANONYMOUS else None
 
     @rx.event
     async def sort_by_column(self, key: str):
@@ -53,7 +59,7 @@ class PagedTableMixin(rx.State, mixin=True):
         self.page = 1
         self.loading = True
         yield
-        await self._refresh()
+        yield await self._refresh()
 
     @rx.event
     async def set_search(self, value: str):
@@ -61,7 +67,7 @@ class PagedTableMixin(rx.State, mixin=True):
         self.page = 1
         self.loading = True
         yield
-        await self._refresh()
+        yield await self._refresh()
 
     @rx.event
     async def next_page(self):
@@ -69,7 +75,7 @@ class PagedTableMixin(rx.State, mixin=True):
             self.page += 1
             self.loading = True
             yield
-            await self._refresh()
+            yield await self._refresh()
 
     @rx.event
     async def previous_page(self):
@@ -77,4 +83,4 @@ class PagedTableMixin(rx.State, mixin=True):
             self.page -= 1
             self.loading = True
             yield
-            await self._refresh()
+            yield await self._refresh()

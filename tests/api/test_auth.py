@@ -7,11 +7,13 @@ from email.utils import parsedate_to_datetime
 
 import jwt
 import pytest
+from sqlalchemy import update
 
 from backend.auth.acl import Permission, Role
+from backend.auth.models import RefreshToken
 from backend.auth.service import WEB_SESSION_COOKIE, actor_for_web_session, begin_web_sign_in
 from backend.auth.tokens import issue_access_token
-from backend.db import utcnow
+from backend.db import session_scope, utcnow
 from tests.api.conftest import bearer, login_tokens
 from tests.conftest import TEST_SECRET
 from tests.factories import PASSWORD, make_brand, make_user
@@ -168,7 +170,7 @@ def _assert_throttled(response):
 
 
 def test_login_is_throttled_per_account(client, configure):
-    configure(RATE_LIMIT_LOGIN_PER_ACCOUNT="2/minute", RATE_LIMIT_LOGIN_PER_IP="100/minute")
+    configure(LOGIN_BACKOFF_AFTER_FAILURES=2, RATE_LIMIT_LOGIN_PER_IP="100/minute")
     make_user(email="ada@example.com")
     wrong = {"email": "ada@example.com", "password": "wrong-password-123"}
 
@@ -181,7 +183,7 @@ def test_login_is_throttled_per_account(client, configure):
 
 
 def test_login_is_throttled_per_ip_whatever_x_forwarded_for_claims(client, configure):
-    configure(RATE_LIMIT_LOGIN_PER_IP="3/minute", RATE_LIMIT_LOGIN_PER_ACCOUNT="100/minute")
+    configure(RATE_LIMIT_LOGIN_PER_IP="3/minute")
     for n in range(3):
         response = client.post(
             "/api/v1/auth/login",
@@ -317,3 +319,39 @@ def test_web_logout_clears_the_cookie_and_ends_the_session(client):
     assert cookie.startswith(f"{WEB_SESSION_COOKIE}=") and "max-age=0" in cookie
     assert actor_for_web_session(value) is None
     assert WEB_SESSION_COOKIE not in client.cookies
+
+
+def test_web_cookie_and_api_refresh_token_are_not_interchangeable(client):
+    actor = make_user()
+    started, _ = _start_web_session(client, actor.email)
+    cookie = started.cookies[WEB_SESSION_COOKIE]
+    refused = client.post("/api/v1/auth/refresh", json={"refresh_token": cookie})
+    assert refused.status_code == 401
+    assert actor_for_web_session(cookie) is not None  # and the web session was not revoked as a "reuse"
+
+    api = login_tokens(client, actor.email)
+    client.cookies.set(WEB_SESSION_COOKIE, api["refresh_token"])
+    assert client.post("/api/v1/auth/web/rotate", json={}).headers.get("set-cookie") is None
+    assert client.post("/api/v1/auth/web/logout", json={}).status_code == 204
+    assert client.post("/api/v1/auth/refresh", json={"refresh_token": api["refresh_token"]}).status_code == 200
+
+
+def test_web_rotate_sets_a_new_cookie_and_the_old_one_stops_after_the_grace(client):
+    actor = make_user()
+    started, _ = _start_web_session(client, actor.email)
+    old = started.cookies[WEB_SESSION_COOKIE]
+
+    response = client.post("/api/v1/auth/web/rotate", json={})
+
+    assert response.status_code == 204
+    new = response.cookies[WEB_SESSION_COOKIE]
+    assert new != old and "httponly" in _set_cookie(response).lower()
+    assert actor_for_web_session(new).user_id == actor.user_id  # type: ignore[union-attr]
+    with session_scope() as session:
+        session.exec(update(RefreshToken).where(RefreshToken.rotated_at.is_not(None))  # type: ignore[union-attr]
+                     .values(rotated_at=utcnow() - timedelta(minutes=2)))
+    assert actor_for_web_session(old) is None
+    client.cookies.set(WEB_SESSION_COOKIE, old)
+    assert "set-cookie" not in client.post("/api/v1/auth/web/rotate", json={}).headers  # nothing to rotate
+    assert client.post("/api/v1/auth/web/rotate", json={}, headers={"Origin": "https://evil.example"}).status_code \
+        == 403

@@ -1,12 +1,20 @@
-"""Brands and members over HTTP: who may see and change which brand, and the invitation link."""
+"""Brands and members over HTTP: who may see and change which brand, and invitations (mailed, never returned)."""
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
+
+import pytest
+from sqlmodel import select
 
 from backend.auth.acl import Role
+from backend.auth.links import link_url, set_password_with_link
+from backend.auth.models import User
 from backend.brands.service import accept_invitation
-from tests.factories import make_brand, make_user
+from backend.db import session_scope
+from backend.errors import NotAuthenticated, NotFound
+from tests.factories import PASSWORD, make_brand, make_user
+from tests.service.brands.support import invitation_links, token_of
 
 
 def test_brand_admin_sees_only_their_brands(client, auth):
@@ -102,7 +110,7 @@ def test_consumer_sees_no_brands(client, auth):
     assert client.get(f"/api/v1/brands/{brand.id}", headers=headers).status_code == 404
 
 
-def test_invite_returns_an_accept_link_that_works(client, auth):
+def test_invite_answers_where_the_link_went_and_mails_it_to_the_invitee(client, auth):
     brand = make_brand()
     headers = auth(make_user(Role.BRAND_ADMIN, brand))
 
@@ -111,32 +119,67 @@ def test_invite_returns_an_accept_link_that_works(client, auth):
     )
 
     assert response.status_code == 201
-    body = response.json()
-    assert body["email"] == "new@example.com" and body["role"] == "brand_staff"
-    url = urlsplit(body["accept_url"])
-    assert url.path == "/admin/accept-invite" and not url.netloc
-    [token] = parse_qs(url.query)["token"]
-    assert "accept_token" not in body
+    assert response.json() == {"email": "new@example.com", "role": "brand_staff", "sent": True}
+    [link] = invitation_links("new@example.com")
+    assert urlsplit(link).path == "/admin/accept-invite"
+    assert token_of(link) not in response.text
     members = client.get(f"/api/v1/brands/{brand.id}/members", headers=headers).json()["items"]
     assert {"email": "new@example.com", "role": "brand_staff", "pending": True}.items() <= next(
         m for m in members if m["email"] == "new@example.com"
     ).items()
-    accept_invitation(token, "a-brand-new-passphrase-7")
+    accept_invitation(token_of(link), "a-brand-new-passphrase-7", ip="10.0.0.1")
     assert client.post(
         "/api/v1/auth/login", json={"email": "new@example.com", "password": "a-brand-new-passphrase-7"}
     ).status_code == 200
 
 
-def test_inviting_an_existing_user_adds_them_without_a_link(client, auth):
+def test_inviting_an_existing_buyer_cannot_take_their_account(client, auth):
+    """The takeover of issue 10: an admin invites a buyer's email. Nothing they get back lets them set the buyer's
+    password; the link reaches the buyer only; an account with a password is joined by signing in; removing the
+    member or changing the password kills the link."""
     brand = make_brand()
-    existing = make_user(email="known@example.com")
+    headers = auth(make_user(Role.BRAND_ADMIN, brand))
+    buyer = make_user(email="buyer@example.com")  # an account with a password
+    members_url = f"/api/v1/brands/{brand.id}/members"
+
+    response = client.post(members_url, json={"email": buyer.email, "role": "brand_admin"}, headers=headers)
+    assert response.status_code == 201 and set(response.json()) == {"email", "role", "sent"}
+    token = token_of(invitation_links(buyer.email)[0])
+    assert token not in response.text
+    # Until the buyer accepts, the invitation grants nothing.
+    buyer_headers = auth(buyer)
+    assert client.get(f"/api/v1/brands/{brand.id}", headers=buyer_headers).status_code == 404
+
+    # The link for an account with a password asks for that password; it never sets one.
+    with pytest.raises(NotAuthenticated):
+        accept_invitation(token, "attacker-chosen-pass-1", ip="10.0.0.1")
+    assert client.post("/api/v1/auth/login", json={"email": buyer.email, "password": PASSWORD}).status_code == 200
+    assert client.post("/api/v1/auth/login",
+                       json={"email": buyer.email, "password": "attacker-chosen-pass-1"}).status_code == 401
+
+    # Removing the (pending) member voids the link.
+    assert client.delete(f"{members_url}/{buyer.user_id}", headers=headers).status_code == 204
+    with pytest.raises(NotFound):
+        accept_invitation(token, PASSWORD, ip="10.0.0.1")
+
+    # Invited again, then the password changes: that link is void too.
+    assert client.post(members_url, json={"email": buyer.email, "role": "brand_staff"}, headers=headers).status_code \
+        == 201
+    token = token_of(invitation_links(buyer.email)[0])
+    with session_scope() as session:
+        password_link = link_url(session.exec(select(User).where(User.email == buyer.email)).one())
+    set_password_with_link(token_of(password_link), "a-brand-new-passphrase-7")
+    with pytest.raises(NotFound):
+        accept_invitation(token, "a-brand-new-passphrase-7", ip="10.0.0.1")
+    members = client.get(members_url, headers=headers).json()["items"]
+    assert next(m for m in members if m["email"] == buyer.email)["pending"] is True
+
+
+def test_inviting_a_member_again_is_a_conflict(client, auth):
+    brand = make_brand()
+    existing = make_user(Role.BRAND_STAFF, brand, email="known@example.com")
     headers = auth(make_user(Role.BRAND_ADMIN, brand))
 
-    body = client.post(
-        f"/api/v1/brands/{brand.id}/members", json={"email": existing.email, "role": "brand_staff"}, headers=headers
-    ).json()
-
-    assert body["accept_url"] is None
     again = client.post(
         f"/api/v1/brands/{brand.id}/members", json={"email": existing.email, "role": "brand_staff"}, headers=headers
     )

@@ -174,9 +174,10 @@ def test_another_brands_campaigns_are_out_of_reach(client, brand, admin_headers)
     assert client.patch(url, json={"name": "Pwned"}, headers=admin_headers).status_code == 404
     assert client.delete(url, headers=admin_headers).status_code == 404
     assert client.post(f"{url}/status", json={"status": "published"}, headers=admin_headers).status_code == 404
-    assert client.get(f"/api/v1/campaigns?brand_id={other.id}", headers=admin_headers).status_code == 403
+    # Their brand's lists are as absent as the brand itself.
+    assert client.get(f"/api/v1/campaigns?brand_id={other.id}", headers=admin_headers).status_code == 404
     create = client.post("/api/v1/campaigns", json={"brand_id": other.id, **_json_fields()}, headers=admin_headers)
-    assert create.status_code == 403
+    assert create.status_code == 404
     # Nothing changed on their side.
     assert client.get(f"/api/v1/public/campaigns/{theirs.slug}").status_code == 404  # still a draft
 
@@ -281,3 +282,25 @@ def test_nul_characters_are_refused_as_bad_input(client, brand, admin_headers):
     assert public.status_code == 422 and "slug" in public.json()["error"]["fields"]
     login = client.post("/api/v1/auth/login", json={"email": "a\u0000@example.com", "password": "x"})
     assert login.status_code == 422
+
+
+def test_campaign_shows_its_contract_and_deploy_block_once_deployed(client, brand, admin_headers):
+    from sqlalchemy import update
+
+    from backend.chain.models import ContractDeployment
+    from backend.db import session_scope
+    from backend.workflow.machines import ContractState
+
+    waiting = make_campaign(brand, deployed=False)
+    deployed = make_campaign(brand)
+    with session_scope() as session:
+        session.add(ContractDeployment(campaign_id=waiting.id, chain=waiting.chain, state=ContractState.DEPLOYING))
+        session.execute(update(ContractDeployment).where(ContractDeployment.campaign_id == deployed.id)
+                        .values(contract_address="0x5FbDB2315678afecb367f032d93F642f64180aa3", deploy_block=7))
+    one = client.get(f"/api/v1/campaigns/{deployed.id}", headers=admin_headers).json()
+    assert (one["contract_address"], one["deploy_block"]) == ("0x5FbDB2315678afecb367f032d93F642f64180aa3", 7)
+    other = client.get(f"/api/v1/campaigns/{waiting.id}", headers=admin_headers).json()
+    assert (other["contract_address"], other["deploy_block"]) == (None, None)  # deploying is not deployed
+    listed = client.get(f"/api/v1/campaigns?brand_id={brand.id}", headers=admin_headers).json()["items"]
+    assert {c["id"]: (c["contract_address"], c["deploy_block"]) for c in listed} == {
+        deployed.id: ("0x5FbDB2315678afecb367f032d93F642f64180aa3", 7), waiting.id: (None, None)}

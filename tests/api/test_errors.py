@@ -200,3 +200,19 @@ def test_api_paths_win_over_the_mounted_web_app():
         assert client.get("/admin/campaigns").text == "reflex page"
         # The API's body cap does not apply to the web app's own endpoints (uploads).
         assert client.post("/_upload", content=_big_login_body()).text == "reflex page"
+
+
+def test_an_api_path_with_a_line_feed_gets_the_api_error_shape_inside_reflex_outer_app():
+    """Reflex mounts the API inside its own Starlette app, whose routes stop at a line feed; as it is wired by
+    primsell.primsell.PrimsellApp, such a path still gets the API's JSON 404, not a plain-text one."""
+    from starlette.applications import Starlette
+
+    from backend.api.middleware import UnroutableApiPathMiddleware
+
+    outer = Starlette()
+    outer.mount("", create_api())
+    with TestClient(UnroutableApiPathMiddleware(outer)) as client:
+        _assert_error(client.get("/api/v1/public/campaigns/ab%0Acd"), 404, "not_found")
+        assert client.get("/api/health").json()["database"] == "ok"
+    with TestClient(outer) as client:  # what it answered before: the reason for the middleware
+        assert client.get("/api/v1/public/campaigns/ab%0Acd").headers["content-type"].startswith("text/plain")

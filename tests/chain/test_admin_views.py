@@ -9,8 +9,7 @@ import pytest
 from backend.chain.service import list_transactions, signer_balances
 from backend.errors import Forbidden
 from backend.settings import get_settings
-from tests.chain.conftest import ChainUnderTest, People
-from tests.chain.helpers import deploy_campaign
+from tests.chain.helpers import ChainUnderTest, People, deploy_campaign
 
 
 def test_platform_admin_sees_balances_and_transactions(anvil: ChainUnderTest, people: People, configure) -> None:  # type: ignore[no-untyped-def]

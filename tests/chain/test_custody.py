@@ -10,8 +10,16 @@ from backend.chain.keys import custodial_account, custodial_address
 from backend.chain.mints import list_tokens
 from backend.chain.models import TxState
 from backend.errors import NotFound
-from tests.chain.conftest import ChainUnderTest, People, new_address
-from tests.chain.helpers import add_mints, all_settled, deploy_campaign, requests_by_key, transactions
+from tests.chain.helpers import (
+    ChainUnderTest,
+    People,
+    add_mints,
+    all_settled,
+    deploy_campaign,
+    new_address,
+    requests_by_key,
+    transactions,
+)
 
 MNEMONIC = "test test test test test test test test test test test junk"
 

@@ -14,13 +14,23 @@ from web3 import Web3
 from backend.chain import txmanager
 from backend.chain.anvil import AnvilNode
 from backend.chain.client import set_web3
+from backend.chain.finish_hooks import FINISH_HOOKS
 from backend.chain.keys import platform_account
 from backend.chain.mints import dispatch_pass
 from backend.chain.models import AttemptStatus, ChainTransaction, MintStatus, TxAttempt, TxState
 from backend.chain.txmanager import MonitorResult, monitor_pass
 from backend.db import session_scope
-from tests.chain.conftest import CHAIN, ChainUnderTest, People, new_address
-from tests.chain.helpers import add_mints, all_settled, deploy_campaign, requests_by_key, transactions
+from tests.chain.helpers import (
+    CHAIN,
+    ChainUnderTest,
+    People,
+    add_mints,
+    all_settled,
+    deploy_campaign,
+    new_address,
+    requests_by_key,
+    transactions,
+)
 
 
 def attempts() -> list[TxAttempt]:
@@ -82,7 +92,7 @@ def test_node_down_then_back_completes_once(tmp_path: Path, configure, people: P
         add_mints(campaign.id, [("order:1", wallet, 3)])
         node.stop()
         dispatch_pass()
-        down = monitor_pass(CHAIN)
+        down = monitor_pass(CHAIN, hooks=FINISH_HOOKS)
         assert down.rpc_error and down.sent == 0
         assert requests_by_key()["order:1"].status is MintStatus.SUBMITTED
         node.start()  # same port, state reloaded
@@ -101,10 +111,10 @@ def test_stuck_transaction_is_replaced_with_higher_fees_and_mints_once(anvil: Ch
     add_mints(campaign.id, [("order:1", wallet, 2)])
     anvil.rpc("evm_setAutomine", [False])
     dispatch_pass()
-    assert monitor_pass(CHAIN).sent == 1
+    assert monitor_pass(CHAIN, hooks=FINISH_HOOKS).sent == 1
     original = mint_txs()[0]
     configure(TX_REPLACE_AFTER_SECONDS=0)
-    assert monitor_pass(CHAIN).replaced == 1
+    assert monitor_pass(CHAIN, hooks=FINISH_HOOKS).replaced == 1
     replaced = mint_txs()[0]
     assert replaced.nonce == original.nonce and replaced.tx_hash != original.tx_hash
     assert replaced.max_fee_per_gas * 100 >= original.max_fee_per_gas * 110  # type: ignore[operator]
@@ -130,7 +140,7 @@ def test_two_dispatchers_sharing_one_signer_never_collide(anvil: ChainUnderTest,
         try:
             for _ in range(60):
                 dispatch_pass(max_requests=3, batch_size=3)
-                result = monitor_pass(CHAIN)
+                result = monitor_pass(CHAIN, hooks=FINISH_HOOKS)
                 assert not result.rpc_error, result.rpc_error
                 if all_settled() and not [t for t in transactions() if t.state is not TxState.CONFIRMED]:
                     return
@@ -154,7 +164,7 @@ def test_crash_after_signing_before_broadcast_sends_the_stored_bytes(chain: Chai
     wallet = new_address(chain.w3)
     add_mints(campaign.id, [("order:1", wallet, 1)])
     dispatch_pass()
-    txmanager._sign_queued(CHAIN, chain.w3, 10, MonitorResult())  # then the process dies
+    txmanager._sign_queued(CHAIN, chain.w3, 10, MonitorResult(), FINISH_HOOKS)  # then the process dies
     signed = mint_txs()[0]
     assert signed.state is TxState.QUEUED and signed.raw_tx and signed.tx_hash
     chain.run_passes(all_settled)
@@ -169,7 +179,7 @@ def test_crash_after_broadcast_before_recording_it_mints_once(chain: ChainUnderT
     wallet = new_address(chain.w3)
     add_mints(campaign.id, [("order:1", wallet, 1)])
     dispatch_pass()
-    txmanager._sign_queued(CHAIN, chain.w3, 10, MonitorResult())
+    txmanager._sign_queued(CHAIN, chain.w3, 10, MonitorResult(), FINISH_HOOKS)
     signed = mint_txs()[0]
     chain.w3.eth.send_raw_transaction(signed.raw_tx)  # type: ignore[arg-type]  # broadcast, then the process dies
     chain.run_passes(all_settled)
@@ -184,13 +194,13 @@ def test_nonce_taken_outside_the_manager_is_resynchronised(anvil: ChainUnderTest
     wallet = new_address(anvil.w3)
     add_mints(campaign.id, [("order:1", wallet, 1)])
     dispatch_pass()
-    txmanager._sign_queued(CHAIN, anvil.w3, 10, MonitorResult())
+    txmanager._sign_queued(CHAIN, anvil.w3, 10, MonitorResult(), FINISH_HOOKS)
     signed = mint_txs()[0]
     # Someone uses the platform key for something else at that very nonce (an operator's manual transfer).
     account = platform_account()
     fees = txmanager._fees(anvil.w3)
-    foreign = account.sign_transaction({"type": 2, "chainId": anvil.w3.eth.chain_id, "nonce": signed.nonce, "gas": 21000,
-                                        "maxFeePerGas": fees[0], "maxPriorityFeePerGas": fees[1],
+    foreign = account.sign_transaction({"type": 2, "chainId": anvil.w3.eth.chain_id, "nonce": signed.nonce,
+                                        "gas": 21000, "maxFeePerGas": fees[0], "maxPriorityFeePerGas": fees[1],
                                         "to": wallet, "value": 1})
     anvil.w3.eth.wait_for_transaction_receipt(anvil.w3.eth.send_raw_transaction(foreign.raw_transaction))
     anvil.run_passes(all_settled)
@@ -209,12 +219,12 @@ def test_receipt_lost_in_a_reorg_goes_back_to_sent_and_mints_once(chain: ChainUn
     wallet = new_address(chain.w3)
     add_mints(campaign.id, [("order:1", wallet, 2)])
     dispatch_pass()
-    txmanager._sign_queued(CHAIN, chain.w3, 10, MonitorResult())
+    txmanager._sign_queued(CHAIN, chain.w3, 10, MonitorResult(), FINISH_HOOKS)
     snapshot = chain.rpc("evm_snapshot")
-    monitor_pass(CHAIN)
+    monitor_pass(CHAIN, hooks=FINISH_HOOKS)
     assert mint_txs()[0].state is TxState.MINED  # 1 of 3 confirmations
     chain.rpc("evm_revert", [snapshot])  # the block with our receipt is gone
-    result = monitor_pass(CHAIN)
+    result = monitor_pass(CHAIN, hooks=FINISH_HOOKS)
     assert result.reorged == 1 and mint_txs()[0].state is TxState.SENT
     assert requests_by_key()["order:1"].status is MintStatus.SUBMITTED
     chain.run_passes(all_settled, mine_between=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import select
 
 from backend.chain.deployments import deployment_status, request_deploy, retry_deploy
@@ -12,11 +13,17 @@ from backend.db import session_scope
 from backend.errors import Conflict
 from backend.settings import get_settings
 from backend.workflow.models import OutboxEvent
-from tests.chain.conftest import ChainUnderTest, People, new_address
-from tests.chain.helpers import add_mints, all_settled, deploy_campaign, requests_by_key, transactions
+from tests.chain.helpers import (
+    ChainUnderTest,
+    People,
+    add_mints,
+    all_settled,
+    deploy_campaign,
+    new_address,
+    requests_by_key,
+    transactions,
+)
 from tests.factories import make_campaign
-
-import pytest
 
 
 def topics() -> list[str]:

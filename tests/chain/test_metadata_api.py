@@ -1,4 +1,5 @@
-"""The token metadata endpoint (the collections' base URI), through a tiny app that includes the router."""
+"""The token metadata endpoint (the collections' base URI), through a tiny app that includes the router: minted
+tokens' metadata is cacheable and revalidates by ETag, unminted ids are never cached, and each IP is rate-limited."""
 
 from __future__ import annotations
 
@@ -8,8 +9,7 @@ from fastapi.testclient import TestClient
 from backend.api.errors import install_error_handlers
 from backend.api.routes.metadata import router
 from backend.settings import get_settings
-from tests.chain.conftest import ChainUnderTest, People, new_address
-from tests.chain.helpers import add_mints, all_settled, deploy_campaign
+from tests.chain.helpers import ChainUnderTest, People, add_mints, all_settled, deploy_campaign, new_address
 
 
 def client() -> TestClient:
@@ -26,8 +26,12 @@ def test_metadata_of_minted_tokens_and_404_beyond(anvil: ChainUnderTest, people:
     public = get_settings().public_url
     uri = anvil.collection(address).functions.tokenURI(2).call()
     assert uri.startswith(public)
-    response = client().get(uri[len(public):])
+    api = client()
+    response = api.get(uri[len(public):])
     assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "public, max-age=300"
+    revalidated = api.get(uri[len(public):], headers={"If-None-Match": f'W/{response.headers["ETag"]}'})
+    assert revalidated.status_code == 304 and revalidated.content == b""
     body = response.json()
     assert body["name"] == f"{campaign.name} #2"
     assert body["image"] == f"{public}/assets/spring.png"
@@ -35,5 +39,14 @@ def test_metadata_of_minted_tokens_and_404_beyond(anvil: ChainUnderTest, people:
     assert {"trait_type": "Campaign", "value": campaign.name} in body["attributes"]
     for path in (f"/api/metadata/{campaign.slug}/3", f"/api/metadata/{campaign.slug}/0", "/api/metadata/nope/1"):
         missing = client().get(path)
-        assert missing.status_code == 404
+        assert missing.status_code == 404 and missing.headers["Cache-Control"] == "no-store"  # may be minted soon
         assert missing.json()["error"]["code"] == "not_found" and "fields" in missing.json()["error"]
+
+
+def test_metadata_reads_are_rate_limited_per_ip(configure) -> None:
+    configure(RATE_LIMIT_METADATA_PER_IP="3/minute")
+    api = client()
+    assert [api.get(f"/api/metadata/nope/{n}").status_code for n in range(3)] == [404, 404, 404]
+    refused = api.get("/api/metadata/nope/1")
+    assert refused.status_code == 429 and 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert refused.json()["error"]["code"] == "rate_limited"

@@ -137,3 +137,13 @@ def test_state_machine_docs_match_the_machines():
 
     committed = (PROJECT_ROOT / "docs" / "STATE_MACHINES.md").read_text()
     assert committed == machines_markdown(), "run `python -m backend machines --write` and commit the result"
+
+
+def test_events_map_matches_the_code():
+    """docs/EVENTS.md is generated; a topic, emitter, subscriber, finish step or daemon changed without regenerating
+    it fails here."""
+    from backend.settings import PROJECT_ROOT
+    from backend.workflow.event_map import events_markdown
+
+    committed = (PROJECT_ROOT / "docs" / "EVENTS.md").read_text()
+    assert committed == events_markdown(), "run `python -m backend events --write` and commit the result"

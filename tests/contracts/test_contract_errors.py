@@ -96,7 +96,7 @@ def anvil_w3():
             try:
                 if w3.is_connected():
                     break
-            except Exception:
+            except Exception:  # noqa: BLE001 - anvil is still starting: poll again until the deadline
                 pass
             if time.monotonic() > deadline or process.poll() is not None:
                 pytest.fail("anvil did not start")

@@ -55,12 +55,12 @@ def test_allocations_to_many_holders_are_claimed_exactly(chain, vault, token, ac
     receipt = chain.tx(f.allocate(token.address, holders, amounts), a.platform)
     allocated = chain.events(vault, receipt, "RewardAllocated")
     assert [(e.args.token, e.args.holder, e.args.amount) for e in allocated] == [
-        (token.address, h, n) for h, n in zip(holders, amounts)
+        (token.address, h, n) for h, n in zip(holders, amounts, strict=True)
     ]
     assert f.outstanding(token.address).call() == sum(amounts)
     assert f.unallocated(token.address).call() == 10_000 - sum(amounts)
 
-    for holder, amount in zip(holders, amounts):
+    for holder, amount in zip(holders, amounts, strict=True):
         assert f.allocationOf(token.address, holder).call() == amount
         receipt = chain.tx(f.claim(token.address), holder)
         claimed = chain.events(vault, receipt, "RewardClaimed")[0].args

@@ -102,9 +102,16 @@ def app_env(migrated_database: str, anvil_node: object, app_port: int) -> dict[s
         PRIMSELL_SURFACES="admin,checkout,redeem,kyc",
         CHAIN_KEY="local",
         CHAIN_RPC_URL=anvil_node.url,  # type: ignore[attr-defined]
-        # The browser journeys sign the same demo users in several times a minute.
-        RATE_LIMIT_LOGIN_PER_ACCOUNT="100/minute",
+        # Every browser signs in from 127.0.0.1: the journeys' few deliberate wrong passwords must not add up.
         RATE_LIMIT_LOGIN_PER_IP="200/minute",
+        # ... and buy from 127.0.0.1, all of them through this one app process. (The unpaid share of a campaign's
+        # supply per IP keeps its default: test_checkout's journey of that limit relies on it.)
+        RATE_LIMIT_CHECKOUT_PER_IP="1000/minute",
+        RATE_LIMIT_CHECKOUT_PER_EMAIL="1000/minute",
+        RATE_LIMIT_CHECKOUT_PER_CAMPAIGN_IP="1000/minute",
+        RATE_LIMIT_PUBLIC_PER_IP="1000/minute",
+        ORDER_MAX_UNPAID_PER_IP="1000",
+        ORDER_MAX_UNPAID_PER_EMAIL="1000",
     )
     env.pop("REDIS_URL", None)
     return env
@@ -119,7 +126,8 @@ def app_url(app_env: dict[str, str], app_port: int, tmp_path_factory: pytest.Tem
     command = [sys.executable, "-m", "reflex", "run", "--env", "prod", "--single-port",
                "--frontend-port", str(port), "--backend-port", str(port), "--loglevel", "warning"]
     with log.open("w") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(base_url, process, log)
@@ -137,7 +145,8 @@ def job_runner(app_env: dict[str, str], tmp_path: Path) -> Iterator[Path]:
     group) before the tables are emptied: `clean_state` is set up first, so it is torn down last.
     """
     log = tmp_path / "jobs.log"
-    command = [sys.executable, "-m", "jobs", "--every", "1", "--lease-seconds", "15", "--only", ",".join(RUNNER_DAEMONS)]
+    command = [sys.executable, "-m", "jobs", "--every", "1", "--lease-seconds", "15",
+               "--only", ",".join(RUNNER_DAEMONS)]
     with log.open("w") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=app_env, stdout=out, stderr=subprocess.STDOUT,
                                    start_new_session=True)
@@ -153,13 +162,19 @@ def job_runner(app_env: dict[str, str], tmp_path: Path) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
+def playwright() -> Iterator[object]:
+    """The one Playwright of the run (a second sync_playwright in the same thread refuses to start)."""
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def browser(playwright) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """Browser journeys of the consumer's account: a "keep it for me" buyer asks the order page for a link, opens it
-from the (development) mailbox, chooses a password, lands on /account, sees the order and the token held for them, withdraws it to their own wallet and watches it
-confirm (the token is then theirs on chain); /account sends strangers to its sign-in page."""
+from the (development) mailbox, chooses a password, lands on /account, sees the order and the token held for them,
+withdraws it (a first attempt to an address that cannot take it fails, and "Try again" sends it to their own wallet)
+and watches it confirm (the token is then theirs on chain); /account sends strangers to its sign-in page."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def test_keeper_creates_an_account_from_the_order_page_and_withdraws_the_token(
     tab.goto(f"/c/{SLUG}")
     fill_checkout(tab, quantity=1, wallet=None, email=KEEPER_EMAIL)
     page.locator("#pay-button").click()
-    expect(page).to_have_url(re.compile(r"/api/sandbox/pay/cs_sandbox_\w+$"))
+    expect(page).to_have_url(re.compile(r"/api/sandbox/pay/cs_sandbox_\w+\?token=[\w-]+$"))
     page.get_by_role("button", name="Pay $25.00").click()
     expect(page).to_have_url(re.compile(r"/orders/[0-9a-f]{32}\?paid=1$"))
     expect(page.locator("#order-status")).to_have_text(re.compile("Minted|Delivered"), timeout=CHAIN_TIMEOUT_MS)
@@ -76,11 +77,23 @@ def test_keeper_creates_an_account_from_the_order_page_and_withdraws_the_token(
     assert "primsell_session" not in page.evaluate("document.cookie")
     tab.screenshot("account-held")
 
-    # Withdraw: the checksum is checked inline, then a confirmation, then the live status.
+    # A withdrawal to an address that cannot take the token (the collection contract itself: no onERC721Received)
+    # fails on chain; the token stays held and the page offers "Try again".
+    held.first.get_by_test_id("withdraw-button").click()
+    page.locator("#to_address").fill(contract)
+    page.locator("#withdraw-continue").click()
+    expect(page.locator("#withdraw-confirm-address")).to_have_text(contract)
+    page.locator("#withdraw-confirm").click()
+    status = held.first.get_by_test_id("withdrawal-status")
+    expect(status).to_have_attribute("data-status", "failed", timeout=CHAIN_TIMEOUT_MS)
+    expect(held.first.get_by_test_id("withdraw-button")).to_have_count(0)
+    tab.screenshot("account-withdrawal-failed")
+
+    # Try again, to the buyer's own wallet: the checksum is checked inline, then a confirmation, then the live status.
     wallet = Account.create().address
     i = next(i for i, ch in enumerate(wallet) if i > 1 and ch.isalpha())
     typo = wallet[:i] + wallet[i].swapcase() + wallet[i + 1:]
-    held.first.get_by_test_id("withdraw-button").click()
+    held.first.get_by_test_id("retry-withdrawal-button").click()
     page.locator("#to_address").fill(typo)
     page.locator("#withdraw-continue").focus()
     expect(page.locator("#to_address-error")).to_contain_text("checksum")
@@ -126,11 +139,13 @@ def test_account_without_sign_in_redirects_to_its_sign_in_page_and_back(tab: Tab
     tab.assert_no_console_errors()
 
 
-def test_my_orders_are_paged_with_a_total(tab: Tab) -> None:
+def test_my_orders_are_paged_with_a_total(tab: Tab, configure) -> None:  # type: ignore[no-untyped-def]
     """Twelve orders: the first ten (newest first), then the last two, never a silent cut-off."""
     from backend.orders import service
     from tests.e2e.test_checkout import collection_on_record
+    from tests.payments.support import BUYER_LIMITS_OFF
 
+    configure(**BUYER_LIMITS_OFF)  # twelve unpaid orders of one buyer, placed here (this process's limits)
     collection_on_record()
     placed = [service.start_checkout(SLUG, 1, "cleo@example.com", Account.create().address, "127.0.0.1").public_id
               for _ in range(12)]

@@ -7,8 +7,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from backend.demo import DEMO_ACCOUNTS
 from backend.auth.acl import Role
+from backend.demo import DEMO_ACCOUNTS
 from tests.e2e.conftest import Tab
 
 pytestmark = pytest.mark.e2e

@@ -1,6 +1,7 @@
 """Browser journeys of checkout (sandbox payments, an anvil chain and the job runner): a buyer pays for two tokens
 and watches them mint to their wallet without reloading; a declined card says so and mints nothing; the brand
-admin finds the order, reads its whole timeline and refunds it."""
+admin finds the order, reads its whole timeline and refunds it; a network over its share of the supply is told
+why."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from backend.orders.models import Order
 from contracts.artifacts import load_artifact
 from tests.e2e.conftest import Tab
 from tests.e2e.test_admin import sign_in
-from tests.factories import record_deployed_contract
+from tests.factories import make_brand, make_campaign, record_deployed_contract
 
 pytestmark = pytest.mark.e2e
 
@@ -122,7 +123,7 @@ def test_buyer_pays_for_two_tokens_and_watches_them_mint_to_their_wallet(
     page.locator("#pay-button").click()
 
     # A full navigation to the sandbox's payment page, then back to the order page once paid.
-    expect(page).to_have_url(re.compile(r"/api/sandbox/pay/cs_sandbox_\w+$"))
+    expect(page).to_have_url(re.compile(r"/api/sandbox/pay/cs_sandbox_\w+\?token=[\w-]+$"))
     expect(page.get_by_text("SANDBOX", exact=False).first).to_be_visible()
     page.get_by_role("button", name="Pay $50.00").click()
     expect(page).to_have_url(re.compile(r"/orders/[0-9a-f]{32}\?paid=1$"))
@@ -153,7 +154,7 @@ def test_a_declined_card_says_so_and_mints_nothing(tab: Tab, job_runner: object)
     tab.goto(f"/c/{SLUG}")
     fill_checkout(tab, quantity=1, wallet=None)
     page.locator("#pay-button").click()
-    expect(page).to_have_url(re.compile(r"/api/sandbox/pay/cs_sandbox_\w+$"))
+    expect(page).to_have_url(re.compile(r"/api/sandbox/pay/cs_sandbox_\w+\?token=[\w-]+$"))
     order = only_order()
     assert order.custodial
 
@@ -161,7 +162,7 @@ def test_a_declined_card_says_so_and_mints_nothing(tab: Tab, job_runner: object)
     tab.goto(f"/orders/{order.public_id}?cancelled=1")
     expect(page.locator("#payment-cancelled")).to_contain_text("Payment cancelled")
     page.locator("#retry-payment").first.click()
-    expect(page).to_have_url(re.compile(r"/api/sandbox/pay/cs_sandbox_\w+$"))
+    expect(page).to_have_url(re.compile(r"/api/sandbox/pay/cs_sandbox_\w+\?token=[\w-]+$"))
 
     page.get_by_role("button", name=re.compile("^Decline")).click()
     expect(page.get_by_text("Your card was declined.")).to_be_visible()
@@ -190,7 +191,7 @@ def test_brand_admin_finds_the_order_reads_its_timeline_and_refunds_it(
     tab.goto(f"/c/{SLUG}")
     fill_checkout(tab, quantity=1, wallet=wallet, email="collector@example.com")
     page.locator("#pay-button").click()
-    expect(page).to_have_url(re.compile(r"/api/sandbox/pay/cs_sandbox_\w+$"))
+    expect(page).to_have_url(re.compile(r"/api/sandbox/pay/cs_sandbox_\w+\?token=[\w-]+$"))
     page.get_by_role("button", name="Pay $25.00").click()
     expect(page.locator("#order-status")).to_have_text(re.compile("Minted|Delivered"), timeout=CHAIN_TIMEOUT_MS)
 
@@ -262,7 +263,7 @@ def test_checkout_refuses_a_full_wallet_and_a_sale_that_has_not_started(tab: Tab
     fill_checkout(tab, quantity=5, wallet=wallet)
     expect(page.get_by_role("button", name="More")).to_be_disabled()  # 5 per wallet
     page.locator("#pay-button").click()
-    expect(page).to_have_url(re.compile(r"/api/sandbox/pay/cs_sandbox_\w+$"))
+    expect(page).to_have_url(re.compile(r"/api/sandbox/pay/cs_sandbox_\w+\?token=[\w-]+$"))
 
     # The five are reserved for that wallet while their payment is open: one more is refused, clearly.
     tab.goto(f"/c/{SLUG}")
@@ -278,6 +279,29 @@ def test_checkout_refuses_a_full_wallet_and_a_sale_that_has_not_started(tab: Tab
     expect(page.locator("#buy-button")).to_have_text("Not on sale yet")
     expect(page.locator("#buy-button")).to_be_disabled()
     expect(page.locator("#buy-box")).to_have_count(0)
+    tab.assert_no_console_errors()
+
+
+def test_one_network_cannot_reserve_more_than_a_fifth_of_the_supply_and_is_told_why(tab: Tab) -> None:
+    """Supply squatting: whatever emails it uses, one network may hold at most a fifth of a campaign's supply unpaid.
+    The buyer reads why, and until when, on the campaign page; no order is created."""
+    from backend.orders import service
+
+    page = tab.page
+    campaign = make_campaign(make_brand(), name="Tiny Drop", supply_cap=10, per_wallet_cap=0)  # a fifth: 2
+    # Two tokens already reserved, unpaid, from the browser's own address (another email, another wallet).
+    service.start_checkout(campaign.slug, 2, "first@example.com", Account.create().address, "127.0.0.1")
+    tab.goto(f"/c/{campaign.slug}")
+    fill_checkout(tab, quantity=1, wallet=Account.create().address, email="second@example.com")
+    page.locator("#pay-button").click()
+    error = page.locator("#checkout-error")
+    expect(error).to_contain_text("one network may reserve at most 2 of the 10 tokens", timeout=30_000)
+    expect(error).to_contain_text("wait until they expire (by ")
+    expect(page).to_have_url(re.compile(rf"/c/{campaign.slug}$"))
+    expect(page.locator("#pay-button")).to_be_enabled()
+    with session_scope() as session:
+        assert [o.email for o in session.exec(select(Order)).all()] == ["first@example.com"]
+    tab.screenshot("checkout-reservation-limit")
     tab.assert_no_console_errors()
 
 
@@ -349,7 +373,7 @@ def test_a_buyer_connects_a_browser_wallet_instead_of_pasting_an_address(tab: Ta
 
     page.locator("#email").fill(BUYER_EMAIL)
     page.locator("#pay-button").click()
-    expect(page).to_have_url(re.compile(r"/api/sandbox/pay/cs_sandbox_\w+$"))
+    expect(page).to_have_url(re.compile(r"/api/sandbox/pay/cs_sandbox_\w+\?token=[\w-]+$"))
     assert only_order().wallet_address == wallet and not only_order().custodial
     tab.assert_no_console_errors()
 
@@ -389,8 +413,9 @@ def test_an_admin_sends_again_a_refund_the_provider_refused(tab: Tab) -> None:
     from backend.orders import fulfilment, service
     from backend.orders.locks import lock_order
     from backend.orders.upkeep import issue_refunds
+    from backend.payments.factory import set_provider
     from backend.payments.models import SandboxSession
-    from backend.payments.provider import PaymentProviderError, set_provider
+    from backend.payments.provider import PaymentProviderError
     from backend.payments.sandbox import SandboxProvider, session_event_object
 
     collection_on_record()

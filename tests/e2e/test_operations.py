@@ -13,7 +13,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from backend.auth.acl import Role
 from backend.db import get_engine, session_scope, utcnow
 from backend.demo import DEMO_ACCOUNTS
-from backend.workflow import outbox
+from backend.workflow import outbox, outbox_admin
 from backend.workflow.machines import ORDER, OrderState
 from backend.workflow.transitions import transition
 from jobs import lease, relay_outbox
@@ -67,7 +67,7 @@ def seed_dead_letter() -> int:
         if outbox.relay_pass(max_attempts=1).dead:
             break
     with session_scope() as session:
-        assert [d.event_id for d in outbox.dead_letters(session)] == [event_id]
+        assert [d.event_id for d in outbox_admin.dead_letters(session)] == [event_id]
     return event_id
 
 

@@ -5,23 +5,20 @@ Runs for DURATION_S seconds (0: no limit), or until SIGTERM: then it finishes th
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from jobs.registry import Daemon  # noqa: E402
-from jobs.runner import RunContext, new_holder_id  # noqa: E402
-from jobs.scheduler import build_scheduler  # noqa: E402
+from jobs.registry import Daemon
+from jobs.runner import RunContext, new_holder_id
+from jobs.scheduler import StopSignal, build_scheduler
 
 
 def main() -> int:
     duration, work_s, every_s, lease_s = (float(a) for a in sys.argv[1:5])
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop = StopSignal()
 
     def probe(ctx: RunContext) -> int:
         time.sleep(work_s)

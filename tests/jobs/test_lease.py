@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from itertools import pairwise
 from pathlib import Path
 
 from sqlalchemy import select
@@ -96,19 +97,21 @@ def test_run_is_recorded_with_outcome_items_and_error() -> None:
 
 def test_concurrent_runner_processes_never_overlap_runs_of_one_job() -> None:
     processes = 4 if is_postgresql() else 2
-    # Ticks every 0.1 s, runs of 0.15 s; the 10 s lease is far longer than a run, so it only changes hands
-    # when released, and runs may only follow one another.
-    runners = [_spawn(UNTIL_STOPPED, work=0.15, every=0.1, lease_s=10) for _ in range(processes)]
+    # Ticks every 0.5 s, runs of 0.05 s; the 10 s lease is far longer than a run, so it only changes hands
+    # when released, and runs may only follow one another. The gap between a run and the holder's next tick
+    # is what lets another runner in: when a loaded machine made runs as long as the tick, the holder's
+    # overdue tick re-took the lease at once and the others could wait over a minute for a turn.
+    runners = [_spawn(UNTIL_STOPPED, work=0.05, every=0.5, lease_s=10) for _ in range(processes)]
     try:
         moved = _wait_for(lambda: len(runs := _runs()) >= 10 and len({r.holder for r in runs}) >= 2
-                          and _runners_started() == processes, timeout=90, poll=0.2)
+                          and _runners_started() == processes, timeout=180, poll=0.2)
     finally:
         stopped = [_stop(p) for p in runners]
     runs = _runs()
     assert moved, f"{len(runs)} runs by {len({r.holder for r in runs})} runners; {stopped}"
-    assert all(code == 0 for code, _ in stopped), stopped
+    assert [code for code, _ in stopped] == [0] * processes, [err[-600:] for _, err in stopped]
     assert all(r.outcome is RunOutcome.OK and r.finished_at is not None for r in runs)
-    for earlier, later in zip(runs, runs[1:]):
+    for earlier, later in pairwise(runs):
         assert later.started_at >= earlier.finished_at, f"overlap: {earlier} / {later}"
 
 

@@ -17,7 +17,7 @@ from backend.monitoring.errors import record_error
 from backend.operations import service
 from backend.operations.models import JobRun, RunOutcome
 from backend.operations.retention import clean_old_rows
-from backend.workflow import outbox
+from backend.workflow import kick, outbox
 from backend.workflow.models import OutboxDelivery, OutboxEvent
 from jobs.registry import DAEMONS
 from jobs.runner import run_once
@@ -38,8 +38,8 @@ def always_failing():  # type: ignore[no-untyped-def]
     outbox.unregister("t.ops")
 
 
-# Each daemon's module, named verb_noun. Only implemented daemons are registered; the other names of the eleven
-# (sales pollers, royalty calculator, reward distributor) join the registry with the issue that implements them.
+# Each daemon's module, named verb_noun. Only implemented daemons are registered; the others (reward distributor)
+# join the registry with the issue that implements them.
 IMPLEMENTED = {
     "outbox_relay": "jobs.relay_outbox",
     "fx_rate_refresher": "jobs.refresh_fx_rates",
@@ -49,6 +49,11 @@ IMPLEMENTED = {
     "tx_monitor": "jobs.monitor_transactions",
     "email_sender": "jobs.send_emails",
     "order_expirer": "jobs.expire_orders",
+    "chain_indexer": "jobs.index_chain",
+    "royalty_calculator": "jobs.calculate_royalties",
+    "opensea_sales_poller": "jobs.poll_opensea_sales",
+    "rarible_sales_poller": "jobs.poll_rarible_sales",
+    "reconciler": "jobs.reconcile_payments",
 }
 
 
@@ -58,8 +63,8 @@ def test_registry_lists_only_implemented_daemons_with_verb_noun_modules() -> Non
 
 def test_overview_shows_daemons_backlog_dead_letters_and_errors(always_failing, configure) -> None:  # type: ignore[no-untyped-def]
     configure(OUTBOX_MAX_ATTEMPTS=1)
-    brand = make_brand()
-    admin = make_user(Role.BRAND_ADMIN, brand)
+    # A platform admin sees every row (a brand admin only its own brand's: tests/security/test_operations_scope.py).
+    admin = make_user(Role.PLATFORM_ADMIN)
     with session_scope() as session:
         ev = outbox.emit(session, "order.paid", {"order": 1}, entity=("order", 1))
     run_once("outbox_relay", lambda ctx: outbox.relay().failed, holder="runner-a", lease_s=5, every_s=5)
@@ -76,7 +81,7 @@ def test_overview_shows_daemons_backlog_dead_letters_and_errors(always_failing, 
 
     always_failing["fail"] = False
     assert service.retry_dead_letter(admin, ev.id) == 1
-    outbox.wait_for_kick()
+    kick.wait_for_kick()
     assert service.overview(admin).backlog.dead == 0
 
 

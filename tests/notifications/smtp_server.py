@@ -28,13 +28,13 @@ class _Handler:
     def __init__(self, server: SmtpServer) -> None:
         self.server = server
 
-    async def handle_RCPT(self, smtp: Any, session: Any, envelope: Any, address: str, options: Any) -> str:  # noqa: N802
+    async def handle_RCPT(self, smtp: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         if self.server.refuse_with:
             return self.server.refuse_with.pop(0)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, smtp: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, smtp: Any, session: Any, envelope: Any) -> str:
         self.server.received.append(message_from_bytes(envelope.original_content))
         return "250 Message accepted"
 

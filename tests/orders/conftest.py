@@ -7,7 +7,7 @@ import pytest
 from web3 import EthereumTesterProvider, Web3
 
 from backend.chain.client import set_web3
-from tests.chain.conftest import ChainUnderTest
+from tests.chain.helpers import ChainUnderTest
 from tests.payments.conftest import _quiet_background, client, fake_stripe  # noqa: F401
 
 

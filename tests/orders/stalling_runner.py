@@ -13,8 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from backend.orders import fulfilment  # noqa: E402
-from jobs.__main__ import main  # noqa: E402
+from backend.orders import fulfilment
+from jobs.__main__ import main
 
 _request_mint = fulfilment.request_mint_for_paid_order
 

@@ -1,5 +1,6 @@
-"""The consumer's account: creating the account checkout made for the order's email through a link emailed there, the tokens held for them,
-and withdrawing one (to a checksummed address, only their own, really moved on an in-process chain)."""
+"""The consumer's account: creating the account checkout made for the order's email through a link emailed there,
+the tokens held for them, and withdrawing one (to a checksummed address, only their own, really moved on an
+in-process chain)."""
 
 from __future__ import annotations
 
@@ -12,21 +13,28 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import select
 
-from backend.auth.acl import Role
 from backend.auth import links
+from backend.auth.acl import Role
 from backend.auth.models import AuthSession, User
 from backend.auth.service import begin_web_sign_in, create_user, load_actor
 from backend.chain.keys import custodial_address
 from backend.chain.models import TxState
 from backend.db import session_scope, utcnow
 from backend.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
-from backend.orders import accounts
 from backend.notifications.models import OutboundEmail
+from backend.orders import accounts
 from backend.orders.models import Order
 from backend.orders.service import list_orders_for_user, start_checkout
 from backend.workflow.machines import OrderState
-from tests.chain.conftest import ChainUnderTest, People
-from tests.chain.helpers import add_mints, all_settled, deploy_campaign, requests_by_key, transactions
+from tests.chain.helpers import (
+    ChainUnderTest,
+    People,
+    add_mints,
+    all_settled,
+    deploy_campaign,
+    requests_by_key,
+    transactions,
+)
 from tests.factories import make_brand, make_campaign, make_user
 
 GOOD_PASSWORD = "violet-harbour-42"
@@ -192,7 +200,7 @@ def test_a_password_set_by_link_signs_out_every_earlier_session() -> None:
 
 def test_a_buyer_who_pasted_a_wallet_claims_the_account_and_finds_every_order_of_their_email() -> None:
     """Checkout ties every order to its email's account, so "My orders" shows wallet orders too."""
-    campaign = make_campaign(make_brand(), supply_cap=10)
+    campaign = make_campaign(make_brand(), supply_cap=20)
     first = start_checkout(campaign.slug, 1, "Lee@Example.com", WALLET, "1.1.1.1").public_id
     second = start_checkout(campaign.slug, 2, "lee@example.com", None, "1.1.1.1").public_id
     with session_scope() as session:

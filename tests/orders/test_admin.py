@@ -11,15 +11,15 @@ import pytest
 from sqlalchemy import update
 
 from backend.auth.acl import Role
+from backend.auth.service import WEB_SESSION_COOKIE, begin_web_sign_in
 from backend.chain.models import AttemptStatus, ChainTransaction, MintRequest, TxAttempt, TxPurpose, TxState
-from backend.errors import Forbidden, ValidationFailed
+from backend.db import session_scope, utcnow
+from backend.errors import Forbidden, NotFound, ValidationFailed
 from backend.orders import admin, service
 from backend.orders.errors import RefundNotAllowed
 from backend.orders.models import Order
-from backend.db import session_scope, utcnow
-from backend.auth.service import WEB_SESSION_COOKIE, begin_web_sign_in
-from tests.factories import PASSWORD, make_brand, make_campaign, make_user
 from backend.payments import sandbox
+from tests.factories import PASSWORD, make_brand, make_campaign, make_user
 from tests.payments.support import emit_mint_event, order_by_public, settle
 
 WALLET = "0x8ba1f109551bD432803012645Ac136ddd64DBA72"
@@ -51,7 +51,8 @@ def test_brand_admin_lists_searches_exports_and_refunds(client) -> None:
     assert page.total == 2
     assert [r.email for r in admin.list_orders(boss, brand.id, search="ALICE").items] == ["alice@example.com"]
     assert admin.list_orders(boss, brand.id, search=paid.mint_tx_hash[:20]).total == 1
-    assert [r.status for r in admin.list_orders(boss, brand.id, status="awaiting_payment").items] == ["awaiting_payment"]
+    awaiting = admin.list_orders(boss, brand.id, status="awaiting_payment").items
+    assert [r.status for r in awaiting] == ["awaiting_payment"]
 
     rows = list(csv.DictReader(io.StringIO(_csv(boss, brand.id, status="fulfilled"))))
     assert [(r["email"], r["amount"], r["currency"], r["token_ids"]) for r in rows] == [
@@ -80,12 +81,15 @@ def test_staff_can_read_but_not_refund_and_other_brands_see_nothing(client) -> N
     assert admin.order_detail(staff, order.id).can_refund is False
     with pytest.raises(Forbidden):
         admin.refund_order(staff, order.id, "nope nope")
+    # Another brand's rows look the same as rows that do not exist.
     outsider = make_user(Role.BRAND_ADMIN, make_brand())
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):
         admin.list_orders(outsider, brand.id)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):
         admin.order_detail(outsider, order.id)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):
+        admin.refund_order(outsider, order.id, "not mine")
+    with pytest.raises(NotFound):
         admin.campaign_dashboard(outsider, campaign.id)
 
 
@@ -200,7 +204,7 @@ def test_csv_export_streams_page_by_page_each_order_once(client, monkeypatch) ->
 
 def test_csv_export_refuses_before_the_first_byte(client) -> None:
     brand = make_brand()
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):
         admin.stream_orders_csv(make_user(Role.BRAND_ADMIN, make_brand()), brand.id)  # no iteration needed
     with pytest.raises(ValidationFailed):
         admin.stream_orders_csv(make_user(Role.BRAND_ADMIN, brand), brand.id, status="lost_in_space")
@@ -228,7 +232,7 @@ def test_csv_export_is_a_plain_link_signed_in_by_the_web_session_cookie(client) 
     client.cookies.clear()
     code = begin_web_sign_in(outsider.email, PASSWORD, ip="1.1.1.1")
     client.post("/api/v1/auth/web/session", json={"code": code})
-    assert client.get(url).status_code == 403  # the cookie's user, with that user's permissions
+    assert client.get(url).status_code == 404  # the cookie's user, who may not see that brand
     client.cookies.clear()
     token = client.post("/api/v1/auth/login", json={"email": boss.email, "password": PASSWORD}).json()
     response = client.get(url, headers={"Authorization": f"Bearer {token['access_token']}"})

@@ -12,16 +12,16 @@ from sqlalchemy import select, update
 from backend.auth.models import User
 from backend.campaigns.models import Campaign, CampaignStatus
 from backend.chain.keys import custodial_address
+from backend.chain.models import ContractDeployment
 from backend.db import session_scope, utcnow
 from backend.errors import NotFound, ValidationFailed
 from backend.fx.models import FxRate
 from backend.orders import service
 from backend.orders.errors import NotOnSale, SoldOut, WalletCapReached
-from backend.chain.models import ContractDeployment
-from backend.workflow.machines import ContractState
 from backend.payments import sandbox
+from backend.workflow.machines import ContractState
 from tests.factories import PASSWORD, make_brand, make_campaign, make_user, record_deployed_contract
-from tests.payments.support import emit_mint_event, order_by_public, settle
+from tests.payments.support import BUYER_LIMITS_OFF, emit_mint_event, order_by_public, settle
 
 WALLET = "0x8ba1f109551bD432803012645Ac136ddd64DBA72"
 
@@ -48,12 +48,16 @@ def test_quote_refuses_drafts_and_bad_quantities() -> None:
     brand = make_brand()
     with pytest.raises(NotFound):
         service.quote(make_campaign(brand, status=CampaignStatus.DRAFT).slug, 1)
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(ValidationFailed):  # over ORDER_MAX_QUANTITY: the request itself is bad
+        service.quote(make_campaign(brand).slug, 11)
+    # Over the campaign's own per-wallet cap: a conflict with the campaign's settings (409 over the API).
+    with pytest.raises(WalletCapReached) as refused:
         service.quote(make_campaign(brand, per_wallet_cap=2).slug, 3)
+    assert refused.value.fields == {"quantity": "must be between 1 and 2"}
 
 
 def test_checkout_reserves_supply_and_snapshots_the_rate(client) -> None:
-    campaign = make_campaign(make_brand(), price_minor=2500, supply_cap=5)
+    campaign = make_campaign(make_brand(), price_minor=2500, supply_cap=10)
     started = service.start_checkout(campaign.slug, 2, "Buyer@Example.com", WALLET.lower(), "10.0.0.1")
     assert len(started.public_id) == 32 and started.amount_minor == 5000
     order = order_by_public(started.public_id)
@@ -109,7 +113,8 @@ def test_consumer_sees_their_orders_in_their_account(client) -> None:
     assert [v.public_id for v in service.list_orders_for_user(actor).items] == [mine.public_id]
 
 
-def test_my_orders_are_paged_with_a_total_instead_of_cut_off(client) -> None:
+def test_my_orders_are_paged_with_a_total_instead_of_cut_off(client, configure) -> None:
+    configure(**BUYER_LIMITS_OFF)  # 23 orders of one buyer in a row
     campaign = make_campaign(make_brand(), per_wallet_cap=0)
     actor = make_user(email="many@example.com")
     placed = [service.start_checkout(campaign.slug, 1, "many@example.com", WALLET, "1.1.1.1").public_id
@@ -138,7 +143,8 @@ def test_per_wallet_cap_counts_orders_still_holding_supply(client) -> None:
     service.start_checkout(campaign.slug, 1, "b@example.com", WALLET, "1.1.1.1")
 
 
-def test_sold_out_and_closed_sales_are_refused(client) -> None:
+def test_sold_out_and_closed_sales_are_refused(client, configure) -> None:
+    configure(**BUYER_LIMITS_OFF)  # one buyer takes the whole campaign
     brand = make_brand()
     campaign = make_campaign(brand, supply_cap=2)
     with pytest.raises(SoldOut, match="Only 2 left"):
@@ -160,7 +166,7 @@ def test_a_collection_whose_contract_is_not_deployed_is_not_on_sale(client) -> N
         session.add(ContractDeployment(campaign_id=campaign.id, chain=campaign.chain, state=ContractState.DEPLOYING))
     assert service.quote(campaign.slug, 1).sale_phase == "not_deployed"
     assert service.get_campaign_for_sale(campaign.slug).phase == "not_deployed"
-    with pytest.raises(NotOnSale, match="This collection is not on sale yet."):
+    with pytest.raises(NotOnSale, match=r"This collection is not on sale yet\."):
         service.start_checkout(campaign.slug, 1, "early@example.com", WALLET, "1.1.1.1")
     with session_scope() as session:
         assert session.get(Campaign, campaign.id).sold_count == 0

@@ -15,10 +15,16 @@ from backend.db import session_scope, utcnow
 from backend.monitoring.models import ErrorLogEntry
 from backend.orders import fulfilment, service
 from backend.orders.locks import lock_order
-from backend.orders.upkeep import (ASYNC_PAYMENT_MAX_WAIT, ASYNC_PAYMENT_RECHECK, REFUND_RECHECK,
-                                   check_submitted_refunds, expire_and_reconcile, issue_refunds)
+from backend.orders.upkeep import (
+    ASYNC_PAYMENT_MAX_WAIT,
+    ASYNC_PAYMENT_RECHECK,
+    REFUND_RECHECK,
+    check_submitted_refunds,
+    expire_and_reconcile,
+    issue_refunds,
+)
+from backend.payments.factory import set_provider
 from backend.payments.models import PaymentRefund, RefundStatus
-from backend.payments.provider import set_provider
 from backend.payments.stripe_provider import StripeProvider
 from backend.workflow.machines import OrderState
 from backend.workflow.transitions import transition

@@ -8,25 +8,26 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from backend.payments import provider, sandbox
-from backend.workflow import outbox
+from backend.payments import factory, sandbox
+from backend.workflow import kick
 from tests.payments.support import FakeStripe, build_app, client_sender, serve_fake_stripe
 
 
 @pytest.fixture
 def client() -> Iterator[TestClient]:
-    with TestClient(build_app()) as test_client:
+    # A loopback peer, as a local buyer's browser: the sandbox pay page answers only this machine in tests.
+    with TestClient(build_app(), client=("127.0.0.1", 50000)) as test_client:
         sandbox.set_sender(client_sender(test_client))
         yield test_client
     sandbox.set_sender(None)
-    outbox.wait_for_kick()
+    kick.wait_for_kick()
 
 
 @pytest.fixture(autouse=True)
 def _quiet_background() -> Iterator[None]:
     yield
-    outbox.wait_for_kick()
-    provider.set_provider(None)
+    kick.wait_for_kick()
+    factory.set_provider(None)
 
 
 @pytest.fixture

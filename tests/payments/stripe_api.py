@@ -2,14 +2,17 @@
 every request and answers from a script of answers (status, body, headers, delay), then with Stripe-shaped objects.
 
 Unlike support.FakeStripe it can send headers (Stripe-Should-Retry), answer late (read timeouts) and stand for a
-Stripe that is down (`refused_url`)."""
+Stripe that is down (`refused_url`). With a `StripeLedger` as its default it is a Stripe that remembers: sessions
+created, read back, expired and paid, and refunds of what was paid (the provider conformance tests)."""
 
 from __future__ import annotations
 
 import json
+import secrets
 import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -87,8 +90,151 @@ def default_answer(req: Seen) -> Answer:
     return stripe_error(404, "invalid_request_error", f"Unrecognized request URL ({req.method}: {req.path}).")
 
 
+def _missing(kind: str, object_id: str) -> Answer:
+    return stripe_error(404, "invalid_request_error", f"No such {kind}: '{object_id}'", code="resource_missing")
+
+
+@dataclass
+class StripeLedger:
+    """Stripe's answers with memory, in Stripe's shapes: a Checkout Session is created once per Idempotency-Key
+    (a repeat replays the first answer, as Stripe does), read back, expired while open (else refused), and paid by
+    the test (`pay`, which returns the checkout.session.completed event Stripe would deliver); refunds of a paid
+    session's payment intent are accepted up to what is left of it (then `amount_too_large`, or
+    `charge_already_refunded` once nothing is left)."""
+
+    sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refunded: dict[str, int] = field(default_factory=dict)  # payment intent -> amount refunded
+    charges: dict[str, dict[str, Any]] = field(default_factory=dict)  # charge id -> charge
+    balance: list[dict[str, Any]] = field(default_factory=list)  # balance transactions, oldest first
+    replays: dict[tuple[str, str], Answer] = field(default_factory=dict)  # (path, Idempotency-Key) -> answer
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def answer(self, req: Seen) -> Answer:
+        key = req.headers.get("Idempotency-Key") if req.method == "POST" else None
+        with self.lock:
+            if key is not None and (req.path, key) in self.replays:
+                return self.replays[(req.path, key)]
+            answer = self._answer(req)
+            if key is not None:
+                self.replays[(req.path, key)] = answer
+            return answer
+
+    def _answer(self, req: Seen) -> Answer:
+        parts = req.path.strip("/").split("/")
+        if parts == ["v1", "checkout", "sessions"] and req.method == "POST":
+            return self._create_session(req.form)
+        if parts[:3] == ["v1", "checkout", "sessions"] and len(parts) >= 4:
+            session = self.sessions.get(parts[3])
+            if session is None:
+                return _missing("checkout.session", parts[3])
+            if parts[4:] == ["expire"]:
+                if session["status"] != "open":
+                    return stripe_error(400, "invalid_request_error",
+                                        'Only Checkout Sessions with a status in ["open"] can be expired.')
+                session.update(status="expired", url=None)
+            return Answer(200, dict(session))
+        if parts == ["v1", "refunds"] and req.method == "POST":
+            return self._refund(req.form)
+        if parts == ["v1", "refunds"] and req.method == "GET":
+            return _page(req, "/v1/refunds", list(self.refunds.values()))
+        if parts == ["v1", "balance_transactions"] and req.method == "GET":
+            expand = {v for k, v in req.form.items() if k.startswith("expand[")}
+            txns = [dict(t, source=self.charges[t["source"]]) if "data.source" in expand else dict(t)
+                    for t in self.balance]
+            return _page(req, "/v1/balance_transactions", txns)
+        if parts[:2] == ["v1", "refunds"] and len(parts) == 3:
+            refund = self.refunds.get(parts[2])
+            return Answer(200, dict(refund)) if refund is not None else _missing("refund", parts[2])
+        return stripe_error(404, "invalid_request_error", f"Unrecognized request URL ({req.method}: {req.path}).")
+
+    def _create_session(self, form: dict[str, str]) -> Answer:
+        session_id = f"cs_test_{secrets.token_hex(12)}"
+        items = sorted({name.split("]")[0].split("[")[1] for name in form if name.startswith("line_items[")})
+        amount = sum(int(form[f"line_items[{i}][price_data][unit_amount]"]) * int(form[f"line_items[{i}][quantity]"])
+                     for i in items)
+        self.sessions[session_id] = {
+            "id": session_id, "object": "checkout.session", "mode": form.get("mode"), "status": "open",
+            "payment_status": "unpaid", "amount_subtotal": amount, "amount_total": amount,
+            "currency": form.get("line_items[0][price_data][currency]"),
+            "client_reference_id": form.get("client_reference_id"), "customer_email": form.get("customer_email"),
+            "metadata": {name[len("metadata["):-1]: value for name, value in form.items()
+                         if name.startswith("metadata[")},
+            "payment_intent": None, "success_url": form.get("success_url"), "cancel_url": form.get("cancel_url"),
+            "expires_at": int(form["expires_at"]), "livemode": False,
+            "url": f"https://checkout.stripe.test/c/pay/{session_id}",
+        }
+        return Answer(200, dict(self.sessions[session_id]))
+
+    def _refund(self, form: dict[str, str]) -> Answer:
+        payment_intent, amount = form.get("payment_intent", ""), int(form.get("amount") or 0)
+        paid = next((s for s in self.sessions.values() if s["payment_intent"] == payment_intent), None)
+        if paid is None:
+            return _missing("payment_intent", payment_intent)
+        left = paid["amount_total"] - self.refunded.get(payment_intent, 0)
+        if left <= 0:
+            return stripe_error(400, "invalid_request_error", f"Charge for {payment_intent} has already been "
+                                "refunded.", code="charge_already_refunded")
+        if amount > left:
+            return stripe_error(400, "invalid_request_error", f"Refund amount ({amount}) is greater than unrefunded "
+                                f"amount on charge ({left})", code="amount_too_large")
+        self.refunded[payment_intent] = self.refunded.get(payment_intent, 0) + amount
+        refund_id = f"re_test_{secrets.token_hex(12)}"
+        charge = next(c for c in self.charges.values() if c["payment_intent"] == payment_intent)
+        charge["amount_refunded"] += amount
+        self.refunds[refund_id] = {
+            "id": refund_id, "object": "refund", "amount": amount, "currency": paid["currency"],
+            "payment_intent": payment_intent, "charge": charge["id"], "status": "succeeded",
+            "created": int(time.time()),
+            "metadata": {name[len("metadata["):-1]: value for name, value in form.items()
+                         if name.startswith("metadata[")},
+        }
+        return Answer(200, dict(self.refunds[refund_id]))
+
+    def charge(self, amount: int, currency: str, payment_intent: str | None) -> dict[str, Any]:
+        """A charge that reached the account, with its balance transaction (amounts in the account's currency:
+        converted at 0.9 when the charge's is another one, as Stripe converts)."""
+        now = int(time.time())
+        charge_id, txn_id = f"ch_test_{secrets.token_hex(12)}", f"txn_test_{secrets.token_hex(12)}"
+        self.charges[charge_id] = {
+            "id": charge_id, "object": "charge", "amount": amount, "amount_refunded": 0, "currency": currency,
+            "payment_intent": payment_intent, "status": "succeeded", "paid": True, "created": now, "metadata": {}}
+        converted = amount if currency == "usd" else int(amount * 9 // 10)
+        self.balance.append({"id": txn_id, "object": "balance_transaction", "type": "charge", "amount": converted,
+                             "fee": 30, "net": converted - 30, "currency": "usd", "created": now,
+                             "source": charge_id, "status": "available"})
+        return self.charges[charge_id]
+
+    def pay(self, session_id: str) -> dict[str, Any]:
+        """The buyer pays on Stripe's page: the session completes; returns the event Stripe delivers for it."""
+        with self.lock:
+            session = self.sessions[session_id]
+            session.update(status="complete", payment_status="paid", url=None,
+                           payment_intent=f"pi_test_{secrets.token_hex(12)}")
+            self.charge(session["amount_total"], session["currency"], session["payment_intent"])
+            return {"id": f"evt_test_{secrets.token_hex(12)}", "object": "event", "api_version": "2025-09-30.clover",
+                    "created": int(time.time()), "livemode": False, "type": "checkout.session.completed",
+                    "data": {"object": dict(session)}, "pending_webhooks": 1,
+                    "request": {"id": None, "idempotency_key": None}}
+
+
+def _page(req: Seen, url: str, items: list[dict[str, Any]]) -> Answer:
+    """A page of a Stripe list: newest first, `created[gte]`, `limit` (default 10) and `starting_after`."""
+    query = req.form
+    since = int(query.get("created[gte]", "0"))
+    newest_first = sorted((i for i in items if i["created"] >= since), key=lambda i: i["created"], reverse=True)
+    after = query.get("starting_after")
+    if after is not None:
+        ids = [i["id"] for i in newest_first]
+        newest_first = newest_first[ids.index(after) + 1:]
+    limit = int(query.get("limit", "10"))
+    return Answer(200, {"object": "list", "url": url, "has_more": len(newest_first) > limit,
+                        "data": newest_first[:limit]})
+
+
 @contextmanager
-def serve() -> Iterator[StripeAPI]:
+def serve(default: Callable[[Seen], Answer] = default_answer) -> Iterator[StripeAPI]:
+    """A fake Stripe on 127.0.0.1: scripted answers first, then `default(request)`."""
     api = StripeAPI()
 
     class Handler(BaseHTTPRequestHandler):
@@ -101,7 +247,7 @@ def serve() -> Iterator[StripeAPI]:
                         self.rfile.read(length).decode() if length else "")
             with api.lock:
                 api.seen.append(seen)
-                answer = api.script.pop(0) if api.script else default_answer(seen)
+                answer = api.script.pop(0) if api.script else default(seen)
                 number = len(api.seen)
             if answer.delay_s and api.closing.wait(answer.delay_s):
                 return  # shutting down
@@ -118,7 +264,7 @@ def serve() -> Iterator[StripeAPI]:
             except OSError:
                 pass  # the client gave up (timed out) before the answer
 
-        do_GET = do_POST = do_DELETE = _handle  # noqa: N815
+        do_GET = do_POST = do_DELETE = _handle
 
         def log_message(self, *args: Any) -> None:
             pass

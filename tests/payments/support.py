@@ -22,9 +22,17 @@ from backend.orders.models import Order
 from backend.payments import sandbox
 from backend.payments.models import SandboxSession
 from backend.payments.signing import sign
-from backend.workflow import outbox
+from backend.workflow import kick, outbox
 
 WEBHOOK = "/api/stripe/webhook"
+# The checkout abuse limits (backend/orders/limits.py), out of the way: `configure(**BUYER_LIMITS_OFF)` in tests that
+# are about something else and buy, from one address or email, more than a stranger may hold unpaid (a whole small
+# campaign, many orders in a row). tests/orders/test_abuse_limits.py tests the limits themselves.
+BUYER_LIMITS_OFF = {
+    "RATE_LIMIT_CHECKOUT_PER_IP": "10000/minute", "RATE_LIMIT_CHECKOUT_PER_EMAIL": "10000/minute",
+    "RATE_LIMIT_CHECKOUT_PER_CAMPAIGN_IP": "10000/minute", "ORDER_MAX_UNPAID_PER_EMAIL": 10000,
+    "ORDER_MAX_UNPAID_PER_IP": 10000, "ORDER_MAX_UNPAID_SUPPLY_PERCENT_PER_IP": 100,
+}
 
 
 def build_app() -> FastAPI:
@@ -49,10 +57,10 @@ def post_event(client: TestClient, event: dict[str, Any] | bytes, *, secret: str
 
 def settle(max_rounds: int = 50) -> None:
     """Wait for kicked relays, then relay until nothing is due: the workflow has settled."""
-    outbox.wait_for_kick()
+    kick.wait_for_kick()
     for _ in range(max_rounds):
         if outbox.relay_pass().claimed == 0:
-            outbox.wait_for_kick()
+            kick.wait_for_kick()
             if outbox.relay_pass().claimed == 0:
                 return
     raise AssertionError("the workflow did not settle")
@@ -79,6 +87,15 @@ def sandbox_row(order: Order) -> SandboxSession:
         assert row is not None
         session.expunge(row)
         return row
+
+
+def pay_sandbox_session(order: Order) -> None:
+    """The buyer paid on the sandbox page, and no webhook told us yet (a lost or late delivery)."""
+    with session_scope() as session:
+        row = session.get(SandboxSession, order.payment_session_id)
+        assert row is not None
+        row.status, row.payment_status = "complete", "paid"
+        session.add(row)
 
 
 def completed_event(order: Order, *, amount: int | None = None, currency: str | None = None,
@@ -186,7 +203,7 @@ def serve_fake_stripe() -> Iterator[FakeStripe]:
             self.end_headers()
             self.wfile.write(data)
 
-        do_GET = do_POST = do_DELETE = _handle  # noqa: N815
+        do_GET = do_POST = do_DELETE = _handle
 
         def log_message(self, *args: Any) -> None:
             pass

@@ -18,16 +18,24 @@ from backend.orders import admin, fulfilment, service
 from backend.orders.errors import RefundNotAllowed
 from backend.orders.models import Order
 from backend.orders.upkeep import issue_refunds
+from backend.payments.factory import set_provider
 from backend.payments.models import PaymentRefund, RefundStatus, SandboxRefund
-from backend.payments.provider import ALREADY_REFUNDED, PaymentProviderError, set_provider
+from backend.payments.provider import ALREADY_REFUNDED, PaymentProviderError
 from backend.payments.sandbox import SandboxProvider
-from backend.workflow import outbox
+from backend.workflow import kick, outbox
 from backend.workflow.machines import OrderState
 from backend.workflow.models import DeliveryStatus, OutboxDelivery
 from tests.factories import make_brand, make_campaign, make_user
 from tests.payments.support import (
-    charge_refunded_event, completed_event, count, dispute_event, emit_mint_event, order_by_public, post_event,
-    sandbox_row, settle,
+    charge_refunded_event,
+    completed_event,
+    count,
+    dispute_event,
+    emit_mint_event,
+    order_by_public,
+    post_event,
+    sandbox_row,
+    settle,
 )
 
 WALLET = "0x8ba1f109551bD432803012645Ac136ddd64DBA72"
@@ -235,7 +243,7 @@ def test_a_refund_racing_the_completion_of_its_payment_is_applied_after_it(clien
     """charge.refunded carries no order id, so the outbox does not order it after the completion: on PostgreSQL two
     relays may run them at once. The refund must see the paid order (and refund it) rather than record an orphan
     refund while the completion commits and mints."""
-    monkeypatch.setattr(outbox, "kick", lambda: None)
+    monkeypatch.setattr(kick, "kick", lambda: None)
     campaign = make_campaign(make_brand(), supply_cap=10, price_minor=PRICE)
     started = service.start_checkout(campaign.slug, 1, "buyer@example.com", WALLET, "127.0.0.1")
     order = order_by_public(started.public_id)

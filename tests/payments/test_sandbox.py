@@ -13,15 +13,19 @@ from backend.payments import sandbox
 from backend.payments.models import PaymentEvent
 from backend.workflow.machines import OrderState
 from tests.factories import make_brand, make_campaign
-from tests.payments.support import count, order_by_public, settle
+from tests.payments.support import BUYER_LIMITS_OFF, count, order_by_public, settle
 
 WALLET = "0x8ba1f109551bD432803012645Ac136ddd64DBA72"
 
 
 def test_sandbox_payment_runs_the_real_webhook_path_and_requests_one_mint(client) -> None:
-    campaign = make_campaign(make_brand(), price_minor=1999, supply_cap=5)
+    campaign = make_campaign(make_brand(), price_minor=1999, supply_cap=10)
     started = service.start_checkout(campaign.slug, 2, "Buyer@Example.com", WALLET, "127.0.0.1")
-    assert started.payment_url.startswith("http://localhost:3000/api/sandbox/pay/cs_sandbox_")
+    # The buyer is sent to our own pay link, which leads on to the sandbox's payment page.
+    assert started.payment_url == f"http://localhost:3000/api/v1/checkout/orders/{started.public_id}/pay"
+    opened = client.get(started.payment_url.removeprefix("http://localhost:3000"), follow_redirects=False)
+    assert opened.status_code == 303
+    assert opened.headers["location"].startswith("http://localhost:3000/api/sandbox/pay/cs_sandbox_")
     order = order_by_public(started.public_id)
     assert order.state is OrderState.AWAITING_PAYMENT and order.amount_minor == 3998
 
@@ -56,7 +60,8 @@ def test_declined_card_shows_the_reason_and_the_buyer_can_pay_again(client) -> N
     assert service.get_order_public(started.public_id).status == "minting"
 
 
-def test_cancel_expires_the_order_and_releases_supply(client) -> None:
+def test_cancel_expires_the_order_and_releases_supply(client, configure) -> None:
+    configure(**BUYER_LIMITS_OFF)  # one buyer takes the whole campaign
     campaign = make_campaign(make_brand(), supply_cap=3)
     started = service.start_checkout(campaign.slug, 3, "c@example.com", WALLET, "127.0.0.1")
     assert service.quote(campaign.slug, 1).supply_left == 0
@@ -69,14 +74,19 @@ def test_cancel_expires_the_order_and_releases_supply(client) -> None:
 def test_pay_page_is_labelled_sandbox_and_its_form_pays(client) -> None:
     campaign = make_campaign(make_brand(), price_minor=2500)
     started = service.start_checkout(campaign.slug, 1, "d@example.com", WALLET, "127.0.0.1")
-    path = started.payment_url.removeprefix("http://localhost:3000")
+    opened = client.get(started.payment_url.removeprefix("http://localhost:3000"), follow_redirects=False)
+    path = opened.headers["location"].removeprefix("http://localhost:3000")
     page = client.get(path)
     assert page.status_code == 200 and "SANDBOX" in page.text and "NO REAL MONEY" in page.text
     assert "4242 4242 4242 4242" in page.text and "$25.00" in page.text
-    paid = client.post(path, content=b"action=pay&card=4242+4242+4242+4242",
+    token = path.split("?token=")[1]
+    assert f'name="token" value="{token}"' in page.text  # the form posts the pay token back
+    path = path.split("?")[0]
+    paid = client.post(path, content=f"action=pay&card=4242+4242+4242+4242&token={token}".encode(),
                        headers={"Content-Type": "application/x-www-form-urlencoded"}, follow_redirects=False)
     assert paid.status_code == 303 and paid.headers["location"].endswith(f"/orders/{started.public_id}?paid=1")
     settle()
     assert service.get_order_public(started.public_id).status == "minting"
-    again = client.post(path, content=b"action=pay", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    again = client.post(path, content=f"action=pay&token={token}".encode(),
+                        headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert again.status_code == 409

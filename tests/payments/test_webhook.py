@@ -16,18 +16,29 @@ from backend.monitoring.models import ErrorLogEntry
 from backend.orders import service
 from backend.orders.upkeep import expire_and_reconcile, issue_refunds
 from backend.payments import sandbox, webhooks
+from backend.payments.models import PaymentEvent, PaymentRefund, RefundStatus, SandboxRefund
 from backend.payments.signing import sign
 from backend.settings import get_settings
-from backend.payments.models import PaymentEvent, PaymentRefund, RefundStatus, SandboxRefund
 from backend.workflow.machines import OrderState
 from backend.workflow.models import OutboxEvent
 from tests.factories import make_brand, make_campaign
 from tests.payments.support import (
-    WEBHOOK, charge_refunded_event, completed_event, count, dispute_event, emit_mint_event, order_by_public, post_event,
-    session_event, settle,
+    BUYER_LIMITS_OFF,
+    WEBHOOK,
+    charge_refunded_event,
+    completed_event,
+    count,
+    dispute_event,
+    emit_mint_event,
+    order_by_public,
+    pay_sandbox_session,
+    post_event,
+    session_event,
+    settle,
 )
 
-def LATER():  # type: ignore[no-untyped-def]  # noqa: N802 - past every order's TTL
+
+def LATER():  # type: ignore[no-untyped-def]  # past every order's TTL
     return utcnow() + timedelta(hours=1)
 
 
@@ -48,17 +59,17 @@ def _nothing_stored() -> None:
 def test_forged_signature_is_refused_and_nothing_is_stored(client) -> None:
     _, order = _order()
     response = post_event(client, completed_event(order), secret="whsec_not_ours")
-    assert response.status_code == 400
+    assert response.status_code == 401  # the signature is the endpoint's credential
     assert response.json()["error"]["code"] == "invalid_webhook"
     missing = client.post(WEBHOOK, content=b"{}", headers={"Content-Type": "application/json"})
-    assert missing.status_code == 400
+    assert missing.status_code == 401
     _nothing_stored()
 
 
 def test_stale_timestamp_is_refused(client) -> None:
     _, order = _order()
     response = post_event(client, completed_event(order), timestamp=int(time.time()) - 301)
-    assert response.status_code == 400
+    assert response.status_code == 401
     _nothing_stored()
 
 
@@ -68,7 +79,7 @@ def test_changed_body_is_refused(client) -> None:
     raw = json.dumps(event, separators=(",", ":")).encode()
     tampered = raw.replace(b'"amount_total":2500', b'"amount_total":1')
     assert tampered != raw
-    assert post_event(client, raw, body=tampered).status_code == 400
+    assert post_event(client, raw, body=tampered).status_code == 401
     _nothing_stored()
     settle()
     assert order_by_public(order.public_id).state is OrderState.AWAITING_PAYMENT
@@ -148,13 +159,14 @@ def sandbox_pi(order) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_completion_after_expiry_is_refunded_not_fulfilled(client, configure) -> None:
+    configure(**BUYER_LIMITS_OFF)  # one buyer takes the whole campaign
     campaign, order = _order(supply_cap=2, quantity=2)
     assert post_event(client, session_event(order, "checkout.session.expired")).status_code == 200
     settle()
     assert order_by_public(order.public_id).state is OrderState.EXPIRED
     assert service.quote(campaign.slug, 1).supply_left == 2  # released
     # The money still arrives (the buyer had the page open): it must not be kept.
-    _pay_sandbox_session(order)
+    pay_sandbox_session(order)
     assert post_event(client, completed_event(order)).status_code == 200
     settle()
     refunding = order_by_public(order.public_id)
@@ -168,18 +180,9 @@ def test_completion_after_expiry_is_refunded_not_fulfilled(client, configure) ->
     assert service.quote(campaign.slug, 1).supply_left == 2  # not released twice
 
 
-def _pay_sandbox_session(order) -> None:  # type: ignore[no-untyped-def]
-    from backend.payments.models import SandboxSession
-
-    with session_scope() as session:
-        row = session.get(SandboxSession, order.payment_session_id)
-        row.status, row.payment_status = "complete", "paid"
-        session.add(row)
-
-
 def test_amount_mismatch_is_not_fulfilled_but_refunded_and_logged(client) -> None:
     _, order = _order()
-    _pay_sandbox_session(order)
+    pay_sandbox_session(order)
     assert post_event(client, completed_event(order, amount=100)).status_code == 200
     settle()
     refused = order_by_public(order.public_id)
@@ -329,7 +332,7 @@ def test_unknown_event_type_is_acknowledged_and_ignored(client) -> None:
 
 def test_reconciliation_pays_an_order_whose_webhook_never_arrived(client, configure) -> None:
     _, order = _order()
-    _pay_sandbox_session(order)  # paid at the provider; the webhook was lost
+    pay_sandbox_session(order)  # paid at the provider; the webhook was lost
     assert expire_and_reconcile(now=LATER()) == 1
     settle()
     assert order_by_public(order.public_id).state is OrderState.MINTING

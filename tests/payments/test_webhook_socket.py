@@ -1,5 +1,5 @@
 """The webhook endpoint over a real socket: the API served by granian (the ASGI server Reflex runs) in its own
-process on 127.0.0.1, posted to with httpx. A forged signature, a stale timestamp and a changed body are 400 with
+process on 127.0.0.1, posted to with httpx. A forged signature, a stale timestamp and a changed body are 401 with
 nothing stored; a good delivery is stored once, its redelivery acknowledged as a duplicate."""
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def _post(url: str, raw: bytes, header: str) -> httpx.Response:
                       headers={"Content-Type": "application/json", "Stripe-Signature": header})
 
 
-def test_bad_signatures_are_400_over_http_and_a_good_delivery_is_stored_once(served_api: str) -> None:
+def test_bad_signatures_are_401_over_http_and_a_good_delivery_is_stored_once(served_api: str) -> None:
     campaign = make_campaign(make_brand())
     order = order_by_public(service.start_checkout(campaign.slug, 1, "b@example.com", WALLET, "127.0.0.1").public_id)
     raw = json.dumps(completed_event(order), separators=(",", ":")).encode()
@@ -76,7 +76,7 @@ def test_bad_signatures_are_400_over_http_and_a_good_delivery_is_stored_once(ser
     stale = _post(served_api, raw, sign(raw, timestamp=int(time.time()) - 301))
     changed = _post(served_api, raw.replace(b'"paid"', b'"unpaid"', 1), sign(raw))
     for response in (forged, stale, changed):
-        assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_webhook"
+        assert response.status_code == 401 and response.json()["error"]["code"] == "invalid_webhook"
     assert count(PaymentEvent) == 0 and count(OutboxEvent, OutboxEvent.topic == "payment.event_received") == 0
 
     first = _post(served_api, raw, sign(raw))

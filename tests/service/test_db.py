@@ -31,9 +31,8 @@ def test_utc_datetime_round_trip_keeps_the_instant_and_utc():
 
 def test_naive_datetime_is_refused_by_the_column_type():
     brand = make_brand()
-    with pytest.raises(StatementError, match="naive datetimes are refused"):
-        with session_scope() as session:
-            session.add(Campaign(brand_id=brand.id, **campaign_fields(sale_starts_at=datetime(2030, 1, 1))))
+    with pytest.raises(StatementError, match="naive datetimes are refused"), session_scope() as session:
+        session.add(Campaign(brand_id=brand.id, **campaign_fields(sale_starts_at=datetime(2030, 1, 1))))
 
 
 def test_enums_are_stored_by_their_value():
@@ -57,9 +56,8 @@ def test_enums_are_stored_by_their_value():
 def test_check_constraints_reject_bad_rows_written_past_the_service(column: str, value: object):
     brand = make_brand()
     campaign = make_campaign(brand, supply_cap=100)
-    with pytest.raises(IntegrityError):
-        with session_scope() as session:
-            session.exec(text(f"UPDATE campaign SET {column} = {value} WHERE id = :i").bindparams(i=campaign.id))
+    with pytest.raises(IntegrityError), session_scope() as session:
+        session.exec(text(f"UPDATE campaign SET {column} = {value} WHERE id = :i").bindparams(i=campaign.id))
     with session_scope() as session:
         stored = session.get(Campaign, campaign.id)
         assert stored is not None and (stored.price_minor, stored.supply_cap, stored.sold_count) == (2500, 100, 0)
@@ -67,9 +65,8 @@ def test_check_constraints_reject_bad_rows_written_past_the_service(column: str,
 
 def test_orm_insert_of_a_bad_campaign_is_rejected_by_the_database():
     brand = make_brand()
-    with pytest.raises(IntegrityError):
-        with session_scope() as session:
-            session.add(Campaign(brand_id=brand.id, **campaign_fields(price_minor=-5)))
+    with pytest.raises(IntegrityError), session_scope() as session:
+        session.add(Campaign(brand_id=brand.id, **campaign_fields(price_minor=-5)))
     with session_scope() as session:
         assert session.exec(text("SELECT COUNT(*) FROM campaign")).one()[0] == 0
 
@@ -77,9 +74,8 @@ def test_orm_insert_of_a_bad_campaign_is_rejected_by_the_database():
 def test_one_membership_per_user_and_brand():
     brand = make_brand()
     actor = make_user(Role.BRAND_STAFF, brand)
-    with pytest.raises(IntegrityError):
-        with session_scope() as session:
-            session.add(Membership(user_id=actor.user_id, brand_id=brand.id, role=Role.BRAND_ADMIN, created_at=utcnow()))
+    with pytest.raises(IntegrityError), session_scope() as session:
+        session.add(Membership(user_id=actor.user_id, brand_id=brand.id, role=Role.BRAND_ADMIN, created_at=utcnow()))
 
 
 def test_deleting_a_brand_cascades_to_its_campaigns_and_memberships():

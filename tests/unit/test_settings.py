@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from backend.chain.hd import account_xpub, seed_from_secret
 from backend.settings import ALL_SURFACES, GENERATED_SECRETS, ConfigurationError, Environment, Settings, load_settings
 
 
@@ -32,7 +33,10 @@ def test_defaults_serve_every_surface_on_sqlite_in_development(env: pytest.Monke
     assert settings.effective_database_url == f"sqlite:///{tmp_path / 'data' / 'primsell.db'}"
     assert settings.access_token_ttl_s == 900
     assert settings.refresh_token_ttl_s == 14 * 24 * 3600
-    assert settings.login_rate_per_account == "5/minute"
+    assert settings.login_rate_per_ip == "20/minute"
+    assert (settings.login_backoff_after_failures, settings.login_backoff_max_s) == (5, 300)
+    assert settings.web_session_idle_timeout_s == 8 * 3600
+    assert settings.trusted_proxies == ()
     assert settings.redis_url == ""
 
 
@@ -114,9 +118,11 @@ def _configure_all_production_secrets(env: pytest.MonkeyPatch) -> None:
     env.setenv("PRIMSELL_SECRET_KEY", "production-secret-0123456789abcdef")
     env.setenv("PLATFORM_SIGNER_KEY", "0x" + "11" * 32)
     env.setenv("CUSTODY_SEED", "custody-seed-production-0123456789abcdef")
+    env.setenv("CUSTODY_XPUB", account_xpub(seed_from_secret("custody-seed-production-0123456789abcdef")))
     env.setenv("STRIPE_WEBHOOK_SECRET", "whsec_production_0123456789")
     env.setenv("STRIPE_API_KEY", "sk_live_production_0123456789")
     env.setenv("SMTP_URL", "smtps://mailer:mail-password@smtp.example.com:465")
+    env.setenv("KYC_ENCRYPTION_KEY", "q2Pj0yJ4bWtDxL5sN8vR1cF6hT9kZ3aE7uG0iY2wB4M=")
 
 
 def test_production_without_a_secret_key_refuses_to_start(env: pytest.MonkeyPatch, tmp_path: Path):
@@ -135,7 +141,8 @@ def test_production_with_an_empty_secret_key_refuses_to_start(env: pytest.Monkey
         load_settings()
 
 
-@pytest.mark.parametrize("name", ["PLATFORM_SIGNER_KEY", "CUSTODY_SEED", "STRIPE_WEBHOOK_SECRET"])
+@pytest.mark.parametrize("name", ["PLATFORM_SIGNER_KEY", "CUSTODY_XPUB", "STRIPE_WEBHOOK_SECRET",
+                                  "KYC_ENCRYPTION_KEY"])
 def test_production_names_every_missing_secret(env: pytest.MonkeyPatch, name: str):
     _configure_all_production_secrets(env)
     env.delenv(name)
@@ -162,7 +169,8 @@ def test_production_without_stripe_refuses_to_fall_back_to_the_sandbox(env: pyte
     env.delenv("STRIPE_API_KEY")
     with pytest.raises(ConfigurationError, match="STRIPE_API_KEY is not set"):
         load_settings()
-    env.setenv("PAYMENTS_PROVIDER", "sandbox")  # a staging site says so explicitly
+    env.setenv("PAYMENTS_PROVIDER", "sandbox")  # a staging site says so explicitly, on a test chain
+    env.setenv("CHAIN_ID", "11155111")
     assert load_settings().payments_provider == "sandbox"
 
 

@@ -10,7 +10,9 @@ from backend.validation import check_address, check_color, check_slug, check_url
 CHECKSUMMED = "0x8ba1f109551bD432803012645Ac136ddd64DBA72"
 
 
-@pytest.mark.parametrize(("raw", "slug"), [("Summer-Drop", "summer-drop"), ("a", "a"), (" x1 ", "x1"), ("a" * 64, "a" * 64)])
+@pytest.mark.parametrize(("raw", "slug"), [
+    ("Summer-Drop", "summer-drop"), ("a", "a"), (" x1 ", "x1"), ("a" * 64, "a" * 64),
+])
 def test_slug_is_normalised_to_lowercase(raw: str, slug: str):
     assert check_slug(raw) == slug
 

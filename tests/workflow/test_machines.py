@@ -61,24 +61,33 @@ EXPECTED = {
         failed edit draft
     """,
     "reward": """
-        allocated unlock claimable
-        allocated revoke revoked
-        allocated expire expired
-        claimable redeem redeeming
-        claimable revoke revoked
-        claimable expire expired
-        redeeming confirm_redemption redeemed
-        redeeming fail_redemption claimable
+        active end ended
     """,
     "kyc_case": """
         submitted start_review in_review
         submitted withdraw withdrawn
+        submitted reject rejected
+        submitted propose_rejection rejection_pending
+        submitted provider_approve approved
+        submitted provider_request_changes needs_more_info
+        in_review take_over in_review
         in_review approve approved
         in_review reject rejected
+        in_review propose_rejection rejection_pending
         in_review request_info needs_more_info
         in_review release submitted
+        in_review withdraw withdrawn
+        in_review provider_approve approved
+        in_review provider_request_changes needs_more_info
+        rejection_pending claim_for_confirmation rejection_pending
+        rejection_pending confirm_rejection rejected
+        rejection_pending dismiss_rejection in_review
         needs_more_info resubmit submitted
         needs_more_info withdraw withdrawn
+        needs_more_info provider_approve approved
+        needs_more_info propose_rejection rejection_pending
+        needs_more_info reject rejected
+        approved revoke rejected
     """,
 }
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend.db import get_engine, is_postgresql, session_scope, set_engine, utcnow
 from backend.monitoring.models import ErrorLogEntry
-from backend.workflow import outbox
+from backend.workflow import kick, outbox, outbox_admin
 from backend.workflow.models import DeliveryStatus, OutboxDelivery, OutboxEvent, ProcessedEvent, StateTransition
 
 
@@ -177,7 +177,7 @@ def test_failing_subscriber_is_retried_then_dead_lettered_without_blocking_other
         entry = session.execute(select(ErrorLogEntry)).scalars().one()
         assert (entry.source, entry.count) == ("subscriber:t.broken", 3)
         assert "buyer@example.com" not in entry.message
-        assert [d.event_id for d in outbox.dead_letters(session)] == [event_id]
+        assert [d.event_id for d in outbox_admin.dead_letters(session)] == [event_id]
     assert good == [5]  # the good subscriber ran once, not once per retry of the broken one
 
 
@@ -320,8 +320,8 @@ def test_kick_delivers_right_after_commit(register) -> None:  # type: ignore[no-
         seen.append(event.id)
 
     event_id = _emit("order.minted", {"order": 3}, ("order", 3))
-    outbox.kick()
-    outbox.wait_for_kick()
+    kick.kick()
+    kick.wait_for_kick()
     assert seen == [event_id]
 
 

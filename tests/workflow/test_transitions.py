@@ -11,11 +11,14 @@ from sqlalchemy import Integer, MetaData, String, event, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlmodel import Session
 
+from backend.auth.acl import Actor, Role
 from backend.db import get_engine, session_scope
 from backend.workflow.machine import IllegalTransition
 from backend.workflow.machines import KYC, KycState
 from backend.workflow.models import StateTransition
 from backend.workflow.transitions import ConcurrentTransition, history, transition
+
+PLATFORM = Actor(user_id=1, email="pat@example.com", roles={None: Role.PLATFORM_ADMIN})  # history() takes a reader
 
 
 class _TestBase(DeclarativeBase):
@@ -57,7 +60,7 @@ def test_transition_moves_state_and_writes_history(case_table: None) -> None:
     with session_scope() as session:
         stored = session.get(Case, case_id)
         assert (stored.state, stored.version) == ("approved", 2)
-    timeline = history("kyc_case", case_id)
+    timeline = history(PLATFORM, "kyc_case", case_id)
     assert [(h.from_state, h.to_state, h.trigger, h.actor) for h in timeline] == [
         ("submitted", "in_review", "start_review", "user:7"),
         ("in_review", "approved", "approve", "user:7"),
@@ -92,18 +95,17 @@ def test_transition_sets_other_columns_in_its_one_update(case_table: None) -> No
 
 def test_illegal_transition_names_machine_state_and_trigger_and_changes_nothing(case_table: None) -> None:
     case_id = _new_case()
-    with pytest.raises(IllegalTransition, match="kyc_case: trigger 'approve' is not allowed in state 'submitted'"):
-        with session_scope() as session:
-            transition(session, session.get(Case, case_id), "approve", actor="user:1")
-    assert history("kyc_case", case_id) == []
+    with (pytest.raises(IllegalTransition, match="kyc_case: trigger 'approve' is not allowed in state 'submitted'"),
+          session_scope() as session):
+        transition(session, session.get(Case, case_id), "approve", actor="user:1")
+    assert history(PLATFORM, "kyc_case", case_id) == []
 
 
 def test_history_row_is_rolled_back_with_the_state_change(case_table: None) -> None:
     case_id = _new_case()
-    with pytest.raises(RuntimeError):
-        with session_scope() as session:
-            transition(session, session.get(Case, case_id), "start_review", actor="user:1")
-            raise RuntimeError("the service failed after the transition")
+    with pytest.raises(RuntimeError), session_scope() as session:
+        transition(session, session.get(Case, case_id), "start_review", actor="user:1")
+        raise RuntimeError("the service failed after the transition")
     with session_scope() as session:
         assert session.get(Case, case_id).state == "submitted"
         assert session.execute(select(StateTransition)).first() is None
@@ -123,7 +125,7 @@ def test_stale_version_loses(case_table: None) -> None:
         with pytest.raises(ConcurrentTransition):
             transition(second, b, "withdraw", actor="user:2")
         second.rollback()
-    assert [h.trigger for h in history("kyc_case", case_id)] == ["start_review"]
+    assert [h.trigger for h in history(PLATFORM, "kyc_case", case_id)] == ["start_review"]
 
 
 def test_concurrent_transitions_only_one_wins(case_table: None) -> None:
@@ -140,10 +142,11 @@ def test_concurrent_transitions_only_one_wins(case_table: None) -> None:
         except (ConcurrentTransition, IllegalTransition):
             outcomes.append("lost")
 
-    threads = [threading.Thread(target=attempt, args=(t,)) for t in ["start_review", "withdraw"] * 3]
+    # Two triggers that each end where the other is illegal, so whichever order the writers run in, one wins.
+    threads = [threading.Thread(target=attempt, args=(t,)) for t in ["withdraw", "provider_approve"] * 3]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert outcomes.count("won") == 1
-    assert len(history("kyc_case", case_id)) == 1
+    assert len(history(PLATFORM, "kyc_case", case_id)) == 1

@@ -5,7 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from backend.api.deps import V1_DEPENDENCIES, ClientIp, CurrentActor, require_same_origin
-from backend.api.schemas import LoginRequest, MeResponse, RefreshRequest, TokenResponse, WebSessionRequest
+from backend.api.schemas import (
+    EmptyRequest,
+    LoginRequest,
+    MeResponse,
+    RefreshRequest,
+    TokenResponse,
+    WebSessionRequest,
+)
 from backend.auth import service
 from backend.settings import get_settings
 
@@ -58,12 +65,32 @@ def start_web_session(body: WebSessionRequest) -> Response:
 
 
 @router.post(
+    "/auth/web/rotate",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[Depends(require_same_origin)],
+    summary="Give the web session cookie a new value (the old one stops working a minute later)",
+)
+def rotate_web_session(request: Request, _body: EmptyRequest) -> Response:
+    """The signed-in pages call this when the cookie is due for rotation. 204 either way: with a new cookie when
+    it was rotated, without one when there was nothing to rotate (another tab did it first, or no live session)."""
+    rotated = service.rotate_web_session(request.cookies.get(service.WEB_SESSION_COOKIE))
+    response = Response(status_code=status.HTTP_204_NO_CONTENT, headers=NO_STORE)
+    if rotated is not None:
+        cookie_value, expires_at = rotated
+        response.set_cookie(
+            service.WEB_SESSION_COOKIE, cookie_value, expires=expires_at, **_cookie_attributes()  # type: ignore[arg-type]
+        )
+    return response
+
+
+@router.post(
     "/auth/web/logout",
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=[Depends(require_same_origin)],
     summary="End the web session named by the cookie and delete the cookie",
 )
-def end_web_session(request: Request) -> Response:
+def end_web_session(request: Request, _body: EmptyRequest) -> Response:
+    # The body is `{}`: requiring JSON is what keeps a cross-site HTML form from signing someone out.
     service.end_web_session(request.cookies.get(service.WEB_SESSION_COOKIE))
     response = Response(status_code=status.HTTP_204_NO_CONTENT, headers=NO_STORE)
     response.delete_cookie(service.WEB_SESSION_COOKIE, **_cookie_attributes())  # type: ignore[arg-type]

@@ -1,19 +1,22 @@
 """The development mailbox (`/api/dev/mailbox`): the email Primsell would have sent, when no SMTP server is
-configured, with its links clickable. Answers 404 in production, and wherever an SMTP server is configured."""
+configured, with its links clickable. Answers 404 in production, and wherever an SMTP server is configured; elsewhere
+only this machine (a loopback peer) or a signed-in platform admin may read it (backend/api/local_only.py)."""
 
 from __future__ import annotations
 
 import html
 import re
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
+from backend.api.local_only import local_or_platform_admin
 from backend.errors import NotFound
 from backend.notifications.service import DEV_MAILBOX_PATH, dev_mailbox_active, mailbox
 
-router = APIRouter(prefix="/api/dev", tags=["development"], include_in_schema=False)
+router = APIRouter(prefix="/api/dev", tags=["development"], include_in_schema=False,
+                   dependencies=[Depends(local_or_platform_admin)])
 
 _LINK = re.compile(r"(https?://[^\s<>\"]+)")
 _STYLE = """

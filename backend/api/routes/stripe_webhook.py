@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import APIKeyHeader
+from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.api.errors import error_response, internal_error_response, payload_too_large_response
 from backend.api.middleware import PayloadTooLarge, declared_too_large, limited
+from backend.api.schemas import ErrorBody
 from backend.errors import DomainError
 from backend.payments import webhooks
 from backend.settings import get_settings
@@ -27,8 +31,34 @@ PATH = "/api/stripe/webhook"
 router = APIRouter(prefix="/api/stripe", tags=["payments"])
 
 
-@router.post("/webhook", summary="Receive a Stripe event (signature checked on the raw body)")
-async def stripe_webhook(request: Request) -> dict[str, object]:
+# Documents the endpoint's credential: Stripe signs each delivery with the endpoint's secret (`whsec_...`).
+stripe_signature = APIKeyHeader(
+    name="Stripe-Signature", scheme_name="StripeSignature", auto_error=False,
+    description="`t=<unix time>,v1=<HMAC-SHA256 of \"{t}.{raw body}\" with the webhook secret>`, as Stripe sends it.",
+)
+
+
+class WebhookAckOut(BaseModel):
+    received: bool
+    duplicate: bool = Field(description="This event id was received before; nothing was done again.")
+
+
+@router.post(
+    "/webhook",
+    summary="Receive a Stripe event (signature checked on the raw body)",
+    response_model=WebhookAckOut,
+    responses={
+        400: {"model": ErrorBody, "description": "Correctly signed, but the body is not a Stripe event"},
+        401: {"model": ErrorBody, "description": "No signature, a wrong one, or one older than 5 minutes"},
+    },
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "description": "A Stripe event (`id`, `type`, `data.object`, ...), byte for byte as signed.",
+    }}}}},
+)
+async def stripe_webhook(
+    request: Request, _signature: Annotated[str | None, Depends(stripe_signature)]
+) -> dict[str, object]:
+    # Only reached by other ASGI paths than the server's (WebhookFastPath answers POSTs first); same answers.
     raw = await request.body()
     # No worker thread: the check is quick, and the database write is the intake thread's (webhooks module).
     ack = await webhooks.receive_async(raw, request.headers.get("stripe-signature"))
@@ -60,7 +90,7 @@ class WebhookFastPath:
             return  # nobody to answer; nothing was stored
         except PayloadTooLarge:
             response = payload_too_large_response(limit)
-        except DomainError as exc:  # InvalidWebhook: 400, nothing stored
+        except DomainError as exc:  # InvalidWebhook: 400 (401 unsigned), nothing stored
             response = error_response(exc.status, exc.code, exc.message, exc.fields)
         except Exception:
             log.exception("Unhandled error in POST %s", PATH)

@@ -13,7 +13,6 @@ from alembic import op
 
 import backend.db
 
-
 revision: str = '95407c136f68'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None

@@ -13,7 +13,6 @@ from alembic import op
 
 import backend.db
 
-
 revision: str = 'b74a4afcbefa'
 down_revision: str | None = 'cb8a84627755'
 branch_labels: str | Sequence[str] | None = None

@@ -15,7 +15,6 @@ from alembic import op
 import backend.db
 import backend.fx.models
 
-
 revision: str = 'cb8a84627755'
 down_revision: str | None = 'faefd1b44d90'
 branch_labels: str | Sequence[str] | None = None

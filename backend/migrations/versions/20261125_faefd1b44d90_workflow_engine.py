@@ -14,7 +14,6 @@ from alembic import op
 import backend.db
 import backend.fx.models
 
-
 revision: str = 'faefd1b44d90'
 down_revision: str | None = '95407c136f68'
 branch_labels: str | Sequence[str] | None = None

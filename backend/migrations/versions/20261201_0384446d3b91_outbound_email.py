@@ -13,7 +13,6 @@ from alembic import op
 
 import backend.db
 
-
 revision: str = '0384446d3b91'
 down_revision: str | None = '3c1e5f0a9b2d'
 branch_labels: str | Sequence[str] | None = None

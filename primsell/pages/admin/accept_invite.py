@@ -1,4 +1,5 @@
-"""/admin/accept-invite?token=...: set a password for an invited account."""
+"""/admin/accept-invite?token=...: the link from an invitation email. An account without a password chooses one; an
+account with a password signs in with it to accept."""
 
 import reflex as rx
 
@@ -8,33 +9,58 @@ from primsell.pages.admin.decorator import admin_public_page
 from primsell.state.admin.accept_invite import AdminAcceptInviteState as S
 
 
+def _choose_password() -> rx.Component:
+    e = S.field_errors
+    return rx.vstack(
+        rx.text("Choose a password for ", rx.text.strong(S.email), " to finish setting up your account.",
+                color_scheme="gray", size="2"),
+        text_field("Your name (optional)", "display_name", e, auto_complete="name"),
+        text_field("Password", "password", e, type="password", auto_complete="new-password"),
+        text_field("Repeat password", "confirm", e, type="password", auto_complete="new-password"),
+        submit_button("Join", S.saving, "Joining…", width="100%", id="accept-submit"),
+        spacing="4",
+        width="100%",
+    )
+
+
+def _sign_in_to_accept() -> rx.Component:
+    return rx.vstack(
+        rx.text("Sign in as ", rx.text.strong(S.email, id="invite-email"), " to accept.", color_scheme="gray",
+                size="2"),
+        text_field("Password", "password", S.field_errors, type="password", auto_complete="current-password"),
+        submit_button("Sign in and join", S.saving, "Signing in…", width="100%", id="accept-submit"),
+        spacing="4",
+        width="100%",
+    )
+
+
 @admin_public_page(route=routes.ADMIN_ACCEPT_INVITE, title="Accept invitation", on_load=S.check_token)
 def accept_invite() -> rx.Component:
-    e = S.field_errors
     return rx.center(
         rx.card(
             rx.cond(
-                S.has_token,
-                rx.form(
-                    rx.vstack(
-                        rx.heading("Join your team on Primsell", size="6"),
-                        rx.text("Choose a password to finish setting up your account.", color_scheme="gray", size="2"),
-                        form_error(S.form_error),
-                        text_field("Your name (optional)", "display_name", e, auto_complete="name"),
-                        text_field("Password", "password", e, type="password", auto_complete="new-password"),
-                        text_field("Repeat password", "confirm", e, type="password", auto_complete="new-password"),
-                        submit_button("Set password", S.saving, width="100%"),
-                        spacing="4",
-                        width="100%",
+                ~S.loaded,
+                rx.hstack(rx.spinner(), rx.text("Checking your invitation…")),
+                rx.cond(
+                    S.valid,
+                    rx.form(
+                        rx.vstack(
+                            rx.heading("Join ", S.brand_name, " on Primsell", size="6", id="invite-heading"),
+                            rx.text("You were invited as ", rx.text.strong(S.role_label), ".", size="2"),
+                            form_error(S.form_error),
+                            rx.cond(S.needs_password, _choose_password(), _sign_in_to_accept()),
+                            spacing="4",
+                            width="100%",
+                        ),
+                        on_submit=S.accept,
+                        reset_on_submit=False,
+                        no_validate=True,
                     ),
-                    on_submit=S.accept,
-                    reset_on_submit=False,
-                    no_validate=True,
-                ),
-                rx.vstack(
-                    rx.heading("This invitation link is incomplete", size="5"),
-                    rx.text("Open the full link you were sent, or ask your brand admin for a new one."),
-                    rx.link("Go to sign in", href=routes.ADMIN_LOGIN),
+                    rx.vstack(
+                        rx.heading("This invitation cannot be used", size="5", id="invite-invalid"),
+                        rx.text(S.problem),
+                        rx.link("Go to sign in", href=routes.ADMIN_LOGIN),
+                    ),
                 ),
             ),
             max_width="420px",

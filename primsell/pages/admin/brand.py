@@ -14,7 +14,8 @@ def preview() -> rx.Component:
         rx.vstack(
             rx.text("Preview", size="1", color_scheme="gray"),
             rx.hstack(
-                rx.cond(S.logo_url != "", rx.image(src=S.logo_url, alt="", width="32px", height="32px", border_radius="6px")),
+                rx.cond(S.logo_url != "",
+                        rx.image(src=S.logo_url, alt="", width="32px", height="32px", border_radius="6px")),
                 rx.text(S.name, weight="bold", color="white"),
                 background=S.primary_color,
                 padding="0.75em 1em",
@@ -23,8 +24,10 @@ def preview() -> rx.Component:
                 align="center",
             ),
             rx.hstack(
-                rx.box(width="48px", height="48px", border_radius="8px", background=S.primary_color, id="swatch-primary"),
-                rx.box(width="48px", height="48px", border_radius="8px", background=S.accent_color, id="swatch-accent"),
+                rx.box(width="48px", height="48px", border_radius="8px", background=S.primary_color,
+                       id="swatch-primary"),
+                rx.box(width="48px", height="48px", border_radius="8px", background=S.accent_color,
+                       id="swatch-accent"),
                 rx.button("Buy button", style={"background": S.accent_color, "color": "white"}, tab_index=-1),
                 align="center",
                 spacing="3",
@@ -49,7 +52,8 @@ def brand_settings() -> rx.Component:
                 rx.form(
                     rx.vstack(
                         text_field("Brand name", "name", e, value=S.name, on_change=S.set_name, disabled=~editable),
-                        text_field("Logo URL", "logo_url", e, value=S.logo_url, on_change=S.set_logo_url, disabled=~editable),
+                        text_field("Logo URL", "logo_url", e, value=S.logo_url, on_change=S.set_logo_url,
+                                   disabled=~editable),
                         text_field("Primary colour", "primary_color", e, value=S.primary_color,
                                    on_change=S.set_primary_color, placeholder="#7C3AED", disabled=~editable),
                         text_field("Accent colour", "accent_color", e, value=S.accent_color,

@@ -24,7 +24,8 @@ TOKEN_COLUMNS = [Column("token_id", "Token"), Column("owner", "Owner"), Column("
 
 
 def stage_badge(stage: rx.Var) -> rx.Component:
-    cases = [(k, rx.badge(label, color_scheme=color, variant="solid", size="2")) for k, (label, color) in STAGE_TEXT.items()]
+    cases = [(k, rx.badge(label, color_scheme=color, variant="solid", size="2"))
+             for k, (label, color) in STAGE_TEXT.items()]
     return rx.box(rx.match(stage, *cases, rx.badge(stage, variant="soft")), id="contract-stage")
 
 

@@ -4,20 +4,25 @@ import reflex as rx
 
 from primsell import routes
 from primsell.components.badges import phase_badge, status_badge
+from primsell.components.campaign_nav import campaign_nav
 from primsell.components.dialogs import confirm_dialog
 from primsell.components.forms import form_error, select_field, submit_button, text_field, textarea_field
 from primsell.pages.admin.campaign_chain import contract_section
 from primsell.pages.admin.campaign_orders import orders_section
 from primsell.pages.admin.decorator import admin_page
-from primsell.state.admin.campaign_form import CURRENCY_OPTIONS
+from primsell.state.admin.campaign_form import CURRENCY_OPTIONS, KYC_OPTIONS
 from primsell.state.admin.campaign_form import AdminCampaignFormState as S
 from primsell.state.session import SessionState
 
 ACTION_TEXT = {
-    "publish": ("Publish", "green", "Publish this campaign?", "Its public page goes live and it sells inside its sale window."),
-    "pause": ("Pause sale", "amber", "Pause this campaign?", "Buyers can still see the page but cannot buy until you resume."),
-    "resume": ("Resume sale", "green", "Resume this campaign?", "The sale continues inside its sale window."),
-    "archive": ("Archive", "red", "Archive this campaign?", "Archiving ends the campaign for good. It cannot be changed or sold again."),
+    "publish": ("Publish", "green", "Publish this campaign?",
+                "Its public page goes live and it sells inside its sale window."),
+    "pause": ("Pause sale", "amber", "Pause this campaign?",
+              "Buyers can still see the page but cannot buy until you resume."),
+    "resume": ("Resume sale", "green", "Resume this campaign?",
+               "The sale continues inside its sale window."),
+    "archive": ("Archive", "red", "Archive this campaign?",
+                "Archiving ends the campaign for good. It cannot be changed or sold again."),
 }
 
 
@@ -47,26 +52,36 @@ def campaign_fields() -> rx.Component:
             _grid(
                 text_field("Price", "price", e, default_value=v["price"], placeholder="25.00", input_mode="decimal"),
                 select_field("Currency", "currency", CURRENCY_OPTIONS, e, default_value=v["currency"]),
-                text_field("Supply", "supply_cap", e, default_value=v["supply_cap"], placeholder="500", input_mode="numeric",
-                           hint="How many tokens can be sold in total."),
-                text_field("Per-wallet cap", "per_wallet_cap", e, default_value=v["per_wallet_cap"], input_mode="numeric",
-                           hint="0 means no limit per wallet."),
+                text_field("Supply", "supply_cap", e, default_value=v["supply_cap"], placeholder="500",
+                           input_mode="numeric", hint="How many tokens can be sold in total."),
+                text_field("Per-wallet cap", "per_wallet_cap", e, default_value=v["per_wallet_cap"],
+                           input_mode="numeric", hint="0 means no limit per wallet."),
             ),
         ),
         _section(
             "Sale window (UTC)",
             _grid(
-                text_field("Sale starts (UTC)", "sale_starts_at", e, type="datetime-local", default_value=v["sale_starts_at"],
-                           hint="Leave empty to start as soon as it is published."),
+                text_field("Sale starts (UTC)", "sale_starts_at", e, type="datetime-local",
+                           default_value=v["sale_starts_at"], hint="Leave empty to start as soon as it is published."),
                 text_field("Sale ends (UTC)", "sale_ends_at", e, type="datetime-local", default_value=v["sale_ends_at"],
                            hint="Leave empty for no end date."),
             ),
         ),
         _section(
+            "Identity checks (KYC)",
+            _grid(
+                select_field("Buyers verify their identity", "kyc_requirement", KYC_OPTIONS, e,
+                             default_value=v["kyc_requirement"]),
+                text_field("Above this total per buyer", "kyc_threshold", e, default_value=v["kyc_threshold"],
+                           input_mode="decimal", placeholder="1000.00",
+                           hint="Only for \"above an amount\": in the campaign's currency."),
+            ),
+        ),
+        _section(
             "Royalties",
             _grid(
-                text_field("Royalty (%)", "royalty_percent", e, default_value=v["royalty_percent"], input_mode="decimal",
-                           hint="Paid on resales, e.g. 5 or 2.5 (at most 100)."),
+                text_field("Royalty (%)", "royalty_percent", e, default_value=v["royalty_percent"],
+                           input_mode="decimal", hint="Paid on resales, e.g. 5 or 2.5 (at most 100)."),
                 text_field("Royalty receiver address", "royalty_receiver", e, default_value=v["royalty_receiver"],
                            placeholder="0x…"),
             ),
@@ -74,8 +89,10 @@ def campaign_fields() -> rx.Component:
         _section(
             "Branding (optional: empty uses the brand's)",
             _grid(
-                text_field("Primary colour", "primary_color", e, default_value=v["primary_color"], placeholder="#7C3AED"),
-                text_field("Accent colour", "accent_color", e, default_value=v["accent_color"], placeholder="#F59E0B"),
+                text_field("Primary colour", "primary_color", e, default_value=v["primary_color"],
+                           placeholder="#7C3AED"),
+                text_field("Accent colour", "accent_color", e, default_value=v["accent_color"],
+                           placeholder="#F59E0B"),
             ),
             text_field("Logo URL", "logo_url", e, default_value=v["logo_url"], placeholder="https://… or /path.svg"),
         ),
@@ -121,7 +138,8 @@ def status_panel() -> rx.Component:
     return rx.card(
         rx.hstack(
             rx.hstack(rx.text("Status", size="2", color_scheme="gray"), status_badge(S.status),
-                      rx.text("Phase", size="2", color_scheme="gray"), phase_badge(S.phase), align="center", spacing="2"),
+                      rx.text("Phase", size="2", color_scheme="gray"), phase_badge(S.phase),
+                      align="center", spacing="2"),
             rx.spacer(),
             rx.cond(
                 SessionState.can_write_campaigns,
@@ -130,7 +148,8 @@ def status_panel() -> rx.Component:
                     rx.cond(
                         (S.status == "draft") & SessionState.can_delete_campaigns & (S.sold_count == 0),
                         confirm_dialog(
-                            rx.button(rx.icon("trash-2", size=14), "Delete draft", color_scheme="red", variant="outline"),
+                            rx.button(rx.icon("trash-2", size=14), "Delete draft", color_scheme="red",
+                                      variant="outline"),
                             title="Delete this draft?",
                             description="The draft and its settings are deleted. This cannot be undone.",
                             confirm_label="Delete draft",
@@ -179,9 +198,11 @@ def edit_campaign() -> rx.Component:
             rx.hstack(rx.spinner(), rx.text("Loading…")),
             rx.cond(
                 S.not_found,
-                rx.callout("This campaign does not exist or belongs to another brand.", icon="circle-alert", color_scheme="red"),
+                rx.callout("This campaign does not exist or belongs to another brand.", icon="circle-alert",
+                           color_scheme="red"),
                 rx.vstack(
                     rx.heading(S.values["name"], size="6", id="campaign-heading"),
+                    campaign_nav(S.editing_id, "overview"),
                     status_panel(),
                     contract_section(),
                     orders_section(),

@@ -54,7 +54,8 @@ def _balance_card(b: rx.Var) -> rx.Component:
             rx.code(b["address"], size="1", variant="ghost"),
             rx.cond(
                 b["error"] != "",
-                rx.callout(rx.text("Balance unknown: ", b["error"], as_="span"), icon="wifi-off", color_scheme="amber", size="1"),
+                rx.callout(rx.text("Balance unknown: ", b["error"], as_="span"), icon="wifi-off", color_scheme="amber",
+                           size="1"),
                 rx.hstack(
                     rx.text(b["balance"], size="6", weight="bold", data_testid="signer-balance"),
                     rx.text("ETH", size="3", color_scheme="gray"),

@@ -6,6 +6,7 @@ from primsell import routes
 from primsell.components.badges import phase_badge, status_badge
 from primsell.components.table import Column, data_table
 from primsell.pages.admin.decorator import admin_page
+from primsell.state.admin.dashboard import AdminDashboardRoyaltiesState
 from primsell.state.admin.dashboard import AdminDashboardState as S
 from primsell.state.session import SessionState
 
@@ -52,6 +53,47 @@ def _status_filter() -> rx.Component:
     )
 
 
+def royalties_card() -> rx.Component:
+    """Brand-wide royalties across campaigns; each campaign's Royalties page has the detail."""
+    return rx.card(
+        rx.vstack(
+            rx.hstack(rx.icon("coins", size=16), rx.heading("Royalties from secondary sales", size="3", as_="h2"),
+                      align="center", spacing="2"),
+            rx.cond(
+                ~AdminDashboardRoyaltiesState.loaded,
+                rx.hstack(rx.spinner(), rx.text("Loading…", size="2"), align="center"),
+                rx.cond(
+                    AdminDashboardRoyaltiesState.load_error != "",
+                    rx.text(AdminDashboardRoyaltiesState.load_error, color_scheme="red", size="2"),
+                    rx.cond(
+                        AdminDashboardRoyaltiesState.currencies.length() == 0,
+                        rx.text("No secondary sales yet.", size="2", color_scheme="gray", id="brand-royalties-empty"),
+                        rx.vstack(
+                            rx.text(AdminDashboardRoyaltiesState.sales, " sales across ",
+                                    AdminDashboardRoyaltiesState.campaigns, " campaigns", size="1",
+                                    color_scheme="gray"),
+                            rx.foreach(AdminDashboardRoyaltiesState.currencies, lambda c: rx.hstack(
+                                rx.text(c["currency"], weight="bold", size="2", min_width="60px"),
+                                rx.text("owed ", c["owed"], size="2"),
+                                rx.text("paid ", c["paid"], size="2", color_scheme="green"),
+                                rx.text("short ", c["shortfall"], size="2", color_scheme="red"),
+                                rx.text("leakage ", c["leakage"], size="2", color_scheme="red"),
+                                spacing="4", wrap="wrap", data_testid="brand-royalty-row",
+                            )),
+                            spacing="2",
+                        ),
+                    ),
+                ),
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+        id="brand-royalties",
+        on_mount=AdminDashboardRoyaltiesState.load_summary,
+    )
+
+
 @admin_page(route=routes.ADMIN, title="Campaigns", on_load=S.load_campaigns)
 def dashboard() -> rx.Component:
     new_button = rx.cond(
@@ -70,6 +112,7 @@ def dashboard() -> rx.Component:
             width="100%",
             align="center",
         ),
+        rx.cond(SessionState.has_brand, royalties_card()),
         rx.cond(
             SessionState.has_brand,
             data_table(

@@ -1,4 +1,5 @@
-"""/admin/members: who belongs to the brand, invitations (link shown once), role changes and removal."""
+"""/admin/members: who belongs to the brand, invitations (mailed to the invitee; resend or withdraw), role changes
+and removal."""
 
 import reflex as rx
 
@@ -36,12 +37,30 @@ def _row(member: rx.Var) -> rx.Component:
         rx.table.cell(
             rx.cond(
                 SessionState.can_manage_members & (member["user_id"] != ""),
-                confirm_dialog(
-                    rx.icon_button(rx.icon("user-minus", size=14), variant="ghost", color_scheme="red", aria_label="Remove member"),
-                    title="Remove this member?",
-                    description="They lose access to this brand at once.",
-                    confirm_label="Remove",
-                    on_confirm=S.remove(member["user_id"]),
+                rx.cond(
+                    member["pending"] != "",
+                    rx.hstack(
+                        rx.button(rx.cond(S.resending == member["user_id"], "Sending…", "Resend"), size="1",
+                                  variant="soft", on_click=S.resend(member["user_id"]),
+                                  disabled=S.resending != "", aria_label="Resend invitation"),
+                        confirm_dialog(
+                            rx.button("Withdraw", size="1", variant="ghost", color_scheme="red",
+                                      aria_label="Withdraw invitation"),
+                            title="Withdraw this invitation?",
+                            description="The link in their email stops working.",
+                            confirm_label="Withdraw",
+                            on_confirm=S.remove(member["user_id"]),
+                        ),
+                        spacing="2",
+                    ),
+                    confirm_dialog(
+                        rx.icon_button(rx.icon("user-minus", size=14), variant="ghost", color_scheme="red",
+                                       aria_label="Remove member"),
+                        title="Remove this member?",
+                        description="They lose access to this brand at once and are signed out.",
+                        confirm_label="Remove",
+                        on_confirm=S.remove(member["user_id"]),
+                    ),
                 ),
             )
         ),
@@ -56,8 +75,10 @@ def invite_card() -> rx.Component:
                 rx.heading("Invite someone", size="3"),
                 form_error(S.form_error),
                 rx.flex(
-                    rx.box(text_field("Email", "email", S.field_errors, type="email", placeholder="name@example.com"), flex="2"),
-                    rx.box(select_field("Role", "role", ROLE_OPTIONS, S.field_errors, default_value="brand_staff"), flex="1"),
+                    rx.box(text_field("Email", "email", S.field_errors, type="email", placeholder="name@example.com"),
+                           flex="2"),
+                    rx.box(select_field("Role", "role", ROLE_OPTIONS, S.field_errors, default_value="brand_staff"),
+                           flex="1"),
                     gap="1em",
                     width="100%",
                     wrap="wrap",
@@ -75,18 +96,20 @@ def invite_card() -> rx.Component:
     )
 
 
-def invite_link_callout() -> rx.Component:
+def invite_sent_callout() -> rx.Component:
     return rx.cond(
-        S.invite_link != "",
+        S.sent_to != "",
         rx.callout.root(
-            rx.callout.icon(rx.icon("link")),
+            rx.callout.icon(rx.icon("mail-check")),
             rx.vstack(
-                rx.text("Send this link to ", rx.text.strong(S.invite_email),
-                        ". It is shown only once and works for 7 days (no email is sent)."),
-                rx.code(S.invite_link, id="invite-link", style={"wordBreak": "break-all"}),
+                rx.text("Invitation sent to ", rx.text.strong(S.sent_to),
+                        ". They join by opening the link in that email.", id="invite-sent"),
                 rx.hstack(
-                    rx.button("Copy link", size="1", on_click=rx.set_clipboard(S.invite_link)),
-                    rx.button("Done", size="1", variant="soft", on_click=S.dismiss_invite_link),
+                    rx.cond(S.mailbox_url != "",
+                            rx.link("Open the development mailbox", href=S.mailbox_url, is_external=True, size="2")),
+                    rx.button("Done", size="1", variant="soft", on_click=S.dismiss_sent),
+                    align="center",
+                    spacing="3",
                 ),
                 spacing="2",
             ),
@@ -104,9 +127,10 @@ def members() -> rx.Component:
             SessionState.can_read_members,
             rx.vstack(
                 rx.cond(SessionState.can_manage_members, invite_card()),
-                invite_link_callout(),
+                invite_sent_callout(),
                 rx.table.root(
-                    rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in ("Person", "Role", "State", "")])),
+                    rx.table.header(rx.table.row(
+                        *[rx.table.column_header_cell(h) for h in ("Person", "Role", "State", "")])),
                     rx.table.body(
                         rx.cond(
                             S.loading,

@@ -36,7 +36,10 @@ def facts() -> rx.Component:
                 rx.heading("Order", size="3", as_="h2"),
                 rx.data_list.root(
                     _fact("Campaign", rx.link(S.campaign_name, href=S.campaign_url)),
-                    _fact("Buyer", rx.text(S.email, size="2")),
+                    _fact("Buyer", rx.hstack(rx.text(S.email, size="2"), rx.cond(
+                        S.buyer_verified, rx.badge("Identity verified", color_scheme="green", variant="soft"),
+                        rx.badge("Identity not verified", color_scheme="gray", variant="soft")), spacing="2",
+                        id="buyer-kyc")),
                     _fact("Wallet", rx.vstack(_mono(S.wallet_address, id="detail-wallet"),
                                               rx.cond(S.custodial, rx.badge("custodial", variant="soft")),
                                               spacing="1")),

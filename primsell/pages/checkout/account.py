@@ -193,10 +193,15 @@ def _token_row(token: rx.Var) -> rx.Component:
         rx.table.cell(rx.link(token["campaign_name"], href=token["order_url"])),
         rx.table.cell(rx.badge(rx.icon("gem", size=12), "#", token["token_id"], variant="surface")),
         rx.table.cell(_withdrawal_badge(token["status"])),
-        rx.table.cell(rx.cond(
-            token["status"] == "held",
-            rx.button(rx.icon("wallet", size=14), "Withdraw to my wallet", size="1", variant="soft",
-                      on_click=A.open_withdrawal(token["key"], token["token_id"]), data_testid="withdraw-button"),
+        rx.table.cell(rx.match(
+            token["status"],
+            ("held", rx.button(rx.icon("wallet", size=14), "Withdraw to my wallet", size="1", variant="soft",
+                               on_click=A.open_withdrawal(token["key"], token["token_id"]),
+                               data_testid="withdraw-button")),
+            # A failed attempt moved nothing: the token is still held, and a new attempt can go (to any address).
+            ("failed", rx.button(rx.icon("rotate-ccw", size=14), "Try again", size="1", variant="soft",
+                                 color_scheme="red", on_click=A.open_withdrawal(token["key"], token["token_id"]),
+                                 data_testid="retry-withdrawal-button")),
             rx.cond(token["withdrawn_to"] != "",
                     rx.text("To ", rx.code(token["withdrawn_to"], size="1", variant="ghost"), size="1",
                             style={"wordBreak": "break-all"})),
@@ -292,6 +297,8 @@ def account() -> rx.Component:
                               rx.text("Signed in as ", rx.text.strong(A.email, id="account-email"), size="2"),
                               spacing="1"),
                     rx.spacer(),
+                    rx.link(rx.button(rx.icon("id-card", size=14), "Identity verification", variant="soft"),
+                            href=routes.KYC_VERIFY, id="identity-link"),
                     rx.button(rx.icon("log-out", size=14), "Sign out", variant="soft", on_click=A.sign_out,
                               id="sign-out"),
                     width="100%", align="center",

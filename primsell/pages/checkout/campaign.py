@@ -19,7 +19,8 @@ CLOSED_LABELS = {"not_started": "Not on sale yet", "not_deployed": "Not on sale 
                  "ended": "Sale ended", "paused": "Sale paused"}
 # The buy box's errors: (icon, colour) per kind.
 ERROR_STYLE = {"sold_out": ("ban", "purple"), "wallet_cap": ("wallet", "amber"), "not_on_sale": ("clock", "amber"),
-               "payment_unavailable": ("credit-card", "red")}
+               "payment_unavailable": ("credit-card", "red"), "rate_limited": ("timer", "amber"),
+               "reservation_limit": ("hourglass", "amber"), "kyc": ("id-card", "amber")}
 
 PHASE_STYLE = {
     "on_sale": ("circle-check", "green"),
@@ -35,7 +36,8 @@ def phase_banner() -> rx.Component:
     return rx.match(
         S.phase,
         *[
-            (phase, rx.callout(S.phase_message, icon=icon, color_scheme=color, size="2", width="100%", id="phase-banner"))
+            (phase, rx.callout(S.phase_message, icon=icon, color_scheme=color, size="2", width="100%",
+                               id="phase-banner"))
             for phase, (icon, color) in PHASE_STYLE.items()
         ],
         rx.fragment(),
@@ -57,7 +59,8 @@ def not_found() -> rx.Component:
 
 
 def _fact(label: str, value: rx.Component | rx.Var) -> rx.Component:
-    return rx.vstack(rx.text(label, size="1", color_scheme="gray"), rx.text(value, size="3", weight="medium"), spacing="0")
+    return rx.vstack(rx.text(label, size="1", color_scheme="gray"), rx.text(value, size="3", weight="medium"),
+                     spacing="0")
 
 
 def closed_button() -> rx.Component:
@@ -175,8 +178,13 @@ def _buy_error() -> rx.Component:
     cases = [(kind, rx.callout(B.form_error, icon=icon, color_scheme=color, role="alert", width="100%",
                                id="checkout-error"))
              for kind, (icon, color) in ERROR_STYLE.items()]
-    return rx.cond(B.error_kind == "", form_error(B.form_error),
-                   rx.match(B.error_kind, *cases, form_error(B.form_error)))
+    return rx.vstack(
+        rx.cond(B.error_kind == "", form_error(B.form_error), rx.match(B.error_kind, *cases, form_error(B.form_error))),
+        rx.cond(B.kyc_verify_url != "", rx.link(rx.button(rx.icon("id-card", size=16), "Verify your identity",
+                                                          variant="soft", width="100%"),
+                                                href=B.kyc_verify_url, id="verify-identity", width="100%")),
+        spacing="2", width="100%",
+    )
 
 
 def _sandbox_note() -> rx.Component:
@@ -200,6 +208,8 @@ def buy_box() -> rx.Component:
                 text_field("Email", "email", B.field_errors, type="email", placeholder="you@example.com",
                            hint="Your receipt and the link to your order go here.", auto_complete="email",
                            on_focus=B.clear_field_error("email")),
+                rx.cond(S.kyc_note != "", rx.callout(S.kyc_note, icon="id-card", color_scheme="blue", size="1",
+                                                     width="100%", id="kyc-note")),
                 _buy_error(),
                 rx.button(
                     rx.cond(B.paying,
@@ -229,7 +239,8 @@ def campaign_view() -> rx.Component:
                 S.image_url != "",
                 rx.image(src=S.image_url, alt=S.name, width="100%", border_radius="16px",
                          border="4px solid var(--brand-accent)"),
-                rx.center(rx.icon("image", size=48), height="320px", border_radius="16px", background=rx.color("gray", 3)),
+                rx.center(rx.icon("image", size=48), height="320px", border_radius="16px",
+                          background=rx.color("gray", 3)),
             ),
             flex="1",
             min_width="280px",

@@ -6,7 +6,7 @@ import reflex as rx
 from primsell import routes
 from primsell.components.layout import checkout_shell
 from primsell.pages.registry import surface_page
-from primsell.state.checkout.order import POLL_EVERY_S
+from primsell.state.checkout.order import POLL_MAX_S
 from primsell.state.checkout.order import CheckoutOrderState as O
 
 checkout_page = surface_page("checkout", checkout_shell)
@@ -293,7 +293,7 @@ def order_view() -> rx.Component:
             align="start",
         ),
         rx.text(
-            rx.cond(O.watching, f"This page updates by itself every {POLL_EVERY_S} s.",
+            rx.cond(O.watching, f"This page updates by itself (at least every {POLL_MAX_S:.0f} s).",
                     rx.cond(O.settled, "", "Updates paused: reload the page to check again.")),
             " Keep the link to come back later.",
             size="1", color_scheme="gray", id="order-live",

@@ -1,3 +1,3 @@
-"""The redeem surface: customers and counter staff redeem reward codes."""
+"""The redeem surface: holders see and use their perks (QR codes, online codes); counter staff scan codes."""
 
-from primsell.pages.redeem import landing  # noqa: F401
+from primsell.pages.redeem import landing, rewards, scan  # noqa: F401

@@ -1,4 +1,4 @@
-"""/redeem: enter a reward code (QR scanning and wallet redemption come later)."""
+"""/redeem: enter a reward code; links to My rewards (holders) and the staff scanner."""
 
 import reflex as rx
 
@@ -22,9 +22,12 @@ def redeem() -> rx.Component:
                 text_field("Reward code", "code", S.field_errors, placeholder="e.g. AURORA-7Q2K-91XZ",
                            auto_complete="off", max_length=40, style={"textTransform": "uppercase"}),
                 submit_button("Redeem", S.checking, "Checking…", width="100%", size="3"),
-                rx.callout(
-                    "Scanning a QR code and redeeming straight from your wallet are coming soon.",
-                    icon="info", color_scheme="gray", size="1",
+                rx.hstack(
+                    rx.link(rx.button(rx.icon("gift", size=14), "My rewards", variant="soft"),
+                            href=routes.REDEEM_REWARDS, id="my-rewards-link"),
+                    rx.link(rx.button(rx.icon("scan-line", size=14), "Staff: scan a code", variant="ghost"),
+                            href=routes.REDEEM_SCAN),
+                    spacing="3",
                 ),
                 spacing="4",
                 width="100%",

@@ -40,25 +40,31 @@ class AdminBrandState(rx.State):
     @rx.event
     async def load_brand(self):
         self.loaded, self.field_errors, self.form_error = False, {}, ""
+        actor = await SessionState.current_actor(self)
+        if actor is None:
+            return SessionState.to_sign_in
         session = await self.get_state(SessionState)
-        actor = session.actor()
-        if not session.allowed("admin") or actor is None or not session.brand_id:
-            return
+        if not session.brand_id:
+            return None
         try:
             brand = await asyncio.to_thread(get_brand, actor, session.brand_id)
         except DomainError as exc:
             self.form_error = exc.message
-            return
+            return None
         self.name, self.logo_url = brand.name, brand.logo_url
         self.primary_color, self.accent_color = brand.primary_color, brand.accent_color
         self.loaded = True
+        return None
 
     @rx.event
     async def save_brand(self, form: dict):
         """The inputs are controlled, so the state already holds what the form shows."""
+        actor = await SessionState.current_actor(self)
+        if actor is None:
+            yield SessionState.to_sign_in
+            return
         session = await self.get_state(SessionState)
-        actor = session.actor()
-        if actor is None or not session.brand_id:
+        if not session.brand_id:
             return
         self.saving, self.field_errors, self.form_error = True, {}, ""
         yield

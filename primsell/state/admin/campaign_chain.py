@@ -9,7 +9,14 @@ import reflex as rx
 
 from backend.auth.acl import Actor
 from backend.chain.mints import MintedCount, TokenRow
-from backend.chain.service import DeploymentStatus, deployment_status, list_tokens, minted_count, request_deploy, retry_deploy
+from backend.chain.service import (
+    DeploymentStatus,
+    deployment_status,
+    list_tokens,
+    minted_count,
+    request_deploy,
+    retry_deploy,
+)
 from backend.errors import DomainError
 from primsell import routes
 from primsell.components.timeline import timeline_rows
@@ -116,10 +123,6 @@ class AdminCampaignChainState(PagedTableMixin, rx.State):
 
     # -- reading ---------------------------------------------------------------------------------------------------
 
-    async def _actor(self) -> Actor | None:
-        session = await self.get_state(SessionState)
-        return session.actor() if session.allowed("admin") else None
-
     def _campaign_from_url(self) -> int:
         raw = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
         return int(raw) if raw.isdigit() else 0
@@ -158,8 +161,10 @@ class AdminCampaignChainState(PagedTableMixin, rx.State):
         self.campaign_id = self._campaign_from_url()
         self.loaded, self.loading, self.page, self.requesting = False, True, 1, False
         self.rows, self.total, self.entries = [], 0, []
-        actor = await self._actor()
-        if actor is None or not self.campaign_id:
+        actor = await SessionState.current_actor(self)
+        if actor is None:
+            return SessionState.to_sign_in
+        if not self.campaign_id:
             return None
         ok = await self._load(actor)
         self.loaded = True
@@ -189,7 +194,7 @@ class AdminCampaignChainState(PagedTableMixin, rx.State):
                 async with self:
                     if generation != self._poll_generation or not self._here() or not client_connected(self):
                         return
-                    actor = await self._actor()
+                    actor = await SessionState.current_actor(self)
                     campaign_id, page, minted = self.campaign_id, self.page, self.minted
                     limit, offset = self.page_size, self.offset
                 if actor is None:
@@ -216,7 +221,7 @@ class AdminCampaignChainState(PagedTableMixin, rx.State):
     # -- the tokens table (PagedTableMixin pages it) -------------------------------------------------------------
 
     async def _fetch(self) -> None:
-        actor = await self._actor()
+        actor = await SessionState.current_actor(self)
         if actor is None:
             return
         try:
@@ -230,8 +235,11 @@ class AdminCampaignChainState(PagedTableMixin, rx.State):
     # -- commands ------------------------------------------------------------------------------------------------------
 
     async def _command(self, command, done: str):  # type: ignore[no-untyped-def]
-        actor = await self._actor()
-        if actor is None or not self.campaign_id or self.requesting:
+        actor = await SessionState.current_actor(self)
+        if actor is None:
+            yield SessionState.to_sign_in
+            return
+        if not self.campaign_id or self.requesting:
             return
         self.requesting = True
         yield

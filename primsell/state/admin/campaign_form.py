@@ -24,14 +24,18 @@ from primsell import routes
 from primsell.state.session import SessionState
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
-TEXT_FIELDS = ("slug", "name", "description", "image_url", "royalty_receiver", "primary_color", "accent_color", "logo_url")
+TEXT_FIELDS = ("slug", "name", "description", "image_url", "royalty_receiver", "primary_color", "accent_color",
+               "logo_url")
 # Backend field names that the form shows under another input.
-FORM_NAMES = {"price_minor": "price", "royalty_bps": "royalty_percent"}
-FORM_FIELDS = (*TEXT_FIELDS, "price", "currency", "supply_cap", "per_wallet_cap", "sale_starts_at", "sale_ends_at", "royalty_percent")
+FORM_NAMES = {"price_minor": "price", "royalty_bps": "royalty_percent", "kyc_threshold_minor": "kyc_threshold"}
+FORM_FIELDS = (*TEXT_FIELDS, "price", "currency", "supply_cap", "per_wallet_cap", "sale_starts_at", "sale_ends_at",
+               "royalty_percent", "kyc_requirement", "kyc_threshold")
 # What each status action is called on the page, and the status it leads to.
-STATUS_ACTIONS = {"publish": CampaignStatus.PUBLISHED, "pause": CampaignStatus.PAUSED, "resume": CampaignStatus.PUBLISHED, "archive": CampaignStatus.ARCHIVED}
+STATUS_ACTIONS = {"publish": CampaignStatus.PUBLISHED, "pause": CampaignStatus.PAUSED,
+                  "resume": CampaignStatus.PUBLISHED, "archive": CampaignStatus.ARCHIVED}
 
-EMPTY_VALUES = {name: "" for name in FORM_FIELDS} | {"currency": "USD", "per_wallet_cap": "0", "royalty_percent": "0"}
+EMPTY_VALUES = {name: "" for name in FORM_FIELDS} | {"currency": "USD", "per_wallet_cap": "0", "royalty_percent": "0",
+                                                    "kyc_requirement": "none"}
 
 
 def _parse_int(text: str, errors: dict[str, str], name: str, *, required: bool) -> int | None:
@@ -96,6 +100,14 @@ def form_to_campaign(form: dict[str, Any]) -> tuple[dict[str, Any], dict[str, st
     bps = _percent_to_bps(str(form.get("royalty_percent", "")), errors)
     if bps is not None:
         data["royalty_bps"] = bps
+    data["kyc_requirement"] = str(form.get("kyc_requirement", "none")).strip() or "none"
+    threshold = str(form.get("kyc_threshold", "")).strip()
+    data["kyc_threshold_minor"] = 0
+    if data["kyc_requirement"] == "above_amount" and currency in CURRENCY_EXPONENTS:
+        try:
+            data["kyc_threshold_minor"] = parse_amount(threshold or "0", currency)
+        except ValueError as exc:
+            errors["kyc_threshold"] = f"Amount {exc}."
     return data, errors
 
 
@@ -123,6 +135,9 @@ def campaign_values(c: Campaign) -> dict[str, str]:
         "sale_starts_at": c.sale_starts_at.astimezone(UTC).strftime(DATETIME_LOCAL) if c.sale_starts_at else "",
         "sale_ends_at": c.sale_ends_at.astimezone(UTC).strftime(DATETIME_LOCAL) if c.sale_ends_at else "",
         "royalty_percent": f"{(Decimal(c.royalty_bps) / 100).normalize():f}",
+        "kyc_requirement": c.kyc_requirement or "none",
+        "kyc_threshold": f"{to_decimal(c.kyc_threshold_minor, c.currency):.{exponent}f}" if c.kyc_threshold_minor
+        else "",
     }
     return values
 
@@ -176,14 +191,13 @@ class AdminCampaignFormState(rx.State):
     async def load_campaign(self):
         self.loaded, self.not_found = False, False
         self.field_errors, self.form_error = {}, ""
-        session = await self.get_state(SessionState)
-        actor = session.actor()
-        if not session.allowed("admin") or actor is None:
-            return
+        actor = await SessionState.current_actor(self)
+        if actor is None:
+            return SessionState.to_sign_in
         raw = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
         if not raw.isdigit():
             self.not_found, self.loaded = True, True
-            return
+            return None
         try:
             campaign = await asyncio.to_thread(get_campaign, actor, int(raw))
         except NotFound:
@@ -191,6 +205,7 @@ class AdminCampaignFormState(rx.State):
         else:
             self._show(campaign)
         self.loaded = True
+        return None
 
     @rx.event
     async def submit_campaign(self, form: dict):
@@ -200,10 +215,14 @@ class AdminCampaignFormState(rx.State):
         if errors:
             self.form_error = "Please fix the highlighted fields."
             return
-        session = await self.get_state(SessionState)
-        actor = session.actor()
-        if actor is None or not session.brand_id:
+        actor = await SessionState.current_actor(self)
+        if actor is None:
             self.form_error = "Your session has ended. Sign in again."
+            yield SessionState.to_sign_in
+            return
+        session = await self.get_state(SessionState)
+        if not session.brand_id:
+            self.form_error = "Choose a brand first."
             return
         self.saving = True
         yield
@@ -228,9 +247,10 @@ class AdminCampaignFormState(rx.State):
     @rx.event
     async def change_status(self, action: str):
         target = STATUS_ACTIONS.get(action)
-        session = await self.get_state(SessionState)
-        actor = session.actor()
-        if target is None or actor is None or not self.editing_id:
+        actor = await SessionState.current_actor(self)
+        if actor is None:
+            return SessionState.to_sign_in
+        if target is None or not self.editing_id:
             return None
         try:
             campaign = await asyncio.to_thread(change_campaign_status, actor, self.editing_id, target)
@@ -241,9 +261,10 @@ class AdminCampaignFormState(rx.State):
 
     @rx.event
     async def delete_draft(self):
-        session = await self.get_state(SessionState)
-        actor = session.actor()
-        if actor is None or not self.editing_id:
+        actor = await SessionState.current_actor(self)
+        if actor is None:
+            return SessionState.to_sign_in
+        if not self.editing_id:
             return None
         try:
             await asyncio.to_thread(delete_campaign, actor, self.editing_id)
@@ -254,3 +275,4 @@ class AdminCampaignFormState(rx.State):
 
 
 CURRENCY_OPTIONS = [(c, c) for c in SUPPORTED_CURRENCIES]
+KYC_OPTIONS = [("none", "Never"), ("every_buyer", "Every buyer"), ("above_amount", "Above an amount per buyer")]

@@ -8,10 +8,10 @@ import asyncio
 import reflex as rx
 
 from backend.errors import DomainError
+from backend.money import money_text
 from backend.orders.admin import CampaignDashboard, campaign_dashboard
 from primsell import routes
 from primsell.components.timeline import state_label
-from backend.money import money_text
 from primsell.state.session import SessionState
 
 
@@ -60,9 +60,12 @@ class AdminCampaignOrdersState(rx.State):
         self.orders_url = routes.admin_orders(self.campaign_id or None)
         self.loading = True
         yield
-        session = await self.get_state(SessionState)
-        actor = session.actor() if session.allowed("admin") else None
-        if actor is None or not self.campaign_id:
+        actor = await SessionState.current_actor(self)
+        if actor is None:
+            self.loading = False
+            yield SessionState.to_sign_in
+            return
+        if not self.campaign_id:
             self.loading = False
             return
         try:

@@ -8,7 +8,6 @@ from decimal import ROUND_DOWN, Decimal, localcontext
 
 import reflex as rx
 
-from backend.auth.acl import Actor
 from backend.chain.models import TxPurpose, TxState
 from backend.chain.service import SignerBalance, TxRow, list_transactions, signer_balances
 from backend.errors import DomainError, Forbidden, NotAuthenticated
@@ -77,12 +76,8 @@ class AdminChainState(PagedTableMixin, rx.State):
     balances_loading: bool = True
     balances_error: str = ""
 
-    async def _actor(self) -> Actor | None:
-        session = await self.get_state(SessionState)
-        return session.actor() if session.allowed("admin") else None
-
     async def _fetch(self) -> None:
-        actor = await self._actor()
+        actor = await SessionState.current_actor(self)
         if actor is None:
             return
         try:
@@ -100,13 +95,15 @@ class AdminChainState(PagedTableMixin, rx.State):
     async def load_chain(self):
         """on_load: the transactions first (the database answers at once), then the balances from the node."""
         self.loaded, self.forbidden, self.loading, self.page, self.load_error = False, False, True, 1, ""
-        actor = await self._actor()
+        actor = await SessionState.current_actor(self)
         if actor is None:
-            return None
+            return SessionState.to_sign_in
         if not actor.is_platform_admin:
             self.forbidden, self.loaded = True, True
             return None
-        await self._refresh()
+        signed_out = await self._refresh()
+        if signed_out is not None:
+            return signed_out
         self.loaded = True
         return None if self.forbidden else AdminChainState.load_balances
 
@@ -115,7 +112,7 @@ class AdminChainState(PagedTableMixin, rx.State):
         """An RPC call per chain: outside the state lock, so the page stays usable while the node answers."""
         async with self:
             self.balances_loading, self.balances_error = True, ""
-            actor = await self._actor()
+            actor = await SessionState.current_actor(self)
         if actor is None:
             return
         try:
@@ -131,7 +128,7 @@ class AdminChainState(PagedTableMixin, rx.State):
     async def refresh(self):
         self.loading = True
         yield
-        await self._refresh()
+        yield await self._refresh()
         yield AdminChainState.load_balances
 
     @rx.event
@@ -139,11 +136,11 @@ class AdminChainState(PagedTableMixin, rx.State):
         self.status_filter = value if value in STATUSES else ""
         self.page, self.loading = 1, True
         yield
-        await self._refresh()
+        yield await self._refresh()
 
     @rx.event
     async def set_purpose_filter(self, value: str):
         self.purpose_filter = value if value in PURPOSES else ""
         self.page, self.loading = 1, True
         yield
-        await self._refresh()
+        yield await self._refresh()

@@ -19,9 +19,9 @@ class AdminDashboardState(PagedTableMixin, rx.State):
     status_filter: str = ""
 
     async def _fetch(self) -> None:
+        actor = await SessionState.current_actor(self)
         session = await self.get_state(SessionState)
-        actor = session.actor()
-        if not session.allowed("admin") or actor is None or not session.brand_id:
+        if actor is None or not session.brand_id:
             self.rows, self.total = [], 0
             return
         status = CampaignStatus(self.status_filter) if self.status_filter else None
@@ -60,7 +60,7 @@ class AdminDashboardState(PagedTableMixin, rx.State):
     async def load_campaigns(self):
         self.loading = True
         yield
-        await self._refresh()
+        yield await self._refresh()
 
     @rx.event
     async def set_status_filter(self, value: str):
@@ -68,4 +68,38 @@ class AdminDashboardState(PagedTableMixin, rx.State):
         self.page = 1
         self.loading = True
         yield
-        await self._refresh()
+        yield await self._refresh()
+
+
+class AdminDashboardRoyaltiesState(rx.State):
+    """The dashboard's brand-wide royalties card: owed, paid and shortfall per currency across every campaign."""
+
+    loaded: bool = False
+    load_error: str = ""
+    campaigns: int = 0
+    sales: int = 0
+    currencies: list[dict[str, str]] = []
+
+    @rx.event
+    async def load_summary(self):
+        """on_mount of the card."""
+        from backend.sales.service import brand_summary
+        from primsell.state.admin.campaign_royalties import figures_row
+
+        actor = await SessionState.current_actor(self)
+        if actor is None:
+            yield SessionState.to_sign_in
+            return
+        session = await self.get_state(SessionState)
+        if not session.brand_id:
+            self.loaded = True
+            return
+        try:
+            summary = await asyncio.to_thread(brand_summary, actor, session.brand_id)
+        except DomainError as exc:
+            self.load_error, self.loaded = exc.message, True
+            return
+        self.load_error = ""
+        self.campaigns, self.sales = summary.campaigns, summary.sales
+        self.currencies = [figures_row(f) for f in summary.currencies]
+        self.loaded = True

@@ -1,4 +1,5 @@
-"""Brand members: list with role and pending flag, invite by email, change role, remove (after confirmation)."""
+"""Brand members: the list with role and pending invitations, invite by email (the link is mailed to the invitee,
+never shown here), resend or withdraw an invitation, change role, remove (after confirmation)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,16 @@ import asyncio
 import reflex as rx
 
 from backend.auth.acl import BRAND_ROLES
-from backend.brands.service import MemberView, change_member_role, invite_member, list_members, remove_member
+from backend.brands.service import (
+    MemberView,
+    change_member_role,
+    invite_member,
+    list_members,
+    remove_member,
+    resend_invitation,
+)
 from backend.errors import DomainError
-from primsell import routes
+from backend.notifications.service import dev_mailbox_url
 from primsell.state.session import ROLE_LABELS, SessionState
 
 ROLE_OPTIONS = [(r.value, ROLE_LABELS[r]) for r in BRAND_ROLES]
@@ -29,23 +37,16 @@ class AdminMembersState(rx.State):
     field_errors: dict[str, str] = {}
     form_error: str = ""
     inviting: bool = False
-    # Shown once, right after an invitation: no email is sent, so the admin passes the link on.
-    invite_link: str = ""
-    invite_email: str = ""
+    # "Invitation sent to x": the link went to their mailbox; this page never sees it.
+    sent_to: str = ""
+    mailbox_url: str = ""  # development only: where that email can be read
     invite_form_key: int = 0
+    resending: str = ""  # the user id whose invitation is being sent again
 
-    async def _actor_and_brand(self):
-        session = await self.get_state(SessionState)
-        if not session.allowed("admin") or not session.brand_id:
-            return None, 0
-        return session.actor(), session.brand_id
+    async def _brand_id(self) -> int:
+        return (await self.get_state(SessionState)).brand_id
 
-    @rx.event
-    async def load_members(self):
-        self.loading, self.invite_link, self.form_error, self.field_errors = True, "", "", {}
-        actor, brand_id = await self._actor_and_brand()
-        if actor is None:
-            return
+    async def _read(self, actor, brand_id: int) -> None:  # type: ignore[no-untyped-def]
         try:
             members = await asyncio.to_thread(list_members, actor, brand_id)
         except DomainError as exc:
@@ -55,13 +56,30 @@ class AdminMembersState(rx.State):
         self.loading = False
 
     @rx.event
+    async def load_members(self):
+        self.loading, self.sent_to, self.form_error, self.field_errors = True, "", "", {}
+        actor = await SessionState.current_actor(self)
+        if actor is None:
+            return SessionState.to_sign_in
+        brand_id = await self._brand_id()
+        if brand_id:
+            await self._read(actor, brand_id)
+        return None
+
+    @rx.event
     async def invite(self, form: dict):
         email = str(form.get("email", "")).strip()
         role = str(form.get("role", ""))
         self.field_errors = {} if email else {"email": "Enter the person's email address."}
-        self.form_error, self.invite_link = "", ""
-        actor, brand_id = await self._actor_and_brand()
-        if actor is None or self.field_errors:
+        self.form_error, self.sent_to = "", ""
+        if self.field_errors:
+            return
+        actor = await SessionState.current_actor(self)
+        if actor is None:
+            yield SessionState.to_sign_in
+            return
+        brand_id = await self._brand_id()
+        if not brand_id:
             return
         self.inviting = True
         yield
@@ -72,52 +90,78 @@ class AdminMembersState(rx.State):
             self.inviting = False
             return
         self.inviting = False
-        self.invite_email = result.email
-        if result.accept_token:
-            origin = self.router.url.origin if self.router.url.netloc else ""
-            self.invite_link = origin + routes.accept_invite(result.accept_token)
+        self.sent_to = result.email
+        self.mailbox_url = await asyncio.to_thread(dev_mailbox_url)
         self.invite_form_key += 1
-        yield rx.toast.success(f"{result.email} was added as {ROLE_LABELS[result.role]}.")
-        yield AdminMembersState.load_members_keep_link
+        await self._read(actor, brand_id)
+        yield rx.toast.success(f"Invitation sent to {result.email} ({ROLE_LABELS[result.role]}).")
 
     @rx.event
-    async def load_members_keep_link(self):
-        """Reload the list without hiding the invitation link that was just shown."""
-        link = self.invite_link
-        actor, brand_id = await self._actor_and_brand()
-        if actor is None:
+    async def resend(self, user_id: str):
+        """Mail a pending invitee a new link (the earlier ones stop working)."""
+        if not user_id.isdigit() or self.resending:
             return
-        members = await asyncio.to_thread(list_members, actor, brand_id)
-        self.members = _member_rows(members)
-        self.invite_link = link
+        actor = await SessionState.current_actor(self)
+        if actor is None:
+            yield SessionState.to_sign_in
+            return
+        brand_id = await self._brand_id()
+        if not brand_id:
+            return
+        self.resending = user_id
+        yield
+        try:
+            result = await asyncio.to_thread(resend_invitation, actor, brand_id, int(user_id))
+        except DomainError as exc:
+            self.resending = ""
+            yield rx.toast.error(exc.message)
+            return
+        self.resending = ""
+        self.sent_to = result.email
+        self.mailbox_url = await asyncio.to_thread(dev_mailbox_url)
+        yield rx.toast.success(f"Invitation sent to {result.email} again.")
 
     @rx.event
-    def dismiss_invite_link(self):
-        self.invite_link = ""
+    def dismiss_sent(self):
+        self.sent_to = ""
 
     @rx.event
     async def change_role(self, user_id: str, role: str):
-        actor, brand_id = await self._actor_and_brand()
-        if actor is None or not user_id.isdigit():
+        actor = await SessionState.current_actor(self)
+        if actor is None:
+            return SessionState.to_sign_in
+        brand_id = await self._brand_id()
+        if not user_id.isdigit() or not brand_id:
             return None
         try:
             member = await asyncio.to_thread(change_member_role, actor, brand_id, int(user_id), role)
         except DomainError as exc:
-            return [rx.toast.error(exc.message), AdminMembersState.load_members_keep_link]
+            await self._read(actor, brand_id)  # the select shows the role the member really has
+            return rx.toast.error(exc.message)
         self.members = [
             m | {"role": member.role.value, "role_label": ROLE_LABELS[member.role]} if m["user_id"] == user_id else m
             for m in self.members
         ]
+        if member.user_id == actor.user_id:
+            # Changing one's own role signs one out everywhere (like anyone whose role changes).
+            return SessionState.to_sign_in if await SessionState.current_actor(self) is None else None
         return rx.toast.success(f"{member.email} is now {ROLE_LABELS[member.role]}.")
 
     @rx.event
     async def remove(self, user_id: str):
-        actor, brand_id = await self._actor_and_brand()
-        if actor is None or not user_id.isdigit():
+        """Remove a member (they are signed out everywhere) or withdraw a pending invitation (its link dies)."""
+        actor = await SessionState.current_actor(self)
+        if actor is None:
+            return SessionState.to_sign_in
+        brand_id = await self._brand_id()
+        if not user_id.isdigit() or not brand_id:
             return None
+        pending = any(m["user_id"] == user_id and m["pending"] for m in self.members)
         try:
             await asyncio.to_thread(remove_member, actor, brand_id, int(user_id))
         except DomainError as exc:
             return rx.toast.error(exc.message)
         self.members = [m for m in self.members if m["user_id"] != user_id]
-        return rx.toast.success("Member removed.")
+        if int(user_id) == actor.user_id:
+            return SessionState.to_sign_in if await SessionState.current_actor(self) is None else None
+        return rx.toast.success("Invitation withdrawn." if pending else "Member removed.")

@@ -87,10 +87,6 @@ class AdminOperationsState(PagedTableMixin, rx.State):
     # Bumped to stop the running auto-refresh loop (each loop remembers the generation it started in).
     _poll_generation: int = 0
 
-    async def _actor(self):
-        session = await self.get_state(SessionState)
-        return session.actor() if session.allowed("admin") else None
-
     def _show(self, ov: Overview) -> None:
         self.daemons = [
             {
@@ -126,18 +122,22 @@ class AdminOperationsState(PagedTableMixin, rx.State):
 
     async def _fetch(self) -> None:
         """Paging the error log reads that page only."""
+        actor = await SessionState.current_actor(self)
+        if actor is None:
+            return
         try:
             errors, total = await asyncio.to_thread(
-                error_log, await self._actor(), limit=self.page_size, offset=self.offset)
+                error_log, actor, limit=self.page_size, offset=self.offset)
         except DomainError as exc:
             self.rows, self.total, self.load_error = [], 0, exc.message
             return
         self.rows, self.total = _error_rows(errors), total
 
-    async def _load_overview(self) -> None:
-        actor = await self._actor()
+    async def _load_overview(self) -> bool:
+        """Read the overview; False when the tab is signed out (the handler then sends it to sign in)."""
+        actor = await SessionState.current_actor(self)
         if actor is None:
-            return
+            return False
         try:
             ov = await asyncio.to_thread(overview, actor, errors_limit=self.page_size, errors_offset=self.offset,
                                          dead_limit=DEAD_LETTER_LIMIT)
@@ -149,12 +149,14 @@ class AdminOperationsState(PagedTableMixin, rx.State):
             self.forbidden, self.load_error = False, ""
             self._show(ov)
         self.loaded, self.loading = True, False
+        return True
 
     @rx.event
     async def load_operations(self):
         """on_load: the overview, then the auto-refresh loop."""
         self.loaded, self.forbidden, self.loading, self.page, self.load_error = False, False, True, 1, ""
-        await self._load_overview()
+        if not await self._load_overview():
+            return SessionState.to_sign_in
         if self.loaded and not self.forbidden:
             return AdminOperationsState.auto_refresh
         return None
@@ -164,8 +166,11 @@ class AdminOperationsState(PagedTableMixin, rx.State):
         """The Refresh button; it also restarts auto-refresh if it had stopped."""
         self.refreshing = True
         yield
-        await self._load_overview()
+        signed_in = await self._load_overview()
         self.refreshing = False
+        if not signed_in:
+            yield SessionState.to_sign_in
+            return
         if not self.auto_refreshing and not self.forbidden:
             yield AdminOperationsState.auto_refresh
 
@@ -198,7 +203,7 @@ class AdminOperationsState(PagedTableMixin, rx.State):
                 async with self:
                     if not self._still_watching(generation):
                         return
-                    actor = await self._actor()
+                    actor = await SessionState.current_actor(self)
                     limit, offset = self.page_size, self.offset
                 if actor is None:
                     return
@@ -223,8 +228,10 @@ class AdminOperationsState(PagedTableMixin, rx.State):
 
     @rx.event
     async def retry(self, event_id: str):
-        actor = await self._actor()
-        if actor is None or not event_id.isdigit():
+        actor = await SessionState.current_actor(self)
+        if actor is None:
+            return SessionState.to_sign_in
+        if not event_id.isdigit():
             return None
         try:
             count = await asyncio.to_thread(retry_dead_letter, actor, int(event_id))
@@ -262,13 +269,16 @@ class AdminOperationsHistoryState(rx.State):
             self.id_error = "Enter a numeric id."
             return
         self.id_error = ""
-        session = await self.get_state(SessionState)
-        actor = session.actor()
-        # history() leaves the permission check to its caller, and an id says nothing about the brand that
-        # owns it: only platform admins may look up any entity here.
-        if not session.allowed("admin") or actor is None or not actor.is_platform_admin:
-            self.lookup_error = "Only platform admins can look up entity history."
+        actor = await SessionState.current_actor(self)
+        if actor is None:
+            yield SessionState.to_sign_in
             return
-        entries = await asyncio.to_thread(history, self.entity_type, int(raw))
+        # history() checks the actor: platform admins read any entity, brand admins their own brands' entities;
+        # another brand's entity is "not found", exactly like one that does not exist.
+        try:
+            entries = await asyncio.to_thread(history, actor, self.entity_type, int(raw))
+        except DomainError as exc:
+            self.lookup_error = exc.message
+            return
         self.entries = timeline_rows(entries)
         self.looked_up = f"{self.entity_type} {int(raw)}"

@@ -7,11 +7,10 @@ import asyncio
 
 import reflex as rx
 
-from backend.auth.acl import Actor
 from backend.errors import DomainError, Forbidden, NotAuthenticated, NotFound
+from backend.money import money_text
 from backend.orders.admin import OrderDetail, TimelineEntry, order_detail, refund_order, retry_refund
 from primsell import routes
-from backend.money import money_text
 from primsell.state.admin.orders import utc_text
 from primsell.state.session import SessionState
 
@@ -39,6 +38,7 @@ class AdminOrderDetailState(rx.State):
     campaign_url: str = ""
     status: str = ""
     email: str = ""
+    buyer_verified: bool = False
     wallet_address: str = ""
     custodial: bool = False
     quantity: int = 0
@@ -71,6 +71,7 @@ class AdminOrderDetailState(rx.State):
         self.order_page_url = routes.order_page(o.public_id)
         self.campaign_name, self.campaign_url = o.campaign_name, routes.admin_campaign(o.campaign_id)
         self.email, self.wallet_address, self.custodial = o.email, o.wallet_address, o.custodial
+        self.buyer_verified = d.buyer_verified
         self.quantity, self.amount = o.quantity, money_text(o.amount_minor, o.currency)
         self.paid_amount = money_text(d.paid_amount_minor, o.currency) if d.paid_amount_minor is not None else ""
         self.refunded = money_text(o.refunded_minor, o.currency) if o.refunded_minor else ""
@@ -83,22 +84,18 @@ class AdminOrderDetailState(rx.State):
         self.entries = [timeline_entry_row(e) for e in d.timeline]
         self.can_refund, self.can_retry_refund = d.can_refund, d.can_retry_refund
 
-    async def _actor(self) -> Actor | None:
-        session = await self.get_state(SessionState)
-        return session.actor() if session.allowed("admin") else None
-
     @rx.event
     async def load_order(self):
         raw = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
         self.order_id = int(raw) if raw.isdigit() else 0
         self.loaded, self.not_found, self.forbidden = False, False, False
         self.refund_open, self.refund_text, self.refund_error, self.refunding = False, "", "", False
-        actor = await self._actor()
+        actor = await SessionState.current_actor(self)
         if actor is None:
-            return
+            return SessionState.to_sign_in
         if not self.order_id:
             self.not_found, self.loaded = True, True
-            return
+            return None
         try:
             detail = await asyncio.to_thread(order_detail, actor, self.order_id)
         except NotFound:
@@ -109,6 +106,7 @@ class AdminOrderDetailState(rx.State):
         else:
             self._show(detail)
         self.loaded = True
+        return None
 
     @rx.event
     def set_refund_open(self, value: bool):
@@ -127,8 +125,11 @@ class AdminOrderDetailState(rx.State):
         if not REASON_MIN <= len(reason) <= REASON_MAX:
             self.refund_error = f"Give a reason ({REASON_MIN} to {REASON_MAX} characters): the buyer sees it."
             return
-        actor = await self._actor()
-        if actor is None or self.refunding:
+        actor = await SessionState.current_actor(self)
+        if actor is None:
+            yield SessionState.to_sign_in
+            return
+        if self.refunding:
             return
         self.refunding = True
         yield
@@ -145,8 +146,11 @@ class AdminOrderDetailState(rx.State):
     @rx.event
     async def retry_refund(self):
         """Send again a refund the provider refused for good (a new refund with its own key)."""
-        actor = await self._actor()
-        if actor is None or self.retrying_refund:
+        actor = await SessionState.current_actor(self)
+        if actor is None:
+            yield SessionState.to_sign_in
+            return
+        if self.retrying_refund:
             return
         self.retrying_refund = True
         yield

@@ -16,7 +16,7 @@ from backend.money import money_text
 from backend.orders.admin import OrderRow, list_orders
 from backend.workflow.machines import OrderState
 from primsell import routes
-from primsell.state.session import SessionState
+from primsell.state.session import ANONYMOUS, SessionState
 from primsell.state.table import PagedTableMixin
 
 STATUSES = [s.value for s in OrderState]
@@ -128,10 +128,10 @@ class AdminOrdersState(PagedTableMixin, rx.State):
         return bool(self.status_filter or self.campaign_filter or self.date_from or self.date_to or self.search)
 
     async def _actor_and_brand(self) -> tuple[Actor | None, int]:
-        session = await self.get_state(SessionState)
-        if not session.allowed("admin") or not session.brand_id:
-            return None, 0
-        return session.actor(), session.brand_id
+        """The actor as it is now (SessionState.current_actor) and the brand chosen in the switcher."""
+        actor = await SessionState.current_actor(self)
+        brand_id = (await self.get_state(SessionState)).brand_id
+        return (actor, brand_id) if actor is not None and brand_id else (None, 0)
 
     def _filters(self) -> dict:
         date_from, date_to = day_range(self.date_from, self.date_to)
@@ -168,7 +168,7 @@ class AdminOrdersState(PagedTableMixin, rx.State):
     async def _reload(self):
         self.page, self.loading = 1, True
         yield
-        await self._refresh()
+        yield await self._refresh()
 
     @rx.event
     async def load_orders(self):
@@ -183,34 +183,36 @@ class AdminOrdersState(PagedTableMixin, rx.State):
         async for update in self._reload():
             yield update
 
-    async def _load_campaign_options(self) -> None:
+    async def _load_campaign_options(self):  # type: ignore[no-untyped-def]
         actor, brand_id = await self._actor_and_brand()
         if actor is None:
-            return
+            session = await self.get_state(SessionState)
+            return SessionState.to_sign_in if session.status == ANONYMOUS else None
         try:
             page = await asyncio.to_thread(list_campaigns, actor, brand_id, search=self.campaign_search,
                                            sort="name", descending=False, limit=MAX_CAMPAIGN_OPTIONS)
         except DomainError:
             self.campaign_options, self.campaign_options_total = [], 0
-            return
+            return None
         options = [{"id": str(c.id), "name": c.name} for c in page.items]
         if self.campaign_filter and all(o["id"] != self.campaign_filter for o in options):
             # The chosen campaign is not among these (a search, or past the first ones): keep it choosable.
             options.insert(0, {"id": self.campaign_filter, "kept": "1",
                                "name": self._campaign_filter_name or f"Campaign #{self.campaign_filter}"})
         self.campaign_options, self.campaign_options_total = options, page.total
+        return None
 
     @rx.event
     async def load_campaign_options(self):
         """on_load: the campaign filter's choices (the brand's campaigns by name, the first MAX_CAMPAIGN_OPTIONS)."""
         self.campaign_search = ""
-        await self._load_campaign_options()
+        return await self._load_campaign_options()
 
     @rx.event
     async def search_campaign_options(self, value: str):
         """The campaign filter's search box: a brand with more campaigns than the list shows finds one by name."""
         self.campaign_search = value.strip()[:100]
-        await self._load_campaign_options()
+        return await self._load_campaign_options()
 
     @rx.event
     async def set_status_filter(self, value: str):

@@ -1,8 +1,8 @@
 """/account: the signed-in consumer's orders and the tokens held for them, with withdrawals to their own wallet
 (address checked inline, confirmed in a dialog, then its status re-read every ~2 s until it settles).
 
-Any signed-in user may use /account (it shows their own orders only), so this state resolves the session cookie
-itself instead of SessionState.load_session, whose surfaces admit only staff or reviewers.
+Any signed-in user may use /account (it shows their own orders only): every handler asks
+`SessionState.current_actor(self, "account")`, which admits any signed-in person.
 """
 
 from __future__ import annotations
@@ -13,20 +13,24 @@ import math
 
 import reflex as rx
 
-from backend.auth.acl import Actor
-from backend.auth.service import actor_for_web_session, end_web_session
+from backend.auth.service import end_web_session
 from backend.errors import DomainError, NotAuthenticated
 from backend.orders.accounts import CustodialToken, list_custodial_tokens, withdraw_token
 from backend.orders.service import list_orders_for_user
 from backend.validation import check_address
 from primsell import routes
 from primsell.state.checkout.campaign import utc_time
-from primsell.state.session import client_connected, session_cookie
+from primsell.state.session import SessionState, client_connected, session_cookie
 
 POLL_EVERY_S = 2
 ORDERS_PER_PAGE = 10
 MAX_POLLS = 900
 MOVING = frozenset({"queued", "sent"})
+SURFACE = "account"
+
+
+def to_sign_in():  # type: ignore[no-untyped-def]
+    return rx.redirect(routes.login_with_next(SURFACE, routes.ACCOUNT))
 
 
 def _token_row(t: CustodialToken) -> dict[str, str]:
@@ -41,7 +45,6 @@ def _token_row(t: CustodialToken) -> dict[str, str]:
 
 
 class CheckoutAccountState(rx.State):
-    _actor: Actor | None = None
     signed_in: bool = False
     email: str = ""
     orders_loaded: bool = False
@@ -86,21 +89,24 @@ class CheckoutAccountState(rx.State):
         self.orders_loaded = self.tokens_loaded = False
         self.orders_page, self.orders_total = 1, 0
         self.load_error = ""
-        actor = await asyncio.to_thread(actor_for_web_session, session_cookie(self.router.headers.cookie))
+        actor = await SessionState.current_actor(self, SURFACE)
         if actor is None:
-            self._actor, self.signed_in, self.email = None, False, ""
-            return rx.redirect(routes.login_with_next("account", routes.ACCOUNT))
-        self._actor, self.signed_in, self.email = actor, True, actor.email
+            self.signed_in, self.email, self.orders, self.tokens = False, "", [], []
+            return to_sign_in()
+        self.signed_in, self.email = True, actor.email
         return [CheckoutAccountState.load_orders, CheckoutAccountState.load_tokens]
 
     @rx.event
     async def load_orders(self):
         """The current page of the consumer's orders (newest first) and how many there are in all."""
+        actor = await SessionState.current_actor(self, SURFACE)
+        if actor is None:
+            return to_sign_in()
         try:
-            page = await asyncio.to_thread(list_orders_for_user, self._actor, limit=ORDERS_PER_PAGE,
+            page = await asyncio.to_thread(list_orders_for_user, actor, limit=ORDERS_PER_PAGE,
                                            offset=(self.orders_page - 1) * ORDERS_PER_PAGE)
         except NotAuthenticated:
-            return rx.redirect(routes.login_with_next("account", routes.ACCOUNT))
+            return to_sign_in()
         views = page.items
         self.orders_total = page.total
         self.orders = [{
@@ -127,10 +133,13 @@ class CheckoutAccountState(rx.State):
 
     @rx.event
     async def load_tokens(self):
+        actor = await SessionState.current_actor(self, SURFACE)
+        if actor is None:
+            return to_sign_in()
         try:
-            tokens = await asyncio.to_thread(list_custodial_tokens, self._actor)
+            tokens = await asyncio.to_thread(list_custodial_tokens, actor)
         except NotAuthenticated:
-            return rx.redirect(routes.login_with_next("account", routes.ACCOUNT))
+            return to_sign_in()
         self.tokens = [_token_row(t) for t in tokens]
         self.tokens_loaded = True
         return CheckoutAccountState.watch_withdrawals if self.has_moving_withdrawal else None
@@ -181,13 +190,19 @@ class CheckoutAccountState(rx.State):
 
     @rx.event
     async def confirm_withdrawal(self):
-        if self.withdrawing or self._actor is None:
+        if self.withdrawing:
+            return
+        actor = await SessionState.current_actor(self, SURFACE)
+        if actor is None:
+            yield to_sign_in()
             return
         campaign_id, _, token_id = self.withdraw_key.partition(":")
+        if not campaign_id.isdigit() or not token_id.isdigit():
+            return
         self.withdrawing, self.form_error = True, ""
         yield
         try:
-            token = await asyncio.to_thread(withdraw_token, self._actor, int(campaign_id), int(token_id),
+            token = await asyncio.to_thread(withdraw_token, actor, int(campaign_id), int(token_id),
                                             self.withdraw_address)
         except DomainError as exc:
             self.withdrawing = False
@@ -211,7 +226,7 @@ class CheckoutAccountState(rx.State):
         """Re-read the held tokens every ~2 s while a withdrawal is queued or sent and the page is open."""
         async with self:
             self._poll_generation += 1
-            generation, actor = self._poll_generation, self._actor
+            generation = self._poll_generation
             self.watching = True
         try:
             for _ in range(MAX_POLLS):
@@ -220,6 +235,9 @@ class CheckoutAccountState(rx.State):
                     if generation != self._poll_generation or not client_connected(self) \
                             or self.router.url.path.rstrip("/") != routes.ACCOUNT:
                         return
+                    actor = await SessionState.current_actor(self, SURFACE)
+                if actor is None:
+                    return
                 tokens = await asyncio.to_thread(list_custodial_tokens, actor)
                 async with self:
                     if generation != self._poll_generation:
@@ -236,7 +254,7 @@ class CheckoutAccountState(rx.State):
     async def sign_out(self):
         """Revoke the session server-side, let the API clear the HttpOnly cookie, then go to the sign-in page."""
         await asyncio.to_thread(end_web_session, session_cookie(self.router.headers.cookie))
-        self._actor, self.signed_in, self.email, self.orders, self.tokens = None, False, "", [], []
+        self.signed_in, self.email, self.orders, self.tokens = False, "", [], []
         return rx.call_script(
             f"fetch({json.dumps(routes.API_WEB_LOGOUT)}, {{method: 'POST', credentials: 'same-origin', "
             "headers: {'Content-Type': 'application/json'}, body: '{}'})"

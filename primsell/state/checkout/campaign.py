@@ -11,9 +11,18 @@ from decimal import Decimal
 
 import reflex as rx
 
+from backend.auth.service import actor_for_web_session
 from backend.errors import DomainError, NotFound, ValidationFailed
+from backend.kyc.errors import KycRequired
 from backend.money import format_amount
-from backend.orders.errors import NotOnSale, PaymentUnavailable, SoldOut, WalletCapReached
+from backend.orders.errors import (
+    CheckoutRateLimited,
+    NotOnSale,
+    PaymentUnavailable,
+    ReservationLimitReached,
+    SoldOut,
+    WalletCapReached,
+)
 from backend.orders.service import (
     NOT_DEPLOYED_MESSAGE,
     CryptoQuote,
@@ -22,10 +31,10 @@ from backend.orders.service import (
     quote,
     start_checkout,
 )
-from backend.payments.provider import provider_name
+from backend.payments.factory import provider_name
 from backend.settings import get_settings
 from backend.validation import SLUG_RE, check_address
-from primsell.state.session import client_ip
+from primsell.state.session import client_ip, session_cookie
 from primsell.state.wallet import CONNECT_WALLET_SCRIPT, connected_address
 
 DEFAULT_PRIMARY = "#4F46E5"
@@ -35,7 +44,8 @@ DEFAULT_ACCENT = "#F59E0B"
 OWN_WALLET, CUSTODIAL = "wallet", "custodial"
 # The buy box's error kinds, each shown with its own icon and colour.
 ERROR_KINDS = {SoldOut: "sold_out", WalletCapReached: "wallet_cap", NotOnSale: "not_on_sale",
-               PaymentUnavailable: "payment_unavailable"}
+               PaymentUnavailable: "payment_unavailable", CheckoutRateLimited: "rate_limited",
+               ReservationLimitReached: "reservation_limit", KycRequired: "kyc"}
 # The backend's field names -> the form's input names.
 _FIELD_NAMES = {"wallet": "wallet_address"}
 # A failure that is not the buyer's to fix (a bug, the database gone): nothing was charged, because payment only
@@ -71,6 +81,7 @@ class CheckoutCampaignState(rx.State):
     phase: str = ""
     starts_at: str = ""
     ends_at: str = ""
+    kyc_note: str = ""  # the campaign asks buyers to verify their identity (KYC): when
 
     async def _show(self, slug: str) -> None:
         if not SLUG_RE.match(slug):
@@ -94,6 +105,11 @@ class CheckoutCampaignState(rx.State):
         self.supply_left, self.supply_cap, self.per_wallet_cap = c.supply_left, c.supply_cap, c.per_wallet_cap
         self.phase = sale.phase
         self.starts_at, self.ends_at = _when(c.sale_starts_at), _when(c.sale_ends_at)
+        self.kyc_note = {
+            "every_buyer": "Buyers verify their identity (KYC) before they pay.",
+            "above_amount": f"Buyers whose orders total more than {format_amount(c.kyc_threshold_minor, c.currency)} "
+                            "verify their identity (KYC) before they pay.",
+        }.get(c.kyc_requirement, "")
         self.loaded = True
 
     @rx.event
@@ -163,6 +179,7 @@ class CheckoutBuyState(rx.State):
     form_error: str = ""
     error_kind: str = ""
     paying: bool = False
+    kyc_verify_url: str = ""  # where a buyer the campaign's KYC rule stopped goes to verify (and comes back)
     sandbox: bool = False
     connecting_wallet: bool = False
     wallet_connected: bool = False  # the address input holds what the browser wallet answered
@@ -219,7 +236,7 @@ class CheckoutBuyState(rx.State):
             return
         self.quantity, self.quoting = wanted, True
         self.field_errors = {k: v for k, v in self.field_errors.items() if k != "quantity"}
-        if self.error_kind == "wallet_cap":
+        if self.error_kind in ("wallet_cap", "reservation_limit"):
             self.form_error, self.error_kind = "", ""
         yield
         await self._quote(wanted)
@@ -297,9 +314,13 @@ class CheckoutBuyState(rx.State):
             return
         self.paying = True
         yield
+        self.kyc_verify_url = ""
         try:
+            # Whoever is signed in now: a campaign that asks for KYC sells only to its verified account holder.
+            # (Read per event from the cookie: guests are welcome here, so no SessionState sign-in redirect.)
+            actor = await asyncio.to_thread(actor_for_web_session, session_cookie(self.router.headers.cookie))
             started = await asyncio.to_thread(start_checkout, self.slug, self.quantity, email, wallet,
-                                              client_ip(self))
+                                              client_ip(self), actor=actor)
         except ValidationFailed as exc:
             self.paying = False
             self.field_errors = {_FIELD_NAMES.get(k, k): v for k, v in exc.fields.items()}
@@ -309,8 +330,10 @@ class CheckoutBuyState(rx.State):
             self.paying = False
             self.form_error = exc.message
             self.error_kind = next((kind for cls, kind in ERROR_KINDS.items() if isinstance(exc, cls)), "error")
-            if isinstance(exc, WalletCapReached):
-                self.field_errors = {"quantity": exc.fields.get("quantity", "too many for this wallet")}
+            if isinstance(exc, WalletCapReached | ReservationLimitReached) and "quantity" in exc.fields:
+                self.field_errors = {"quantity": exc.fields["quantity"]}
+            if isinstance(exc, KycRequired):
+                self.kyc_verify_url = exc.verify_path
             return
         except Exception:
             # Without this the spinner would turn forever and Pay stay disabled (`paying` is never reset).

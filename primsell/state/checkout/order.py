@@ -1,27 +1,62 @@
-"""The consumer's order page /orders/[public_id]: the order's progress, re-read every ~2 s while it is open and
-still moving (payment -> minting -> minted, or refunded), without reloading the page."""
+"""The consumer's order page /orders/[public_id]: the order's progress, re-read while it is open and still moving
+(payment -> minting -> minted, or refunded), without reloading the page: after 1 s, then ever less often while
+nothing changes (up to every 10 s), quickly again after a change, and no more once the order is settled."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import reflex as rx
 
 from backend.errors import Conflict, DomainError, NotFound
-from backend.notifications.service import dev_mailbox_url
-from backend.orders.accounts import CLAIMABLE_STATES, can_claim_account, mask_email, send_account_link
-from backend.orders.service import OrderView, get_order_public
 from backend.money import money_text
+from backend.notifications.service import dev_mailbox_url
+from backend.orders.accounts import CLAIMABLE_STATES, can_claim_account, send_account_link
+from backend.orders.service import OrderView, get_order_public
 from primsell import routes
 from primsell.state.checkout.campaign import CheckoutCampaignState, crypto_text, utc_time
 
-POLL_EVERY_S = 2
+# The polling back-off: the first re-read after POLL_FIRST_S, each next one twice as late while the order shows no
+# change, at most POLL_MAX_S apart; a change brings it back to POLL_FIRST_S (the next step usually follows soon).
+POLL_FIRST_S = 1.0
+POLL_MAX_S = 10.0
 # A tab left open stops polling after an hour; a reload starts it again.
-MAX_POLLS = 1800
+WATCH_FOR_S = 3600.0
 # Where an order stops moving by itself: nothing more to watch for.
 SETTLED = frozenset({"minted", "fulfilled", "expired", "refunded"})
+
+
+def next_poll_delay(previous: float | None, changed: bool) -> float:
+    """Seconds until the next read: POLL_FIRST_S at first and after a change, else twice the last, at most
+    POLL_MAX_S."""
+    if previous is None or changed:
+        return POLL_FIRST_S
+    return min(POLL_MAX_S, previous * 2)
+
+
+async def follow_order(shown: OrderView, read: Callable[[], Awaitable[OrderView | None]],
+                       show: Callable[[OrderView], Awaitable[bool]], *,
+                       sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+                       watch_for_s: float = WATCH_FOR_S) -> None:
+    """Re-read the order (`read`: None means stop) on the back-off schedule and `show` each reading (False: the page
+    is gone, stop), until it is settled or `watch_for_s` has passed. `shown` is what the page shows already."""
+    if shown.status in SETTLED:
+        return
+    delay: float | None = None
+    changed, waited = False, 0.0
+    while waited < watch_for_s:
+        delay = next_poll_delay(delay, changed)
+        await sleep(delay)
+        waited += delay
+        view = await read()
+        if view is None or not await show(view):
+            return
+        changed, shown = view != shown, view
+        if view.status in SETTLED:
+            return
 
 
 def _time(value: datetime | None) -> str:
@@ -70,6 +105,7 @@ class CheckoutOrderState(rx.State):
     leaving: bool = False
     _payment_url: str = ""
     _poll_generation: int = 0
+    _shown: OrderView | None = None  # the last reading shown, which the back-off compares the next one with
     # "Create your account": a paid custodial order whose account has no password yet.
     can_claim: bool = False
     claim_error: str = ""
@@ -96,7 +132,7 @@ class CheckoutOrderState(rx.State):
         else:
             self.crypto, self.crypto_note = "", ""
         self.wallet_address, self.custodial = view.wallet_address, view.custodial
-        self.email = mask_email(view.email)
+        self.email = view.email  # masked by get_order_public
         self._payment_url = view.payment_url
         self.payable = bool(view.payment_url)
         self.tx_hash, self.explorer_url = view.tx_hash, view.explorer_url
@@ -128,6 +164,7 @@ class CheckoutOrderState(rx.State):
         events = [CheckoutCampaignState.load_brand(view.campaign_slug)]
         if self._claim_due(view):
             events.append(CheckoutOrderState.check_claim)
+        self._shown = view
         if view.status not in SETTLED:
             events.append(CheckoutOrderState.watch_order)
         return events
@@ -144,38 +181,44 @@ class CheckoutOrderState(rx.State):
 
     @rx.event(background=True, supersedes=True)
     async def watch_order(self):
-        """Re-read the order every ~2 s until it settles (minted, expired, refunded) or the buyer leaves.
+        """Re-read the order on the back-off schedule (follow_order) until it settles (minted, expired, refunded) or
+        the buyer leaves.
 
         Stops on unmount (stop_watching), when the tab's route is another page, and - `supersedes` - when
         Reflex cancels the chain that started it or a newer loop starts. The read runs outside the state lock.
         """
         async with self:
             self._poll_generation += 1
-            generation, public_id = self._poll_generation, self.public_id
+            generation, public_id, shown = self._poll_generation, self.public_id, self._shown
             self.watching = True
-        try:
-            for _ in range(MAX_POLLS):
-                await asyncio.sleep(POLL_EVERY_S)
-                async with self:
-                    if not self._still_watching(generation, public_id):
-                        return
-                try:
-                    view = await asyncio.to_thread(get_order_public, public_id)
-                except NotFound:
-                    return
-                async with self:
-                    if not self._still_watching(generation, public_id):
-                        return
-                    self._show(view)
-                    claim_due = self._claim_due(view)
-                    if claim_due:
-                        self._claim_checked = True
+
+        async def read() -> OrderView | None:
+            async with self:
+                if not self._still_watching(generation, public_id):
+                    return None
+            try:
+                return await asyncio.to_thread(get_order_public, public_id)
+            except NotFound:
+                return None
+
+        async def show(view: OrderView) -> bool:
+            async with self:
+                if not self._still_watching(generation, public_id):
+                    return False
+                self._show(view)
+                self._shown = view
+                claim_due = self._claim_due(view)
                 if claim_due:
-                    claimable = await asyncio.to_thread(can_claim_account, public_id)
-                    async with self:
-                        self.can_claim = claimable
-                if view.status in SETTLED:
-                    return
+                    self._claim_checked = True
+            if claim_due:
+                claimable = await asyncio.to_thread(can_claim_account, public_id)
+                async with self:
+                    self.can_claim = claimable
+            return True
+
+        try:
+            if shown is not None:
+                await follow_order(shown, read, show)
         finally:
             async with self:
                 if generation == self._poll_generation:

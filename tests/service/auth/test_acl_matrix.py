@@ -1,5 +1,5 @@
-"""The full access-control matrix: every role against every protected brand, member and campaign action,
-plus cross-brand isolation. The expectation table is written out by hand, not derived from the policy code."""
+"""The full access-control matrix: every role against every protected brand, member (invitations included) and
+campaign action, plus cross-brand isolation. The expectation table is written out by hand, not derived from the policy code."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from sqlmodel import select
 
 from backend.auth.acl import Actor, Role
 from backend.auth.models import Membership, User
@@ -19,6 +20,7 @@ from backend.campaigns import service as campaigns
 from backend.campaigns.models import CampaignStatus
 from backend.db import session_scope
 from backend.errors import Forbidden, NotAuthenticated, NotFound
+from backend.notifications.service import mailbox
 from tests.factories import campaign_fields, make_brand, make_campaign
 
 _emails = itertools.count(1)
@@ -41,21 +43,21 @@ RAISES = {FORBIDDEN: Forbidden, NOT_FOUND: NotFound, ANON: NotAuthenticated}
 
 ACTIONS = (
     "list_brands", "get_brand", "create_brand", "update_brand",
-    "list_members", "invite_member", "change_member_role", "remove_member",
+    "list_members", "invite_member", "change_member_role", "remove_member", "resend_invitation",
     "list_campaigns", "get_campaign", "create_campaign", "update_campaign", "change_campaign_status",
     "delete_campaign",
 )
 
 # Who may do what to brand A (the brand the brand-scoped roles belong to). HIDDEN: the list does not show A.
 EXPECTED: dict[str, tuple[str, ...]] = {
-    #                 list_b  get_b      create_b   update_b   list_m     invite     chg_role   remove     list_c     get_c      create_c   update_c   status     delete
-    "platform_admin": (OK,    OK,        OK,        OK,        OK,        OK,        OK,        OK,        OK,        OK,        OK,        OK,        OK,        OK),
-    "brand_admin":    (OK,    OK,        FORBIDDEN, OK,        OK,        OK,        OK,        OK,        OK,        OK,        OK,        OK,        OK,        OK),
-    "brand_staff":    (OK,    OK,        FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK,        OK,        FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN),
-    "kyc_brand":      (OK,    OK,        FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, NOT_FOUND, FORBIDDEN, NOT_FOUND, NOT_FOUND, NOT_FOUND),
-    "kyc_platform":   (OK,    OK,        FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, NOT_FOUND, FORBIDDEN, NOT_FOUND, NOT_FOUND, NOT_FOUND),
-    "consumer":       (HIDDEN, NOT_FOUND, FORBIDDEN, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, FORBIDDEN, NOT_FOUND, FORBIDDEN, NOT_FOUND, NOT_FOUND, NOT_FOUND),
-    "anonymous":      (ANON,  ANON,      ANON,      ANON,      ANON,      ANON,      ANON,      ANON,      ANON,      ANON,      ANON,      ANON,      ANON,      ANON),
+    #                 list_b  get_b      create_b   update_b   list_m     invite     chg_role   remove     resend     list_c     get_c      create_c   update_c   status     delete
+    "platform_admin": (OK,    OK,        OK,        OK,        OK,        OK,        OK,        OK,        OK,        OK,        OK,        OK,        OK,        OK,        OK),
+    "brand_admin":    (OK,    OK,        FORBIDDEN, OK,        OK,        OK,        OK,        OK,        OK,        OK,        OK,        OK,        OK,        OK,        OK),
+    "brand_staff":    (OK,    OK,        FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK,        OK,        FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    "kyc_brand":      (OK,    OK,        FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, NOT_FOUND, FORBIDDEN, NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    "kyc_platform":   (OK,    OK,        FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, NOT_FOUND, FORBIDDEN, NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    "consumer":       (HIDDEN, NOT_FOUND, FORBIDDEN, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    "anonymous":      (ANON,  ANON,      ANON,      ANON,      ANON,      ANON,      ANON,      ANON,      ANON,      ANON,      ANON,      ANON,      ANON,      ANON,      ANON),
 }
 
 
@@ -65,6 +67,8 @@ class World:
     owner: Actor  # brand A's own admin (so "last admin" rules never interfere)
     staff: Actor  # the member that change-role and remove act on
     campaign_id: int  # a draft, so that update, publish and delete are all possible
+    invitee_id: int  # a pending invitation (resend acts on it)
+    invitee_email: str
 
 
 def _make_actor(kind: str, brand: Brand) -> Actor | None:
@@ -81,11 +85,18 @@ def _make_actor(kind: str, brand: Brand) -> Actor | None:
 
 def _world(brand: Brand | None = None) -> World:
     brand = brand or make_brand()
+    owner = make_user(Role.BRAND_ADMIN, brand)
+    invitee_email = f"invitee{next(_emails)}@example.com"
+    brands.invite_member(owner, brand.id, invitee_email, Role.BRAND_STAFF)  # type: ignore[arg-type]
+    with session_scope() as session:
+        invitee_id = session.exec(select(User.id).where(User.email == invitee_email)).one()
     return World(
         brand=brand,
-        owner=make_user(Role.BRAND_ADMIN, brand),
+        owner=owner,
         staff=make_user(Role.BRAND_STAFF, brand),
         campaign_id=make_campaign(brand, status=CampaignStatus.DRAFT).id,  # type: ignore[arg-type]
+        invitee_id=invitee_id,  # type: ignore[arg-type]
+        invitee_email=invitee_email,
     )
 
 
@@ -98,7 +109,14 @@ def _owner_view(world: World) -> dict[str, Any]:
         "brand": (brand.name, brand.primary_color),
         "members": members,
         "campaigns": sorted((c.id, c.name, c.status.value) for c in page.items),
+        "invitations_mailed": len(mailbox(to=world.invitee_email)),
     }
+
+
+@pytest.fixture(autouse=True)
+def _resend_at_once(configure: Callable[..., None]) -> None:
+    """The world mails one invitation just before the action: a resend must not wait for the minute to pass."""
+    configure(INVITATION_RESEND_AFTER_S=0)
 
 
 # Each action: (call it, then check from the owner's side that it really happened).
@@ -139,6 +157,9 @@ def _run(action: str, actor: Actor | None, w: World) -> Callable[[], None]:
     if action == "remove_member":
         brands.remove_member(actor, bid, w.staff.user_id)  # type: ignore[arg-type]
         return lambda: check(w.staff.email not in _owner_view(w)["members"])
+    if action == "resend_invitation":
+        brands.resend_invitation(actor, bid, w.invitee_id)  # type: ignore[arg-type]
+        return lambda: check(_owner_view(w)["invitations_mailed"] == 2)
     if action == "list_campaigns":
         page = campaigns.list_campaigns(actor, bid)  # type: ignore[arg-type]
         return lambda: check([c.id for c in page.items] == [cid])
@@ -200,9 +221,10 @@ CROSS_BRAND: dict[str, type[Exception]] = {
     "invite_member": NotFound,
     "change_member_role": NotFound,
     "remove_member": NotFound,
-    "list_campaigns": Forbidden,
+    "resend_invitation": NotFound,
+    "list_campaigns": NotFound,
     "get_campaign": NotFound,
-    "create_campaign": Forbidden,
+    "create_campaign": NotFound,
     "update_campaign": NotFound,
     "change_campaign_status": NotFound,
     "delete_campaign": NotFound,

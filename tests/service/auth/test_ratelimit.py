@@ -1,13 +1,16 @@
-"""Rate limits on sign-in and refresh, per account and per IP, in memory and shared through Redis."""
+"""Rate limits: sign-in failures (per IP, and per account with exponential back-off), refresh, in memory and shared
+through Redis."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 
 import pytest
 from limits.storage import storage_from_string
 
+from backend.auth import ratelimit
 from backend.auth.ratelimit import RateLimiter, get_rate_limiter
 from backend.auth.service import begin_web_sign_in, login, refresh
 from backend.errors import NotAuthenticated, RateLimited
@@ -20,7 +23,8 @@ REDIS_TEST_URL = "redis://127.0.0.1:6379/15"
 @pytest.fixture
 def tight_limits(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Small limits so a test needs few attempts (each sign-in costs a full argon2 verification)."""
-    monkeypatch.setenv("RATE_LIMIT_LOGIN_PER_ACCOUNT", "3/minute")
+    monkeypatch.setenv("LOGIN_BACKOFF_AFTER_FAILURES", "3")
+    monkeypatch.setenv("LOGIN_BACKOFF_MAX_S", "8")
     monkeypatch.setenv("RATE_LIMIT_LOGIN_PER_IP", "4/minute")
     monkeypatch.setenv("RATE_LIMIT_REFRESH_PER_IP", "3/minute")
     get_settings.cache_clear()
@@ -29,36 +33,94 @@ def tight_limits(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     get_settings.cache_clear()
 
 
-def test_login_is_limited_per_account_across_ips(tight_limits):
+class Clock:
+    """The back-off's clock, moved by the test instead of waiting."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    fake = Clock()
+    monkeypatch.setattr(ratelimit, "clock", fake)
+    return fake
+
+
+def _fail(email: str = "ava@example.com", ip: str = "10.0.0.1") -> None:
+    with pytest.raises(NotAuthenticated):
+        login(email, "wrong-password-1", ip=ip)
+
+
+def test_successful_sign_ins_are_not_counted(tight_limits, clock):
     make_user(email="ava@example.com")
-    for attempt in range(3):
-        with pytest.raises(NotAuthenticated):
-            login("ava@example.com", "wrong-password-1", ip=f"10.0.0.{attempt}")
+    for _ in range(6):  # more than the per-IP limit and the free failures together
+        assert login("ava@example.com", PASSWORD, ip="10.0.0.1").access_token
+
+
+def test_after_the_free_failures_each_attempt_waits_twice_as_long(tight_limits, clock):
+    make_user(email="ava@example.com")
+    _fail(ip="10.0.0.1")
+    _fail(ip="10.0.0.2")
+    _fail(ip="10.0.0.3")  # the third failure: the next attempt waits 1 s
+    waits = []
+    for attempt in range(5):
+        with pytest.raises(RateLimited) as caught:
+            login("ava@example.com", PASSWORD, ip=f"10.0.1.{attempt}")  # even the right password, from a new IP
+        waits.append(caught.value.retry_after_s)
+        assert f"{caught.value.retry_after_s} second" in caught.value.message and caught.value.status == 429
+        clock.advance(caught.value.retry_after_s)
+        _fail(ip=f"10.0.2.{attempt}")
+    assert waits == [1, 2, 4, 8, 8]  # doubling, capped at LOGIN_BACKOFF_MAX_S
+
+
+def test_the_owner_gets_in_once_the_wait_is_over_and_that_forgets_the_failures(tight_limits, clock):
+    make_user(email="ava@example.com")
+    for n in range(8):  # someone guessing, from many addresses
+        clock.advance(8)
+        _fail(ip=f"10.3.0.{n}")
     with pytest.raises(RateLimited) as caught:
-        login("ava@example.com", PASSWORD, ip="10.0.0.99")  # even the right password, from a new IP
-    assert 0 < caught.value.retry_after_s <= 60
-    assert caught.value.status == 429 and str(caught.value.retry_after_s) in caught.value.message
+        login("ava@example.com", PASSWORD, ip="10.9.9.9")
+    assert caught.value.retry_after_s <= 8  # never locked for longer than the cap
+    clock.advance(caught.value.retry_after_s)
+    assert login("ava@example.com", PASSWORD, ip="10.9.9.9").access_token
+    _fail(ip="10.3.1.1")  # the failures were forgotten: these do not wait
+    _fail(ip="10.3.1.2")
+    assert login("ava@example.com", PASSWORD, ip="10.9.9.9").access_token
 
 
-def test_account_limit_ignores_case_and_spaces(tight_limits):
+def test_account_back_off_ignores_case_and_spaces(tight_limits, clock):
     make_user(email="ava@example.com")
-    for variant in ("AVA@example.com", " ava@EXAMPLE.com", "Ava@Example.Com"):
-        with pytest.raises(NotAuthenticated):
-            login(variant, "wrong-password-1", ip=f"10.9.{len(variant)}.1")
+    for n, variant in enumerate(("AVA@example.com", " ava@EXAMPLE.com", "Ava@Example.Com")):
+        _fail(variant, ip=f"10.9.{n}.1")
     with pytest.raises(RateLimited):
         login("ava@example.com", PASSWORD, ip="10.9.9.9")
 
 
-def test_login_is_limited_per_ip_across_accounts(tight_limits):
+def test_unknown_addresses_back_off_like_known_ones(tight_limits, clock):
+    for n in range(3):
+        _fail("nobody@example.com", ip=f"10.4.{n}.1")
+    with pytest.raises(RateLimited):
+        login("nobody@example.com", PASSWORD, ip="10.4.9.1")
+
+
+def test_failures_are_limited_per_ip_across_accounts(tight_limits, clock):
     for n in range(4):
-        with pytest.raises(NotAuthenticated):
-            login(f"nobody{n}@example.com", PASSWORD, ip="10.0.0.7")
+        _fail(f"nobody{n}@example.com", ip="10.0.0.7")
     with pytest.raises(RateLimited) as caught:
         login("someone-else@example.com", PASSWORD, ip="10.0.0.7")
     assert caught.value.retry_after_s > 0
+    make_user(email="bob@example.com")
+    assert login("bob@example.com", PASSWORD, ip="10.0.0.8").access_token  # another IP is unaffected
 
 
-def test_web_sign_in_shares_the_login_limits(tight_limits):
+def test_web_sign_in_shares_the_back_off(tight_limits, clock):
     make_user(email="ava@example.com")
     for _ in range(3):
         with pytest.raises(NotAuthenticated):
@@ -67,16 +129,14 @@ def test_web_sign_in_shares_the_login_limits(tight_limits):
         login("ava@example.com", PASSWORD, ip="10.4.4.4")
 
 
-def test_counters_are_independent_per_key(tight_limits):
+def test_counters_are_independent_per_account(tight_limits, clock):
     make_user(email="ava@example.com")
     make_user(email="bob@example.com")
-    for _ in range(3):
-        with pytest.raises(NotAuthenticated):
-            login("ava@example.com", "wrong-password-1", ip="10.0.1.1")
+    for n in range(3):
+        _fail(ip=f"10.0.1.{n}")
     with pytest.raises(RateLimited):
-        login("ava@example.com", PASSWORD, ip="10.0.1.2")
-    # Another account from another IP is unaffected by Ava's lock-out.
-    assert login("bob@example.com", PASSWORD, ip="10.0.2.2").access_token
+        login("ava@example.com", PASSWORD, ip="10.0.1.9")
+    assert login("bob@example.com", PASSWORD, ip="10.0.2.2").access_token  # Bob is unaffected
 
 
 def test_refresh_is_limited_per_ip(tight_limits):
@@ -129,3 +189,39 @@ def test_redis_storage_shares_counts_between_limiter_instances(redis_settings: s
     assert caught.value.retry_after_s > 0
     with pytest.raises(RateLimited):
         shared.hit("3/minute", key)
+
+
+FIRST_LIMITERS = """
+import sys, threading
+from backend.auth.ratelimit import get_rate_limiter
+assert "redis" not in sys.modules
+failures = []
+def build():
+    try:
+        get_rate_limiter()
+    except Exception as exc:
+        failures.append(repr(exc))
+threads = [threading.Thread(target=build) for _ in range(8)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(failures)
+"""
+
+
+def test_a_fresh_process_serves_its_first_concurrent_requests_with_the_redis_limiter(redis_settings: str,
+                                                                                       tmp_path) -> None:
+    """Request threads of a fresh web process build the limiter at once: none may see the lazily imported Redis
+    client half-imported."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.bench.run import ROOT
+
+    env = os.environ | {"REDIS_URL": redis_settings, "PRIMSELL_DATA_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", FIRST_LIMITERS], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "[]"

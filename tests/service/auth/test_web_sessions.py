@@ -1,21 +1,27 @@
-"""Web sign-in: a single-use, short-lived code exchanged for an HttpOnly session cookie, then resolved per page."""
+"""Web sign-in: a single-use, short-lived code exchanged for an HttpOnly session cookie, then resolved per event; the
+cookie is its own kind (never an API refresh token), rotates, and ends after an idle timeout."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import delete, update
+from sqlmodel import select
 
 from backend.auth.acl import Role
-from backend.auth.models import AuthSession, LoginGrant, User
+from backend.auth.models import AuthSession, LoginGrant, Membership, RefreshToken, User
 from backend.auth.service import (
     GENERIC_LOGIN_ERROR,
     actor_for_web_session,
     begin_web_sign_in,
     complete_web_sign_in,
     end_web_session,
+    login,
+    logout,
     refresh,
+    rotate_web_session,
+    web_session,
 )
 from backend.db import session_scope, utcnow
 from backend.errors import NotAuthenticated
@@ -104,10 +110,98 @@ def test_expired_web_session_is_nobody(staff):
     assert actor_for_web_session(cookie) is None
 
 
-def test_rotated_cookie_is_nobody(staff):
+def _age(**changes: timedelta) -> None:
+    """Move every web session's and token's times back by the given amounts (as if that much time had passed)."""
+    now = utcnow()
+    with session_scope() as session:
+        if "seen" in changes:
+            session.exec(update(AuthSession).values(last_seen_at=now - changes["seen"]))
+        if "issued" in changes:
+            session.exec(update(RefreshToken).values(created_at=now - changes["issued"]))
+        if "rotated" in changes:
+            session.exec(update(RefreshToken).where(RefreshToken.rotated_at.is_not(None))
+                         .values(rotated_at=now - changes["rotated"]))
+
+
+def test_a_web_cookie_is_not_an_api_refresh_token(staff):
     cookie = _cookie()
-    refresh(cookie, ip=IP)  # the cookie's token was rotated away
+    with pytest.raises(NotAuthenticated, match="Invalid refresh token"):
+        refresh(cookie, ip=IP)
+    logout(cookie)  # the API's sign-out does not know cookies either
+    assert actor_for_web_session(cookie) is not None
+
+
+def test_an_api_refresh_token_is_not_a_web_cookie(staff):
+    pair = login("sam@example.com", PASSWORD, ip=IP)
+    assert actor_for_web_session(pair.refresh_token) is None
+    assert web_session(pair.refresh_token) is None
+    assert rotate_web_session(pair.refresh_token) is None
+    end_web_session(pair.refresh_token)  # the web sign-out does not end API sessions
+    assert refresh(pair.refresh_token, ip=IP).access_token
+
+
+def test_rotation_gives_a_new_value_and_the_old_one_stops_after_the_grace(staff):
+    cookie = _cookie()
+    first = web_session(cookie)
+    assert first is not None and first.rotate_due is False
+    rotated = rotate_web_session(cookie)
+    assert rotated is not None
+    new_cookie, expires_at = rotated
+    assert new_cookie != cookie and expires_at == first.expires_at
+    assert rotate_web_session(cookie) is None  # a second tab racing the first rotates nothing
+    assert actor_for_web_session(new_cookie).user_id == first.actor.user_id  # type: ignore[union-attr]
+    assert actor_for_web_session(cookie) is not None  # requests already on their way still get through
+    _age(rotated=timedelta(seconds=61))
     assert actor_for_web_session(cookie) is None
+    # A tab that connected with the old value keeps speaking for its own session (its websocket cannot get the new
+    # cookie), and for no other.
+    assert web_session(cookie, bound_session_id=first.actor.session_id) is not None
+    assert web_session(cookie, bound_session_id="another-session") is None
+    end_web_session(cookie)  # signing out with any value of the cookie ends the session
+    assert actor_for_web_session(new_cookie) is None
+    assert web_session(cookie, bound_session_id=first.actor.session_id) is None
+
+
+def test_rotation_is_due_at_least_daily(staff):
+    cookie = _cookie()
+    _age(issued=timedelta(hours=1, seconds=1))
+    found = web_session(cookie)
+    assert found is not None and found.rotate_due is True
+    new_cookie, _ = rotate_web_session(cookie)  # type: ignore[misc]
+    assert web_session(new_cookie).rotate_due is False  # type: ignore[union-attr]
+
+
+def test_an_idle_web_session_ends(staff):
+    cookie = _cookie()
+    _age(seen=timedelta(hours=7, minutes=59))
+    assert actor_for_web_session(cookie) is not None  # and that request counts as activity
+    _age(seen=timedelta(hours=8, seconds=1))
+    assert actor_for_web_session(cookie) is None
+    with session_scope() as session:
+        assert session.exec(select(AuthSession.revoke_reason)).one() == "idle"
+    _age(seen=timedelta(0))
+    assert actor_for_web_session(cookie) is None  # ended for good
+
+
+def test_activity_keeps_a_web_session_alive(staff):
+    cookie = _cookie()
+    _age(seen=timedelta(hours=7))
+    assert actor_for_web_session(cookie) is not None
+    with session_scope() as session:
+        seen = session.exec(select(AuthSession.last_seen_at)).one()
+    assert utcnow() - seen < timedelta(seconds=5)  # type: ignore[operator]
+
+
+def test_the_web_session_reads_roles_as_they_are_now(staff):
+    _user, brand = staff
+    cookie = _cookie()
+    assert actor_for_web_session(cookie).roles == {brand.id: Role.BRAND_STAFF}  # type: ignore[union-attr]
+    with session_scope() as session:
+        session.exec(update(Membership).values(role=Role.BRAND_ADMIN))
+    assert actor_for_web_session(cookie).roles == {brand.id: Role.BRAND_ADMIN}  # type: ignore[union-attr]
+    with session_scope() as session:
+        session.exec(delete(Membership))
+    assert actor_for_web_session(cookie).roles == {}  # type: ignore[union-attr]
 
 
 def test_deactivated_user_cookie_is_nobody(staff):

@@ -24,6 +24,7 @@ from backend.brands.service import (
 from backend.db import session_scope, utcnow
 from backend.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
 from tests.factories import PASSWORD, make_brand, make_user
+from tests.service.brands.support import latest_token
 
 NEW_PASSWORD = "Fresh-meadow-2031!"
 
@@ -73,14 +74,14 @@ def test_update_brand_changes_only_what_is_sent(brand, admin):
 
 def test_inviting_a_new_email_creates_a_pending_member_who_accepts_and_can_log_in(brand, admin):
     result = invite_member(admin, brand.id, " New.Person@Example.COM ", "brand_staff")
-    assert result.email == "new.person@example.com"
-    assert result.role is Role.BRAND_STAFF
-    assert result.accept_token
+    assert (result.email, result.role, result.sent) == ("new.person@example.com", Role.BRAND_STAFF, True)
     assert _members(admin, brand)["new.person@example.com"] == (Role.BRAND_STAFF, True)
     with pytest.raises(NotAuthenticated):  # no password yet: cannot sign in
         login("new.person@example.com", NEW_PASSWORD, ip="10.0.0.1")
 
-    assert accept_invitation(result.accept_token, NEW_PASSWORD, display_name="New Person") == "new.person@example.com"
+    accepted = accept_invitation(latest_token("new.person@example.com"), NEW_PASSWORD, display_name="New Person",
+                                 ip="10.0.0.1")
+    assert accepted.email == "new.person@example.com"
 
     assert _members(admin, brand)["new.person@example.com"] == (Role.BRAND_STAFF, False)
     actor = authenticate_access_token(login("new.person@example.com", NEW_PASSWORD, ip="10.0.0.1").access_token)
@@ -90,37 +91,41 @@ def test_inviting_a_new_email_creates_a_pending_member_who_accepts_and_can_log_i
 
 
 def test_an_invitation_is_single_use(brand, admin):
-    token = invite_member(admin, brand.id, "once@example.com", Role.BRAND_STAFF).accept_token
-    assert token
-    accept_invitation(token, NEW_PASSWORD)
+    invite_member(admin, brand.id, "once@example.com", Role.BRAND_STAFF)
+    token = latest_token("once@example.com")
+    accept_invitation(token, NEW_PASSWORD, ip="10.0.0.1")
     with pytest.raises(NotFound):
-        accept_invitation(token, "Another-password-77")
+        accept_invitation(token, "Another-password-77", ip="10.0.0.1")
     login("once@example.com", NEW_PASSWORD, ip="10.0.0.1")  # the first password still holds
 
 
 def test_expired_or_unknown_invitation_is_refused(brand, admin):
-    token = invite_member(admin, brand.id, "late@example.com", Role.BRAND_STAFF).accept_token
+    invite_member(admin, brand.id, "late@example.com", Role.BRAND_STAFF)
+    token = latest_token("late@example.com")
     with session_scope() as session:
         session.exec(update(Invitation).values(expires_at=utcnow() - timedelta(seconds=1)))
-    with pytest.raises(NotFound, match="expired"):
-        accept_invitation(token, NEW_PASSWORD)  # type: ignore[arg-type]
+    with pytest.raises(NotFound, match="no longer valid"):
+        accept_invitation(token, NEW_PASSWORD, ip="10.0.0.1")
     with pytest.raises(NotFound):
-        accept_invitation("no-such-token", NEW_PASSWORD)
+        accept_invitation("no-such-token", NEW_PASSWORD, ip="10.0.0.1")
 
 
 def test_accepting_with_a_weak_password_is_refused_and_the_invitation_stays_usable(brand, admin):
-    token = invite_member(admin, brand.id, "careful@example.com", Role.BRAND_STAFF).accept_token
+    invite_member(admin, brand.id, "careful@example.com", Role.BRAND_STAFF)
+    token = latest_token("careful@example.com")
     with pytest.raises(ValidationFailed) as caught:
-        accept_invitation(token, "short")  # type: ignore[arg-type]
+        accept_invitation(token, "short", ip="10.0.0.1")
     assert "password" in caught.value.fields
-    accept_invitation(token, NEW_PASSWORD)  # type: ignore[arg-type]
+    accept_invitation(token, NEW_PASSWORD, ip="10.0.0.1")
     login("careful@example.com", NEW_PASSWORD, ip="10.0.0.1")
 
 
-def test_inviting_an_existing_user_adds_them_directly(brand, admin):
+def test_inviting_an_existing_user_waits_for_them_to_accept(brand, admin):
     other = make_user(email="existing@example.com")
     result = invite_member(admin, brand.id, "EXISTING@example.com", Role.KYC_REVIEWER)
-    assert result.accept_token is None
+    assert result.sent is True
+    assert _members(admin, brand)["existing@example.com"] == (Role.KYC_REVIEWER, True)
+    accept_invitation(latest_token("existing@example.com"), PASSWORD, ip="10.0.0.2")
     assert _members(admin, brand)["existing@example.com"] == (Role.KYC_REVIEWER, False)
     actor = authenticate_access_token(login("existing@example.com", PASSWORD, ip="10.0.0.2").access_token)
     assert actor.user_id == other.user_id and actor.roles == {brand.id: Role.KYC_REVIEWER}

@@ -19,8 +19,8 @@ from backend.campaigns.service import (
 )
 from backend.chain.models import ContractDeployment
 from backend.db import session_scope, utcnow
-from backend.workflow.machines import ContractState
 from backend.errors import Conflict, NotFound, ValidationFailed
+from backend.workflow.machines import ContractState
 from tests.factories import campaign_fields, make_brand, make_campaign, make_user
 
 ADDRESS = "0x8ba1f109551bD432803012645Ac136ddd64DBA72"
@@ -293,7 +293,8 @@ def test_list_refuses_bad_sort_and_paging(brand, admin, kwargs, field):
 def test_sale_window_in_another_timezone_is_stored_as_the_same_instant(brand, admin):
     tokyo = timezone(timedelta(hours=9))
     starts = datetime(2030, 1, 1, 9, 0, tzinfo=tokyo)
-    created = create_campaign(admin, brand.id, campaign_fields(sale_starts_at=starts, sale_ends_at=starts + timedelta(days=1)))
+    created = create_campaign(admin, brand.id,
+                              campaign_fields(sale_starts_at=starts, sale_ends_at=starts + timedelta(days=1)))
     stored = get_campaign(admin, created.id)
     assert stored.sale_starts_at == datetime(2030, 1, 1, 0, 0, tzinfo=UTC)
     assert stored.sale_starts_at.utcoffset() == timedelta(0)

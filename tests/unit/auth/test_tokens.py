@@ -70,7 +70,7 @@ def test_tampered_signature_is_refused():
 
 def test_tampered_payload_is_refused():
     token = issue_access_token(1, "sid", secret=SECRET, ttl_s=60)
-    header, payload, signature = token.split(".")
+    header, _payload, signature = token.split(".")
     claims = jwt.decode(token, options={"verify_signature": False})
     claims["sub"] = "2"  # become another user
     with pytest.raises(NotAuthenticated):

@@ -1,0 +1,175 @@
+"""Request and response models of the rewards API (definitions, the holder's perks, QR codes, redemption, SIWE).
+Amounts in base units are decimal strings in responses (JSON numbers lose precision above 2**53)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+from backend.rewards.models import PayoutMode, PayoutPeriod, PerkChannel, Reward, RewardKind, UsePeriod
+from backend.workflow.machines import RewardState
+
+
+class RewardOut(BaseModel):
+    id: int
+    campaign_id: int
+    brand_id: int
+    kind: RewardKind
+    title: str
+    description: str
+    image_url: str
+    starts_at: datetime | None
+    ends_at: datetime | None
+    token_ranges: list[list[int]] = Field(description="[] = every token; else inclusive [first, last] ranges")
+    requires_kyc: bool
+    channel: PerkChannel
+    use_period: UsePeriod
+    uses_per_period: int
+    locations: list[str]
+    payout_mode: PayoutMode | None
+    amount_per_token: str | None = Field(description="Base units of the currency, as a decimal string.")
+    currency_address: str | None = Field(description='"" = the chain\'s own coin; else the ERC-20 address')
+    currency_decimals: int | None
+    currency_symbol: str | None
+    royalty_share_bps: int | None
+    payout_period: PayoutPeriod | None
+    state: RewardState
+    in_use: bool = Field(description="Redeemed or allocated at least once: the rules can no longer change.")
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, reward: Reward) -> RewardOut:
+        own = {name: getattr(reward, name) for name in cls.model_fields if name not in ("amount_per_token", "in_use")}
+        amount = reward.amount_per_token
+        return cls.model_validate(own | {"amount_per_token": None if amount is None else str(amount),
+                                         "in_use": reward.in_use})
+
+
+class RewardList(BaseModel):
+    items: list[RewardOut]
+
+
+class RewardEndRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str = Field("", max_length=500)
+
+
+class RewardChangeOut(BaseModel):
+    id: int
+    action: str
+    actor: str
+    changes: dict[str, list[object]]
+    reason: str
+    created_at: datetime
+
+
+class RewardChangeList(BaseModel):
+    items: list[RewardChangeOut]
+
+
+# --- the holder's perks and codes ------------------------------------------------------------------------------
+
+class HolderPerkOut(BaseModel):
+    reward_id: int
+    campaign_id: int
+    campaign_name: str
+    token_id: int
+    holder: str
+    title: str
+    description: str
+    image_url: str
+    channel: PerkChannel
+    use_period: UsePeriod
+    uses_per_period: int
+    uses_left: int = Field(description="Uses left in the current period (UTC).")
+    ends_at: datetime | None
+    locations: list[str]
+    requires_kyc: bool
+    blocked: str = Field(description='Why it cannot be used now although held (e.g. identity check), else "".')
+
+
+class HolderPerkList(BaseModel):
+    items: list[HolderPerkOut]
+
+
+class PerkRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reward_id: int = Field(ge=1, le=2**31 - 1)
+    token_id: int = Field(ge=0, le=2**53 - 1, description="at most 2**53 - 1: exact in every JSON reader")
+
+
+class QrCodeOut(BaseModel):
+    code: str = Field(description="The signed code the QR image carries (staff may type it instead).")
+    expires_at: datetime
+    image: str = Field(description="The QR code as an SVG data URL.")
+    reward_id: int
+    token_id: int
+    holder: str
+
+
+class OnlineRedemptionOut(BaseModel):
+    redemption_code: str = Field(description="Give this code to the brand's shop.")
+    reward_id: int
+    token_id: int
+    redeemed_at: datetime
+    uses_left: int
+
+
+class RedeemRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    code: str = Field(min_length=1, max_length=300, pattern=r"\S")  # not only spaces (they are stripped)
+    location: str = Field("", max_length=120)
+    confirm: StrictBool = Field(True, description="false: only check the code and show what it is for.")
+
+
+class ScanOut(BaseModel):
+    status: Literal["valid", "redeemed", "refused"]
+    reason: str = Field(description="Why it was refused: invalid, expired, foreign_brand, ended, invalid_time, "
+                                    "location, not_qualifying, not_holder, already_redeemed, kyc_required")
+    message: str
+    reward_id: int | None
+    reward_title: str
+    reward_description: str
+    reward_image_url: str
+    campaign_name: str
+    token_id: int | None
+    token_image_url: str
+    holder: str
+    uses_left: int | None
+    uses_per_period: int | None
+    use_period: str
+    locations: list[str]
+    location: str
+    redemption_id: int | None
+    at: datetime | None
+
+
+# --- Sign-In with Ethereum ---------------------------------------------------------------------------------------
+
+class SiweNonceOut(BaseModel):
+    nonce: str
+    expires_at: datetime
+    domain: str
+    uri: str
+    chain_id: int
+    statement: str
+    message: str | None = Field(None, description="The whole message to sign, when `address` was given.")
+
+
+class SiweVerifyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    message: str = Field(min_length=1, max_length=4096)
+    signature: str = Field(min_length=2, max_length=8194, pattern=r"^0x[0-9a-fA-F]*$")
+
+
+class SiweVerifyOut(BaseModel):
+    address: str
+    wallet_proof: str = Field(description="Send as the X-Wallet-Proof header to /api/v1/rewards/mine and /qr.")
+    expires_in: int

@@ -1,0 +1,1 @@
+"""Rewards of a campaign: definitions (perks, payouts), perk redemption by QR code or wallet proof."""

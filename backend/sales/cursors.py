@@ -1,0 +1,93 @@
+"""A poller's walk through one source's feed of one collection, kept in `sales_cursor`.
+
+A walk reads from the newest event seen less the look-back window (late and dropped events are caught by the
+overlap; the ledger makes re-reading free) up to now, over as many runs as it takes: while it is unfinished its
+paging cursor is kept. The high-water mark moves only when a walk ends, so a walk cut short never skips a gap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from backend.db import session_scope
+from backend.sales.models import SalesCursor
+from backend.workflow.sql import upsert
+
+# Consecutive failed reads of one cursor before the walk is given up (the next walk's overlap covers it).
+MAX_CURSOR_FAILURES = 3
+
+
+@dataclass
+class Walk:
+    source: str
+    collection: str
+    source_ref: str | None = None
+    cursor: str | None = None
+    after: datetime | None = None
+    high: datetime | None = None
+    failures: int = 0
+    last_event_at: datetime | None = None
+    not_before: datetime | None = None
+    events_seen: int = 0
+    error: str = ""
+    finished: bool = False
+
+    def start(self, lookback_s: int) -> None:
+        """Begin a walk unless one is under way: from the high-water mark less the look-back window."""
+        if self.cursor is None:
+            self.after = self.last_event_at - timedelta(seconds=lookback_s) if self.last_event_at else None
+            self.high = None
+
+    def see(self, at: datetime) -> None:
+        self.events_seen += 1
+        if self.high is None or at > self.high:
+            self.high = at
+
+    def finish(self) -> None:
+        if self.high is not None and (self.last_event_at is None or self.high > self.last_event_at):
+            self.last_event_at = self.high
+        self.cursor, self.after, self.high, self.failures, self.finished = None, None, None, 0, True
+
+    def fail_cursor(self, message: str) -> bool:
+        """A read of the current cursor failed; True if the walk is given up (too many failures in a row)."""
+        self.failures += 1
+        self.error = message
+        if self.failures >= MAX_CURSOR_FAILURES:
+            self.error = f"{message}; gave up this walk after {self.failures} failures (the next one overlaps it)"
+            self.finish()
+            return True
+        return False
+
+
+def load_walk(source: str, collection: str) -> Walk:
+    with session_scope() as session:
+        row = session.execute(select(SalesCursor).where(SalesCursor.source == source,
+                                                        SalesCursor.collection == collection)).scalars().first()
+        if row is None:
+            return Walk(source, collection)
+        return Walk(source, collection, source_ref=row.source_ref, cursor=row.cursor, after=row.walk_after,
+                    high=row.walk_high, failures=row.cursor_failures, last_event_at=row.last_event_at,
+                    not_before=row.not_before)
+
+
+def save_walk(walk: Walk, now: datetime) -> None:
+    values = {
+        "source_ref": walk.source_ref, "cursor": walk.cursor, "walk_after": walk.after, "walk_high": walk.high,
+        "cursor_failures": walk.failures, "last_event_at": walk.last_event_at, "last_run_at": now,
+        "last_error": walk.error[:500], "updated_at": now,
+    }
+    with session_scope() as session:
+        upsert(session, SalesCursor.__table__,
+               values | {"source": walk.source, "collection": walk.collection, "events_seen": walk.events_seen},
+               ["source", "collection"],
+               values | {"events_seen": SalesCursor.__table__.c.events_seen + walk.events_seen})
+
+
+def hold_source(source: str, until: datetime, reason: str) -> None:
+    """The source asked us to wait (Retry-After): every collection's cursor of it waits, in every process."""
+    with session_scope() as session:
+        session.execute(update(SalesCursor).where(SalesCursor.source == source)
+                        .values(not_before=until, last_error=reason[:500]).execution_options(synchronize_session=False))

@@ -1,0 +1,11 @@
+"""rarible_sales_poller: read a bounded number of Rarible activity pages per collection into the sales ledger
+(only when RARIBLE_API_KEY is set)."""
+
+from __future__ import annotations
+
+from backend.sales.polling import poll
+from jobs.runner import RunContext
+
+
+def run(ctx: RunContext) -> int:
+    return poll("rarible", keep_going=ctx.keep_going).reports

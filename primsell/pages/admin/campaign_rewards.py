@@ -1,0 +1,241 @@
+"""/admin/campaigns/<id>/rewards: the campaign's rewards (perks and payouts), a form to define or change one (a
+reward in use keeps its rules), End behind a confirmation, and per reward its redemptions over time (a chart), by
+location and staff member, and refused attempts with their reasons. Payout sections come with the payout work."""
+
+import reflex as rx
+
+from primsell import routes
+from primsell.components.dialogs import confirm_dialog
+from primsell.components.forms import form_error, select_field, submit_button, text_field, textarea_field
+from primsell.pages.admin.decorator import admin_page
+from primsell.state.admin.campaign_rewards import AdminCampaignRewardsState as RewardsState
+from primsell.state.session import SessionState
+
+
+def _back() -> rx.Component:
+    return rx.link(rx.hstack(rx.icon("arrow-left", size=14), rx.text("Campaign"), align="center", spacing="1"),
+                   href=routes.admin_campaign(RewardsState.campaign_id), size="2")
+
+
+def _value(name: str) -> rx.Var:
+    return RewardsState.values[name]
+
+
+def _perk_fields() -> rx.Component:
+    errors = RewardsState.field_errors
+    return rx.vstack(
+        rx.hstack(
+            select_field("Redeemed", "channel", [("in_store", "In store (QR code)"), ("online", "Online (code)")],
+                         errors, default_value=_value("channel")),
+            text_field("Uses", "uses_per_period", errors, type="number", default_value=_value("uses_per_period"),
+                       min=1, max=1000),
+            select_field("Per", "use_period", [("ever", "in all"), ("day", "day"), ("week", "week"),
+                                               ("month", "month")], errors, default_value=_value("use_period")),
+            spacing="3", width="100%",
+        ),
+        textarea_field("Locations (one per line; empty = anywhere)", "locations", errors,
+                       default_value=_value("locations"), rows="3"),
+        spacing="3", width="100%",
+    )
+
+
+def _payout_fields() -> rx.Component:
+    errors = RewardsState.field_errors
+    return rx.vstack(
+        rx.callout("Payouts are computed and paid on chain by the payout distributor.", icon="info", size="1"),
+        rx.hstack(
+            select_field("Kind", "payout_mode", [("fixed_per_token", "Fixed amount per token"),
+                                                 ("royalty_share", "Share of royalties")],
+                         errors, default_value=_value("payout_mode")),
+            select_field("Period", "payout_period", [("week", "weekly"), ("month", "monthly"),
+                                                     ("quarter", "quarterly")],
+                         errors, default_value=_value("payout_period")),
+            spacing="3", width="100%",
+        ),
+        rx.hstack(
+            text_field("Amount per token (base units)", "amount_per_token", errors, inputmode="numeric",
+                       default_value=_value("amount_per_token"), hint="e.g. 10000000000000000 = 0.01 ETH"),
+            text_field("Royalty share (bps)", "royalty_share_bps", errors, type="number",
+                       default_value=_value("royalty_share_bps"), min=1, max=10000),
+            spacing="3", width="100%",
+        ),
+        rx.hstack(
+            text_field("ERC-20 address (empty = native coin)", "currency_address", errors,
+                       default_value=_value("currency_address")),
+            text_field("Decimals", "currency_decimals", errors, type="number",
+                       default_value=_value("currency_decimals")),
+            text_field("Symbol", "currency_symbol", errors, default_value=_value("currency_symbol")),
+            spacing="3", width="100%",
+        ),
+        spacing="3", width="100%",
+    )
+
+
+def reward_form() -> rx.Component:
+    errors = RewardsState.field_errors
+    return rx.form(
+        rx.vstack(
+            form_error(RewardsState.form_error),
+            rx.cond(RewardsState.editing_in_use, rx.callout(
+                "In use: only the title, description and image can change. End it to stop it.", icon="lock",
+                color_scheme="amber", size="1")),
+            text_field("Title", "title", errors, default_value=_value("title"), max_length=120,
+                       placeholder="A free drink"),
+            textarea_field("Description", "description", errors, default_value=_value("description"), rows="2"),
+            text_field("Image URL", "image_url", errors, default_value=_value("image_url")),
+            rx.hstack(
+                text_field("Starts (UTC)", "starts_at", errors, type="datetime-local",
+                           default_value=_value("starts_at")),
+                text_field("Ends (UTC)", "ends_at", errors, type="datetime-local", default_value=_value("ends_at")),
+                spacing="3", width="100%",
+            ),
+            text_field("Qualifying tokens", "token_ranges", errors, default_value=_value("token_ranges"),
+                       placeholder="all tokens", hint="Empty for every token, or ids and ranges: 1-100, 250"),
+            rx.el.label(rx.hstack(
+                rx.el.input(type="checkbox", name="requires_kyc", id="requires_kyc",
+                            default_checked=_value("requires_kyc") == "on"),
+                rx.text("Requires an identity check (KYC)", size="2"), align="center", spacing="2")),
+            rx.cond(RewardsState.kind == "perk", _perk_fields(), _payout_fields()),
+            rx.hstack(
+                rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray", type="button")),
+                submit_button("Save reward", RewardsState.saving, id="reward-submit"),
+                justify="end", width="100%",
+            ),
+            spacing="3", width="100%",
+        ),
+        on_submit=RewardsState.submit_reward,
+        reset_on_submit=False,
+        no_validate=True,
+        key=RewardsState.editing_id.to_string() + RewardsState.kind,
+    )
+
+
+def form_dialog() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(rx.cond(RewardsState.editing_id > 0, "Change reward",
+                                    rx.cond(RewardsState.kind == "perk", "New perk", "New payout"))),
+            reward_form(),
+            max_width="640px",
+        ),
+        open=RewardsState.form_open,
+        on_open_change=RewardsState.set_form_open,
+    )
+
+
+def _reward_row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.link(row["title"], on_click=RewardsState.show_stats(row["id"]), cursor="pointer")),
+        rx.table.cell(rx.badge(row["kind"], variant="soft")),
+        rx.table.cell(row["rule"]),
+        rx.table.cell(row["tokens"]),
+        rx.table.cell(row["window"]),
+        rx.table.cell(rx.badge(row["state"], color_scheme=rx.cond(row["state"] == "active", "green", "gray"))),
+        rx.table.cell(rx.cond(
+            SessionState.can_write_campaigns & (row["state"] == "active"),
+            rx.hstack(
+                rx.button("Edit", size="1", variant="soft", on_click=RewardsState.open_edit(row["id"])),
+                confirm_dialog(rx.button("End", size="1", variant="soft", color_scheme="red"),
+                               title="End this reward?",
+                               description="Nothing more is redeemed or paid from it. This cannot be undone.",
+                               confirm_label="End reward", on_confirm=RewardsState.end_reward(row["id"])),
+                spacing="2",
+            ),
+        )),
+        id=f"reward-{row['id']}",
+    )
+
+
+def _count_table(title: str, rows: rx.Var, name: str) -> rx.Component:
+    return rx.vstack(
+        rx.text(title, weight="medium", size="2"),
+        rx.cond(rows.length() > 0, rx.table.root(rx.table.body(rx.foreach(
+            rows, lambda r: rx.table.row(rx.table.cell(r[name]), rx.table.cell(r["count"]))))),
+            rx.text("None yet.", size="2", color_scheme="gray")),
+        width="100%",
+    )
+
+
+def stats_panel() -> rx.Component:
+    return rx.cond(RewardsState.selected_id > 0, rx.card(rx.cond(
+        RewardsState.stats_loaded,
+        rx.vstack(
+            rx.hstack(rx.heading("Redemptions", size="4"),
+                      rx.badge(RewardsState.stats_totals["redeemed"].to_string() + " redeemed", color_scheme="green"),
+                      rx.badge(RewardsState.stats_totals["refused"].to_string() + " refused", color_scheme="red"),
+                      spacing="3", align="center"),
+            rx.recharts.bar_chart(
+                rx.recharts.bar(data_key="redemptions", fill=rx.color("accent", 9)),
+                rx.recharts.x_axis(data_key="day"), rx.recharts.y_axis(allow_decimals=False),
+                rx.recharts.graphing_tooltip(),
+                data=RewardsState.stats_by_day, width="100%", height=220,
+            ),
+            rx.grid(_count_table("By location", RewardsState.stats_by_location, "name"),
+                    _count_table("By staff member", RewardsState.stats_by_staff, "name"),
+                    _count_table("Refused, by reason", RewardsState.stats_refusals, "reason"),
+                    columns="3", spacing="4", width="100%"),
+            rx.text("Latest refused attempts", weight="medium", size="2"),
+            rx.cond(RewardsState.stats_recent_refusals.length() > 0, rx.table.root(
+                rx.table.header(rx.table.row(rx.table.column_header_cell("When"),
+                                             rx.table.column_header_cell("Staff"),
+                                             rx.table.column_header_cell("Where"),
+                                             rx.table.column_header_cell("Why"))),
+                rx.table.body(rx.foreach(RewardsState.stats_recent_refusals, lambda r: rx.table.row(
+                    rx.table.cell(r["at"]), rx.table.cell(r["staff"]), rx.table.cell(r["location"]),
+                    rx.table.cell(r["message"])))), width="100%"),
+                rx.text("None.", size="2", color_scheme="gray")),
+            rx.cond(RewardsState.stats_online_codes.length() > 0, rx.vstack(
+                rx.text("Online redemption codes", weight="medium", size="2"),
+                rx.foreach(RewardsState.stats_online_codes, lambda r: rx.text(
+                    r["at"], " · token #", r["token"], " · ", rx.code(r["code"]), size="2")))),
+            spacing="3", width="100%", id="reward-stats",
+        ),
+        rx.hstack(rx.spinner(), rx.text("Loading…")),
+    ), width="100%"))
+
+
+@admin_page(route=routes.ADMIN_CAMPAIGN_REWARDS, title="Rewards", on_load=RewardsState.load_rewards)
+def campaign_rewards() -> rx.Component:
+    return rx.vstack(
+        _back(),
+        rx.cond(
+            ~RewardsState.loaded,
+            rx.hstack(rx.spinner(), rx.text("Loading…")),
+            rx.cond(
+                RewardsState.not_found,
+                rx.callout("This campaign does not exist or belongs to another brand.", icon="circle-alert",
+                           color_scheme="red"),
+                rx.vstack(
+                    rx.hstack(
+                        rx.heading("Rewards", size="6"),
+                        rx.spacer(),
+                        rx.cond(SessionState.can_write_campaigns, rx.hstack(
+                            rx.button(rx.icon("gift", size=14), "New perk", on_click=RewardsState.open_new("perk"),
+                                      id="new-perk"),
+                            rx.button(rx.icon("coins", size=14), "New payout", variant="soft",
+                                      on_click=RewardsState.open_new("payout")),
+                            spacing="2")),
+                        width="100%", align="center",
+                    ),
+                    rx.cond(RewardsState.notice != "", rx.callout(RewardsState.notice, icon="info", size="1",
+                                                                 role="status")),
+                    rx.cond(
+                        RewardsState.rewards.length() > 0,
+                        rx.table.root(
+                            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
+                                "Reward", "Kind", "Rule", "Tokens", "Valid", "State", "")])),
+                            rx.table.body(rx.foreach(RewardsState.rewards, _reward_row)),
+                            width="100%",
+                        ),
+                        rx.callout("No rewards yet: define a perk (redeemed by QR code or online) or a payout.",
+                                   icon="gift", color_scheme="gray"),
+                    ),
+                    stats_panel(),
+                    form_dialog(),
+                    spacing="4", width="100%",
+                ),
+            ),
+        ),
+        spacing="4",
+        width="100%",
+    )

@@ -1,0 +1,276 @@
+"""/admin/campaigns/<id>/rewards: define, change and end a campaign's rewards; per reward its statistics
+(redemptions per day, by location and staff member, refused attempts and why) and its change history.
+
+Every handler asks `SessionState.current_actor(self)` for the actor as it is now and calls one backend service; the
+service checks the brand (another brand's campaign is "not found") and validates the whole reward.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import reflex as rx
+
+from backend.errors import DomainError, NotFound
+from backend.rewards.models import Reward
+from backend.rewards.service import define_reward, end_reward, list_rewards, reward_stats, update_reward
+from primsell.state.session import SessionState
+
+FORM_FIELDS = ("kind", "title", "description", "image_url", "starts_at", "ends_at", "token_ranges", "requires_kyc",
+               "channel", "use_period", "uses_per_period", "locations", "payout_mode", "amount_per_token",
+               "currency_address", "currency_decimals", "currency_symbol", "royalty_share_bps", "payout_period")
+PAYOUT_FORM_FIELDS = ("payout_mode", "amount_per_token", "currency_address", "currency_decimals", "currency_symbol",
+                      "royalty_share_bps", "payout_period")
+PERK_FORM_FIELDS = ("channel", "use_period", "uses_per_period", "locations")
+PERIOD_TEXT = {"ever": "in all", "day": "a day", "week": "a week", "month": "a month"}
+
+
+def parse_ranges(text: str) -> list[list[int]]:
+    """ "1-100, 250, 300-310" -> [[1, 100], [250, 250], [300, 310]]; ValueError with what to fix."""
+    ranges: list[list[int]] = []
+    for part in text.replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        first, _, last = part.partition("-")
+        if not first.strip().isdigit() or (last and not last.strip().isdigit()):
+            raise ValueError("use token ids and ranges like 1-100, 250")
+        ranges.append([int(first), int(last) if last else int(first)])
+    return ranges
+
+
+def format_ranges(ranges: list[Any]) -> str:
+    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in ranges)
+
+
+def _utc(value: str) -> str | None:
+    """A datetime-local input (read as UTC) -> ISO-8601 with its zone; "" -> None."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return value  # the service names the field
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).isoformat()
+
+
+def form_to_reward(form: dict[str, Any], *, kind: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """The form's strings -> the service's fields (only those of the reward's kind); errors the form can tell alone."""
+    errors: dict[str, str] = {}
+    text = {name: str(form.get(name, "") or "").strip() for name in FORM_FIELDS}
+    data: dict[str, Any] = {"kind": kind, "title": text["title"], "description": text["description"],
+                            "image_url": text["image_url"], "starts_at": _utc(text["starts_at"]),
+                            "ends_at": _utc(text["ends_at"]), "requires_kyc": form.get("requires_kyc") in
+                            (True, "on", "true")}
+    try:
+        data["token_ranges"] = parse_ranges(text["token_ranges"])
+    except ValueError as exc:
+        errors["token_ranges"] = str(exc)
+    if kind == "perk":
+        data["channel"] = text["channel"] or "in_store"
+        data["use_period"] = text["use_period"] or "ever"
+        data["uses_per_period"] = text["uses_per_period"] or "1"
+        data["locations"] = [line.strip() for line in text["locations"].splitlines() if line.strip()]
+    else:
+        data["payout_mode"] = text["payout_mode"] or None
+        data["payout_period"] = text["payout_period"] or None
+        data["currency_address"] = text["currency_address"]
+        for name in ("amount_per_token", "currency_decimals", "royalty_share_bps", "currency_symbol"):
+            if text[name]:
+                data[name] = text[name]
+    return data, errors
+
+
+def reward_row(reward: Reward) -> dict[str, str]:
+    rule = ""
+    if reward.kind.value == "perk":
+        rule = f"{reward.uses_per_period} use(s) {PERIOD_TEXT[reward.use_period.value]}"
+        rule += " · online" if reward.channel.value == "online" else (
+            f" · {', '.join(reward.locations)}" if reward.locations else " · any location")
+    elif reward.payout_mode is not None:
+        period = reward.payout_period.value if reward.payout_period else ""
+        rule = (f"{reward.amount_per_token} base units of {reward.currency_symbol or 'the native coin'} per token"
+                if reward.payout_mode.value == "fixed_per_token" else
+                f"{reward.royalty_share_bps} bps of royalties") + f" · {period}"
+    return {
+        "id": str(reward.id), "kind": reward.kind.value, "title": reward.title, "state": reward.state.value,
+        "rule": rule, "tokens": format_ranges(reward.token_ranges) or "all tokens",
+        "in_use": "yes" if reward.in_use else "", "kyc": "yes" if reward.requires_kyc else "",
+        "window": " → ".join(x for x in (
+            reward.starts_at.strftime("%Y-%m-%d") if reward.starts_at else "",
+            reward.ends_at.strftime("%Y-%m-%d") if reward.ends_at else "") if x) or "always",
+    }
+
+
+def _form_values(reward: Reward) -> dict[str, str]:
+    def local(value: datetime | None) -> str:
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+    return {
+        "kind": reward.kind.value, "title": reward.title, "description": reward.description,
+        "image_url": reward.image_url, "starts_at": local(reward.starts_at), "ends_at": local(reward.ends_at),
+        "token_ranges": format_ranges(reward.token_ranges), "requires_kyc": "on" if reward.requires_kyc else "",
+        "channel": reward.channel.value, "use_period": reward.use_period.value,
+        "uses_per_period": str(reward.uses_per_period), "locations": "\n".join(reward.locations),
+        "payout_mode": reward.payout_mode.value if reward.payout_mode else "fixed_per_token",
+        "amount_per_token": "" if reward.amount_per_token is None else str(reward.amount_per_token),
+        "currency_address": reward.currency_address or "",
+        "currency_decimals": "" if reward.currency_decimals is None else str(reward.currency_decimals),
+        "currency_symbol": reward.currency_symbol or "",
+        "royalty_share_bps": "" if reward.royalty_share_bps is None else str(reward.royalty_share_bps),
+        "payout_period": reward.payout_period.value if reward.payout_period else "month",
+    }
+
+
+EMPTY_FORM = {name: "" for name in FORM_FIELDS} | {
+    "kind": "perk", "channel": "in_store", "use_period": "day", "uses_per_period": "1",
+    "payout_mode": "fixed_per_token", "payout_period": "month"}
+
+
+class AdminCampaignRewardsState(rx.State):
+    campaign_id: int = 0
+    loaded: bool = False
+    not_found: bool = False
+    rewards: list[dict[str, str]] = []
+    _rewards: dict[int, Reward] = {}  # as loaded, for the edit form (server-side only)
+    # The define/edit dialog.
+    form_open: bool = False
+    editing_id: int = 0
+    editing_in_use: bool = False
+    kind: str = "perk"
+    values: dict[str, str] = dict(EMPTY_FORM)
+    field_errors: dict[str, str] = {}
+    form_error: str = ""
+    saving: bool = False
+    notice: str = ""
+    # The selected reward's statistics.
+    selected_id: int = 0
+    stats_loaded: bool = False
+    stats_totals: dict[str, int] = {}
+    stats_by_day: list[dict[str, Any]] = []
+    stats_by_location: list[dict[str, str]] = []
+    stats_by_staff: list[dict[str, str]] = []
+    stats_refusals: list[dict[str, str]] = []
+    stats_recent_refusals: list[dict[str, str]] = []
+    stats_online_codes: list[dict[str, str]] = []
+
+    def _campaign_from_url(self) -> int:
+        parts = self.router.url.path.rstrip("/").split("/")
+        raw = parts[-2] if len(parts) >= 2 else ""
+        return int(raw) if raw.isdigit() and 0 < int(raw) < 2**31 else 0
+
+    @rx.event
+    async def load_rewards(self):
+        actor = await SessionState.current_actor(self)
+        if actor is None:
+            return SessionState.to_sign_in
+        self.campaign_id = self._campaign_from_url()
+        self.not_found = self.campaign_id == 0
+        if not self.not_found:
+            try:
+                rewards = await asyncio.to_thread(list_rewards, actor, self.campaign_id)
+            except NotFound:
+                self.not_found = True
+            else:
+                self.rewards = [reward_row(r) for r in rewards]
+                self._rewards = {r.id: r for r in rewards}
+        self.loaded = True
+        return None
+
+    @rx.event
+    def open_new(self, kind: str):
+        self.editing_id, self.editing_in_use = 0, False
+        self.kind = kind if kind in ("perk", "payout") else "perk"
+        self.values = dict(EMPTY_FORM) | {"kind": self.kind}
+        self.field_errors, self.form_error, self.form_open = {}, "", True
+
+    @rx.event
+    def open_edit(self, reward_id: str):
+        reward = self._rewards.get(int(reward_id)) if reward_id.isdigit() else None
+        if reward is None:
+            return
+        self.editing_id, self.editing_in_use, self.kind = reward.id, reward.in_use, reward.kind.value  # type: ignore[assignment]
+        self.values = _form_values(reward)
+        self.field_errors, self.form_error, self.form_open = {}, "", True
+
+    @rx.event
+    def set_form_open(self, value: bool):
+        self.form_open = value
+
+    @rx.event
+    async def submit_reward(self, form: dict):
+        actor = await SessionState.current_actor(self)
+        if actor is None:
+            yield SessionState.to_sign_in
+            return
+        data, errors = form_to_reward(form, kind=self.kind)
+        self.values = {name: str(form.get(name, "") or "") for name in FORM_FIELDS} | {"kind": self.kind}
+        self.field_errors, self.form_error = errors, ""
+        if errors:
+            self.form_error = "Please fix the highlighted fields."
+            return
+        self.saving = True
+        yield
+        try:
+            if self.editing_id:
+                changes = {k: v for k, v in data.items() if k != "kind"}
+                saved = await asyncio.to_thread(update_reward, actor, self.editing_id, changes)
+            else:
+                saved = await asyncio.to_thread(define_reward, actor, self.campaign_id, data)
+        except DomainError as exc:
+            self.form_error, self.field_errors = exc.message, dict(exc.fields)
+        else:
+            self.form_open = False
+            self.notice = f"Saved “{saved.title}”."
+            rewards = await asyncio.to_thread(list_rewards, actor, self.campaign_id)
+            self.rewards = [reward_row(r) for r in rewards]
+            self._rewards = {r.id: r for r in rewards}
+        finally:
+            self.saving = False
+
+    @rx.event
+    async def end_reward(self, reward_id: str):
+        actor = await SessionState.current_actor(self)
+        if actor is None:
+            return SessionState.to_sign_in
+        if not reward_id.isdigit():
+            return None
+        try:
+            ended = await asyncio.to_thread(end_reward, actor, int(reward_id), "Ended by an admin")
+        except DomainError as exc:
+            self.form_error, self.notice = exc.message, exc.message
+            return None
+        self.notice = f"“{ended.title}” has ended."
+        rewards = await asyncio.to_thread(list_rewards, actor, ended.campaign_id)
+        self.rewards = [reward_row(r) for r in rewards]
+        self._rewards = {r.id: r for r in rewards}
+        return None
+
+    @rx.event
+    async def show_stats(self, reward_id: str):
+        actor = await SessionState.current_actor(self)
+        if actor is None:
+            return SessionState.to_sign_in
+        if not reward_id.isdigit():
+            return None
+        self.selected_id, self.stats_loaded = int(reward_id), False
+        try:
+            stats = await asyncio.to_thread(reward_stats, actor, int(reward_id))
+        except NotFound:
+            self.selected_id = 0
+            return None
+        self.stats_totals = {"redeemed": stats.redeemed, "refused": stats.refused}
+        self.stats_by_day = [{"day": day[5:], "redemptions": n} for day, n in stats.by_day]
+        self.stats_by_location = [{"name": name or "—", "count": str(n)} for name, n in stats.by_location]
+        self.stats_by_staff = [{"name": name, "count": str(n)} for name, n in stats.by_staff]
+        self.stats_refusals = [{"reason": reason.replace("_", " "), "count": str(n)} for reason, n in stats.refusals]
+        self.stats_recent_refusals = [{"at": at.strftime("%Y-%m-%d %H:%M UTC"), "staff": staff or "—",
+                                       "location": loc or "—", "message": msg}
+                                      for at, staff, loc, msg in stats.recent_refusals]
+        self.stats_online_codes = [{"at": at.strftime("%Y-%m-%d %H:%M UTC"), "token": str(token), "code": code}
+                                   for at, token, code in stats.recent_online_codes]
+        self.stats_loaded = True
+        return None

@@ -1,0 +1,158 @@
+"""Rewards over HTTP: admins define, read, change and end rewards; staff read; another brand gets 404."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend.auth.acl import Role
+from tests.factories import make_brand, make_campaign, make_user
+
+PERK = {"kind": "perk", "title": "A free drink", "use_period": "day", "uses_per_period": 1,
+        "locations": ["Main St."], "token_ranges": [[1, 100]]}
+
+
+@pytest.fixture
+def shop():  # type: ignore[no-untyped-def]
+    brand = make_brand()
+    return brand, make_campaign(brand)
+
+
+def test_admin_defines_lists_changes_and_ends_a_reward(client, auth, shop):
+    brand, campaign = shop
+    admin = auth(make_user(Role.BRAND_ADMIN, brand))
+    created = client.post(f"/api/v1/campaigns/{campaign.id}/rewards", json=PERK, headers=admin)
+    assert created.status_code == 201, created.text
+    reward = created.json()
+    assert reward["kind"] == "perk" and reward["state"] == "active" and reward["in_use"] is False
+    payout = client.post(f"/api/v1/campaigns/{campaign.id}/rewards", headers=admin, json={
+        "kind": "payout", "title": "Monthly", "payout_mode": "fixed_per_token",
+        "amount_per_token": "123456789012345678901234567890", "currency_address": "", "payout_period": "month"})
+    assert payout.status_code == 201, payout.text
+    assert payout.json()["amount_per_token"] == "123456789012345678901234567890"
+
+    listed = client.get(f"/api/v1/campaigns/{campaign.id}/rewards", headers=admin).json()["items"]
+    assert [r["id"] for r in listed] == [payout.json()["id"], reward["id"]]
+    url = f"/api/v1/rewards/{reward['id']}"
+    patched = client.patch(url, json={"title": "Two drinks", "uses_per_period": 2}, headers=admin)
+    assert patched.status_code == 200 and patched.json()["uses_per_period"] == 2
+    ended = client.post(f"{url}/end", json={"reason": "Season over"}, headers=admin)
+    assert ended.status_code == 200 and ended.json()["state"] == "ended"
+    assert client.post(f"{url}/end", json={}, headers=admin).status_code == 409
+    changes = client.get(f"{url}/changes", headers=admin).json()["items"]
+    assert [c["action"] for c in changes] == ["defined", "updated", "ended"]
+
+
+def test_bad_definitions_get_field_errors(client, auth, shop):
+    brand, campaign = shop
+    admin = auth(make_user(Role.BRAND_ADMIN, brand))
+    response = client.post(f"/api/v1/campaigns/{campaign.id}/rewards", json=PERK | {"token_ranges": [[9, 1]]},
+                           headers=admin)
+    assert response.status_code == 422
+    assert "token_ranges" in response.json()["error"]["fields"]
+    response = client.post(f"/api/v1/campaigns/{campaign.id}/rewards", json={"kind": "payout", "title": "x"},
+                           headers=admin)
+    assert response.status_code == 422 and "payout_mode" in response.json()["error"]["fields"]
+
+
+def test_staff_read_only_and_other_brands_get_404(client, auth, shop):
+    brand, campaign = shop
+    admin = auth(make_user(Role.BRAND_ADMIN, brand))
+    reward_id = client.post(f"/api/v1/campaigns/{campaign.id}/rewards", json=PERK, headers=admin).json()["id"]
+    staff = auth(make_user(Role.BRAND_STAFF, brand))
+    assert client.get(f"/api/v1/rewards/{reward_id}", headers=staff).status_code == 200
+    assert client.post(f"/api/v1/campaigns/{campaign.id}/rewards", json=PERK, headers=staff).status_code == 403
+    assert client.patch(f"/api/v1/rewards/{reward_id}", json={"title": "x"}, headers=staff).status_code == 403
+    stranger = auth(make_user(Role.BRAND_ADMIN, make_brand()))
+    assert client.get(f"/api/v1/campaigns/{campaign.id}/rewards", headers=stranger).status_code == 404
+    assert client.get(f"/api/v1/rewards/{reward_id}", headers=stranger).status_code == 404
+    assert client.patch(f"/api/v1/rewards/{reward_id}", json={"title": "x"}, headers=stranger).status_code == 404
+    assert client.post(f"/api/v1/rewards/{reward_id}/end", json={}, headers=stranger).status_code == 404
+    assert client.get(f"/api/v1/rewards/{reward_id}").status_code == 401
+
+
+def test_account_holder_lists_perks_draws_a_qr_and_staff_redeem_it_over_http(client, auth, shop):
+    from backend.chain.keys import custodial_address
+    from tests.rewards.helpers import hold
+
+    brand, campaign = shop
+    admin = auth(make_user(Role.BRAND_ADMIN, brand))
+    reward = client.post(f"/api/v1/campaigns/{campaign.id}/rewards", json=PERK, headers=admin).json()
+    consumer = make_user()
+    hold(campaign, 4, custodial_address(consumer.user_id))
+    holder = auth(consumer)
+    mine = client.get("/api/v1/rewards/mine", headers=holder)
+    assert mine.status_code == 200, mine.text
+    assert [(p["reward_id"], p["token_id"], p["uses_left"]) for p in mine.json()["items"]] == [(reward["id"], 4, 1)]
+    assert client.get("/api/v1/rewards/mine").status_code == 401
+
+    qr = client.post("/api/v1/rewards/qr", json={"reward_id": reward["id"], "token_id": 4}, headers=holder)
+    assert qr.status_code == 201, qr.text
+    assert qr.json()["image"].startswith("data:image/svg+xml;base64,")
+    assert client.post("/api/v1/rewards/qr", json={"reward_id": reward["id"], "token_id": 5},
+                       headers=holder).status_code == 404
+
+    staff = auth(make_user(Role.BRAND_STAFF, brand))
+    body = {"code": qr.json()["code"], "location": "Main St."}
+    checked = client.post("/api/v1/rewards/redeem", json=body | {"confirm": False}, headers=staff).json()
+    assert (checked["status"], checked["reward_title"], checked["uses_left"]) == ("valid", "A free drink", 1)
+    assert client.post("/api/v1/rewards/redeem", json=body, headers=staff).json()["status"] == "redeemed"
+    again = client.post("/api/v1/rewards/redeem", json=body, headers=staff).json()
+    assert (again["status"], again["reason"]) == ("refused", "already_redeemed")
+    assert client.post("/api/v1/rewards/redeem", json=body, headers=holder).json()["reason"] == "foreign_brand"
+    assert client.post("/api/v1/rewards/redeem", json=body).status_code == 401
+
+
+def test_siwe_over_http_gives_a_wallet_proof_once(client, configure):
+    from eth_account import Account
+    from eth_account.messages import encode_defunct
+
+    configure(CHAIN_ID=31337)
+    account = Account.from_key("0x" + "33" * 32)
+    issued = client.get("/api/v1/auth/siwe/nonce", params={"address": account.address})
+    assert issued.status_code == 200, issued.text
+    message = issued.json()["message"]
+    assert f"Nonce: {issued.json()['nonce']}" in message and "Chain ID: 31337" in message
+    signature = "0x" + Account.sign_message(encode_defunct(text=message), private_key=account.key).signature.hex()
+    verified = client.post("/api/v1/auth/siwe/verify", json={"message": message, "signature": signature})
+    assert verified.status_code == 200, verified.text
+    assert verified.json()["address"] == account.address
+    replay = client.post("/api/v1/auth/siwe/verify", json={"message": message, "signature": signature})
+    assert replay.status_code == 401 and "already used" in replay.json()["error"]["message"]
+    proof = verified.json()["wallet_proof"]
+    mine = client.get("/api/v1/rewards/mine", headers={"X-Wallet-Proof": proof})
+    assert mine.status_code == 200 and mine.json() == {"items": []}
+    assert client.get("/api/v1/rewards/mine", headers={"X-Wallet-Proof": proof + "x"}).status_code == 401
+
+
+def test_siwe_nonces_are_rate_limited_per_ip(client, configure):
+    configure(CHAIN_ID=31337, RATE_LIMIT_SIWE_NONCE_PER_IP="3/minute")
+    codes = [client.get("/api/v1/auth/siwe/nonce").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+
+
+@pytest.mark.parametrize(("request_kwargs", "status", "code"), [
+    ({"content": b'{"code": "x"}', "headers": {"Content-Type": "text/plain"}}, 415, "unsupported_media_type"),
+    ({"content": b'{"code": ', "headers": {"Content-Type": "application/json"}}, 400, "malformed_json"),
+    ({"json": {"code": "a\u0000b"}}, 422, "validation_error"),
+    ({"json": {"code": ""}}, 422, "validation_error"),
+    ({"json": {"code": "x", "extra": 1}}, 422, "validation_error"),
+    ({"json": ["x"]}, 422, "validation_error"),
+    ({"json": {"code": "x"}}, 401, "not_authenticated"),
+    ({"json": {"code": "x"}, "headers": {"Authorization": "Basic abc"}}, 401, "not_authenticated"),
+    ({"json": {"code": "x"}, "headers": {"Authorization": "Bearer not-a-token"}}, 401, "not_authenticated"),
+])
+def test_the_redeem_fast_path_answers_bad_requests_like_the_api(client, request_kwargs, status, code):
+    response = client.post("/api/v1/rewards/redeem", **request_kwargs)
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["code"] == code
+    if status == 422:
+        assert response.json()["error"]["fields"]
+
+
+def test_the_redeem_fast_path_counts_against_the_per_ip_limit(client, auth, configure, shop):
+    brand, _ = shop
+    staff = auth(make_user(Role.BRAND_STAFF, brand))
+    configure(RATE_LIMIT_API_PER_IP="2/minute")
+    answers = [client.post("/api/v1/rewards/redeem", json={"code": "x"}, headers=staff) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[-1].headers["Retry-After"]

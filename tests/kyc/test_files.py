@@ -1,0 +1,87 @@
+"""Uploads are judged by content and cleaned: bad files get a clear error and nothing is stored; good images are
+re-encoded without their metadata (EXIF, GPS, comments)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from backend.kyc import service
+from backend.kyc.errors import BadDocument
+from backend.kyc.files import clean_document
+from tests.factories import make_user
+from tests.kyc.support import FIELDS, case_rows, document_rows, files, jpeg, pdf, png, png_bomb, stored_files
+
+TWELVE_MB = b"\xff\xd8\xff\xe0" + b"\0" * (12 * 1024 * 1024)
+
+BAD_UPLOADS = [
+    ("pdf_named_jpg", pdf(), "front.jpg", "is a PDF but its name ends in .jpg"),
+    ("html_named_png", b"<!doctype html><html><script>alert(1)</script></html>", "front.png",
+     "is not a JPEG, PNG or PDF file"),
+    ("empty", b"", "front.jpg", "is empty"),
+    ("twelve_mb", TWELVE_MB, "front.jpg", "is larger than 10 MB"),
+    ("decompression_bomb", png_bomb(), "front.png", "has more pixels than we accept"),
+    ("too_many_pixels", png_bomb(9000, 9000), "front.png", "more pixels than we accept (9000 x 9000"),
+    ("truncated_jpeg", jpeg(size=(400, 300))[:1500], "front.jpg", "is damaged or incomplete"),
+]
+
+
+@pytest.mark.parametrize(("name", "data", "filename", "message"), BAD_UPLOADS, ids=[b[0] for b in BAD_UPLOADS])
+def test_a_bad_upload_gets_a_clear_error_and_nothing_is_stored(name: str, data: bytes, filename: str,
+                                                               message: str) -> None:
+    consumer = make_user()
+    with pytest.raises(BadDocument) as refused:
+        service.submit(consumer, FIELDS, files=files(front=data), filenames={"front": filename}, ip="10.0.0.1")
+    assert message in refused.value.message
+    assert refused.value.fields == {"front": refused.value.message}
+    assert case_rows() == 0 and document_rows() == 0 and stored_files() == []
+
+
+@pytest.mark.parametrize(("name", "data", "filename", "message"), BAD_UPLOADS, ids=[b[0] for b in BAD_UPLOADS])
+def test_a_bad_staged_upload_is_refused_and_nothing_is_stored(name: str, data: bytes, filename: str,
+                                                              message: str) -> None:
+    with pytest.raises(BadDocument, match=message.replace("(", r"\(")):
+        service.stage_document(make_user(), "front", data, filename=filename)
+    assert document_rows() == 0 and stored_files() == []
+
+
+def test_a_jpeg_is_re_encoded_without_exif_or_gps() -> None:
+    original = jpeg()
+    assert Image.open(io.BytesIO(original)).getexif().get(0x8825)  # the test photo really carries GPS
+    clean = clean_document(original, "front", filename="photo.JPG")
+    image = Image.open(io.BytesIO(clean.data))
+    assert image.format == "JPEG" and image.size == (64, 48)
+    assert dict(image.getexif()) == {} and b"Exif" not in clean.data and b"Test Camera" not in clean.data
+
+
+def test_a_png_keeps_its_pixels_but_not_its_text_chunks() -> None:
+    clean = clean_document(png(), "selfie")
+    assert clean.content_type == "image/png" and b"secret comment" not in clean.data
+    assert Image.open(io.BytesIO(clean.data)).getpixel((0, 0)) == (10, 200, 90, 255)
+
+
+def test_a_pdf_is_accepted_for_the_document_but_not_as_a_selfie() -> None:
+    assert clean_document(pdf(), "front", filename="scan.pdf").content_type == "application/pdf"
+    with pytest.raises(BadDocument, match="selfie must be a photo"):
+        clean_document(pdf(), "selfie")
+
+
+def test_a_pdf_with_javascript_is_refused() -> None:
+    hostile = pdf().replace(b"/Type/Catalog", b"/Type/Catalog/OpenAction<</S/JavaScript/JS(app.alert(1))>>")
+    with pytest.raises(BadDocument, match="scripts or attachments"):
+        clean_document(hostile, "front")
+
+
+def test_every_missing_document_is_named() -> None:
+    with pytest.raises(BadDocument) as refused:
+        service.submit(make_user(), FIELDS, files={"front": jpeg()}, ip="10.0.0.1")
+    assert set(refused.value.fields) == {"back", "selfie"}
+    assert case_rows() == 0 and stored_files() == []
+
+
+def test_a_passport_needs_no_back() -> None:
+    status = service.submit(make_user(), FIELDS | {"document_type": "passport"},
+                            files={"front": jpeg(), "selfie": jpeg()}, ip="10.0.0.1")
+    assert status.status == "submitted" and document_rows() == 2 and len(stored_files()) == 2

@@ -1,0 +1,231 @@
+"""The OpenSea and Rarible pollers, as daemons, against fake marketplaces on 127.0.0.1 serving the real formats
+with their quirks; the ledger is checked exactly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from backend.db import session_scope
+from backend.fx.service import clear_minute_cache
+from backend.monitoring.errors import error_page
+from backend.sales.models import SalesCursor, SaleStatus
+from backend.sales.polling import poll
+from backend.sales.throttle import reset_buckets
+from jobs import poll_opensea_sales, poll_rarible_sales
+from jobs.runner import run_once
+from tests.sales.fake_marketplaces import (
+    API_KEY,
+    FakeOpenSea,
+    FakeRarible,
+    at,
+    opensea_sale,
+    rarible_sell,
+    serving,
+)
+from tests.sales.helpers import BUYER, CHAIN_ID, SELLER, WETH, deployed_campaign, reversals, sales, sources_of, tx
+
+FOREIGN = "0x2222222222222222222222222222222222222222"
+SLUG = "primsell-spring"
+
+
+@pytest.fixture
+def marketplaces(configure) -> Iterator[tuple[FakeOpenSea, FakeRarible]]:  # type: ignore[no-untyped-def]
+    reset_buckets()
+    clear_minute_cache()
+    with serving(FakeOpenSea()) as opensea, serving(FakeRarible()) as rarible:
+        configure(OPENSEA_API_URL=opensea.url, OPENSEA_API_KEY=API_KEY, RARIBLE_API_URL=rarible.url,
+                  RARIBLE_API_KEY=API_KEY, CHAIN_ID=CHAIN_ID, SALES_PAGE_SIZE=3, SALES_MAX_PAGES_PER_RUN=10,
+                  MARKETPLACE_MAX_WAIT_SECONDS=5, SALES_LOOKBACK_SECONDS=3600)
+        yield opensea, rarible  # type: ignore[misc]
+    reset_buckets()
+
+
+def _run(name: str) -> int:
+    module = {"opensea_sales_poller": poll_opensea_sales, "rarible_sales_poller": poll_rarible_sales}[name]
+    result = run_once(name, module.run, holder="test-runner", lease_s=60, every_s=60)
+    assert result.ran and result.outcome is not None and result.outcome.value == "ok", result.error
+    return result.items
+
+
+def _ledger() -> dict[str, tuple[int, str, str, str, tuple[str, ...]]]:
+    """tx hash -> (price, currency symbol, marketplace, status, sources)."""
+    return {sale.tx_hash: (sale.price, sale.currency_symbol, sale.marketplace, sale.status.value,
+                           tuple(sorted(n for n, s in sources_of(sale.id).items() if not s.reverted)))
+            for sale in sales()}
+
+
+def test_both_feeds_with_their_quirks_make_an_exact_ledger(marketplaces) -> None:  # type: ignore[no-untyped-def]
+    opensea, rarible = marketplaces
+    campaign, collection = deployed_campaign()
+    opensea.contracts[("ethereum", collection.lower())] = SLUG
+    parties = {"seller": SELLER, "buyer": BUYER}
+    now = datetime.now(UTC)
+    newest_opensea, newest_rarible = at(20, now), at(15, now)
+    opensea.events[SLUG] = [
+        # Sold on OpenSea: in both feeds (Rarible reports it as source OPEN_SEA).
+        opensea_sale(collection, 1, tx(1), at(50), "46000000000000000", order_hash=tx("order-1"), **parties),
+        # WETH, with an empty order hash and protocol address.
+        opensea_sale(collection, 2, tx(2), at(40), "1230000000000000000", symbol="WETH", token_address=WETH,
+                     **parties),
+        opensea_sale(collection, 3, tx(3), at(30), "300000000000000000", **parties),
+        opensea_sale(collection, 3, tx(3), at(30), "300000000000000000", **parties),  # posted twice
+        opensea_sale(FOREIGN, 9, tx(90), at(29), "1000", **parties),  # another contract of the same OpenSea slug
+        opensea_sale(collection, 4, tx(91), at(28), "1000", chain="matic", **parties),  # another chain
+        opensea_sale(collection, 5, tx(92), at(27), "1000", event_type="transfer", **parties),  # not a sale
+        opensea_sale(collection, 6, tx(93), at(26), "1.5e17", **parties),  # malformed: not base units
+        opensea_sale(collection, 7, tx(7), newest_opensea, "999999999999999999", **parties),
+    ]
+    rarible.activities = [
+        rarible_sell(collection, 1, tx(1), at(50), "0.046", activity_id="ETHEREUM:a1", source="OPEN_SEA", **parties),
+        # 1.005 ETH: float arithmetic makes 1004999999999999872 wei of it.
+        rarible_sell(collection, 11, tx(11), at(45), "1.005", activity_id="ETHEREUM:a11", source="BLUR", **parties),
+        rarible_sell(collection, 12, tx(12), at(35), "0.3", activity_id="ETHEREUM:a12", erc20=WETH, **parties),
+        rarible_sell(collection, 12, tx(12), at(35), "0.3", activity_id="ETHEREUM:a12", erc20=WETH, **parties),
+        rarible_sell(collection, 13, tx(13), at(25), "abc", activity_id="ETHEREUM:a13", **parties),  # malformed
+        rarible_sell(collection, 14, tx(14), newest_rarible, "2.000000000000000001", activity_id="ETHEREUM:a14",
+                     **parties),
+        rarible_sell(FOREIGN, 15, tx(15), at(10), "1", activity_id="ETHEREUM:a15", **parties),  # filtered out
+    ]
+    opensea.throttles = 1  # the first events read is throttled (Retry-After: 1)
+
+    assert _run("opensea_sales_poller") == 5  # 1, 2, 3 (twice), 7
+    assert _run("rarible_sales_poller") == 5  # 1, 11, 12 (twice), 14
+
+    assert _ledger() == {
+        tx(1): (46 * 10**15, "ETH", "opensea", "unverified", ("opensea", "rarible")),
+        tx(2): (123 * 10**16, "WETH", "opensea", "unverified", ("opensea",)),
+        tx(3): (3 * 10**17, "ETH", "opensea", "unverified", ("opensea",)),
+        tx(7): (999999999999999999, "ETH", "opensea", "unverified", ("opensea",)),
+        tx(11): (1005 * 10**15, "ETH", "blur", "unverified", ("rarible",)),
+        tx(12): (3 * 10**17, "WETH", "rarible", "unverified", ("rarible",)),
+        tx(14): (2 * 10**18 + 1, "ETH", "rarible", "unverified", ("rarible",)),
+    }
+    assert all(s.campaign_id == campaign.id and s.royalty_paid is None for s in sales())
+    assert {s.tx_hash: s.value_usd_cents for s in sales()}[tx(11)] == 251250  # 1.005 ETH at the static 2500
+
+    # The 429 was honoured: the retry came after Retry-After, and the run went on.
+    events_reads = opensea.requests("/events/")
+    assert [r.status for r in events_reads][:2] == [429, 200]
+    assert events_reads[1].at - events_reads[0].at >= 1.0
+    # Pages of 3 newest first, then the cursor after the last page answered 500: not fatal, the walk is complete.
+    assert [r.status for r in events_reads][-1] == 500
+    # Malformed events went to the error log and did not block their page.
+    messages = [e.message for e in error_page()[0]]
+    assert any("payment.quantity" in m for m in messages) and any("payment value" in m for m in messages)
+
+    assert _cursors()["rarible"].cursor is None and _cursors()["rarible"].last_event_at == newest_rarible
+    # The last page was full, so the 500 may hide more: the cursor is kept and tried again next runs (a few times),
+    # then the walk is given up (the next walk's look-back overlaps it).
+    cursor = _cursors()["opensea"]
+    assert cursor.source_ref == SLUG and cursor.cursor is not None and cursor.cursor_failures == 1
+    assert "500" in cursor.last_error and cursor.last_event_at is None
+    _run("opensea_sales_poller")
+    assert _cursors()["opensea"].cursor_failures == 2
+    _run("opensea_sales_poller")
+    cursor = _cursors()["opensea"]
+    assert cursor.cursor is None and cursor.cursor_failures == 0 and cursor.last_event_at == newest_opensea
+    assert len(sales()) == 7
+
+
+def test_a_500_on_the_cursor_after_a_short_last_page_ends_the_walk(marketplaces) -> None:  # type: ignore[no-untyped-def]
+    opensea, _ = marketplaces
+    _, collection = deployed_campaign()
+    opensea.contracts[("ethereum", collection.lower())] = SLUG
+    now = datetime.now(UTC)
+    opensea.events[SLUG] = [opensea_sale(collection, n, tx(n), at(n, now), "5", seller=SELLER, buyer=BUYER)
+                            for n in range(1, 5)]  # pages of 3 and 1
+    assert _run("opensea_sales_poller") == 4
+    assert [r.status for r in opensea.requests("/events/")] == [200, 200, 500]
+    cursor = _cursors()["opensea"]
+    assert cursor.cursor is None and cursor.last_event_at == at(1, now) and cursor.last_error == ""
+
+
+def _cursors() -> dict[str, SalesCursor]:
+    with session_scope() as session:
+        return {c.source: c for c in session.execute(select(SalesCursor)).scalars()}
+
+
+def test_second_runs_catch_late_events_and_a_reverted_flip_and_ask_the_slug_once(marketplaces) -> None:  # type: ignore[no-untyped-def]
+    opensea, rarible = marketplaces
+    _, collection = deployed_campaign()
+    opensea.contracts[("ethereum", collection.lower())] = SLUG
+    parties = {"seller": SELLER, "buyer": BUYER}
+    opensea.events[SLUG] = [opensea_sale(collection, 1, tx(1), at(10), "5", **parties)]
+    flip = rarible_sell(collection, 2, tx(2), at(12), "0.5", activity_id="ETHEREUM:b2", **parties)
+    rarible.activities = [flip]
+    _run("opensea_sales_poller")
+    _run("rarible_sales_poller")
+    assert len(sales()) == 2
+
+    # Late arrivals: older than what each poller has seen, but inside the look-back window.
+    opensea.events[SLUG].append(opensea_sale(collection, 3, tx(3), at(30), "7", **parties))
+    rarible.activities.append(rarible_sell(collection, 4, tx(4), at(40), "0.25", activity_id="ETHEREUM:b4",
+                                           **parties))
+    flip["reverted"] = True  # Rarible withdraws sale 2
+    _run("opensea_sales_poller")
+    _run("rarible_sales_poller")
+    ledger = _ledger()
+    assert set(ledger) == {tx(1), tx(2), tx(3), tx(4)}
+    assert ledger[tx(2)][3] == SaleStatus.REVERTED.value and ledger[tx(2)][4] == ()
+    assert len(reversals()) == 1
+
+    flip["reverted"] = False  # and puts it back: restored once, still one row
+    _run("rarible_sales_poller")
+    _run("rarible_sales_poller")
+    assert _ledger()[tx(2)][3] == SaleStatus.UNVERIFIED.value
+    [entry] = reversals()
+    assert entry.restored_at is not None
+    assert len(sales()) == 4
+    assert len(opensea.requests("/contract/")) == 1  # the slug is found once and stored
+
+
+def test_pages_per_run_are_bounded_and_the_walk_resumes_from_its_cursor(marketplaces, configure) -> None:  # type: ignore[no-untyped-def]
+    opensea, _ = marketplaces
+    configure(SALES_MAX_PAGES_PER_RUN=2)
+    _, collection = deployed_campaign()
+    opensea.contracts[("ethereum", collection.lower())] = SLUG
+    opensea.fail_last_cursor = False
+    now = datetime.now(UTC)
+    opensea.events[SLUG] = [opensea_sale(collection, n, tx(n), at(60 - n, now), str(n), seller=SELLER, buyer=BUYER)
+                            for n in range(1, 11)]  # 10 sales: 4 pages of 3
+    assert _run("opensea_sales_poller") == 6
+    with session_scope() as session:
+        cursor = session.execute(select(SalesCursor)).scalars().one()
+    assert cursor.cursor is not None and cursor.last_event_at is None  # the walk is not over: no high-water mark
+    assert _run("opensea_sales_poller") == 4
+    assert len(sales()) == 10
+    with session_scope() as session:
+        cursor = session.execute(select(SalesCursor)).scalars().one()
+    assert cursor.cursor is None and cursor.last_event_at == at(50, now)
+    after = opensea.requests("/events/")[-1].query.get("after")
+    assert after is None  # the first walk had no lower bound
+    _run("opensea_sales_poller")
+    assert opensea.requests("/events/")[-1].query["after"] == [str(int((at(50, now) - timedelta(hours=1)).timestamp()))]
+
+
+def test_a_throttled_source_waits_its_retry_after_across_runs(marketplaces, configure) -> None:  # type: ignore[no-untyped-def]
+    _, rarible = marketplaces
+    configure(MARKETPLACE_MAX_WAIT_SECONDS=1)
+    _, collection = deployed_campaign()
+    rarible.activities = [rarible_sell(collection, 1, tx(1), at(5), "1", activity_id="ETHEREUM:c1",
+                                       seller=SELLER, buyer=BUYER)]
+    _run("rarible_sales_poller")  # a cursor row exists now
+    rarible.throttles, rarible.retry_after = 5, "120"
+    _run("rarible_sales_poller")  # 429 asking for 2 minutes: more than this run may wait
+    reads = len(rarible.requests("/activities/"))
+    reset_buckets()  # a fresh process: the wait is kept in the database
+    _run("rarible_sales_poller")
+    assert len(rarible.requests("/activities/")) == reads
+    with session_scope() as session:
+        cursor = session.execute(select(SalesCursor)).scalars().one()
+    assert cursor.not_before is not None and "rate limited" in cursor.last_error
+
+
+def test_no_api_key_no_poll(configure) -> None:  # type: ignore[no-untyped-def]
+    configure(OPENSEA_API_URL="http://127.0.0.1:9", OPENSEA_API_KEY="")
+    deployed_campaign()
+    assert poll("opensea").collections == 0

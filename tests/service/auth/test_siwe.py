@@ -1,0 +1,133 @@
+"""Sign-In with Ethereum: a wallet signs this site's message and is let in once; reused nonces, other domains, other
+chains, altered or expired messages and wrong signers are refused; contract wallets answer through EIP-1271."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from web3 import EthereumTesterProvider, Web3
+
+from backend.auth import siwe
+from backend.chain.client import use_web3
+from backend.db import utcnow
+from backend.errors import NotAuthenticated
+
+KEY = "0x" + "11" * 32
+ACCOUNT = Account.from_key(KEY)
+
+
+@pytest.fixture(autouse=True)
+def site(configure):  # type: ignore[no-untyped-def]
+    configure(PRIMSELL_PUBLIC_URL="https://shop.example.com", CHAIN_ID=31337)
+
+
+def _signed(message: siwe.SiweMessage, key: str = KEY) -> tuple[str, str]:
+    text = message.text()
+    return text, Account.sign_message(encode_defunct(text=text), private_key=key).signature.hex()
+
+
+def _fresh(**changes) -> siwe.SiweMessage:  # type: ignore[no-untyped-def]
+    nonce, _ = siwe.issue_nonce()
+    message = siwe.build_message(ACCOUNT.address, nonce)
+    return siwe.SiweMessage(**{**message.__dict__, **changes})
+
+
+def test_message_round_trips_through_the_parser():
+    message = _fresh(resources=("https://shop.example.com/terms",), request_id="42")
+    text = message.text()
+    assert text.startswith("https://shop.example.com wants you to sign in with your Ethereum account:\n"
+                           f"{ACCOUNT.address}\n\n{siwe.STATEMENT}\n\nURI: https://shop.example.com/redeem\n")
+    assert siwe.parse(text) == message
+    bare = siwe.SiweMessage(domain="shop.example.com", address=ACCOUNT.address, uri="https://shop.example.com",
+                            chain_id=1, nonce="abcdefgh12", issued_at="2026-12-05T10:00:00Z")
+    assert "account:\n" + ACCOUNT.address + "\n\n\nURI:" in bare.text()
+    assert siwe.parse(bare.text()) == bare
+
+
+def test_a_signed_message_verifies_once():
+    text, signature = _signed(_fresh())
+    assert siwe.verify(text, signature) == ACCOUNT.address
+    with pytest.raises(siwe.SiweError, match="already used"):
+        siwe.verify(text, signature)
+
+
+@pytest.mark.parametrize(("changes", "error"), [
+    ({"domain": "evil.example.com"}, "not this site"),
+    ({"scheme": "http"}, "scheme"),
+    ({"uri": "https://evil.example.com/redeem"}, "URI"),
+    ({"chain_id": 1}, "chain 1"),
+    ({"expiration_time": (utcnow() - timedelta(seconds=1)).isoformat()}, "expired"),
+    ({"issued_at": (utcnow() + timedelta(hours=1)).isoformat()}, "future"),
+    ({"nonce": "neverissued1"}, "already used or has expired"),
+])
+def test_messages_for_another_site_chain_time_or_nonce_are_refused(changes, error):
+    text, signature = _signed(_fresh(**changes))
+    with pytest.raises(siwe.SiweError, match=error):
+        siwe.verify(text, signature)
+
+
+def test_an_altered_message_or_another_signer_is_refused_and_keeps_the_nonce():
+    message = _fresh()
+    text, signature = _signed(message)
+    with pytest.raises(siwe.SiweError, match="does not match"):
+        siwe.verify(text.replace(siwe.STATEMENT, "Send all my tokens away."), signature)
+    _, other_signature = _signed(message, key="0x" + "22" * 32)
+    with pytest.raises(siwe.SiweError, match="does not match"):
+        siwe.verify(text, other_signature)
+    assert siwe.verify(text, signature) == ACCOUNT.address  # failed tries did not burn the holder's nonce
+
+
+def test_an_expired_nonce_is_refused():
+    text, signature = _signed(_fresh(expiration_time=None))  # the message itself would never expire
+    with pytest.raises(siwe.SiweError, match="already used or has expired"):
+        siwe.verify(text, signature, now=utcnow() + timedelta(minutes=11))
+
+
+@pytest.mark.parametrize("text", [
+    "hello", "shop.example.com wants you to sign in with your Ethereum account:\n0xabc\n\n\nURI: x",
+])
+def test_garbage_is_refused(text):
+    with pytest.raises(siwe.SiweError):
+        siwe.parse(text)
+
+
+def test_lowercase_address_is_refused():
+    message = _fresh()
+    with pytest.raises(siwe.SiweError, match="EIP-55"):
+        siwe.parse(message.text().replace(ACCOUNT.address, ACCOUNT.address.lower()))
+
+
+def _deploy(w3: Web3, runtime: str) -> str:
+    init = f"60{len(runtime) // 2:02x}80600b6000396000f3" + runtime
+    tx = w3.eth.send_transaction({"from": w3.eth.accounts[0], "data": "0x" + init})
+    return w3.eth.get_transaction_receipt(tx)["contractAddress"]
+
+
+def test_contract_wallets_are_asked_through_eip1271(configure):
+    w3 = Web3(EthereumTesterProvider())
+    configure(CHAIN_ID=w3.eth.chain_id)
+    # Runtime code answering every call with 0x1626ba7e (valid) or 0xffffffff (invalid), left-aligned in a word.
+    accepting = _deploy(w3, "631626ba7e60e01b60005260206000f3")
+    refusing = _deploy(w3, "63ffffffff60e01b60005260206000f3")
+    with use_web3("local", w3):
+        nonce, _ = siwe.issue_nonce()
+        text = siwe.build_message(accepting, nonce).text()
+        assert siwe.verify(text, "0x" + "ab" * 70) == accepting
+        nonce, _ = siwe.issue_nonce()
+        text = siwe.build_message(refusing, nonce).text()
+        with pytest.raises(siwe.SiweError, match="does not match"):
+            siwe.verify(text, "0x" + "ab" * 70)
+
+
+def test_wallet_proofs_vouch_until_they_expire_and_cannot_be_altered():
+    token, _ = siwe.wallet_proof(ACCOUNT.address)
+    assert siwe.proven_address(token) == ACCOUNT.address
+    other = Account.from_key("0x" + "22" * 32).address
+    with pytest.raises(NotAuthenticated):
+        siwe.proven_address(token.replace(ACCOUNT.address, other))
+    expired, _ = siwe.wallet_proof(ACCOUNT.address, ttl_s=-1)
+    with pytest.raises(NotAuthenticated, match="expired"):
+        siwe.proven_address(expired)

@@ -1,0 +1,33 @@
+"""The admin reward form's reading: token ranges as typed, datetime-local inputs as UTC, only the kind's fields."""
+
+from __future__ import annotations
+
+import pytest
+
+from primsell.state.admin.campaign_rewards import form_to_reward, format_ranges, parse_ranges
+
+
+def test_token_ranges_round_trip():
+    assert parse_ranges("1-100, 250; 300-310,") == [[1, 100], [250, 250], [300, 310]]
+    assert format_ranges([[1, 100], [250, 250]]) == "1-100, 250"
+    assert parse_ranges("") == []
+    with pytest.raises(ValueError):
+        parse_ranges("1-x")
+
+
+def test_perk_form_keeps_perk_fields_and_reads_times_as_utc():
+    data, errors = form_to_reward({"title": " Drink ", "starts_at": "2026-12-05T10:00", "locations": "Main\n\nPort\n",
+                                   "uses_per_period": "2", "use_period": "week", "requires_kyc": "on",
+                                   "amount_per_token": "5"}, kind="perk")
+    assert errors == {}
+    assert data["starts_at"] == "2026-12-05T10:00:00+00:00" and data["ends_at"] is None
+    assert data["locations"] == ["Main", "Port"] and data["requires_kyc"] is True
+    assert "amount_per_token" not in data
+
+
+def test_payout_form_keeps_payout_fields():
+    data, errors = form_to_reward({"title": "Monthly", "token_ranges": "nope", "payout_mode": "fixed_per_token",
+                                   "amount_per_token": "1000", "payout_period": "month", "locations": "Main"},
+                                  kind="payout")
+    assert errors == {"token_ranges": "use token ids and ranges like 1-100, 250"}
+    assert data["amount_per_token"] == "1000" and "locations" not in data

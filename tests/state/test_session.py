@@ -1,0 +1,168 @@
+"""Revocation reaches open tabs: every handler acts as the actor as they are NOW (SessionState.current_actor re-reads
+the session and roles per event), so a removal, a role change, a password reset or a sign-out elsewhere takes effect
+on the tab's next click; and the tab's client IP follows TRUSTED_PROXIES like the API's."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+from sqlmodel import select
+
+from backend.auth.acl import Role
+from backend.auth.links import link_url, set_password_with_link
+from backend.auth.models import Membership, RefreshToken, User
+from backend.auth.service import end_web_session, rotate_web_session
+from backend.brands.service import change_member_role, list_members, remove_member
+from backend.db import session_scope, utcnow
+from primsell.state.admin.brand import AdminBrandState
+from primsell.state.admin.members import AdminMembersState
+from primsell.state.session import ANONYMOUS, SIGNED_IN, client_ip
+from tests.factories import make_brand, make_user
+from tests.state.harness import Tab, redirects_to_sign_in, web_cookie
+
+INVITE = {"email": "newcomer@example.com", "role": "brand_staff"}
+
+
+@pytest.fixture
+def brand():
+    return make_brand(name="Aurora")
+
+
+@pytest.fixture
+def owner(brand):
+    return make_user(Role.BRAND_ADMIN, brand, email="owner@example.com")
+
+
+@pytest.fixture
+def second_admin(brand, owner):
+    return make_user(Role.BRAND_ADMIN, brand, email="second@example.com")
+
+
+def _open_members_page(email: str) -> Tab:
+    tab = Tab(web_cookie(email))
+    tab.load_admin_page("/admin/members")
+    assert tab.session.status == SIGNED_IN and tab.session.can_manage_members
+    tab.run(AdminMembersState.load_members)
+    return tab
+
+
+def _invited(brand, owner) -> bool:
+    return "newcomer@example.com" in {m.email for m in list_members(owner, brand.id)}
+
+
+def _refused_and_unchanged(tab: Tab, outputs: list, brand, owner) -> None:
+    assert redirects_to_sign_in(outputs), outputs
+    assert tab.session.status == ANONYMOUS and not tab.session.can_manage_members
+    assert not _invited(brand, owner)
+
+
+def test_a_removed_admins_open_tab_is_refused_on_its_next_click(brand, owner, second_admin):
+    tab = _open_members_page("second@example.com")
+    remove_member(owner, brand.id, second_admin.user_id)
+    _refused_and_unchanged(tab, tab.run(AdminMembersState.invite, INVITE), brand, owner)
+
+
+def test_a_demoted_admins_open_tab_is_refused_on_its_next_click(brand, owner, second_admin):
+    tab = _open_members_page("second@example.com")
+    change_member_role(owner, brand.id, second_admin.user_id, Role.BRAND_STAFF)
+    _refused_and_unchanged(tab, tab.run(AdminMembersState.invite, INVITE), brand, owner)
+
+
+def test_a_role_taken_away_in_the_database_is_seen_on_the_next_click(brand, owner, second_admin):
+    """Even without its sessions ending, the tab acts with the roles the person has now."""
+    tab = _open_members_page("second@example.com")
+    with session_scope() as session:
+        session.exec(update(Membership).where(Membership.user_id == second_admin.user_id)
+                     .values(role=Role.BRAND_STAFF))
+    tab.run(AdminMembersState.invite, INVITE)
+    assert not _invited(brand, owner)
+    assert tab.session.status == SIGNED_IN and tab.session.can_manage_members is False
+    assert "permission" in tab.state(AdminMembersState).form_error
+
+
+def test_signing_out_elsewhere_ends_the_open_tab_too(brand, owner):
+    cookie = web_cookie("owner@example.com")
+    tab = Tab(cookie)
+    tab.load_admin_page("/admin/brand")
+    tab.run(AdminBrandState.load_brand)
+    end_web_session(cookie)  # the same session, signed out from another tab
+    state = tab.state(AdminBrandState)
+    state.name = "Renamed"
+    outputs = tab.run(AdminBrandState.save_brand, {})
+    assert redirects_to_sign_in(outputs)
+    with session_scope() as session:
+        assert session.exec(select(User).where(User.email == "owner@example.com")).one()
+    from backend.brands.service import get_brand
+
+    assert get_brand(owner, brand.id).name == "Aurora"
+
+
+def test_a_password_reset_ends_the_open_tab(brand, owner):
+    tab = _open_members_page("owner@example.com")
+    with session_scope() as session:
+        link = link_url(session.exec(select(User).where(User.email == "owner@example.com")).one())
+    set_password_with_link(link.split("token=", 1)[1], "A-whole-new-passphrase-9")
+    _refused_and_unchanged(tab, tab.run(AdminMembersState.invite, INVITE), brand, owner)
+
+
+def test_a_page_load_of_a_signed_out_tab_goes_to_sign_in_with_a_way_back():
+    outputs = Tab(None).load_admin_page("/admin/members")
+    assert "/admin/login?next=%2Fadmin%2Fmembers" in repr(outputs)
+
+
+def test_an_open_tab_keeps_its_session_after_another_tab_rotated_the_cookie(brand, owner):
+    cookie = web_cookie("owner@example.com")
+    tab = Tab(cookie)
+    tab.load_admin_page("/admin/members")
+    rotate_web_session(cookie)  # another tab (or a page load) got the cookie a new value
+    with session_scope() as session:
+        session.exec(update(RefreshToken).where(RefreshToken.rotated_at.is_not(None))
+                     .values(rotated_at=utcnow() - timedelta(minutes=5)))
+    # This tab's websocket still carries the old value: it speaks for its own session, still signed in.
+    assert tab.run(AdminMembersState.invite, INVITE) and _invited(brand, owner)
+    # A new connection with that old value is a stranger.
+    assert redirects_to_sign_in(Tab(cookie).load_admin_page("/admin/members"))
+
+
+def test_a_page_load_after_the_rotation_interval_asks_the_browser_to_rotate_the_cookie(owner):
+    cookie = web_cookie("owner@example.com")
+    assert "auth/web/rotate" not in repr(Tab(cookie).load_admin_page())
+    with session_scope() as session:
+        session.exec(update(RefreshToken).values(created_at=utcnow() - timedelta(hours=2)))
+    assert "/api/v1/auth/web/rotate" in repr(Tab(cookie).load_admin_page())
+
+
+def test_the_tabs_client_ip_follows_trusted_proxies_like_the_api(configure):
+    tab = Tab(None, ip="10.0.0.2", forwarded_for="6.6.6.6, 198.51.100.1")
+    assert client_ip(tab.session) == "10.0.0.2"
+    configure(TRUSTED_PROXIES="10.0.0.0/8")
+    assert client_ip(tab.session) == "198.51.100.1"
+
+
+def test_a_forged_brand_choice_gives_no_access_to_another_brand(brand, owner):
+    other = make_brand(name="Borealis")
+    make_user(Role.BRAND_ADMIN, other, email="rival@example.com")
+    tab = _open_members_page("rival@example.com")
+    # What a client could send over the websocket (setvar): another brand's id in the switcher's vars.
+    tab.session.brands = [{"id": str(brand.id), "name": "Aurora"}]
+    tab.session.brand_id = brand.id
+    tab.run(AdminMembersState.invite, INVITE)
+    assert not _invited(brand, owner)
+    assert tab.session.brand_id != brand.id
+
+
+def test_a_throttled_sign_in_form_says_when_to_try_again(configure, owner):
+    from primsell.state.sign_in import AuthSignInState
+
+    configure(LOGIN_BACKOFF_AFTER_FAILURES=2)
+    tab = Tab(None, "/admin/login")
+    wrong = {"email": "owner@example.com", "password": "not-the-password-1"}
+    tab.run(AuthSignInState.submit_sign_in, wrong, "admin")
+    assert tab.state(AuthSignInState).form_error == "Incorrect email or password."
+    tab.run(AuthSignInState.submit_sign_in, wrong, "admin")
+    tab.run(AuthSignInState.submit_sign_in, {"email": "owner@example.com", "password": "correct-horse-battery-9"},
+            "admin")
+    assert re.fullmatch(r"Too many failed sign-ins\. Try again in \d+ s\.", tab.state(AuthSignInState).form_error)
