@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import fcntl
 import ipaddress
 import json
 import os
@@ -395,20 +396,30 @@ def _fill_generated_secrets(settings: Settings) -> Settings:
             f"PRIMSELL_ENV=production but {names} is not set. Set it in the environment or .env; "
             "production never generates secrets."
         )
-    path = _secrets_file(settings.data_dir)
-    stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
-    changed = False
-    for name in missing:
-        if name not in stored:
-            stored[name] = _new_secret(name)
-            changed = True
-    if changed:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Written with owner-only permissions: it holds signing keys.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(stored, handle, indent=2)
+    stored = _stored_secrets(_secrets_file(settings.data_dir), missing)
     return settings.model_copy(update={name: SecretStr(stored[name]) for name in missing})
+
+
+def _stored_secrets(path: Path, missing: list[str]) -> dict[str, str]:
+    """Read the development secrets file, adding a new secret for each of `missing` it lacks.
+
+    Threads of one process and processes started together (the web app and a runner) all come here on first
+    use: an exclusive lock on a side file makes the read-add-write one step, so they all end up with the same
+    secrets, and the file is replaced atomically so a reader never sees it half written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+        added = {name: _new_secret(name) for name in missing if name not in stored}
+        if added:
+            stored |= added
+            temporary = path.with_suffix(".tmp")
+            # Written with owner-only permissions: it holds signing keys.
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                json.dump(stored, handle, indent=2)
+            os.replace(temporary, path)
+        return stored
 
 
 def _new_secret(name: str) -> str:

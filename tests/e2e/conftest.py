@@ -22,6 +22,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
+EXPECT_TIMEOUT_MS = 20_000
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -164,8 +165,12 @@ def job_runner(app_env: dict[str, str], tmp_path: Path) -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def playwright() -> Iterator[object]:
     """The one Playwright of the run (a second sync_playwright in the same thread refuses to start)."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Assertions that wait for a server round trip (argon2 on sign-in, a relay pass, a chain confirmation) must
+    # hold on a shared 2-core CI machine: expect() has its own 5 s default, separate from the context's action
+    # timeout below, so both are raised to 20 s. A passing assertion returns as soon as it holds.
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_playwright() as running:
         yield running
 
@@ -209,7 +214,7 @@ def demo_data() -> None:
 @pytest.fixture
 def tab(app_url: str, browser: object, demo_data: None) -> Iterator[Tab]:
     context = browser.new_context(viewport={"width": 1280, "height": 860})  # type: ignore[attr-defined]
-    context.set_default_timeout(20_000)
+    context.set_default_timeout(EXPECT_TIMEOUT_MS)
     page = context.new_page()
     tab = Tab(page=page, base_url=app_url)
     page.on("console", lambda msg: tab.console_errors.append(msg.text) if msg.type == "error" else None)

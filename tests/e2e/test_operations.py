@@ -136,7 +136,7 @@ def test_a_dead_letter_appears_by_itself_and_retry_requeues_it(
     # Seeded after the page loaded: the auto-refresh brings it in, no click needed.
     event_id = seed_dead_letter()
     dead = page.get_by_test_id("dead-letter-row")
-    expect(dead).to_have_count(1, timeout=15_000)
+    expect(dead).to_have_count(1, timeout=30_000)
     expect(dead).to_contain_text(FAILING_TOPIC)
     expect(dead).to_contain_text("RuntimeError: the e2e subscriber always fails")
     expect(page.get_by_test_id("backlog-dead")).to_have_text("1")

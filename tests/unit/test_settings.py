@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from backend.chain.hd import account_xpub, seed_from_secret
-from backend.settings import ALL_SURFACES, GENERATED_SECRETS, ConfigurationError, Environment, Settings, load_settings
+from backend.settings import (
+    ALL_SURFACES,
+    GENERATED_SECRETS,
+    PROJECT_ROOT,
+    ConfigurationError,
+    Environment,
+    Settings,
+    load_settings,
+)
 
 
 @pytest.fixture
@@ -102,6 +114,36 @@ def test_development_generates_each_secret_once_with_owner_only_permissions(env:
     assert json.loads(secrets_file.read_text()) == generated
     second = load_settings()
     assert {name: second.require_secret(name) for name in GENERATED_SECRETS} == generated  # stable across restarts
+
+
+def test_processes_and_threads_started_together_share_one_set_of_generated_secrets(env: pytest.MonkeyPatch,
+                                                                                    tmp_path: Path):
+    """The web app and a runner started at once (and a fresh process's request threads) all generate the missing
+    secrets on first use: they must end up with the same ones, and none may read the file half written."""
+    # Every process imports first, then waits for one shared moment, so the first uses overlap however slowly each
+    # process starts; generating a secret is slowed down as on a busy machine, so unlocked writers would clash.
+    script = ("import sys, threading, time\n"
+              "from backend import settings\n"
+              "from backend.settings import load_settings\n"
+              "generate = settings._new_secret\n"
+              "settings._new_secret = lambda name: time.sleep(0.02) or generate(name)  # a slow, busy machine\n"
+              "time.sleep(max(0.0, float(sys.argv[1]) - time.time()))\n"
+              "seen = []\n"
+              "def read():\n"
+              "    seen.append(load_settings().require_secret('secret_key'))\n"
+              "threads = [threading.Thread(target=read) for _ in range(6)]\n"
+              "[t.start() for t in threads]\n"
+              "[t.join() for t in threads]\n"
+              "print(' '.join(seen))\n")
+    environment = os.environ | {"PYTHONPATH": str(PROJECT_ROOT)}
+    start_at = str(time.time() + 5)
+    processes = [subprocess.Popen([sys.executable, "-c", script, start_at], env=environment, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    outputs = [process.communicate(timeout=120) for process in processes]
+    assert [process.returncode for process in processes] == [0] * 4, [err[-2000:] for _, err in outputs]
+    keys = {key for out, _ in outputs for key in out.split()}
+    assert len(keys) == 1
+    assert json.loads((tmp_path / "data" / "secrets.json").read_text())["secret_key"] == keys.pop()
 
 
 def test_a_configured_secret_wins_and_only_the_others_are_generated(env: pytest.MonkeyPatch, tmp_path: Path):
