@@ -39,7 +39,7 @@ ZERO = "0x0000000000000000000000000000000000000000"
 
 
 def run_until(until: Callable[[], bool], max_passes: int = 40) -> None:
-    """The deployers, the mint dispatcher and the transaction monitor, as their daemons run them, until `until()` holds."""
+    """The deployers, the mint dispatcher and the transaction monitor, as their daemons run them, until `until()`."""
     for _ in range(max_passes):
         deploy_pass()
         vault_deploy_pass()
@@ -93,7 +93,8 @@ def shop(anvil: ChainUnderTest, people: People, configure):  # type: ignore[no-u
     for who in (alice, bob):
         fund_from_dev_account(anvil.w3, who.address, 10 * ETHER)
     custodial = custodial_address(people.consumer.user_id)
-    with session_scope() as session:  # the consumer bought without a wallet: their tokens sit at their custodial address
+    # The consumer bought without a wallet: their tokens sit at their custodial address.
+    with session_scope() as session:
         session.add(Order(public_id=secrets.token_hex(16), brand_id=campaign.brand_id, campaign_id=campaign.id,
                           user_id=people.consumer.user_id, email="c@example.com", wallet_address=custodial,
                           custodial=True, quantity=2, unit_price_minor=100, amount_minor=200, currency="EUR",
