@@ -522,11 +522,10 @@ def _period_views(session: Session, reward_id: int) -> list[PeriodView]:
 
 
 def list_periods(actor: Actor, reward_id: int) -> list[PeriodView]:
-    """A payout's periods, newest first, with what was claimed of each (brand staff; another brand's: NotFound)."""
+    """A payout's periods, newest first, with what was claimed of each (brand staff; another brand's: NotFound). A
+    perk has none."""
     with session_scope() as session:
         reward = _payout_reward(session, actor, reward_id)
-        if reward.kind is not RewardKind.PAYOUT:
-            raise NotFound("Reward not found.")
         return _period_views(session, reward.id)  # type: ignore[arg-type]
 
 
