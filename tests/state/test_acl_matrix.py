@@ -164,6 +164,8 @@ HANDLERS: dict[str, str | Rule] = {
     "RedeemRewardsState.disconnect_wallet": UI, "RedeemRewardsState.show_qr": READ,
     "RedeemRewardsState.keep_qr_fresh": READ, "RedeemRewardsState.set_qr_open": UI,
     "RedeemRewardsState.redeem_online": PUBLIC,
+    # Claim asks the connected wallet to send the transaction itself: nothing stored changes here.
+    "RedeemRewardsState.claim_payout": UI, "RedeemRewardsState.claim_sent": UI,
     "CheckoutCampaignState.load_campaign": READ, "CheckoutCampaignState.load_brand": READ,
     "CheckoutBuyState.load_quote": READ, "CheckoutBuyState.change_quantity": READ,
     "CheckoutBuyState.set_wallet_mode": UI, "CheckoutBuyState.connect_wallet": UI,
