@@ -1,9 +1,10 @@
 """Payouts on chain (issue 13, M14): the `reward_distributor`'s work and what the admin, the API and holders read.
 
-For each active fixed-per-token payout, every period whose end has passed becomes a `reward_period` row (DUE, with a
+For each active payout, every period whose end has passed becomes a `reward_period` row (DUE, with a
 `reward.period_due` event). Allocating a period is three steps, no network call inside a database transaction:
   1. read: the holders at the snapshot block (the chain indexer's confirmed checkpoint) from the token-owner history,
-     the qualifying tokens each holds, and the amount (amount per token x tokens);
+     the qualifying tokens each holds, and the amount (amount per token x tokens, or the share in basis points of
+     the royalties the sales ledger confirmed for the period's sales), split by tokens held;
   2. network: the vault's unallocated balance must cover it (else the period waits, saying why);
   3. write, in ONE transaction: every holder's share (largest remainder, summing exactly to the amount), one
      `reward_allocation` row each (unique per reward, period, holder), one `allocate` transaction per batch of
@@ -60,12 +61,14 @@ from backend.rewards.models import (
 from backend.rewards.service import mark_in_use
 from backend.rewards.shares import largest_remainder
 from backend.rewards.vault import (
+    ZERO_ADDRESS,
     VaultBalances,
     read_balances,
     request_vault,
     token_arg,
     vault_contract,
 )
+from backend.sales.models import Sale, SaleStatus
 from backend.settings import get_settings
 from backend.workflow.machines import PeriodState, RewardState, VaultState
 from backend.workflow.outbox import emit
@@ -99,13 +102,12 @@ def period_bounds(reward: Reward, index: int) -> tuple[datetime, datetime]:
 
 def _payout_rewards(session: Session) -> list[Reward]:
     return list(session.exec(select(Reward).where(
-        Reward.kind == RewardKind.PAYOUT, Reward.state == RewardState.ACTIVE,
-        Reward.payout_mode == PayoutMode.FIXED_PER_TOKEN).order_by(col(Reward.id))).all())
+        Reward.kind == RewardKind.PAYOUT, Reward.state == RewardState.ACTIVE).order_by(col(Reward.id))).all())
 
 
 def open_due_periods(now: datetime | None = None, limit: int | None = None) -> int:
-    """Write a DUE row (and `reward.period_due`) for each period of an active fixed-per-token payout whose end has
-    passed; at most `limit` new rows. Also requests the brand's vault on that chain if it has none yet."""
+    """Write a DUE row (and `reward.period_due`) for each period of an active payout whose end has passed; at most
+    `limit` new rows. Also requests the brand's vault on that chain if it has none yet."""
     now = now or utcnow()
     budget = limit or get_settings().reward_periods_per_run
     opened = 0
@@ -168,8 +170,8 @@ def _snapshot(period_id: int) -> Snapshot | str:
             return "not due"
         reward = session.get(Reward, period.reward_id)
         campaign = session.get(Campaign, reward.campaign_id) if reward else None
-        if reward is None or campaign is None or reward.amount_per_token is None:
-            return "the reward has no amount per token"
+        if reward is None or campaign is None:
+            return "the reward is gone"
         vault = request_vault(session, reward.brand_id, campaign.chain)
         if vault.state is not VaultState.DEPLOYED or not vault.address:
             return f"Waiting for the brand's reward vault to be deployed ({vault.state.value})."
@@ -182,9 +184,24 @@ def _snapshot(period_id: int) -> Snapshot | str:
             return "Waiting for the chain indexer to read the collection."
         owners = owners_at(session, chain_id, collection, block)
         tokens = dict(Counter(owner for token_id, owner in owners.items() if reward.qualifies(token_id)))
-        total = reward.amount_per_token * sum(tokens.values())
+        if reward.payout_mode is PayoutMode.ROYALTY_SHARE:
+            total = royalty_share_amount(session, reward, period) if tokens else 0
+        else:
+            total = (reward.amount_per_token or 0) * sum(tokens.values())
         return Snapshot(period.id, period.version, reward.id, campaign.chain, vault.id, vault.address,  # type: ignore[arg-type]
                         reward.currency_address or "", block, tokens, total)
+
+
+def royalty_share_amount(session: Session, reward: Reward, period: RewardPeriod) -> int:
+    """`royalty_share_bps` of the royalties the collection received in the period (floor): the royalty paid of its
+    sales the chain confirmed, sold in [starts_at, ends_at), in the payout's currency. A sale the ledger has not
+    confirmed when the period is allocated is not counted (nor in a later period)."""
+    currency = reward.currency_address or ZERO_ADDRESS
+    paid = session.exec(select(Sale.royalty_paid).where(
+        Sale.campaign_id == reward.campaign_id, Sale.status == SaleStatus.CONFIRMED,
+        col(Sale.royalty_paid).is_not(None), Sale.currency_address == currency,
+        Sale.sold_at >= period.starts_at, Sale.sold_at < period.ends_at)).all()
+    return sum(int(p) for p in paid) * (reward.royalty_share_bps or 0) // 10_000
 
 
 def _in_flight(session: Session, vault_id: int, currency: str) -> int:

@@ -262,3 +262,42 @@ def test_a_period_without_qualifying_tokens_is_closed_empty_and_nothing_is_sent(
         assert session.exec(select(ChainTransaction).where(
             ChainTransaction.purpose == TxPurpose.REWARD_PAYOUT)).first() is None
     assert service.get_reward(people.brand_admin, reward.id).first_used_at is None  # type: ignore[arg-type]
+
+
+def test_a_royalty_share_splits_the_periods_royalties_by_tokens_held_to_the_wei(
+        anvil: ChainUnderTest, people: People, shop) -> None:  # type: ignore[no-untyped-def]
+    from backend.sales.models import Sale, SaleStatus
+
+    campaign, collection, alice, bob, custodial = shop
+    admin = people.brand_admin
+    start = utcnow() - timedelta(days=10)
+    reward = service.define_reward(admin, campaign.id, {
+        "kind": "payout", "title": "Half the royalties", "payout_mode": "royalty_share", "royalty_share_bps": 5000,
+        "currency_address": "", "payout_period": "week", "starts_at": start.isoformat()})
+    run_until(lambda: vault().state is VaultState.DEPLOYED)  # type: ignore[union-attr]
+    fund = payouts.fund_vault(admin, reward.id, 10**6, "fund")  # type: ignore[arg-type]
+    run_until(tx_done(fund.id))  # type: ignore[arg-type]
+    index_pass(CHAIN)
+    # The sales ledger's rows (its own tests read them from Seaport fills): only confirmed sales of the period, in
+    # the payout's currency, with a known royalty count.
+    with session_scope() as session:
+        for n, (days, royalty, status, currency) in enumerate((
+                (1, 1003, SaleStatus.CONFIRMED, ZERO), (6, 1000, SaleStatus.CONFIRMED, ZERO),
+                (-1, 10**6, SaleStatus.CONFIRMED, ZERO),  # before the period
+                (8, 10**6, SaleStatus.CONFIRMED, ZERO),  # after it
+                (2, 10**6, SaleStatus.UNVERIFIED, ZERO), (3, 10**6, SaleStatus.CONFIRMED, bob.address))):
+            session.add(Sale(chain_id=anvil.w3.eth.chain_id, tx_hash=f"0x{n:064x}", collection=collection.address,
+                             token_id=1, log_index=n, log_index_key=n, campaign_id=campaign.id,
+                             brand_id=campaign.brand_id, price=10**6, currency_address=currency, currency_symbol="X",
+                             currency_decimals=18, marketplace="opensea", seller=alice.address, buyer=bob.address,
+                             sold_at=start + timedelta(days=days), status=status, royalty_paid=royalty))
+    assert payouts.distributor_pass(now=start + timedelta(days=7, seconds=1)).allocating == 1
+    run_until(lambda: period(0).state is PeriodState.ALLOCATED)
+    first = period(0)
+    # (1003 + 1000) x 50 % = 1001 over 3 : 1 : 2 tokens = 500.5, 166.83, 333.67 -> the two units left over go to the
+    # largest remainders.
+    assert first.amount == 1001
+    assert {h: a for h, (a, _, _) in shares(first.id).items()} == {  # type: ignore[arg-type]
+        alice.address: 500, bob.address: 167, custodial: 334}
+    for holder, amount in ((alice.address, 500), (bob.address, 167), (custodial, 334)):
+        assert allocation_of(anvil.w3, vault().address, "", holder) == amount  # type: ignore[union-attr]
