@@ -32,6 +32,7 @@ from typing import Any
 
 from eth_utils import to_checksum_address
 from sqlalchemy import and_, func, or_, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from backend.auth.acl import Actor, Permission, require, signed_in
@@ -257,7 +258,7 @@ def allocate_period(period_id: int, *, after_enqueue: Callable[[], None] | None 
     try:
         with session_scope() as session:
             return _write_allocation(session, snap, after_enqueue)
-    except ConcurrentTransition:
+    except (ConcurrentTransition, IntegrityError):  # another runner allocated it first (its key or its version)
         return "lost"
 
 
