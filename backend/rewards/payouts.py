@@ -623,6 +623,20 @@ def fund_vault(actor: Actor, reward_id: int, amount_wei: int, request_key: str) 
                        meta={"action": "fund", "vault_id": vault.id, "by": f"user:{actor.user_id}"})
 
 
+def retry_vault_deployment(actor: Actor, reward_id: int) -> RewardVaultRow:
+    """The brand's vault deployment failed: request it again (the contract deployer queues a new transaction)."""
+    with session_scope() as session:
+        reward = _payout_reward(session, actor, reward_id, Permission.CAMPAIGN_WRITE)
+        campaign = session.get(Campaign, reward.campaign_id)
+        assert campaign is not None
+        vault = session.exec(select(RewardVaultRow).where(RewardVaultRow.brand_id == reward.brand_id,
+                                                          RewardVaultRow.chain == campaign.chain)).first()
+        if vault is None or vault.state is not VaultState.FAILED:
+            raise Conflict("Only a failed vault deployment can be retried.")
+        transition(session, vault, "retry", actor=f"user:{actor.user_id}", reason=vault.error, also={"error": ""})
+        return vault
+
+
 def push_payout(actor: Actor, reward_id: int, holder: str) -> ChainTransaction:
     """Pay `holder` everything allocated to them in the reward's currency (`payout`), for holders who never claim,
     e.g. custodial wallets. Asking again before the claim reader saw it is the same transaction."""

@@ -106,10 +106,6 @@ def vault_deploy_finished(session: Session, tx: ChainTransaction, receipt: Any) 
                    also={"error": (tx.error or tx.state.value)[:500]})
 
 
-def retry_vault(session: Session, vault: RewardVaultRow, actor: str) -> None:
-    """A failed deployment is requested again (the deployer queues a new transaction with a new key)."""
-    if vault.state is VaultState.FAILED:
-        transition(session, vault, "retry", actor=actor, reason=vault.error)
 
 
 # -- reading the vault ---------------------------------------------------------------------------------------------

@@ -152,6 +152,7 @@ HANDLERS: dict[str, str | Rule] = {
     "AdminCampaignRewardsState.submit_fund": Rule(ADMINS, "/admin/campaigns/1/rewards"),
     "AdminCampaignRewardsState.push_to_holder": Rule(ADMINS, "/admin/campaigns/1/rewards"),
     "AdminCampaignRewardsState.retry_failed_period": Rule(ADMINS, "/admin/campaigns/1/rewards"),
+    "AdminCampaignRewardsState.retry_vault": Rule(ADMINS, "/admin/campaigns/1/rewards"),
     "RedeemScanState.load_scanner": READ, "RedeemScanState.set_location": UI, "RedeemScanState.set_manual_code": UI,
     "RedeemScanState.camera_failed": UI, "RedeemScanState.scan_next": UI,
     # Checking a code redeems nothing (a refused look is recorded as an attempt, as every attempt is).
@@ -499,6 +500,23 @@ def _on_payout(handler: Any, *args: Any) -> Callable[[Tab, World], list[Any]]:
     return call
 
 
+def _setup_failed_vault(w: World, request: pytest.FixtureRequest) -> None:
+    from backend.rewards.models import RewardVaultRow
+    from backend.workflow.machines import VaultState
+
+    _setup_payout(w, request)
+    with session_scope() as session:
+        vault = session.exec(select(RewardVaultRow)).one()
+        vault.state, vault.address, vault.error = VaultState.FAILED, None, "reverted"
+
+
+def _vault_state(w: World) -> Any:
+    from backend.rewards.models import RewardVaultRow
+
+    with session_scope() as session:
+        return session.exec(select(RewardVaultRow.state)).one()
+
+
 def _period_state(w: World) -> Any:
     from backend.rewards.models import RewardPeriod
 
@@ -617,6 +635,8 @@ SCENARIOS: dict[str, Scenario] = {
         lambda w: _count(ChainTransaction)),
     "AdminCampaignRewardsState.retry_failed_period": Scenario(
         _setup_payout, _on_payout(AdminCampaignRewardsState.retry_failed_period, "period"), _period_state),
+    "AdminCampaignRewardsState.retry_vault": Scenario(
+        _setup_failed_vault, _on_payout(AdminCampaignRewardsState.retry_vault), _vault_state),
     "KycCaseState.claim": Scenario(_setup_kyc_case, _on_case(KycCaseState.claim), _kyc_case),
     "KycCaseState.release": _held_case(_setup_kyc_case, KycCaseState.release),
     "KycCaseState.approve": _held_case(_setup_kyc_case, KycCaseState.approve),

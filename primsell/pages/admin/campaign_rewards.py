@@ -273,6 +273,8 @@ def payouts_panel() -> rx.Component:
                 rx.text("The brand's reward vault is deployed by the contract deployer on first use.", size="2",
                         color_scheme="gray")),
         rx.cond(vault["error"] != "", rx.callout(vault["error"], icon="circle-alert", color_scheme="red", size="1")),
+        rx.cond(SessionState.can_write_campaigns & (vault["state"] == "failed"),
+                rx.button("Retry vault deployment", size="1", variant="soft", on_click=RewardsState.retry_vault)),
         rx.hstack(_figure("Balance", vault["balance"]), _figure("Outstanding (allocated, unclaimed)",
                                                                 vault["outstanding"]),
                   _figure("Unallocated", vault["unallocated"]), spacing="6"),

@@ -26,6 +26,7 @@ from backend.rewards.payouts import (
     period_allocations,
     push_payout,
     retry_period,
+    retry_vault_deployment,
 )
 from backend.rewards.service import define_reward, end_reward, list_rewards, reward_stats, update_reward
 from primsell.state.session import SessionState
@@ -466,5 +467,19 @@ class AdminCampaignRewardsState(rx.State):
             self.payout_notice = self.form_error = exc.message
         else:
             self.payout_notice = "The failed batches are sent again."
+            await self._load_payouts(actor)
+        return None
+
+    @rx.event
+    async def retry_vault(self):
+        actor = await SessionState.current_actor(self)
+        if actor is None:
+            return SessionState.to_sign_in
+        try:
+            await asyncio.to_thread(retry_vault_deployment, actor, self.selected_id)
+        except DomainError as exc:
+            self.payout_notice = self.form_error = exc.message
+        else:
+            self.payout_notice = "The vault's deployment is requested again."
             await self._load_payouts(actor)
         return None
