@@ -314,15 +314,15 @@ def retry_period(actor: Actor, period_id: int) -> RewardPeriod:
         reward = session.get(Reward, period.reward_id)
         vault = session.get(RewardVaultRow, period.vault_id)
         assert reward is not None and vault is not None and vault.address
-        failed = session.exec(select(RewardAllocation.batch, ChainTransaction).join(
+        failed = session.exec(select(RewardAllocation.batch, ChainTransaction.data).join(
             ChainTransaction, ChainTransaction.id == RewardAllocation.tx_id).where(
             RewardAllocation.period_id == period.id,
             col(ChainTransaction.state).in_([TxState.REVERTED, TxState.FAILED])).distinct()).all()
         attempt = period.retries + 2
-        for number, old in failed:
+        for number, data in failed:
             new = enqueue(session, purpose=TxPurpose.REWARD_PAYOUT,
                           key=f"reward-allocate:{reward.id}:{period.id}:{number}:attempt-{attempt}",
-                          chain=vault.chain, to=vault.address, data=old.data, campaign_id=reward.campaign_id,
+                          chain=vault.chain, to=vault.address, data=data, campaign_id=reward.campaign_id,
                           meta={"action": "allocate", "period_id": period.id, "batch": number})
             session.execute(update(RewardAllocation).where(RewardAllocation.period_id == period.id,
                                                            RewardAllocation.batch == number)
