@@ -32,7 +32,17 @@ from backend.operations.models import JobLease, JobRun, SchedulerHeartbeat
 from backend.orders.models import Order
 from backend.payments.models import PaymentEvent, PaymentRefund, SandboxRefund, SandboxSession
 from backend.reconciliation.models import ReconciliationException, ReconciliationRun, ReconciliationTotal
-from backend.rewards.models import Reward, RewardAttempt, RewardChange, RewardRedemption, SiweNonce
+from backend.rewards.models import (
+    Reward,
+    RewardAllocation,
+    RewardAttempt,
+    RewardChange,
+    RewardClaim,
+    RewardPeriod,
+    RewardRedemption,
+    RewardVaultRow,
+    SiweNonce,
+)
 from backend.sales.models import Sale, SaleReversal, SalesCursor, SaleSource
 from backend.workflow.models import OutboxDelivery, OutboxEvent, ProcessedEvent, StateTransition
 
@@ -73,9 +83,13 @@ __all__ = [
     "ReconciliationTotal",
     "RefreshToken",
     "Reward",
+    "RewardAllocation",
     "RewardAttempt",
     "RewardChange",
+    "RewardClaim",
+    "RewardPeriod",
     "RewardRedemption",
+    "RewardVaultRow",
     "Sale",
     "SaleReversal",
     "SaleSource",

@@ -228,6 +228,10 @@ class Settings(BaseSettings):
     mint_batch_size: int = Field(250, alias="MINT_BATCH_SIZE", gt=0, le=1000)  # tokens per airdrop transaction
     mint_dispatch_max_requests: int = Field(2000, alias="MINT_DISPATCH_MAX_REQUESTS", gt=0)
     deploy_batch_size: int = Field(20, alias="DEPLOY_BATCH_SIZE", gt=0)
+    # Reward payouts (issue 13, M14): holders per vault `allocate` transaction (a holder costs ~25k gas), and periods
+    # one `reward_distributor` run snapshots and allocates at most.
+    reward_allocation_batch_size: int = Field(100, alias="REWARD_ALLOCATION_BATCH_SIZE", gt=0, le=500)
+    reward_periods_per_run: int = Field(20, alias="REWARD_PERIODS_PER_RUN", gt=0)
     # Chain indexer and royalty calculator (issue 12; INDEXER_BLOCK_RANGE is with the sales settings below). Block
     # ranges one `chain_indexer` run reads at most; sales one `royalty_calculator` run looks at; the longest wait
     # between two checks of a sale the chain does not know yet (the wait doubles from SALES_RECHECK_SECONDS).

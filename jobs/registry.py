@@ -1,7 +1,4 @@
-"""Every daemon and its schedule, in one place. A daemon is added by the issue that implements its work.
-
-Still to come (each with its issue): reward_distributor.
-"""
+"""Every daemon and its schedule, in one place. A daemon is added by the issue that implements its work."""
 
 from __future__ import annotations
 
@@ -13,6 +10,7 @@ from jobs import (
     clean_old_rows,
     deploy_contracts,
     dispatch_mints,
+    distribute_rewards,
     expire_orders,
     index_chain,
     monitor_transactions,
@@ -50,11 +48,12 @@ DAEMONS: tuple[Daemon, ...] = (
     Daemon("retention_cleaner", clean_old_rows.run, 3600, "delete delivered events, old runs and errors"),
     Daemon("order_expirer", expire_orders.run, 15,
            "expire unpaid orders, reconcile with the payment provider, send refunds", drives=("order",)),
-    Daemon("contract_deployer", deploy_contracts.run, 5, "queue deploy transactions of requested contracts",
-           drives=("contract",)),
+    Daemon("contract_deployer", deploy_contracts.run, 5,
+           "queue deploy transactions of requested contracts and brands' reward vaults",
+           drives=("contract", "reward_vault")),
     Daemon("mint_dispatcher", dispatch_mints.run, 2, "batch pending mint requests into airdrop transactions"),
     Daemon("tx_monitor", monitor_transactions.run, 2, "sign, send, confirm and replace chain transactions",
-           drives=("chain_tx", "contract")),
+           drives=("chain_tx", "contract", "reward_vault", "reward_period")),
     Daemon("email_sender", send_emails.run, 5, "deliver receipts and account links by email"),
     Daemon("chain_indexer", index_chain.run, 5, "read transfers, owners and Seaport sales of our collections"),
     Daemon("royalty_calculator", calculate_royalties.run, 10, "royalty owed (at the sale's block) and paid"),
@@ -62,6 +61,9 @@ DAEMONS: tuple[Daemon, ...] = (
            "read OpenSea sale events of deployed collections into the sales ledger"),
     Daemon("rarible_sales_poller", poll_rarible_sales.run, 60,
            "read Rarible SELL activities of deployed collections into the sales ledger"),
+    Daemon("reward_distributor", distribute_rewards.run, 30,
+           "open due payout periods, allocate holders' shares in the brand's vault, read claims back",
+           drives=("reward_period",)),
     Daemon("reconciler", reconcile_payments.run, 24 * 3600,
            "nightly: every paid order minted once or refunded, against the payment provider and the chain"),
 )

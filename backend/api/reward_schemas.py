@@ -173,3 +173,44 @@ class SiweVerifyOut(BaseModel):
     address: str
     wallet_proof: str = Field(description="Send as the X-Wallet-Proof header to /api/v1/rewards/mine and /qr.")
     expires_in: int
+
+
+# -- payouts -----------------------------------------------------------------------------------------------------------
+
+class PeriodOut(BaseModel):
+    id: int
+    period_index: int = Field(description="0 = the first period from the reward's start")
+    starts_at: datetime
+    ends_at: datetime
+    state: Literal["due", "allocating", "allocated", "failed", "empty"]
+    snapshot_block: int | None = Field(description="Holders at the end of this block")
+    holders: int
+    tokens: int
+    amount: str = Field(description="Base units allocated for the period (the sum of its allocations), decimal string")
+    claimed: str = Field(description="Base units of it claimed or paid out")
+    unclaimed: str = Field(description="Base units allocated on chain and not yet claimed")
+    tx_hashes: list[str]
+    error: str = Field(description="Why the period waits (vault not deployed or funded) or failed")
+
+    @classmethod
+    def of(cls, view: object) -> PeriodOut:
+        fields = {name: getattr(view, name) for name in cls.model_fields}
+        return cls.model_validate(fields | {k: str(fields[k]) for k in ("amount", "claimed", "unclaimed")})
+
+
+class PeriodList(BaseModel):
+    items: list[PeriodOut]
+
+
+class ClaimableOut(BaseModel):
+    chain: str
+    vault_address: str = Field(description="Call claim(token) on this RewardVault from the holder's wallet")
+    holder: str
+    custodial: bool = Field(description="The holder is the signed-in account's custodial wallet (the platform pays "
+                                        "it out; no wallet call needed)")
+    currency_address: str = Field(description='"" = the chain\'s own coin (token argument: the zero address)')
+    amount: str = Field(description="Base units claimable, decimal string")
+
+
+class ClaimableList(BaseModel):
+    items: list[ClaimableOut]

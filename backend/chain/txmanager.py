@@ -62,7 +62,7 @@ FinishHooks = Mapping[TxPurpose, FinishHook]
 @lru_cache(maxsize=1)
 def revert_abis() -> list[Any]:
     """ABIs a revert of ours is decoded against."""
-    return [load_artifact("PrimsellCollection")["abi"]]
+    return [load_artifact("PrimsellCollection")["abi"], load_artifact("RewardVault")["abi"]]
 
 
 # -- enqueueing ---------------------------------------------------------------------------------------------------

@@ -10,7 +10,11 @@ redeeming at the same instant cannot both take the same use whatever they read f
 unique too, so a code redeems once. Every attempt, accepted or refused, is a `reward_attempt` row.
 
 Payouts: the columns of the definition live here (amount per token in base units and its currency, or a share of
-royalties in basis points, and the period); computing and paying them is the payout distributor's (issue 13, M14).
+royalties in basis points, and the period); computing and paying them is the payout distributor's
+(backend/rewards/payouts.py): the brand's `reward_vault` per chain, one `reward_period` row per (reward, period
+index) with its snapshot block and amount, one `reward_allocation` per (reward, period, holder) (unique: a holder is
+allocated once per period whatever runs twice), and `reward_claim`, the vault's claim and push-payout events as read
+back from the chain.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from sqlmodel import Field, SQLModel
 
 from backend.chain.models import Wei
 from backend.db import UTCDateTime, enum_type, utcnow
-from backend.workflow.machines import RewardState
+from backend.workflow.machines import PeriodState, RewardState, VaultState
 from backend.workflow.models import BigId
 
 
@@ -234,3 +238,123 @@ class SiweNonce(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
     used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     address: str | None = Field(default=None, max_length=42)  # who signed in with it
+
+
+# -- payouts on chain -------------------------------------------------------------------------------------------------
+
+class RewardVaultRow(SQLModel, table=True):
+    """A brand's RewardVault contract on one chain: requested on first use (a payout defined, a fund, a due period),
+    deployed by the contract deployer through the transaction manager; the finish hook stores its address."""
+
+    __tablename__ = "reward_vault"
+    __state_machine__ = "reward_vault"
+    __table_args__ = (UniqueConstraint("brand_id", "chain", name="uq_reward_vault_brand_chain"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    brand_id: int = Field(sa_column=Column(Integer, ForeignKey("brand.id", ondelete="CASCADE"), nullable=False))
+    chain: str = Field(max_length=32)
+    state: VaultState = Field(default=VaultState.REQUESTED, sa_type=enum_type(VaultState), index=True)
+    version: int = 0
+    attempt: int = 0  # deploy transactions queued so far (a retry gets a new idempotency key)
+    tx_id: int | None = Field(default=None, sa_column=Column(BigId, ForeignKey("chain_tx.id"), nullable=True))
+    address: str | None = Field(default=None, max_length=42)  # checksummed, once deployed
+    deploy_block: int | None = Field(default=None, sa_type=BigInteger)
+    # Claim events are read from here on (every block before it is read): RewardClaimed / RewardPaidOut.
+    claims_next_block: int = Field(default=0, sa_type=BigInteger)
+    error: str = Field(default="", max_length=500)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
+class RewardPeriod(SQLModel, table=True):
+    """One period of a payout reward: [starts_at, ends_at), its holder snapshot block and the amount allocated for
+    it (the sum of its allocations, exactly). Moved by the `reward_period` machine."""
+
+    __tablename__ = "reward_period"
+    __state_machine__ = "reward_period"
+    __table_args__ = (
+        UniqueConstraint("reward_id", "period_index", name="uq_reward_period_index"),
+        Index("ix_reward_period_state", "state", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    reward_id: int = Field(sa_column=Column(Integer, ForeignKey("reward.id", ondelete="CASCADE"), nullable=False))
+    brand_id: int = Field(sa_column=Column(Integer, ForeignKey("brand.id", ondelete="CASCADE"), nullable=False,
+                                           index=True))
+    vault_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("reward_vault.id"),
+                                                                nullable=True))
+    period_index: int  # 0 = the first period from the reward's start
+    starts_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    ends_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    state: PeriodState = Field(default=PeriodState.DUE, sa_type=enum_type(PeriodState))
+    version: int = 0
+    snapshot_block: int | None = Field(default=None, sa_type=BigInteger)  # holders at the end of this block
+    currency_address: str = Field(default="", max_length=42)  # "" = the chain's own coin
+    amount: int = Field(default=0, sa_column=Column(Wei, nullable=False))  # base units, = sum of allocations
+    holders: int = 0
+    tokens: int = 0
+    batches: int = 0
+    retries: int = 0
+    error: str = Field(default="", max_length=500)  # why it waits (vault not deployed or funded) or failed
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
+class RewardAllocation(SQLModel, table=True):
+    """One holder's share of one period: allocated in the vault by batch `batch` (its transaction `tx_id`). Unique per
+    (reward, period, holder): a second runner or a restart cannot write a second share."""
+
+    __tablename__ = "reward_allocation"
+    __table_args__ = (
+        UniqueConstraint("reward_id", "period_id", "holder", name="uq_reward_allocation_holder"),
+        Index("ix_reward_allocation_period_batch", "period_id", "batch"),
+        Index("ix_reward_allocation_holder", "holder", "currency_address"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True))
+    reward_id: int = Field(sa_column=Column(Integer, ForeignKey("reward.id", ondelete="CASCADE"), nullable=False))
+    period_id: int = Field(sa_column=Column(Integer, ForeignKey("reward_period.id", ondelete="CASCADE"),
+                                            nullable=False))
+    vault_id: int = Field(sa_column=Column(Integer, ForeignKey("reward_vault.id"), nullable=False))
+    holder: str = Field(max_length=42)  # checksummed; a custodial holder's custodial address
+    account_id: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")  # custodial holder
+    currency_address: str = Field(default="", max_length=42)
+    tokens: int  # qualifying tokens held at the snapshot
+    amount: int = Field(sa_column=Column(Wei, nullable=False))  # base units
+    batch: int
+    tx_id: int | None = Field(default=None, sa_column=Column(BigId, ForeignKey("chain_tx.id"), nullable=True,
+                                                             index=True))
+    # Where its RewardAllocated log is (set when the batch is confirmed): a claim after it pays it.
+    allocated_block: int | None = Field(default=None, sa_type=BigInteger)
+    allocated_log_index: int | None = None
+    claimed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    claim_id: int | None = Field(default=None, sa_column=Column(BigId, ForeignKey("reward_claim.id"), nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
+class ClaimKind(StrEnum):
+    CLAIMED = "claimed"  # the holder called claim()
+    PAID_OUT = "paid_out"  # the platform pushed it (payout())
+
+
+class RewardClaim(SQLModel, table=True):
+    """A RewardClaimed or RewardPaidOut event of a brand's vault, read back from the confirmed chain: it paid every
+    allocation of that holder and currency made before it."""
+
+    __tablename__ = "reward_claim"
+    __table_args__ = (
+        UniqueConstraint("vault_id", "tx_hash", "log_index", name="uq_reward_claim_log"),
+        Index("ix_reward_claim_holder", "holder", "currency_address"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True))
+    vault_id: int = Field(sa_column=Column(Integer, ForeignKey("reward_vault.id", ondelete="CASCADE"),
+                                           nullable=False))
+    kind: ClaimKind = Field(sa_type=enum_type(ClaimKind))
+    holder: str = Field(max_length=42)
+    currency_address: str = Field(default="", max_length=42)
+    amount: int = Field(sa_column=Column(Wei, nullable=False))
+    block_number: int = Field(sa_type=BigInteger)
+    log_index: int
+    tx_hash: str = Field(max_length=66)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))

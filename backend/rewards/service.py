@@ -87,6 +87,10 @@ def define_reward(actor: Actor, campaign_id: int, data: dict[str, Any]) -> Rewar
         session.add(RewardChange(reward_id=reward.id, action="defined", actor=_who(actor),  # type: ignore[arg-type]
                                  changes={k: [None, comparable(v)] for k, v in fields.model_dump().items()
                                           if v not in (None, [], "", False)}))
+        if reward.kind is RewardKind.PAYOUT:  # first use: the contract deployer deploys the brand's vault
+            from backend.rewards.vault import request_vault
+
+            request_vault(session, campaign.brand_id, campaign.chain)
         emit(session, "reward.defined",
              {"reward_id": reward.id, "campaign_id": campaign_id, "brand_id": campaign.brand_id,
               "kind": reward.kind.value},

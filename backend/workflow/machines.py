@@ -115,6 +115,59 @@ REWARD = Machine(
 )
 
 
+class VaultState(StrEnum):
+    """A brand's RewardVault on one chain: requested on first use, deployed by the contract deployer."""
+
+    REQUESTED = "requested"
+    DEPLOYING = "deploying"
+    DEPLOYED = "deployed"
+    FAILED = "failed"
+
+
+V = VaultState
+REWARD_VAULT = Machine(
+    "reward_vault",
+    VaultState,
+    initial=V.REQUESTED,
+    final=[V.DEPLOYED],
+    transitions={
+        (V.REQUESTED, "start_deploy"): V.DEPLOYING,
+        (V.DEPLOYING, "confirm_deploy"): V.DEPLOYED,
+        (V.DEPLOYING, "fail_deploy"): V.FAILED,
+        (V.FAILED, "retry"): V.REQUESTED,
+    },
+)
+
+
+class PeriodState(StrEnum):
+    """One period of a payout reward (backend/rewards/payouts.py): DUE once its end has passed; ALLOCATING while its
+    allocation transactions are in flight (the snapshot and every holder's share are rows by then); ALLOCATED when
+    every batch is confirmed; FAILED when a batch reverted or failed (retried with new transactions for those batches
+    only); EMPTY when there was nothing to pay (no qualifying token held)."""
+
+    DUE = "due"
+    ALLOCATING = "allocating"
+    ALLOCATED = "allocated"
+    FAILED = "failed"
+    EMPTY = "empty"
+
+
+P = PeriodState
+REWARD_PERIOD = Machine(
+    "reward_period",
+    PeriodState,
+    initial=P.DUE,
+    final=[P.ALLOCATED, P.EMPTY],
+    transitions={
+        (P.DUE, "allocate"): P.ALLOCATING,  # snapshot taken, shares written, batch transactions queued: one commit
+        (P.DUE, "close_empty"): P.EMPTY,
+        (P.ALLOCATING, "confirm"): P.ALLOCATED,  # the last batch transaction is confirmed
+        (P.ALLOCATING, "fail"): P.FAILED,  # a batch reverted or failed (the others may be confirmed)
+        (P.FAILED, "retry"): P.ALLOCATING,  # new transactions for the failed batches only
+    },
+)
+
+
 class KycState(StrEnum):
     SUBMITTED = "submitted"  # in the queue, waiting for a reviewer (or the external provider)
     IN_REVIEW = "in_review"  # a reviewer holds it (the claim lapses after inactivity)
@@ -162,4 +215,4 @@ KYC = Machine(
     },
 )
 
-MACHINES: dict[str, Machine] = {m.name: m for m in (ORDER, CONTRACT, REWARD, KYC)}
+MACHINES: dict[str, Machine] = {m.name: m for m in (ORDER, CONTRACT, REWARD, REWARD_VAULT, REWARD_PERIOD, KYC)}

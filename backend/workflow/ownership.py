@@ -32,6 +32,18 @@ def _reward_brand() -> tuple[Any, Any]:
     return Reward.id, select(Reward.brand_id, Reward.id)  # type: ignore[call-overload]
 
 
+def _period_brand() -> tuple[Any, Any]:
+    from backend.rewards.models import RewardPeriod
+
+    return RewardPeriod.id, select(RewardPeriod.brand_id, RewardPeriod.id)  # type: ignore[call-overload]
+
+
+def _vault_brand() -> tuple[Any, Any]:
+    from backend.rewards.models import RewardVaultRow
+
+    return RewardVaultRow.id, select(RewardVaultRow.brand_id, RewardVaultRow.id)  # type: ignore[call-overload]
+
+
 def _campaign_brand() -> tuple[Any, Any]:
     from backend.campaigns.models import Campaign
 
@@ -68,6 +80,8 @@ ENTITIES: dict[str, EntityKind] = {
     "mint_request": EntityKind(Permission.ORDER_READ, _campaign_child("MintRequest")),
     "chain_tx": EntityKind(Permission.CAMPAIGN_READ, _campaign_child("ChainTransaction")),
     "reward": EntityKind(Permission.CAMPAIGN_READ, _reward_brand),
+    "reward_period": EntityKind(Permission.CAMPAIGN_READ, _period_brand),
+    "reward_vault": EntityKind(Permission.CAMPAIGN_READ, _vault_brand),
     "campaign": EntityKind(Permission.CAMPAIGN_READ, _campaign_brand),
     "sale": EntityKind(Permission.CAMPAIGN_READ, _sale_brand),
     # A person's identity check belongs to no brand: platform-wide KYC roles only.

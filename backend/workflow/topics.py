@@ -48,4 +48,12 @@ TOPICS: dict[str, Topic] = {topic.name: topic for topic in (
                      "history holds who defined what"),
     Topic("reward.redeemed", "a holder's perk was redeemed (by staff scanning a code, or online)",
           audit_only="the redemption and attempt rows feed the admin's statistics"),
+    Topic("reward.period_due", "a payout's period ended: its holders are to be snapshotted and allocated",
+          audit_only="the reward distributor claims due periods by their state (due), not by this event"),
+    Topic("reward.allocated",
+          "every batch of a payout period's allocations is confirmed in the brand's vault (amount, holders, block)",
+          audit_only="the period and allocation rows carry what the admin's payouts panel and holders' claimable "
+                     "amounts read"),
+    Topic("reward.claimed", "a holder claimed (or the platform pushed) their allocation from the brand's vault",
+          audit_only="the claim row marks the allocations it paid, which the payouts panel shows as claimed"),
 )}

@@ -79,8 +79,10 @@ PROTECTED: dict[tuple[str, str], tuple[Any, ...]] = {
     ("PATCH", "/api/v1/rewards/{reward_id}"):                    (R401, R404,   R403,   R404,   R404,   OK,     OK),
     ("POST", "/api/v1/rewards/{reward_id}/end"):                 (R401, R404,   R403,   R404,   R404,   OK,     OK),
     ("GET", "/api/v1/rewards/{reward_id}/changes"):              (R401, R404,   OK,     R404,   R404,   OK,     OK),
+    ("GET", "/api/v1/rewards/{reward_id}/periods"):              (R401, R404,   OK,     R404,   R404,   OK,     OK),
     # A holder's perks (their account's custodial tokens, or a SIWE-proved wallet): nobody here holds A's token.
     ("GET", "/api/v1/rewards/mine"):                             (R401, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN),
+    ("GET", "/api/v1/rewards/claimable"):                        (R401, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN),
     ("POST", "/api/v1/rewards/qr"):                              (R401, R404,   R404,   R404,   R404,   R404,   R404),
     ("POST", "/api/v1/rewards/online"):                          (R401, R404,   R404,   R404,   R404,   R404,   R404),
     # Staff scan a holder's code for A's perk: a refusal is an answer (200, status "refused"; every attempt is

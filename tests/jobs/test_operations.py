@@ -38,8 +38,7 @@ def always_failing():  # type: ignore[no-untyped-def]
     outbox.unregister("t.ops")
 
 
-# Each daemon's module, named verb_noun. Only implemented daemons are registered; the others (reward distributor)
-# join the registry with the issue that implements them.
+# Each daemon's module, named verb_noun. Only implemented daemons are registered.
 IMPLEMENTED = {
     "outbox_relay": "jobs.relay_outbox",
     "fx_rate_refresher": "jobs.refresh_fx_rates",
@@ -54,6 +53,7 @@ IMPLEMENTED = {
     "opensea_sales_poller": "jobs.poll_opensea_sales",
     "rarible_sales_poller": "jobs.poll_rarible_sales",
     "reconciler": "jobs.reconcile_payments",
+    "reward_distributor": "jobs.distribute_rewards",
 }
 
 

@@ -147,6 +147,12 @@ HANDLERS: dict[str, str | Rule] = {
     "AdminCampaignRewardsState.show_stats": READ,
     "AdminCampaignRewardsState.submit_reward": Rule(ADMINS, "/admin/campaigns/1/rewards"),
     "AdminCampaignRewardsState.end_reward": Rule(ADMINS, "/admin/campaigns/1/rewards"),
+    "AdminCampaignRewardsState.refresh_payouts": READ, "AdminCampaignRewardsState.set_fund_amount": UI,
+    "AdminCampaignRewardsState.show_allocations": READ, "AdminCampaignRewardsState.page_allocations": READ,
+    "AdminCampaignRewardsState.submit_fund": Rule(ADMINS, "/admin/campaigns/1/rewards"),
+    "AdminCampaignRewardsState.push_to_holder": Rule(ADMINS, "/admin/campaigns/1/rewards"),
+    "AdminCampaignRewardsState.retry_failed_period": Rule(ADMINS, "/admin/campaigns/1/rewards"),
+    "AdminCampaignRewardsState.retry_vault": Rule(ADMINS, "/admin/campaigns/1/rewards"),
     "RedeemScanState.load_scanner": READ, "RedeemScanState.set_location": UI, "RedeemScanState.set_manual_code": UI,
     "RedeemScanState.camera_failed": UI, "RedeemScanState.scan_next": UI,
     # Checking a code redeems nothing (a refused look is recorded as an attempt, as every attempt is).
@@ -159,6 +165,8 @@ HANDLERS: dict[str, str | Rule] = {
     "RedeemRewardsState.disconnect_wallet": UI, "RedeemRewardsState.show_qr": READ,
     "RedeemRewardsState.keep_qr_fresh": READ, "RedeemRewardsState.set_qr_open": UI,
     "RedeemRewardsState.redeem_online": PUBLIC,
+    # Claim asks the connected wallet to send the transaction itself: nothing stored changes here.
+    "RedeemRewardsState.claim_payout": UI, "RedeemRewardsState.claim_sent": UI,
     "CheckoutCampaignState.load_campaign": READ, "CheckoutCampaignState.load_brand": READ,
     "CheckoutBuyState.load_quote": READ, "CheckoutBuyState.change_quantity": READ,
     "CheckoutBuyState.set_wallet_mode": UI, "CheckoutBuyState.connect_wallet": UI,
@@ -450,6 +458,72 @@ def _define_reward(tab: Tab, w: World) -> list[Any]:
                                                               "uses_per_period": "1", "channel": "in_store"})
 
 
+def _setup_payout(w: World, _request: pytest.FixtureRequest) -> None:
+    """A payout of brand A with its vault deployed (at a made-up address: these handlers only queue transactions) and
+    one period whose allocation batch reverted; its holder's allocation is confirmed from an earlier batch."""
+    from datetime import timedelta
+
+    from backend.chain.models import TxPurpose, TxState
+    from backend.db import utcnow
+    from backend.rewards import service as rewards
+    from backend.rewards.models import RewardAllocation, RewardPeriod, RewardVaultRow
+    from backend.workflow.machines import PeriodState, VaultState
+
+    w.rows["campaign"] = campaign = make_campaign(w.brand)
+    w.rows["reward"] = reward = rewards.define_reward(w.owner, campaign.id, {
+        "kind": "payout", "title": "Weekly", "payout_mode": "fixed_per_token", "amount_per_token": "1000",
+        "currency_address": "", "payout_period": "week"})
+    now = utcnow()
+    with session_scope() as session:
+        vault = session.exec(select(RewardVaultRow)).one()
+        vault.state, vault.address = VaultState.DEPLOYED, "0x" + "5a" * 20
+        period = RewardPeriod(reward_id=reward.id, brand_id=w.brand.id, vault_id=vault.id, period_index=0,
+                              starts_at=now - timedelta(days=8), ends_at=now - timedelta(days=1),
+                              state=PeriodState.FAILED, amount=1000, holders=1, tokens=1, batches=1)
+        tx = ChainTransaction(purpose=TxPurpose.REWARD_PAYOUT, idempotency_key=f"matrix-{next(_seq)}", chain="local",
+                              signer="platform", from_address=WALLET, to_address=vault.address, state=TxState.REVERTED,
+                              meta={"action": "allocate"})
+        session.add_all([period, tx])
+        session.flush()
+        session.add(RewardAllocation(reward_id=reward.id, period_id=period.id, vault_id=vault.id, holder=WALLET,
+                                     tokens=1, amount=1000, batch=0, tx_id=tx.id, allocated_block=5,
+                                     allocated_log_index=0))
+        w.rows["period_id"] = period.id
+
+
+def _on_payout(handler: Any, *args: Any) -> Callable[[Tab, World], list[Any]]:
+    def call(tab: Tab, w: World) -> list[Any]:
+        tab.state(AdminCampaignRewardsState).selected_id = w.rows["reward"].id
+        values = [w.rows["period_id"] if a == "period" else a for a in args]
+        return tab.run(handler, *[str(v) if isinstance(v, int) else v for v in values])
+
+    return call
+
+
+def _setup_failed_vault(w: World, request: pytest.FixtureRequest) -> None:
+    from backend.rewards.models import RewardVaultRow
+    from backend.workflow.machines import VaultState
+
+    _setup_payout(w, request)
+    with session_scope() as session:
+        vault = session.exec(select(RewardVaultRow)).one()
+        vault.state, vault.address, vault.error = VaultState.FAILED, None, "reverted"
+
+
+def _vault_state(w: World) -> Any:
+    from backend.rewards.models import RewardVaultRow
+
+    with session_scope() as session:
+        return session.exec(select(RewardVaultRow.state)).one()
+
+
+def _period_state(w: World) -> Any:
+    from backend.rewards.models import RewardPeriod
+
+    with session_scope() as session:
+        return session.get(RewardPeriod, w.rows["period_id"]).state.value  # type: ignore[union-attr]
+
+
 def _confirm_redeem(tab: Tab, w: World) -> list[Any]:
     tab.state(RedeemScanState)._code = w.rows["code"]
     return tab.run(RedeemScanState.confirm_redeem)
@@ -553,6 +627,16 @@ SCENARIOS: dict[str, Scenario] = {
     "AdminCampaignRewardsState.end_reward": Scenario(
         _setup_reward, lambda tab, w: tab.run(AdminCampaignRewardsState.end_reward, str(w.rows["reward"].id)),
         _rewards),
+    "AdminCampaignRewardsState.submit_fund": Scenario(
+        _setup_payout, _on_payout(AdminCampaignRewardsState.submit_fund, {"amount": "0.5"}),
+        lambda w: _count(ChainTransaction)),
+    "AdminCampaignRewardsState.push_to_holder": Scenario(
+        _setup_payout, _on_payout(AdminCampaignRewardsState.push_to_holder, WALLET),
+        lambda w: _count(ChainTransaction)),
+    "AdminCampaignRewardsState.retry_failed_period": Scenario(
+        _setup_payout, _on_payout(AdminCampaignRewardsState.retry_failed_period, "period"), _period_state),
+    "AdminCampaignRewardsState.retry_vault": Scenario(
+        _setup_failed_vault, _on_payout(AdminCampaignRewardsState.retry_vault), _vault_state),
     "KycCaseState.claim": Scenario(_setup_kyc_case, _on_case(KycCaseState.claim), _kyc_case),
     "KycCaseState.release": _held_case(_setup_kyc_case, KycCaseState.release),
     "KycCaseState.approve": _held_case(_setup_kyc_case, KycCaseState.approve),

@@ -31,3 +31,15 @@ def test_payout_form_keeps_payout_fields():
                                   kind="payout")
     assert errors == {"token_ranges": "use token ids and ranges like 1-100, 250"}
     assert data["amount_per_token"] == "1000" and "locations" not in data
+
+
+def test_payout_amounts_are_shown_and_read_exactly_in_the_currency():
+    from primsell.state.admin.campaign_rewards import parse_units, units_text
+
+    assert units_text(2_500_000_000_000_001, 18, "ETH") == "0.002500000000000001 ETH"
+    assert units_text(10**18, 18, "ETH") == "1 ETH" and units_text(None, 18, "ETH") == "unknown"
+    assert units_text(1234, 0, "PTS") == "1234 PTS"
+    assert parse_units("0.5", 18) == 5 * 10**17 and parse_units("1,25", 2) == 125
+    for bad in ("", "abc", "-1", "0", "0.001", "NaN"):
+        with pytest.raises(ValueError):
+            parse_units(bad, 2)

@@ -63,6 +63,19 @@ EXPECTED = {
     "reward": """
         active end ended
     """,
+    "reward_vault": """
+        requested start_deploy deploying
+        deploying confirm_deploy deployed
+        deploying fail_deploy failed
+        failed retry requested
+    """,
+    "reward_period": """
+        due allocate allocating
+        due close_empty empty
+        allocating confirm allocated
+        allocating fail failed
+        failed retry allocating
+    """,
     "kyc_case": """
         submitted start_review in_review
         submitted withdraw withdrawn

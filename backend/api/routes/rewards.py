@@ -21,9 +21,13 @@ from backend.api.deps import (
     current_actor,
 )
 from backend.api.reward_schemas import (
+    ClaimableList,
+    ClaimableOut,
     HolderPerkList,
     HolderPerkOut,
     OnlineRedemptionOut,
+    PeriodList,
+    PeriodOut,
     PerkRequest,
     QrCodeOut,
     RedeemRequest,
@@ -39,7 +43,7 @@ from backend.auth.acl import Actor
 from backend.auth.ratelimit import get_rate_limiter
 from backend.auth.siwe import proven_address
 from backend.errors import NotAuthenticated
-from backend.rewards import redemption, service
+from backend.rewards import payouts, redemption, service
 from backend.rewards.holdings import Holder, account_holder
 from backend.rewards.qr import qr_svg_data_url
 from backend.rewards.schemas import RewardFields, RewardUpdate
@@ -84,6 +88,12 @@ def reward_changes(reward_id: RewardId, actor: CurrentActor) -> RewardChangeList
                                    for c in service.reward_changes(actor, reward_id)])
 
 
+@router.get("/rewards/{reward_id}/periods", response_model=PeriodList)
+def reward_periods(reward_id: RewardId, actor: CurrentActor) -> PeriodList:
+    """A payout's periods, newest first: snapshot block, amount, claimed and unclaimed, transactions (a perk: none)."""
+    return PeriodList(items=[PeriodOut.of(v) for v in payouts.list_periods(actor, reward_id)])
+
+
 # --- holders and counters ------------------------------------------------------------------------------------------
 # Included before `router`: GET /rewards/mine must not be read as /rewards/{reward_id}.
 
@@ -114,6 +124,15 @@ def _limit(rule: str, ip: str) -> None:
 def my_perks(actor: OptionalActor, proof: WalletProof = None) -> HolderPerkList:
     perks = redemption.my_perks(_holder(actor, proof))
     return HolderPerkList(items=[HolderPerkOut.model_validate(p, from_attributes=True) for p in perks])
+
+
+@holder_router.get("/claimable", response_model=ClaimableList, openapi_extra=OPTIONAL_BEARER)
+def claimable(actor: OptionalActor, proof: WalletProof = None) -> ClaimableList:
+    """What the signed-in account's custodial wallet and/or the proved wallet can claim from brands' reward vaults."""
+    return ClaimableList(items=[
+        ClaimableOut(chain=c.chain, vault_address=c.vault_address, holder=c.holder, custodial=c.account_id is not None,
+                     currency_address=c.currency_address, amount=str(c.amount))
+        for c in payouts.claimable(_holder(actor, proof))])
 
 
 @holder_router.post("/qr", response_model=QrCodeOut, status_code=status.HTTP_201_CREATED, openapi_extra=OPTIONAL_BEARER)

@@ -1,6 +1,8 @@
 """/admin/campaigns/<id>/rewards: the campaign's rewards (perks and payouts), a form to define or change one (a
 reward in use keeps its rules), End behind a confirmation, and per reward its redemptions over time (a chart), by
-location and staff member, and refused attempts with their reasons. Payout sections come with the payout work."""
+location and staff member, and refused attempts with their reasons; per payout, its payouts panel: the brand's vault
+(address, balance, outstanding, unallocated, Fund), each period (snapshot block, amount, transactions, claimed vs
+unclaimed) and its allocations, paged, with Push for holders who never claim."""
 
 import reflex as rx
 
@@ -194,6 +196,102 @@ def stats_panel() -> rx.Component:
     ), width="100%"))
 
 
+def _figure(label: str, value: rx.Var) -> rx.Component:
+    return rx.vstack(rx.text(label, size="1", color_scheme="gray"), rx.text(value, weight="medium"), spacing="0")
+
+
+def _fund_form() -> rx.Component:
+    return rx.form(
+        rx.hstack(
+            rx.input(name="amount", placeholder="0.5", value=RewardsState.fund_amount,
+                     on_change=RewardsState.set_fund_amount, inputmode="decimal", width="10em", id="fund-amount"),
+            submit_button("Fund vault", RewardsState.funding, id="fund-submit"),
+            spacing="2", align="center",
+        ),
+        on_submit=RewardsState.submit_fund, reset_on_submit=False,
+    )
+
+
+def _period_row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.link("#", row["index"], on_click=RewardsState.show_allocations(row["id"]), cursor="pointer")),
+        rx.table.cell(row["window"]),
+        rx.table.cell(rx.badge(row["state"], color_scheme=rx.match(
+            row["state"], ("allocated", "green"), ("failed", "red"), ("empty", "gray"), "amber"))),
+        rx.table.cell(row["block"]),
+        rx.table.cell(row["holders"] + " / " + row["tokens"]),
+        rx.table.cell(row["amount"]),
+        rx.table.cell(row["claimed"]),
+        rx.table.cell(row["unclaimed"]),
+        rx.table.cell(rx.code(row["txs"])),
+        rx.table.cell(rx.cond(row["state"] == "failed",
+                              rx.cond(SessionState.can_write_campaigns,
+                                      rx.button("Retry", size="1", variant="soft",
+                                                on_click=RewardsState.retry_failed_period(row["id"]))),
+                              rx.text(row["error"], size="1", color_scheme="gray"))),
+    )
+
+
+def _allocations() -> rx.Component:
+    return rx.cond(RewardsState.period_id > 0, rx.vstack(
+        rx.text("Allocations of the selected period (", RewardsState.allocations_total.to_string(), ")",
+                weight="medium", size="2"),
+        rx.table.root(
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
+                "Holder", "Account", "Tokens", "Amount", "Batch", "Claimed", "")])),
+            rx.table.body(rx.foreach(RewardsState.allocations, lambda a: rx.table.row(
+                rx.table.cell(rx.code(a["holder"])), rx.table.cell(a["account"]), rx.table.cell(a["tokens"]),
+                rx.table.cell(a["amount"]), rx.table.cell(a["batch"]), rx.table.cell(a["state"]),
+                rx.table.cell(rx.cond(SessionState.can_write_campaigns & (a["state"] == "unclaimed"),
+                                      rx.button("Push", size="1", variant="soft",
+                                                on_click=RewardsState.push_to_holder(a["holder"]))))))),
+            width="100%", id="payout-allocations",
+        ),
+        rx.hstack(
+            rx.button("Previous", size="1", variant="soft", on_click=RewardsState.page_allocations(-1),
+                      disabled=RewardsState.allocations_offset == 0),
+            rx.button("Next", size="1", variant="soft", on_click=RewardsState.page_allocations(1),
+                      disabled=RewardsState.allocations_offset + 25 >= RewardsState.allocations_total),
+            spacing="2"),
+        width="100%",
+    ))
+
+
+def payouts_panel() -> rx.Component:
+    vault = RewardsState.payout_vault
+    return rx.cond(RewardsState.payout_loaded, rx.card(rx.vstack(
+        rx.hstack(rx.heading("Payouts", size="4"), rx.badge("vault " + vault["state"]), rx.spacer(),
+                  rx.button(rx.icon("refresh-cw", size=14), "Refresh", size="1", variant="soft",
+                            on_click=RewardsState.refresh_payouts),
+                  width="100%", align="center"),
+        rx.cond(RewardsState.payout_notice != "", rx.callout(RewardsState.payout_notice, icon="info", size="1",
+                                                            role="status")),
+        rx.cond(vault["address"] != "",
+                rx.text("Vault ", rx.cond(vault["url"] != "", rx.link(rx.code(vault["address"]), href=vault["url"],
+                                                                       is_external=True), rx.code(vault["address"])),
+                        size="2"),
+                rx.text("The brand's reward vault is deployed by the contract deployer on first use.", size="2",
+                        color_scheme="gray")),
+        rx.cond(vault["error"] != "", rx.callout(vault["error"], icon="circle-alert", color_scheme="red", size="1")),
+        rx.cond(SessionState.can_write_campaigns & (vault["state"] == "failed"),
+                rx.button("Retry vault deployment", size="1", variant="soft", on_click=RewardsState.retry_vault)),
+        rx.hstack(_figure("Balance", vault["balance"]), _figure("Outstanding (allocated, unclaimed)",
+                                                                vault["outstanding"]),
+                  _figure("Unallocated", vault["unallocated"]), spacing="6"),
+        rx.cond(SessionState.can_write_campaigns & (vault["address"] != "") & (vault["native"] == "yes"),
+                _fund_form()),
+        rx.cond(RewardsState.payout_periods.length() > 0, rx.table.root(
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
+                "Period", "Window", "State", "Snapshot block", "Holders / tokens", "Amount", "Claimed",
+                "Unclaimed", "Transactions", "")])),
+            rx.table.body(rx.foreach(RewardsState.payout_periods, _period_row)),
+            width="100%", id="payout-periods"),
+            rx.text("No period has ended yet.", size="2", color_scheme="gray")),
+        _allocations(),
+        spacing="3", width="100%", id="payouts-panel",
+    ), width="100%"))
+
+
 @admin_page(route=routes.ADMIN_CAMPAIGN_REWARDS, title="Rewards", on_load=RewardsState.load_rewards)
 def campaign_rewards() -> rx.Component:
     return rx.vstack(
@@ -230,6 +328,7 @@ def campaign_rewards() -> rx.Component:
                         rx.callout("No rewards yet: define a perk (redeemed by QR code or online) or a payout.",
                                    icon="gift", color_scheme="gray"),
                     ),
+                    payouts_panel(),
                     stats_panel(),
                     form_dialog(),
                     spacing="4", width="100%",

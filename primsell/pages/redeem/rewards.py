@@ -1,5 +1,6 @@
 """/redeem/rewards ("My rewards"): sign in to the account (custodial tokens) or connect a wallet and sign in with
-it; each perk the tokens carry, with the uses left; Show QR (a code that refreshes itself) or Redeem online."""
+it; each perk the tokens carry, with the uses left; Show QR (a code that refreshes itself) or Redeem online; payouts
+claimable from brands' reward vaults, with Claim for the connected wallet."""
 
 import reflex as rx
 
@@ -50,6 +51,29 @@ def _perk(row: rx.Var) -> rx.Component:
     ), width="100%", class_name="perk", id="perk-" + row["reward_id"] + "-" + row["token_id"])
 
 
+def _claim(row: rx.Var) -> rx.Component:
+    return rx.hstack(
+        rx.vstack(rx.text(rx.text.strong(row["amount"]), " claimable", size="2"),
+                  rx.text(rx.cond(row["custodial"] == "yes", "Your account's wallet ", "Wallet "),
+                          rx.code(row["holder"]), size="1", color_scheme="gray"), spacing="0"),
+        rx.spacer(),
+        rx.cond(row["custodial"] == "yes",
+                rx.text("Paid out to your account's wallet by the brand", size="1", color_scheme="gray"),
+                rx.button(rx.icon("hand-coins", size=14), "Claim", size="2",
+                          on_click=RewardsState.claim_payout(row["key"]))),
+        width="100%", align="center", class_name="claimable",
+    )
+
+
+def _payouts() -> rx.Component:
+    return rx.cond(RewardsState.claims.length() > 0, rx.card(rx.vstack(
+        rx.heading("Payouts", size="4"),
+        rx.foreach(RewardsState.claims, _claim),
+        rx.cond(RewardsState.claim_notice != "", rx.text(RewardsState.claim_notice, size="2", role="status")),
+        spacing="2", width="100%",
+    ), width="100%", id="payouts"))
+
+
 def _qr_dialog() -> rx.Component:
     return rx.dialog.root(rx.dialog.content(
         rx.dialog.title(RewardsState.qr_title),
@@ -76,6 +100,7 @@ def my_rewards() -> rx.Component:
             rx.text("Your code for ", rx.text.strong(RewardsState.online_title), ": ",
                     rx.code(RewardsState.online_code, id="online-code"), ". Use it at the brand's shop."),
             icon="ticket", color_scheme="green", width="100%")),
+        _payouts(),
         rx.cond(
             ~RewardsState.loaded,
             rx.hstack(rx.spinner(), rx.text("Loading…")),

@@ -1,5 +1,7 @@
 """/admin/campaigns/<id>/rewards: define, change and end a campaign's rewards; per reward its statistics
-(redemptions per day, by location and staff member, refused attempts and why) and its change history.
+(redemptions per day, by location and staff member, refused attempts and why) and its change history; per payout its
+payouts panel (the brand's vault with its balance, outstanding and unallocated amounts, a Fund action, each period's
+snapshot, amount, transactions and claimed vs unclaimed, its allocations paged, Push for a holder who never claims).
 
 Every handler asks `SessionState.current_actor(self)` for the actor as it is now and calls one backend service; the
 service checks the brand (another brand's campaign is "not found") and validates the whole reward.
@@ -8,13 +10,24 @@ service checks the brand (another brand's campaign is "not found") and validates
 from __future__ import annotations
 
 import asyncio
+import secrets
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import reflex as rx
 
 from backend.errors import DomainError, NotFound
 from backend.rewards.models import Reward
+from backend.rewards.payouts import (
+    PayoutOverview,
+    fund_vault,
+    payout_overview,
+    period_allocations,
+    push_payout,
+    retry_period,
+    retry_vault_deployment,
+)
 from backend.rewards.service import define_reward, end_reward, list_rewards, reward_stats, update_reward
 from primsell.state.session import SessionState
 
@@ -130,6 +143,55 @@ EMPTY_FORM = {name: "" for name in FORM_FIELDS} | {
     "payout_mode": "fixed_per_token", "payout_period": "month"}
 
 
+ALLOCATIONS_PER_PAGE = 25
+
+
+def units_text(amount: int | None, decimals: int, symbol: str) -> str:
+    """Base units as a decimal amount of the currency ("0.0025 ETH"); exact (Decimal), trailing zeros dropped."""
+    if amount is None:
+        return "unknown"
+    value = (Decimal(amount) / (Decimal(10) ** decimals)).normalize() if decimals else Decimal(amount)
+    text = f"{value:f}"
+    return f"{text} {symbol}".strip()
+
+
+def parse_units(text: str, decimals: int) -> int:
+    """ "0.5" -> base units; ValueError with what to fix (never a float)."""
+    try:
+        value = Decimal(text.strip().replace(",", "."))
+    except InvalidOperation:
+        raise ValueError("Enter an amount such as 0.5") from None
+    base = value * (Decimal(10) ** decimals)
+    if not value.is_finite() or value <= 0 or base != base.to_integral_value():
+        raise ValueError(f"Enter a positive amount with at most {decimals} decimals")
+    return int(base)
+
+
+def _currency(reward: Reward | None) -> tuple[int, str]:
+    if reward is None or not reward.currency_address:
+        return 18, "ETH"
+    return reward.currency_decimals or 0, reward.currency_symbol or ""
+
+
+def overview_rows(overview: PayoutOverview, decimals: int, symbol: str) -> tuple[dict[str, str], list[dict[str, str]]]:
+    b = overview.balances
+
+    def money(value: int | None) -> str:
+        return units_text(value, decimals, symbol)
+
+    vault = {"state": overview.vault_state, "address": overview.vault_address or "", "url": overview.vault_url or "",
+             "error": overview.vault_error, "balance": money(b.balance if b else None),
+             "outstanding": money(b.outstanding if b else None), "unallocated": money(b.unallocated if b else None),
+             "native": "" if overview.currency_address else "yes"}
+    periods = [{"id": str(p.id), "index": str(p.period_index + 1),
+                "window": f"{p.starts_at:%Y-%m-%d} → {p.ends_at:%Y-%m-%d}", "state": p.state,
+                "block": "" if p.snapshot_block is None else str(p.snapshot_block), "holders": str(p.holders),
+                "tokens": str(p.tokens), "amount": money(p.amount), "claimed": money(p.claimed),
+                "unclaimed": money(p.unclaimed), "txs": ", ".join(h[:10] + "…" for h in p.tx_hashes),
+                "error": p.error} for p in overview.periods]
+    return vault, periods
+
+
 class AdminCampaignRewardsState(rx.State):
     campaign_id: int = 0
     loaded: bool = False
@@ -156,6 +218,18 @@ class AdminCampaignRewardsState(rx.State):
     stats_refusals: list[dict[str, str]] = []
     stats_recent_refusals: list[dict[str, str]] = []
     stats_online_codes: list[dict[str, str]] = []
+    # The selected payout's panel.
+    payout_loaded: bool = False
+    payout_vault: dict[str, str] = {}
+    payout_periods: list[dict[str, str]] = []
+    payout_notice: str = ""
+    fund_amount: str = ""
+    funding: bool = False
+    period_id: int = 0
+    allocations: list[dict[str, str]] = []
+    allocations_offset: int = 0
+    allocations_total: int = 0
+    _fund_key: str = ""  # one Fund click funds once, however often the request is sent
 
     def _campaign_from_url(self) -> int:
         parts = self.router.url.path.rstrip("/").split("/")
@@ -257,6 +331,10 @@ class AdminCampaignRewardsState(rx.State):
         if not reward_id.isdigit():
             return None
         self.selected_id, self.stats_loaded = int(reward_id), False
+        reward = self._rewards.get(int(reward_id))
+        self.payout_loaded, self.payout_notice, self.period_id, self.allocations = False, "", 0, []
+        if reward is not None and reward.kind.value == "payout":
+            await self._load_payouts(actor)
         try:
             stats = await asyncio.to_thread(reward_stats, actor, int(reward_id))
         except NotFound:
@@ -273,4 +351,135 @@ class AdminCampaignRewardsState(rx.State):
         self.stats_online_codes = [{"at": at.strftime("%Y-%m-%d %H:%M UTC"), "token": str(token), "code": code}
                                    for at, token, code in stats.recent_online_codes]
         self.stats_loaded = True
+        return None
+
+    # -- payouts panel ---------------------------------------------------------------------------------------------
+
+    async def _load_payouts(self, actor: Any) -> None:
+        reward = self._rewards.get(self.selected_id)
+        try:
+            overview = await asyncio.to_thread(payout_overview, actor, self.selected_id)
+        except DomainError as exc:
+            self.payout_notice = exc.message
+            return
+        self.payout_vault, self.payout_periods = overview_rows(overview, *_currency(reward))
+        self._fund_key = self._fund_key or secrets.token_hex(12)
+        self.payout_loaded = True
+
+    @rx.event
+    async def refresh_payouts(self):
+        actor = await SessionState.current_actor(self)
+        if actor is None:
+            return SessionState.to_sign_in
+        await self._load_payouts(actor)
+        return None
+
+    @rx.event
+    def set_fund_amount(self, value: str):
+        self.fund_amount = value[:40]
+
+    @rx.event
+    async def submit_fund(self, form: dict):
+        actor = await SessionState.current_actor(self)
+        if actor is None:
+            yield SessionState.to_sign_in
+            return
+        decimals, _ = _currency(self._rewards.get(self.selected_id))
+        try:
+            amount = parse_units(str(form.get("amount", "") or self.fund_amount), decimals)
+        except ValueError as exc:
+            self.payout_notice = str(exc)
+            return
+        self.funding = True
+        self._fund_key = self._fund_key or secrets.token_hex(12)
+        yield
+        try:
+            tx = await asyncio.to_thread(fund_vault, actor, self.selected_id, amount, self._fund_key)
+        except DomainError as exc:
+            self.payout_notice = self.form_error = exc.message
+        else:
+            self.payout_notice = f"Funding sent to the transaction manager (transaction {tx.id}); the balance " \
+                                 "updates once it is confirmed."
+            self._fund_key, self.fund_amount = secrets.token_hex(12), ""
+            await self._load_payouts(actor)
+        finally:
+            self.funding = False
+
+    async def _load_allocations(self, actor: Any) -> None:
+        decimals, symbol = _currency(self._rewards.get(self.selected_id))
+        page = await asyncio.to_thread(period_allocations, actor, self.period_id, offset=self.allocations_offset,
+                                       limit=ALLOCATIONS_PER_PAGE)
+        self.allocations_total = page.total
+        self.allocations = [{"holder": a.holder, "account": "" if a.account_id is None else f"account {a.account_id}",
+                             "tokens": str(a.tokens), "amount": units_text(a.amount, decimals, symbol),
+                             "batch": str(a.batch), "state": "claimed" if a.claimed_at else (
+                                 "unclaimed" if a.allocated_block is not None else "pending")}
+                            for a in page.items]
+
+    @rx.event
+    async def show_allocations(self, period_id: str):
+        actor = await SessionState.current_actor(self)
+        if actor is None:
+            return SessionState.to_sign_in
+        if not period_id.isdigit():
+            return None
+        self.period_id, self.allocations_offset = int(period_id), 0
+        try:
+            await self._load_allocations(actor)
+        except DomainError as exc:
+            self.payout_notice, self.period_id = exc.message, 0
+        return None
+
+    @rx.event
+    async def page_allocations(self, step: int):
+        actor = await SessionState.current_actor(self)
+        if actor is None:
+            return SessionState.to_sign_in
+        offset = self.allocations_offset + step * ALLOCATIONS_PER_PAGE
+        if self.period_id and 0 <= offset < max(self.allocations_total, 1):
+            self.allocations_offset = offset
+            await self._load_allocations(actor)
+        return None
+
+    @rx.event
+    async def push_to_holder(self, holder: str):
+        actor = await SessionState.current_actor(self)
+        if actor is None:
+            return SessionState.to_sign_in
+        try:
+            tx = await asyncio.to_thread(push_payout, actor, self.selected_id, holder)
+        except (DomainError, ValueError) as exc:
+            self.payout_notice = self.form_error = getattr(exc, "message", str(exc))
+        else:
+            self.payout_notice = f"Payout to {holder[:10]}… queued (transaction {tx.id})."
+        return None
+
+    @rx.event
+    async def retry_failed_period(self, period_id: str):
+        actor = await SessionState.current_actor(self)
+        if actor is None:
+            return SessionState.to_sign_in
+        if not period_id.isdigit():
+            return None
+        try:
+            await asyncio.to_thread(retry_period, actor, int(period_id))
+        except DomainError as exc:
+            self.payout_notice = self.form_error = exc.message
+        else:
+            self.payout_notice = "The failed batches are sent again."
+            await self._load_payouts(actor)
+        return None
+
+    @rx.event
+    async def retry_vault(self):
+        actor = await SessionState.current_actor(self)
+        if actor is None:
+            return SessionState.to_sign_in
+        try:
+            await asyncio.to_thread(retry_vault_deployment, actor, self.selected_id)
+        except DomainError as exc:
+            self.payout_notice = self.form_error = exc.message
+        else:
+            self.payout_notice = "The vault's deployment is requested again."
+            await self._load_payouts(actor)
         return None

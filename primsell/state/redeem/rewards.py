@@ -1,6 +1,8 @@
 """/redeem/rewards ("My rewards"): a holder sees the perks their tokens carry, with the uses left, and uses them:
 "Show QR" draws a signed code for the counter (re-drawn before it expires while shown), online perks are redeemed
-right there for a code to give the brand's shop.
+right there for a code to give the brand's shop. Payouts: what the account's custodial wallet and the connected
+wallet can claim from brands' reward vaults; Claim asks the connected wallet to send the vault's `claim` (the
+custodial wallet's share is paid out by the brand).
 
 Who holds: the signed-in account (`SessionState.current_actor(self, "account")`; custodial tokens), and/or a wallet
 proved with Sign-In with Ethereum (Connect wallet, then the wallet signs this site's message; the verified address
@@ -20,6 +22,7 @@ from backend.auth.acl import Actor
 from backend.auth.ratelimit import get_rate_limiter
 from backend.errors import DomainError, RateLimited
 from backend.rewards.holdings import Holder, account_holder
+from backend.rewards.payouts import Claimable, claimable
 from backend.rewards.qr import qr_svg_data_url
 from backend.rewards.redemption import HolderPerk, issue_code, my_perks, redeem_online
 from backend.settings import get_settings
@@ -47,6 +50,31 @@ def sign_script(message: str, address: str) -> str:
 }})()"""
 
 
+def send_claim_script(vault: str, data: str, address: str) -> str:
+    """Ask the wallet to send the vault's claim(token) from `address`; resolves to {hash} or {error, code}."""
+    tx = json.dumps({"from": address, "to": vault, "data": data})
+    return f"""(async () => {{
+  const provider = window.ethereum;
+  if (!provider || typeof provider.request !== "function") return {{error: "no_wallet"}};
+  try {{
+    const hash = await provider.request({{method: "eth_sendTransaction", params: [{tx}]}});
+    return typeof hash === "string" ? {{hash}} : {{error: "failed"}};
+  }} catch (e) {{
+    return {{error: "failed", code: (e && typeof e.code === "number") ? e.code : null}};
+  }}
+}})()"""
+
+
+def claim_row(item: Claimable) -> dict[str, str]:
+    from primsell.state.admin.campaign_rewards import units_text
+
+    native = item.currency_address == ""
+    return {"key": f"{item.vault_address}:{item.holder}:{item.currency_address}", "vault": item.vault_address,
+            "holder": item.holder, "currency": item.currency_address,
+            "amount": units_text(item.amount, 18, "ETH") if native else f"{item.amount} base units",
+            "custodial": "yes" if item.account_id is not None else ""}
+
+
 def perk_row(perk: HolderPerk) -> dict[str, str]:
     left = f"{perk.uses_left} of {perk.uses_per_period} left {PERIOD_TEXT[perk.use_period.value]}".strip()
     return {
@@ -63,6 +91,8 @@ class RedeemRewardsState(rx.State):
     account_email: str = ""
     wallet_address: str = ""
     perks: list[dict[str, str]] = []
+    claims: list[dict[str, str]] = []
+    claim_notice: str = ""
     error: str = ""
     connecting: bool = False
     # The QR dialog.
@@ -100,8 +130,9 @@ class RedeemRewardsState(rx.State):
         _, holder = await self._holder()
         self.error = ""
         if holder is None:
-            self.perks, self.loaded = [], True
+            self.perks, self.claims, self.loaded = [], [], True
             return
+        self.claims = [claim_row(c) for c in await asyncio.to_thread(claimable, holder)]
         try:
             perks = await asyncio.to_thread(my_perks, holder)
         except DomainError as exc:
@@ -225,3 +256,29 @@ class RedeemRewardsState(rx.State):
             row = next((p for p in self.perks if p["key"] == f"{reward_id}:{token_id}"), None)
             self.online_code, self.online_title = done.redemption_code, row["title"] if row else ""
         return RedeemRewardsState.load_perks
+
+    # -- payouts ---------------------------------------------------------------------------------------------------
+
+    @rx.event
+    def claim_payout(self, key: str):
+        """The connected wallet sends claim(token) to the vault itself (the platform never signs for it)."""
+        from backend.rewards.vault import token_arg, vault_contract
+
+        row = next((c for c in self.claims if c["key"] == key), None)
+        if row is None or not self._wallet or row["holder"] != self._wallet:
+            self.claim_notice = "Connect the wallet this payout was allocated to, then claim."
+            return None
+        data = vault_contract().encode_abi("claim", args=[token_arg(row["currency"])])
+        self.claim_notice = "Confirm the claim in your wallet…"
+        return rx.call_script(send_claim_script(row["vault"], data, self._wallet),
+                              callback=RedeemRewardsState.claim_sent)
+
+    @rx.event
+    def claim_sent(self, result: dict):
+        tx_hash = result.get("hash") if isinstance(result, dict) else None
+        if isinstance(tx_hash, str):
+            self.claim_notice = f"Claim sent ({tx_hash[:12]}…). It shows as claimed once the chain confirms it."
+        elif isinstance(result, dict) and result.get("code") == 4001:
+            self.claim_notice = "You declined the claim."
+        else:
+            self.claim_notice = "Your wallet did not send the claim. Try again."

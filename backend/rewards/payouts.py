@@ -1,0 +1,687 @@
+"""Payouts on chain (issue 13, M14): the `reward_distributor`'s work and what the admin, the API and holders read.
+
+For each active payout, every period whose end has passed becomes a `reward_period` row (DUE, with a
+`reward.period_due` event). Allocating a period is three steps, no network call inside a database transaction:
+  1. read: the holders at the snapshot block (the chain indexer's confirmed checkpoint) from the token-owner history,
+     the qualifying tokens each holds, and the amount (amount per token x tokens, or the share in basis points of
+     the royalties the sales ledger confirmed for the period's sales), split by tokens held;
+  2. network: the vault's unallocated balance must cover it (else the period waits, saying why);
+  3. write, in ONE transaction: every holder's share (largest remainder, summing exactly to the amount), one
+     `reward_allocation` row each (unique per reward, period, holder), one `allocate` transaction per batch of
+     holders queued through the transaction manager with the key `reward-allocate:<reward>:<period>:<batch>`, and the
+     period's `allocate` transition (guarded by its version). A second runner loses the transition and writes
+     nothing; a crash before the commit leaves nothing; after it, the transaction manager sends each stored
+     transaction once (its signed bytes are stored before they are broadcast, a reorg sends the same bytes again).
+The finish hook of each batch records where its RewardAllocated logs are; when the last batch is confirmed the period
+is ALLOCATED (`reward.allocated`). A reverted batch fails the period; `retry_period` queues new transactions for the
+failed batches only (`...:<batch>:attempt-<n>`: the reverted one allocated nothing).
+
+Claims: the vault's RewardClaimed / RewardPaidOut logs are read back from the confirmed chain (`sync_claims`) into
+`reward_claim` rows (`reward.claimed`); a claim pays every allocation of that holder and currency logged before it.
+"""
+
+from __future__ import annotations
+
+import calendar
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from eth_utils import to_checksum_address
+from sqlalchemy import and_, func, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from backend.auth.acl import Actor, Permission, require, signed_in
+from backend.campaigns.models import Campaign
+from backend.chain.client import get_web3, is_transient
+from backend.chain.config import chain_config, chains
+from backend.chain.holders import campaign_collection, indexed_through, owners_at
+from backend.chain.keys import custodial_address
+from backend.chain.models import ChainTransaction, TxPurpose, TxState
+from backend.chain.txmanager import enqueue
+from backend.db import session_scope, utcnow
+from backend.errors import Conflict, NotFound, ValidationFailed
+from backend.orders.models import Order
+from backend.pagination import Page
+from backend.rewards.holdings import Holder
+from backend.rewards.models import (
+    ClaimKind,
+    PayoutMode,
+    PayoutPeriod,
+    Reward,
+    RewardAllocation,
+    RewardClaim,
+    RewardKind,
+    RewardPeriod,
+    RewardVaultRow,
+)
+from backend.rewards.service import mark_in_use
+from backend.rewards.shares import largest_remainder
+from backend.rewards.vault import (
+    ZERO_ADDRESS,
+    VaultBalances,
+    read_balances,
+    request_vault,
+    token_arg,
+    vault_contract,
+)
+from backend.sales.models import Sale, SaleStatus
+from backend.settings import get_settings
+from backend.workflow.machines import PeriodState, RewardState, VaultState
+from backend.workflow.outbox import emit
+from backend.workflow.sql import insert_ignore
+from backend.workflow.transitions import ConcurrentTransition, transition
+
+log = logging.getLogger(__name__)
+
+DISTRIBUTOR = "daemon:reward_distributor"
+FINAL_TX = (TxState.CONFIRMED, TxState.REVERTED, TxState.FAILED)
+
+
+# -- periods ---------------------------------------------------------------------------------------------------------
+
+def _add_months(moment: datetime, months: int) -> datetime:
+    year, month = divmod(moment.month - 1 + months, 12)
+    year += moment.year
+    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
+    return moment.replace(year=year, month=month + 1, day=day)
+
+
+def period_bounds(reward: Reward, index: int) -> tuple[datetime, datetime]:
+    """[start, end) of the reward's period `index`, counted from its start (or its definition when it has none):
+    7 days, or calendar months (a month from Jan 31 ends on the last day of February)."""
+    anchor = reward.starts_at or reward.created_at
+    if reward.payout_period is PayoutPeriod.WEEK:
+        return anchor + timedelta(days=7 * index), anchor + timedelta(days=7 * (index + 1))
+    months = 3 if reward.payout_period is PayoutPeriod.QUARTER else 1
+    return _add_months(anchor, months * index), _add_months(anchor, months * (index + 1))
+
+
+def _payout_rewards(session: Session) -> list[Reward]:
+    return list(session.exec(select(Reward).where(
+        Reward.kind == RewardKind.PAYOUT, Reward.state == RewardState.ACTIVE).order_by(col(Reward.id))).all())
+
+
+def open_due_periods(now: datetime | None = None, limit: int | None = None) -> int:
+    """Write a DUE row (and `reward.period_due`) for each period of an active payout whose end has passed; at most
+    `limit` new rows. Also requests the brand's vault on that chain if it has none yet."""
+    now = now or utcnow()
+    budget = limit or get_settings().reward_periods_per_run
+    opened = 0
+    with session_scope() as session:
+        for reward in _payout_rewards(session):
+            campaign = session.get(Campaign, reward.campaign_id)
+            if campaign is None:
+                continue
+            vault = request_vault(session, reward.brand_id, campaign.chain)
+            last = session.exec(select(func.max(RewardPeriod.period_index)).where(
+                RewardPeriod.reward_id == reward.id)).one()
+            index = 0 if last is None else int(last) + 1
+            while opened < budget:
+                starts_at, ends_at = period_bounds(reward, index)
+                if ends_at > now or (reward.ends_at is not None and starts_at >= reward.ends_at):
+                    break
+                inserted = insert_ignore(session, RewardPeriod.__table__, {  # type: ignore[attr-defined]
+                    "reward_id": reward.id, "brand_id": reward.brand_id, "vault_id": vault.id,
+                    "period_index": index, "starts_at": starts_at, "ends_at": ends_at,
+                    "state": PeriodState.DUE.value, "version": 0, "currency_address": reward.currency_address or "",
+                    "amount": 0, "holders": 0, "tokens": 0, "batches": 0, "retries": 0, "error": "",
+                    "created_at": utcnow(), "updated_at": utcnow()}, ["reward_id", "period_index"])
+                if inserted:
+                    emit(session, "reward.period_due",
+                         {"reward_id": reward.id, "brand_id": reward.brand_id, "period_index": index,
+                          "starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat()},
+                         entity=("reward", reward.id), key=f"reward.period_due:{reward.id}:{index}")
+                    opened += 1
+                index += 1
+    return opened
+
+
+# -- allocating one period -------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Snapshot:
+    period_id: int
+    version: int
+    reward_id: int
+    chain: str
+    vault_id: int
+    vault_address: str
+    currency_address: str
+    block: int
+    tokens: dict[str, int]  # holder -> qualifying tokens held at `block`
+    amount: int
+
+
+def _wait(period_id: int, reason: str) -> None:
+    with session_scope() as session:
+        session.execute(update(RewardPeriod).where(RewardPeriod.id == period_id)
+                        .values(error=reason[:500], updated_at=utcnow()).execution_options(synchronize_session=False))
+
+
+def _snapshot(period_id: int) -> Snapshot | str:
+    """Step 1 (database only): the holders and the amount, or why the period must wait."""
+    with session_scope() as session:
+        period = session.get(RewardPeriod, period_id)
+        if period is None or period.state is not PeriodState.DUE:
+            return "not due"
+        reward = session.get(Reward, period.reward_id)
+        campaign = session.get(Campaign, reward.campaign_id) if reward else None
+        if reward is None or campaign is None:
+            return "the reward is gone"
+        vault = request_vault(session, reward.brand_id, campaign.chain)
+        if vault.state is not VaultState.DEPLOYED or not vault.address:
+            return f"Waiting for the brand's reward vault to be deployed ({vault.state.value})."
+        tracked = campaign_collection(session, campaign.id)
+        if tracked is None:
+            return "Waiting for the chain indexer to follow the campaign's collection."
+        chain_id, collection = tracked
+        block = period.snapshot_block or indexed_through(session, chain_id, collection)
+        if block is None:
+            return "Waiting for the chain indexer to read the collection."
+        owners = owners_at(session, chain_id, collection, block)
+        tokens = dict(Counter(owner for token_id, owner in owners.items() if reward.qualifies(token_id)))
+        if reward.payout_mode is PayoutMode.ROYALTY_SHARE:
+            total = royalty_share_amount(session, reward, period) if tokens else 0
+        else:
+            total = (reward.amount_per_token or 0) * sum(tokens.values())
+        return Snapshot(period.id, period.version, reward.id, campaign.chain, vault.id, vault.address,  # type: ignore[arg-type]
+                        reward.currency_address or "", block, tokens, total)
+
+
+def royalty_share_amount(session: Session, reward: Reward, period: RewardPeriod) -> int:
+    """`royalty_share_bps` of the royalties the collection received in the period (floor): the royalty paid of its
+    sales the chain confirmed, sold in [starts_at, ends_at), in the payout's currency. A sale the ledger has not
+    confirmed when the period is allocated is not counted (nor in a later period)."""
+    currency = reward.currency_address or ZERO_ADDRESS
+    paid = session.exec(select(Sale.royalty_paid).where(
+        Sale.campaign_id == reward.campaign_id, Sale.status == SaleStatus.CONFIRMED,
+        col(Sale.royalty_paid).is_not(None), Sale.currency_address == currency,
+        Sale.sold_at >= period.starts_at, Sale.sold_at < period.ends_at)).all()
+    return sum(int(p) for p in paid) * (reward.royalty_share_bps or 0) // 10_000
+
+
+def _in_flight(session: Session, vault_id: int, currency: str) -> int:
+    """Allocated in rows whose transaction is not final yet: the vault's unallocated balance still counts it."""
+    rows = session.exec(select(RewardAllocation.amount)
+                        .join(ChainTransaction, ChainTransaction.id == RewardAllocation.tx_id)
+                        .where(RewardAllocation.vault_id == vault_id, RewardAllocation.currency_address == currency,
+                               col(ChainTransaction.state).not_in(FINAL_TX))).all()
+    return sum(int(a) for a in rows)
+
+
+def _custodial_accounts(session: Session, campaign_id: int, holders: Sequence[str]) -> dict[str, int]:
+    """{custodial address: account id} for the holders that are custodial wallets of the campaign's buyers."""
+    wanted = set(holders)
+    found: dict[str, int] = {}
+    user_ids = session.exec(select(Order.user_id).where(
+        Order.campaign_id == campaign_id, col(Order.custodial).is_(True), col(Order.user_id).is_not(None),
+    ).distinct()).all()
+    for user_id in user_ids:
+        address = custodial_address(int(user_id))  # type: ignore[arg-type]
+        if address in wanted:
+            found[address] = int(user_id)  # type: ignore[arg-type]
+    return found
+
+
+def _batches(holders: list[str]) -> list[list[str]]:
+    size = get_settings().reward_allocation_batch_size
+    return [holders[i:i + size] for i in range(0, len(holders), size)]
+
+
+def allocate_period(period_id: int, *, after_enqueue: Callable[[], None] | None = None) -> str:
+    """Snapshot, shares, allocation rows and batch transactions of one DUE period; returns what happened
+    ("allocating", "empty", "lost" to another runner, or why it waits)."""
+    snap = _snapshot(period_id)
+    if isinstance(snap, str):
+        if snap != "not due":
+            _wait(period_id, snap)
+        return snap
+    if snap.amount > 0:
+        try:  # step 2: the vault must hold enough beyond what is allocated and in flight
+            balances = read_balances(get_web3(snap.chain), snap.vault_address, snap.currency_address)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            return f"chain unreachable: {exc}"
+        with session_scope() as session:
+            available = balances.unallocated - _in_flight(session, snap.vault_id, snap.currency_address)
+        if available < snap.amount:
+            reason = (f"The vault needs funding: this period allocates {snap.amount} base units, the vault has "
+                      f"{max(available, 0)} unallocated.")
+            _wait(period_id, reason)
+            return reason
+    try:
+        with session_scope() as session:
+            return _write_allocation(session, snap, after_enqueue)
+    except (ConcurrentTransition, IntegrityError):  # another runner allocated it first (its key or its version)
+        return "lost"
+
+
+def _write_allocation(session: Session, snap: Snapshot, after_enqueue: Callable[[], None] | None) -> str:
+    """Step 3, one transaction: rows, transactions and the transition together (or none of them)."""
+    period = session.get(RewardPeriod, snap.period_id)
+    reward = session.get(Reward, snap.reward_id)
+    assert period is not None and reward is not None
+    if period.state is not PeriodState.DUE or period.version != snap.version:
+        raise ConcurrentTransition("the period moved meanwhile")
+    holders = sorted(snap.tokens)
+    common = {"snapshot_block": snap.block, "holders": len(holders), "tokens": sum(snap.tokens.values()),
+              "amount": snap.amount, "vault_id": snap.vault_id, "error": "",
+              "currency_address": snap.currency_address}
+    if snap.amount == 0:
+        transition(session, period, "close_empty", actor=DISTRIBUTOR,
+                   reason=f"no qualifying token at block {snap.block}", also=common)
+        return "empty"
+    shares = largest_remainder(snap.amount, snap.tokens)
+    accounts = _custodial_accounts(session, reward.campaign_id, holders)
+    vault = vault_contract()
+    token = token_arg(snap.currency_address)
+    batches = _batches([h for h in holders if shares[h] > 0])
+    for number, batch in enumerate(batches):
+        data = vault.encode_abi("allocate", args=[token, batch, [shares[h] for h in batch]])
+        tx = enqueue(session, purpose=TxPurpose.REWARD_PAYOUT, key=f"reward-allocate:{reward.id}:{period.id}:{number}",
+                     chain=snap.chain, to=snap.vault_address, data=data, campaign_id=reward.campaign_id,
+                     meta={"action": "allocate", "period_id": period.id, "batch": number})
+        session.execute(RewardAllocation.__table__.insert(), [  # type: ignore[attr-defined]
+            {"reward_id": reward.id, "period_id": period.id, "vault_id": snap.vault_id, "holder": holder,
+             "account_id": accounts.get(holder), "currency_address": snap.currency_address,
+             "tokens": snap.tokens[holder], "amount": shares[holder], "batch": number, "tx_id": tx.id,
+             "created_at": utcnow()} for holder in batch])
+        if after_enqueue is not None:
+            after_enqueue()  # tests: a crash after the transaction is queued, before the commit
+    transition(session, period, "allocate", actor=DISTRIBUTOR,
+               reason=f"{len(holders)} holders at block {snap.block}, {len(batches)} batch(es)",
+               also=common | {"batches": len(batches)})
+    mark_in_use(session, reward)
+    return "allocating"
+
+
+def retry_period(actor: Actor, period_id: int) -> RewardPeriod:
+    """A FAILED period (a batch reverted, e.g. the vault was short): new transactions for the failed batches only."""
+    actor = signed_in(actor)
+    with session_scope() as session:
+        period = session.get(RewardPeriod, period_id)
+        if period is None or not actor.can(Permission.CAMPAIGN_READ, period.brand_id):
+            raise NotFound("Period not found.")
+        require(actor, Permission.CAMPAIGN_WRITE, period.brand_id)
+        if period.state is not PeriodState.FAILED:
+            raise Conflict("Only a failed period can be retried.")
+        reward = session.get(Reward, period.reward_id)
+        vault = session.get(RewardVaultRow, period.vault_id)
+        assert reward is not None and vault is not None and vault.address
+        failed = session.exec(select(RewardAllocation.batch, ChainTransaction.data).join(
+            ChainTransaction, ChainTransaction.id == RewardAllocation.tx_id).where(
+            RewardAllocation.period_id == period.id,
+            col(ChainTransaction.state).in_([TxState.REVERTED, TxState.FAILED])).distinct()).all()
+        attempt = period.retries + 2
+        for number, data in failed:
+            new = enqueue(session, purpose=TxPurpose.REWARD_PAYOUT,
+                          key=f"reward-allocate:{reward.id}:{period.id}:{number}:attempt-{attempt}",
+                          chain=vault.chain, to=vault.address, data=data, campaign_id=reward.campaign_id,
+                          meta={"action": "allocate", "period_id": period.id, "batch": number})
+            session.execute(update(RewardAllocation).where(RewardAllocation.period_id == period.id,
+                                                           RewardAllocation.batch == number)
+                            .values(tx_id=new.id).execution_options(synchronize_session=False))
+        transition(session, period, "retry", actor=f"user:{actor.user_id}", reason=period.error,
+                   also={"retries": period.retries + 1, "error": ""})
+        return period
+
+
+def allocation_finished(session: Session, tx: ChainTransaction, receipt: Any) -> None:
+    """Finish step of a batch: record where each holder's RewardAllocated log is; the period is ALLOCATED when every
+    batch is confirmed (`reward.allocated`), FAILED when one reverted or failed."""
+    period = session.get(RewardPeriod, tx.meta.get("period_id"))
+    if period is None:
+        return
+    if tx.state is TxState.CONFIRMED and receipt is not None:
+        events = vault_contract().events.RewardAllocated().process_receipt(receipt, errors=_discard())
+        for event in events:
+            session.execute(update(RewardAllocation).where(
+                RewardAllocation.period_id == period.id, RewardAllocation.tx_id == tx.id,
+                RewardAllocation.holder == to_checksum_address(event["args"]["holder"]))
+                .values(allocated_block=int(event["blockNumber"]), allocated_log_index=int(event["logIndex"]))
+                .execution_options(synchronize_session=False))
+    if period.state is not PeriodState.ALLOCATING:
+        return
+    if tx.state is not TxState.CONFIRMED:
+        transition(session, period, "fail", actor=DISTRIBUTOR, reason=f"batch {tx.meta.get('batch')}: {tx.error}",
+                   also={"error": f"Batch {tx.meta.get('batch')} {tx.state.value}: {tx.error}"[:500]})
+        return
+    states = session.exec(select(ChainTransaction.state).join(
+        RewardAllocation, RewardAllocation.tx_id == ChainTransaction.id).where(
+        RewardAllocation.period_id == period.id).distinct()).all()
+    if all(state is TxState.CONFIRMED for state in states):
+        transition(session, period, "confirm", actor=DISTRIBUTOR, reason=f"{period.batches} batch(es) confirmed")
+        emit(session, "reward.allocated",
+             {"reward_id": period.reward_id, "period_id": period.id, "brand_id": period.brand_id,
+              "amount": str(period.amount), "holders": period.holders, "snapshot_block": period.snapshot_block},
+             entity=("reward", period.reward_id), key=f"reward.allocated:{period.id}")
+
+
+def _discard() -> Any:
+    from web3.logs import DISCARD
+
+    return DISCARD
+
+
+def payout_tx_finished(session: Session, tx: ChainTransaction, receipt: Any) -> None:
+    """The `reward_payout` finish step: allocation batches move their period; funding and pushed payouts are their own
+    outcome (the claim reader picks the pushed payout's event up)."""
+    if tx.meta.get("action") == "allocate":
+        allocation_finished(session, tx, receipt)
+
+
+# -- claims read back from the chain -------------------------------------------------------------------------------
+
+def sync_claims(chain: str, *, max_blocks: int | None = None) -> int:
+    """Read RewardClaimed / RewardPaidOut logs of the chain's deployed vaults up to the confirmed head; returns the
+    new claims. Each marks the allocations of its holder and currency logged before it as claimed."""
+    with session_scope() as session:
+        vaults = list(session.exec(select(RewardVaultRow).where(
+            RewardVaultRow.chain == chain, RewardVaultRow.state == VaultState.DEPLOYED)).all())
+    if not vaults:
+        return 0
+    w3 = get_web3(chain)
+    safe_head = int(w3.eth.block_number) - chain_config(chain).confirmations + 1
+    span = max_blocks or get_settings().indexer_block_range
+    contract = vault_contract(w3)
+    topics = [[contract.events.RewardClaimed().topic, contract.events.RewardPaidOut().topic]]
+    found = 0
+    for vault in vaults:
+        lo = vault.claims_next_block
+        while lo <= safe_head:
+            hi = min(lo + span - 1, safe_head)
+            logs = w3.eth.get_logs({"address": vault.address, "fromBlock": lo, "toBlock": hi,  # type: ignore[typeddict-item]
+                                    "topics": topics})
+            found += _record_claims(vault, logs, hi + 1)
+            lo = hi + 1
+    return found
+
+
+def _record_claims(vault: RewardVaultRow, logs: list[Any], next_block: int) -> int:
+    contract = vault_contract()
+    claimed_topic = bytes.fromhex(contract.events.RewardClaimed().topic.removeprefix("0x"))
+    new = 0
+    with session_scope() as session:
+        for entry in logs:
+            is_claim = bytes(entry["topics"][0]) == claimed_topic
+            kind = contract.events.RewardClaimed() if is_claim else contract.events.RewardPaidOut()
+            event = kind.process_log(entry)
+            args = event["args"]
+            currency = "" if int(args["token"], 16) == 0 else to_checksum_address(args["token"])
+            holder = to_checksum_address(args["holder"])
+            row = {"vault_id": vault.id, "kind": (ClaimKind.CLAIMED if is_claim else ClaimKind.PAID_OUT).value,
+                   "holder": holder, "currency_address": currency, "amount": int(args["amount"]),
+                   "block_number": int(entry["blockNumber"]), "log_index": int(entry["logIndex"]),
+                   "tx_hash": "0x" + bytes(entry["transactionHash"]).hex(), "created_at": utcnow()}
+            if not insert_ignore(session, RewardClaim.__table__, row, ["vault_id", "tx_hash", "log_index"]):  # type: ignore[attr-defined]
+                continue
+            claim_id = session.exec(select(RewardClaim.id).where(
+                RewardClaim.vault_id == vault.id, RewardClaim.tx_hash == row["tx_hash"],
+                RewardClaim.log_index == row["log_index"])).one()
+            a = RewardAllocation
+            session.execute(update(a).where(
+                a.vault_id == vault.id, a.holder == holder, a.currency_address == currency,
+                col(a.claimed_at).is_(None), col(a.allocated_block).is_not(None),
+                or_(a.allocated_block < row["block_number"],  # type: ignore[operator]
+                    and_(a.allocated_block == row["block_number"], a.allocated_log_index < row["log_index"])))  # type: ignore[operator]
+                .values(claimed_at=utcnow(), claim_id=claim_id).execution_options(synchronize_session=False))
+            emit(session, "reward.claimed",
+                 {"vault_id": vault.id, "brand_id": vault.brand_id, "holder": holder, "currency_address": currency,
+                  "amount": str(row["amount"]), "kind": row["kind"], "tx_hash": row["tx_hash"]},
+                 entity=("reward_vault", vault.id),
+                 key=f"reward.claimed:{vault.id}:{row['tx_hash']}:{row['log_index']}")
+            new += 1
+        session.execute(update(RewardVaultRow).where(RewardVaultRow.id == vault.id,
+                                                     RewardVaultRow.claims_next_block < next_block)
+                        .values(claims_next_block=next_block).execution_options(synchronize_session=False))
+    return new
+
+
+# -- the daemon's pass -----------------------------------------------------------------------------------------------
+
+@dataclass
+class DistributorResult:
+    opened: int = 0
+    allocating: int = 0
+    empty: int = 0
+    waiting: list[str] | None = None
+    claims: int = 0
+
+    @property
+    def items(self) -> int:
+        return self.opened + self.allocating + self.empty + self.claims
+
+
+def distributor_pass(now: datetime | None = None, *, keep_going: Callable[[], bool] | None = None) -> DistributorResult:
+    """One bounded run of the `reward_distributor`: open due periods, allocate DUE ones, read claims."""
+    result = DistributorResult(waiting=[])
+    result.opened = open_due_periods(now)
+    with session_scope() as session:
+        due = list(session.exec(select(RewardPeriod.id).where(RewardPeriod.state == PeriodState.DUE)
+                                .order_by(col(RewardPeriod.id)).limit(get_settings().reward_periods_per_run)).all())
+    for period_id in due:
+        outcome = allocate_period(period_id)  # type: ignore[arg-type]
+        if outcome == "allocating":
+            result.allocating += 1
+        elif outcome == "empty":
+            result.empty += 1
+        elif outcome not in ("lost", "not due"):
+            result.waiting.append(f"period {period_id}: {outcome}")  # type: ignore[union-attr]
+        if keep_going is not None and not keep_going():
+            break
+    for chain in chains():
+        try:
+            result.claims += sync_claims(chain)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            log.warning("reward distributor: chain %s unreachable: %s", chain, exc)
+    return result
+
+
+# -- what the admin, the API and holders read -----------------------------------------------------------------------
+
+def _payout_reward(session: Session, actor: Actor, reward_id: int, permission: Permission = Permission.CAMPAIGN_READ
+                   ) -> Reward:
+    actor = signed_in(actor)
+    reward = session.get(Reward, reward_id)
+    if reward is None or not actor.can(Permission.CAMPAIGN_READ, reward.brand_id):
+        raise NotFound("Reward not found.")
+    require(actor, permission, reward.brand_id)
+    return reward
+
+
+@dataclass(frozen=True)
+class PeriodView:
+    id: int
+    period_index: int
+    starts_at: datetime
+    ends_at: datetime
+    state: str
+    snapshot_block: int | None
+    holders: int
+    tokens: int
+    amount: int
+    claimed: int
+    unclaimed: int  # allocated (confirmed), not yet claimed
+    batches: int
+    tx_hashes: list[str]
+    error: str
+
+
+def _period_views(session: Session, reward_id: int) -> list[PeriodView]:
+    periods = list(session.exec(select(RewardPeriod).where(RewardPeriod.reward_id == reward_id)
+                                .order_by(col(RewardPeriod.period_index).desc())).all())
+    if not periods:
+        return []
+    a = RewardAllocation
+    sums: dict[tuple[int, bool], int] = {}
+    for period_id, claimed_at, allocated_block, amount in session.exec(select(
+            a.period_id, a.claimed_at, a.allocated_block, a.amount).where(a.reward_id == reward_id)).all():
+        if allocated_block is None:
+            continue
+        key = (period_id, claimed_at is not None)
+        sums[key] = sums.get(key, 0) + int(amount)
+    hashes: dict[int, list[str]] = {}
+    for period_id, tx_hash in session.exec(select(a.period_id, ChainTransaction.tx_hash).join(
+            ChainTransaction, ChainTransaction.id == a.tx_id).where(a.reward_id == reward_id).distinct()).all():
+        if tx_hash:
+            hashes.setdefault(period_id, []).append(tx_hash)
+    return [PeriodView(p.id, p.period_index, p.starts_at, p.ends_at, p.state.value, p.snapshot_block,  # type: ignore[arg-type]
+                       p.holders, p.tokens, p.amount, sums.get((p.id, True), 0), sums.get((p.id, False), 0),  # type: ignore[arg-type]
+                       p.batches, sorted(hashes.get(p.id, [])), p.error)  # type: ignore[arg-type]
+            for p in periods]
+
+
+def list_periods(actor: Actor, reward_id: int) -> list[PeriodView]:
+    """A payout's periods, newest first, with what was claimed of each (brand staff; another brand's: NotFound). A
+    perk has none."""
+    with session_scope() as session:
+        reward = _payout_reward(session, actor, reward_id)
+        return _period_views(session, reward.id)  # type: ignore[arg-type]
+
+
+def period_allocations(actor: Actor, period_id: int, *, offset: int = 0, limit: int = 50) -> Page[RewardAllocation]:
+    """One period's allocations by holder, paged."""
+    limit = max(1, min(limit, 200))
+    with session_scope() as session:
+        period = session.get(RewardPeriod, period_id)
+        if period is None:
+            raise NotFound("Period not found.")
+        _payout_reward(session, actor, period.reward_id)
+        total = session.exec(select(func.count()).select_from(RewardAllocation)
+                             .where(RewardAllocation.period_id == period_id)).one()
+        items = list(session.exec(select(RewardAllocation).where(RewardAllocation.period_id == period_id)
+                                  .order_by(col(RewardAllocation.holder)).offset(max(0, offset)).limit(limit)).all())
+        return Page(items=items, total=int(total), offset=max(0, offset), limit=limit)
+
+
+@dataclass(frozen=True)
+class PayoutOverview:
+    reward_id: int
+    chain: str
+    vault_state: str  # "none" before the vault is requested
+    vault_address: str | None
+    vault_url: str | None
+    vault_error: str
+    currency_address: str
+    balances: VaultBalances | None  # None: not deployed, or the node did not answer
+    periods: list[PeriodView]
+
+
+def payout_overview(actor: Actor, reward_id: int) -> PayoutOverview:
+    """The admin's payouts panel: the vault (address, balance, outstanding, unallocated) and every period."""
+    with session_scope() as session:
+        reward = _payout_reward(session, actor, reward_id)
+        if reward.kind is not RewardKind.PAYOUT:
+            raise NotFound("Reward not found.")
+        campaign = session.get(Campaign, reward.campaign_id)
+        assert campaign is not None
+        vault = session.exec(select(RewardVaultRow).where(RewardVaultRow.brand_id == reward.brand_id,
+                                                          RewardVaultRow.chain == campaign.chain)).first()
+        periods = _period_views(session, reward.id)  # type: ignore[arg-type]
+    balances = None
+    if vault is not None and vault.address:
+        try:
+            balances = read_balances(get_web3(campaign.chain), vault.address, reward.currency_address)
+        except Exception as exc:  # noqa: BLE001 - the panel shows "unknown" rather than failing
+            log.warning("vault %s balances unavailable: %s", vault.address, exc)
+    config = chain_config(campaign.chain)
+    return PayoutOverview(reward.id, campaign.chain, vault.state.value if vault else "none",  # type: ignore[arg-type]
+                          vault.address if vault else None, config.address_url(vault.address if vault else None),
+                          vault.error if vault else "", reward.currency_address or "", balances, periods)
+
+
+def fund_vault(actor: Actor, reward_id: int, amount_wei: int, request_key: str) -> ChainTransaction:
+    """Send `amount_wei` of the chain's coin from the platform signer to the brand's vault (`fundEth`), through the
+    transaction manager; the same `request_key` funds once. The vault must be deployed (it is requested here)."""
+    if not isinstance(amount_wei, int) or isinstance(amount_wei, bool) or amount_wei <= 0:
+        raise ValidationFailed("Bad amount.", fields={"amount": "must be a positive whole number of wei"})
+    if not request_key or len(request_key) > 64:
+        raise ValidationFailed("Bad request key.", fields={"request_key": "1-64 characters"})
+    with session_scope() as session:
+        reward = _payout_reward(session, actor, reward_id, Permission.CAMPAIGN_WRITE)
+        if reward.kind is not RewardKind.PAYOUT:
+            raise NotFound("Reward not found.")
+        if reward.currency_address:
+            raise Conflict("This payout is in an ERC-20 token: send the token to the vault from the brand's wallet "
+                           "(approve, then fundToken).")
+        campaign = session.get(Campaign, reward.campaign_id)
+        assert campaign is not None
+        vault = request_vault(session, reward.brand_id, campaign.chain)
+        if vault.state is not VaultState.DEPLOYED or not vault.address:
+            raise Conflict(f"The brand's reward vault is not deployed yet ({vault.state.value}): try again shortly.")
+        return enqueue(session, purpose=TxPurpose.REWARD_PAYOUT, key=f"reward-fund:{vault.id}:{request_key}",
+                       chain=vault.chain, to=vault.address, data=vault_contract().encode_abi("fundEth", args=[]),
+                       value_wei=amount_wei, campaign_id=reward.campaign_id,
+                       meta={"action": "fund", "vault_id": vault.id, "by": f"user:{actor.user_id}"})
+
+
+def retry_vault_deployment(actor: Actor, reward_id: int) -> RewardVaultRow:
+    """The brand's vault deployment failed: request it again (the contract deployer queues a new transaction)."""
+    with session_scope() as session:
+        reward = _payout_reward(session, actor, reward_id, Permission.CAMPAIGN_WRITE)
+        campaign = session.get(Campaign, reward.campaign_id)
+        assert campaign is not None
+        vault = session.exec(select(RewardVaultRow).where(RewardVaultRow.brand_id == reward.brand_id,
+                                                          RewardVaultRow.chain == campaign.chain)).first()
+        if vault is None or vault.state is not VaultState.FAILED:
+            raise Conflict("Only a failed vault deployment can be retried.")
+        transition(session, vault, "retry", actor=f"user:{actor.user_id}", reason=vault.error, also={"error": ""})
+        return vault
+
+
+def push_payout(actor: Actor, reward_id: int, holder: str) -> ChainTransaction:
+    """Pay `holder` everything allocated to them in the reward's currency (`payout`), for holders who never claim,
+    e.g. custodial wallets. Asking again before the claim reader saw it is the same transaction."""
+    holder = to_checksum_address(holder)
+    with session_scope() as session:
+        reward = _payout_reward(session, actor, reward_id, Permission.CAMPAIGN_WRITE)
+        a = RewardAllocation
+        pending = session.exec(select(func.max(a.id)).where(
+            a.reward_id == reward.id, a.holder == holder, col(a.claimed_at).is_(None),
+            col(a.allocated_block).is_not(None))).one()
+        if pending is None:
+            raise Conflict("Nothing is allocated to this holder and unclaimed.")
+        vault = session.exec(select(RewardVaultRow)
+                             .join(RewardAllocation, RewardAllocation.vault_id == RewardVaultRow.id)
+                             .where(RewardAllocation.id == pending)).one()
+        data = vault_contract().encode_abi("payout", args=[token_arg(reward.currency_address), holder])
+        return enqueue(session, purpose=TxPurpose.REWARD_PAYOUT,
+                       key=f"reward-push:{vault.id}:{reward.currency_address or 'eth'}:{holder}:{pending}",
+                       chain=vault.chain, to=vault.address, data=data, campaign_id=reward.campaign_id,
+                       meta={"action": "payout", "vault_id": vault.id, "holder": holder})
+
+
+@dataclass(frozen=True)
+class Claimable:
+    chain: str
+    vault_address: str
+    holder: str
+    account_id: int | None
+    currency_address: str  # "" = the chain's own coin
+    amount: int  # allocated (confirmed) and not yet claimed
+
+
+def claimable(holder: Holder) -> list[Claimable]:
+    """What `holder`'s addresses can claim, per vault and currency (allocations confirmed on chain, no claim since)."""
+    a = RewardAllocation
+    with session_scope() as session:
+        rows = session.exec(select(RewardVaultRow.chain, RewardVaultRow.address, a.holder, a.account_id,
+                                   a.currency_address, a.amount)
+                            .join(RewardVaultRow, RewardVaultRow.id == a.vault_id)
+                            .where(col(a.holder).in_(list(holder.addresses)), col(a.claimed_at).is_(None),
+                                   col(a.allocated_block).is_not(None))).all()
+    totals: dict[tuple[str, str, str, str], tuple[int | None, int]] = {}
+    for chain, address, who, account, currency, amount in rows:
+        key = (chain, address, who, currency)
+        previous = totals.get(key, (account, 0))
+        totals[key] = (previous[0] or account, previous[1] + int(amount))
+    return [Claimable(chain, address, who, account, currency, amount)
+            for (chain, address, who, currency), (account, amount) in sorted(totals.items())]

@@ -1,0 +1,308 @@
+"""Payouts on anvil: the brand's vault deployed on first use and funded through the transaction manager; two weekly
+periods of a fixed amount per token, holders (two wallets and a custodial account) trading on chain between them;
+allocations exactly the shares and summing to the amount; crashes mid-allocation allocate once; claims and a pushed
+payout pay the right wallets and show as claimed."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlmodel import col, select
+
+from backend.chain import txmanager
+from backend.chain.client import fund_from_dev_account
+from backend.chain.deployments import deploy_pass
+from backend.chain.finish_hooks import FINISH_HOOKS
+from backend.chain.indexer import index_pass
+from backend.chain.keys import custodial_address
+from backend.chain.mints import dispatch_pass
+from backend.chain.models import ChainTransaction, TxPurpose, TxState
+from backend.chain.txmanager import monitor_pass
+from backend.db import session_scope, utcnow
+from backend.orders.models import Order
+from backend.rewards import payouts, service
+from backend.rewards.holdings import account_holder, wallet_holder
+from backend.rewards.models import RewardAllocation, RewardClaim, RewardPeriod, RewardVaultRow
+from backend.rewards.vault import allocation_of, vault_contract, vault_deploy_pass
+from backend.workflow.machines import PeriodState, VaultState
+from backend.workflow.models import OutboxEvent, StateTransition
+from contracts import seaport as sp
+from tests.chain.helpers import CHAIN, ChainUnderTest, People, add_mints, all_settled, deploy_campaign, requests_by_key
+
+A = 10**15  # wei per token per period
+ETHER = 10**18
+ZERO = "0x0000000000000000000000000000000000000000"
+
+
+def run_until(until: Callable[[], bool], max_passes: int = 40) -> None:
+    """The deployers, the mint dispatcher and the transaction monitor, as their daemons run them, until `until()`."""
+    for _ in range(max_passes):
+        deploy_pass()
+        vault_deploy_pass()
+        dispatch_pass()
+        monitor_pass(CHAIN, hooks=FINISH_HOOKS)
+        if until():
+            return
+    raise AssertionError("not done")
+
+
+def vault() -> RewardVaultRow | None:
+    with session_scope() as session:
+        return session.exec(select(RewardVaultRow)).first()
+
+
+def period(index: int) -> RewardPeriod:
+    with session_scope() as session:
+        return session.exec(select(RewardPeriod).where(RewardPeriod.period_index == index)).one()
+
+
+def shares(period_id: int) -> dict[str, tuple[int, int | None, int]]:
+    """{holder: (amount, account id, tokens)} of one period."""
+    with session_scope() as session:
+        rows = session.exec(select(RewardAllocation).where(RewardAllocation.period_id == period_id)).all()
+    return {r.holder: (r.amount, r.account_id, r.tokens) for r in rows}
+
+
+def allocate_keys() -> list[str]:
+    with session_scope() as session:
+        return sorted(session.exec(select(ChainTransaction.idempotency_key).where(
+            col(ChainTransaction.idempotency_key).startswith("reward-allocate:"))).all())
+
+
+def tx_done(tx_id: int) -> Callable[[], bool]:
+    def check() -> bool:
+        with session_scope() as session:
+            return session.get(ChainTransaction, tx_id).state is TxState.CONFIRMED  # type: ignore[union-attr]
+    return check
+
+
+def topics(name: str) -> list[dict[str, Any]]:
+    with session_scope() as session:
+        return [e.payload for e in session.exec(select(OutboxEvent).where(OutboxEvent.topic == name))]
+
+
+@pytest.fixture
+def shop(anvil: ChainUnderTest, people: People, configure):  # type: ignore[no-untyped-def]
+    configure(REWARD_ALLOCATION_BATCH_SIZE=2)  # three holders -> two batches per period
+    campaign, address = deploy_campaign(anvil, people, supply_cap=100)
+    alice, bob = sp.wallet(anvil.w3), sp.wallet(anvil.w3)
+    for who in (alice, bob):
+        fund_from_dev_account(anvil.w3, who.address, 10 * ETHER)
+    custodial = custodial_address(people.consumer.user_id)
+    # The consumer bought without a wallet: their tokens sit at their custodial address.
+    with session_scope() as session:
+        session.add(Order(public_id=secrets.token_hex(16), brand_id=campaign.brand_id, campaign_id=campaign.id,
+                          user_id=people.consumer.user_id, email="c@example.com", wallet_address=custodial,
+                          custodial=True, quantity=2, unit_price_minor=100, amount_minor=200, currency="EUR",
+                          expires_at=utcnow()))
+    add_mints(campaign.id, [("alice", alice.address, 3), ("bob", bob.address, 1), ("custodial", custodial, 2)])
+    run_until(all_settled)
+    return campaign, anvil.collection(address), alice, bob, custodial
+
+
+def test_two_periods_of_trading_holders_are_allocated_exactly_once_and_claimed_by_the_right_wallets(
+        anvil: ChainUnderTest, people: People, shop, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    campaign, collection, alice, bob, custodial = shop
+    w3, admin, consumer = anvil.w3, people.brand_admin, people.consumer
+    start = utcnow() - timedelta(days=30)
+    reward = service.define_reward(admin, campaign.id, {
+        "kind": "payout", "title": "Weekly ETH", "payout_mode": "fixed_per_token", "amount_per_token": str(A),
+        "currency_address": "", "payout_period": "week", "starts_at": start.isoformat()})
+
+    # First use: the contract deployer deploys the brand's vault through the transaction manager.
+    run_until(lambda: vault().state is VaultState.DEPLOYED)  # type: ignore[union-attr]
+    address = vault().address  # type: ignore[union-attr]
+    assert w3.eth.get_code(address) != b""
+    index_pass(CHAIN)
+
+    week1 = start + timedelta(days=7, seconds=1)
+    result = payouts.distributor_pass(now=week1)
+    assert result.opened == 1 and result.allocating == 0
+    assert "needs funding" in result.waiting[0]  # type: ignore[index]
+    assert period(0).state is PeriodState.DUE and "needs funding" in period(0).error
+    assert [p["period_index"] for p in topics("reward.period_due")] == [0]
+
+    fund = payouts.fund_vault(admin, reward.id, 13 * A, "fund-1")  # type: ignore[arg-type]
+    assert payouts.fund_vault(admin, reward.id, 13 * A, "fund-1").id == fund.id  # type: ignore[arg-type]
+    run_until(tx_done(fund.id))  # type: ignore[arg-type]
+    assert w3.eth.get_balance(address) == 13 * A
+
+    # Period 0: alice 3 tokens, bob 1, the custodial account 2. Two runners at once: one allocates, the other loses
+    # (or finds it no longer due); a third right after allocates nothing more.
+    period0 = period(0).id
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = sorted(pool.map(lambda _: payouts.allocate_period(period0), range(2)))  # type: ignore[arg-type]
+    assert outcomes[0] == "allocating" and outcomes[1] in ("lost", "not due"), outcomes
+    assert payouts.distributor_pass(now=week1).allocating == 0
+    first = period(0)
+    assert first.state is PeriodState.ALLOCATING and first.batches == 2
+    run_until(lambda: period(0).state is PeriodState.ALLOCATED)
+    first = period(0)
+    block0 = first.snapshot_block
+    assert shares(first.id) == {alice.address: (3 * A, None, 3), bob.address: (A, None, 1),  # type: ignore[arg-type]
+                                custodial: (2 * A, consumer.user_id, 2)}
+    assert first.amount == 6 * A == sum(a for a, _, _ in shares(first.id).values())  # type: ignore[arg-type]
+
+    # Between the periods alice sells two tokens to bob on chain.
+    alice_tokens = requests_by_key()["alice"].token_ids
+    for token_id in alice_tokens[:2]:
+        alice.call(collection.functions.transferFrom(alice.address, bob.address, token_id))
+    index_pass(CHAIN)
+
+    # Period 1, with crashes: (a) in the distributor after the batch transaction is queued, before the commit:
+    # nothing is written; (b) in the monitor after broadcasting, before recording it; (c) in the finish step.
+    week2 = start + timedelta(days=14, seconds=1)
+    assert payouts.open_due_periods(week2) == 1
+    second_id = period(1).id
+
+    def boom() -> None:
+        raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError):
+        payouts.allocate_period(second_id, after_enqueue=boom)  # type: ignore[arg-type]
+    assert period(1).state is PeriodState.DUE and shares(second_id) == {}  # type: ignore[arg-type]
+    assert len(allocate_keys()) == 2  # only period 0's
+
+    real_transition = txmanager.transition
+    crashed: list[str] = []
+
+    def crash_once_after_broadcast(session, entity, trigger, **kw):  # type: ignore[no-untyped-def]
+        if trigger == "broadcast" and not crashed and entity.meta.get("period_id") == second_id:
+            crashed.append(entity.idempotency_key)
+            raise RuntimeError("killed after broadcasting")
+        return real_transition(session, entity, trigger, **kw)
+
+    real_finish = payouts.allocation_finished
+    hook_crashed: list[int] = []
+
+    def crash_once_in_finish(session, tx, receipt):  # type: ignore[no-untyped-def]
+        if not hook_crashed:
+            hook_crashed.append(tx.id)
+            raise RuntimeError("killed while finishing")
+        return real_finish(session, tx, receipt)
+
+    monkeypatch.setattr(txmanager, "transition", crash_once_after_broadcast)
+    monkeypatch.setattr(payouts, "allocation_finished", crash_once_in_finish)
+    assert payouts.distributor_pass(now=week2).allocating == 1
+    with pytest.raises(RuntimeError, match="after broadcasting"):
+        monitor_pass(CHAIN, hooks=FINISH_HOOKS)
+    with pytest.raises(RuntimeError, match="while finishing"):
+        run_until(lambda: period(1).state is PeriodState.ALLOCATED)
+    run_until(lambda: period(1).state is PeriodState.ALLOCATED)
+    assert crashed and hook_crashed
+
+    second = period(1)
+    assert second.snapshot_block > block0  # type: ignore[operator]
+    assert shares(second.id) == {alice.address: (A, None, 1), bob.address: (3 * A, None, 3),  # type: ignore[arg-type]
+                                 custodial: (2 * A, consumer.user_id, 2)}
+    assert second.amount == 6 * A
+    assert allocate_keys() == sorted(f"reward-allocate:{reward.id}:{p}:{b}" for p in (first.id, second.id)
+                                     for b in (0, 1))
+    # On chain: exactly one allocation per holder per period, whatever crashed.
+    for holder, expected in ((alice.address, 4 * A), (bob.address, 4 * A), (custodial, 4 * A)):
+        assert allocation_of(w3, address, "", holder) == expected
+    contract = vault_contract(w3, address)
+    assert contract.functions.outstanding(ZERO).call() == 12 * A
+    assert contract.functions.unallocated(ZERO).call() == A
+    assert sorted(p["period_id"] for p in topics("reward.allocated")) == sorted([first.id, second.id])
+    with session_scope() as session:
+        history = [t.trigger for t in session.exec(select(StateTransition).where(
+            StateTransition.entity_type == "reward_period", StateTransition.entity_id == str(second.id))
+            .order_by(StateTransition.id))]  # type: ignore[arg-type]
+    assert history == ["allocate", "confirm"]
+
+    # What holders may claim, before claiming.
+    [mine] = payouts.claimable(wallet_holder(alice.address))
+    assert (mine.amount, mine.vault_address, mine.currency_address) == (4 * A, address, "")
+    [theirs] = payouts.claimable(account_holder(consumer.user_id))
+    assert (theirs.amount, theirs.holder, theirs.account_id) == (4 * A, custodial, consumer.user_id)
+
+    # Claims: alice and bob claim from their wallets; the admin pushes the custodial account's payout.
+    for who in (alice, bob):
+        before = w3.eth.get_balance(who.address)
+        receipt = who.call(contract.functions.claim(ZERO))
+        assert w3.eth.get_balance(who.address) == before + 4 * A - receipt["gasUsed"] * receipt["effectiveGasPrice"]
+    push = payouts.push_payout(admin, reward.id, custodial)  # type: ignore[arg-type]
+    assert payouts.push_payout(admin, reward.id, custodial).id == push.id  # type: ignore[arg-type]
+    run_until(tx_done(push.id))  # type: ignore[arg-type]
+    assert w3.eth.get_balance(custodial) == 4 * A
+    assert w3.eth.get_balance(address) == A  # what is left is the unallocated rest
+
+    assert payouts.distributor_pass(now=week2).claims == 3
+    assert payouts.distributor_pass(now=week2).claims == 0  # read once
+    with session_scope() as session:
+        claims = {(c.holder, c.kind.value, c.amount) for c in session.exec(select(RewardClaim))}
+    assert claims == {(alice.address, "claimed", 4 * A), (bob.address, "claimed", 4 * A),
+                      (custodial, "paid_out", 4 * A)}
+    assert len(topics("reward.claimed")) == 3
+    views = payouts.list_periods(admin, reward.id)  # type: ignore[arg-type]
+    assert [(v.period_index, v.amount, v.claimed, v.unclaimed) for v in views] == [(1, 6 * A, 6 * A, 0),
+                                                                                  (0, 6 * A, 6 * A, 0)]
+    assert payouts.claimable(wallet_holder(alice.address)) == []
+    overview = payouts.payout_overview(admin, reward.id)  # type: ignore[arg-type]
+    assert overview.vault_address == address and overview.balances is not None
+    assert (overview.balances.balance, overview.balances.outstanding, overview.balances.unallocated) == (A, 0, A)
+
+
+def test_a_period_without_qualifying_tokens_is_closed_empty_and_nothing_is_sent(
+        anvil: ChainUnderTest, people: People, shop) -> None:  # type: ignore[no-untyped-def]
+    campaign, *_ = shop
+    start = utcnow() - timedelta(days=10)
+    reward = service.define_reward(people.brand_admin, campaign.id, {
+        "kind": "payout", "title": "Rare tokens only", "payout_mode": "fixed_per_token", "amount_per_token": "5",
+        "currency_address": "", "payout_period": "week", "starts_at": start.isoformat(),
+        "token_ranges": [[90, 99]]})
+    run_until(lambda: vault().state is VaultState.DEPLOYED)  # type: ignore[union-attr]
+    index_pass(CHAIN)
+    result = payouts.distributor_pass(now=start + timedelta(days=7, seconds=1))
+    assert result.opened == 1 and result.empty == 1
+    assert period(0).state is PeriodState.EMPTY and period(0).amount == 0
+    assert allocate_keys() == []
+    with session_scope() as session:
+        assert session.exec(select(ChainTransaction).where(
+            ChainTransaction.purpose == TxPurpose.REWARD_PAYOUT)).first() is None
+    assert service.get_reward(people.brand_admin, reward.id).first_used_at is None  # type: ignore[arg-type]
+
+
+def test_a_royalty_share_splits_the_periods_royalties_by_tokens_held_to_the_wei(
+        anvil: ChainUnderTest, people: People, shop) -> None:  # type: ignore[no-untyped-def]
+    from backend.sales.models import Sale, SaleStatus
+
+    campaign, collection, alice, bob, custodial = shop
+    admin = people.brand_admin
+    start = utcnow() - timedelta(days=10)
+    reward = service.define_reward(admin, campaign.id, {
+        "kind": "payout", "title": "Half the royalties", "payout_mode": "royalty_share", "royalty_share_bps": 5000,
+        "currency_address": "", "payout_period": "week", "starts_at": start.isoformat()})
+    run_until(lambda: vault().state is VaultState.DEPLOYED)  # type: ignore[union-attr]
+    fund = payouts.fund_vault(admin, reward.id, 10**6, "fund")  # type: ignore[arg-type]
+    run_until(tx_done(fund.id))  # type: ignore[arg-type]
+    index_pass(CHAIN)
+    # The sales ledger's rows (its own tests read them from Seaport fills): only confirmed sales of the period, in
+    # the payout's currency, with a known royalty count.
+    with session_scope() as session:
+        for n, (days, royalty, status, currency) in enumerate((
+                (1, 1003, SaleStatus.CONFIRMED, ZERO), (6, 1000, SaleStatus.CONFIRMED, ZERO),
+                (-1, 10**6, SaleStatus.CONFIRMED, ZERO),  # before the period
+                (8, 10**6, SaleStatus.CONFIRMED, ZERO),  # after it
+                (2, 10**6, SaleStatus.UNVERIFIED, ZERO), (3, 10**6, SaleStatus.CONFIRMED, bob.address))):
+            session.add(Sale(chain_id=anvil.w3.eth.chain_id, tx_hash=f"0x{n:064x}", collection=collection.address,
+                             token_id=1, log_index=n, log_index_key=n, campaign_id=campaign.id,
+                             brand_id=campaign.brand_id, price=10**6, currency_address=currency, currency_symbol="X",
+                             currency_decimals=18, marketplace="opensea", seller=alice.address, buyer=bob.address,
+                             sold_at=start + timedelta(days=days), status=status, royalty_paid=royalty))
+    assert payouts.distributor_pass(now=start + timedelta(days=7, seconds=1)).allocating == 1
+    run_until(lambda: period(0).state is PeriodState.ALLOCATED)
+    first = period(0)
+    # (1003 + 1000) x 50 % = 1001 over 3 : 1 : 2 tokens = 500.5, 166.83, 333.67 -> the two units left over go to the
+    # largest remainders.
+    assert first.amount == 1001
+    assert {h: a for h, (a, _, _) in shares(first.id).items()} == {  # type: ignore[arg-type]
+        alice.address: 500, bob.address: 167, custodial: 334}
+    for holder, amount in ((alice.address, 500), (bob.address, 167), (custodial, 334)):
+        assert allocation_of(anvil.w3, vault().address, "", holder) == amount  # type: ignore[union-attr]
