@@ -36,7 +36,7 @@ from backend.orders.accounts import mask_email
 from backend.orders.errors import NotOnSale, PaymentUnavailable, SoldOut, WalletCapReached
 from backend.orders.fulfilment import MINT_FAILED_REASON
 from backend.orders.locks import lock_buyer, lock_campaign, lock_order, release_supply, reserve_supply
-from backend.orders.models import Order
+from backend.orders.models import PAYABLE, Order
 from backend.pagination import Page, check_page
 from backend.payments.factory import get_provider
 from backend.payments.provider import LineItem, PaymentProviderError, SessionRequest
@@ -49,8 +49,6 @@ log = logging.getLogger(__name__)
 
 CRYPTO_PLACES = Decimal("1e-8")
 SYSTEM = "system"
-# States whose buyer can still pay (the payment page link stays useful).
-PAYABLE = (OrderState.CREATED, OrderState.AWAITING_PAYMENT, OrderState.PAYMENT_FAILED)
 # A sale phase of checkout's own (not a SalePhase: the campaign row alone cannot tell): the sale is open, but the
 # collection contract is not deployed on the campaign's chain yet, so a paid order could never be minted.
 NOT_DEPLOYED = "not_deployed"

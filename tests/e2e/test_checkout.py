@@ -381,7 +381,7 @@ def test_a_buyer_connects_a_browser_wallet_instead_of_pasting_an_address(tab: Ta
 def test_a_refunded_order_tells_the_buyer_why(tab: Tab, configure) -> None:  # type: ignore[no-untyped-def]
     """A paid order whose mint failed for good: the order page says it was refunded, how much and why."""
     from backend.orders import service
-    from backend.orders.upkeep import issue_refunds
+    from backend.orders.refunds import issue_refunds
     from backend.payments import sandbox
     from tests.payments.support import emit_mint_event, settle
 
@@ -412,7 +412,7 @@ def test_an_admin_sends_again_a_refund_the_provider_refused(tab: Tab) -> None:
     so and "Send the refund again" sends a new one, which the (sandbox) provider accepts."""
     from backend.orders import fulfilment, service
     from backend.orders.locks import lock_order
-    from backend.orders.upkeep import issue_refunds
+    from backend.orders.refunds import issue_refunds
     from backend.payments.factory import set_provider
     from backend.payments.models import SandboxSession
     from backend.payments.provider import PaymentProviderError

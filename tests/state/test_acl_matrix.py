@@ -26,7 +26,7 @@ from backend.campaigns.models import Campaign, CampaignStatus
 from backend.chain.models import ChainTransaction, ContractDeployment
 from backend.db import session_scope
 from backend.notifications.service import mailbox
-from backend.orders import admin, service
+from backend.orders import refunds, service
 from backend.orders.models import Order
 from backend.payments import sandbox
 from backend.payments.models import PaymentRefund, RefundStatus
@@ -340,7 +340,7 @@ def _setup_paid_order(w: World, request: pytest.FixtureRequest) -> None:
 def _setup_failed_refund(w: World, request: pytest.FixtureRequest) -> None:
     request.getfixturevalue("client")
     order = _paid_order(w)
-    admin.refund_order(w.owner, order.id, "Customer asked")  # type: ignore[arg-type]
+    refunds.refund_order(w.owner, order.id, "Customer asked")  # type: ignore[arg-type]
     settle()
     with session_scope() as session:
         session.exec(update(PaymentRefund).values(status=RefundStatus.FAILED))
