@@ -14,8 +14,9 @@ from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, col, select
 
 from backend.auth.acl import Actor, Permission
+from backend.campaigns.access import load_campaign
 from backend.campaigns.models import Campaign
-from backend.chain.common import COLLECTION, ZERO_ADDRESS, campaign_for
+from backend.chain.common import COLLECTION, ZERO_ADDRESS
 from backend.chain.config import chain_config
 from backend.chain.models import ChainTransaction, ContractDeployment, MintedToken, MintRequest, MintStatus, TxPurpose
 from backend.chain.txmanager import enqueue
@@ -224,7 +225,7 @@ class MintedCount:
 
 def minted_count(actor: Actor, campaign_id: int) -> MintedCount:
     with session_scope() as session:
-        campaign = campaign_for(session, actor, campaign_id, Permission.CAMPAIGN_READ)
+        campaign = load_campaign(session, actor, campaign_id, Permission.CAMPAIGN_READ)
         minted = session.exec(select(func.count()).select_from(MintedToken)
                               .where(MintedToken.campaign_id == campaign_id)).one()
         pending = session.exec(select(func.coalesce(func.sum(MintRequest.quantity), 0)).where(
@@ -246,7 +247,7 @@ def list_tokens(actor: Actor, campaign_id: int, limit: int = 20, offset: int = 0
     """The campaign's minted tokens by id: owner (as minted, or after a withdrawal) and the mint transaction."""
     limit, offset = check_page(limit, offset)
     with session_scope() as session:
-        campaign = campaign_for(session, actor, campaign_id, Permission.CAMPAIGN_READ)
+        campaign = load_campaign(session, actor, campaign_id, Permission.CAMPAIGN_READ)
         config = chain_config(campaign.chain)
         total = session.exec(select(func.count()).select_from(MintedToken)
                              .where(MintedToken.campaign_id == campaign_id)).one()

@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlmodel import Session
 
 from backend.auth.acl import Actor, Permission, load_in_brand, require_in_brand
+from backend.campaigns.access import load_campaign
 from backend.campaigns.models import Campaign
 from backend.db import session_scope
 from backend.errors import ValidationFailed
@@ -301,8 +302,7 @@ PAID_STATES = (OrderState.PAID, OrderState.MINTING, OrderState.MINTED, OrderStat
 
 def campaign_dashboard(actor: Actor | None, campaign_id: int) -> CampaignDashboard:
     with session_scope() as session:
-        campaign = load_in_brand(session, actor, Campaign, campaign_id, Permission.ORDER_READ,
-                                 visible=Permission.CAMPAIGN_READ, not_found="This campaign does not exist.")
+        campaign = load_campaign(session, actor, campaign_id, Permission.ORDER_READ)
         by_status = {state.value: int(n) for state, n in session.execute(
             select(Order.state, func.count()).where(Order.campaign_id == campaign_id).group_by(Order.state))}
         revenue: dict[str, int] = {}
