@@ -166,20 +166,19 @@ def apply_charge_refunded(session: Session, order: Order | None, obj: dict[str, 
     if not isinstance(cumulative, int) or cumulative < 0:
         return "ignored: no refunded amount"
     now = utcnow()
-    r = PaymentRefund
     uncovered = cumulative - refunded_total(session, payment_intent)
     if uncovered > 0:
-        ours = session.execute(select(r.id, r.amount_minor).where(
-            r.payment_intent_id == payment_intent, r.origin == "primsell",
-            r.status.in_([RefundStatus.SUBMITTING, RefundStatus.SUBMITTED]),  # type: ignore[attr-defined]
-        ).order_by(r.id)).all()
+        ours = session.execute(select(PaymentRefund.id, PaymentRefund.amount_minor).where(
+            PaymentRefund.payment_intent_id == payment_intent, PaymentRefund.origin == "primsell",
+            PaymentRefund.status.in_([RefundStatus.SUBMITTING, RefundStatus.SUBMITTED]),  # type: ignore[attr-defined]
+        ).order_by(PaymentRefund.id)).all()
         confirmed = []
         for refund_id, amount in ours:
             if amount <= uncovered:
                 confirmed.append(refund_id)
                 uncovered -= amount
         if confirmed:
-            session.execute(update(r).where(r.id.in_(confirmed))  # type: ignore[union-attr]
+            session.execute(update(PaymentRefund).where(PaymentRefund.id.in_(confirmed))  # type: ignore[union-attr]
                             .values(status=RefundStatus.SUCCEEDED, updated_at=now))
     if uncovered > 0:
         record_provider_refund(session, order_id=order.id if order else None, payment_intent=payment_intent,
@@ -349,7 +348,7 @@ def request_mint_for_paid_order(session: Session, order_id: int) -> str:
         return "skipped"
     try:
         with session.begin_nested():
-            key = minting.request_mint(session, order.id, order.campaign_id, order.wallet_address, order.quantity)  # type: ignore[arg-type]
+            key = minting.queue_order_mint(session, order.id, order.campaign_id, order.wallet_address, order.quantity)  # type: ignore[arg-type]
     except DomainError as exc:
         record_error("orders:mint_refused", exc, {"order_id": order.id}, session=session)
         return _mint_failed(session, order, str(exc), MINT_SYSTEM)

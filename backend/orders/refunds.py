@@ -98,17 +98,17 @@ def open_refund(session: Session, order: Order, reason: str, requested_by: str) 
             record_error("payments:refund_without_payment", RuntimeError(f"order {order.id} has no payment intent"),
                          {"order_id": order.id}, session=session)
         return None
-    r = PaymentRefund
-    in_flight = session.execute(select(r.id).where(
-        r.order_id == order.id, r.origin == "primsell",
-        r.status.in_([RefundStatus.PENDING, RefundStatus.SUBMITTING, RefundStatus.SUBMITTED]),  # type: ignore[attr-defined]
-    ).order_by(r.id).limit(1)).scalar_one_or_none()
+    in_flight = session.execute(select(PaymentRefund.id).where(
+        PaymentRefund.order_id == order.id, PaymentRefund.origin == "primsell",
+        PaymentRefund.status.in_([RefundStatus.PENDING, RefundStatus.SUBMITTING, RefundStatus.SUBMITTED]),  # type: ignore[attr-defined]
+    ).order_by(PaymentRefund.id).limit(1)).scalar_one_or_none()
     if in_flight is not None:
         return in_flight
     left = left_to_refund(session, order)
     if left <= 0:
         return None
-    earlier = session.execute(select(func.count()).where(r.order_id == order.id, r.origin == "primsell")).scalar_one()
+    earlier = session.execute(select(func.count()).where(PaymentRefund.order_id == order.id,
+                                                         PaymentRefund.origin == "primsell")).scalar_one()
     key = refund_key(order.id, int(earlier) + 1)  # type: ignore[arg-type]
     now = utcnow()
     insert_ignore(session, PaymentRefund.__table__, {
@@ -118,7 +118,7 @@ def open_refund(session: Session, order: Order, reason: str, requested_by: str) 
         "provider_refund_id": "", "attempts": 0, "next_attempt_at": now, "last_error": "", "created_at": now,
         "updated_at": now,
     }, ["idempotency_key"])
-    return session.execute(select(r.id).where(r.idempotency_key == key)).scalar_one()
+    return session.execute(select(PaymentRefund.id).where(PaymentRefund.idempotency_key == key)).scalar_one()
 
 
 def confirm_refunded(session: Session, order: Order, actor: str = PAYMENT_SYSTEM) -> bool:
@@ -163,25 +163,25 @@ def issue_refunds(*, limit: int | None = None, refund_ids: list[int] | None = No
     settings = get_settings()
     limit = limit or settings.order_expirer_batch_size
     now = now or utcnow()
-    r = PaymentRefund
     with session_scope() as session:
-        query = (select(r.id, r.payment_intent_id, r.amount_minor, r.idempotency_key, r.order_id, r.attempts)
-                 .outerjoin(Order, Order.id == r.order_id)
-                 .where(r.status.in_([RefundStatus.PENDING, RefundStatus.SUBMITTING]),  # type: ignore[attr-defined]
-                        r.next_attempt_at <= now,
+        query = (select(PaymentRefund.id, PaymentRefund.payment_intent_id, PaymentRefund.amount_minor,
+                        PaymentRefund.idempotency_key, PaymentRefund.order_id, PaymentRefund.attempts)
+                 .outerjoin(Order, Order.id == PaymentRefund.order_id)
+                 .where(PaymentRefund.status.in_([RefundStatus.PENDING, RefundStatus.SUBMITTING]),  # type: ignore[attr-defined]
+                        PaymentRefund.next_attempt_at <= now,
                         or_(Order.id.is_(None), Order.state != OrderState.DISPUTED))  # type: ignore[union-attr]
-                 .order_by(r.id))
+                 .order_by(PaymentRefund.id))
         if refund_ids is not None:
-            query = query.where(r.id.in_(refund_ids))  # type: ignore[union-attr]
+            query = query.where(PaymentRefund.id.in_(refund_ids))  # type: ignore[union-attr]
         claimed = []
         for row in claim_batch(session, query, limit, of=PaymentRefund):
             amount = row[2] if row[5] else _amount_left(session, row[4], row[2])
             if amount <= 0:
-                session.execute(update(PaymentRefund).where(r.id == row[0]).values(
+                session.execute(update(PaymentRefund).where(PaymentRefund.id == row[0]).values(
                     status=RefundStatus.CANCELED, last_error="not sent: nothing was left to refund", updated_at=now))
                 continue
-            session.execute(update(PaymentRefund).where(r.id == row[0]).values(
-                status=RefundStatus.SUBMITTING, attempts=r.attempts + 1, amount_minor=amount,
+            session.execute(update(PaymentRefund).where(PaymentRefund.id == row[0]).values(
+                status=RefundStatus.SUBMITTING, attempts=PaymentRefund.attempts + 1, amount_minor=amount,
                 next_attempt_at=now + SUBMIT_TIMEOUT, updated_at=now))
             claimed.append((row[0], row[1], amount, row[3], row[4], row[5]))
     if not claimed:
@@ -214,12 +214,12 @@ def check_submitted_refunds(*, limit: int | None = None, provider: PaymentProvid
     """Ask the provider about refunds it accepted as pending and nobody confirmed since; returns how many settled."""
     limit = limit or get_settings().order_expirer_batch_size
     now = now or utcnow()
-    r = PaymentRefund
     with session_scope() as session:
         due = session.execute(
-            select(r.id, r.order_id, r.provider_refund_id).where(
-                r.status == RefundStatus.SUBMITTED, r.next_attempt_at <= now, r.provider_refund_id != "")
-            .order_by(r.next_attempt_at, r.id).limit(limit)
+            select(PaymentRefund.id, PaymentRefund.order_id, PaymentRefund.provider_refund_id).where(
+                PaymentRefund.status == RefundStatus.SUBMITTED, PaymentRefund.next_attempt_at <= now,
+                PaymentRefund.provider_refund_id != "")
+            .order_by(PaymentRefund.next_attempt_at, PaymentRefund.id).limit(limit)
         ).all()
     settled = 0
     for refund_id, order_id, provider_refund_id in due:

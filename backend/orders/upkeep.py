@@ -95,7 +95,7 @@ def _close_session(provider: PaymentProvider, session_id: str) -> CheckoutSessio
         return provider.retrieve_session(session_id)
 
 
-def run_upkeep(*, provider: PaymentProvider | None = None, now: datetime | None = None) -> int:
+def expire_orders_and_send_refunds(*, provider: PaymentProvider | None = None, now: datetime | None = None) -> int:
     """One order_expirer tick: reconcile/expire, send refunds (including those just queued), follow pending ones."""
     changed = expire_and_reconcile(provider=provider, now=now)
     sent = issue_refunds(provider=provider, now=now)
