@@ -23,7 +23,7 @@ from backend.demo import DEMO_ACCOUNTS
 from backend.workflow.transitions import transition
 from contracts.artifacts import load_artifact
 from tests.e2e.conftest import Tab
-from tests.e2e.test_admin import sign_in
+from tests.e2e.helpers import sign_in
 
 pytestmark = pytest.mark.e2e
 

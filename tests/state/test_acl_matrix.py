@@ -4,7 +4,7 @@ brand choice was forged to brand A (what a client can send), and must refuse and
 says the role may.
 
 HANDLERS lists every event handler of every state in primsell.state, found by introspection: a new handler without
-an entry fails `test_every_handler_has_an_entry`. The service-level matrix is tests/service/auth/test_acl_matrix.py;
+an entry fails `test_every_handler_has_an_entry`. The service-level matrix is tests/auth/test_acl_matrix.py;
 the API routes have their own in tests/api."""
 
 from __future__ import annotations
