@@ -102,6 +102,15 @@ def _events(args: argparse.Namespace) -> int:
     return 0
 
 
+def _imports(args: argparse.Namespace) -> int:
+    """Print the import circles of backend/; exit 1 when there is one."""
+    from backend.import_graph import cycles_text
+
+    text, found = cycles_text(lazy=args.lazy)
+    print(text)
+    return 1 if found else 0
+
+
 def _custody_xpub(_: argparse.Namespace) -> int:
     from backend.chain.keys import custody_xpub_for_seed
 
@@ -167,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     events = commands.add_parser("events", help="print the map of outbox topics, emitters, subscribers and daemons")
     events.add_argument("--write", action="store_true", help="write docs/EVENTS.md instead")
     events.set_defaults(run=_events)
+    imports = commands.add_parser("imports", help="print the import circles of backend/; exit 1 when there is one")
+    imports.add_argument("--lazy", action="store_true", help="count imports inside functions too")
+    imports.set_defaults(run=_imports)
     reconcile = commands.add_parser(
         "reconcile", help="tie payments, orders and the chain together; exit 1 when there are exceptions")
     reconcile.add_argument("--since", type=_since, default=None,

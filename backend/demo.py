@@ -246,13 +246,13 @@ class _DemoMarket:
 
     def _tokens(self) -> dict[str, list[int]]:
         """Two tokens for each seller, minted through mint requests (the same keys again mint nothing)."""
-        from backend.chain.mints import request_mint
+        from backend.chain.mints import queue_mint
         from backend.chain.models import MintRequest, MintStatus
 
         keys = {f"demo-sale:{seller.address}": seller.address for seller in self.sellers}
         with session_scope() as session:
             for key, address in keys.items():
-                request_mint(session, key, self.campaign_id, address, 2)
+                queue_mint(session, key, self.campaign_id, address, 2)
 
         def requests() -> list[MintRequest]:
             with session_scope() as session:

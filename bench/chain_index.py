@@ -108,8 +108,8 @@ def main() -> None:
             wallet.call(collection.functions.setApprovalForAll(market.seaport, True), gas=100_000)
 
         # Fills: token i (ids start at 1) is sold by its seller; a third pay fee and royalty, a third only the fee.
-        # Up to --fills-per-block go in one block (anvil seals a block per transaction otherwise, ~0.15 s each once
-        # the state is this large), as on a busy public chain.
+        # Up to --fills-per-block go in one block (anvil seals a block per transaction otherwise, slow once the state
+        # is this large: README, "Measurements behind the code"), as on a busy public chain.
         node_rpc = w3.provider.make_request
         node_rpc("evm_setAutomine", [False])  # type: ignore[arg-type]
         hashes = []

@@ -42,7 +42,7 @@ def main() -> None:
     from backend.chain.client import set_web3
     from backend.chain.deployments import deploy_pass, deployment_status, request_deploy
     from backend.chain.finish_hooks import FINISH_HOOKS
-    from backend.chain.mints import dispatch_pass, minted_count, request_mint
+    from backend.chain.mints import dispatch_pass, minted_count, queue_mint
     from backend.chain.txmanager import monitor_pass
     from backend.migrate import upgrade
     from backend.settings import get_settings
@@ -70,7 +70,7 @@ def main() -> None:
         started = time.perf_counter()
         with db.session_scope() as session:
             for i, wallet in enumerate(wallets):
-                request_mint(session, f"bench:{i}", campaign.id, wallet, 1)
+                queue_mint(session, f"bench:{i}", campaign.id, wallet, 1)
         requested = time.perf_counter()
         passes = 0
         while minted_count(admin, campaign.id).minted < args.requests:

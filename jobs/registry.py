@@ -11,7 +11,7 @@ from jobs import (
     deploy_contracts,
     dispatch_mints,
     distribute_rewards,
-    expire_orders,
+    expire_orders_and_send_refunds,
     index_chain,
     monitor_transactions,
     poll_opensea_sales,
@@ -36,17 +36,17 @@ class Daemon:
 
     @property
     def schedule(self) -> str:
-        s = self.every_s
-        if s < 120:
-            return f"every {int(s)} s"
-        return f"every {int(s // 60)} min" if s < 7200 else f"every {int(s // 3600)} h"
+        seconds = self.every_s
+        if seconds < 120:
+            return f"every {int(seconds)} s"
+        return f"every {int(seconds // 60)} min" if seconds < 7200 else f"every {int(seconds // 3600)} h"
 
 
 DAEMONS: tuple[Daemon, ...] = (
     Daemon("outbox_relay", relay_outbox.run, 5, "deliver outbox events to subscribers", drives=("order",)),
     Daemon("fx_rate_refresher", refresh_fx_rates.run, 60, "fetch ETH/POL/USDC prices in USD and EUR"),
     Daemon("retention_cleaner", clean_old_rows.run, 3600, "delete delivered events, old runs and errors"),
-    Daemon("order_expirer", expire_orders.run, 15,
+    Daemon("order_expirer", expire_orders_and_send_refunds.run, 15,
            "expire unpaid orders, reconcile with the payment provider, send refunds", drives=("order",)),
     Daemon("contract_deployer", deploy_contracts.run, 5,
            "queue deploy transactions of requested contracts and brands' reward vaults",

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from backend.errors import Forbidden, NotAuthenticated, NotFound
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 
 class Role(StrEnum):
@@ -140,3 +144,23 @@ def require_in_brand(actor: Actor | None, permission: Permission, brand_id: int,
     if not actor.can(visible, brand_id):
         raise NotFound(not_found)
     return require(actor, permission, brand_id)
+
+
+class BrandRow(Protocol):
+    brand_id: Any
+
+
+Row = TypeVar("Row", bound=BrandRow)
+
+
+def load_in_brand(session: Session, actor: Actor | None, model: type[Row], row_id: Any, permission: Permission, *,
+                  visible: Permission, not_found: str) -> Row:
+    """The one way to load a brand's row (a campaign, an order, a reward) for `actor`: NotFound when it does not
+    exist or the actor may not see it (`visible` in its brand: another brand's row answers 404, as a missing one),
+    Forbidden when the actor sees it but lacks `permission`. An anonymous caller is refused before the lookup."""
+    actor = signed_in(actor)
+    row = session.get(model, row_id)
+    if row is None:
+        raise NotFound(not_found)
+    require_in_brand(actor, permission, row.brand_id, visible=visible, not_found=not_found)
+    return row

@@ -9,8 +9,9 @@ from pydantic import ValidationError
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from backend.auth.acl import Actor, Permission, require, require_in_brand, signed_in
+from backend.auth.acl import Actor, Permission, require_in_brand, signed_in
 from backend.brands.models import Brand
+from backend.campaigns.access import load_campaign
 from backend.campaigns.models import Campaign, CampaignStatus, SalePhase
 from backend.campaigns.schemas import CampaignCreate, CampaignUpdate
 from backend.chain.models import ContractDeployment
@@ -41,16 +42,6 @@ class PublicCampaign:
     accent_color: str
     logo_url: str
     phase: SalePhase
-
-
-def _load(session: Session, actor: Actor, campaign_id: int, permission: Permission) -> Campaign:
-    actor = signed_in(actor)
-    campaign = session.get(Campaign, campaign_id)
-    # An unknown id and another brand's campaign look the same to a caller who may not read it.
-    if campaign is None or not actor.can(Permission.CAMPAIGN_READ, campaign.brand_id):
-        raise NotFound("Campaign not found.")
-    require(actor, permission, campaign.brand_id)
-    return campaign
 
 
 def _validate(model: type[CampaignCreate] | type[CampaignUpdate], data: dict[str, Any]) -> Any:
@@ -122,7 +113,7 @@ def deployed_contracts(campaigns: list[Campaign]) -> dict[int, DeployedContract]
 
 def get_campaign(actor: Actor, campaign_id: int) -> Campaign:
     with session_scope() as session:
-        return _load(session, actor, campaign_id, Permission.CAMPAIGN_READ)
+        return load_campaign(session, actor, campaign_id, Permission.CAMPAIGN_READ)
 
 
 def create_campaign(actor: Actor, brand_id: int, data: dict[str, Any]) -> Campaign:
@@ -143,7 +134,7 @@ def update_campaign(actor: Actor, campaign_id: int, data: dict[str, Any]) -> Cam
     signed_in(actor)
     changes = _validate(CampaignUpdate, data).model_dump(exclude_unset=True)
     with session_scope() as session:
-        campaign = _load(session, actor, campaign_id, Permission.CAMPAIGN_WRITE)
+        campaign = load_campaign(session, actor, campaign_id, Permission.CAMPAIGN_WRITE)
         if campaign.status is CampaignStatus.ARCHIVED:
             raise Conflict("An archived campaign cannot be changed.")
         current = CampaignCreate.model_fields.keys()
@@ -197,7 +188,7 @@ def change_campaign_status(actor: Actor, campaign_id: int, status: CampaignStatu
         names = ", ".join(s.value for s in CampaignStatus)
         raise ValidationFailed("Unknown campaign status.", fields={"status": f"must be one of {names}"}) from exc
     with session_scope() as session:
-        campaign = _load(session, actor, campaign_id, Permission.CAMPAIGN_WRITE)
+        campaign = load_campaign(session, actor, campaign_id, Permission.CAMPAIGN_WRITE)
         if status not in STATUS_CHANGES[campaign.status]:
             raise Conflict(f"A {campaign.status.value} campaign cannot become {status.value}.")
         campaign.status = status
@@ -208,7 +199,7 @@ def change_campaign_status(actor: Actor, campaign_id: int, status: CampaignStatu
 
 def delete_campaign(actor: Actor, campaign_id: int) -> None:
     with session_scope() as session:
-        campaign = _load(session, actor, campaign_id, Permission.CAMPAIGN_DELETE)
+        campaign = load_campaign(session, actor, campaign_id, Permission.CAMPAIGN_DELETE)
         if campaign.status is not CampaignStatus.DRAFT or campaign.sold_count:
             raise Conflict("Only a draft with nothing sold can be deleted; archive it instead.")
         session.delete(campaign)

@@ -5,12 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session
 from web3 import Web3
 
-from backend.auth.acl import Actor, Permission, require, signed_in
-from backend.campaigns.models import Campaign
-from backend.errors import NotFound
 from contracts.artifacts import load_artifact
 
 COLLECTION = "PrimsellCollection"  # the campaign collection's artifact
@@ -23,11 +19,3 @@ def collection_contract(address: str | None = None) -> Any:
     return Web3().eth.contract(address=address, abi=abi) if address else Web3().eth.contract(abi=abi)
 
 
-def campaign_for(session: Session, actor: Actor, campaign_id: int, permission: Permission) -> Campaign:
-    """The campaign if `actor` holds `permission` on its brand; another brand's campaign is not found."""
-    actor = signed_in(actor)
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None or not actor.can(Permission.CAMPAIGN_READ, campaign.brand_id):
-        raise NotFound("Campaign not found.")
-    require(actor, permission, campaign.brand_id)
-    return campaign

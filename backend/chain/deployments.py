@@ -11,8 +11,9 @@ from sqlmodel import Session, col, select
 from web3 import Web3
 
 from backend.auth.acl import Actor, Permission
+from backend.campaigns.access import load_campaign
 from backend.campaigns.models import Campaign
-from backend.chain.common import COLLECTION, campaign_for
+from backend.chain.common import COLLECTION
 from backend.chain.config import chain_config
 from backend.chain.keys import platform_address
 from backend.chain.models import ChainTransaction, ContractDeployment, TxPurpose
@@ -50,7 +51,7 @@ def token_symbol(campaign: Campaign) -> str:
 def request_deploy(actor: Actor, campaign_id: int) -> ContractDeployment:
     """Ask for the campaign's collection to be deployed on its chain (draft -> deploy_requested)."""
     with session_scope() as session:
-        campaign = campaign_for(session, actor, campaign_id, Permission.CAMPAIGN_WRITE)
+        campaign = load_campaign(session, actor, campaign_id, Permission.CAMPAIGN_WRITE)
         chain_config(campaign.chain)
         deployment = _deployment(session, campaign, lock=True)
         if deployment is None:
@@ -72,7 +73,7 @@ def request_deploy(actor: Actor, campaign_id: int) -> ContractDeployment:
 def retry_deploy(actor: Actor, campaign_id: int) -> ContractDeployment:
     """After a failure: queue a new deploy transaction (failed -> deploy_requested)."""
     with session_scope() as session:
-        campaign = campaign_for(session, actor, campaign_id, Permission.CAMPAIGN_WRITE)
+        campaign = load_campaign(session, actor, campaign_id, Permission.CAMPAIGN_WRITE)
         deployment = _deployment(session, campaign, lock=True)
         if deployment is None or deployment.state is not ContractState.FAILED:
             raise Conflict("Only a failed deployment can be retried.")
@@ -162,7 +163,7 @@ class DeploymentStatus:
 def deployment_status(actor: Actor, campaign_id: int) -> DeploymentStatus:
     """What the campaign page shows about its contract."""
     with session_scope() as session:
-        campaign = campaign_for(session, actor, campaign_id, Permission.CAMPAIGN_READ)
+        campaign = load_campaign(session, actor, campaign_id, Permission.CAMPAIGN_READ)
         config = chain_config(campaign.chain)
         deployment = _deployment(session, campaign)
         if deployment is None:

@@ -63,11 +63,12 @@ def owners_at(session: Session, chain_id: int, collection: str, block: int) -> d
     through = indexed_through(session, chain_id, collection)
     if through is None or block > through:
         raise NotIndexedYet(f"{collection} is indexed through block {through}, not {block}")
-    t = TokenTransfer
     ranked = (
-        select(t.token_id, t.to_address, func.row_number().over(
-            partition_by=t.token_id, order_by=(t.block_number.desc(), t.log_index.desc())).label("rank"))
-        .where(and_(t.chain_id == chain_id, t.collection == to_checksum_address(collection), t.block_number <= block))
+        select(TokenTransfer.token_id, TokenTransfer.to_address, func.row_number().over(
+            partition_by=TokenTransfer.token_id,
+            order_by=(TokenTransfer.block_number.desc(), TokenTransfer.log_index.desc())).label("rank"))
+        .where(and_(TokenTransfer.chain_id == chain_id, TokenTransfer.collection == to_checksum_address(collection),
+                    TokenTransfer.block_number <= block))
         .subquery()
     )
     rows = session.execute(select(ranked.c.token_id, ranked.c.to_address).where(ranked.c.rank == 1)).all()

@@ -289,8 +289,8 @@ def _sale_reports(reader: ChainReader, chain_id: int, fills: Sequence[OrderFulfi
     `royaltyInfo` gives at the sale's block. Over a block range (`span`), one call answers for many sales: our
     collections have only a default royalty and every change of it emits DefaultRoyaltyUpdated, so between two such
     logs (and after the last one, up to the range's end) `royaltyInfo` gives the same receiver at every block; the
-    call is made at the last block of each such stretch. (A historical `eth_call` costs ~25 ms on anvil once its state
-    is large: one per sale would cost 25 s for 1,000 sales.) Without a span (one receipt), one call per sale."""
+    call is made at the last block of each such stretch (a historical `eth_call` is slow once the node's state is
+    large: README, "Measurements behind the code"). Without a span (one receipt), one call per sale."""
     ours = set(by_address)
     priced: list[tuple[OrderFulfilled, list[TokenSale]]] = []
     for fill in fills:
@@ -411,8 +411,8 @@ def _commit_scan(chain_id: int, scan: Scan) -> None:
     now = utcnow()
     with session_scope() as session:
         if scan.transfers:
-            # No RETURNING (insert_ignore counts with it): on PostgreSQL that turns 20,000 rows into row-by-row round
-            # trips (3.8 s for 10,000), while a plain executemany is pipelined.
+            # No RETURNING (insert_ignore counts with it): on PostgreSQL that turns the rows into row-by-row round
+            # trips, while a plain executemany is pipelined (README, "Measurements behind the code").
             transfers = _insert(session, TokenTransfer.__table__).on_conflict_do_nothing(
                 index_elements=["chain_id", "block_number", "log_index"])
             session.connection().execute(transfers, [

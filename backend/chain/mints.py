@@ -1,4 +1,4 @@
-"""Mint requests: `request_mint` inside the caller's transaction, the dispatcher's pass that groups pending
+"""Mint requests: `queue_mint` inside the caller's transaction, the dispatcher's pass that groups pending
 requests per campaign into bounded airdrop transactions, and the finish hook that reads each request's token
 ids from the Transfer events of the confirmed transaction."""
 
@@ -14,8 +14,9 @@ from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, col, select
 
 from backend.auth.acl import Actor, Permission
+from backend.campaigns.access import load_campaign
 from backend.campaigns.models import Campaign
-from backend.chain.common import COLLECTION, ZERO_ADDRESS, campaign_for
+from backend.chain.common import COLLECTION, ZERO_ADDRESS
 from backend.chain.config import chain_config
 from backend.chain.models import ChainTransaction, ContractDeployment, MintedToken, MintRequest, MintStatus, TxPurpose
 from backend.chain.txmanager import enqueue
@@ -31,7 +32,7 @@ from contracts.artifacts import load_artifact
 MAX_QUANTITY = 1000  # the contract's MAX_BATCH_SIZE
 
 
-def request_mint(session: Session, key: str, campaign_id: int, to_address: str, quantity: int) -> bool:
+def queue_mint(session: Session, key: str, campaign_id: int, to_address: str, quantity: int) -> bool:
     """Ask for `quantity` tokens of the campaign for `to_address`, in the caller's transaction; True if this call
     created the request.
 
@@ -93,9 +94,10 @@ def dispatch_pass(max_requests: int | None = None, batch_size: int | None = None
                 )
                 submitted += [{"b_id": r[0], "b_tx": tx.id} for r in chunk]
         if submitted:
-            t = MintRequest.__table__
+            mint_requests = MintRequest.__table__
             session.connection().execute(
-                update(t).where(t.c.id == bindparam("b_id"), t.c.status == MintStatus.PENDING)
+                update(mint_requests).where(mint_requests.c.id == bindparam("b_id"),
+                                            mint_requests.c.status == MintStatus.PENDING)
                 .values(status=MintStatus.SUBMITTED, tx_id=bindparam("b_tx"), updated_at=now),
                 submitted,
             )
@@ -158,18 +160,18 @@ def mint_batch_finished(session: Session, tx: ChainTransaction, receipt: Any) ->
     """A batch's transaction is final: each of its requests is minted (its token ids read from the receipt) or failed,
     with one outbox event each. Runs in the transaction that finishes `tx` (on SQLite, under the write lock every
     webhook acknowledgement waits for): rows and events are written in a few Core statements, not per request."""
-    m = MintRequest
     requests = list(session.execute(
-        select(m.id, m.key, m.campaign_id, m.to_address, m.quantity)
-        .where(m.tx_id == tx.id, m.status == MintStatus.SUBMITTED).order_by(col(m.id))).all())
+        select(MintRequest.id, MintRequest.key, MintRequest.campaign_id, MintRequest.to_address, MintRequest.quantity)
+        .where(MintRequest.tx_id == tx.id, MintRequest.status == MintStatus.SUBMITTED)
+        .order_by(col(MintRequest.id))).all())
     if not requests:
         return
     now = utcnow()
-    t = MintRequest.__table__
+    mint_requests = MintRequest.__table__
     if tx.state.value != "confirmed":
         error = tx.error or tx.state.value
         session.connection().execute(
-            update(t).where(t.c.tx_id == tx.id, t.c.status == MintStatus.SUBMITTED)
+            update(mint_requests).where(mint_requests.c.tx_id == tx.id, mint_requests.c.status == MintStatus.SUBMITTED)
             .values(status=MintStatus.FAILED, error=error[:500], updated_at=now))
         emit_many(session, [NewEvent(
             "mint.failed", {"mint_request_id": r.id, "key": r.key, "campaign_id": r.campaign_id, "error": error,
@@ -198,7 +200,7 @@ def mint_batch_finished(session: Session, tx: ChainTransaction, receipt: Any) ->
                                "to_address": r.to_address, "token_ids": ids, "tx_hash": tx.tx_hash},
             entity=("mint_request", r.id), key=f"mint.completed:{r.id}"))
     session.connection().execute(
-        update(t).where(t.c.id == bindparam("b_id"))
+        update(mint_requests).where(mint_requests.c.id == bindparam("b_id"))
         .values(status=MintStatus.MINTED, token_ids=bindparam("b_ids"), updated_at=now), updates)
     session.connection().execute(MintedToken.__table__.insert(), tokens)
     emit_many(session, events)
@@ -224,7 +226,7 @@ class MintedCount:
 
 def minted_count(actor: Actor, campaign_id: int) -> MintedCount:
     with session_scope() as session:
-        campaign = campaign_for(session, actor, campaign_id, Permission.CAMPAIGN_READ)
+        campaign = load_campaign(session, actor, campaign_id, Permission.CAMPAIGN_READ)
         minted = session.exec(select(func.count()).select_from(MintedToken)
                               .where(MintedToken.campaign_id == campaign_id)).one()
         pending = session.exec(select(func.coalesce(func.sum(MintRequest.quantity), 0)).where(
@@ -246,7 +248,7 @@ def list_tokens(actor: Actor, campaign_id: int, limit: int = 20, offset: int = 0
     """The campaign's minted tokens by id: owner (as minted, or after a withdrawal) and the mint transaction."""
     limit, offset = check_page(limit, offset)
     with session_scope() as session:
-        campaign = campaign_for(session, actor, campaign_id, Permission.CAMPAIGN_READ)
+        campaign = load_campaign(session, actor, campaign_id, Permission.CAMPAIGN_READ)
         config = chain_config(campaign.chain)
         total = session.exec(select(func.count()).select_from(MintedToken)
                              .where(MintedToken.campaign_id == campaign_id)).one()

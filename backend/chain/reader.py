@@ -1,8 +1,8 @@
 """Bulk chain reads for the indexer and the royalty calculator: logs, block headers, `eth_call`s and receipts, in the
 node's own JSON (hex strings), batched where the provider allows.
 
-Over HTTP the raw JSON-RPC answer is used as it comes: web3's result formatters cost ~90 µs a log (1.8 s for 20,000
-Transfer logs on anvil, against 0.15 s raw), and a JSON-RPC batch saves a round trip per header or call. The in-process
+Over HTTP the raw JSON-RPC answer is used as it comes (web3's result formatters cost several times the read itself:
+README, "Measurements behind the code"), and a JSON-RPC batch saves a round trip per header or call. The in-process
 EVM has neither raw JSON nor batches: it goes through web3's methods and is converted to the same shapes.
 """
 

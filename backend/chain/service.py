@@ -15,7 +15,7 @@ from backend.chain.config import chains
 from backend.chain.custody import custodial_address, request_withdrawal
 from backend.chain.deployments import DeploymentStatus, deployment_status, request_deploy, retry_deploy
 from backend.chain.keys import platform_address
-from backend.chain.mints import MintedCount, TokenRow, list_tokens, mint_tx_hash, minted_count, request_mint
+from backend.chain.mints import MintedCount, TokenRow, list_tokens, mint_tx_hash, minted_count, queue_mint
 from backend.chain.models import ChainTransaction, TxPurpose, TxState
 from backend.db import session_scope
 from backend.errors import Forbidden
@@ -23,9 +23,22 @@ from backend.pagination import Page, check_page
 from backend.settings import get_settings
 
 __all__ = [
-    "DeploymentStatus", "MintedCount", "SignerBalance", "TokenRow", "TxRow", "custodial_address",
-    "deployment_status", "list_tokens", "list_transactions", "mint_tx_hash", "minted_count", "request_deploy",
-    "request_mint", "request_withdrawal", "retry_deploy", "signer_balances",
+    "DeploymentStatus",
+    "MintedCount",
+    "SignerBalance",
+    "TokenRow",
+    "TxRow",
+    "custodial_address",
+    "deployment_status",
+    "list_tokens",
+    "list_transactions",
+    "mint_tx_hash",
+    "minted_count",
+    "queue_mint",
+    "request_deploy",
+    "request_withdrawal",
+    "retry_deploy",
+    "signer_balances",
 ]
 
 

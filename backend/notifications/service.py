@@ -62,11 +62,10 @@ def send_due(*, limit: int | None = None, now: datetime | None = None) -> int:
     settings = get_settings()
     limit = limit or settings.email_batch_size
     now = now or utcnow()
-    e = OutboundEmail
     with session_scope() as session:
-        rows = [r[0] for r in claim_batch(session, select(e).where(
-            e.status.in_([EmailStatus.QUEUED, EmailStatus.SENDING]), e.next_attempt_at <= now)  # type: ignore[attr-defined]
-            .order_by(e.next_attempt_at, e.id), limit, of=OutboundEmail)]
+        rows = [r[0] for r in claim_batch(session, select(OutboundEmail).where(
+            OutboundEmail.status.in_([EmailStatus.QUEUED, EmailStatus.SENDING]), OutboundEmail.next_attempt_at <= now)  # type: ignore[attr-defined]
+            .order_by(OutboundEmail.next_attempt_at, OutboundEmail.id), limit, of=OutboundEmail)]
         for row in rows:
             row.status, row.attempts, row.next_attempt_at = EmailStatus.SENDING, row.attempts + 1, now + SENDING_TIMEOUT
             session.add(row)

@@ -1,5 +1,5 @@
-"""Admin order services: the order list and its CSV export, one order's whole timeline, a campaign dashboard,
-and the manual refund. Each checks the actor's permission for the brand before reading anything."""
+"""Admin order reads: the order list and its CSV export, one order's whole timeline, a campaign dashboard. Each
+checks the actor's permission for the brand before reading anything. (The refund commands: backend.orders.refunds.)"""
 
 from __future__ import annotations
 
@@ -15,27 +15,25 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlmodel import Session
 
-from backend.auth.acl import Actor, Permission, require_in_brand, signed_in
+from backend.auth.acl import Actor, Permission, load_in_brand, require_in_brand
+from backend.campaigns.access import load_campaign
 from backend.campaigns.models import Campaign
 from backend.db import session_scope
-from backend.errors import NotFound, ValidationFailed
+from backend.errors import ValidationFailed
 from backend.kyc.gates import standing as kyc_standing
 from backend.money import CURRENCY_EXPONENTS, money_text, to_decimal
-from backend.orders import fulfilment, minting
-from backend.orders.errors import RefundNotAllowed
-from backend.orders.locks import lock_order, release_supply
+from backend.orders import minting
 from backend.orders.models import Order
-from backend.orders.upkeep import issue_refunds
+from backend.orders.refunds import REFUNDABLE, refund_failed_for_good
 from backend.pagination import Page, check_page
-from backend.payments.models import PaymentEvent, PaymentRefund, RefundStatus
+from backend.payments.models import PaymentEvent, PaymentRefund
 from backend.workflow.machines import OrderState
-from backend.workflow.transitions import history, transition
+from backend.workflow.transitions import history
 
 SORTABLE = {
     "created_at": Order.created_at, "amount": Order.amount_minor, "status": Order.state,
     "email": Order.email, "quantity": Order.quantity, "paid_at": Order.paid_at,
 }
-REFUNDABLE = (OrderState.PAID, OrderState.MINTED, OrderState.FULFILLED)
 
 
 @dataclass(frozen=True)
@@ -240,21 +238,11 @@ class OrderDetail:
     buyer_verified: bool = False
 
 
-def _load_for(actor: Actor | None, session: Session, order_id: int, permission: Permission) -> Order:
-    signed_in(actor)
-    order = session.get(Order, order_id)
-    if order is None:
-        raise NotFound("This order does not exist.")
-    # Another brand's order looks the same as one that does not exist.
-    require_in_brand(actor, permission, order.brand_id, visible=Permission.ORDER_READ,
-                     not_found="This order does not exist.")
-    return order
-
-
 def order_detail(actor: Actor | None, order_id: int) -> OrderDetail:
     """The whole story of one order in one place: transitions (with who), payment events, refunds, the mint."""
     with session_scope() as session:
-        order = _load_for(actor, session, order_id, Permission.ORDER_READ)
+        order = load_in_brand(session, actor, Order, order_id, Permission.ORDER_READ, visible=Permission.ORDER_READ,
+                              not_found="This order does not exist.")
         campaign = session.get(Campaign, order.campaign_id)
         timeline = [TimelineEntry(order.created_at, "created", "Order placed",
                                   f"{order.quantity} x {money_text(order.unit_price_minor, order.currency)} = "
@@ -285,76 +273,11 @@ def order_detail(actor: Actor | None, order_id: int) -> OrderDetail:
             failure_reason=order.failure_reason, refund_reason=order.refund_reason, mint_key=order.mint_key or "",
             expires_at=order.expires_at, timeline=timeline,
             can_refund=order.state in REFUNDABLE and bool(actor and actor.can(Permission.ORDER_REFUND, order.brand_id)),
-            can_retry_refund=_refund_failed_for_good(session, order)
+            can_retry_refund=refund_failed_for_good(session, order)
             and bool(actor and actor.can(Permission.ORDER_REFUND, order.brand_id)),
             buyer_verified=kyc_standing(session, order.user_id).verified,
         )
 
-
-def refund_order(actor: Actor | None, order_id: int, reason: str) -> OrderDetail:
-    """An admin refunds a paid order in full. Allowed when paid (not yet minting), minted or fulfilled; a
-    minted token stays with the buyer (it is on chain), so its supply is not released."""
-    reason = reason.strip()
-    if not 3 <= len(reason) <= 500:
-        raise ValidationFailed("Give a reason for the refund.", fields={"reason": "3 to 500 characters"})
-    with session_scope() as session:
-        order = _load_for(actor, session, order_id, Permission.ORDER_REFUND)
-        order = lock_order(session, order_id=order.id)  # type: ignore[assignment]
-        assert order is not None
-        if order.state not in REFUNDABLE:
-            hint = " Wait until the mint finishes." if order.state is OrderState.MINTING else ""
-            raise RefundNotAllowed(f"An order in state {order.state.value!r} cannot be refunded.{hint}")
-        if order.state is OrderState.PAID:
-            release_supply(session, order)
-        order.refund_reason = reason
-        session.add(order)
-        session.flush()
-        who = f"user:{actor.user_id}"  # type: ignore[union-attr]
-        transition(session, order, "request_refund", actor=who, reason=reason)
-        refund_id = _open_refund(session, order, reason, who)
-    _send_now(refund_id)
-    return order_detail(actor, order_id)
-
-
-def retry_refund(actor: Actor | None, order_id: int) -> OrderDetail:
-    """An admin sends again the refund of an order whose refund failed for good (the provider refused it: e.g. the
-    card account is closed, or the payment was disputed then). A new refund, with its own idempotency key, for what
-    is left of the payment."""
-    with session_scope() as session:
-        order = _load_for(actor, session, order_id, Permission.ORDER_REFUND)
-        order = lock_order(session, order_id=order.id)  # type: ignore[assignment]
-        assert order is not None
-        if not _refund_failed_for_good(session, order):
-            raise RefundNotAllowed("Only an order whose refund failed can have its refund sent again.")
-        who = f"user:{actor.user_id}"  # type: ignore[union-attr]
-        refund_id = _open_refund(session, order, order.refund_reason or "refund retried", who)
-    _send_now(refund_id)
-    return order_detail(actor, order_id)
-
-
-def _open_refund(session: Session, order: Order, reason: str, who: str) -> int | None:
-    """An admin's refund of what is left of the payment; when nothing is left (all of it was refunded at the
-    provider already) the order is confirmed refunded instead, and there is nothing to send."""
-    refund_id = fulfilment.open_refund(session, order, reason, who)
-    if refund_id is None:
-        fulfilment.confirm_refunded(session, order, actor=who)
-    return refund_id
-
-
-def _send_now(refund_id: int | None) -> None:
-    """The provider call, after the commit; if it fails, the order_expirer retries it with the same key."""
-    if refund_id is not None:
-        issue_refunds(refund_ids=[refund_id])
-
-
-def _refund_failed_for_good(session: Session, order: Order) -> bool:
-    """A refund_pending order whose latest refund of ours failed (so nothing is on its way to the buyer)."""
-    if order.state is not OrderState.REFUND_PENDING:
-        return False
-    latest = session.execute(select(PaymentRefund.status).where(
-        PaymentRefund.order_id == order.id, PaymentRefund.origin == "primsell").order_by(PaymentRefund.id.desc())  # type: ignore[union-attr]
-        .limit(1)).scalar_one_or_none()
-    return latest == RefundStatus.FAILED
 
 
 # -- campaign dashboard ---------------------------------------------------------------------------------------------
@@ -378,13 +301,8 @@ PAID_STATES = (OrderState.PAID, OrderState.MINTING, OrderState.MINTED, OrderStat
 
 
 def campaign_dashboard(actor: Actor | None, campaign_id: int) -> CampaignDashboard:
-    signed_in(actor)
     with session_scope() as session:
-        campaign = session.get(Campaign, campaign_id)
-        if campaign is None:
-            raise NotFound("This campaign does not exist.")
-        require_in_brand(actor, Permission.ORDER_READ, campaign.brand_id, visible=Permission.CAMPAIGN_READ,
-                         not_found="This campaign does not exist.")
+        campaign = load_campaign(session, actor, campaign_id, Permission.ORDER_READ)
         by_status = {state.value: int(n) for state, n in session.execute(
             select(Order.state, func.count()).where(Order.campaign_id == campaign_id).group_by(Order.state))}
         revenue: dict[str, int] = {}

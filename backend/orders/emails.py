@@ -9,8 +9,8 @@ from backend.auth.models import User
 from backend.campaigns.models import Campaign
 from backend.money import money_text
 from backend.notifications.service import queue_email
-from backend.orders.fulfilment import paid_amount
 from backend.orders.models import Order
+from backend.orders.refunds import paid_amount
 from backend.orders.service import order_url
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import exists, select, update
 from sqlmodel import Session
 
 from backend.db import utcnow
@@ -22,117 +22,27 @@ from backend.monitoring.errors import record_error
 from backend.orders import minting
 from backend.orders.errors import PaymentMismatch
 from backend.orders.locks import lock_order, lock_payment, release_supply
-from backend.orders.models import Order
+from backend.orders.models import PAYABLE, Order
+from backend.orders.refunds import (
+    PAYMENT_SYSTEM,
+    confirm_refunded,
+    fully_refunded,
+    record_provider_refund,
+    refund_rest,
+    refunded_total,
+)
 from backend.payments.models import PaymentEvent, PaymentRefund, RefundStatus
 from backend.workflow.machines import ORDER, OrderState
 from backend.workflow.outbox import emit
-from backend.workflow.sql import insert_ignore
 from backend.workflow.transitions import transition
 
 log = logging.getLogger(__name__)
 
-PAYABLE = (OrderState.CREATED, OrderState.AWAITING_PAYMENT, OrderState.PAYMENT_FAILED)
-PAYMENT_SYSTEM = "system:payments"
 MINT_SYSTEM = "system:minting"
 
 
 def _money(amount: int | None, currency: str) -> str:
     return "an unknown amount" if amount is None else money_text(amount, currency)
-
-
-def paid_amount(order: Order) -> int:
-    """What the buyer paid (as the provider reported it), else what the order asked for."""
-    return order.paid_amount_minor if order.paid_amount_minor is not None else order.amount_minor
-
-
-def left_to_refund(session: Session, order: Order) -> int:
-    """What of the order's payment has not gone back to the buyer yet."""
-    return paid_amount(order) - refunded_total(session, order.payment_intent_id)
-
-
-def record_provider_refund(session: Session, *, order_id: int | None, payment_intent: str, amount: int,
-                           currency: str, key: str) -> None:
-    """A refund made outside Primsell (the provider's dashboard), recorded as succeeded, once per `key`."""
-    now = utcnow()
-    insert_ignore(session, PaymentRefund.__table__, {
-        "order_id": order_id, "payment_intent_id": payment_intent, "idempotency_key": key[:120],
-        "amount_minor": amount, "currency": currency.upper()[:3], "reason": "refunded at the payment provider",
-        "requested_by": "provider", "origin": "provider", "status": RefundStatus.SUCCEEDED,
-        "provider_refund_id": "", "attempts": 0, "next_attempt_at": now, "last_error": "",
-        "created_at": now, "updated_at": now,
-    }, ["idempotency_key"])
-
-
-def refund_key(order_id: int, attempt: int = 1) -> str:
-    """Idempotency key of an order's `attempt`-th refund, sent to the provider: each refund Primsell asks for has its
-    own key, which every retry of that refund reuses. (A second refund exists only when the first failed for good
-    or a partial refund left money to return.)"""
-    base = f"primsell-refund-order-{order_id}"
-    return base if attempt == 1 else f"{base}-{attempt}"
-
-
-def refunded_total(session: Session, payment_intent: str | None) -> int:
-    """What has gone back to the buyer on a payment so far: its succeeded refunds, ours and the provider's."""
-    if not payment_intent:
-        return 0
-    return int(session.execute(
-        select(func.coalesce(func.sum(PaymentRefund.amount_minor), 0)).where(
-            PaymentRefund.payment_intent_id == payment_intent, PaymentRefund.status == RefundStatus.SUCCEEDED)
-    ).scalar_one())
-
-
-def open_refund(session: Session, order: Order, reason: str, requested_by: str) -> int | None:
-    """Queue a refund of what is left of the order's payment (sent by the order_expirer daemon, or at once by an
-    admin's request); returns its id. A refund of the order already on its way is returned instead of a second
-    one; None when nothing is left to refund (or there is no payment to refund: logged for an admin)."""
-    if not order.payment_intent_id:
-        if paid_amount(order) > 0:
-            record_error("payments:refund_without_payment", RuntimeError(f"order {order.id} has no payment intent"),
-                         {"order_id": order.id}, session=session)
-        return None
-    r = PaymentRefund
-    in_flight = session.execute(select(r.id).where(
-        r.order_id == order.id, r.origin == "primsell",
-        r.status.in_([RefundStatus.PENDING, RefundStatus.SUBMITTING, RefundStatus.SUBMITTED]),  # type: ignore[attr-defined]
-    ).order_by(r.id).limit(1)).scalar_one_or_none()
-    if in_flight is not None:
-        return in_flight
-    left = left_to_refund(session, order)
-    if left <= 0:
-        return None
-    earlier = session.execute(select(func.count()).where(r.order_id == order.id, r.origin == "primsell")).scalar_one()
-    key = refund_key(order.id, int(earlier) + 1)  # type: ignore[arg-type]
-    now = utcnow()
-    insert_ignore(session, PaymentRefund.__table__, {
-        "order_id": order.id, "payment_intent_id": order.payment_intent_id, "idempotency_key": key,
-        "amount_minor": left, "currency": order.paid_currency or order.currency, "reason": reason[:500],
-        "requested_by": requested_by[:80], "origin": "primsell", "status": RefundStatus.PENDING,
-        "provider_refund_id": "", "attempts": 0, "next_attempt_at": now, "last_error": "", "created_at": now,
-        "updated_at": now,
-    }, ["idempotency_key"])
-    return session.execute(select(r.id).where(r.idempotency_key == key)).scalar_one()
-
-
-def confirm_refunded(session: Session, order: Order, actor: str = PAYMENT_SYSTEM) -> bool:
-    """Bring the order's refunded amount up to date from its payment's refunds; a refund_pending order whose
-    payment is back in full becomes refunded. True when it did."""
-    total = refunded_total(session, order.payment_intent_id)
-    order.refunded_minor = max(order.refunded_minor, total)
-    session.add(order)
-    if order.state is OrderState.REFUND_PENDING and (_fully_refunded(order) or paid_amount(order) == 0):
-        transition(session, order, "confirm_refund", actor=actor,
-                   reason=f"refunded {_money(order.refunded_minor, order.paid_currency or order.currency)}")
-        return True
-    return False
-
-
-def refund_rest(session: Session, order: Order, reason: str, requested_by: str) -> str:
-    """A refund_pending order: confirm it when its payment is back in full already, else queue the rest."""
-    if confirm_refunded(session, order):
-        return "refunded already"
-    if open_refund(session, order, reason, requested_by) is None:
-        return "nothing to refund"
-    return "refund queued"
 
 
 def refuse_payment(session: Session, order: Order, reason: str) -> str:
@@ -256,20 +166,19 @@ def apply_charge_refunded(session: Session, order: Order | None, obj: dict[str, 
     if not isinstance(cumulative, int) or cumulative < 0:
         return "ignored: no refunded amount"
     now = utcnow()
-    r = PaymentRefund
     uncovered = cumulative - refunded_total(session, payment_intent)
     if uncovered > 0:
-        ours = session.execute(select(r.id, r.amount_minor).where(
-            r.payment_intent_id == payment_intent, r.origin == "primsell",
-            r.status.in_([RefundStatus.SUBMITTING, RefundStatus.SUBMITTED]),  # type: ignore[attr-defined]
-        ).order_by(r.id)).all()
+        ours = session.execute(select(PaymentRefund.id, PaymentRefund.amount_minor).where(
+            PaymentRefund.payment_intent_id == payment_intent, PaymentRefund.origin == "primsell",
+            PaymentRefund.status.in_([RefundStatus.SUBMITTING, RefundStatus.SUBMITTED]),  # type: ignore[attr-defined]
+        ).order_by(PaymentRefund.id)).all()
         confirmed = []
         for refund_id, amount in ours:
             if amount <= uncovered:
                 confirmed.append(refund_id)
                 uncovered -= amount
         if confirmed:
-            session.execute(update(r).where(r.id.in_(confirmed))  # type: ignore[union-attr]
+            session.execute(update(PaymentRefund).where(PaymentRefund.id.in_(confirmed))  # type: ignore[union-attr]
                             .values(status=RefundStatus.SUCCEEDED, updated_at=now))
     if uncovered > 0:
         record_provider_refund(session, order_id=order.id if order else None, payment_intent=payment_intent,
@@ -281,7 +190,7 @@ def apply_charge_refunded(session: Session, order: Order | None, obj: dict[str, 
         return "refund recorded before completion"
     before = order.state
     confirm_refunded(session, order)
-    if not _fully_refunded(order):
+    if not fully_refunded(order):
         return f"refund of {_money(order.refunded_minor, order.currency)} in all recorded"
     if before is OrderState.REFUND_PENDING:
         return "refunded"
@@ -303,11 +212,6 @@ def _refunded_at_provider(session: Session, order: Order) -> str:
     transition(session, order, "request_refund", actor=PAYMENT_SYSTEM, reason="refunded at the payment provider")
     confirm_refunded(session, order)
     return "refunded at the provider"
-
-
-def _fully_refunded(order: Order) -> bool:
-    paid = paid_amount(order)
-    return paid > 0 and order.refunded_minor >= paid
 
 
 def _refund_requested(session: Session, order: Order) -> bool:
@@ -444,7 +348,7 @@ def request_mint_for_paid_order(session: Session, order_id: int) -> str:
         return "skipped"
     try:
         with session.begin_nested():
-            key = minting.request_mint(session, order.id, order.campaign_id, order.wallet_address, order.quantity)  # type: ignore[arg-type]
+            key = minting.queue_order_mint(session, order.id, order.campaign_id, order.wallet_address, order.quantity)  # type: ignore[arg-type]
     except DomainError as exc:
         record_error("orders:mint_refused", exc, {"order_id": order.id}, session=session)
         return _mint_failed(session, order, str(exc), MINT_SYSTEM)
@@ -473,7 +377,7 @@ def apply_mint_completed(session: Session, payload: dict[str, Any]) -> str:
     if order.state is OrderState.MINTING:
         transition(session, order, "confirm_mint", actor=MINT_SYSTEM, reason=f"tx {tx}")
         transition(session, order, "fulfil", actor=MINT_SYSTEM, reason="tokens delivered to " + order.wallet_address)
-        if _fully_refunded(order):  # refunded at the provider while the mint was in flight: not kept as sold
+        if fully_refunded(order):  # refunded at the provider while the mint was in flight: not kept as sold
             return "fulfilled; " + _refunded_at_provider(session, order)
         return "fulfilled"
     return f"mint recorded in state {order.state.value}"  # disputed: settled when the dispute closes

@@ -20,8 +20,7 @@ from backend.auth.ratelimit import get_rate_limiter
 from backend.campaigns.models import Campaign
 from backend.errors import RateLimited
 from backend.orders.errors import CheckoutRateLimited, ReservationLimitReached
-from backend.orders.fulfilment import PAYABLE
-from backend.orders.models import Order
+from backend.orders.models import PAYABLE, Order
 from backend.settings import get_settings
 
 

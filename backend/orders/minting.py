@@ -25,12 +25,12 @@ def order_id_from_key(key: object) -> int | None:
     return int(rest) if rest.isdigit() else None
 
 
-def request_mint(session: Session, order_id: int, campaign_id: int, to_address: str, quantity: int) -> str:
+def queue_order_mint(session: Session, order_id: int, campaign_id: int, to_address: str, quantity: int) -> str:
     """Create the order's mint request in `session`'s transaction (idempotent per key); returns the key."""
-    from backend.chain.service import request_mint as chain_request_mint
+    from backend.chain.service import queue_mint
 
     key = mint_key(order_id)
-    chain_request_mint(session, key, campaign_id, to_address, quantity)
+    queue_mint(session, key, campaign_id, to_address, quantity)
     return key
 
 

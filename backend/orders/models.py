@@ -18,6 +18,9 @@ from backend.db import UTCDateTime, enum_type, utcnow
 from backend.fx.models import ExactDecimal
 from backend.workflow.machines import OrderState
 
+# States whose buyer can still pay: the payment page link stays useful, and money arriving is applied.
+PAYABLE = (OrderState.CREATED, OrderState.AWAITING_PAYMENT, OrderState.PAYMENT_FAILED)
+
 
 class Order(SQLModel, table=True):
     __tablename__ = "shop_order"  # "order" is an SQL keyword

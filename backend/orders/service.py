@@ -36,10 +36,10 @@ from backend.orders.accounts import mask_email
 from backend.orders.errors import NotOnSale, PaymentUnavailable, SoldOut, WalletCapReached
 from backend.orders.fulfilment import MINT_FAILED_REASON
 from backend.orders.locks import lock_buyer, lock_campaign, lock_order, release_supply, reserve_supply
-from backend.orders.models import Order
+from backend.orders.models import PAYABLE, Order
 from backend.pagination import Page, check_page
 from backend.payments.factory import get_provider
-from backend.payments.provider import LineItem, PaymentProviderError, SessionRequest
+from backend.payments.provider import CheckoutSession, LineItem, PaymentProviderError, SessionRequest
 from backend.settings import get_settings
 from backend.validation import check_address
 from backend.workflow.machines import OrderState
@@ -49,8 +49,6 @@ log = logging.getLogger(__name__)
 
 CRYPTO_PLACES = Decimal("1e-8")
 SYSTEM = "system"
-# States whose buyer can still pay (the payment page link stays useful).
-PAYABLE = (OrderState.CREATED, OrderState.AWAITING_PAYMENT, OrderState.PAYMENT_FAILED)
 # A sale phase of checkout's own (not a SalePhase: the campaign row alone cannot tell): the sale is open, but the
 # collection contract is not deployed on the campaign's chain yet, so a paid order could never be minted.
 NOT_DEPLOYED = "not_deployed"
@@ -238,7 +236,40 @@ def start_checkout(campaign_slug: str, quantity: int, email: str, wallet_address
     ReservationLimitReached (409: too many unpaid orders for the email or the network, or more than the network's
     share of the campaign's supply), or PaymentUnavailable (then nothing was charged and the reservation is already
     released). `payment_url` is the pay link (pay_url).
+
+    The steps: check the request (refusing early, before any account is made), reserve (one transaction: the order
+    row holding the supply), open the payment session (the provider call, after the commit), record it.
     """
+    request = _check_request(campaign_slug, quantity, email, wallet_address, ip)
+    now = utcnow()
+    reserved = _reserve(request, actor, now)
+    provider_name, payment = _open_payment_session(reserved, now)
+    _record_payment_session(reserved.order.id, provider_name, payment)  # type: ignore[arg-type]
+    order = reserved.order
+    return CheckoutStarted(order.public_id, pay_url(order.public_id), order_url(order.public_id), order.amount_minor,
+                           order.currency, order.expires_at)
+
+
+@dataclass(frozen=True)
+class _CheckoutRequest:
+    """A checkout request that passed the early checks, with the buyer's account."""
+
+    campaign_id: int
+    quantity: int
+    email: str
+    wallet: str
+    custodial: bool
+    user_id: int
+    ip: str
+    network: str
+    amount: int
+    crypto: CryptoQuote | None
+
+
+def _check_request(campaign_slug: str, quantity: int, email: str, wallet_address: str | None,
+                   ip: str) -> _CheckoutRequest:
+    """Validate the request and refuse early what will be refused (no account is created for it); then the account
+    of the email. The checks under the locks in _reserve are the ones that count."""
     email = normalize_email(email)
     custodial = wallet_address is None or wallet_address.strip() == ""
     if custodial:
@@ -248,18 +279,14 @@ def start_checkout(campaign_slug: str, quantity: int, email: str, wallet_address
             wallet = check_address(wallet_address or "")
         except ValueError as exc:
             raise ValidationFailed("Check the wallet address.", fields={"wallet_address": str(exc)}) from exc
-    settings = get_settings()
     with session_scope() as session:
         campaign = _public_campaign(session, campaign_slug)
-        # Early, so a refused checkout creates no account; the check under the campaign lock below is the one
-        # that counts.
         phase = sale_phase(session, campaign)
     if phase != SalePhase.ON_SALE:
         raise _not_on_sale_error(phase)
     quantity = _check_quantity(quantity, campaign)
     network = limits.client_network(ip)
-    # Count the attempt, then refuse early what the caps refuse (no account is created for it); the check under
-    # the locks below is the one that counts. (Too few left is SoldOut's to say, below.)
+    # Count the attempt, then refuse early what the caps refuse. (Too few left is SoldOut's to say, in _reserve.)
     limits.limit_checkout_rate(network, email, campaign.id)  # type: ignore[arg-type]
     if quantity <= campaign.supply_left:
         with session_scope() as session:
@@ -271,54 +298,56 @@ def start_checkout(campaign_slug: str, quantity: int, email: str, wallet_address
     user_id = _consumer_user_id(email)
     if custodial:
         wallet = minting.custodial_address(user_id)
+    return _CheckoutRequest(campaign.id, quantity, email, wallet, custodial, user_id, ip,  # type: ignore[arg-type]
+                            network, amount, crypto)
 
-    now = utcnow()
+
+@dataclass(frozen=True)
+class _Reserved:
+    """The order row holding its supply (committed), and what the payment page shows of the campaign."""
+
+    order: Order
+    campaign_name: str
+    campaign_description: str
+    image_url: str
+
+
+def _reserve(request: _CheckoutRequest, actor: Actor | None, now: datetime) -> _Reserved:
+    """One transaction: check under the locks (buyer and campaign: the wallet count, the unpaid caps and the
+    reservation see one consistent state), then take the supply and write the order."""
+    settings = get_settings()
     with session_scope() as session:
-        # Check: the buyer and the campaign row are locked, so the wallet count, the unpaid caps and the reservation
-        # see one consistent state.
-        lock_buyer(session, email, network)
-        campaign = lock_campaign(session, campaign.id)  # type: ignore[arg-type,assignment]
+        lock_buyer(session, request.email, request.network)
+        campaign = lock_campaign(session, request.campaign_id)
         if campaign is None:
             raise NotFound("This campaign does not exist.")
         phase = sale_phase(session, campaign, now)
         if phase != SalePhase.ON_SALE:
             raise _not_on_sale_error(phase)
-        if campaign.per_wallet_cap:
-            held = session.execute(
-                select(func.coalesce(func.sum(Order.quantity), 0)).where(
-                    Order.campaign_id == campaign.id, Order.wallet_address == wallet,
-                    Order.holds_supply.is_(True),  # type: ignore[attr-defined]
-                )
-            ).scalar_one()
-            if held + quantity > campaign.per_wallet_cap:
-                left = max(0, campaign.per_wallet_cap - held)
-                raise WalletCapReached(
-                    f"Each wallet may hold at most {campaign.per_wallet_cap} from this campaign; this wallet "
-                    f"already has {held} bought or reserved, so you can add {left}.",
-                    fields={"quantity": f"at most {left}"},
-                )
+        _check_wallet_cap(session, campaign, request.wallet, request.quantity)
         # Identity checks the campaign asks for: no order (so no payment) before an approval.
-        require_kyc_for_purchase(session, campaign, user_id, amount, actor.user_id if actor else None,
-                                 next_path=f"/c/{campaign.slug}")
+        require_kyc_for_purchase(session, campaign, request.user_id, request.amount,
+                                 actor.user_id if actor else None, next_path=f"/c/{campaign.slug}")
         # Do: take the supply atomically (too few left: SoldOut), then check the buyer's unpaid caps (counted
         # before this order exists; a refusal rolls the reservation back), then write the order.
-        if not reserve_supply(session, campaign.id, quantity):  # type: ignore[arg-type]
+        if not reserve_supply(session, campaign.id, request.quantity):  # type: ignore[arg-type]
             session.refresh(campaign)
             left = campaign.supply_left
             raise SoldOut("Sold out: every token of this campaign is taken." if left == 0
                           else f"Only {left} left: choose a smaller quantity.", fields={"quantity": f"at most {left}"})
-        limits.check_unpaid_caps(session, campaign, email, network, quantity)
+        limits.check_unpaid_caps(session, campaign, request.email, request.network, request.quantity)
+        crypto = request.crypto
         order = Order(
             public_id=secrets.token_hex(16),
             brand_id=campaign.brand_id,
             campaign_id=campaign.id,  # type: ignore[arg-type]
-            user_id=user_id,
-            email=email,
-            wallet_address=wallet,
-            custodial=custodial,
-            quantity=quantity,
+            user_id=request.user_id,
+            email=request.email,
+            wallet_address=request.wallet,
+            custodial=request.custodial,
+            quantity=request.quantity,
             unit_price_minor=campaign.price_minor,
-            amount_minor=amount,
+            amount_minor=request.amount,
             currency=campaign.currency,
             crypto_asset=crypto.asset if crypto else "",
             crypto_amount=crypto.amount if crypto else None,
@@ -326,8 +355,8 @@ def start_checkout(campaign_slug: str, quantity: int, email: str, wallet_address
             fx_source=crypto.source if crypto else "",
             fx_fetched_at=crypto.fetched_at if crypto else None,
             holds_supply=True,
-            ip=ip[:64],
-            client_network=network,
+            ip=request.ip[:64],
+            client_network=request.network,
             # The short hold: the full TTL starts only when the buyer opens the payment page (open_payment).
             expires_at=now + timedelta(seconds=min(settings.order_unpaid_hold_s, settings.order_ttl_s)),
             created_at=now,
@@ -335,26 +364,51 @@ def start_checkout(campaign_slug: str, quantity: int, email: str, wallet_address
         )
         session.add(order)
         session.flush()
-        campaign_name, campaign_description, image_url = campaign.name, campaign.description, campaign.image_url
+        return _Reserved(order, campaign.name, campaign.description, campaign.image_url)
 
-    # The network step, after the commit: the reservation is durable whatever the provider does.
+
+def _check_wallet_cap(session: Session, campaign: Campaign, wallet: str, quantity: int) -> None:
+    """Refuse more than the campaign's per-wallet cap, counting what the wallet bought or holds reserved."""
+    if not campaign.per_wallet_cap:
+        return
+    held = session.execute(
+        select(func.coalesce(func.sum(Order.quantity), 0)).where(
+            Order.campaign_id == campaign.id, Order.wallet_address == wallet,
+            Order.holds_supply.is_(True),  # type: ignore[attr-defined]
+        )
+    ).scalar_one()
+    if held + quantity > campaign.per_wallet_cap:
+        left = max(0, campaign.per_wallet_cap - held)
+        raise WalletCapReached(
+            f"Each wallet may hold at most {campaign.per_wallet_cap} from this campaign; this wallet "
+            f"already has {held} bought or reserved, so you can add {left}.",
+            fields={"quantity": f"at most {left}"},
+        )
+
+
+def _open_payment_session(reserved: _Reserved, now: datetime) -> tuple[str, CheckoutSession]:
+    """The network step, after the commit (the reservation is durable whatever the provider does): the provider's
+    payment session; (provider name, session). When the provider refuses, the reservation is released and the
+    buyer told nothing was charged (PaymentUnavailable)."""
+    settings = get_settings()
+    order = reserved.order
     provider = get_provider()
     page = order_url(order.public_id)
     request = SessionRequest(
         order_id=order.id,  # type: ignore[arg-type]
         order_public_id=order.public_id,
-        line_items=[LineItem(campaign_name, order.unit_price_minor, order.currency, quantity,
-                             campaign_description[:300], image_url)],
+        line_items=[LineItem(reserved.campaign_name, order.unit_price_minor, order.currency, order.quantity,
+                             reserved.campaign_description[:300], reserved.image_url)],
         success_url=f"{page}?paid=1",
         cancel_url=f"{page}?cancelled=1",
-        customer_email=email,
+        customer_email=order.email,
         # Open for as long as the order can live (the hold, then the full TTL from the last moment the page can
         # be opened; Stripe keeps a session open for at least 30 minutes): the order_expirer closes it earlier.
         expires_at=now + timedelta(seconds=max(settings.order_unpaid_hold_s + settings.order_ttl_s, 1800) + 60),
         idempotency_key=f"checkout-session-{order.public_id}",
     )
     try:
-        payment = provider.create_session(request)
+        return provider.name, provider.create_session(request)
     except PaymentProviderError as exc:
         log.warning("payment session for order %s failed: %s", order.id, exc)
         with session_scope() as session:
@@ -366,18 +420,19 @@ def start_checkout(campaign_slug: str, quantity: int, email: str, wallet_address
         raise PaymentUnavailable(
             f"We could not start the payment, and nothing was charged. {exc.message}") from exc
 
+
+def _record_payment_session(order_id: int, provider_name: str, payment: CheckoutSession) -> None:
+    """Keep the session on the order (its pay link redirects there) and move it to awaiting_payment."""
     with session_scope() as session:
-        locked = lock_order(session, order_id=order.id)
+        locked = lock_order(session, order_id=order_id)
         assert locked is not None
-        locked.payment_provider = provider.name
+        locked.payment_provider = provider_name
         locked.payment_session_id = payment.id
         locked.payment_url = payment.url
         session.add(locked)
         session.flush()
         if locked.state is OrderState.CREATED:
-            transition(session, locked, "request_payment", actor=SYSTEM, reason=f"{provider.name} session {payment.id}")
-    return CheckoutStarted(order.public_id, pay_url(order.public_id), page, amount, order.currency,
-                           order.expires_at)
+            transition(session, locked, "request_payment", actor=SYSTEM, reason=f"{provider_name} session {payment.id}")
 
 
 def open_payment(public_id: str) -> str:

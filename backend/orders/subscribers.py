@@ -38,8 +38,9 @@ def apply_payment_event(session: Session, event: Event) -> None:
     session.add(stored)
 
 
+# The subscriber keeps its first name: outbox deliveries store it.
 @subscriber("order.paid", name="orders.request_mint")
-def request_mint(session: Session, event: Event) -> None:
+def mint_paid_order(session: Session, event: Event) -> None:
     if not processed_once(session, event):
         return
     order_id = event.payload.get("order_id")

@@ -180,7 +180,7 @@ class _Intake:
         return item.future
 
     def _run(self) -> None:
-        try:  # load the subscribers now: the first group's transaction must not import them (~1 s)
+        try:  # load the subscribers now: the first group's transaction must not import them (slow: README)
             outbox.load_subscribers()
         except Exception:  # the first emit will load them, or fail visibly
             log.exception("loading the outbox subscribers failed")

@@ -16,10 +16,10 @@ from pydantic import ValidationError
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from backend.auth.acl import Actor, Permission, require, signed_in
-from backend.campaigns.models import Campaign
+from backend.auth.acl import Actor, Permission, load_in_brand, require, signed_in
+from backend.campaigns.access import load_campaign
 from backend.db import session_scope, utcnow
-from backend.errors import Conflict, NotFound, ValidationFailed
+from backend.errors import Conflict, ValidationFailed
 from backend.rewards.models import Reward, RewardChange, RewardKind
 from backend.rewards.schemas import PRESENTATION_FIELDS, RewardFields, RewardUpdate, comparable
 from backend.validation import validation_failed
@@ -31,22 +31,9 @@ IN_USE = ("This reward is in use: its rules can no longer change (only its title
           "End it and define a new one instead.")
 
 
-def _campaign(session: Session, actor: Actor, campaign_id: int, permission: Permission) -> Campaign:
-    actor = signed_in(actor)
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None or not actor.can(Permission.CAMPAIGN_READ, campaign.brand_id):
-        raise NotFound("Campaign not found.")
-    require(actor, permission, campaign.brand_id)
-    return campaign
-
-
-def _reward(session: Session, actor: Actor, reward_id: int, permission: Permission) -> Reward:
-    actor = signed_in(actor)
-    reward = session.get(Reward, reward_id)
-    if reward is None or not actor.can(Permission.CAMPAIGN_READ, reward.brand_id):
-        raise NotFound("Reward not found.")
-    require(actor, permission, reward.brand_id)
-    return reward
+def _reward(session: Session, actor: Actor | None, reward_id: int, permission: Permission) -> Reward:
+    return load_in_brand(session, actor, Reward, reward_id, permission, visible=Permission.CAMPAIGN_READ,
+                         not_found="Reward not found.")
 
 
 def _who(actor: Actor) -> str:
@@ -60,7 +47,7 @@ def _fields(reward: Reward) -> dict[str, Any]:
 def list_rewards(actor: Actor, campaign_id: int, *, state: RewardState | None = None) -> list[Reward]:
     """The campaign's rewards, newest first (a campaign has a handful: no paging)."""
     with session_scope() as session:
-        _campaign(session, actor, campaign_id, Permission.CAMPAIGN_READ)
+        load_campaign(session, actor, campaign_id, Permission.CAMPAIGN_READ)
         query = select(Reward).where(Reward.campaign_id == campaign_id)
         if state is not None:
             query = query.where(Reward.state == state)
@@ -79,7 +66,7 @@ def define_reward(actor: Actor, campaign_id: int, data: dict[str, Any]) -> Rewar
     except ValidationError as exc:
         raise validation_failed(exc) from exc
     with session_scope() as session:
-        campaign = _campaign(session, actor, campaign_id, Permission.CAMPAIGN_WRITE)
+        campaign = load_campaign(session, actor, campaign_id, Permission.CAMPAIGN_WRITE)
         reward = Reward(campaign_id=campaign_id, brand_id=campaign.brand_id, created_by=actor.user_id,
                         **fields.model_dump())
         session.add(reward)

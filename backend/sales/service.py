@@ -24,10 +24,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlmodel import Session
 
-from backend.auth.acl import Actor, Permission, require, signed_in
-from backend.campaigns.models import Campaign
+from backend.auth.acl import Actor, Permission, require
+from backend.campaigns.access import load_campaign
 from backend.db import session_scope
-from backend.errors import NotFound, ValidationFailed
+from backend.errors import ValidationFailed
 from backend.pagination import Page, check_page
 from backend.sales.models import Sale, SaleSource, SaleStatus
 from backend.sales.normalise import checksum_address
@@ -142,14 +142,6 @@ class BrandRoyaltySummary:
     currencies: list[RoyaltyFigures]
 
 
-def _campaign(session: Session, actor: Actor, campaign_id: int) -> Campaign:
-    actor = signed_in(actor)
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None or not actor.can(Permission.CAMPAIGN_READ, campaign.brand_id):
-        raise NotFound("Campaign not found.")  # another brand's campaign looks like no campaign
-    return campaign
-
-
 def _filters(campaign_id: int, marketplace: str | None, status: str | None, date_from: datetime | None,
              date_to: datetime | None, search: str) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = [Sale.campaign_id == campaign_id]  # type: ignore[list-item]
@@ -225,7 +217,7 @@ def list_sales(actor: Actor, campaign_id: int, *, limit: int = 20, offset: int =
     """A campaign's sales, newest first."""
     limit, offset = check_page(limit, offset)
     with session_scope() as session:
-        _campaign(session, actor, campaign_id)
+        load_campaign(session, actor, campaign_id)
         where = _filters(campaign_id, marketplace, status, date_from, date_to, search)
         total = session.execute(select(func.count()).select_from(Sale).where(and_(*where))).scalar_one()
         sales = list(session.execute(
@@ -250,7 +242,7 @@ class SalesContext:
 def sales_context(actor: Actor, campaign_id: int) -> SalesContext:
     """The campaign's name, image and chain, and the marketplaces its sales were made on (for the filter)."""
     with session_scope() as session:
-        campaign = _campaign(session, actor, campaign_id)
+        campaign = load_campaign(session, actor, campaign_id)
         names = list(session.execute(select(Sale.marketplace).where(Sale.campaign_id == campaign_id).distinct()
                                      .order_by(Sale.marketplace)).scalars())
         return SalesContext(campaign_id, campaign.name, campaign.slug, campaign.image_url, campaign.chain, names)
@@ -263,7 +255,7 @@ def stream_sales_csv(actor: Actor | None, campaign_id: int, *, marketplace: str 
     at one page and no transaction stays open while the client reads. Permission and filters are checked before
     the first chunk, so a refusal is an error response, not a broken download."""
     with session_scope() as session:
-        _campaign(session, actor, campaign_id)  # type: ignore[arg-type]
+        load_campaign(session, actor, campaign_id)  # type: ignore[arg-type]
     where = _filters(campaign_id, marketplace, status, date_from, date_to, search)
     return _csv_chunks(where)
 
@@ -358,7 +350,7 @@ def _ordered(figures: dict[tuple[str, str, int], RoyaltyFigures]) -> list[Royalt
 def royalties(actor: Actor, campaign_id: int) -> Royalties:
     """Owed, paid, shortfall and sales per currency, and the same per marketplace."""
     with session_scope() as session:
-        _campaign(session, actor, campaign_id)
+        load_campaign(session, actor, campaign_id)
         rows = session.execute(select(*_ROYALTY_COLUMNS).where(Sale.campaign_id == campaign_id)).all()
     totals, by_market = _figures(rows)  # type: ignore[arg-type]
     return Royalties(campaign_id, _ordered(totals), {m: _ordered(f) for m, f in sorted(by_market.items())})
@@ -367,7 +359,7 @@ def royalties(actor: Actor, campaign_id: int) -> Royalties:
 def royalty_dashboard(actor: Actor, campaign_id: int) -> RoyaltyDashboard:
     """Royalties, plus the main currency's owed vs paid per day and the sales that left the most unpaid."""
     with session_scope() as session:
-        _campaign(session, actor, campaign_id)
+        load_campaign(session, actor, campaign_id)
         rows = session.execute(select(*_ROYALTY_COLUMNS).where(Sale.campaign_id == campaign_id)).all()
         totals, by_market = _figures(rows)  # type: ignore[arg-type]
         ordered = _ordered(totals)

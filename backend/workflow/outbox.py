@@ -308,14 +308,14 @@ def _due_query(now: datetime) -> Any:
     """Due deliveries in id order. The walk stops at the claim limit (`claim_batch` adds LIMIT); per-entity
     order is checked afterwards for the walked rows only (`_hold_back`), so a pass costs the same however
     large the backlog is."""
-    d = OutboxDelivery
     return (
-        select(d.id, d.subscriber, d.attempts, OutboxEvent.id, OutboxEvent.topic, OutboxEvent.payload,
+        select(OutboxDelivery.id, OutboxDelivery.subscriber, OutboxDelivery.attempts, OutboxEvent.id, OutboxEvent.topic,
+               OutboxEvent.payload,
                OutboxEvent.entity_type, OutboxEvent.entity_id, OutboxEvent.key, OutboxEvent.created_at,
-               d.entity_key)
-        .join(OutboxEvent, OutboxEvent.id == d.event_id)
-        .where(d.status == DeliveryStatus.PENDING, d.next_attempt_at <= now)
-        .order_by(d.id)
+               OutboxDelivery.entity_key)
+        .join(OutboxEvent, OutboxEvent.id == OutboxDelivery.event_id)
+        .where(OutboxDelivery.status == DeliveryStatus.PENDING, OutboxDelivery.next_attempt_at <= now)
+        .order_by(OutboxDelivery.id)
     )
 
 
@@ -333,13 +333,14 @@ def _hold_back(session: Session, rows: list[Any], now: datetime) -> tuple[list[A
     keyed = [r for r in rows if r[_ENTITY_KEY] is not None]
     if not keyed:
         return rows, []
-    d = OutboxDelivery.__table__
+    delivery_table = OutboxDelivery.__table__
     pending = session.execute(
-        select(d.c.id, d.c.subscriber, d.c.entity_key, d.c.next_attempt_at)
-        .where(d.c.status == DeliveryStatus.PENDING,
-               _one_of(session, d.c.subscriber, {r[_SUBSCRIBER] for r in keyed}),
-               _one_of(session, d.c.entity_key, {r[_ENTITY_KEY] for r in keyed}),
-               d.c.id <= max(r[_ID] for r in keyed))
+        select(delivery_table.c.id, delivery_table.c.subscriber, delivery_table.c.entity_key,
+               delivery_table.c.next_attempt_at)
+        .where(delivery_table.c.status == DeliveryStatus.PENDING,
+               _one_of(session, delivery_table.c.subscriber, {r[_SUBSCRIBER] for r in keyed}),
+               _one_of(session, delivery_table.c.entity_key, {r[_ENTITY_KEY] for r in keyed}),
+               delivery_table.c.id <= max(r[_ID] for r in keyed))
     ).all()
     in_batch = {r[_ID] for r in rows}
     # (subscriber, entity_key) -> (id, next attempt) of its earliest pending delivery outside the batch
@@ -407,15 +408,15 @@ def relay_pass(batch_size: int | None = None, *, max_attempts: int | None = None
             result.more = True
         if budget_s is not None and ran:
             _record_cost((time.perf_counter() - started) / ran)
-        d = OutboxDelivery.__table__
+        delivery_table = OutboxDelivery.__table__
         if delivered:
             session.execute(
-                update(d).where(_one_of(session, d.c.id, delivered))
-                .values(status=DeliveryStatus.DELIVERED, delivered_at=now, attempts=d.c.attempts + 1)
+                update(delivery_table).where(_one_of(session, delivery_table.c.id, delivered))
+                .values(status=DeliveryStatus.DELIVERED, delivered_at=now, attempts=delivery_table.c.attempts + 1)
             )
         if failed:
             session.execute(
-                update(d).where(d.c.id == bindparam("b_id")).values(
+                update(delivery_table).where(delivery_table.c.id == bindparam("b_id")).values(
                     attempts=bindparam("b_attempts"), status=bindparam("b_status"),
                     next_attempt_at=bindparam("b_next"), last_error=bindparam("b_error"),
                 ),
@@ -423,7 +424,8 @@ def relay_pass(batch_size: int | None = None, *, max_attempts: int | None = None
             )
         if deferred:
             session.execute(
-                update(d).where(d.c.id == bindparam("b_id"), d.c.status == DeliveryStatus.PENDING)
+                update(delivery_table).where(delivery_table.c.id == bindparam("b_id"),
+                                             delivery_table.c.status == DeliveryStatus.PENDING)
                 .values(next_attempt_at=bindparam("b_next")),
                 deferred,
             )

@@ -24,14 +24,13 @@ class Backlog:
 
 
 def backlog(session: Session) -> Backlog:
-    d = OutboxDelivery
     now = utcnow()
     pending, oldest, due = session.execute(
-        select(func.count(), func.min(d.created_at),
-               func.count().filter(d.next_attempt_at <= now))
-        .where(d.status == DeliveryStatus.PENDING)
+        select(func.count(), func.min(OutboxDelivery.created_at),
+               func.count().filter(OutboxDelivery.next_attempt_at <= now))
+        .where(OutboxDelivery.status == DeliveryStatus.PENDING)
     ).one()
-    dead = session.execute(select(func.count()).where(d.status == DeliveryStatus.DEAD)).scalar_one()
+    dead = session.execute(select(func.count()).where(OutboxDelivery.status == DeliveryStatus.DEAD)).scalar_one()
     return Backlog(int(pending), int(due), int(dead), oldest)
 
 
@@ -50,13 +49,13 @@ class DeadLetter:
 def dead_letters(session: Session, *, limit: int = 50, offset: int = 0,
                  brand_ids: list[int] | None = None) -> list[DeadLetter]:
     """Newest first; `brand_ids`: only those of entities owned by these brands (None: all)."""
-    d = OutboxDelivery
     rows = session.execute(
-        select(d.event_id, OutboxEvent.topic, d.entity_key, d.subscriber, d.attempts, d.last_error,
-               OutboxEvent.created_at, d.next_attempt_at)
-        .join(OutboxEvent, OutboxEvent.id == d.event_id)
-        .where(d.status == DeliveryStatus.DEAD, *_of_brands(brand_ids))
-        .order_by(d.id.desc()).limit(max(1, min(limit, 200))).offset(max(0, offset))  # type: ignore[union-attr]
+        select(OutboxDelivery.event_id, OutboxEvent.topic, OutboxDelivery.entity_key, OutboxDelivery.subscriber,
+               OutboxDelivery.attempts, OutboxDelivery.last_error,
+               OutboxEvent.created_at, OutboxDelivery.next_attempt_at)
+        .join(OutboxEvent, OutboxEvent.id == OutboxDelivery.event_id)
+        .where(OutboxDelivery.status == DeliveryStatus.DEAD, *_of_brands(brand_ids))
+        .order_by(OutboxDelivery.id.desc()).limit(max(1, min(limit, 200))).offset(max(0, offset))  # type: ignore[union-attr]
     ).all()
     return [DeadLetter(*row) for row in rows]
 
@@ -68,10 +67,9 @@ def _of_brands(brand_ids: list[int] | None) -> list[Any]:
 
 
 def dead_count(session: Session, brand_ids: list[int] | None = None) -> int:
-    d = OutboxDelivery
-    query = select(func.count()).select_from(d).where(d.status == DeliveryStatus.DEAD)
+    query = select(func.count()).select_from(OutboxDelivery).where(OutboxDelivery.status == DeliveryStatus.DEAD)
     if brand_ids is not None:
-        query = query.join(OutboxEvent, OutboxEvent.id == d.event_id).where(*_of_brands(brand_ids))
+        query = query.join(OutboxEvent, OutboxEvent.id == OutboxDelivery.event_id).where(*_of_brands(brand_ids))
     return int(session.execute(query).scalar_one())
 
 
@@ -81,9 +79,10 @@ def retry_dead(session: Session, event_id: int, brand_ids: list[int] | None = No
     if brand_ids is not None and session.execute(
             select(OutboxEvent.id).where(OutboxEvent.id == event_id, *_of_brands(brand_ids))).first() is None:
         raise NotFound(f"event {event_id} has no dead deliveries")
-    d = OutboxDelivery.__table__
+    delivery_table = OutboxDelivery.__table__
     count = session.execute(
-        update(d).where(d.c.event_id == event_id, d.c.status == DeliveryStatus.DEAD)
+        update(delivery_table).where(delivery_table.c.event_id == event_id,
+                                     delivery_table.c.status == DeliveryStatus.DEAD)
         .values(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=utcnow())
     ).rowcount  # type: ignore[attr-defined]
     if not count:
@@ -95,8 +94,8 @@ def purge_delivered(session: Session, older_than: timedelta, limit: int, now: da
     """Delete up to `limit` events older than `older_than` whose deliveries all succeeded (deliveries and
     processed markers go with them). Pending and dead events are kept whatever their age."""
     cutoff = (now or utcnow()) - older_than
-    d = OutboxDelivery
-    unfinished = exists().where(and_(d.event_id == OutboxEvent.id, d.status != DeliveryStatus.DELIVERED))
+    unfinished = exists().where(and_(OutboxDelivery.event_id == OutboxEvent.id,
+                                     OutboxDelivery.status != DeliveryStatus.DELIVERED))
     ids = session.execute(
         select(OutboxEvent.id).where(OutboxEvent.created_at < cutoff, ~unfinished)
         .order_by(OutboxEvent.id).limit(limit)  # type: ignore[union-attr]

@@ -5,7 +5,7 @@ whoever adds a route decides here who may call it. Every protected route is trie
 anonymous, a consumer, brand A's staff, the admin of another brand, a (platform-wide) KYC reviewer, a platform
 admin, and brand A's own admin (the allowed case). A refused attempt must be refused the right way (401 without
 a token; 404 for rows the caller may not even see, as for ids that do not exist; 403 for rows the caller sees but
-may not act on) and must leave brand A as it was. The service-level matrix is tests/service/auth/test_acl_matrix.py.
+may not act on) and must leave brand A as it was. The service-level matrix is tests/auth/test_acl_matrix.py.
 """
 
 from __future__ import annotations

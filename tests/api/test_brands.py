@@ -13,8 +13,8 @@ from backend.auth.models import User
 from backend.brands.service import accept_invitation
 from backend.db import session_scope
 from backend.errors import NotAuthenticated, NotFound
+from tests.brands.support import invitation_links, token_of
 from tests.factories import PASSWORD, make_brand, make_user
-from tests.service.brands.support import invitation_links, token_of
 
 
 def test_brand_admin_sees_only_their_brands(client, auth):

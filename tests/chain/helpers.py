@@ -16,7 +16,7 @@ from backend.brands.models import Brand
 from backend.chain.anvil import AnvilNode, start_anvil
 from backend.chain.deployments import deploy_pass, deployment_status, request_deploy
 from backend.chain.finish_hooks import FINISH_HOOKS
-from backend.chain.mints import dispatch_pass, request_mint
+from backend.chain.mints import dispatch_pass, queue_mint
 from backend.chain.models import ChainTransaction, MintRequest, MintStatus
 from backend.chain.txmanager import MonitorResult, monitor_pass
 from backend.db import session_scope
@@ -91,7 +91,7 @@ def deploy_campaign(chain: ChainUnderTest, people: People, **campaign_fields: An
 def add_mints(campaign_id: int, wanted: list[tuple[str, str, int]]) -> None:
     with session_scope() as session:
         for key, to, quantity in wanted:
-            request_mint(session, key, campaign_id, to, quantity)
+            queue_mint(session, key, campaign_id, to, quantity)
 
 
 def requests_by_key() -> dict[str, MintRequest]:

@@ -14,7 +14,7 @@ from web3 import Web3
 
 from contracts.artifacts import load_artifact
 from tests.e2e.conftest import Tab
-from tests.e2e.test_checkout import CHAIN_TIMEOUT_MS, SLUG, deployed_contract, fill_checkout
+from tests.e2e.helpers import CHAIN_TIMEOUT_MS, SLUG, deployed_contract, fill_checkout
 
 pytestmark = pytest.mark.e2e
 
@@ -142,7 +142,7 @@ def test_account_without_sign_in_redirects_to_its_sign_in_page_and_back(tab: Tab
 def test_my_orders_are_paged_with_a_total(tab: Tab, configure) -> None:  # type: ignore[no-untyped-def]
     """Twelve orders: the first ten (newest first), then the last two, never a silent cut-off."""
     from backend.orders import service
-    from tests.e2e.test_checkout import collection_on_record
+    from tests.e2e.helpers import collection_on_record
     from tests.payments.support import BUYER_LIMITS_OFF
 
     configure(**BUYER_LIMITS_OFF)  # twelve unpaid orders of one buyer, placed here (this process's limits)

@@ -10,20 +10,12 @@ from playwright.sync_api import expect
 from backend.auth.acl import Role
 from backend.demo import DEMO_ACCOUNTS
 from tests.e2e.conftest import Tab
+from tests.e2e.helpers import sign_in
 
 pytestmark = pytest.mark.e2e
 
 ACCOUNTS = {a.role: a for a in DEMO_ACCOUNTS}
 RECEIVER = "0x8ba1f109551bD432803012645Ac136ddd64DBA72"
-
-
-def sign_in(tab: Tab, email: str, password: str, login_path: str = "/admin/login") -> None:
-    page = tab.page
-    if login_path not in page.url:
-        tab.goto(login_path)
-    page.locator("#email").fill(email)
-    page.locator("#password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_brand_admin_creates_and_publishes_a_campaign_that_appears_on_its_public_page(tab: Tab) -> None:

@@ -15,7 +15,7 @@ from backend.auth.acl import Role
 from backend.auth.models import User
 from backend.auth.service import load_actor
 from backend.campaigns.models import Campaign
-from backend.chain.mints import request_mint
+from backend.chain.mints import queue_mint
 from backend.chain.models import ContractDeployment
 from backend.chain.service import deployment_status, request_deploy
 from backend.db import session_scope
@@ -23,7 +23,7 @@ from backend.demo import DEMO_ACCOUNTS
 from backend.workflow.transitions import transition
 from contracts.artifacts import load_artifact
 from tests.e2e.conftest import Tab
-from tests.e2e.test_admin import sign_in
+from tests.e2e.helpers import sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -88,7 +88,7 @@ def test_brand_admin_deploys_the_contract_and_watches_it_land_without_reloading(
 
     # A sale's mint request: the dispatcher mints it and the page shows the tokens, still without a reload.
     with session_scope() as session:
-        request_mint(session, "e2e:order:1", campaign.id, BUYER, 2)  # type: ignore[arg-type]
+        queue_mint(session, "e2e:order:1", campaign.id, BUYER, 2)  # type: ignore[arg-type]
     expect(page.locator("#minted-count")).to_have_text(f"2 of {campaign.supply_cap}", timeout=DEPLOY_TIMEOUT_MS)
     rows = section.get_by_test_id("token-row")
     expect(rows).to_have_count(2)

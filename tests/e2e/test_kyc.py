@@ -22,8 +22,7 @@ from backend.demo import DEMO_ACCOUNTS
 from backend.kyc import service
 from backend.kyc.models import KycCase
 from tests.e2e.conftest import Tab
-from tests.e2e.test_admin import sign_in
-from tests.e2e.test_checkout import SLUG, collection_on_record, fill_checkout
+from tests.e2e.helpers import SLUG, collection_on_record, fill_checkout, sign_in
 from tests.kyc.support import FIELDS, jpeg
 
 pytestmark = pytest.mark.e2e

@@ -19,7 +19,7 @@ from backend.brands.service import list_members
 from backend.db import session_scope
 from backend.demo import DEMO_ACCOUNTS, DEMO_BRAND_SLUG
 from tests.e2e.conftest import Tab
-from tests.e2e.test_admin import sign_in
+from tests.e2e.helpers import sign_in
 from tests.factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.e2e

@@ -21,7 +21,7 @@ from jobs.registry import DAEMONS
 from jobs.runner import run_once
 from jobs.scheduler import beat, forget
 from tests.e2e.conftest import Tab
-from tests.e2e.test_admin import sign_in
+from tests.e2e.helpers import sign_in
 
 pytestmark = pytest.mark.e2e
 

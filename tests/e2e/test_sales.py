@@ -21,7 +21,7 @@ from backend.sales.ledger import record_reports
 from backend.sales.models import Sale
 from backend.sales.normalise import checksum_address
 from tests.e2e.conftest import Tab
-from tests.e2e.test_admin import sign_in
+from tests.e2e.helpers import sign_in
 from tests.factories import record_deployed_contract
 from tests.sales.helpers import SELLER, chain_report, report, tx
 

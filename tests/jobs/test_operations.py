@@ -47,7 +47,7 @@ IMPLEMENTED = {
     "mint_dispatcher": "jobs.dispatch_mints",
     "tx_monitor": "jobs.monitor_transactions",
     "email_sender": "jobs.send_emails",
-    "order_expirer": "jobs.expire_orders",
+    "order_expirer": "jobs.expire_orders_and_send_refunds",
     "chain_indexer": "jobs.index_chain",
     "royalty_calculator": "jobs.calculate_royalties",
     "opensea_sales_poller": "jobs.poll_opensea_sales",

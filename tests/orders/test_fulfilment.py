@@ -14,7 +14,7 @@ from backend.chain.models import ChainTransaction, MintRequest, MintStatus, TxPu
 from backend.db import session_scope
 from backend.monitoring.models import ErrorLogEntry
 from backend.orders import admin, fulfilment, service
-from backend.orders.upkeep import issue_refunds
+from backend.orders.refunds import issue_refunds
 from backend.payments.models import PaymentRefund, RefundStatus, SandboxRefund
 from backend.workflow import kick, outbox
 from backend.workflow.machines import OrderState

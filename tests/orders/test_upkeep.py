@@ -13,16 +13,10 @@ from sqlalchemy import select
 
 from backend.db import session_scope, utcnow
 from backend.monitoring.models import ErrorLogEntry
-from backend.orders import fulfilment, service
+from backend.orders import refunds, service
 from backend.orders.locks import lock_order
-from backend.orders.upkeep import (
-    ASYNC_PAYMENT_MAX_WAIT,
-    ASYNC_PAYMENT_RECHECK,
-    REFUND_RECHECK,
-    check_submitted_refunds,
-    expire_and_reconcile,
-    issue_refunds,
-)
+from backend.orders.refunds import REFUND_RECHECK, check_submitted_refunds, issue_refunds
+from backend.orders.upkeep import ASYNC_PAYMENT_MAX_WAIT, ASYNC_PAYMENT_RECHECK, expire_and_reconcile
 from backend.payments.factory import set_provider
 from backend.payments.models import PaymentRefund, RefundStatus
 from backend.payments.stripe_provider import StripeProvider
@@ -113,7 +107,7 @@ def _refund_pending_order(campaign) -> int:  # type: ignore[no-untyped-def]
                                                                "paid_amount_minor": 2500, "paid_currency": "USD",
                                                                "paid_at": utcnow()})
         transition(session, order, "request_refund", actor="test", reason="mint failed")
-        fulfilment.open_refund(session, order, "mint failed", "test")
+        refunds.open_refund(session, order, "mint failed", "test")
     return order_id
 
 

@@ -14,7 +14,8 @@ from backend.chain.models import MintRequest
 from backend.db import session_scope, utcnow
 from backend.monitoring.models import ErrorLogEntry
 from backend.orders import service
-from backend.orders.upkeep import expire_and_reconcile, issue_refunds
+from backend.orders.refunds import issue_refunds
+from backend.orders.upkeep import expire_and_reconcile
 from backend.payments import sandbox, webhooks
 from backend.payments.models import PaymentEvent, PaymentRefund, RefundStatus, SandboxRefund
 from backend.payments.signing import sign

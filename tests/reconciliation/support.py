@@ -15,7 +15,7 @@ from backend.chain.models import MintRequest, MintStatus
 from backend.db import session_scope, utcnow
 from backend.orders import service
 from backend.orders.models import Order
-from backend.orders.upkeep import issue_refunds
+from backend.orders.refunds import issue_refunds
 from backend.payments import sandbox
 from tests.chain.helpers import ChainUnderTest, People, all_settled, deploy_campaign, new_address
 from tests.payments.support import BUYER_LIMITS_OFF, emit_mint_event, order_by_public, settle

@@ -4,7 +4,7 @@ brand choice was forged to brand A (what a client can send), and must refuse and
 says the role may.
 
 HANDLERS lists every event handler of every state in primsell.state, found by introspection: a new handler without
-an entry fails `test_every_handler_has_an_entry`. The service-level matrix is tests/service/auth/test_acl_matrix.py;
+an entry fails `test_every_handler_has_an_entry`. The service-level matrix is tests/auth/test_acl_matrix.py;
 the API routes have their own in tests/api."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from backend.campaigns.models import Campaign, CampaignStatus
 from backend.chain.models import ChainTransaction, ContractDeployment
 from backend.db import session_scope
 from backend.notifications.service import mailbox
-from backend.orders import admin, service
+from backend.orders import refunds, service
 from backend.orders.models import Order
 from backend.payments import sandbox
 from backend.payments.models import PaymentRefund, RefundStatus
@@ -348,7 +348,7 @@ def _setup_paid_order(w: World, request: pytest.FixtureRequest) -> None:
 def _setup_failed_refund(w: World, request: pytest.FixtureRequest) -> None:
     request.getfixturevalue("client")
     order = _paid_order(w)
-    admin.refund_order(w.owner, order.id, "Customer asked")  # type: ignore[arg-type]
+    refunds.refund_order(w.owner, order.id, "Customer asked")  # type: ignore[arg-type]
     settle()
     with session_scope() as session:
         session.exec(update(PaymentRefund).values(status=RefundStatus.FAILED))

@@ -40,7 +40,7 @@ from backend.auth.ratelimit import get_rate_limiter
 from backend.auth.service import WEB_SESSION_COOKIE, actor_for_web_session
 from backend.db import utcnow
 from backend.errors import NotAuthenticated
-from backend.orders import admin, service
+from backend.orders import admin, refunds, service
 from backend.settings import get_settings
 from backend.validation import (
     EMAIL_SCHEMA,
@@ -205,4 +205,5 @@ def order_detail(actor: CurrentActor, order_id: Annotated[int, Path(ge=1, le=MAX
 @admin_router.post("/{order_id}/refund")
 async def refund(actor: CurrentActor, order_id: Annotated[int, Path(ge=1, le=MAX_ID)],
                  body: RefundRequest) -> dict[str, Any]:
-    return _plain(await run_in_threadpool(admin.refund_order, actor, order_id, body.reason))
+    await run_in_threadpool(refunds.refund_order, actor, order_id, body.reason)
+    return _plain(await run_in_threadpool(admin.order_detail, actor, order_id))

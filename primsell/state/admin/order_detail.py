@@ -9,7 +9,8 @@ import reflex as rx
 
 from backend.errors import DomainError, Forbidden, NotAuthenticated, NotFound
 from backend.money import money_text
-from backend.orders.admin import OrderDetail, TimelineEntry, order_detail, refund_order, retry_refund
+from backend.orders.admin import OrderDetail, TimelineEntry, order_detail
+from backend.orders.refunds import refund_order, retry_refund
 from primsell import routes
 from primsell.state.admin.orders import utc_text
 from primsell.state.session import SessionState
@@ -134,7 +135,8 @@ class AdminOrderDetailState(rx.State):
         self.refunding = True
         yield
         try:
-            detail = await asyncio.to_thread(refund_order, actor, self.order_id, reason)
+            await asyncio.to_thread(refund_order, actor, self.order_id, reason)
+            detail = await asyncio.to_thread(order_detail, actor, self.order_id)
         except DomainError as exc:
             self.refunding = False
             self.refund_error = exc.fields.get("reason", "") or exc.message
@@ -155,7 +157,8 @@ class AdminOrderDetailState(rx.State):
         self.retrying_refund = True
         yield
         try:
-            detail = await asyncio.to_thread(retry_refund, actor, self.order_id)
+            await asyncio.to_thread(retry_refund, actor, self.order_id)
+            detail = await asyncio.to_thread(order_detail, actor, self.order_id)
         except DomainError as exc:
             self.retrying_refund = False
             yield rx.toast.error(exc.message)

@@ -33,8 +33,8 @@ from backend.brands.service import (
 from backend.db import session_scope
 from backend.errors import Conflict, NotAuthenticated, NotFound, RateLimited, ValidationFailed
 from backend.notifications.service import mailbox
+from tests.brands.support import invitation_links, latest_token, token_of
 from tests.factories import PASSWORD, make_brand, make_user
-from tests.service.brands.support import invitation_links, latest_token, token_of
 
 NEW_PASSWORD = "Fresh-meadow-2031!"
 IP = "10.7.0.1"

@@ -23,8 +23,8 @@ from backend.brands.service import (
 )
 from backend.db import session_scope, utcnow
 from backend.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
+from tests.brands.support import latest_token
 from tests.factories import PASSWORD, make_brand, make_user
-from tests.service.brands.support import latest_token
 
 NEW_PASSWORD = "Fresh-meadow-2031!"
 

@@ -55,3 +55,33 @@ def test_require_refuses_anonymous_then_unauthorised():
         require(_actor({1: Role.BRAND_STAFF}), Permission.CAMPAIGN_WRITE, 1)
     staff = _actor({1: Role.BRAND_STAFF})
     assert require(staff, Permission.CAMPAIGN_READ, 1) is staff
+
+
+def test_load_in_brand_refuses_another_brands_row_as_a_missing_one_and_checks_the_permission_after():
+    from backend.auth.acl import load_in_brand
+    from backend.errors import NotFound
+
+    class Row:
+        def __init__(self, brand_id: int) -> None:
+            self.brand_id = brand_id
+
+    rows = {1: Row(1), 2: Row(2)}
+
+    class FakeSession:  # session.get is all the loader uses
+        def get(self, model: type, row_id: int) -> Row | None:
+            return rows.get(row_id)
+
+    def load(actor: Actor | None, row_id: int, permission: Permission = Permission.CAMPAIGN_WRITE) -> Row:
+        return load_in_brand(FakeSession(), actor, Row, row_id, permission,  # type: ignore[arg-type]
+                             visible=Permission.CAMPAIGN_READ, not_found="Nothing here.")
+
+    staff, admin = _actor({1: Role.BRAND_STAFF}), _actor({1: Role.BRAND_ADMIN})
+    assert load(admin, 1) is rows[1]
+    assert load(staff, 1, Permission.CAMPAIGN_READ) is rows[1]
+    with pytest.raises(Forbidden):
+        load(staff, 1)  # sees it, may not change it
+    for row_id in (2, 3):  # another brand's row, a missing one: the same answer
+        with pytest.raises(NotFound, match="Nothing here"):
+            load(admin, row_id)
+    with pytest.raises(NotAuthenticated):
+        load(None, 1)

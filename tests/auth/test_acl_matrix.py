@@ -249,3 +249,59 @@ def test_brand_admin_of_a_does_not_see_brand_b_in_lists():
     make_campaign(brand_a)
     assert [b.id for b in brands.list_brands(intruder)] == [brand_a.id]
     assert world_b.brand.id not in [b.id for b in brands.list_brands(intruder)]
+
+
+def _order_of(campaign_id: int, brand_id: int) -> int:
+    """A paid order row of brand B (no payment provider needed: only who may load it is under test)."""
+    from datetime import timedelta
+
+    from backend.db import utcnow
+    from backend.orders.models import Order
+    from backend.workflow.machines import OrderState
+
+    with session_scope() as session:
+        order = Order(public_id=f"acl{next(_emails)}", brand_id=brand_id, campaign_id=campaign_id,
+                      email="buyer@example.com", wallet_address="0x" + "1" * 40, quantity=1, unit_price_minor=1000,
+                      amount_minor=1000, currency="USD", state=OrderState.PAID, paid_amount_minor=1000,
+                      paid_currency="USD", paid_at=utcnow(), expires_at=utcnow() + timedelta(hours=1))
+        session.add(order)
+        session.flush()
+        return order.id  # type: ignore[return-value]
+
+
+# Every service that loads one of brand B's rows by id, as a brand admin of A asks for it: each answers NotFound (404),
+# the same answer as for an id that does not exist (backend.auth.acl.load_in_brand is the one loader).
+def _brand_row_loaders() -> dict[str, Callable[[Actor, int, int], Any]]:
+    from backend.chain import deployments
+    from backend.orders import admin, refunds
+    from backend.rewards import service as rewards
+    from backend.sales import service as sales
+
+    return {
+        "order_detail": lambda actor, campaign_id, order_id: admin.order_detail(actor, order_id),
+        "refund_order": lambda actor, campaign_id, order_id: refunds.refund_order(actor, order_id, "not mine"),
+        "retry_refund": lambda actor, campaign_id, order_id: refunds.retry_refund(actor, order_id),
+        "campaign_dashboard": lambda actor, campaign_id, order_id: admin.campaign_dashboard(actor, campaign_id),
+        "get_campaign": lambda actor, campaign_id, order_id: campaigns.get_campaign(actor, campaign_id),
+        "deployment_status": lambda actor, campaign_id, order_id: deployments.deployment_status(actor, campaign_id),
+        "list_sales": lambda actor, campaign_id, order_id: sales.list_sales(actor, campaign_id),
+        "royalties": lambda actor, campaign_id, order_id: sales.royalties(actor, campaign_id),
+        "list_rewards": lambda actor, campaign_id, order_id: rewards.list_rewards(actor, campaign_id),
+    }
+
+
+@pytest.mark.parametrize("loader", sorted(_brand_row_loaders()))
+def test_another_brands_rows_answer_not_found_like_missing_ones(loader: str):
+    brand_b = make_brand()
+    campaign_b = make_campaign(brand_b).id
+    order_b = _order_of(campaign_b, brand_b.id)  # type: ignore[arg-type]
+    intruder = make_user(Role.BRAND_ADMIN, make_brand())
+    call = _brand_row_loaders()[loader]
+    with pytest.raises(NotFound) as foreign:
+        call(intruder, campaign_b, order_b)  # type: ignore[arg-type]
+    with pytest.raises(NotFound) as missing:
+        call(intruder, 10**9, 10**9)
+    assert foreign.value.message == missing.value.message  # nothing tells the two apart
+    owner = make_user(Role.BRAND_ADMIN, brand_b)
+    if loader not in ("refund_order", "retry_refund"):
+        call(owner, campaign_b, order_b)  # type: ignore[arg-type]  # the loader really loads it for its own brand

@@ -1,1 +1,0 @@
-"""Tests; mirrors the source tree."""
