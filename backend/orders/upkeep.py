@@ -15,6 +15,7 @@ from sqlalchemy import or_, select, update
 from sqlmodel import Session
 
 from backend.db import session_scope, utcnow
+from backend.faults import crash_point
 from backend.monitoring.errors import record_error
 from backend.orders import fulfilment
 from backend.orders.locks import lock_order, lock_payment
@@ -36,7 +37,6 @@ from backend.workflow.sql import claim_batch
 log = logging.getLogger(__name__)
 
 EXPIRER = "daemon:order_expirer"
-SUBMIT_TIMEOUT = timedelta(minutes=5)  # a "submitting" refund older than this was abandoned by a dead worker
 # A refund the provider accepted as "pending" is asked about again this often (its charge.refunded webhook
 # settles it sooner; this covers a lost one).
 REFUND_RECHECK = timedelta(minutes=10)
@@ -81,7 +81,7 @@ def issue_refunds(*, limit: int | None = None, refund_ids: list[int] | None = No
                 continue
             session.execute(update(PaymentRefund).where(r.id == row[0]).values(
                 status=RefundStatus.SUBMITTING, attempts=r.attempts + 1, amount_minor=amount,
-                next_attempt_at=now + SUBMIT_TIMEOUT, updated_at=now))
+                next_attempt_at=now + timedelta(seconds=settings.refund_submit_timeout_s), updated_at=now))
             claimed.append((row[0], row[1], amount, row[3], row[4], row[5]))
     if not claimed:
         return 0
@@ -93,6 +93,7 @@ def issue_refunds(*, limit: int | None = None, refund_ids: list[int] | None = No
         except PaymentProviderError as exc:
             _refund_failed(refund_id, order_id, attempts + 1, exc, settings.refund_max_attempts)
             continue
+        crash_point("refund.submit")  # the provider refunded; not recorded here
         _record_refund_outcome(refund_id, order_id, RefundStatus.SUBMITTING, result)
     return len(claimed)
 
