@@ -130,3 +130,44 @@ def provider_payments() -> dict[str, tuple[str, int, int]]:
     with session_scope() as session:
         return {row.id: (row.payment_intent_id, row.amount_total if row.payment_status == "paid" else 0,
                          row.amount_refunded) for row in session.execute(select(SandboxSession)).scalars()}
+
+
+def serve_api(log: Path, env: dict[str, str] | None = None, port: int | None = None,
+              timeout: float = 120) -> tuple[subprocess.Popen[bytes], str]:
+    """The API (create_api: webhook, checkout and sandbox routes) served by granian, the ASGI server Reflex runs, in
+    its own process on 127.0.0.1 (a free port unless given), on this process's settings unless `env` is given;
+    returns once it answers its health check."""
+    import httpx
+
+    from backend.chain.anvil import free_port
+
+    port = port or free_port()
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "granian", "--interface", "asgi", "--factory", "--host", "127.0.0.1", "--port",
+             str(port), "--workers", "1", "--log-level", "warning", "--no-access-log", "backend.api.app:create_api"],
+            cwd=ROOT, env=env or os.environ.copy(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        def up() -> bool:
+            if process.poll() is not None:
+                raise AssertionError(f"granian exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+            try:
+                return httpx.get(f"{url}/api/health", timeout=5).status_code in (200, 503)
+            except httpx.HTTPError:
+                return False
+
+        wait_for(up, timeout, "the API to answer", log, poll=0.2)
+    except BaseException:
+        kill_group(process)
+        raise
+    return process, url
+
+
+def kill_group(process: subprocess.Popen[Any]) -> None:
+    """SIGKILL a process started in its own session, with anything it started (granian's worker)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=30)
