@@ -165,12 +165,17 @@ def _refund_failed(refund_id: int, order_id: int | None, attempts: int, exc: Pay
         _already_refunded(refund_id, order_id)
         return
     settings = get_settings()
-    give_up = not exc.retryable or attempts >= max_attempts
     now = utcnow()
     with session_scope() as session:
+        # An attempt that did not reach the provider backs off like the others but spends no REFUND_MAX_ATTEMPTS:
+        # a provider outage must not turn a refund we owe into a failed one.
+        unreachable = int(session.execute(select(PaymentRefund.unreachable_attempts)
+                                          .where(PaymentRefund.id == refund_id)).scalar_one()) + int(exc.unreachable)
+        give_up = not exc.retryable or attempts - unreachable >= max_attempts
         session.execute(
             update(PaymentRefund).where(PaymentRefund.id == refund_id, PaymentRefund.status == RefundStatus.SUBMITTING)
             .values(status=RefundStatus.FAILED if give_up else RefundStatus.PENDING, last_error=exc.message[:1000],
+                    unreachable_attempts=unreachable,
                     next_attempt_at=now + backoff(attempts, settings.outbox_backoff_base_s,
                                                   settings.outbox_backoff_max_s),
                     updated_at=now)
