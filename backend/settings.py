@@ -171,6 +171,9 @@ class Settings(BaseSettings):
     order_quote_asset: str = Field("ETH", alias="ORDER_QUOTE_ASSET")
     order_expirer_batch_size: int = Field(100, alias="ORDER_EXPIRER_BATCH_SIZE", gt=0)
     refund_max_attempts: int = Field(8, alias="REFUND_MAX_ATTEMPTS", gt=0)
+    # A refund left "submitting" this long was abandoned by a runner that died during its provider call: it is sent
+    # again (with the same idempotency key, so the provider returns the refund it made, if it made one).
+    refund_submit_timeout_s: float = Field(300.0, alias="REFUND_SUBMIT_TIMEOUT_SECONDS", gt=0)
     # Supply squatting (issue 10). An order holds its supply only ORDER_UNPAID_HOLD_SECONDS until its payment page
     # is opened (through our own pay link); ORDER_TTL_SECONDS runs from then. Unpaid orders holding supply are
     # capped per email and per network (an IPv4 address or an IPv6 /64), and one network may hold at most

@@ -22,6 +22,7 @@ from backend.chain.models import ChainTransaction, ContractDeployment, MintedTok
 from backend.chain.txmanager import enqueue
 from backend.db import session_scope, utcnow
 from backend.errors import Conflict, NotFound, ValidationFailed
+from backend.faults import crash_point
 from backend.pagination import Page, check_page
 from backend.settings import get_settings
 from backend.workflow.machines import ContractState
@@ -101,7 +102,9 @@ def dispatch_pass(max_requests: int | None = None, batch_size: int | None = None
                 .values(status=MintStatus.SUBMITTED, tx_id=bindparam("b_tx"), updated_at=now),
                 submitted,
             )
-        return len(submitted)
+    if submitted:
+        crash_point("mint.dispatched")  # committed: the requests are in queued transactions
+    return len(submitted)
 
 
 @lru_cache(maxsize=1)

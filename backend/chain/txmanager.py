@@ -38,6 +38,7 @@ from backend.chain.models import (
 )
 from backend.db import is_postgresql, session_scope, utcnow
 from backend.errors import Conflict
+from backend.faults import crash_point
 from backend.settings import get_settings
 from backend.workflow.machine import IllegalTransition
 from backend.workflow.sql import db_now, insert_ignore
@@ -433,7 +434,9 @@ def _broadcast_signed(chain: str, w3: Web3, batch: int, result: MonitorResult) -
         ).all())
     for tx in rows:
         assert tx.raw_tx is not None and tx.tx_hash is not None
+        crash_point("tx.signed")  # signed and stored, not broadcast
         outcome, message = _send_raw(w3, tx.raw_tx, tx.tx_hash)
+        crash_point("tx.broadcast")  # on the node, not recorded as sent
         if outcome == NONCE_USED:
             # Perhaps one of OUR attempts was already mined (a crash after broadcasting): then it is sent.
             if _our_receipt(w3, _hashes([tx.id]).get(tx.id, [])) is not None:  # type: ignore[index,arg-type]
@@ -510,6 +513,7 @@ def _track(chain: str, w3: Web3, batch: int, result: MonitorResult, hooks: Finis
             continue
         confirmations = latest - int(receipt["blockNumber"]) + 1
         reason = ""
+        crash_point("tx.confirm")  # a receipt seen, not recorded
         if confirmations >= needed and int(receipt["status"]) == 0:
             reason = _replay_revert(w3, tx, receipt)
         with session_scope() as s:

@@ -13,11 +13,14 @@ from backend.settings import get_settings
 
 
 class MailError(Exception):
-    """Sending failed. `retryable`: a later attempt may work (server down, 4xx); else the address is refused."""
+    """Sending failed. `retryable`: a later attempt may work (server down, 4xx); else the address is refused.
+    `unreachable`: the server could not be reached at all (nothing was asked of it): such attempts do not count
+    against EMAIL_MAX_ATTEMPTS."""
 
-    def __init__(self, message: str, *, retryable: bool) -> None:
+    def __init__(self, message: str, *, retryable: bool, unreachable: bool = False) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.unreachable = unreachable
 
 
 class Mailer(Protocol):
@@ -65,7 +68,8 @@ class SmtpMailer:
         except smtplib.SMTPResponseException as exc:
             raise MailError(f"the SMTP server answered {exc.smtp_code}", retryable=exc.smtp_code < 500) from None
         except (TimeoutError, smtplib.SMTPException, OSError) as exc:
-            raise MailError(f"the SMTP server is unreachable ({type(exc).__name__})", retryable=True) from None
+            raise MailError(f"the SMTP server is unreachable ({type(exc).__name__})", retryable=True,
+                            unreachable=True) from None
 
 
 def get_mailer() -> Mailer | None:

@@ -37,6 +37,9 @@ class OutboundEmail(SQLModel, table=True):
     sensitive: bool = False
     status: EmailStatus = Field(default=EmailStatus.QUEUED, sa_column=Column(enum_type(EmailStatus), nullable=False))
     attempts: int = 0
+    # Of `attempts`, those that found the SMTP server unreachable: they back off like the others but do not spend
+    # EMAIL_MAX_ATTEMPTS (an outage must not turn queued mail into failed mail).
+    unreachable_attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     last_error: str = Field(default="", max_length=500)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))

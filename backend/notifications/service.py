@@ -99,12 +99,16 @@ def _finish(row: OutboundEmail, status: EmailStatus, now: datetime) -> None:
 
 
 def _failed(row: OutboundEmail, exc: MailError, now: datetime, max_attempts: int) -> int:
-    give_up = not exc.retryable or row.attempts >= max_attempts
+    """A failed attempt: queued again after a back-off (growing with every attempt), or failed for good when the
+    address was refused or EMAIL_MAX_ATTEMPTS attempts reached the server (an unreachable one spends none)."""
+    unreachable = row.unreachable_attempts + int(exc.unreachable)
+    give_up = not exc.retryable or row.attempts - unreachable >= max_attempts
     settings = get_settings()
     with session_scope() as session:
         session.execute(update(OutboundEmail).where(
             OutboundEmail.id == row.id, OutboundEmail.status == EmailStatus.SENDING).values(
             status=EmailStatus.FAILED if give_up else EmailStatus.QUEUED, last_error=str(exc)[:500],
+            unreachable_attempts=unreachable,
             next_attempt_at=now + backoff(row.attempts, settings.outbox_backoff_base_s, settings.outbox_backoff_max_s)))
     if give_up:  # the address only, never the body (it may carry a link)
         record_error("email:failed", exc, {"email_id": row.id, "kind": row.kind})

@@ -18,6 +18,7 @@ from sqlmodel import Session
 from backend.auth.acl import Actor, Permission, load_in_brand
 from backend.db import session_scope, utcnow
 from backend.errors import ValidationFailed
+from backend.faults import crash_point
 from backend.money import money_text
 from backend.monitoring.errors import record_error
 from backend.orders.errors import RefundNotAllowed
@@ -37,7 +38,6 @@ log = logging.getLogger(__name__)
 PAYMENT_SYSTEM = "system:payments"
 # Orders an admin may refund: paid (not yet minting), minted or fulfilled.
 REFUNDABLE = (OrderState.PAID, OrderState.MINTED, OrderState.FULFILLED)
-SUBMIT_TIMEOUT = timedelta(minutes=5)  # a "submitting" refund older than this was abandoned by a dead worker
 # A refund the provider accepted as "pending" is asked about again this often (its charge.refunded webhook
 # settles it sooner; this covers a lost one).
 REFUND_RECHECK = timedelta(minutes=10)
@@ -182,7 +182,7 @@ def issue_refunds(*, limit: int | None = None, refund_ids: list[int] | None = No
                 continue
             session.execute(update(PaymentRefund).where(PaymentRefund.id == row[0]).values(
                 status=RefundStatus.SUBMITTING, attempts=PaymentRefund.attempts + 1, amount_minor=amount,
-                next_attempt_at=now + SUBMIT_TIMEOUT, updated_at=now))
+                next_attempt_at=now + timedelta(seconds=settings.refund_submit_timeout_s), updated_at=now))
             claimed.append((row[0], row[1], amount, row[3], row[4], row[5]))
     if not claimed:
         return 0
@@ -194,6 +194,7 @@ def issue_refunds(*, limit: int | None = None, refund_ids: list[int] | None = No
         except PaymentProviderError as exc:
             _refund_failed(refund_id, order_id, attempts + 1, exc, settings.refund_max_attempts)
             continue
+        crash_point("refund.submit")  # the provider refunded; not recorded here
         _record_refund_outcome(refund_id, order_id, RefundStatus.SUBMITTING, result)
     return len(claimed)
 
@@ -265,12 +266,17 @@ def _refund_failed(refund_id: int, order_id: int | None, attempts: int, exc: Pay
         _already_refunded(refund_id, order_id)
         return
     settings = get_settings()
-    give_up = not exc.retryable or attempts >= max_attempts
     now = utcnow()
     with session_scope() as session:
+        # An attempt that did not reach the provider backs off like the others but spends no REFUND_MAX_ATTEMPTS:
+        # a provider outage must not turn a refund we owe into a failed one.
+        unreachable = int(session.execute(select(PaymentRefund.unreachable_attempts)
+                                          .where(PaymentRefund.id == refund_id)).scalar_one()) + int(exc.unreachable)
+        give_up = not exc.retryable or attempts - unreachable >= max_attempts
         session.execute(
             update(PaymentRefund).where(PaymentRefund.id == refund_id, PaymentRefund.status == RefundStatus.SUBMITTING)
             .values(status=RefundStatus.FAILED if give_up else RefundStatus.PENDING, last_error=exc.message[:1000],
+                    unreachable_attempts=unreachable,
                     next_attempt_at=now + backoff(attempts, settings.outbox_backoff_base_s,
                                                   settings.outbox_backoff_max_s),
                     updated_at=now)

@@ -62,6 +62,9 @@ class PaymentRefund(SQLModel, table=True):
     )
     provider_refund_id: str = Field(default="", max_length=255)
     attempts: int = 0
+    # Of `attempts`, those that could not reach the provider (or that it asked us to repeat later: rate limited,
+    # its own outage): they back off like the others but do not spend REFUND_MAX_ATTEMPTS.
+    unreachable_attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     last_error: str = Field(default="", max_length=1000)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))

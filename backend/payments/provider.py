@@ -35,6 +35,12 @@ class PaymentProviderError(DomainError):
         self.kind = kind
         self.provider_code = provider_code
 
+    @property
+    def unreachable(self) -> bool:
+        """The provider was not reached, or asked us to come back later (rate limited, its own outage): retrying
+        after a back-off is all there is to do, and such attempts do not spend a retry budget."""
+        return self.retryable and self.kind in ("unavailable", "rate_limited")
+
 
 @dataclass(frozen=True)
 class LineItem:

@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from backend.db import session_scope, utcnow
 from backend.errors import DomainError
+from backend.faults import crash_point
 from backend.payments.models import PaymentEvent
 from backend.payments.signing import webhook_secret
 from backend.workflow import kick, outbox
@@ -209,6 +210,7 @@ class _Intake:
             log.exception("storing webhook %s failed", group[0].event_id)
             _answer(group[0], exc=exc)
             return
+        crash_point("webhook.stored")
         if any(not ack.duplicate for ack in acks):
             kick.kick()
         for item, ack in zip(group, acks, strict=True):

@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
 from backend.db import UTCDateTime, get_engine, session_scope, utcnow
+from backend.faults import crash_point
 from backend.workflow.models import DeliveryStatus, OutboxDelivery, OutboxEvent, ProcessedEvent
 from backend.workflow.sql import claim_batch, db_now, dialect_name, insert_ignore
 
@@ -430,6 +431,7 @@ def relay_pass(batch_size: int | None = None, *, max_attempts: int | None = None
                 deferred,
             )
         result.delivered, result.failed = len(delivered), len(failed)
+        crash_point("relay.pass")
     # After commit: the error log write must not share the fate of the relay's transaction.
     from backend.monitoring.errors import record_error
 

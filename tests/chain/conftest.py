@@ -45,3 +45,10 @@ def anvil(configure: Callable[..., None]) -> Iterator[ChainUnderTest]:
 def people() -> People:
     brand = make_brand()
     return People(brand, make_user(Role.BRAND_ADMIN, brand), make_user(Role.PLATFORM_ADMIN), make_user())
+
+
+@pytest.fixture
+def chain_env(anvil: ChainUnderTest, configure: Callable[..., None]) -> ChainUnderTest:
+    """The runner subprocesses reach the same anvil as the "local" chain (the database comes from the session)."""
+    configure(CHAIN_KEY="local", CHAIN_RPC_URL=anvil.node.url)  # type: ignore[union-attr]
+    return anvil

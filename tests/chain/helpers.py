@@ -108,3 +108,18 @@ def all_settled() -> bool:
 def transactions() -> list[ChainTransaction]:
     with session_scope() as session:
         return list(session.exec(select(ChainTransaction).order_by(ChainTransaction.id)))  # type: ignore[arg-type]
+
+
+def mint_txs() -> list[ChainTransaction]:
+    return [t for t in transactions() if t.purpose.value == "mint_batch"]
+
+
+def assert_each_minted_once(chain: ChainUnderTest, address: str, expected: dict[str, tuple[str, int]]) -> None:
+    collection = chain.collection(address)
+    requests_ = requests_by_key()
+    total = sum(q for _, q in expected.values())
+    assert collection.functions.totalMinted().call() == total
+    for key, (owner, quantity) in expected.items():
+        r = requests_[key]
+        assert r.status is MintStatus.MINTED and len(r.token_ids) == quantity
+        assert all(collection.functions.ownerOf(t).call() == owner for t in r.token_ids)

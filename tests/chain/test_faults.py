@@ -17,7 +17,7 @@ from backend.chain.client import set_web3
 from backend.chain.finish_hooks import FINISH_HOOKS
 from backend.chain.keys import platform_account
 from backend.chain.mints import dispatch_pass
-from backend.chain.models import AttemptStatus, ChainTransaction, MintStatus, TxAttempt, TxState
+from backend.chain.models import AttemptStatus, MintStatus, TxAttempt, TxState
 from backend.chain.txmanager import MonitorResult, monitor_pass
 from backend.db import session_scope
 from tests.chain.helpers import (
@@ -26,7 +26,9 @@ from tests.chain.helpers import (
     People,
     add_mints,
     all_settled,
+    assert_each_minted_once,
     deploy_campaign,
+    mint_txs,
     new_address,
     requests_by_key,
     transactions,
@@ -36,21 +38,6 @@ from tests.chain.helpers import (
 def attempts() -> list[TxAttempt]:
     with session_scope() as session:
         return list(session.exec(select(TxAttempt).order_by(TxAttempt.id)))  # type: ignore[arg-type]
-
-
-def mint_txs() -> list[ChainTransaction]:
-    return [t for t in transactions() if t.purpose.value == "mint_batch"]
-
-
-def assert_each_minted_once(chain: ChainUnderTest, address: str, expected: dict[str, tuple[str, int]]) -> None:
-    collection = chain.collection(address)
-    requests_ = requests_by_key()
-    total = sum(q for _, q in expected.values())
-    assert collection.functions.totalMinted().call() == total
-    for key, (owner, quantity) in expected.items():
-        r = requests_[key]
-        assert r.status is MintStatus.MINTED and len(r.token_ids) == quantity
-        assert all(collection.functions.ownerOf(t).call() == owner for t in r.token_ids)
 
 
 class FlakyHTTPProvider(Web3.HTTPProvider):

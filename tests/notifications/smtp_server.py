@@ -44,11 +44,13 @@ def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, dat
     return AuthResult(success=ok)
 
 
-def serve_smtp() -> Iterator[SmtpServer]:
+def serve_smtp(port: int | None = None) -> Iterator[SmtpServer]:
+    """The server on `port` (default: a free one)."""
     server = SmtpServer()
-    with socket.socket() as probe:  # aiosmtpd checks its server by connecting to the port it was given
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    if port is None:
+        with socket.socket() as probe:  # aiosmtpd checks its server by connecting to the port it was given
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
     controller = Controller(_Handler(server), hostname="127.0.0.1", port=port, authenticator=_authenticator,
                             auth_require_tls=False)
     controller.start()

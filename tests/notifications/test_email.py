@@ -19,7 +19,7 @@ from backend.monitoring.models import ErrorLogEntry
 from backend.notifications.mailer import SmtpMailer, set_mailer
 from backend.notifications.models import EmailStatus, OutboundEmail
 from backend.notifications.service import BLANKED, queue_email, send_due
-from tests.notifications.smtp_server import PASSWORD, SmtpServer, serve_smtp
+from tests.notifications.smtp_server import PASSWORD, USER, SmtpServer, serve_smtp
 
 
 @pytest.fixture
@@ -93,6 +93,41 @@ def test_an_unreachable_server_keeps_the_email_queued(configure) -> None:  # typ
     assert send_due() == 0
     row = _row()
     assert row.status is EmailStatus.QUEUED and "unreachable" in row.last_error
+
+
+def test_an_smtp_outage_backs_off_without_spending_the_attempts_and_sends_once_when_it_is_back(configure) -> None:  # type: ignore[no-untyped-def]
+    """Unreachable twice as many times as EMAIL_MAX_ATTEMPTS allows: still queued, each retry later than the one
+    before; the server comes back on its address and the message goes out once."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here until the server starts
+    configure(SMTP_URL=f"smtp://{USER}:{PASSWORD}@127.0.0.1:{port}", SMTP_TIMEOUT_SECONDS=2, EMAIL_MAX_ATTEMPTS=2,
+              OUTBOX_BACKOFF_BASE_SECONDS=1, OUTBOX_BACKOFF_MAX_SECONDS=3600)
+    _queue()
+    now, delays = utcnow(), []
+    for _ in range(4):
+        assert send_due(now=now) == 0
+        row = _row()
+        assert row.status is EmailStatus.QUEUED and "unreachable" in row.last_error
+        delays.append(round((row.next_attempt_at - now).total_seconds()))
+        assert send_due(now=now) == 0  # not due again before its back-off
+        now = row.next_attempt_at
+    assert delays == [1, 2, 4, 8]  # OUTBOX_BACKOFF_BASE_SECONDS doubled at each attempt
+    assert (row.attempts, row.unreachable_attempts) == (4, 4)
+    for server in serve_smtp(port):
+        assert send_due(now=now) == 1
+        assert _row().status is EmailStatus.SENT and len(server.received) == 1
+        assert send_due(now=now + timedelta(hours=2)) == 0
+
+
+def test_attempts_that_reach_the_server_still_spend_the_budget(smtp: SmtpServer, configure) -> None:  # type: ignore[no-untyped-def]
+    configure(EMAIL_MAX_ATTEMPTS=2)
+    _queue()
+    smtp.refuse_with += ["451 4.3.0 try later", "451 4.3.0 try later"]
+    assert send_due() == 0
+    assert send_due(now=utcnow() + timedelta(hours=2)) == 1  # the second temporary refusal: the budget is spent
+    row = _row()
+    assert (row.status, row.attempts, row.unreachable_attempts) == (EmailStatus.FAILED, 2, 0)
 
 
 def test_wrong_smtp_credentials_are_retried_and_never_quoted(smtp: SmtpServer, configure, caplog) -> None:  # type: ignore[no-untyped-def]

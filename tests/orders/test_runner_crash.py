@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from backend.chain.models import ChainTransaction, MintRequest, MintStatus
@@ -25,7 +24,7 @@ from backend.orders import service
 from backend.orders.models import Order
 from backend.workflow import kick
 from backend.workflow.machines import OrderState
-from tests.chain.conftest import anvil, configure, people  # noqa: F401  (fixtures)
+from tests.chain.conftest import anvil, chain_env, configure, people  # noqa: F401  (fixtures)
 from tests.chain.helpers import ChainUnderTest, People, deploy_campaign, new_address
 from tests.payments.support import (
     BUYER_LIMITS_OFF,
@@ -40,13 +39,6 @@ ROOT = Path(__file__).resolve().parents[2]
 STALLING_RUNNER = Path(__file__).with_name("stalling_runner.py")
 RUNNER_ARGS = ["--only", "outbox_relay,mint_dispatcher,tx_monitor", "--every", "0.3", "--lease-seconds", "3"]
 SETTLE_TIMEOUT_S = 120  # runners start in ~2 s and wait up to a lease for a dead holder's jobs
-
-
-@pytest.fixture
-def chain_env(anvil: ChainUnderTest, configure: Callable[..., None]) -> ChainUnderTest:  # noqa: F811
-    """The runner subprocesses reach the same anvil as the "local" chain (the database comes from the session)."""
-    configure(CHAIN_KEY="local", CHAIN_RPC_URL=anvil.node.url)  # type: ignore[union-attr]
-    return anvil
 
 
 def _start(command: list[str], log: Path) -> subprocess.Popen[bytes]:

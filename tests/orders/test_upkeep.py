@@ -164,3 +164,51 @@ def test_a_refund_stripe_reports_failed_is_logged_for_an_admin(stripe: FakeStrip
         assert session.execute(select(ErrorLogEntry.source)).scalars().all() == ["payments:refund_failed"]
         order = lock_order(session, order_id=order_id)
         assert order is not None and order.state is OrderState.REFUND_PENDING  # the money is not back yet
+
+
+def test_a_stripe_outage_backs_off_without_spending_the_refund_attempts_and_refunds_once_when_it_is_back(
+        fake_stripe: FakeStripe, configure) -> None:  # type: ignore[no-untyped-def]
+    """Stripe unreachable twice as many times as REFUND_MAX_ATTEMPTS allows: the refund stays pending, each retry
+    later than the one before; once Stripe answers again it is sent once, with its one idempotency key."""
+    import socket
+
+    configure(REFUND_MAX_ATTEMPTS=2, OUTBOX_BACKOFF_BASE_SECONDS=1, OUTBOX_BACKOFF_MAX_SECONDS=3600)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{s.getsockname()[1]}"  # nothing listens here
+    set_provider(StripeProvider.from_settings(api_key="sk_test_fake", api_base=fake_stripe.url,
+                                              max_network_retries=0))
+    fake_stripe.default = _refund_answers("succeeded")
+    order_id = _refund_pending_order(make_campaign(make_brand(), supply_cap=5))
+    set_provider(StripeProvider.from_settings(api_key="sk_test_fake", api_base=down, max_network_retries=0))
+    now, delays = utcnow(), []
+    for _ in range(4):
+        assert issue_refunds(now=now) == 1
+        refund = _refund_row()
+        assert refund.status is RefundStatus.PENDING, refund.last_error
+        delays.append(round((refund.next_attempt_at - refund.updated_at).total_seconds()))
+        assert issue_refunds(now=now) == 0  # not due again before its back-off
+        now = refund.next_attempt_at
+    assert delays == [1, 2, 4, 8]  # OUTBOX_BACKOFF_BASE_SECONDS doubled at each attempt
+    assert (refund.attempts, refund.unreachable_attempts) == (4, 4)
+
+    set_provider(StripeProvider.from_settings(api_key="sk_test_fake", api_base=fake_stripe.url,
+                                              max_network_retries=0))  # Stripe is back
+    assert issue_refunds(now=now) == 1
+    posts = [r for r in fake_stripe.requests if r.method == "POST" and r.path == "/v1/refunds"]
+    assert len(posts) == 1 and posts[0].headers.get("Idempotency-Key") == refund.idempotency_key
+    assert check_submitted_refunds(now=now + REFUND_RECHECK + timedelta(seconds=1)) == 1
+    assert _refund_row().status is RefundStatus.SUCCEEDED
+    with session_scope() as session:
+        order = lock_order(session, order_id=order_id)
+        assert order is not None and order.state is OrderState.REFUNDED
+
+
+def test_refund_attempts_stripe_refuses_with_an_error_still_spend_the_budget(stripe: FakeStripe, configure) -> None:  # type: ignore[no-untyped-def]
+    configure(REFUND_MAX_ATTEMPTS=2)
+    stripe.default = lambda req: (400, {"error": {"type": "invalid_request_error", "code": "lock_timeout",
+                                                  "message": "try again"}}) \
+        if req.path == "/v1/refunds" else (200, _session("open"))
+    _refund_pending_order(make_campaign(make_brand(), supply_cap=5))
+    issue_refunds()
+    assert _refund_row().status is RefundStatus.FAILED  # not retryable: failed at once, whatever the budget
