@@ -142,17 +142,19 @@ def redeem_shell(content: rx.Component) -> rx.Component:
 
 def checkout_shell(content: rx.Component) -> rx.Component:
     """The public campaign pages, themed in the brand's primary and accent colours."""
-    from primsell.state.checkout.campaign import CheckoutCampaignState as S
+    from primsell.state.checkout.campaign import CheckoutCampaignState
 
     return rx.vstack(
         rx.hstack(
-            rx.cond(S.logo_url != "",
-                    rx.image(src=S.logo_url, alt="", height="36px", width="36px", border_radius="8px")),
-            rx.heading(S.brand_name, size="4", color="white"),
+            rx.cond(
+                CheckoutCampaignState.logo_url != "",
+                rx.image(src=CheckoutCampaignState.logo_url, alt="", height="36px", width="36px", border_radius="8px"),
+            ),
+            rx.heading(CheckoutCampaignState.brand_name, size="4", color="white"),
             padding="0.9em 1.5em",
             width="100%",
             align="center",
-            background=S.primary_color,
+            background=CheckoutCampaignState.primary_color,
             as_="header",
         ),
         rx.center(rx.box(content, width="100%", max_width="1000px", padding="2em 1em"), width="100%", as_="main"),
@@ -160,5 +162,8 @@ def checkout_shell(content: rx.Component) -> rx.Component:
         min_height="100vh",
         width="100%",
         spacing="0",
-        style={"--brand-primary": S.primary_color, "--brand-accent": S.accent_color},
+        style={
+            "--brand-primary": CheckoutCampaignState.primary_color,
+            "--brand-accent": CheckoutCampaignState.accent_color,
+        },
     )
