@@ -5,7 +5,7 @@ import reflex as rx
 
 from primsell import routes
 from primsell.components.forms import form_error, submit_button, text_field
-from primsell.pages.admin.decorator import admin_public_page
+from primsell.pages.registry import admin_public_page
 from primsell.state.admin.accept_invite import AdminAcceptInviteState
 
 

@@ -4,7 +4,7 @@ import reflex as rx
 
 from primsell import routes
 from primsell.components.forms import form_error, submit_button, text_field
-from primsell.pages.admin.decorator import admin_page
+from primsell.pages.registry import admin_page
 from primsell.state.admin.brand import AdminBrandState
 from primsell.state.session import SessionState
 

@@ -9,7 +9,7 @@ from primsell.components.dialogs import confirm_dialog
 from primsell.components.forms import form_error, select_field, submit_button, text_field, textarea_field
 from primsell.pages.admin.campaign_chain import contract_section
 from primsell.pages.admin.campaign_orders import orders_section
-from primsell.pages.admin.decorator import admin_page
+from primsell.pages.registry import admin_page
 from primsell.state.admin.campaign_form import CURRENCY_OPTIONS, KYC_OPTIONS, AdminCampaignFormState
 from primsell.state.session import SessionState
 

@@ -7,7 +7,7 @@ from primsell import routes
 from primsell.components.campaign_nav import campaign_nav
 from primsell.components.table import Column, data_table
 from primsell.pages.admin.campaign_chain import hash_link
-from primsell.pages.admin.decorator import admin_page
+from primsell.pages.registry import admin_page
 from primsell.state.admin.campaign_sales import STATUS_LABELS, STATUSES, AdminCampaignSalesState
 
 COLUMNS = [

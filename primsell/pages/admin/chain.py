@@ -8,7 +8,7 @@ from primsell.components.layout import no_access
 from primsell.components.table import Column, data_table
 from primsell.components.timeline import state_label
 from primsell.pages.admin.campaign_chain import hash_link
-from primsell.pages.admin.decorator import admin_page
+from primsell.pages.registry import admin_page
 from primsell.state.admin.chain import PURPOSES, STATUSES, AdminChainState
 
 TX_COLORS = {"queued": "gray", "sent": "blue", "mined": "cyan", "confirmed": "green", "reverted": "red",

@@ -5,7 +5,7 @@ import reflex as rx
 from primsell import routes
 from primsell.components.badges import phase_badge, status_badge
 from primsell.components.table import Column, data_table
-from primsell.pages.admin.decorator import admin_page
+from primsell.pages.registry import admin_page
 from primsell.state.admin.dashboard import AdminDashboardRoyaltiesState, AdminDashboardState
 from primsell.state.session import SessionState
 

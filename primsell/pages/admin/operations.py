@@ -8,7 +8,7 @@ from primsell.components.dialogs import confirm_dialog
 from primsell.components.layout import no_access
 from primsell.components.table import Column, data_table
 from primsell.components.timeline import state_label, timeline
-from primsell.pages.admin.decorator import admin_page
+from primsell.pages.registry import admin_page
 from primsell.state.admin.operations import (
     ENTITY_TYPES,
     REFRESH_EVERY_S,

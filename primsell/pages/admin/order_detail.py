@@ -5,7 +5,7 @@ import reflex as rx
 
 from primsell import routes
 from primsell.components.timeline import state_badge
-from primsell.pages.admin.decorator import admin_page
+from primsell.pages.registry import admin_page
 from primsell.state.admin.order_detail import REASON_MAX, AdminOrderDetailState
 
 KIND_ICONS = {"created": ("shopping-cart", "gray"), "state": ("git-commit-horizontal", "violet"),

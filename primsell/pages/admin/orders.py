@@ -6,7 +6,7 @@ from primsell import routes
 from primsell.components.layout import no_access
 from primsell.components.table import Column, data_table
 from primsell.components.timeline import state_badge, state_label
-from primsell.pages.admin.decorator import admin_page
+from primsell.pages.registry import admin_page
 from primsell.state.admin.orders import STATUSES, AdminOrdersState
 from primsell.state.session import SessionState
 

@@ -6,7 +6,7 @@ import reflex as rx
 from primsell import routes
 from primsell.components.layout import no_access
 from primsell.components.table import Column, data_table
-from primsell.pages.admin.decorator import admin_page
+from primsell.pages.registry import admin_page
 from primsell.state.admin.reconciliation import AdminReconciliationState
 
 STATUS_COLORS = {"clean": "green", "exceptions": "red", "failed": "orange", "running": "blue"}

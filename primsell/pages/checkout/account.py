@@ -6,15 +6,13 @@ import reflex as rx
 
 from primsell import routes
 from primsell.components.forms import field_error, form_error, submit_button, text_field
-from primsell.components.layout import page_loading, public_shell
+from primsell.components.layout import page_loading
 from primsell.components.sign_in import sign_in_form
 from primsell.pages.checkout.order import STATUS_COLORS
-from primsell.pages.registry import surface_page
+from primsell.pages.registry import checkout_public_page
 from primsell.state.checkout.account import CheckoutAccountState
 from primsell.state.checkout.password_link import CheckoutPasswordLinkState
 from primsell.state.sign_in import AuthSignInState
-
-account_page = surface_page("checkout", public_shell)
 
 WITHDRAWAL_BADGES = {
     "held": ("Held for you", "gray"), "queued": ("Withdrawal queued", "amber"), "sent": ("Sent, confirming", "blue"),
@@ -22,7 +20,7 @@ WITHDRAWAL_BADGES = {
 }
 
 
-@account_page(route=routes.ACCOUNT_LOGIN, title="Sign in to your account", on_load=AuthSignInState.reset_form)
+@checkout_public_page(route=routes.ACCOUNT_LOGIN, title="Sign in to your account", on_load=AuthSignInState.reset_form)
 def account_login() -> rx.Component:
     return rx.vstack(
         sign_in_form("account", "Sign in to your account", "See your orders and the collectibles we hold for you."),
@@ -91,7 +89,7 @@ def link_request_card() -> rx.Component:
     )
 
 
-@account_page(
+@checkout_public_page(
     route=routes.ACCOUNT_SET_PASSWORD, title="Choose your password", on_load=CheckoutPasswordLinkState.load_link
 )
 def set_password() -> rx.Component:
@@ -438,7 +436,7 @@ def withdrawal_dialog() -> rx.Component:
     )
 
 
-@account_page(route=routes.ACCOUNT, title="My account", on_load=CheckoutAccountState.load_account)
+@checkout_public_page(route=routes.ACCOUNT, title="My account", on_load=CheckoutAccountState.load_account)
 def account() -> rx.Component:
     return rx.cond(
         ~CheckoutAccountState.signed_in,

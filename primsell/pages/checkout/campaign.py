@@ -5,12 +5,9 @@ import reflex as rx
 
 from primsell import routes
 from primsell.components.forms import field_error, form_error, text_field
-from primsell.components.layout import checkout_shell
 from primsell.components.wallet import connect_wallet_button
-from primsell.pages.registry import surface_page
+from primsell.pages.registry import checkout_page
 from primsell.state.checkout.campaign import CUSTODIAL, OWN_WALLET, CheckoutBuyState, CheckoutCampaignState
-
-checkout_page = surface_page("checkout", checkout_shell)
 
 # What the disabled button says when the campaign cannot be bought.
 CLOSED_LABELS = {"not_started": "Not on sale yet", "not_deployed": "Not on sale yet", "sold_out": "Sold out",

@@ -4,11 +4,8 @@ links), or what went wrong (payment failed, expired, refunded) with a way back. 
 import reflex as rx
 
 from primsell import routes
-from primsell.components.layout import checkout_shell
-from primsell.pages.registry import surface_page
+from primsell.pages.registry import checkout_page
 from primsell.state.checkout.order import POLL_MAX_S, CheckoutOrderState
-
-checkout_page = surface_page("checkout", checkout_shell)
 
 STATUS_COLORS = {
     "created": "gray", "awaiting_payment": "amber", "payment_failed": "red", "paid": "blue", "minting": "blue",

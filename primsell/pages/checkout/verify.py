@@ -8,11 +8,9 @@ from backend.kyc.countries import countries
 from backend.kyc.service import CONSENT_TEXT
 from primsell import routes
 from primsell.components.forms import field_error, form_error, submit_button, text_field
-from primsell.components.layout import page_loading, public_shell
-from primsell.pages.registry import surface_page
+from primsell.components.layout import page_loading
+from primsell.pages.registry import checkout_public_page
 from primsell.state.checkout.verify import CheckoutVerifyState
-
-verify_page = surface_page("checkout", public_shell)
 
 MAX_BYTES = 10 * 1024 * 1024
 ACCEPT = {"image/jpeg": [".jpg", ".jpeg"], "image/png": [".png"], "application/pdf": [".pdf"]}
@@ -302,7 +300,8 @@ def _form() -> rx.Component:
     )
 
 
-@verify_page(route=routes.KYC_VERIFY, title="Verify your identity", on_load=CheckoutVerifyState.load_verification)
+@checkout_public_page(route=routes.KYC_VERIFY, title="Verify your identity",
+                      on_load=CheckoutVerifyState.load_verification)
 def verify() -> rx.Component:
     return rx.center(
         rx.cond(

@@ -4,11 +4,9 @@ import reflex as rx
 
 from primsell import routes
 from primsell.components.forms import field_error, submit_button
-from primsell.components.layout import kyc_shell, page_loading
-from primsell.pages.registry import surface_page
+from primsell.components.layout import page_loading
+from primsell.pages.registry import kyc_page
 from primsell.state.kyc.case import KycCaseState
-
-kyc_page = surface_page("kyc", kyc_shell, signed_in=True)
 
 SLA_COLORS = {"green": "green", "amber": "amber", "red": "red"}
 

@@ -6,12 +6,9 @@ from backend.kyc.countries import countries
 from backend.kyc.review import FLAGS
 from backend.workflow.machines import KycState
 from primsell import routes
-from primsell.components.layout import kyc_shell
 from primsell.components.table import Column, data_table
-from primsell.pages.registry import surface_page
+from primsell.pages.registry import kyc_page
 from primsell.state.kyc.queue import KycQueueState
-
-kyc_page = surface_page("kyc", kyc_shell, signed_in=True)
 
 COLUMNS = [
     Column("id", "Case"),

@@ -4,11 +4,8 @@ import reflex as rx
 
 from primsell import routes
 from primsell.components.forms import form_error, submit_button, text_field
-from primsell.components.layout import redeem_shell
-from primsell.pages.registry import surface_page
+from primsell.pages.registry import redeem_page
 from primsell.state.redeem.landing import RedeemLandingState
-
-redeem_page = surface_page("redeem", redeem_shell)
 
 
 @redeem_page(route=routes.REDEEM, title="Redeem a reward", on_load=RedeemLandingState.reset_form)
