@@ -20,19 +20,13 @@ from backend.chain.service import (
 from backend.errors import DomainError
 from primsell import routes
 from primsell.components.timeline import timeline_rows
+from primsell.format import short_hex
 from primsell.state.session import SessionState, client_connected
 from primsell.state.table import PagedTableMixin
 
 REFRESH_EVERY_S = 2
 # A tab left open (or a task Reflex failed to cancel) stops polling after an hour; Refresh starts it again.
 MAX_AUTO_REFRESHES = 1800
-
-
-def short_hex(value: str | None, keep: int = 6) -> str:
-    """0x1234ab…cdef: hashes and addresses fit a table cell; the full value goes in a title attribute."""
-    if not value:
-        return ""
-    return value if len(value) <= 2 + 2 * keep else f"{value[:2 + keep]}…{value[-keep:]}"
 
 
 def stage_of(state: str, tx_hash: str) -> str:

@@ -21,9 +21,9 @@ from backend.campaigns.service import (
 from backend.errors import DomainError, NotFound
 from backend.money import CURRENCY_EXPONENTS, SUPPORTED_CURRENCIES, parse_amount, to_decimal
 from primsell import routes
+from primsell.format import datetime_local
 from primsell.state.session import SessionState
 
-DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 TEXT_FIELDS = ("slug", "name", "description", "image_url", "royalty_receiver", "primary_color", "accent_color",
                "logo_url")
 # Backend field names that the form shows under another input.
@@ -132,8 +132,8 @@ def campaign_values(c: Campaign) -> dict[str, str]:
         "currency": c.currency,
         "supply_cap": str(c.supply_cap),
         "per_wallet_cap": str(c.per_wallet_cap),
-        "sale_starts_at": c.sale_starts_at.astimezone(UTC).strftime(DATETIME_LOCAL) if c.sale_starts_at else "",
-        "sale_ends_at": c.sale_ends_at.astimezone(UTC).strftime(DATETIME_LOCAL) if c.sale_ends_at else "",
+        "sale_starts_at": datetime_local(c.sale_starts_at),
+        "sale_ends_at": datetime_local(c.sale_ends_at),
         "royalty_percent": f"{(Decimal(c.royalty_bps) / 100).normalize():f}",
         "kyc_requirement": c.kyc_requirement or "none",
         "kyc_threshold": f"{to_decimal(c.kyc_threshold_minor, c.currency):.{exponent}f}" if c.kyc_threshold_minor

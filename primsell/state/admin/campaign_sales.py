@@ -10,11 +10,12 @@ import reflex as rx
 
 from backend.chain.config import ChainConfig, chain_config
 from backend.errors import DomainError, NotFound
-from backend.money import format_amount
+from backend.money import money_text
 from backend.sales.models import SaleStatus
 from backend.sales.service import SaleRow, SalesContext, list_sales, sales_context, units_text
 from primsell import routes
-from primsell.state.admin.orders import day_range, parse_day, short_hex, utc_text
+from primsell.format import short_hex, utc_datetime
+from primsell.state.admin.orders import day_range, parse_day
 from primsell.state.session import SessionState
 from primsell.state.table import PagedTableMixin
 
@@ -38,7 +39,7 @@ def amount_text(amount: int | None, decimals: int, symbol: str) -> str:
 
 
 def usd_cents_text(cents: int | None) -> str:
-    return "" if cents is None else format_amount(cents, "USD")
+    return "" if cents is None else money_text(cents, "USD")
 
 
 def _explorer(chain: str) -> ChainConfig | None:
@@ -59,7 +60,7 @@ def sale_rows(items: list[SaleRow], context: SalesContext) -> list[dict[str, str
         shortfall = sale.shortfall
         rows.append({
             "id": str(sale.id),
-            "sold_at": utc_text(sale.sold_at),
+            "sold_at": utc_datetime(sale.sold_at),
             "marketplace": sale.marketplace,
             "token": f"#{sale.token_id}",
             "token_url": routes.token_metadata(context.slug, sale.token_id),

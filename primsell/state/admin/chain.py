@@ -11,8 +11,7 @@ import reflex as rx
 from backend.chain.models import TxPurpose, TxState
 from backend.chain.service import SignerBalance, TxRow, list_transactions, signer_balances
 from backend.errors import DomainError, Forbidden, NotAuthenticated
-from primsell.state.admin.campaign_chain import short_hex
-from primsell.state.admin.operations import utc_text
+from primsell.format import short_hex, utc_datetime
 from primsell.state.session import SessionState
 from primsell.state.table import PagedTableMixin
 
@@ -58,7 +57,7 @@ def tx_rows(items: list[TxRow]) -> list[dict[str, str]]:
             "block": "" if t.block_number is None else f"{t.block_number:,}",
             "attempts": str(t.attempts),
             "error": t.error,
-            "created_at": utc_text(t.created_at),
+            "created_at": utc_datetime(t.created_at, seconds=True),
         }
         for t in items
     ]

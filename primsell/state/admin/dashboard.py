@@ -9,7 +9,7 @@ import reflex as rx
 from backend.campaigns.models import CampaignStatus
 from backend.campaigns.service import list_campaigns
 from backend.errors import DomainError
-from backend.money import format_amount
+from backend.money import money_text
 from primsell import routes
 from primsell.state.session import SessionState
 from primsell.state.table import PagedTableMixin
@@ -48,7 +48,7 @@ class AdminDashboardState(PagedTableMixin, rx.State):
                 "slug": c.slug,
                 "status": c.status.value,
                 "phase": c.sale_phase().value,
-                "price": format_amount(c.price_minor, c.currency),
+                "price": money_text(c.price_minor, c.currency),
                 "supply": f"{c.sold_count:,} / {c.supply_cap:,}",
                 "edit_url": routes.admin_campaign(c.id),  # type: ignore[arg-type]
                 "public_url": routes.campaign_page(c.slug),

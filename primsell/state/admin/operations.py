@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
 import reflex as rx
 
@@ -15,6 +14,7 @@ from backend.workflow.machines import MACHINES
 from backend.workflow.transitions import history
 from primsell import routes
 from primsell.components.timeline import timeline_rows
+from primsell.format import utc_datetime
 from primsell.state.session import SessionState
 from primsell.state.table import PagedTableMixin
 
@@ -23,17 +23,6 @@ REFRESH_EVERY_S = 5
 MAX_AUTO_REFRESHES = 720
 DEAD_LETTER_LIMIT = 50
 ENTITY_TYPES = list(MACHINES)  # order, contract, reward, kyc_case
-
-
-def utc_text(value: datetime | str | None) -> str:
-    """Times on the page are UTC and say so."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, str):  # SQLite aggregates come back as text
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def duration_text(seconds: float | None) -> str:
@@ -63,8 +52,15 @@ def _short(text: str, limit: int = 240) -> str:
 
 def _error_rows(errors: list[ErrorView]) -> list[dict[str, str]]:
     return [
-        {"id": str(e.id), "source": e.source, "exc_type": e.exc_type, "message": _short(e.message),
-         "count": f"{e.count:,}", "first_seen": utc_text(e.first_seen), "last_seen": utc_text(e.last_seen)}
+        {
+            "id": str(e.id),
+            "source": e.source,
+            "exc_type": e.exc_type,
+            "message": _short(e.message),
+            "count": f"{e.count:,}",
+            "first_seen": utc_datetime(e.first_seen, seconds=True),
+            "last_seen": utc_datetime(e.last_seen, seconds=True),
+        }
         for e in errors
     ]
 
@@ -93,18 +89,25 @@ class AdminOperationsState(PagedTableMixin, rx.State):
                 "name": d.name,
                 "schedule": d.schedule,
                 "holder": d.lease_holder or "",
-                "last_run": utc_text(d.last_started_at),
+                "last_run": utc_datetime(d.last_started_at, seconds=True),
                 "duration": duration_text(d.last_duration_s),
                 "outcome": d.last_outcome or "",
                 "items": "" if d.last_items is None else f"{d.last_items:,}",
                 "error": _short(d.last_error),
-                "next_run": utc_text(d.next_run_at),
+                "next_run": utc_datetime(d.next_run_at, seconds=True),
             }
             for d in ov.daemons
         ]
         self.dead_letters = [
-            {"event_id": str(x.event_id), "topic": x.topic, "entity": x.entity or "", "subscriber": x.subscriber,
-             "attempts": str(x.attempts), "error": _short(x.last_error), "created_at": utc_text(x.created_at)}
+            {
+                "event_id": str(x.event_id),
+                "topic": x.topic,
+                "entity": x.entity or "",
+                "subscriber": x.subscriber,
+                "attempts": str(x.attempts),
+                "error": _short(x.last_error),
+                "created_at": utc_datetime(x.created_at, seconds=True),
+            }
             for x in ov.dead_letters
         ]
         hb = ov.scheduler
@@ -113,12 +116,14 @@ class AdminOperationsState(PagedTableMixin, rx.State):
             self.heartbeat_text = "No scheduler has ever reported in."
         else:
             runners = f"{hb.runners} runner{'s' if hb.runners != 1 else ''} alive"
-            self.heartbeat_text = f"Last beat {age_text(hb.age_s)} ({utc_text(hb.last_beat_at)}) · {runners}"
+            self.heartbeat_text = (
+                f"Last beat {age_text(hb.age_s)} ({utc_datetime(hb.last_beat_at, seconds=True)}) · {runners}"
+            )
         b = ov.backlog
         self.backlog = {"pending": f"{b.pending:,}", "due": f"{b.due:,}", "dead": f"{b.dead:,}",
-                        "oldest": utc_text(b.oldest_pending_at)}
+                        "oldest": utc_datetime(b.oldest_pending_at, seconds=True)}
         self.rows, self.total = _error_rows(ov.errors), ov.errors_total
-        self.refreshed_at = utc_text(utcnow())
+        self.refreshed_at = utc_datetime(utcnow(), seconds=True)
 
     async def _fetch(self) -> None:
         """Paging the error log reads that page only."""

@@ -11,7 +11,7 @@ from backend.errors import DomainError, Forbidden, NotAuthenticated, NotFound
 from backend.money import money_text
 from backend.orders.admin import OrderDetail, TimelineEntry, order_detail, refund_order, retry_refund
 from primsell import routes
-from primsell.state.admin.orders import utc_text
+from primsell.format import utc_datetime
 from primsell.state.session import SessionState
 
 REASON_MIN, REASON_MAX = 3, 500
@@ -19,7 +19,7 @@ REASON_MIN, REASON_MAX = 3, 500
 
 def timeline_entry_row(entry: TimelineEntry) -> dict[str, str]:
     """Display-ready; a state change also carries its two states so the page can badge them."""
-    row = {"at": entry.at.strftime("%Y-%m-%d %H:%M:%S UTC") if entry.at else "", "kind": entry.kind,
+    row = {"at": utc_datetime(entry.at, seconds=True), "kind": entry.kind,
            "title": entry.title, "detail": entry.detail, "actor": entry.actor, "from": "", "to": ""}
     if entry.kind == "state" and " -> " in entry.title:
         row["from"], row["to"] = entry.title.split(" -> ", 1)
@@ -76,8 +76,8 @@ class AdminOrderDetailState(rx.State):
         self.paid_amount = money_text(d.paid_amount_minor, o.currency) if d.paid_amount_minor is not None else ""
         self.refunded = money_text(o.refunded_minor, o.currency) if o.refunded_minor else ""
         self.tx_hash, self.token_ids = o.tx_hash, list(o.token_ids)
-        self.created_at, self.paid_at = utc_text(o.created_at), utc_text(o.paid_at)
-        self.expires_at = utc_text(d.expires_at)
+        self.created_at, self.paid_at = utc_datetime(o.created_at), utc_datetime(o.paid_at)
+        self.expires_at = utc_datetime(d.expires_at)
         self.payment_provider, self.payment_session_id = d.payment_provider, d.payment_session_id
         self.payment_intent_id = d.payment_intent_id
         self.failure_reason, self.refund_reason = d.failure_reason, d.refund_reason

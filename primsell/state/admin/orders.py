@@ -16,26 +16,12 @@ from backend.money import money_text
 from backend.orders.admin import OrderRow, list_orders
 from backend.workflow.machines import OrderState
 from primsell import routes
+from primsell.format import short_hex, utc_datetime
 from primsell.state.session import ANONYMOUS, SessionState
 from primsell.state.table import PagedTableMixin
 
 STATUSES = [s.value for s in OrderState]
 MAX_CAMPAIGN_OPTIONS = 100
-
-
-def short_hex(value: str | None, keep: int = 6) -> str:
-    """0x1234ab…cdef for a table cell; the full value goes in a title attribute."""
-    if not value:
-        return ""
-    return value if len(value) <= 2 + 2 * keep else f"{value[:2 + keep]}…{value[-keep:]}"
-
-
-def utc_text(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def parse_day(value: str) -> date | None:
@@ -58,7 +44,7 @@ def order_rows(items: list[OrderRow]) -> list[dict[str, str]]:
         {
             "id": str(o.id),
             "public_id": o.public_id,
-            "created_at": utc_text(o.created_at),
+            "created_at": utc_datetime(o.created_at),
             "campaign": o.campaign_name,
             "status": o.status,
             "email": o.email,

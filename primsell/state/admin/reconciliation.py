@@ -20,7 +20,7 @@ from backend.reconciliation.service import (
     run_view,
 )
 from primsell import routes
-from primsell.state.admin.operations import utc_text
+from primsell.format import utc_datetime, utc_time
 from primsell.state.session import SessionState
 from primsell.state.table import PagedTableMixin
 
@@ -35,10 +35,19 @@ KIND_LABELS = {
 def _run_row(run: RunView | None) -> dict[str, str]:
     if run is None:
         return {}
-    return {"id": str(run.id), "status": run.status, "trigger": run.trigger, "scope": run.scope,
-            "since": utc_text(run.since), "started_at": utc_text(run.started_at),
-            "finished_at": utc_text(run.finished_at), "provider": run.provider, "orders": f"{run.orders_checked:,}",
-            "error": run.error, "stage": run.stage}
+    return {
+        "id": str(run.id),
+        "status": run.status,
+        "trigger": run.trigger,
+        "scope": run.scope,
+        "since": utc_datetime(run.since, seconds=True),
+        "started_at": utc_datetime(run.started_at, seconds=True),
+        "finished_at": utc_datetime(run.finished_at, seconds=True),
+        "provider": run.provider,
+        "orders": f"{run.orders_checked:,}",
+        "error": run.error,
+        "stage": run.stage,
+    }
 
 
 def _totals_rows(totals: dict[str, Totals]) -> list[dict[str, str]]:
@@ -93,7 +102,7 @@ class AdminReconciliationState(PagedTableMixin, rx.State):
         self.totals = _totals_rows(report.totals)
         self.rows, self.total = _exception_rows(report), report.exceptions_total
         if report.running is not None and not self.running:
-            self.progress = f"A run started {report.running.started_at:%H:%M} UTC is going on: {report.running.stage}"
+            self.progress = f"A run started {utc_time(report.running.started_at)} is going on: {report.running.stage}"
 
     async def _fetch(self) -> None:
         actor = await SessionState.current_actor(self)

@@ -19,7 +19,7 @@ from backend.orders.accounts import CustodialToken, list_custodial_tokens, withd
 from backend.orders.service import list_orders_for_user
 from backend.validation import check_address
 from primsell import routes
-from primsell.state.checkout.campaign import utc_time
+from primsell.format import utc_datetime
 from primsell.state.session import SessionState, client_connected, session_cookie
 
 POLL_EVERY_S = 2
@@ -112,7 +112,7 @@ class CheckoutAccountState(rx.State):
         self.orders = [{
             "public_id": v.public_id, "campaign_name": v.campaign_name, "status": v.status,
             "status_label": v.status_label, "amount": v.amount_display, "quantity": str(v.quantity),
-            "placed": utc_time(v.created_at) if v.created_at else "", "url": routes.order_page(v.public_id),
+            "placed": utc_datetime(v.created_at), "url": routes.order_page(v.public_id),
         } for v in views]
         self.orders_loaded = True
         return None

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import reflex as rx
@@ -14,7 +13,7 @@ import reflex as rx
 from backend.auth.service import actor_for_web_session
 from backend.errors import DomainError, NotFound, ValidationFailed
 from backend.kyc.errors import KycRequired
-from backend.money import format_amount
+from backend.money import money_text
 from backend.orders.errors import (
     CheckoutRateLimited,
     NotOnSale,
@@ -34,6 +33,7 @@ from backend.orders.service import (
 from backend.payments.factory import provider_name
 from backend.settings import get_settings
 from backend.validation import SLUG_RE, check_address
+from primsell.format import utc_datetime
 from primsell.state.session import client_ip, session_cookie
 from primsell.state.wallet import CONNECT_WALLET_SCRIPT, connected_address
 
@@ -53,10 +53,6 @@ _FIELD_NAMES = {"wallet": "wallet_address"}
 UNEXPECTED_ERROR = "Something went wrong on our side; you were not charged. Please try again."
 
 log = logging.getLogger(__name__)
-
-
-def _when(value: datetime | None) -> str:
-    return value.strftime("%d %b %Y, %H:%M UTC") if value else ""
 
 
 def _slug_from_url(state: rx.State) -> str:
@@ -101,13 +97,13 @@ class CheckoutCampaignState(rx.State):
         self.name, self.description, self.image_url = c.name, c.description, c.image_url
         self.brand_name, self.logo_url = public.brand_name, public.logo_url
         self.primary_color, self.accent_color = public.primary_color, public.accent_color
-        self.price = format_amount(c.price_minor, c.currency)
+        self.price = money_text(c.price_minor, c.currency)
         self.supply_left, self.supply_cap, self.per_wallet_cap = c.supply_left, c.supply_cap, c.per_wallet_cap
         self.phase = sale.phase
-        self.starts_at, self.ends_at = _when(c.sale_starts_at), _when(c.sale_ends_at)
+        self.starts_at, self.ends_at = utc_datetime(c.sale_starts_at), utc_datetime(c.sale_ends_at)
         self.kyc_note = {
             "every_buyer": "Buyers verify their identity (KYC) before they pay.",
-            "above_amount": f"Buyers whose orders total more than {format_amount(c.kyc_threshold_minor, c.currency)} "
+            "above_amount": f"Buyers whose orders total more than {money_text(c.kyc_threshold_minor, c.currency)} "
                             "verify their identity (KYC) before they pay.",
         }.get(c.kyc_requirement, "")
         self.loaded = True
@@ -135,12 +131,6 @@ class CheckoutCampaignState(rx.State):
 
 
 # -- the buy box ----------------------------------------------------------------------------------------------------
-
-def utc_time(value: datetime) -> str:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%d %b %Y, %H:%M UTC")
-
 
 def crypto_text(amount: Decimal, asset: str) -> str:
     """0.00833333 ETH; trailing zeros dropped, never in exponent form."""
@@ -194,7 +184,7 @@ class CheckoutBuyState(rx.State):
         if q.crypto is not None:
             self.crypto_amount = crypto_text(q.crypto.amount, q.crypto.asset)
             self.crypto_rate = rate_text(q.crypto, q.currency)
-            self.crypto_time = utc_time(q.crypto.fetched_at)
+            self.crypto_time = utc_datetime(q.crypto.fetched_at)
             self.crypto_static = q.crypto.source == "static"
             self.crypto_unavailable = ""
         else:

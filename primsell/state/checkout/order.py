@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 
 import reflex as rx
 
@@ -17,7 +16,8 @@ from backend.notifications.service import dev_mailbox_url
 from backend.orders.accounts import CLAIMABLE_STATES, can_claim_account, send_account_link
 from backend.orders.service import OrderView, get_order_public
 from primsell import routes
-from primsell.state.checkout.campaign import CheckoutCampaignState, crypto_text, utc_time
+from primsell.format import utc_datetime
+from primsell.state.checkout.campaign import CheckoutCampaignState, crypto_text
 
 # The polling back-off: the first re-read after POLL_FIRST_S, each next one twice as late while the order shows no
 # change, at most POLL_MAX_S apart; a change brings it back to POLL_FIRST_S (the next step usually follows soon).
@@ -57,10 +57,6 @@ async def follow_order(shown: OrderView, read: Callable[[], Awaitable[OrderView 
         changed, shown = view != shown, view
         if view.status in SETTLED:
             return
-
-
-def _time(value: datetime | None) -> str:
-    return utc_time(value) if value else ""
 
 
 def _public_id_from_url(state: rx.State) -> str:
@@ -128,7 +124,7 @@ class CheckoutOrderState(rx.State):
             self.crypto = crypto_text(view.crypto_amount, view.crypto_asset)
             rate = f"1 {view.crypto_asset} = {view.fx_rate:,.2f} {view.currency}" if view.fx_rate else ""
             source = "demo rate" if view.fx_source == "static" else "live rate"
-            self.crypto_note = " · ".join(x for x in (rate, source, _time(view.fx_fetched_at)) if x)
+            self.crypto_note = " · ".join(x for x in (rate, source, utc_datetime(view.fx_fetched_at)) if x)
         else:
             self.crypto, self.crypto_note = "", ""
         self.wallet_address, self.custodial = view.wallet_address, view.custodial
@@ -141,8 +137,8 @@ class CheckoutOrderState(rx.State):
                         "explorer": view.collection_url} for t in view.token_ids]
         self.failure_reason, self.refund_reason = view.failure_reason, view.refund_reason
         self.refunded = money_text(view.refunded_minor, view.currency) if view.refunded_minor else ""
-        self.created_at, self.paid_at = _time(view.created_at), _time(view.paid_at)
-        self.minted_at, self.expires_at = _time(view.minted_at), _time(view.expires_at)
+        self.created_at, self.paid_at = utc_datetime(view.created_at), utc_datetime(view.paid_at)
+        self.minted_at, self.expires_at = utc_datetime(view.minted_at), utc_datetime(view.expires_at)
 
     @rx.event
     async def load_order(self):

@@ -17,10 +17,10 @@ from backend.errors import DomainError, NotAuthenticated
 from backend.kyc import countries
 from backend.kyc.service import KycStatusView, my_status, stage_document, submit, withdraw
 from primsell import routes
+from primsell.format import utc_date
 from primsell.state.session import SessionState, client_ip
 
 KINDS = ("front", "back", "selfie")
-DATE_FORMAT = "%d %B %Y"
 
 
 class CheckoutVerifyState(rx.State):
@@ -74,7 +74,7 @@ class CheckoutVerifyState(rx.State):
 
     def _show(self, view: KycStatusView) -> None:
         self.status, self.label, self.message = view.status, view.label, view.message
-        self.valid_until = view.valid_until.strftime(DATE_FORMAT) if view.valid_until else ""
+        self.valid_until = utc_date(view.valid_until)
         self.changes_requested, self.reject_reason = view.changes_requested, view.reject_reason
         self.can_submit, self.can_resubmit, self.can_withdraw = view.can_submit, view.can_resubmit, view.can_withdraw
         self.previous = dict(view.previous)

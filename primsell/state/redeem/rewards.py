@@ -23,6 +23,7 @@ from backend.rewards.holdings import Holder, account_holder
 from backend.rewards.qr import qr_svg_data_url
 from backend.rewards.redemption import HolderPerk, issue_code, my_perks, redeem_online
 from backend.settings import get_settings
+from primsell.format import utc_time
 from primsell.state.session import SessionState, client_connected, client_ip
 from primsell.state.wallet import CONNECT_WALLET_SCRIPT, connected_address
 
@@ -170,7 +171,7 @@ class RedeemRewardsState(rx.State):
             self.error = exc.message
             return RedeemRewardsState.load_perks
         self.qr_code, self.qr_image = issued.code, qr_svg_data_url(issued.code)
-        self.qr_expires_at = issued.expires_at.strftime("%H:%M:%S UTC")
+        self.qr_expires_at = utc_time(issued.expires_at, seconds=True)
         row = next((p for p in self.perks if p["key"] == f"{reward_id}:{token_id}"), None)
         self.qr_title = row["title"] if row else ""
         self.qr_token, self.qr_open = token_id, True
@@ -200,7 +201,7 @@ class RedeemRewardsState(rx.State):
                 if self._qr_generation != generation:
                     return
                 self.qr_code, self.qr_image = issued.code, qr_svg_data_url(issued.code)
-                self.qr_expires_at = issued.expires_at.strftime("%H:%M:%S UTC")
+                self.qr_expires_at = utc_time(issued.expires_at, seconds=True)
 
     @rx.event
     async def set_qr_open(self, value: bool):
