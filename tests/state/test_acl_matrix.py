@@ -59,7 +59,7 @@ ADMINS = frozenset({"brand_admin", "platform_admin"})  # brand A's own admin, an
 NOBODY: frozenset[str] = frozenset()
 
 # What each handler that changes no stored data does instead (so that it needs no row in the matrix):
-READ = "read"  # reads as the current actor (SessionState.current_actor) and shows it
+READ = "read"  # reads as the current actor (primsell.state.session.current_actor) and shows it
 UI = "ui"  # changes only this tab's page state
 OWN = "own session"  # signs the caller's own session out
 PUBLIC = "public"  # anyone may: sign-in, checkout, emailed links (proved by their token), not role-gated

@@ -21,7 +21,7 @@ from backend.errors import DomainError
 from primsell import routes
 from primsell.components.timeline import timeline_rows
 from primsell.format import short_hex
-from primsell.state.session import SessionState, client_connected
+from primsell.state.session import SessionState, client_connected, current_actor
 from primsell.state.table import PagedTableMixin
 
 REFRESH_EVERY_S = 2
@@ -155,7 +155,7 @@ class AdminCampaignChainState(PagedTableMixin, rx.State):
         self.campaign_id = self._campaign_from_url()
         self.loaded, self.loading, self.page, self.requesting = False, True, 1, False
         self.rows, self.total, self.entries = [], 0, []
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return SessionState.to_sign_in
         if not self.campaign_id:
@@ -188,7 +188,7 @@ class AdminCampaignChainState(PagedTableMixin, rx.State):
                 async with self:
                     if generation != self._poll_generation or not self._here() or not client_connected(self):
                         return
-                    actor = await SessionState.current_actor(self)
+                    actor = await current_actor(self)
                     campaign_id, page, minted = self.campaign_id, self.page, self.minted
                     limit, offset = self.page_size, self.offset
                 if actor is None:
@@ -215,7 +215,7 @@ class AdminCampaignChainState(PagedTableMixin, rx.State):
     # -- the tokens table (PagedTableMixin pages it) -------------------------------------------------------------
 
     async def _fetch(self) -> None:
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return
         try:
@@ -229,7 +229,7 @@ class AdminCampaignChainState(PagedTableMixin, rx.State):
     # -- commands ------------------------------------------------------------------------------------------------------
 
     async def _command(self, command, done: str):  # type: ignore[no-untyped-def]
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             yield SessionState.to_sign_in
             return

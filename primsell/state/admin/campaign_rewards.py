@@ -1,7 +1,7 @@
 """/admin/campaigns/<id>/rewards: define, change and end a campaign's rewards; per reward its statistics
 (redemptions per day, by location and staff member, refused attempts and why) and its change history.
 
-Every handler asks `SessionState.current_actor(self)` for the actor as it is now and calls one backend service; the
+Every handler asks `current_actor(self)` for the actor as it is now and calls one backend service; the
 service checks the brand (another brand's campaign is "not found") and validates the whole reward.
 """
 
@@ -17,7 +17,7 @@ from backend.errors import DomainError, NotFound
 from backend.rewards.models import Reward
 from backend.rewards.service import define_reward, end_reward, list_rewards, reward_stats, update_reward
 from primsell.format import datetime_local, utc_date, utc_datetime
-from primsell.state.session import SessionState
+from primsell.state.session import SessionState, current_actor
 
 FORM_FIELDS = ("kind", "title", "description", "image_url", "starts_at", "ends_at", "token_ranges", "requires_kyc",
                "channel", "use_period", "uses_per_period", "locations", "payout_mode", "amount_per_token",
@@ -169,7 +169,7 @@ class AdminCampaignRewardsState(rx.State):
 
     @rx.event
     async def load_rewards(self):
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return SessionState.to_sign_in
         self.campaign_id = self._campaign_from_url()
@@ -207,7 +207,7 @@ class AdminCampaignRewardsState(rx.State):
 
     @rx.event
     async def submit_reward(self, form: dict):
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             yield SessionState.to_sign_in
             return
@@ -238,7 +238,7 @@ class AdminCampaignRewardsState(rx.State):
 
     @rx.event
     async def end_reward(self, reward_id: str):
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return SessionState.to_sign_in
         if not reward_id.isdigit():
@@ -256,7 +256,7 @@ class AdminCampaignRewardsState(rx.State):
 
     @rx.event
     async def show_stats(self, reward_id: str):
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return SessionState.to_sign_in
         if not reward_id.isdigit():

@@ -16,7 +16,7 @@ from backend.sales.service import SaleRow, SalesContext, list_sales, sales_conte
 from primsell import routes
 from primsell.format import short_hex, utc_datetime
 from primsell.state.admin.orders import day_range, parse_day
-from primsell.state.session import SessionState
+from primsell.state.session import current_actor
 from primsell.state.table import PagedTableMixin
 
 STATUSES = [s.value for s in SaleStatus]
@@ -131,7 +131,7 @@ class AdminCampaignSalesState(PagedTableMixin, rx.State):
         return routes.api_campaign_sales_export(self.campaign_id, params)
 
     async def _fetch(self) -> None:
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None or not self.campaign_id:
             self.rows, self.total = [], 0
             return

@@ -15,7 +15,7 @@ from backend.workflow.transitions import history
 from primsell import routes
 from primsell.components.timeline import timeline_rows
 from primsell.format import utc_datetime
-from primsell.state.session import SessionState
+from primsell.state.session import SessionState, current_actor
 from primsell.state.table import PagedTableMixin
 
 REFRESH_EVERY_S = 5
@@ -127,7 +127,7 @@ class AdminOperationsState(PagedTableMixin, rx.State):
 
     async def _fetch(self) -> None:
         """Paging the error log reads that page only."""
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return
         try:
@@ -140,7 +140,7 @@ class AdminOperationsState(PagedTableMixin, rx.State):
 
     async def _load_overview(self) -> bool:
         """Read the overview; False when the tab is signed out (the handler then sends it to sign in)."""
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return False
         try:
@@ -208,7 +208,7 @@ class AdminOperationsState(PagedTableMixin, rx.State):
                 async with self:
                     if not self._still_watching(generation):
                         return
-                    actor = await SessionState.current_actor(self)
+                    actor = await current_actor(self)
                     limit, offset = self.page_size, self.offset
                 if actor is None:
                     return
@@ -233,7 +233,7 @@ class AdminOperationsState(PagedTableMixin, rx.State):
 
     @rx.event
     async def retry(self, event_id: str):
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return SessionState.to_sign_in
         if not event_id.isdigit():
@@ -274,7 +274,7 @@ class AdminOperationsHistoryState(rx.State):
             self.id_error = "Enter a numeric id."
             return
         self.id_error = ""
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             yield SessionState.to_sign_in
             return

@@ -12,7 +12,7 @@ from backend.money import money_text
 from backend.orders.admin import OrderDetail, TimelineEntry, order_detail, refund_order, retry_refund
 from primsell import routes
 from primsell.format import utc_datetime
-from primsell.state.session import SessionState
+from primsell.state.session import SessionState, current_actor
 
 REASON_MIN, REASON_MAX = 3, 500
 
@@ -90,7 +90,7 @@ class AdminOrderDetailState(rx.State):
         self.order_id = int(raw) if raw.isdigit() else 0
         self.loaded, self.not_found, self.forbidden = False, False, False
         self.refund_open, self.refund_text, self.refund_error, self.refunding = False, "", "", False
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return SessionState.to_sign_in
         if not self.order_id:
@@ -125,7 +125,7 @@ class AdminOrderDetailState(rx.State):
         if not REASON_MIN <= len(reason) <= REASON_MAX:
             self.refund_error = f"Give a reason ({REASON_MIN} to {REASON_MAX} characters): the buyer sees it."
             return
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             yield SessionState.to_sign_in
             return
@@ -146,7 +146,7 @@ class AdminOrderDetailState(rx.State):
     @rx.event
     async def retry_refund(self):
         """Send again a refund the provider refused for good (a new refund with its own key)."""
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             yield SessionState.to_sign_in
             return

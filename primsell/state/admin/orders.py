@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import reflex as rx
 
-from backend.auth.acl import Actor
 from backend.campaigns.service import list_campaigns
 from backend.errors import DomainError, Forbidden, NotAuthenticated
 from backend.money import money_text
@@ -17,7 +16,7 @@ from backend.orders.admin import OrderRow, list_orders
 from backend.workflow.machines import OrderState
 from primsell import routes
 from primsell.format import short_hex, utc_datetime
-from primsell.state.session import ANONYMOUS, SessionState
+from primsell.state.session import ANONYMOUS, SessionState, current_actor_and_brand
 from primsell.state.table import PagedTableMixin
 
 STATUSES = [s.value for s in OrderState]
@@ -113,12 +112,6 @@ class AdminOrdersState(PagedTableMixin, rx.State):
     def filtered(self) -> bool:
         return bool(self.status_filter or self.campaign_filter or self.date_from or self.date_to or self.search)
 
-    async def _actor_and_brand(self) -> tuple[Actor | None, int]:
-        """The actor as it is now (SessionState.current_actor) and the brand chosen in the switcher."""
-        actor = await SessionState.current_actor(self)
-        brand_id = (await self.get_state(SessionState)).brand_id
-        return (actor, brand_id) if actor is not None and brand_id else (None, 0)
-
     def _filters(self) -> dict:
         date_from, date_to = day_range(self.date_from, self.date_to)
         return {
@@ -132,7 +125,7 @@ class AdminOrdersState(PagedTableMixin, rx.State):
         }
 
     async def _fetch(self) -> None:
-        actor, brand_id = await self._actor_and_brand()
+        actor, brand_id = await current_actor_and_brand(self)
         self.brand_id = brand_id
         if actor is None:
             self.rows, self.total = [], 0
@@ -170,7 +163,7 @@ class AdminOrdersState(PagedTableMixin, rx.State):
             yield update
 
     async def _load_campaign_options(self):  # type: ignore[no-untyped-def]
-        actor, brand_id = await self._actor_and_brand()
+        actor, brand_id = await current_actor_and_brand(self)
         if actor is None:
             session = await self.get_state(SessionState)
             return SessionState.to_sign_in if session.status == ANONYMOUS else None

@@ -21,7 +21,7 @@ from backend.reconciliation.service import (
 )
 from primsell import routes
 from primsell.format import utc_datetime, utc_time
-from primsell.state.session import SessionState
+from primsell.state.session import SessionState, current_actor, current_brand
 from primsell.state.table import PagedTableMixin
 
 PROGRESS_EVERY_S = 1.0
@@ -93,10 +93,6 @@ class AdminReconciliationState(PagedTableMixin, rx.State):
     _run_id: int = 0
     _execute: bool = False
 
-    async def _brand(self) -> int | None:
-        session = await self.get_state(SessionState)
-        return session.brand_id or None
-
     def _show(self, report: Report) -> None:
         self.last_run = _run_row(report.run)
         self.totals = _totals_rows(report.totals)
@@ -105,12 +101,12 @@ class AdminReconciliationState(PagedTableMixin, rx.State):
             self.progress = f"A run started {utc_time(report.running.started_at)} is going on: {report.running.stage}"
 
     async def _fetch(self) -> None:
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return
         try:
-            report = await asyncio.to_thread(latest_report, actor, await self._brand(), limit=self.page_size,
-                                             offset=self.offset)
+            brand = await current_brand(self) or None
+            report = await asyncio.to_thread(latest_report, actor, brand, limit=self.page_size, offset=self.offset)
         except (Forbidden, NotAuthenticated):
             self.forbidden = True
             return
@@ -135,11 +131,11 @@ class AdminReconciliationState(PagedTableMixin, rx.State):
         then follow it in the background."""
         if self.running:
             return None
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return SessionState.to_sign_in
         try:
-            run_id, new = await asyncio.to_thread(reconcile_now, actor, await self._brand())
+            run_id, new = await asyncio.to_thread(reconcile_now, actor, await current_brand(self) or None)
         except DomainError as exc:
             self.load_error = exc.message
             return rx.toast.error(exc.message)
@@ -154,8 +150,8 @@ class AdminReconciliationState(PagedTableMixin, rx.State):
         async with self:
             run_id, execute = self._run_id, self._execute
             self._run_id, self._execute = 0, False
-            actor = await SessionState.current_actor(self)
-            brand = await self._brand()
+            actor = await current_actor(self)
+            brand = await current_brand(self) or None
         if not run_id or actor is None:
             async with self:
                 self.running = False

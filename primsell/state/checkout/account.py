@@ -2,7 +2,7 @@
 (address checked inline, confirmed in a dialog, then its status re-read every ~2 s until it settles).
 
 Any signed-in user may use /account (it shows their own orders only): every handler asks
-`SessionState.current_actor(self, "account")`, which admits any signed-in person.
+`current_actor(self, "account")`, which admits any signed-in person.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from backend.orders.service import list_orders_for_user
 from backend.validation import check_address
 from primsell import routes
 from primsell.format import utc_datetime
-from primsell.state.session import SessionState, client_connected, session_cookie
+from primsell.state.session import client_connected, current_actor, session_cookie
 
 POLL_EVERY_S = 2
 ORDERS_PER_PAGE = 10
@@ -89,7 +89,7 @@ class CheckoutAccountState(rx.State):
         self.orders_loaded = self.tokens_loaded = False
         self.orders_page, self.orders_total = 1, 0
         self.load_error = ""
-        actor = await SessionState.current_actor(self, SURFACE)
+        actor = await current_actor(self, SURFACE)
         if actor is None:
             self.signed_in, self.email, self.orders, self.tokens = False, "", [], []
             return to_sign_in()
@@ -99,7 +99,7 @@ class CheckoutAccountState(rx.State):
     @rx.event
     async def load_orders(self):
         """The current page of the consumer's orders (newest first) and how many there are in all."""
-        actor = await SessionState.current_actor(self, SURFACE)
+        actor = await current_actor(self, SURFACE)
         if actor is None:
             return to_sign_in()
         try:
@@ -133,7 +133,7 @@ class CheckoutAccountState(rx.State):
 
     @rx.event
     async def load_tokens(self):
-        actor = await SessionState.current_actor(self, SURFACE)
+        actor = await current_actor(self, SURFACE)
         if actor is None:
             return to_sign_in()
         try:
@@ -192,7 +192,7 @@ class CheckoutAccountState(rx.State):
     async def confirm_withdrawal(self):
         if self.withdrawing:
             return
-        actor = await SessionState.current_actor(self, SURFACE)
+        actor = await current_actor(self, SURFACE)
         if actor is None:
             yield to_sign_in()
             return
@@ -235,7 +235,7 @@ class CheckoutAccountState(rx.State):
                     if generation != self._poll_generation or not client_connected(self) \
                             or self.router.url.path.rstrip("/") != routes.ACCOUNT:
                         return
-                    actor = await SessionState.current_actor(self, SURFACE)
+                    actor = await current_actor(self, SURFACE)
                 if actor is None:
                     return
                 tokens = await asyncio.to_thread(list_custodial_tokens, actor)

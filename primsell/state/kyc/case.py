@@ -14,7 +14,7 @@ from backend.kyc import review
 from backend.kyc.review import CaseDetail
 from primsell import routes
 from primsell.format import utc_datetime
-from primsell.state.session import SessionState
+from primsell.state.session import SessionState, current_actor
 
 KIND_LABELS = {"front": "Front", "back": "Back", "selfie": "Selfie"}
 DOCUMENT_TYPES = {"passport": "Passport", "id_card": "National ID card", "driving_licence": "Driving licence"}
@@ -95,11 +95,8 @@ class KycCaseState(rx.State):
         self.can_confirm_rejection, self.four_eyes = d.can_confirm_rejection, d.four_eyes
         self.reasons = [[code, text] for code, text in d.reasons.items()]
 
-    async def _actor(self):  # type: ignore[no-untyped-def]
-        return await SessionState.current_actor(self)
-
     async def _reload(self) -> None:
-        actor = await self._actor()
+        actor = await current_actor(self)
         if actor is None or not self.case_id:
             self.not_found = not self.case_id
             self.loaded = True
@@ -127,7 +124,7 @@ class KycCaseState(rx.State):
         if self.busy:
             return
         self.busy, self.action_error, self.action_message, self.field_errors = True, "", "", {}
-        actor = await self._actor()
+        actor = await current_actor(self)
         if actor is None:
             self.busy = False
             return SessionState.to_sign_in

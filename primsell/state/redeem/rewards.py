@@ -2,7 +2,7 @@
 "Show QR" draws a signed code for the counter (re-drawn before it expires while shown), online perks are redeemed
 right there for a code to give the brand's shop.
 
-Who holds: the signed-in account (`SessionState.current_actor(self, "account")`; custodial tokens), and/or a wallet
+Who holds: the signed-in account (`current_actor(self, "account")`; custodial tokens), and/or a wallet
 proved with Sign-In with Ethereum (Connect wallet, then the wallet signs this site's message; the verified address
 stays server-side in `_wallet`). A wallet's tokens are cross-checked with the chain (backend.rewards.holdings).
 """
@@ -24,7 +24,7 @@ from backend.rewards.qr import qr_svg_data_url
 from backend.rewards.redemption import HolderPerk, issue_code, my_perks, redeem_online
 from backend.settings import get_settings
 from primsell.format import utc_time
-from primsell.state.session import SessionState, client_connected, client_ip
+from primsell.state.session import client_connected, client_ip, current_actor
 from primsell.state.wallet import CONNECT_WALLET_SCRIPT, connected_address
 
 PERIOD_TEXT = {"ever": "", "day": "today", "week": "this week", "month": "this month"}
@@ -82,7 +82,7 @@ class RedeemRewardsState(rx.State):
     _qr_generation: int = 0
 
     async def _holder(self) -> tuple[Actor | None, Holder | None]:
-        actor = await SessionState.current_actor(self, "account")
+        actor = await current_actor(self, "account")
         self.account_email = actor.email if actor is not None else ""
         if self._wallet and self._wallet_until < time.time():
             self._wallet, self.wallet_address = "", ""
@@ -155,7 +155,7 @@ class RedeemRewardsState(rx.State):
 
     @rx.event
     async def disconnect_wallet(self):
-        await SessionState.current_actor(self, "account")
+        await current_actor(self, "account")
         self._wallet, self.wallet_address, self._wallet_until = "", "", 0.0
         return RedeemRewardsState.load_perks
 
