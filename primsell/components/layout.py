@@ -6,6 +6,7 @@ import reflex as rx
 
 from primsell import routes
 from primsell.components.nav import admin_sidebar, brand_switcher, user_menu
+from primsell.state.checkout.theme import CheckoutThemeState
 from primsell.state.session import FORBIDDEN, SessionState
 
 FONT = "Inter, system-ui, -apple-system, 'Segoe UI', sans-serif"
@@ -142,19 +143,17 @@ def redeem_shell(content: rx.Component) -> rx.Component:
 
 def checkout_shell(content: rx.Component) -> rx.Component:
     """The public campaign pages, themed in the brand's primary and accent colours."""
-    from primsell.state.checkout.campaign import CheckoutCampaignState
-
     return rx.vstack(
         rx.hstack(
             rx.cond(
-                CheckoutCampaignState.logo_url != "",
-                rx.image(src=CheckoutCampaignState.logo_url, alt="", height="36px", width="36px", border_radius="8px"),
+                CheckoutThemeState.logo_url != "",
+                rx.image(src=CheckoutThemeState.logo_url, alt="", height="36px", width="36px", border_radius="8px"),
             ),
-            rx.heading(CheckoutCampaignState.brand_name, size="4", color="white"),
+            rx.heading(CheckoutThemeState.brand_name, size="4", color="white"),
             padding="0.9em 1.5em",
             width="100%",
             align="center",
-            background=CheckoutCampaignState.primary_color,
+            background=CheckoutThemeState.primary_color,
             as_="header",
         ),
         rx.center(rx.box(content, width="100%", max_width="1000px", padding="2em 1em"), width="100%", as_="main"),
@@ -163,7 +162,7 @@ def checkout_shell(content: rx.Component) -> rx.Component:
         width="100%",
         spacing="0",
         style={
-            "--brand-primary": CheckoutCampaignState.primary_color,
-            "--brand-accent": CheckoutCampaignState.accent_color,
+            "--brand-primary": CheckoutThemeState.primary_color,
+            "--brand-accent": CheckoutThemeState.accent_color,
         },
     )

@@ -159,7 +159,7 @@ HANDLERS: dict[str, str | Rule] = {
     "RedeemRewardsState.disconnect_wallet": UI, "RedeemRewardsState.show_qr": READ,
     "RedeemRewardsState.keep_qr_fresh": READ, "RedeemRewardsState.set_qr_open": UI,
     "RedeemRewardsState.redeem_online": PUBLIC,
-    "CheckoutCampaignState.load_campaign": READ, "CheckoutCampaignState.load_brand": READ,
+    "CheckoutCampaignState.load_campaign": READ, "CheckoutThemeState.load_theme": READ,
     "CheckoutBuyState.load_quote": READ, "CheckoutBuyState.change_quantity": READ,
     "CheckoutBuyState.set_wallet_mode": UI, "CheckoutBuyState.connect_wallet": UI,
     "CheckoutBuyState.use_connected_wallet": UI, "CheckoutBuyState.check_wallet_address": UI,

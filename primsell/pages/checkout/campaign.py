@@ -8,6 +8,7 @@ from primsell.components.forms import field_error, form_error, text_field
 from primsell.components.wallet import connect_wallet_button
 from primsell.pages.registry import checkout_page
 from primsell.state.checkout.campaign import CUSTODIAL, OWN_WALLET, CheckoutBuyState, CheckoutCampaignState
+from primsell.state.checkout.theme import CheckoutThemeState
 
 # What the disabled button says when the campaign cannot be bought.
 CLOSED_LABELS = {"not_started": "Not on sale yet", "not_deployed": "Not on sale yet", "sold_out": "Sold out",
@@ -349,7 +350,7 @@ def campaign_view() -> rx.Component:
             min_width="280px",
         ),
         rx.vstack(
-            rx.text(CheckoutCampaignState.brand_name, size="2", weight="bold", style={"color": "var(--brand-primary)"}),
+            rx.text(CheckoutThemeState.brand_name, size="2", weight="bold", style={"color": "var(--brand-primary)"}),
             rx.heading(CheckoutCampaignState.name, size="8", id="campaign-name"),
             phase_banner(),
             rx.text(CheckoutCampaignState.description, size="3", color_scheme="gray"),

@@ -1,5 +1,5 @@
-"""The public campaign page /c/[campaign_slug]: the campaign in the brand's colours (CheckoutCampaignState, also
-read by the checkout shell) and the buy box (CheckoutBuyState: quantity, quote, where the NFT goes, pay)."""
+"""The public campaign page /c/[campaign_slug]: the campaign (CheckoutCampaignState, which also sets the brand's
+colours: checkout.theme) and the buy box (CheckoutBuyState: quantity, quote, where the NFT goes, pay)."""
 
 from __future__ import annotations
 
@@ -34,11 +34,9 @@ from backend.payments.factory import provider_name
 from backend.settings import get_settings
 from backend.validation import SLUG_RE, check_address
 from primsell.format import utc_datetime
+from primsell.state.checkout.theme import set_theme
 from primsell.state.session import client_ip, session_cookie
 from primsell.state.wallet import CONNECT_WALLET_SCRIPT, connected_address
-
-DEFAULT_PRIMARY = "#4F46E5"
-DEFAULT_ACCENT = "#F59E0B"
 
 # CheckoutBuyState.wallet_mode values.
 OWN_WALLET, CUSTODIAL = "wallet", "custodial"
@@ -66,10 +64,6 @@ class CheckoutCampaignState(rx.State):
     name: str = ""
     description: str = ""
     image_url: str = ""
-    brand_name: str = ""
-    logo_url: str = ""
-    primary_color: str = DEFAULT_PRIMARY
-    accent_color: str = DEFAULT_ACCENT
     price: str = ""
     supply_left: int = 0
     supply_cap: int = 0
@@ -80,23 +74,20 @@ class CheckoutCampaignState(rx.State):
     kyc_note: str = ""  # the campaign asks buyers to verify their identity (KYC): when
 
     async def _show(self, slug: str) -> None:
-        if not SLUG_RE.match(slug):
-            self.not_found, self.loaded = True, True
-            return
         try:
+            if not SLUG_RE.match(slug):
+                raise NotFound("No such campaign.")
             sale = await asyncio.to_thread(get_campaign_for_sale, slug)
         except NotFound:
             self.not_found, self.loaded = True, True
-            self.brand_name, self.logo_url = "", ""
-            self.primary_color, self.accent_color = DEFAULT_PRIMARY, DEFAULT_ACCENT
+            await set_theme(self, None)
             return
         public = sale.public
+        await set_theme(self, public)
         c = public.campaign
         self.not_found = False
         self.campaign_slug_shown = c.slug
         self.name, self.description, self.image_url = c.name, c.description, c.image_url
-        self.brand_name, self.logo_url = public.brand_name, public.logo_url
-        self.primary_color, self.accent_color = public.primary_color, public.accent_color
         self.price = money_text(c.price_minor, c.currency)
         self.supply_left, self.supply_cap, self.per_wallet_cap = c.supply_left, c.supply_cap, c.per_wallet_cap
         self.phase = sale.phase
@@ -112,11 +103,6 @@ class CheckoutCampaignState(rx.State):
     async def load_campaign(self):
         self.loaded = False
         await self._show(_slug_from_url(self))
-
-    @rx.event
-    async def load_brand(self, slug: str):
-        """The order page themes its shell in the colours of the order's campaign."""
-        await self._show(slug.lower())
 
     @rx.var
     def phase_message(self) -> str:

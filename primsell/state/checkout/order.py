@@ -17,7 +17,8 @@ from backend.orders.accounts import CLAIMABLE_STATES, can_claim_account, send_ac
 from backend.orders.service import OrderView, get_order_public
 from primsell import routes
 from primsell.format import utc_datetime
-from primsell.state.checkout.campaign import CheckoutCampaignState, crypto_text
+from primsell.state.checkout.campaign import crypto_text
+from primsell.state.checkout.theme import CheckoutThemeState
 
 # The polling back-off: the first re-read after POLL_FIRST_S, each next one twice as late while the order shows no
 # change, at most POLL_MAX_S apart; a change brings it back to POLL_FIRST_S (the next step usually follows soon).
@@ -157,7 +158,7 @@ class CheckoutOrderState(rx.State):
         self.loaded = True
         self.can_claim, self.claim_error, self.claiming, self.claim_sent_to = False, "", False, ""
         self._claim_checked = False
-        events = [CheckoutCampaignState.load_brand(view.campaign_slug)]
+        events = [CheckoutThemeState.load_theme(view.campaign_slug)]
         if self._claim_due(view):
             events.append(CheckoutOrderState.check_claim)
         self._shown = view
