@@ -6,7 +6,7 @@ import reflex as rx
 from primsell.components.dialogs import confirm_dialog
 from primsell.components.table import Column, data_table
 from primsell.components.timeline import timeline
-from primsell.state.admin.campaign_chain import REFRESH_EVERY_S, AdminCampaignChainState
+from primsell.state.admin.campaign_chain import REFRESH, AdminCampaignChainState
 from primsell.state.session import SessionState
 
 STAGES = ("queued", "sent", "deployed")
@@ -272,8 +272,8 @@ def contract_section() -> rx.Component:
             ),
             rx.text(
                 rx.cond(
-                    AdminCampaignChainState.auto_refreshing,
-                    f"Updates every {REFRESH_EVERY_S} s",
+                    AdminCampaignChainState.polling,
+                    f"Updates every {REFRESH.every_s} s",
                     "Updates paused: reload the page",
                 ),
                 size="1",
@@ -285,5 +285,5 @@ def contract_section() -> rx.Component:
         width="100%",
         id="contract-section",
         on_mount=AdminCampaignChainState.load_contract,
-        on_unmount=AdminCampaignChainState.stop_auto_refresh,
+        on_unmount=AdminCampaignChainState.stop_polling,
     )

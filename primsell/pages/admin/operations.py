@@ -11,7 +11,7 @@ from primsell.components.timeline import state_label, timeline
 from primsell.pages.registry import admin_page
 from primsell.state.admin.operations import (
     ENTITY_TYPES,
-    REFRESH_EVERY_S,
+    REFRESH,
     AdminOperationsHistoryState,
     AdminOperationsState,
 )
@@ -301,8 +301,8 @@ def _toolbar() -> rx.Component:
             ),
             rx.text(
                 rx.cond(
-                    AdminOperationsState.auto_refreshing,
-                    f"Auto-refresh every {REFRESH_EVERY_S} s · ",
+                    AdminOperationsState.polling,
+                    f"Auto-refresh every {REFRESH.every_s} s · ",
                     "Auto-refresh paused · ",
                 ),
                 "updated ",
@@ -354,6 +354,6 @@ def operations() -> rx.Component:
                           width="100%", data_testid="operations-loading"),
             ),
         ),
-        on_unmount=AdminOperationsState.stop_auto_refresh,
+        on_unmount=AdminOperationsState.stop_polling,
         width="100%",
     )

@@ -344,7 +344,7 @@ def tokens_section() -> rx.Component:
                 ),
             ),
             rx.cond(
-                CheckoutAccountState.watching,
+                CheckoutAccountState.polling,
                 rx.text(
                     "Withdrawal status updates by itself every few seconds.",
                     size="1",
@@ -475,7 +475,7 @@ def account() -> rx.Component:
                 max_width="1000px",
                 padding="2em 1em",
             ),
-            on_unmount=CheckoutAccountState.stop_watching,
+            on_unmount=CheckoutAccountState.stop_polling,
             width="100%",
         ),
     )

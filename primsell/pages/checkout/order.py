@@ -442,7 +442,7 @@ def order_view() -> rx.Component:
             align="start",
         ),
         rx.text(
-            rx.cond(CheckoutOrderState.watching, f"This page updates by itself (at least every {POLL_MAX_S:.0f} s).",
+            rx.cond(CheckoutOrderState.polling, f"This page updates by itself (at least every {POLL_MAX_S:.0f} s).",
                     rx.cond(CheckoutOrderState.settled, "", "Updates paused: reload the page to check again.")),
             " Keep the link to come back later.",
             size="1", color_scheme="gray", id="order-live",
@@ -460,6 +460,6 @@ def order_page() -> rx.Component:
             rx.center(rx.spinner(size="3"), min_height="50vh"),
             rx.cond(CheckoutOrderState.not_found, not_found(), order_view()),
         ),
-        on_unmount=CheckoutOrderState.stop_watching,
+        on_unmount=CheckoutOrderState.stop_polling,
         width="100%",
     )

@@ -15,12 +15,11 @@ from backend.workflow.transitions import history
 from primsell import routes
 from primsell.components.timeline import timeline_rows
 from primsell.format import utc_datetime
+from primsell.state.polling import SAME, PollingMixin, Schedule
 from primsell.state.session import SessionState, current_actor
 from primsell.state.table import PagedTableMixin
 
-REFRESH_EVERY_S = 5
-# A tab left open (or a task Reflex failed to cancel) stops polling after an hour; Refresh starts it again.
-MAX_AUTO_REFRESHES = 720
+REFRESH = Schedule(every_s=5)
 DEAD_LETTER_LIMIT = 50
 ENTITY_TYPES = list(MACHINES)  # order, contract, reward, kyc_case
 
@@ -65,8 +64,9 @@ def _error_rows(errors: list[ErrorView]) -> list[dict[str, str]]:
     ]
 
 
-class AdminOperationsState(PagedTableMixin, rx.State):
-    """The table mixin pages the error log; the rest of the overview is small and shown whole."""
+class AdminOperationsState(PagedTableMixin, PollingMixin, rx.State):
+    """The table mixin pages the error log; the rest of the overview is small and shown whole, re-read every few
+    seconds while the page is open (PollingMixin)."""
 
     page_size: int = 10
     # First load: nothing is shown until the backend said whether this actor may see operations.
@@ -79,9 +79,6 @@ class AdminOperationsState(PagedTableMixin, rx.State):
     backlog: dict[str, str] = {}
     refreshed_at: str = ""
     refreshing: bool = False
-    auto_refreshing: bool = False
-    # Bumped to stop the running auto-refresh loop (each loop remembers the generation it started in).
-    _poll_generation: int = 0
 
     def _show(self, ov: Overview) -> None:
         self.daemons = [
@@ -176,60 +173,36 @@ class AdminOperationsState(PagedTableMixin, rx.State):
         if not signed_in:
             yield SessionState.to_sign_in
             return
-        if not self.auto_refreshing and not self.forbidden:
+        if not self.polling and not self.forbidden:
             yield AdminOperationsState.auto_refresh
 
-    @rx.event
-    def stop_auto_refresh(self):
-        """on_unmount: the user left the page."""
-        self._poll_generation += 1
-        self.auto_refreshing = False
+    # -- re-reading while the page is open (PollingMixin) -----------------------------------------------------------
 
-    def _still_watching(self, generation: int) -> bool:
-        """False once the loop was superseded or stopped, or the tab's last event came from another page."""
-        here = self.router.url.path.rstrip("/") == routes.ADMIN_OPERATIONS
-        return generation == self._poll_generation and here and not self.forbidden
+    def _poll_here(self) -> bool:
+        return self.router.url.path.rstrip("/") == routes.ADMIN_OPERATIONS and not self.forbidden
+
+    async def _poll_inputs(self):  # type: ignore[no-untyped-def]
+        actor = await current_actor(self)
+        return None if actor is None else (actor, self.page_size, self.offset)
+
+    async def _poll_read(self, inputs) -> Overview:  # type: ignore[no-untyped-def]
+        actor, limit, offset = inputs
+        return await asyncio.to_thread(overview, actor, errors_limit=limit, errors_offset=offset,
+                                       dead_limit=DEAD_LETTER_LIMIT)
+
+    def _poll_show(self, inputs, reading: Overview) -> str:  # type: ignore[no-untyped-def]
+        # A page change while the backend was asked would be undone by a stale error page.
+        stale_page = inputs[2] != self.offset
+        rows, total = self.rows, self.total
+        self._show(reading)
+        if stale_page:
+            self.rows, self.total = rows, total
+        return SAME
 
     @rx.event(background=True, supersedes=True)
     async def auto_refresh(self):
-        """Re-read the overview every few seconds while the page is open.
-
-        Stops when the page unmounts (stop_auto_refresh), when the tab's route is another page, and -
-        being started from on_load and `supersedes` - when Reflex cancels the page's chain (navigation,
-        disconnect) or a newer loop starts. The backend call runs outside the state lock.
-        """
-        async with self:
-            self._poll_generation += 1
-            generation = self._poll_generation
-            self.auto_refreshing = True
-        try:
-            for _ in range(MAX_AUTO_REFRESHES):
-                await asyncio.sleep(REFRESH_EVERY_S)
-                async with self:
-                    if not self._still_watching(generation):
-                        return
-                    actor = await current_actor(self)
-                    limit, offset = self.page_size, self.offset
-                if actor is None:
-                    return
-                try:
-                    ov = await asyncio.to_thread(overview, actor, errors_limit=limit, errors_offset=offset,
-                                                 dead_limit=DEAD_LETTER_LIMIT)
-                except DomainError:
-                    return
-                async with self:
-                    if not self._still_watching(generation):
-                        return
-                    # A page change while the backend was asked would be undone by a stale error page.
-                    stale_page = offset != self.offset
-                    rows, total = self.rows, self.total
-                    self._show(ov)
-                    if stale_page:
-                        self.rows, self.total = rows, total
-        finally:
-            async with self:
-                if generation == self._poll_generation:
-                    self.auto_refreshing = False
+        """Re-read the overview every few seconds while the page is open (started by on_load and Refresh)."""
+        await self._poll(REFRESH)
 
     @rx.event
     async def retry(self, event_id: str):

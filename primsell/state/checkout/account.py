@@ -20,11 +20,12 @@ from backend.orders.service import list_orders_for_user
 from backend.validation import check_address
 from primsell import routes
 from primsell.format import utc_datetime
-from primsell.state.session import client_connected, current_actor, session_cookie
+from primsell.state.polling import SAME, STOP, PollingMixin, Schedule
+from primsell.state.session import current_actor, session_cookie
 
-POLL_EVERY_S = 2
 ORDERS_PER_PAGE = 10
-MAX_POLLS = 900
+# A withdrawal's status is re-read every 2 s while one is queued or sent, for half an hour at most.
+WITHDRAWALS = Schedule(every_s=2, for_s=1800)
 MOVING = frozenset({"queued", "sent"})
 SURFACE = "account"
 
@@ -44,7 +45,7 @@ def _token_row(t: CustodialToken) -> dict[str, str]:
     }
 
 
-class CheckoutAccountState(rx.State):
+class CheckoutAccountState(PollingMixin, rx.State):
     signed_in: bool = False
     email: str = ""
     orders_loaded: bool = False
@@ -54,8 +55,6 @@ class CheckoutAccountState(rx.State):
     tokens_loaded: bool = False
     tokens: list[dict[str, str]] = []
     load_error: str = ""
-    watching: bool = False
-    _poll_generation: int = 0
 
     # The withdrawal dialog: "address" step, then "confirm" step.
     dialog_open: bool = False
@@ -216,39 +215,25 @@ class CheckoutAccountState(rx.State):
         self.withdrawing, self.dialog_open = False, False
         yield CheckoutAccountState.watch_withdrawals
 
-    @rx.event
-    def stop_watching(self):
-        self._poll_generation += 1
-        self.watching = False
+    # -- re-reading the tokens while a withdrawal moves (PollingMixin) ----------------------------------------------
+
+    def _poll_here(self) -> bool:
+        return self.router.url.path.rstrip("/") == routes.ACCOUNT
+
+    async def _poll_inputs(self):  # type: ignore[no-untyped-def]
+        return await current_actor(self, SURFACE)
+
+    async def _poll_read(self, actor) -> list[CustodialToken]:  # type: ignore[no-untyped-def]
+        return await asyncio.to_thread(list_custodial_tokens, actor)
+
+    def _poll_show(self, actor, tokens: list[CustodialToken]) -> str:  # type: ignore[no-untyped-def]
+        self.tokens = [_token_row(t) for t in tokens]
+        return SAME if any(t.withdrawal_status in MOVING for t in tokens) else STOP
 
     @rx.event(background=True)
     async def watch_withdrawals(self):
         """Re-read the held tokens every ~2 s while a withdrawal is queued or sent and the page is open."""
-        async with self:
-            self._poll_generation += 1
-            generation = self._poll_generation
-            self.watching = True
-        try:
-            for _ in range(MAX_POLLS):
-                await asyncio.sleep(POLL_EVERY_S)
-                async with self:
-                    if generation != self._poll_generation or not client_connected(self) \
-                            or self.router.url.path.rstrip("/") != routes.ACCOUNT:
-                        return
-                    actor = await current_actor(self, SURFACE)
-                if actor is None:
-                    return
-                tokens = await asyncio.to_thread(list_custodial_tokens, actor)
-                async with self:
-                    if generation != self._poll_generation:
-                        return
-                    self.tokens = [_token_row(t) for t in tokens]
-                    if not any(t.withdrawal_status in MOVING for t in tokens):
-                        return
-        finally:
-            async with self:
-                if generation == self._poll_generation:
-                    self.watching = False
+        await self._poll(WITHDRAWALS)
 
     @rx.event
     async def sign_out(self):

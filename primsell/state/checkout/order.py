@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 import reflex as rx
 
@@ -19,6 +20,7 @@ from primsell import routes
 from primsell.format import utc_datetime
 from primsell.state.checkout.campaign import crypto_text
 from primsell.state.checkout.theme import CheckoutThemeState
+from primsell.state.polling import CHANGED, SAME, STOP, PollingMixin, Schedule, poll
 
 # The polling back-off: the first re-read after POLL_FIRST_S, each next one twice as late while the order shows no
 # change, at most POLL_MAX_S apart; a change brings it back to POLL_FIRST_S (the next step usually follows soon).
@@ -26,16 +28,10 @@ POLL_FIRST_S = 1.0
 POLL_MAX_S = 10.0
 # A tab left open stops polling after an hour; a reload starts it again.
 WATCH_FOR_S = 3600.0
+ORDER_POLLING = Schedule(every_s=POLL_FIRST_S, max_s=POLL_MAX_S, for_s=WATCH_FOR_S)
+next_poll_delay = ORDER_POLLING.next_delay
 # Where an order stops moving by itself: nothing more to watch for.
 SETTLED = frozenset({"minted", "fulfilled", "expired", "refunded"})
-
-
-def next_poll_delay(previous: float | None, changed: bool) -> float:
-    """Seconds until the next read: POLL_FIRST_S at first and after a change, else twice the last, at most
-    POLL_MAX_S."""
-    if previous is None or changed:
-        return POLL_FIRST_S
-    return min(POLL_MAX_S, previous * 2)
 
 
 async def follow_order(shown: OrderView, read: Callable[[], Awaitable[OrderView | None]],
@@ -46,25 +42,25 @@ async def follow_order(shown: OrderView, read: Callable[[], Awaitable[OrderView 
     is gone, stop), until it is settled or `watch_for_s` has passed. `shown` is what the page shows already."""
     if shown.status in SETTLED:
         return
-    delay: float | None = None
-    changed, waited = False, 0.0
-    while waited < watch_for_s:
-        delay = next_poll_delay(delay, changed)
-        await sleep(delay)
-        waited += delay
+
+    async def step() -> str:
+        nonlocal shown
         view = await read()
         if view is None or not await show(view):
-            return
+            return STOP
         changed, shown = view != shown, view
         if view.status in SETTLED:
-            return
+            return STOP
+        return CHANGED if changed else SAME
+
+    await poll(replace(ORDER_POLLING, for_s=watch_for_s), step, sleep=sleep)
 
 
 def _public_id_from_url(state: rx.State) -> str:
     return state.router.url.path.rstrip("/").rsplit("/", 1)[-1]
 
 
-class CheckoutOrderState(rx.State):
+class CheckoutOrderState(PollingMixin, rx.State):
     loaded: bool = False
     not_found: bool = False
     public_id: str = ""
@@ -98,10 +94,8 @@ class CheckoutOrderState(rx.State):
     # The buyer came back from the payment page: ?cancelled=1 or ?paid=1.
     cancelled: bool = False
     returned_paid: bool = False
-    watching: bool = False
     leaving: bool = False
     _payment_url: str = ""
-    _poll_generation: int = 0
     _shown: OrderView | None = None  # the last reading shown, which the back-off compares the next one with
     # "Create your account": a paid custodial order whose account has no password yet.
     can_claim: bool = False
@@ -166,60 +160,46 @@ class CheckoutOrderState(rx.State):
             events.append(CheckoutOrderState.watch_order)
         return events
 
-    @rx.event
-    def stop_watching(self):
-        """on_unmount: the buyer left the page."""
-        self._poll_generation += 1
-        self.watching = False
-
-    def _still_watching(self, generation: int, public_id: str) -> bool:
-        here = self.router.url.path.rstrip("/") == routes.order_page(public_id)
-        return generation == self._poll_generation and here and public_id == self.public_id
+    def _poll_here(self) -> bool:
+        return self.router.url.path.rstrip("/") == routes.order_page(self.public_id)
 
     @rx.event(background=True, supersedes=True)
     async def watch_order(self):
         """Re-read the order on the back-off schedule (follow_order) until it settles (minted, expired, refunded) or
-        the buyer leaves.
-
-        Stops on unmount (stop_watching), when the tab's route is another page, and - `supersedes` - when
-        Reflex cancels the chain that started it or a newer loop starts. The read runs outside the state lock.
-        """
-        async with self:
-            self._poll_generation += 1
-            generation, public_id, shown = self._poll_generation, self.public_id, self._shown
-            self.watching = True
-
-        async def read() -> OrderView | None:
+        the buyer leaves (PollingMixin). The read runs outside the state lock."""
+        async with self._polling() as generation:
             async with self:
-                if not self._still_watching(generation, public_id):
-                    return None
-            try:
-                return await asyncio.to_thread(get_order_public, public_id)
-            except NotFound:
-                return None
+                public_id, shown = self.public_id, self._shown
 
-        async def show(view: OrderView) -> bool:
-            async with self:
-                if not self._still_watching(generation, public_id):
-                    return False
-                self._show(view)
-                self._shown = view
-                claim_due = self._claim_due(view)
-                if claim_due:
-                    self._claim_checked = True
-            if claim_due:
-                claimable = await asyncio.to_thread(can_claim_account, public_id)
+            def still_here() -> bool:
+                return self._still_polling(generation) and public_id == self.public_id
+
+            async def read() -> OrderView | None:
                 async with self:
-                    self.can_claim = claimable
-            return True
+                    if not still_here():
+                        return None
+                try:
+                    return await asyncio.to_thread(get_order_public, public_id)
+                except NotFound:
+                    return None
 
-        try:
+            async def show(view: OrderView) -> bool:
+                async with self:
+                    if not still_here():
+                        return False
+                    self._show(view)
+                    self._shown = view
+                    claim_due = self._claim_due(view)
+                    if claim_due:
+                        self._claim_checked = True
+                if claim_due:
+                    claimable = await asyncio.to_thread(can_claim_account, public_id)
+                    async with self:
+                        self.can_claim = claimable
+                return True
+
             if shown is not None:
                 await follow_order(shown, read, show)
-        finally:
-            async with self:
-                if generation == self._poll_generation:
-                    self.watching = False
 
     @rx.event
     def retry_payment(self):
