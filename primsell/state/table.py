@@ -41,14 +41,19 @@ class PagedTableMixin(rx.State, mixin=True):
     async def _fetch(self) -> None:  # pragma: no cover - every table state overrides it
         raise NotImplementedError
 
+    def _to_sign_in(self):  # type: ignore[no-untyped-def]
+        """Where a signed-out tab goes: the surface's sign-in page (a page outside the signed-in surfaces says its
+        own)."""
+        return SessionState.to_sign_in
+
     async def _refresh(self):  # type: ignore[no-untyped-def]
-        """Fetch the current page; returns SessionState.to_sign_in when `_fetch` found the tab signed out (the
-        handlers yield it), else None."""
+        """Fetch the current page; returns `_to_sign_in()` when `_fetch` found the tab signed out (the handlers yield
+        it), else None."""
         self.load_error = ""
         await self._fetch()
         self.loading = False
         session = await self.get_state(SessionState)
-        return SessionState.to_sign_in if session.status == ANONYMOUS else None
+        return self._to_sign_in() if session.status == ANONYMOUS else None
 
     @rx.event
     async def sort_by_column(self, key: str):

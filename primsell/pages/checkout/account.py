@@ -10,7 +10,7 @@ from primsell.components.layout import page_loading
 from primsell.components.sign_in import sign_in_form
 from primsell.pages.checkout.order import STATUS_COLORS
 from primsell.pages.registry import checkout_public_page
-from primsell.state.checkout.account import CheckoutAccountState
+from primsell.state.checkout.account import CheckoutAccountOrdersState, CheckoutAccountState
 from primsell.state.checkout.password_link import CheckoutPasswordLinkState
 from primsell.state.sign_in import AuthSignInState
 
@@ -186,30 +186,30 @@ def orders_pager() -> rx.Component:
     """How many orders in all, which page this is, and the way to the others (newest first)."""
     return rx.hstack(
         rx.text(
-            CheckoutAccountState.orders_total,
-            rx.cond(CheckoutAccountState.orders_total == 1, " order", " orders"),
+            CheckoutAccountOrdersState.total,
+            rx.cond(CheckoutAccountOrdersState.total == 1, " order", " orders"),
             size="2",
             color_scheme="gray",
             id="orders-total",
         ),
         rx.spacer(),
         rx.cond(
-            CheckoutAccountState.orders_page_count > 1,
+            CheckoutAccountOrdersState.page_count > 1,
             rx.hstack(
                 rx.button(
                     rx.icon("chevron-left", size=14),
                     "Previous",
                     size="1",
                     variant="soft",
-                    on_click=CheckoutAccountState.previous_orders_page,
-                    disabled=~CheckoutAccountState.orders_has_previous,
+                    on_click=CheckoutAccountOrdersState.previous_page,
+                    disabled=~CheckoutAccountOrdersState.has_previous,
                     id="orders-previous",
                 ),
                 rx.text(
                     "Page ",
-                    CheckoutAccountState.orders_page,
+                    CheckoutAccountOrdersState.page,
                     " of ",
-                    CheckoutAccountState.orders_page_count,
+                    CheckoutAccountOrdersState.page_count,
                     size="2",
                     id="orders-page",
                 ),
@@ -218,8 +218,8 @@ def orders_pager() -> rx.Component:
                     rx.icon("chevron-right", size=14),
                     size="1",
                     variant="soft",
-                    on_click=CheckoutAccountState.next_orders_page,
-                    disabled=~CheckoutAccountState.orders_has_next,
+                    on_click=CheckoutAccountOrdersState.next_page,
+                    disabled=~CheckoutAccountOrdersState.has_next,
                     id="orders-next",
                 ),
                 align="center",
@@ -235,11 +235,13 @@ def orders_section() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.heading("My orders", size="5", as_="h2"),
+            rx.cond(CheckoutAccountOrdersState.load_error != "",
+                    rx.callout(CheckoutAccountOrdersState.load_error, color_scheme="red", icon="triangle_alert")),
             rx.cond(
-                ~CheckoutAccountState.orders_loaded,
+                CheckoutAccountOrdersState.loading & (CheckoutAccountOrdersState.rows.length() == 0),
                 rx.spinner(),
                 rx.cond(
-                    CheckoutAccountState.orders.length() == 0,
+                    CheckoutAccountOrdersState.rows.length() == 0,
                     rx.vstack(rx.text("You have no orders yet.", id="orders-empty"),
                               rx.text("When you buy a collectible with this email, it shows up here.",
                                       size="2", color_scheme="gray"), spacing="1"),
@@ -247,7 +249,7 @@ def orders_section() -> rx.Component:
                         rx.table.root(
                             rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
                                                            ("Campaign", "Qty", "Total", "Status", "Placed")])),
-                            rx.table.body(rx.foreach(CheckoutAccountState.orders, _order_row)),
+                            rx.table.body(rx.foreach(CheckoutAccountOrdersState.rows, _order_row)),
                             width="100%",
                             id="orders-table",
                         ),
