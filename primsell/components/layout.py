@@ -57,37 +57,13 @@ def _guarded(surface: str, surface_name: str, shell: rx.Component) -> rx.Compone
     )
 
 
-def admin_shell(content: rx.Component) -> rx.Component:
-    shell = rx.hstack(
-        admin_sidebar(),
-        rx.vstack(
-            rx.hstack(
-                brand_switcher(),
-                rx.spacer(),
-                user_menu("admin"),
-                width="100%",
-                padding="0.75em 1.5em",
-                align="center",
-                border_bottom=f"1px solid {rx.color('gray', 5)}",
-                as_="header",
-            ),
-            rx.box(content, padding="1.5em", width="100%", max_width="1100px", as_="main"),
-            width="100%",
-            spacing="0",
-        ),
-        spacing="0",
-        width="100%",
-        align="start",
-    )
-    return _guarded("admin", "admin dashboard", shell)
-
-
-def kyc_shell(content: rx.Component) -> rx.Component:
-    shell = rx.vstack(
+def _signed_in_page(title: rx.Component, surface: str, content: rx.Component) -> rx.Component:
+    """The top bar (what this is, the user menu) over the page's content: the admin and KYC shells."""
+    return rx.vstack(
         rx.hstack(
-            rx.hstack(rx.icon("scan-face", size=20), rx.heading("Primsell KYC review", size="4"), align="center"),
+            title,
             rx.spacer(),
-            user_menu("kyc"),
+            user_menu(surface),
             width="100%",
             padding="0.75em 1.5em",
             align="center",
@@ -98,6 +74,22 @@ def kyc_shell(content: rx.Component) -> rx.Component:
         width="100%",
         spacing="0",
     )
+
+
+def admin_shell(content: rx.Component) -> rx.Component:
+    shell = rx.hstack(
+        admin_sidebar(),
+        _signed_in_page(brand_switcher(), "admin", content),
+        spacing="0",
+        width="100%",
+        align="start",
+    )
+    return _guarded("admin", "admin dashboard", shell)
+
+
+def kyc_shell(content: rx.Component) -> rx.Component:
+    title = rx.hstack(rx.icon("scan-face", size=20), rx.heading("Primsell KYC review", size="4"), align="center")
+    shell = _signed_in_page(title, "kyc", content)
     return _guarded("kyc", "KYC review area", shell)
 
 

@@ -1,8 +1,10 @@
-"""PagedTableMixin: the state behind components.table.data_table (sort, search, page, loading), paged by the backend."""
+"""PagedTableMixin: the state behind components.table.data_table (sort, search, page, loading), paged by the backend;
+DateRangeMixin: a table's from/to day filters."""
 
 from __future__ import annotations
 
 import math
+from datetime import UTC, date, datetime, timedelta
 
 import reflex as rx
 
@@ -55,24 +57,26 @@ class PagedTableMixin(rx.State, mixin=True):
         session = await self.get_state(SessionState)
         return self._to_sign_in() if session.status == ANONYMOUS else None
 
+    async def _reload(self):  # type: ignore[no-untyped-def]
+        """The first page again (a filter changed); the handlers run it with `async for update in self._reload()`."""
+        self.page, self.loading = 1, True
+        yield
+        yield await self._refresh()
+
     @rx.event
     async def sort_by_column(self, key: str):
         if self.sort_by == key:
             self.descending = not self.descending
         else:
             self.sort_by, self.descending = key, False
-        self.page = 1
-        self.loading = True
-        yield
-        yield await self._refresh()
+        async for update in self._reload():
+            yield update
 
     @rx.event
     async def set_search(self, value: str):
         self.search = value
-        self.page = 1
-        self.loading = True
-        yield
-        yield await self._refresh()
+        async for update in self._reload():
+            yield update
 
     @rx.event
     async def next_page(self):
@@ -89,3 +93,54 @@ class PagedTableMixin(rx.State, mixin=True):
             self.loading = True
             yield
             yield await self._refresh()
+
+
+def parse_day(value: str) -> date | None:
+    """A date input's YYYY-MM-DD; anything else is None."""
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def day_range(date_from: str, date_to: str) -> tuple[datetime | None, datetime | None]:
+    """Whole UTC days, both ends included: the backend's upper bound is exclusive, so it is the next midnight."""
+    start, end = parse_day(date_from), parse_day(date_to)
+    return (datetime.combine(start, datetime.min.time(), UTC) if start else None,
+            datetime.combine(end + timedelta(days=1), datetime.min.time(), UTC) if end else None)
+
+
+class DateRangeMixin(rx.State, mixin=True):
+    """A paged table's "from" and "to" day filters (date inputs, whole UTC days); a valid change reads the first page
+    again (the table state's PagedTableMixin._reload), an invalid one says why in `date_error`."""
+
+    date_from: str = ""
+    date_to: str = ""
+    date_error: str = ""
+
+    def _day_range(self) -> tuple[datetime | None, datetime | None]:
+        return day_range(self.date_from, self.date_to)
+
+    def _check_dates(self) -> bool:
+        start, end = parse_day(self.date_from), parse_day(self.date_to)
+        if (self.date_from and start is None) or (self.date_to and end is None):
+            self.date_error = "Enter dates as YYYY-MM-DD."
+        elif start and end and start > end:
+            self.date_error = "The start date is after the end date."
+        else:
+            self.date_error = ""
+        return self.date_error == ""
+
+    @rx.event
+    async def set_date_from(self, value: str):
+        self.date_from = value
+        if self._check_dates():
+            async for update in self._reload():  # type: ignore[attr-defined]
+                yield update
+
+    @rx.event
+    async def set_date_to(self, value: str):
+        self.date_to = value
+        if self._check_dates():
+            async for update in self._reload():  # type: ignore[attr-defined]
+                yield update

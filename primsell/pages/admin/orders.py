@@ -4,7 +4,7 @@ import reflex as rx
 
 from primsell import routes
 from primsell.components.layout import no_access
-from primsell.components.table import Column, data_table
+from primsell.components.table import Column, csv_export_button, data_table, date_filter, filter_select
 from primsell.components.timeline import state_badge, state_label
 from primsell.pages.registry import admin_page
 from primsell.state.admin.orders import STATUSES, AdminOrdersState
@@ -45,31 +45,10 @@ def _row(row: rx.Var) -> rx.Component:
     )
 
 
-def _select(value: rx.Var, on_change, label: str, first: str, options, test_id: str) -> rx.Component:
-    return rx.el.select(
-        rx.el.option(first, value=""),
-        *options,
-        value=value,
-        on_change=on_change,
-        aria_label=label,
-        class_name="native-select",
-        id=test_id,
-    )
-
-
-def _date(label: str, value: rx.Var, on_change, test_id: str) -> rx.Component:
-    return rx.hstack(
-        rx.el.label(rx.text(label, size="1", color_scheme="gray"), html_for=test_id),
-        rx.input(type="date", value=value, on_change=on_change, id=test_id, size="2", width="150px"),
-        align="center",
-        spacing="1",
-    )
-
-
 def filters() -> rx.Component:
     return rx.vstack(
         rx.hstack(
-            _select(
+            filter_select(
                 AdminOrdersState.status_filter,
                 AdminOrdersState.set_status_filter,
                 "Filter by status",
@@ -77,7 +56,7 @@ def filters() -> rx.Component:
                 [rx.el.option(state_label(s), value=s) for s in STATUSES],
                 "status-filter",
             ),
-            _select(
+            filter_select(
                 AdminOrdersState.campaign_filter,
                 AdminOrdersState.set_campaign_filter,
                 "Filter by campaign",
@@ -97,8 +76,8 @@ def filters() -> rx.Component:
                     width="170px",
                 ),
             ),
-            _date("From", AdminOrdersState.date_from, AdminOrdersState.set_date_from, "date-from"),
-            _date("To", AdminOrdersState.date_to, AdminOrdersState.set_date_to, "date-to"),
+            date_filter("From", AdminOrdersState.date_from, AdminOrdersState.set_date_from, "date-from"),
+            date_filter("To", AdminOrdersState.date_to, AdminOrdersState.set_date_to, "date-to"),
             rx.cond(
                 (AdminOrdersState.status_filter != "")
                 | (AdminOrdersState.campaign_filter != "")
@@ -130,15 +109,7 @@ def filters() -> rx.Component:
 
 
 def export_button() -> rx.Component:
-    """A plain download link (the browser sends the session cookie); disabled while the dates are invalid."""
-    label = [rx.icon("download", size=14), "Export CSV"]
-    return rx.cond(
-        (AdminOrdersState.export_url != "") & (AdminOrdersState.date_error == ""),
-        # reload_document: the browser itself fetches the link (and saves the attachment), not the client router.
-        rx.link(rx.button(*label, variant="soft"), href=AdminOrdersState.export_url, download="", reload_document=True,
-                id="export-csv"),
-        rx.button(*label, disabled=True, variant="soft", id="export-csv"),
-    )
+    return csv_export_button(AdminOrdersState.export_url, AdminOrdersState.date_error, "export-csv")
 
 
 def _content() -> rx.Component:

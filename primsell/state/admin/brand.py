@@ -8,7 +8,7 @@ import reflex as rx
 
 from backend.brands.service import get_brand, update_brand
 from backend.errors import DomainError
-from primsell.state.session import SessionState, current_actor, current_brand
+from primsell.state.session import SessionState, current_actor_and_brand
 
 
 class AdminBrandState(rx.State):
@@ -40,12 +40,9 @@ class AdminBrandState(rx.State):
     @rx.event
     async def load_brand(self):
         self.loaded, self.field_errors, self.form_error = False, {}, ""
-        actor = await current_actor(self)
-        if actor is None:
+        actor, brand_id = await current_actor_and_brand(self)
+        if actor is None:  # signed out (sent to sign in), or no brand chosen
             return SessionState.to_sign_in
-        brand_id = await current_brand(self)
-        if not brand_id:
-            return None
         try:
             brand = await asyncio.to_thread(get_brand, actor, brand_id)
         except DomainError as exc:
@@ -59,12 +56,9 @@ class AdminBrandState(rx.State):
     @rx.event
     async def save_brand(self, form: dict):
         """The inputs are controlled, so the state already holds what the form shows."""
-        actor = await current_actor(self)
-        if actor is None:
+        actor, brand_id = await current_actor_and_brand(self)
+        if actor is None:  # signed out (sent to sign in), or no brand chosen
             yield SessionState.to_sign_in
-            return
-        brand_id = await current_brand(self)
-        if not brand_id:
             return
         self.saving, self.field_errors, self.form_error = True, {}, ""
         yield

@@ -18,7 +18,7 @@ from backend.brands.service import (
 )
 from backend.errors import DomainError
 from backend.notifications.service import dev_mailbox_url
-from primsell.state.session import ROLE_LABELS, SessionState, current_actor, current_brand
+from primsell.state.session import ROLE_LABELS, SessionState, current_actor, current_actor_and_brand, current_brand
 
 ROLE_OPTIONS = [(r.value, ROLE_LABELS[r]) for r in BRAND_ROLES]
 
@@ -71,12 +71,9 @@ class AdminMembersState(rx.State):
         self.form_error, self.sent_to = "", ""
         if self.field_errors:
             return
-        actor = await current_actor(self)
-        if actor is None:
+        actor, brand_id = await current_actor_and_brand(self)
+        if actor is None:  # signed out (sent to sign in), or no brand chosen
             yield SessionState.to_sign_in
-            return
-        brand_id = await current_brand(self)
-        if not brand_id:
             return
         self.inviting = True
         yield
@@ -98,12 +95,9 @@ class AdminMembersState(rx.State):
         """Mail a pending invitee a new link (the earlier ones stop working)."""
         if not user_id.isdigit() or self.resending:
             return
-        actor = await current_actor(self)
-        if actor is None:
+        actor, brand_id = await current_actor_and_brand(self)
+        if actor is None:  # signed out (sent to sign in), or no brand chosen
             yield SessionState.to_sign_in
-            return
-        brand_id = await current_brand(self)
-        if not brand_id:
             return
         self.resending = user_id
         yield

@@ -47,11 +47,6 @@ class KycQueueState(PagedTableMixin, rx.State):
         self.forbidden = False
         self.rows, self.total = queue_rows(page.items), page.total
 
-    async def _reload(self):
-        self.page, self.loading = 1, True
-        yield
-        await self._refresh()
-
     @rx.event
     async def load_queue(self):
         self.loading = True
