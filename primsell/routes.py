@@ -1,8 +1,22 @@
-"""Every route of the web app as a constant or a small URL builder; pages and links use these, never literals."""
+"""Every route of the web app as a constant or a small URL builder; pages and links use these, never literals.
+The paths the backend writes too (emailed links, the payment provider's way back) come from backend.urls."""
 
 from __future__ import annotations
 
 from urllib.parse import quote, urlencode
+
+from backend.urls import (  # noqa: F401 - re-exported: pages and links use routes.<NAME> for every route
+    ACCOUNT,
+    ACCOUNT_SET_PASSWORD,
+    ADMIN_ACCEPT_INVITE,
+    API_METADATA,
+    CAMPAIGN_PAGE,
+    KYC_VERIFY,
+    ORDER_PAGE,
+    REDEEM_REWARDS,
+    campaign_page,
+    order_page,
+)
 
 HOME = "/"
 
@@ -14,7 +28,6 @@ ADMIN_CAMPAIGN_SALES = "/admin/campaigns/[campaign]/sales"  # links use admin_ca
 ADMIN_CAMPAIGN_ROYALTIES = "/admin/campaigns/[campaign]/royalties"  # links use admin_campaign_royalties(id)
 ADMIN_BRAND = "/admin/brand"
 ADMIN_MEMBERS = "/admin/members"
-ADMIN_ACCEPT_INVITE = "/admin/accept-invite"  # mailed with invitations (backend.brands.service builds it): ?token=...
 ADMIN_OPERATIONS = "/admin/operations"
 ADMIN_RECONCILIATION = "/admin/reconciliation"
 ADMIN_CHAIN = "/admin/chain"
@@ -22,32 +35,21 @@ ADMIN_ORDERS = "/admin/orders"
 ADMIN_ORDER = "/admin/orders/[order]"  # route pattern; links use admin_order(id)
 ADMIN_CAMPAIGN_REWARDS = "/admin/campaigns/[campaign]/rewards"  # route pattern; links use admin_campaign_rewards(id)
 
-CAMPAIGN_PAGE = "/c/[campaign_slug]"  # route pattern; links use campaign_page(slug)
-ORDER_PAGE = "/orders/[public_id]"  # route pattern; links use order_page(public_id) (Stripe returns here)
-
 REDEEM = "/redeem"
-REDEEM_REWARDS = "/redeem/rewards"  # "My rewards": a holder's perks, their QR codes and online redemptions
 REDEEM_SCAN = "/redeem/scan"  # staff scan holders' codes (signed in as brand staff or admin)
 
-# The consumer's account (checkout surface): their orders and the tokens held for them.
-ACCOUNT = "/account"
+# The consumer's account (checkout surface) is ACCOUNT: their orders and the tokens held for them.
 ACCOUNT_LOGIN = "/account/login"
-# The link emailed to choose a password (backend.auth.links.SET_PASSWORD_PATH builds it): ?token=...
-ACCOUNT_SET_PASSWORD = "/account/set-password"
 
 KYC = "/kyc"
 KYC_LOGIN = "/kyc/login"
 KYC_CASE = "/kyc/cases/[case]"  # route pattern; links use kyc_case(id)
-# The consumer's identity check (served with the checkout surface, whose account sign-in it uses): ?next=<path>
-# brings them back to the gated step afterwards.
-KYC_VERIFY = "/kyc/verify"
 
 # The HTTP API (mounted on the same origin by backend.api).
 API_WEB_SESSION = "/api/v1/auth/web/session"
 API_WEB_LOGOUT = "/api/v1/auth/web/logout"
 API_WEB_ROTATE = "/api/v1/auth/web/rotate"
 API_HEALTH = "/api/health"
-API_METADATA = "/api/metadata"
 API_ORDERS_EXPORT = "/api/v1/orders/export.csv"
 
 # Where each signed-in surface starts and where it signs in.
@@ -93,14 +95,6 @@ def api_campaign_sales_export(campaign_id: int | str, params: dict[str, str | in
 
 def admin_campaign_rewards(campaign_id: int | str) -> str:
     return f"/admin/campaigns/{campaign_id}/rewards"
-
-
-def campaign_page(slug: str) -> str:
-    return f"/c/{quote(slug)}"
-
-
-def order_page(public_id: str) -> str:
-    return f"/orders/{quote(public_id)}"
 
 
 def admin_order(order_id: int | str) -> str:

@@ -75,7 +75,11 @@ def test_field_errors_maps_each_problem_to_its_field():
 
 
 def test_the_emailed_password_link_points_at_the_set_password_page() -> None:
-    from backend.auth.links import SET_PASSWORD_PATH
+    from urllib.parse import parse_qs, urlsplit
+
+    from backend.auth.links import link_url
+    from backend.auth.models import User
     from primsell import routes
 
-    assert SET_PASSWORD_PATH == routes.ACCOUNT_SET_PASSWORD
+    link = urlsplit(link_url(User(id=1, email="a@example.com")))
+    assert link.path == routes.ACCOUNT_SET_PASSWORD and parse_qs(link.query)["token"]

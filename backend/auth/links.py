@@ -8,7 +8,6 @@ most. Only the mailbox of the address receives it: possession of the email prove
 from __future__ import annotations
 
 from datetime import timedelta
-from urllib.parse import urlencode
 
 from sqlmodel import Session, select
 
@@ -27,10 +26,10 @@ from backend.db import session_scope, utcnow
 from backend.errors import NotAuthenticated, NotFound
 from backend.notifications.service import last_queued_at, queue_email
 from backend.settings import get_settings
+from backend.urls import ACCOUNT_SET_PASSWORD, absolute
 
 KIND = "password_link"
 RESEND_AFTER = timedelta(seconds=60)  # one link a minute per account: a button pressed twice sends one email
-SET_PASSWORD_PATH = "/account/set-password"
 LINK_INVALID = "This link has expired or was used already. Ask for a new one."
 
 
@@ -43,11 +42,11 @@ def link_token(user: User, *, audience: str = LINK_AUDIENCE, ttl_s: int | None =
 
 
 def absolute_link(path: str, token: str) -> str:
-    return f"{get_settings().public_url.rstrip('/')}{path}?{urlencode({'token': token})}"
+    return absolute(path, token=token)
 
 
 def link_url(user: User) -> str:
-    return absolute_link(SET_PASSWORD_PATH, link_token(user))
+    return absolute_link(ACCOUNT_SET_PASSWORD, link_token(user))
 
 
 def send_password_link(session: Session, user: User, *, first: bool) -> bool:

@@ -41,6 +41,7 @@ from backend.pagination import Page, check_page
 from backend.payments.factory import get_provider
 from backend.payments.provider import CheckoutSession, LineItem, PaymentProviderError, SessionRequest
 from backend.settings import get_settings
+from backend.urls import campaign_page, order_url, pay_url
 from backend.validation import check_address
 from backend.workflow.machines import OrderState
 from backend.workflow.transitions import transition
@@ -183,17 +184,6 @@ class CheckoutStarted:
     expires_at: datetime
 
 
-def order_url(public_id: str) -> str:
-    """The consumer's order page (the UI engineer's route `/orders/<public_id>`)."""
-    return f"{get_settings().public_url.rstrip('/')}/orders/{public_id}"
-
-
-def pay_url(public_id: str) -> str:
-    """The order's pay link (`GET /api/v1/checkout/orders/<public_id>/pay`): our own address, which starts the full
-    TTL (open_payment) and redirects to the provider's payment page. The only payment URL a buyer is given."""
-    return f"{get_settings().public_url.rstrip('/')}/api/v1/checkout/orders/{public_id}/pay"
-
-
 def _consumer_user_id(email: str) -> int:
     """The account an order belongs to: the existing user with this email, or a new consumer (no password:
     they set one later, from the order page, to see their orders and custodial tokens)."""
@@ -327,7 +317,7 @@ def _reserve(request: _CheckoutRequest, actor: Actor | None, now: datetime) -> _
         _check_wallet_cap(session, campaign, request.wallet, request.quantity)
         # Identity checks the campaign asks for: no order (so no payment) before an approval.
         require_kyc_for_purchase(session, campaign, request.user_id, request.amount,
-                                 actor.user_id if actor else None, next_path=f"/c/{campaign.slug}")
+                                 actor.user_id if actor else None, next_path=campaign_page(campaign.slug))
         # Do: take the supply atomically (too few left: SoldOut), then check the buyer's unpaid caps (counted
         # before this order exists; a refusal rolls the reservation back), then write the order.
         if not reserve_supply(session, campaign.id, request.quantity):  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ import reflex as rx
 
 from primsell import routes
 from primsell.components.nav import admin_sidebar, brand_switcher, user_menu
+from primsell.state.checkout.theme import CheckoutThemeState
 from primsell.state.session import FORBIDDEN, SessionState
 
 FONT = "Inter, system-ui, -apple-system, 'Segoe UI', sans-serif"
@@ -56,37 +57,13 @@ def _guarded(surface: str, surface_name: str, shell: rx.Component) -> rx.Compone
     )
 
 
-def admin_shell(content: rx.Component) -> rx.Component:
-    shell = rx.hstack(
-        admin_sidebar(),
-        rx.vstack(
-            rx.hstack(
-                brand_switcher(),
-                rx.spacer(),
-                user_menu("admin"),
-                width="100%",
-                padding="0.75em 1.5em",
-                align="center",
-                border_bottom=f"1px solid {rx.color('gray', 5)}",
-                as_="header",
-            ),
-            rx.box(content, padding="1.5em", width="100%", max_width="1100px", as_="main"),
-            width="100%",
-            spacing="0",
-        ),
-        spacing="0",
-        width="100%",
-        align="start",
-    )
-    return _guarded("admin", "admin dashboard", shell)
-
-
-def kyc_shell(content: rx.Component) -> rx.Component:
-    shell = rx.vstack(
+def _signed_in_page(title: rx.Component, surface: str, content: rx.Component) -> rx.Component:
+    """The top bar (what this is, the user menu) over the page's content: the admin and KYC shells."""
+    return rx.vstack(
         rx.hstack(
-            rx.hstack(rx.icon("scan-face", size=20), rx.heading("Primsell KYC review", size="4"), align="center"),
+            title,
             rx.spacer(),
-            user_menu("kyc"),
+            user_menu(surface),
             width="100%",
             padding="0.75em 1.5em",
             align="center",
@@ -97,6 +74,22 @@ def kyc_shell(content: rx.Component) -> rx.Component:
         width="100%",
         spacing="0",
     )
+
+
+def admin_shell(content: rx.Component) -> rx.Component:
+    shell = rx.hstack(
+        admin_sidebar(),
+        _signed_in_page(brand_switcher(), "admin", content),
+        spacing="0",
+        width="100%",
+        align="start",
+    )
+    return _guarded("admin", "admin dashboard", shell)
+
+
+def kyc_shell(content: rx.Component) -> rx.Component:
+    title = rx.hstack(rx.icon("scan-face", size=20), rx.heading("Primsell KYC review", size="4"), align="center")
+    shell = _signed_in_page(title, "kyc", content)
     return _guarded("kyc", "KYC review area", shell)
 
 
@@ -142,17 +135,17 @@ def redeem_shell(content: rx.Component) -> rx.Component:
 
 def checkout_shell(content: rx.Component) -> rx.Component:
     """The public campaign pages, themed in the brand's primary and accent colours."""
-    from primsell.state.checkout.campaign import CheckoutCampaignState as S
-
     return rx.vstack(
         rx.hstack(
-            rx.cond(S.logo_url != "",
-                    rx.image(src=S.logo_url, alt="", height="36px", width="36px", border_radius="8px")),
-            rx.heading(S.brand_name, size="4", color="white"),
+            rx.cond(
+                CheckoutThemeState.logo_url != "",
+                rx.image(src=CheckoutThemeState.logo_url, alt="", height="36px", width="36px", border_radius="8px"),
+            ),
+            rx.heading(CheckoutThemeState.brand_name, size="4", color="white"),
             padding="0.9em 1.5em",
             width="100%",
             align="center",
-            background=S.primary_color,
+            background=CheckoutThemeState.primary_color,
             as_="header",
         ),
         rx.center(rx.box(content, width="100%", max_width="1000px", padding="2em 1em"), width="100%", as_="main"),
@@ -160,5 +153,8 @@ def checkout_shell(content: rx.Component) -> rx.Component:
         min_height="100vh",
         width="100%",
         spacing="0",
-        style={"--brand-primary": S.primary_color, "--brand-accent": S.accent_color},
+        style={
+            "--brand-primary": CheckoutThemeState.primary_color,
+            "--brand-accent": CheckoutThemeState.accent_color,
+        },
     )

@@ -106,3 +106,32 @@ def data_table(
         width="100%",
         spacing="3",
     )
+
+
+# -- a table's filters and export (the orders and sales pages) ------------------------------------------------------
+
+def filter_select(value: rx.Var, on_change, label: str, first: str, options, test_id: str) -> rx.Component:  # type: ignore[no-untyped-def]
+    """A native select whose first option ("All ...", value "") means no filter."""
+    return rx.el.select(rx.el.option(first, value=""), *options, value=value, on_change=on_change,
+                        aria_label=label, class_name="native-select", id=test_id)
+
+
+def date_filter(label: str, value: rx.Var, on_change, test_id: str) -> rx.Component:  # type: ignore[no-untyped-def]
+    """One end of a DateRangeMixin's range: a labelled date input."""
+    return rx.hstack(
+        rx.el.label(rx.text(label, size="1", color_scheme="gray"), html_for=test_id),
+        rx.input(type="date", value=value, on_change=on_change, id=test_id, size="2", width="150px"),
+        align="center",
+        spacing="1",
+    )
+
+
+def csv_export_button(url: rx.Var, date_error: rx.Var, test_id: str) -> rx.Component:
+    """A plain download link (the browser sends the session cookie); disabled while the dates are invalid."""
+    label = [rx.icon("download", size=14), "Export CSV"]
+    return rx.cond(
+        (url != "") & (date_error == ""),
+        # reload_document: the browser itself fetches the link (and saves the attachment), not the client router.
+        rx.link(rx.button(*label, variant="soft"), href=url, download="", reload_document=True, id=test_id),
+        rx.button(*label, disabled=True, variant="soft", id=test_id),
+    )

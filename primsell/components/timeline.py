@@ -7,12 +7,12 @@ Order, contract, reward and KYC pages show their history with it; `timeline_rows
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 import reflex as rx
 
 from backend.workflow.machines import MACHINES
+from primsell.format import utc_datetime
 
 # Every state of every machine gets a colour: where a workflow is going well, waiting, or has gone wrong.
 _GOOD = {"paid", "minted", "fulfilled", "deployed", "claimable", "redeemed", "approved"}
@@ -51,16 +51,10 @@ def timeline_rows(entries: Iterable[Any]) -> list[dict[str, str]]:
             "trigger": e.trigger,
             "actor": e.actor,
             "reason": e.reason,
-            "at": _utc(e.at),
+            "at": utc_datetime(e.at, seconds=True),
         }
         for e in entries
     ]
-
-
-def _utc(value: datetime) -> str:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def state_badge(state: rx.Var) -> rx.Component:

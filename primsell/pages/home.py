@@ -4,10 +4,7 @@ import reflex as rx
 
 from backend.settings import get_settings
 from primsell import routes
-from primsell.components.layout import public_shell
-from primsell.pages.registry import surface_page
-
-home_page = surface_page("home", public_shell)
+from primsell.pages.registry import home_page
 
 SURFACE_CARDS = {
     "admin": ("Brand admin", "Create and run your NFT campaigns.", routes.ADMIN, "layout-dashboard"),

@@ -1,6 +1,6 @@
 """Who is signed in: SessionState resolves the HttpOnly session cookie server-side into an Actor.
 
-Every state handler that reads or changes data asks `await SessionState.current_actor(self)` for the actor as it
+Every state handler that reads or changes data asks `await current_actor(self)` for the actor as it
 is NOW: one database read per event (session, user and roles by the cookie), so removing a member, changing a role,
 resetting a password or signing out elsewhere takes effect on the next click of every open tab. When it answers
 None the handler changes nothing and returns `SessionState.to_sign_in` (the page then looks signed out).
@@ -112,26 +112,6 @@ class SessionState(rx.State):
     def has_brand(self) -> bool:
         return self.brand_id > 0
 
-    @staticmethod
-    async def current_actor(state: rx.State, surface: str | None = None) -> Actor | None:
-        """THE way a state handler learns who is asking: the actor as it is now, or None when this tab is signed out
-        (cookie gone, session revoked, expired or idle, user deactivated) or may no longer use `surface` (default:
-        the surface of the page that was loaded). None also updates the page to look signed out (or "no access");
-        the handler then changes nothing and returns `SessionState.to_sign_in`."""
-        session = state if isinstance(state, SessionState) else await state.get_state(SessionState)
-        surface = surface or session.surface
-        found = await asyncio.to_thread(web_session, session._cookie(), bound_session_id=session._session_id or None)
-        if found is None:
-            session._clear(ANONYMOUS)
-            return None
-        actor, session._rotate_due = found.actor, found.rotate_due
-        if not surface or not may_use(actor, surface):
-            session._clear(FORBIDDEN)
-            session.email = actor.email
-            return None
-        session._show(actor)
-        return actor
-
     def _cookie(self) -> str | None:
         return session_cookie(self.router.headers.cookie)
 
@@ -203,7 +183,7 @@ class SessionState(rx.State):
     async def load_session(self, surface: str):
         """on_load of every signed-in page: resolve the cookie; send strangers to the surface's sign-in page."""
         self.surface = surface
-        actor = await SessionState.current_actor(self, surface)
+        actor = await current_actor(self, surface)
         if actor is None:
             return self._sign_in_redirect() if self.status == ANONYMOUS else None
         if surface == "admin":
@@ -215,7 +195,7 @@ class SessionState(rx.State):
 
     @rx.event
     async def switch_brand(self, brand_id: str):
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return SessionState.to_sign_in
         if not brand_id.isdigit():
@@ -237,6 +217,41 @@ class SessionState(rx.State):
             "headers: {'Content-Type': 'application/json'}, body: '{}'})"
             f".finally(() => window.location.assign({target}))"
         )
+
+
+async def current_actor(state: rx.State, surface: str | None = None) -> Actor | None:
+    """THE way a state handler learns who is asking: the actor as it is now, read from the database on every call
+    (never kept between events), or None when this tab is signed out (cookie gone, session revoked, expired or idle,
+    user deactivated) or may no longer use `surface` (default: the surface of the page that was loaded). None also
+    updates the page to look signed out (or "no access"); the handler then changes nothing and returns
+    `SessionState.to_sign_in`."""
+    session = state if isinstance(state, SessionState) else await state.get_state(SessionState)
+    surface = surface or session.surface
+    found = await asyncio.to_thread(web_session, session._cookie(), bound_session_id=session._session_id or None)
+    if found is None:
+        session._clear(ANONYMOUS)
+        return None
+    actor, session._rotate_due = found.actor, found.rotate_due
+    if not surface or not may_use(actor, surface):
+        session._clear(FORBIDDEN)
+        session.email = actor.email
+        return None
+    session._show(actor)
+    return actor
+
+
+async def current_brand(state: rx.State) -> int:
+    """The brand chosen in the admin's brand switcher (0: none). Ask after `current_actor`, which drops the brands the
+    actor may no longer read from the switcher; the backend checks the actor's permission on it again."""
+    session = state if isinstance(state, SessionState) else await state.get_state(SessionState)
+    return session.brand_id
+
+
+async def current_actor_and_brand(state: rx.State) -> tuple[Actor | None, int]:
+    """`current_actor` and `current_brand` for pages that need both; (None, 0) when either is missing."""
+    actor = await current_actor(state)
+    brand_id = await current_brand(state)
+    return (actor, brand_id) if actor is not None and brand_id else (None, 0)
 
 
 def rotate_cookie_script():  # type: ignore[no-untyped-def]

@@ -1,8 +1,10 @@
-"""PagedTableMixin: the state behind components.table.data_table (sort, search, page, loading), paged by the backend."""
+"""PagedTableMixin: the state behind components.table.data_table (sort, search, page, loading), paged by the backend;
+DateRangeMixin: a table's from/to day filters."""
 
 from __future__ import annotations
 
 import math
+from datetime import UTC, date, datetime, timedelta
 
 import reflex as rx
 
@@ -41,14 +43,25 @@ class PagedTableMixin(rx.State, mixin=True):
     async def _fetch(self) -> None:  # pragma: no cover - every table state overrides it
         raise NotImplementedError
 
+    def _to_sign_in(self):  # type: ignore[no-untyped-def]
+        """Where a signed-out tab goes: the surface's sign-in page (a page outside the signed-in surfaces says its
+        own)."""
+        return SessionState.to_sign_in
+
     async def _refresh(self):  # type: ignore[no-untyped-def]
-        """Fetch the current page; returns SessionState.to_sign_in when `_fetch` found the tab signed out (the
-        handlers yield it), else None."""
+        """Fetch the current page; returns `_to_sign_in()` when `_fetch` found the tab signed out (the handlers yield
+        it), else None."""
         self.load_error = ""
         await self._fetch()
         self.loading = False
         session = await self.get_state(SessionState)
-        return SessionState.to_sign_in if session.status == ANONYMOUS else None
+        return self._to_sign_in() if session.status == ANONYMOUS else None
+
+    async def _reload(self):  # type: ignore[no-untyped-def]
+        """The first page again (a filter changed); the handlers run it with `async for update in self._reload()`."""
+        self.page, self.loading = 1, True
+        yield
+        yield await self._refresh()
 
     @rx.event
     async def sort_by_column(self, key: str):
@@ -56,18 +69,14 @@ class PagedTableMixin(rx.State, mixin=True):
             self.descending = not self.descending
         else:
             self.sort_by, self.descending = key, False
-        self.page = 1
-        self.loading = True
-        yield
-        yield await self._refresh()
+        async for update in self._reload():
+            yield update
 
     @rx.event
     async def set_search(self, value: str):
         self.search = value
-        self.page = 1
-        self.loading = True
-        yield
-        yield await self._refresh()
+        async for update in self._reload():
+            yield update
 
     @rx.event
     async def next_page(self):
@@ -84,3 +93,54 @@ class PagedTableMixin(rx.State, mixin=True):
             self.loading = True
             yield
             yield await self._refresh()
+
+
+def parse_day(value: str) -> date | None:
+    """A date input's YYYY-MM-DD; anything else is None."""
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def day_range(date_from: str, date_to: str) -> tuple[datetime | None, datetime | None]:
+    """Whole UTC days, both ends included: the backend's upper bound is exclusive, so it is the next midnight."""
+    start, end = parse_day(date_from), parse_day(date_to)
+    return (datetime.combine(start, datetime.min.time(), UTC) if start else None,
+            datetime.combine(end + timedelta(days=1), datetime.min.time(), UTC) if end else None)
+
+
+class DateRangeMixin(rx.State, mixin=True):
+    """A paged table's "from" and "to" day filters (date inputs, whole UTC days); a valid change reads the first page
+    again (the table state's PagedTableMixin._reload), an invalid one says why in `date_error`."""
+
+    date_from: str = ""
+    date_to: str = ""
+    date_error: str = ""
+
+    def _day_range(self) -> tuple[datetime | None, datetime | None]:
+        return day_range(self.date_from, self.date_to)
+
+    def _check_dates(self) -> bool:
+        start, end = parse_day(self.date_from), parse_day(self.date_to)
+        if (self.date_from and start is None) or (self.date_to and end is None):
+            self.date_error = "Enter dates as YYYY-MM-DD."
+        elif start and end and start > end:
+            self.date_error = "The start date is after the end date."
+        else:
+            self.date_error = ""
+        return self.date_error == ""
+
+    @rx.event
+    async def set_date_from(self, value: str):
+        self.date_from = value
+        if self._check_dates():
+            async for update in self._reload():  # type: ignore[attr-defined]
+                yield update
+
+    @rx.event
+    async def set_date_to(self, value: str):
+        self.date_to = value
+        if self._check_dates():
+            async for update in self._reload():  # type: ignore[attr-defined]
+                yield update

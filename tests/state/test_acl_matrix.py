@@ -59,7 +59,7 @@ ADMINS = frozenset({"brand_admin", "platform_admin"})  # brand A's own admin, an
 NOBODY: frozenset[str] = frozenset()
 
 # What each handler that changes no stored data does instead (so that it needs no row in the matrix):
-READ = "read"  # reads as the current actor (SessionState.current_actor) and shows it
+READ = "read"  # reads as the current actor (primsell.state.session.current_actor) and shows it
 UI = "ui"  # changes only this tab's page state
 OWN = "own session"  # signs the caller's own session out
 PUBLIC = "public"  # anyone may: sign-in, checkout, emailed links (proved by their token), not role-gated
@@ -98,14 +98,14 @@ HANDLERS: dict[str, str | Rule] = {
     "AdminCampaignFormState.change_status": Rule(ADMINS, "/admin/campaigns/1"),
     "AdminCampaignFormState.delete_draft": Rule(ADMINS, "/admin/campaigns/1"),
     "AdminCampaignOrdersState.load_dashboard": READ,
-    "AdminCampaignChainState.load_contract": READ, "AdminCampaignChainState.stop_auto_refresh": UI,
+    "AdminCampaignChainState.load_contract": READ, "AdminCampaignChainState.stop_polling": UI,
     "AdminCampaignChainState.auto_refresh": READ,
     "AdminCampaignChainState.deploy_contract": Rule(ADMINS, "/admin/campaigns/1"),
     "AdminCampaignChainState.retry_deployment": Rule(ADMINS, "/admin/campaigns/1"),
     "AdminChainState.load_chain": READ, "AdminChainState.load_balances": READ, "AdminChainState.refresh": READ,
     "AdminChainState.set_status_filter": READ, "AdminChainState.set_purpose_filter": READ,
     "AdminOperationsState.load_operations": READ, "AdminOperationsState.refresh": READ,
-    "AdminOperationsState.stop_auto_refresh": UI, "AdminOperationsState.auto_refresh": READ,
+    "AdminOperationsState.stop_polling": UI, "AdminOperationsState.auto_refresh": READ,
     "AdminOperationsState.retry": Rule(ADMINS, "/admin/operations"),
     "AdminOperationsHistoryState.set_entity_type": UI, "AdminOperationsHistoryState.set_entity_id": UI,
     "AdminOperationsHistoryState.look_up": READ,
@@ -167,22 +167,21 @@ HANDLERS: dict[str, str | Rule] = {
     "RedeemRewardsState.redeem_online": PUBLIC,
     # Claim asks the connected wallet to send the transaction itself: nothing stored changes here.
     "RedeemRewardsState.claim_payout": UI, "RedeemRewardsState.claim_sent": UI,
-    "CheckoutCampaignState.load_campaign": READ, "CheckoutCampaignState.load_brand": READ,
+    "CheckoutCampaignState.load_campaign": READ, "CheckoutThemeState.load_theme": READ,
     "CheckoutBuyState.load_quote": READ, "CheckoutBuyState.change_quantity": READ,
     "CheckoutBuyState.set_wallet_mode": UI, "CheckoutBuyState.connect_wallet": UI,
     "CheckoutBuyState.use_connected_wallet": UI, "CheckoutBuyState.check_wallet_address": UI,
     "CheckoutBuyState.clear_field_error": UI, "CheckoutBuyState.submit_checkout": PUBLIC,
-    "CheckoutOrderState.load_order": READ, "CheckoutOrderState.stop_watching": UI,
+    "CheckoutOrderState.load_order": READ, "CheckoutOrderState.stop_polling": UI,
     "CheckoutOrderState.watch_order": READ, "CheckoutOrderState.retry_payment": UI,
     "CheckoutOrderState.check_claim": READ, "CheckoutOrderState.send_account_link": PUBLIC,
     "CheckoutPasswordLinkState.load_link": READ, "CheckoutPasswordLinkState.submit_password": PUBLIC,
     "CheckoutPasswordLinkState.finish_sign_in": UI, "CheckoutPasswordLinkState.request_link": PUBLIC,
-    "CheckoutAccountState.load_account": READ, "CheckoutAccountState.load_orders": READ,
-    "CheckoutAccountState.next_orders_page": UI, "CheckoutAccountState.previous_orders_page": UI,
+    "CheckoutAccountState.load_account": READ, "CheckoutAccountOrdersState.load_orders": READ,
     "CheckoutAccountState.load_tokens": READ, "CheckoutAccountState.open_withdrawal": UI,
     "CheckoutAccountState.set_dialog_open": UI, "CheckoutAccountState.set_withdraw_address": UI,
     "CheckoutAccountState.check_withdraw_address": UI, "CheckoutAccountState.continue_withdrawal": UI,
-    "CheckoutAccountState.back_to_address": UI, "CheckoutAccountState.stop_watching": UI,
+    "CheckoutAccountState.back_to_address": UI, "CheckoutAccountState.stop_polling": UI,
     "CheckoutAccountState.watch_withdrawals": READ, "CheckoutAccountState.sign_out": OWN,
     # Only the token's owner may withdraw it, and the owner is none of the matrix's roles (their own withdrawal is
     # tests/orders/test_accounts.py): everyone here is refused.

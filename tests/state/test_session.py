@@ -1,4 +1,4 @@
-"""Revocation reaches open tabs: every handler acts as the actor as they are NOW (SessionState.current_actor re-reads
+"""Revocation reaches open tabs: every handler acts as the actor as they are NOW (current_actor re-reads
 the session and roles per event), so a removal, a role change, a password reset or a sign-out elsewhere takes effect
 on the tab's next click; and the tab's client IP follows TRUSTED_PROXIES like the API's."""
 

@@ -4,8 +4,8 @@ import reflex as rx
 
 from primsell import routes
 from primsell.components.forms import form_error, submit_button, text_field
-from primsell.pages.admin.decorator import admin_page
-from primsell.state.admin.brand import AdminBrandState as S
+from primsell.pages.registry import admin_page
+from primsell.state.admin.brand import AdminBrandState
 from primsell.state.session import SessionState
 
 
@@ -14,21 +14,35 @@ def preview() -> rx.Component:
         rx.vstack(
             rx.text("Preview", size="1", color_scheme="gray"),
             rx.hstack(
-                rx.cond(S.logo_url != "",
-                        rx.image(src=S.logo_url, alt="", width="32px", height="32px", border_radius="6px")),
-                rx.text(S.name, weight="bold", color="white"),
-                background=S.primary_color,
+                rx.cond(
+                    AdminBrandState.logo_url != "",
+                    rx.image(src=AdminBrandState.logo_url, alt="", width="32px", height="32px", border_radius="6px"),
+                ),
+                rx.text(AdminBrandState.name, weight="bold", color="white"),
+                background=AdminBrandState.primary_color,
                 padding="0.75em 1em",
                 border_radius="8px",
                 width="100%",
                 align="center",
             ),
             rx.hstack(
-                rx.box(width="48px", height="48px", border_radius="8px", background=S.primary_color,
-                       id="swatch-primary"),
-                rx.box(width="48px", height="48px", border_radius="8px", background=S.accent_color,
-                       id="swatch-accent"),
-                rx.button("Buy button", style={"background": S.accent_color, "color": "white"}, tab_index=-1),
+                rx.box(
+                    width="48px",
+                    height="48px",
+                    border_radius="8px",
+                    background=AdminBrandState.primary_color,
+                    id="swatch-primary",
+                ),
+                rx.box(
+                    width="48px",
+                    height="48px",
+                    border_radius="8px",
+                    background=AdminBrandState.accent_color,
+                    id="swatch-accent",
+                ),
+                rx.button(
+                    "Buy button", style={"background": AdminBrandState.accent_color, "color": "white"}, tab_index=-1
+                ),
                 align="center",
                 spacing="3",
             ),
@@ -39,30 +53,57 @@ def preview() -> rx.Component:
     )
 
 
-@admin_page(route=routes.ADMIN_BRAND, title="Brand settings", on_load=S.load_brand)
+@admin_page(route=routes.ADMIN_BRAND, title="Brand settings", on_load=AdminBrandState.load_brand)
 def brand_settings() -> rx.Component:
-    e = S.field_errors
+    e = AdminBrandState.field_errors
     editable = SessionState.can_update_brand
     return rx.vstack(
         rx.heading("Brand settings", size="6"),
-        form_error(S.form_error),
+        form_error(AdminBrandState.form_error),
         rx.cond(
-            S.loaded,
+            AdminBrandState.loaded,
             rx.flex(
                 rx.form(
                     rx.vstack(
-                        text_field("Brand name", "name", e, value=S.name, on_change=S.set_name, disabled=~editable),
-                        text_field("Logo URL", "logo_url", e, value=S.logo_url, on_change=S.set_logo_url,
-                                   disabled=~editable),
-                        text_field("Primary colour", "primary_color", e, value=S.primary_color,
-                                   on_change=S.set_primary_color, placeholder="#7C3AED", disabled=~editable),
-                        text_field("Accent colour", "accent_color", e, value=S.accent_color,
-                                   on_change=S.set_accent_color, placeholder="#F59E0B", disabled=~editable),
-                        rx.cond(editable, submit_button("Save brand", S.saving)),
+                        text_field(
+                            "Brand name",
+                            "name",
+                            e,
+                            value=AdminBrandState.name,
+                            on_change=AdminBrandState.set_name,
+                            disabled=~editable,
+                        ),
+                        text_field(
+                            "Logo URL",
+                            "logo_url",
+                            e,
+                            value=AdminBrandState.logo_url,
+                            on_change=AdminBrandState.set_logo_url,
+                            disabled=~editable,
+                        ),
+                        text_field(
+                            "Primary colour",
+                            "primary_color",
+                            e,
+                            value=AdminBrandState.primary_color,
+                            on_change=AdminBrandState.set_primary_color,
+                            placeholder="#7C3AED",
+                            disabled=~editable,
+                        ),
+                        text_field(
+                            "Accent colour",
+                            "accent_color",
+                            e,
+                            value=AdminBrandState.accent_color,
+                            on_change=AdminBrandState.set_accent_color,
+                            placeholder="#F59E0B",
+                            disabled=~editable,
+                        ),
+                        rx.cond(editable, submit_button("Save brand", AdminBrandState.saving)),
                         spacing="4",
                         width="100%",
                     ),
-                    on_submit=S.save_brand,
+                    on_submit=AdminBrandState.save_brand,
                     reset_on_submit=False,
                     flex="1",
                 ),

@@ -6,8 +6,7 @@ import reflex as rx
 from primsell.components.dialogs import confirm_dialog
 from primsell.components.table import Column, data_table
 from primsell.components.timeline import timeline
-from primsell.state.admin.campaign_chain import REFRESH_EVERY_S
-from primsell.state.admin.campaign_chain import AdminCampaignChainState as S
+from primsell.state.admin.campaign_chain import REFRESH, AdminCampaignChainState
 from primsell.state.session import SessionState
 
 STAGES = ("queued", "sent", "deployed")
@@ -42,8 +41,8 @@ def hash_link(value: rx.Var, url: rx.Var, shown: rx.Var | None = None, **props) 
 
 
 def _step(name: str, index: int) -> rx.Component:
-    reached = S.stage_step >= index
-    failed_here = (S.stage == "failed") & (index == 2)
+    reached = AdminCampaignChainState.stage_step >= index
+    failed_here = (AdminCampaignChainState.stage == "failed") & (index == 2)
     color = rx.cond(failed_here, rx.color("red", 9), rx.cond(reached, rx.color("green", 9), rx.color("gray", 6)))
     return rx.hstack(
         rx.box(
@@ -75,50 +74,87 @@ def _field(label: str, value: rx.Component) -> rx.Component:
 
 def _deploy_button() -> rx.Component:
     return confirm_dialog(
-        rx.button(rx.cond(S.requesting, rx.spinner(size="1"), rx.icon("rocket", size=14)), "Deploy contract",
-                  disabled=S.requesting, id="deploy-contract"),
+        rx.button(
+            rx.cond(AdminCampaignChainState.requesting, rx.spinner(size="1"), rx.icon("rocket", size=14)),
+            "Deploy contract",
+            disabled=AdminCampaignChainState.requesting,
+            id="deploy-contract",
+        ),
         title="Deploy this campaign's contract?",
-        description=rx.text("The platform signer deploys the collection on ", rx.text.strong(S.chain),
-                            " with a supply of ", rx.text.strong(S.supply_cap),
-                            " tokens. Deploying costs gas and cannot be undone.", as_="span"),
+        description=rx.text(
+            "The platform signer deploys the collection on ",
+            rx.text.strong(AdminCampaignChainState.chain),
+            " with a supply of ",
+            rx.text.strong(AdminCampaignChainState.supply_cap),
+            " tokens. Deploying costs gas and cannot be undone.",
+            as_="span",
+        ),
         confirm_label="Deploy contract",
-        on_confirm=S.deploy_contract,
+        on_confirm=AdminCampaignChainState.deploy_contract,
         color_scheme="green",
     )
 
 
 def _retry_button() -> rx.Component:
     return confirm_dialog(
-        rx.button(rx.cond(S.requesting, rx.spinner(size="1"), rx.icon("rotate-ccw", size=14)), "Retry",
-                  color_scheme="amber", variant="soft", disabled=S.requesting, id="retry-deploy"),
+        rx.button(
+            rx.cond(AdminCampaignChainState.requesting, rx.spinner(size="1"), rx.icon("rotate-ccw", size=14)),
+            "Retry",
+            color_scheme="amber",
+            variant="soft",
+            disabled=AdminCampaignChainState.requesting,
+            id="retry-deploy",
+        ),
         title="Retry the deployment?",
         description="A new deploy transaction is queued and sent by the platform signer. The failed one stays "
-                    "in the history.",
+        "in the history.",
         confirm_label="Retry",
-        on_confirm=S.retry_deployment,
+        on_confirm=AdminCampaignChainState.retry_deployment,
         color_scheme="amber",
     )
 
 
 def _status() -> rx.Component:
     return rx.vstack(
-        rx.cond(S.stage != "not_deployed", _steps()),
+        rx.cond(AdminCampaignChainState.stage != "not_deployed", _steps()),
         rx.cond(
-            S.stage == "not_deployed",
-            rx.text("No contract yet. Tokens sold before the contract is deployed are minted once it is.",
-                    size="2", color_scheme="gray"),
-        ),
-        rx.cond(S.tx_hash != "", _field("Deploy transaction", hash_link(S.tx_hash, S.tx_url, id="deploy-tx"))),
-        rx.cond(
-            S.contract_address != "",
-            _field("Contract address", hash_link(S.contract_address, S.contract_url, id="contract-address")),
+            AdminCampaignChainState.stage == "not_deployed",
+            rx.text(
+                "No contract yet. Tokens sold before the contract is deployed are minted once it is.",
+                size="2",
+                color_scheme="gray",
+            ),
         ),
         rx.cond(
-            S.stage == "failed",
+            AdminCampaignChainState.tx_hash != "",
+            _field(
+                "Deploy transaction",
+                hash_link(AdminCampaignChainState.tx_hash, AdminCampaignChainState.tx_url, id="deploy-tx"),
+            ),
+        ),
+        rx.cond(
+            AdminCampaignChainState.contract_address != "",
+            _field(
+                "Contract address",
+                hash_link(
+                    AdminCampaignChainState.contract_address,
+                    AdminCampaignChainState.contract_url,
+                    id="contract-address",
+                ),
+            ),
+        ),
+        rx.cond(
+            AdminCampaignChainState.stage == "failed",
             rx.callout(
-                rx.text(rx.text.strong("The deployment failed: "), rx.cond(S.error != "", S.error, "no reason given"),
-                        as_="span"),
-                icon="triangle_alert", color_scheme="red", width="100%", id="deploy-error",
+                rx.text(
+                    rx.text.strong("The deployment failed: "),
+                    rx.cond(AdminCampaignChainState.error != "", AdminCampaignChainState.error, "no reason given"),
+                    as_="span",
+                ),
+                icon="triangle_alert",
+                color_scheme="red",
+                width="100%",
+                id="deploy-error",
             ),
         ),
         spacing="3",
@@ -132,16 +168,22 @@ def _supply_bar() -> rx.Component:
             rx.text("Minted", size="2", weight="medium"),
             rx.spacer(),
             rx.text(
-                rx.text.strong(S.minted), " of ", S.supply_cap,
-                rx.cond(S.pending > 0, rx.text(" · ", S.pending, " pending", as_="span", color_scheme="amber")),
-                size="2", id="minted-count",
+                rx.text.strong(AdminCampaignChainState.minted),
+                " of ",
+                AdminCampaignChainState.supply_cap,
+                rx.cond(
+                    AdminCampaignChainState.pending > 0,
+                    rx.text(" · ", AdminCampaignChainState.pending, " pending", as_="span", color_scheme="amber"),
+                ),
+                size="2",
+                id="minted-count",
             ),
             width="100%",
             align="center",
         ),
         rx.box(
-            rx.box(width=S.minted_share, background=rx.color("green", 9), height="100%"),
-            rx.box(width=S.pending_share, height="100%", background=rx.color("amber", 7)),
+            rx.box(width=AdminCampaignChainState.minted_share, background=rx.color("green", 9), height="100%"),
+            rx.box(width=AdminCampaignChainState.pending_share, height="100%", background=rx.color("amber", 7)),
             display="flex",
             width="100%",
             height="10px",
@@ -151,8 +193,8 @@ def _supply_bar() -> rx.Component:
             role="progressbar",
             aria_label="Minted of supply",
             aria_valuemin=0,
-            aria_valuemax=S.supply_cap,
-            aria_valuenow=S.minted,
+            aria_valuemax=AdminCampaignChainState.supply_cap,
+            aria_valuenow=AdminCampaignChainState.minted,
         ),
         spacing="2",
         width="100%",
@@ -178,9 +220,11 @@ def _content() -> rx.Component:
         rx.divider(),
         _supply_bar(),
         _subheading("Tokens"),
-        data_table(S, TOKEN_COLUMNS, _token_row, empty_message="No tokens minted yet", searchable=False),
+        data_table(
+            AdminCampaignChainState, TOKEN_COLUMNS, _token_row, empty_message="No tokens minted yet", searchable=False
+        ),
         _subheading("History"),
-        timeline(S.entries, empty_message="No deployment has been requested yet."),
+        timeline(AdminCampaignChainState.entries, empty_message="No deployment has been requested yet."),
         spacing="3",
         width="100%",
     )
@@ -190,38 +234,56 @@ def contract_section() -> rx.Component:
     """Mounted once the campaign is loaded; it reads its own data and polls while it stays mounted."""
     actions = rx.cond(
         SessionState.can_write_campaigns,
-        rx.match(S.stage, ("not_deployed", _deploy_button()), ("failed", _retry_button()), rx.fragment()),
+        rx.match(
+            AdminCampaignChainState.stage,
+            ("not_deployed", _deploy_button()),
+            ("failed", _retry_button()),
+            rx.fragment(),
+        ),
     )
     return rx.card(
         rx.vstack(
             rx.hstack(
                 rx.heading("Contract", size="3", as_="h2"),
-                rx.cond(S.loaded & (S.section_error == ""), stage_badge(S.stage)),
-                rx.cond(S.chain != "", rx.badge(S.chain, variant="outline", color_scheme="gray")),
+                rx.cond(
+                    AdminCampaignChainState.loaded & (AdminCampaignChainState.section_error == ""),
+                    stage_badge(AdminCampaignChainState.stage),
+                ),
+                rx.cond(
+                    AdminCampaignChainState.chain != "",
+                    rx.badge(AdminCampaignChainState.chain, variant="outline", color_scheme="gray"),
+                ),
                 rx.spacer(),
-                rx.cond(S.loaded & (S.section_error == ""), actions),
+                rx.cond(AdminCampaignChainState.loaded & (AdminCampaignChainState.section_error == ""), actions),
                 width="100%",
                 align="center",
                 spacing="2",
             ),
             rx.cond(
-                ~S.loaded,
+                ~AdminCampaignChainState.loaded,
                 rx.hstack(rx.spinner(), rx.text("Loading…", size="2"), align="center"),
                 rx.cond(
-                    S.section_error != "",
-                    rx.callout(S.section_error, icon="circle-alert", color_scheme="red", width="100%"),
+                    AdminCampaignChainState.section_error != "",
+                    rx.callout(
+                        AdminCampaignChainState.section_error, icon="circle-alert", color_scheme="red", width="100%"
+                    ),
                     _content(),
                 ),
             ),
             rx.text(
-                rx.cond(S.auto_refreshing, f"Updates every {REFRESH_EVERY_S} s", "Updates paused: reload the page"),
-                size="1", color_scheme="gray",
+                rx.cond(
+                    AdminCampaignChainState.polling,
+                    f"Updates every {REFRESH.every_s} s",
+                    "Updates paused: reload the page",
+                ),
+                size="1",
+                color_scheme="gray",
             ),
             spacing="3",
             width="100%",
         ),
         width="100%",
         id="contract-section",
-        on_mount=S.load_contract,
-        on_unmount=S.stop_auto_refresh,
+        on_mount=AdminCampaignChainState.load_contract,
+        on_unmount=AdminCampaignChainState.stop_polling,
     )

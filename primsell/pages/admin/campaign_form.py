@@ -9,9 +9,8 @@ from primsell.components.dialogs import confirm_dialog
 from primsell.components.forms import form_error, select_field, submit_button, text_field, textarea_field
 from primsell.pages.admin.campaign_chain import contract_section
 from primsell.pages.admin.campaign_orders import orders_section
-from primsell.pages.admin.decorator import admin_page
-from primsell.state.admin.campaign_form import CURRENCY_OPTIONS, KYC_OPTIONS
-from primsell.state.admin.campaign_form import AdminCampaignFormState as S
+from primsell.pages.registry import admin_page
+from primsell.state.admin.campaign_form import CURRENCY_OPTIONS, KYC_OPTIONS, AdminCampaignFormState
 from primsell.state.session import SessionState
 
 ACTION_TEXT = {
@@ -35,7 +34,7 @@ def _grid(*children: rx.Component) -> rx.Component:
 
 
 def campaign_fields() -> rx.Component:
-    e, v = S.field_errors, S.values
+    e, v = AdminCampaignFormState.field_errors, AdminCampaignFormState.values
     return rx.vstack(
         _section(
             "Basics",
@@ -104,18 +103,20 @@ def campaign_fields() -> rx.Component:
 def campaign_form(submit_label: str) -> rx.Component:
     return rx.form(
         rx.vstack(
-            form_error(S.form_error),
+            form_error(AdminCampaignFormState.form_error),
             campaign_fields(),
             rx.cond(
                 SessionState.can_write_campaigns,
-                rx.hstack(submit_button(submit_label, S.saving, size="3"), justify="end", width="100%"),
+                rx.hstack(
+                    submit_button(submit_label, AdminCampaignFormState.saving, size="3"), justify="end", width="100%"
+                ),
                 rx.callout("You can view this campaign but not change it.", icon="info"),
             ),
             spacing="4",
             width="100%",
         ),
-        key=S.form_key,
-        on_submit=S.submit_campaign,
+        key=AdminCampaignFormState.form_key,
+        on_submit=AdminCampaignFormState.submit_campaign,
         reset_on_submit=False,
         no_validate=True,
         width="100%",
@@ -129,7 +130,7 @@ def _status_action(action: str) -> rx.Component:
         title=title,
         description=description,
         confirm_label=label,
-        on_confirm=S.change_status(action),
+        on_confirm=AdminCampaignFormState.change_status(action),
         color_scheme=color,
     )
 
@@ -137,32 +138,47 @@ def _status_action(action: str) -> rx.Component:
 def status_panel() -> rx.Component:
     return rx.card(
         rx.hstack(
-            rx.hstack(rx.text("Status", size="2", color_scheme="gray"), status_badge(S.status),
-                      rx.text("Phase", size="2", color_scheme="gray"), phase_badge(S.phase),
-                      align="center", spacing="2"),
+            rx.hstack(
+                rx.text("Status", size="2", color_scheme="gray"),
+                status_badge(AdminCampaignFormState.status),
+                rx.text("Phase", size="2", color_scheme="gray"),
+                phase_badge(AdminCampaignFormState.phase),
+                align="center",
+                spacing="2",
+            ),
             rx.spacer(),
             rx.cond(
                 SessionState.can_write_campaigns,
                 rx.hstack(
-                    *[rx.cond(S.status_actions.contains(a), _status_action(a)) for a in ACTION_TEXT],
+                    *[
+                        rx.cond(AdminCampaignFormState.status_actions.contains(a), _status_action(a))
+                        for a in ACTION_TEXT
+                    ],
                     rx.cond(
-                        (S.status == "draft") & SessionState.can_delete_campaigns & (S.sold_count == 0),
+                        (AdminCampaignFormState.status == "draft")
+                        & SessionState.can_delete_campaigns
+                        & (AdminCampaignFormState.sold_count == 0),
                         confirm_dialog(
-                            rx.button(rx.icon("trash-2", size=14), "Delete draft", color_scheme="red",
-                                      variant="outline"),
+                            rx.button(
+                                rx.icon("trash-2", size=14), "Delete draft", color_scheme="red", variant="outline"
+                            ),
                             title="Delete this draft?",
                             description="The draft and its settings are deleted. This cannot be undone.",
                             confirm_label="Delete draft",
-                            on_confirm=S.delete_draft,
+                            on_confirm=AdminCampaignFormState.delete_draft,
                         ),
                     ),
                     spacing="2",
                 ),
             ),
             rx.cond(
-                S.status != "draft",
-                rx.link(rx.button(rx.icon("external-link", size=14), "Public page", variant="ghost"),
-                        href=S.public_url, is_external=True, id="public-page-link"),
+                AdminCampaignFormState.status != "draft",
+                rx.link(
+                    rx.button(rx.icon("external-link", size=14), "Public page", variant="ghost"),
+                    href=AdminCampaignFormState.public_url,
+                    is_external=True,
+                    id="public-page-link",
+                ),
             ),
             width="100%",
             align="center",
@@ -177,7 +193,7 @@ def _back() -> rx.Component:
                    href=routes.ADMIN, size="2")
 
 
-@admin_page(route=routes.ADMIN_CAMPAIGN_NEW, title="New campaign", on_load=S.start_new_campaign)
+@admin_page(route=routes.ADMIN_CAMPAIGN_NEW, title="New campaign", on_load=AdminCampaignFormState.start_new_campaign)
 def new_campaign() -> rx.Component:
     return rx.vstack(
         _back(),
@@ -189,20 +205,20 @@ def new_campaign() -> rx.Component:
     )
 
 
-@admin_page(route=routes.ADMIN_CAMPAIGN, title="Edit campaign", on_load=S.load_campaign)
+@admin_page(route=routes.ADMIN_CAMPAIGN, title="Edit campaign", on_load=AdminCampaignFormState.load_campaign)
 def edit_campaign() -> rx.Component:
     return rx.vstack(
         _back(),
         rx.cond(
-            ~S.loaded,
+            ~AdminCampaignFormState.loaded,
             rx.hstack(rx.spinner(), rx.text("Loading…")),
             rx.cond(
-                S.not_found,
+                AdminCampaignFormState.not_found,
                 rx.callout("This campaign does not exist or belongs to another brand.", icon="circle-alert",
                            color_scheme="red"),
                 rx.vstack(
-                    rx.heading(S.values["name"], size="6", id="campaign-heading"),
-                    campaign_nav(S.editing_id, "overview"),
+                    rx.heading(AdminCampaignFormState.values["name"], size="6", id="campaign-heading"),
+                    campaign_nav(AdminCampaignFormState.editing_id, "overview"),
                     status_panel(),
                     contract_section(),
                     orders_section(),

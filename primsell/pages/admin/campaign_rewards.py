@@ -9,7 +9,7 @@ import reflex as rx
 from primsell import routes
 from primsell.components.dialogs import confirm_dialog
 from primsell.components.forms import form_error, select_field, submit_button, text_field, textarea_field
-from primsell.pages.admin.decorator import admin_page
+from primsell.pages.registry import admin_page
 from primsell.state.admin.campaign_rewards import AdminCampaignRewardsState as RewardsState
 from primsell.state.session import SessionState
 

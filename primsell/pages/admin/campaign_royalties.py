@@ -6,7 +6,7 @@ import reflex as rx
 from primsell import routes
 from primsell.components.campaign_nav import campaign_nav
 from primsell.pages.admin.campaign_sales import sale_status_badge
-from primsell.pages.admin.decorator import admin_page
+from primsell.pages.registry import admin_page
 from primsell.state.admin.campaign_royalties import AdminCampaignRoyaltiesState
 
 

@@ -5,9 +5,9 @@ import reflex as rx
 
 from primsell import routes
 from primsell.components.campaign_nav import campaign_nav
-from primsell.components.table import Column, data_table
+from primsell.components.table import Column, csv_export_button, data_table, date_filter, filter_select
 from primsell.pages.admin.campaign_chain import hash_link
-from primsell.pages.admin.decorator import admin_page
+from primsell.pages.registry import admin_page
 from primsell.state.admin.campaign_sales import STATUS_LABELS, STATUSES, AdminCampaignSalesState
 
 COLUMNS = [
@@ -21,20 +21,6 @@ COLUMNS = [
     Column("sources", "Sources"),
 ]
 SALE_STATUS_COLORS = {"confirmed": "green", "unverified": "amber", "reverted": "gray"}
-
-
-def _select(value: rx.Var, on_change, label: str, first: str, options, test_id: str) -> rx.Component:
-    return rx.el.select(rx.el.option(first, value=""), *options, value=value, on_change=on_change,
-                        aria_label=label, class_name="native-select", id=test_id)
-
-
-def _date(label: str, value: rx.Var, on_change, test_id: str) -> rx.Component:
-    return rx.hstack(
-        rx.el.label(rx.text(label, size="1", color_scheme="gray"), html_for=test_id),
-        rx.input(type="date", value=value, on_change=on_change, id=test_id, size="2", width="150px"),
-        align="center",
-        spacing="1",
-    )
 
 
 def sale_status_badge(status: rx.Var) -> rx.Component:
@@ -90,13 +76,13 @@ def filters() -> rx.Component:
     state = AdminCampaignSalesState
     return rx.vstack(
         rx.hstack(
-            _select(state.marketplace_filter, state.set_marketplace_filter, "Filter by marketplace",
+            filter_select(state.marketplace_filter, state.set_marketplace_filter, "Filter by marketplace",
                     "All marketplaces", [rx.foreach(state.marketplace_options, lambda m: rx.el.option(m, value=m))],
                     "marketplace-filter"),
-            _select(state.status_filter, state.set_status_filter, "Filter by status", "All statuses",
+            filter_select(state.status_filter, state.set_status_filter, "Filter by status", "All statuses",
                     [rx.el.option(STATUS_LABELS[s], value=s) for s in STATUSES], "sale-status-filter"),
-            _date("From", state.date_from, state.set_date_from, "sales-date-from"),
-            _date("To", state.date_to, state.set_date_to, "sales-date-to"),
+            date_filter("From", state.date_from, state.set_date_from, "sales-date-from"),
+            date_filter("To", state.date_to, state.set_date_to, "sales-date-to"),
             rx.cond(
                 (state.marketplace_filter != "") | (state.status_filter != "") | (state.date_from != "")
                 | (state.date_to != ""),
@@ -115,14 +101,8 @@ def filters() -> rx.Component:
 
 
 def export_link() -> rx.Component:
-    state = AdminCampaignSalesState
-    label = [rx.icon("download", size=14), "Export CSV"]
-    return rx.cond(
-        (state.export_url != "") & (state.date_error == ""),
-        rx.link(rx.button(*label, variant="soft"), href=state.export_url, download="", reload_document=True,
-                id="sales-export-csv"),
-        rx.button(*label, disabled=True, variant="soft", id="sales-export-csv"),
-    )
+    return csv_export_button(AdminCampaignSalesState.export_url, AdminCampaignSalesState.date_error,
+                             "sales-export-csv")
 
 
 def _content() -> rx.Component:

@@ -8,9 +8,8 @@ from primsell.components.layout import no_access
 from primsell.components.table import Column, data_table
 from primsell.components.timeline import state_label
 from primsell.pages.admin.campaign_chain import hash_link
-from primsell.pages.admin.decorator import admin_page
-from primsell.state.admin.chain import PURPOSES, STATUSES
-from primsell.state.admin.chain import AdminChainState as S
+from primsell.pages.registry import admin_page
+from primsell.state.admin.chain import PURPOSES, STATUSES, AdminChainState
 
 TX_COLORS = {"queued": "gray", "sent": "blue", "mined": "cyan", "confirmed": "green", "reverted": "red",
              "failed": "red"}
@@ -84,12 +83,12 @@ def _balance_card(b: rx.Var) -> rx.Component:
 
 def balances() -> rx.Component:
     return rx.cond(
-        S.balances_loading,
+        AdminChainState.balances_loading,
         rx.card(rx.hstack(rx.spinner(), rx.text("Asking the node…", size="2"), align="center"), min_width="320px"),
         rx.cond(
-            S.balances_error != "",
-            rx.callout(S.balances_error, icon="triangle_alert", color_scheme="red"),
-            rx.flex(rx.foreach(S.balances, _balance_card), gap="1em", wrap="wrap", width="100%"),
+            AdminChainState.balances_error != "",
+            rx.callout(AdminChainState.balances_error, icon="triangle_alert", color_scheme="red"),
+            rx.flex(rx.foreach(AdminChainState.balances, _balance_card), gap="1em", wrap="wrap", width="100%"),
         ),
     )
 
@@ -127,10 +126,20 @@ def _filter(label: str, value: rx.Var, on_change, options: list[tuple[str, str]]
 
 def _filters() -> rx.Component:
     return rx.hstack(
-        _filter("All statuses", S.status_filter, S.set_status_filter, [(s, state_label(s)) for s in STATUSES],
-                "tx-status-filter"),
-        _filter("All purposes", S.purpose_filter, S.set_purpose_filter,
-                [(p, PURPOSE_LABELS.get(p, state_label(p))) for p in PURPOSES], "tx-purpose-filter"),
+        _filter(
+            "All statuses",
+            AdminChainState.status_filter,
+            AdminChainState.set_status_filter,
+            [(s, state_label(s)) for s in STATUSES],
+            "tx-status-filter",
+        ),
+        _filter(
+            "All purposes",
+            AdminChainState.purpose_filter,
+            AdminChainState.set_purpose_filter,
+            [(p, PURPOSE_LABELS.get(p, state_label(p))) for p in PURPOSES],
+            "tx-purpose-filter",
+        ),
         spacing="2",
     )
 
@@ -146,27 +155,27 @@ def _content() -> rx.Component:
                 spacing="1",
             ),
             rx.spacer(),
-            rx.button(rx.icon("refresh-cw", size=14), "Refresh", on_click=S.refresh, variant="soft"),
+            rx.button(rx.icon("refresh-cw", size=14), "Refresh", on_click=AdminChainState.refresh, variant="soft"),
             width="100%",
             align="center",
         ),
         rx.heading("Signer balance", size="4", as_="h2"),
         balances(),
         rx.heading("Transactions", size="4", as_="h2"),
-        data_table(S, TX_COLUMNS, _tx_row, empty_message="No transactions match", searchable=False,
+        data_table(AdminChainState, TX_COLUMNS, _tx_row, empty_message="No transactions match", searchable=False,
                    toolbar=_filters()),
         spacing="4",
         width="100%",
     )
 
 
-@admin_page(route=routes.ADMIN_CHAIN, title="Chain", on_load=S.load_chain)
+@admin_page(route=routes.ADMIN_CHAIN, title="Chain", on_load=AdminChainState.load_chain)
 def chain() -> rx.Component:
     return rx.cond(
-        S.forbidden,
+        AdminChainState.forbidden,
         no_access("chain console"),
         rx.cond(
-            S.loaded,
+            AdminChainState.loaded,
             _content(),
             rx.center(rx.hstack(rx.spinner(), rx.text("Loading…"), align="center"), min_height="40vh", width="100%"),
         ),

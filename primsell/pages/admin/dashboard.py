@@ -5,9 +5,8 @@ import reflex as rx
 from primsell import routes
 from primsell.components.badges import phase_badge, status_badge
 from primsell.components.table import Column, data_table
-from primsell.pages.admin.decorator import admin_page
-from primsell.state.admin.dashboard import AdminDashboardRoyaltiesState
-from primsell.state.admin.dashboard import AdminDashboardState as S
+from primsell.pages.registry import admin_page
+from primsell.state.admin.dashboard import AdminDashboardRoyaltiesState, AdminDashboardState
 from primsell.state.session import SessionState
 
 COLUMNS = [
@@ -46,8 +45,8 @@ def _status_filter() -> rx.Component:
         rx.el.option("All statuses", value=""),
         *[rx.el.option(label, value=value) for value, label in
           (("draft", "Draft"), ("published", "Published"), ("paused", "Paused"), ("archived", "Archived"))],
-        value=S.status_filter,
-        on_change=S.set_status_filter,
+        value=AdminDashboardState.status_filter,
+        on_change=AdminDashboardState.set_status_filter,
         aria_label="Filter by status",
         class_name="native-select",
     )
@@ -94,7 +93,7 @@ def royalties_card() -> rx.Component:
     )
 
 
-@admin_page(route=routes.ADMIN, title="Campaigns", on_load=S.load_campaigns)
+@admin_page(route=routes.ADMIN, title="Campaigns", on_load=AdminDashboardState.load_campaigns)
 def dashboard() -> rx.Component:
     new_button = rx.cond(
         SessionState.can_write_campaigns,
@@ -116,7 +115,7 @@ def dashboard() -> rx.Component:
         rx.cond(
             SessionState.has_brand,
             data_table(
-                S,
+                AdminDashboardState,
                 COLUMNS,
                 _row,
                 empty_message="No campaigns yet. Create your first one.",

@@ -4,7 +4,7 @@ import reflex as rx
 
 from primsell import routes
 from primsell.components.sign_in import sign_in_form
-from primsell.pages.admin.decorator import admin_public_page
+from primsell.pages.registry import admin_public_page
 from primsell.state.sign_in import AuthSignInState
 
 

@@ -6,9 +6,8 @@ import reflex as rx
 from primsell import routes
 from primsell.components.dialogs import confirm_dialog
 from primsell.components.forms import form_error, select_field, submit_button, text_field
-from primsell.pages.admin.decorator import admin_page
-from primsell.state.admin.members import ROLE_OPTIONS
-from primsell.state.admin.members import AdminMembersState as S
+from primsell.pages.registry import admin_page
+from primsell.state.admin.members import ROLE_OPTIONS, AdminMembersState
 from primsell.state.session import SessionState
 
 
@@ -18,7 +17,7 @@ def _role_cell(member: rx.Var) -> rx.Component:
         rx.el.select(
             *[rx.el.option(label, value=value) for value, label in ROLE_OPTIONS],
             value=member["role"],
-            on_change=lambda role: S.change_role(member["user_id"], role),
+            on_change=lambda role: AdminMembersState.change_role(member["user_id"], role),
             aria_label="Role",
             class_name="native-select",
         ),
@@ -28,38 +27,61 @@ def _role_cell(member: rx.Var) -> rx.Component:
 
 def _row(member: rx.Var) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(rx.vstack(rx.text(member["email"], weight="medium"),
-                                rx.cond(member["name"] != "", rx.text(member["name"], size="1", color_scheme="gray")),
-                                spacing="0")),
+        rx.table.cell(
+            rx.vstack(
+                rx.text(member["email"], weight="medium"),
+                rx.cond(member["name"] != "", rx.text(member["name"], size="1", color_scheme="gray")),
+                spacing="0",
+            )
+        ),
         rx.table.cell(_role_cell(member)),
-        rx.table.cell(rx.cond(member["pending"] != "", rx.badge("Invitation pending", color_scheme="amber"),
-                              rx.badge("Active", color_scheme="green"))),
+        rx.table.cell(
+            rx.cond(
+                member["pending"] != "",
+                rx.badge("Invitation pending", color_scheme="amber"),
+                rx.badge("Active", color_scheme="green"),
+            )
+        ),
         rx.table.cell(
             rx.cond(
                 SessionState.can_manage_members & (member["user_id"] != ""),
                 rx.cond(
                     member["pending"] != "",
                     rx.hstack(
-                        rx.button(rx.cond(S.resending == member["user_id"], "Sending…", "Resend"), size="1",
-                                  variant="soft", on_click=S.resend(member["user_id"]),
-                                  disabled=S.resending != "", aria_label="Resend invitation"),
+                        rx.button(
+                            rx.cond(AdminMembersState.resending == member["user_id"], "Sending…", "Resend"),
+                            size="1",
+                            variant="soft",
+                            on_click=AdminMembersState.resend(member["user_id"]),
+                            disabled=AdminMembersState.resending != "",
+                            aria_label="Resend invitation",
+                        ),
                         confirm_dialog(
-                            rx.button("Withdraw", size="1", variant="ghost", color_scheme="red",
-                                      aria_label="Withdraw invitation"),
+                            rx.button(
+                                "Withdraw",
+                                size="1",
+                                variant="ghost",
+                                color_scheme="red",
+                                aria_label="Withdraw invitation",
+                            ),
                             title="Withdraw this invitation?",
                             description="The link in their email stops working.",
                             confirm_label="Withdraw",
-                            on_confirm=S.remove(member["user_id"]),
+                            on_confirm=AdminMembersState.remove(member["user_id"]),
                         ),
                         spacing="2",
                     ),
                     confirm_dialog(
-                        rx.icon_button(rx.icon("user-minus", size=14), variant="ghost", color_scheme="red",
-                                       aria_label="Remove member"),
+                        rx.icon_button(
+                            rx.icon("user-minus", size=14),
+                            variant="ghost",
+                            color_scheme="red",
+                            aria_label="Remove member",
+                        ),
                         title="Remove this member?",
                         description="They lose access to this brand at once and are signed out.",
                         confirm_label="Remove",
-                        on_confirm=S.remove(member["user_id"]),
+                        on_confirm=AdminMembersState.remove(member["user_id"]),
                     ),
                 ),
             )
@@ -73,22 +95,34 @@ def invite_card() -> rx.Component:
         rx.form(
             rx.vstack(
                 rx.heading("Invite someone", size="3"),
-                form_error(S.form_error),
+                form_error(AdminMembersState.form_error),
                 rx.flex(
-                    rx.box(text_field("Email", "email", S.field_errors, type="email", placeholder="name@example.com"),
-                           flex="2"),
-                    rx.box(select_field("Role", "role", ROLE_OPTIONS, S.field_errors, default_value="brand_staff"),
-                           flex="1"),
+                    rx.box(
+                        text_field(
+                            "Email",
+                            "email",
+                            AdminMembersState.field_errors,
+                            type="email",
+                            placeholder="name@example.com",
+                        ),
+                        flex="2",
+                    ),
+                    rx.box(
+                        select_field(
+                            "Role", "role", ROLE_OPTIONS, AdminMembersState.field_errors, default_value="brand_staff"
+                        ),
+                        flex="1",
+                    ),
                     gap="1em",
                     width="100%",
                     wrap="wrap",
                 ),
-                submit_button("Send invitation", S.inviting, "Inviting…"),
+                submit_button("Send invitation", AdminMembersState.inviting, "Inviting…"),
                 spacing="3",
                 width="100%",
             ),
-            key=S.invite_form_key,
-            on_submit=S.invite,
+            key=AdminMembersState.invite_form_key,
+            on_submit=AdminMembersState.invite,
             reset_on_submit=False,
             no_validate=True,
         ),
@@ -98,16 +132,27 @@ def invite_card() -> rx.Component:
 
 def invite_sent_callout() -> rx.Component:
     return rx.cond(
-        S.sent_to != "",
+        AdminMembersState.sent_to != "",
         rx.callout.root(
             rx.callout.icon(rx.icon("mail-check")),
             rx.vstack(
-                rx.text("Invitation sent to ", rx.text.strong(S.sent_to),
-                        ". They join by opening the link in that email.", id="invite-sent"),
+                rx.text(
+                    "Invitation sent to ",
+                    rx.text.strong(AdminMembersState.sent_to),
+                    ". They join by opening the link in that email.",
+                    id="invite-sent",
+                ),
                 rx.hstack(
-                    rx.cond(S.mailbox_url != "",
-                            rx.link("Open the development mailbox", href=S.mailbox_url, is_external=True, size="2")),
-                    rx.button("Done", size="1", variant="soft", on_click=S.dismiss_sent),
+                    rx.cond(
+                        AdminMembersState.mailbox_url != "",
+                        rx.link(
+                            "Open the development mailbox",
+                            href=AdminMembersState.mailbox_url,
+                            is_external=True,
+                            size="2",
+                        ),
+                    ),
+                    rx.button("Done", size="1", variant="soft", on_click=AdminMembersState.dismiss_sent),
                     align="center",
                     spacing="3",
                 ),
@@ -119,7 +164,7 @@ def invite_sent_callout() -> rx.Component:
     )
 
 
-@admin_page(route=routes.ADMIN_MEMBERS, title="Members", on_load=S.load_members)
+@admin_page(route=routes.ADMIN_MEMBERS, title="Members", on_load=AdminMembersState.load_members)
 def members() -> rx.Component:
     return rx.vstack(
         rx.heading("Members", size="6"),
@@ -133,9 +178,9 @@ def members() -> rx.Component:
                         *[rx.table.column_header_cell(h) for h in ("Person", "Role", "State", "")])),
                     rx.table.body(
                         rx.cond(
-                            S.loading,
+                            AdminMembersState.loading,
                             rx.table.row(rx.table.cell(rx.hstack(rx.spinner(), rx.text("Loading…")), col_span=4)),
-                            rx.foreach(S.members, _row),
+                            rx.foreach(AdminMembersState.members, _row),
                         )
                     ),
                     variant="surface",

@@ -8,10 +8,13 @@ from primsell.components.dialogs import confirm_dialog
 from primsell.components.layout import no_access
 from primsell.components.table import Column, data_table
 from primsell.components.timeline import state_label, timeline
-from primsell.pages.admin.decorator import admin_page
-from primsell.state.admin.operations import ENTITY_TYPES, REFRESH_EVERY_S
-from primsell.state.admin.operations import AdminOperationsHistoryState as H
-from primsell.state.admin.operations import AdminOperationsState as S
+from primsell.pages.registry import admin_page
+from primsell.state.admin.operations import (
+    ENTITY_TYPES,
+    REFRESH,
+    AdminOperationsHistoryState,
+    AdminOperationsState,
+)
 from primsell.state.session import SessionState
 
 OUTCOME_COLORS = {"ok": "green", "error": "red", "running": "blue", "lease_lost": "amber", "abandoned": "orange"}
@@ -78,10 +81,10 @@ def daemons_table() -> rx.Component:
         _header(*labels),
         rx.table.body(
             rx.cond(
-                S.daemons.length() == 0,
+                AdminOperationsState.daemons.length() == 0,
                 _message_row(len(labels), rx.text("No daemon has registered yet: start the scheduler.",
                                                   color_scheme="gray"), "daemons-empty"),
-                rx.foreach(S.daemons, _daemon_row),
+                rx.foreach(AdminOperationsState.daemons, _daemon_row),
             )
         ),
         variant="surface",
@@ -103,13 +106,13 @@ def heartbeat_card() -> rx.Component:
             rx.hstack(
                 rx.icon("heart-pulse", size=18),
                 rx.text("Scheduler", weight="medium"),
-                rx.cond(S.heartbeat_healthy,
+                rx.cond(AdminOperationsState.heartbeat_healthy,
                         rx.badge("Healthy", color_scheme="green", variant="solid"),
                         rx.badge("Unhealthy", color_scheme="red", variant="solid")),
                 align="center",
                 spacing="2",
             ),
-            rx.text(S.heartbeat_text, size="2", color_scheme="gray"),
+            rx.text(AdminOperationsState.heartbeat_text, size="2", color_scheme="gray"),
             spacing="2",
             id="scheduler-heartbeat",
         ),
@@ -121,16 +124,19 @@ def heartbeat_card() -> rx.Component:
 def backlog_card() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.hstack(rx.icon("inbox", size=18), rx.text("Outbox backlog", weight="medium"),
-                      align="center", spacing="2"),
             rx.hstack(
-                _stat("Pending", S.backlog["pending"], "backlog-pending"),
-                _stat("Due now", S.backlog["due"], "backlog-due"),
-                _stat("Dead", S.backlog["dead"], "backlog-dead"),
+                rx.icon("inbox", size=18), rx.text("Outbox backlog", weight="medium"), align="center", spacing="2"
+            ),
+            rx.hstack(
+                _stat("Pending", AdminOperationsState.backlog["pending"], "backlog-pending"),
+                _stat("Due now", AdminOperationsState.backlog["due"], "backlog-due"),
+                _stat("Dead", AdminOperationsState.backlog["dead"], "backlog-dead"),
                 spacing="6",
             ),
-            rx.cond(S.backlog["oldest"] != "",
-                    rx.text("Oldest pending since ", S.backlog["oldest"], size="1", color_scheme="gray")),
+            rx.cond(
+                AdminOperationsState.backlog["oldest"] != "",
+                rx.text("Oldest pending since ", AdminOperationsState.backlog["oldest"], size="1", color_scheme="gray"),
+            ),
             spacing="2",
             id="outbox-backlog",
         ),
@@ -157,7 +163,7 @@ def _dead_letter_row(x: rx.Var) -> rx.Component:
                 description="Its dead deliveries go back in the queue with a fresh attempt budget, and the relay "
                             "runs them at once. Subscribers are idempotent, so a repeat changes nothing.",
                 confirm_label="Retry",
-                on_confirm=S.retry(x["event_id"]),
+                on_confirm=AdminOperationsState.retry(x["event_id"]),
                 color_scheme="blue",
             )
         ),
@@ -171,9 +177,9 @@ def dead_letters_table() -> rx.Component:
         _header(*labels),
         rx.table.body(
             rx.cond(
-                S.dead_letters.length() == 0,
+                AdminOperationsState.dead_letters.length() == 0,
                 _message_row(len(labels), rx.text("No dead letters", color_scheme="gray"), "dead-letters-empty"),
-                rx.foreach(S.dead_letters, _dead_letter_row),
+                rx.foreach(AdminOperationsState.dead_letters, _dead_letter_row),
             )
         ),
         variant="surface",
@@ -222,41 +228,49 @@ def _history_lookup() -> rx.Component:
             rx.hstack(
                 rx.el.select(
                     *[rx.el.option(ENTITY_LABELS.get(t, state_label(t)), value=t) for t in ENTITY_TYPES],
-                    value=H.entity_type,
-                    on_change=H.set_entity_type,
+                    value=AdminOperationsHistoryState.entity_type,
+                    on_change=AdminOperationsHistoryState.set_entity_type,
                     aria_label="Entity type",
                     id="history-entity-type",
                     name="entity_type",
                     class_name="native-select",
                 ),
                 rx.input(
-                    value=H.entity_id,
-                    on_change=H.set_entity_id,
+                    value=AdminOperationsHistoryState.entity_id,
+                    on_change=AdminOperationsHistoryState.set_entity_id,
                     placeholder="Id, e.g. 42",
                     aria_label="Entity id",
                     id="history-entity-id",
                     name="entity_id",
                     inputmode="numeric",
                     width="160px",
-                    color_scheme=rx.cond(H.id_error != "", "red", "gray"),
-                    aria_invalid=rx.cond(H.id_error != "", "true", "false"),
+                    color_scheme=rx.cond(AdminOperationsHistoryState.id_error != "", "red", "gray"),
+                    aria_invalid=rx.cond(AdminOperationsHistoryState.id_error != "", "true", "false"),
                 ),
                 rx.button(rx.icon("search", size=14), "Show history", type="submit"),
                 align="center",
                 spacing="2",
                 wrap="wrap",
             ),
-            on_submit=H.look_up,
+            on_submit=AdminOperationsHistoryState.look_up,
             reset_on_submit=False,
             no_validate=True,
         ),
-        rx.cond(H.id_error != "", rx.text(H.id_error, color_scheme="red", size="1", id="history-id-error")),
-        rx.cond(H.lookup_error != "", rx.callout(H.lookup_error, icon="lock", color_scheme="amber", size="1")),
         rx.cond(
-            H.looked_up != "",
+            AdminOperationsHistoryState.id_error != "",
+            rx.text(AdminOperationsHistoryState.id_error, color_scheme="red", size="1", id="history-id-error"),
+        ),
+        rx.cond(
+            AdminOperationsHistoryState.lookup_error != "",
+            rx.callout(AdminOperationsHistoryState.lookup_error, icon="lock", color_scheme="amber", size="1"),
+        ),
+        rx.cond(
+            AdminOperationsHistoryState.looked_up != "",
             rx.vstack(
-                rx.text("History of ", rx.text.strong(H.looked_up), size="2"),
-                timeline(H.entries, empty_message="No state changes recorded for this entity."),
+                rx.text("History of ", rx.text.strong(AdminOperationsHistoryState.looked_up), size="2"),
+                timeline(
+                    AdminOperationsHistoryState.entries, empty_message="No state changes recorded for this entity."
+                ),
                 spacing="3",
                 width="100%",
                 id="history-result",
@@ -279,15 +293,20 @@ def _toolbar() -> rx.Component:
         rx.spacer(),
         rx.vstack(
             rx.button(
-                rx.cond(S.refreshing, rx.spinner(size="1"), rx.icon("refresh-cw", size=14)),
+                rx.cond(AdminOperationsState.refreshing, rx.spinner(size="1"), rx.icon("refresh-cw", size=14)),
                 "Refresh",
-                on_click=S.refresh,
-                disabled=S.refreshing,
+                on_click=AdminOperationsState.refresh,
+                disabled=AdminOperationsState.refreshing,
                 variant="soft",
             ),
             rx.text(
-                rx.cond(S.auto_refreshing, f"Auto-refresh every {REFRESH_EVERY_S} s · ", "Auto-refresh paused · "),
-                "updated ", S.refreshed_at,
+                rx.cond(
+                    AdminOperationsState.polling,
+                    f"Auto-refresh every {REFRESH.every_s} s · ",
+                    "Auto-refresh paused · ",
+                ),
+                "updated ",
+                AdminOperationsState.refreshed_at,
                 size="1",
                 color_scheme="gray",
                 id="refreshed-at",
@@ -303,13 +322,18 @@ def _toolbar() -> rx.Component:
 def _content() -> rx.Component:
     return rx.vstack(
         _toolbar(),
-        rx.cond(S.load_error != "", rx.callout(S.load_error, color_scheme="red", icon="triangle_alert", width="100%")),
+        rx.cond(
+            AdminOperationsState.load_error != "",
+            rx.callout(AdminOperationsState.load_error, color_scheme="red", icon="triangle_alert", width="100%"),
+        ),
         rx.flex(heartbeat_card(), backlog_card(), gap="1em", width="100%", wrap="wrap"),
         _section("Daemons", daemons_table()),
         _section("Dead letters", dead_letters_table()),
         _section(
             "Error log",
-            data_table(S, ERROR_COLUMNS, _error_row, empty_message="No errors recorded", searchable=False),
+            data_table(
+                AdminOperationsState, ERROR_COLUMNS, _error_row, empty_message="No errors recorded", searchable=False
+            ),
         ),
         history_panel(),
         spacing="5",
@@ -317,19 +341,19 @@ def _content() -> rx.Component:
     )
 
 
-@admin_page(route=routes.ADMIN_OPERATIONS, title="Operations", on_load=S.load_operations)
+@admin_page(route=routes.ADMIN_OPERATIONS, title="Operations", on_load=AdminOperationsState.load_operations)
 def operations() -> rx.Component:
     return rx.box(
         rx.cond(
-            S.forbidden,
+            AdminOperationsState.forbidden,
             no_access("operations console"),
             rx.cond(
-                S.loaded,
+                AdminOperationsState.loaded,
                 _content(),
                 rx.center(rx.hstack(rx.spinner(), rx.text("Loading…"), align="center"), min_height="40vh",
                           width="100%", data_testid="operations-loading"),
             ),
         ),
-        on_unmount=S.stop_auto_refresh,
+        on_unmount=AdminOperationsState.stop_polling,
         width="100%",
     )

@@ -5,9 +5,8 @@ import reflex as rx
 
 from primsell import routes
 from primsell.components.timeline import state_badge
-from primsell.pages.admin.decorator import admin_page
-from primsell.state.admin.order_detail import REASON_MAX
-from primsell.state.admin.order_detail import AdminOrderDetailState as S
+from primsell.pages.registry import admin_page
+from primsell.state.admin.order_detail import REASON_MAX, AdminOrderDetailState
 
 KIND_ICONS = {"created": ("shopping-cart", "gray"), "state": ("git-commit-horizontal", "violet"),
               "payment_event": ("credit-card", "blue"), "refund": ("undo-2", "amber"), "mint": ("gem", "green")}
@@ -35,18 +34,43 @@ def facts() -> rx.Component:
             rx.vstack(
                 rx.heading("Order", size="3", as_="h2"),
                 rx.data_list.root(
-                    _fact("Campaign", rx.link(S.campaign_name, href=S.campaign_url)),
-                    _fact("Buyer", rx.hstack(rx.text(S.email, size="2"), rx.cond(
-                        S.buyer_verified, rx.badge("Identity verified", color_scheme="green", variant="soft"),
-                        rx.badge("Identity not verified", color_scheme="gray", variant="soft")), spacing="2",
-                        id="buyer-kyc")),
-                    _fact("Wallet", rx.vstack(_mono(S.wallet_address, id="detail-wallet"),
-                                              rx.cond(S.custodial, rx.badge("custodial", variant="soft")),
-                                              spacing="1")),
-                    _fact("Quantity", rx.text(S.quantity, size="2")),
-                    _fact("Amount", rx.text(S.amount, size="2")),
-                    _fact("Placed", rx.text(S.created_at, size="2")),
-                    _fact("Public page", rx.link(S.public_id, href=S.order_page_url, is_external=True, size="2")),
+                    _fact(
+                        "Campaign",
+                        rx.link(AdminOrderDetailState.campaign_name, href=AdminOrderDetailState.campaign_url),
+                    ),
+                    _fact(
+                        "Buyer",
+                        rx.hstack(
+                            rx.text(AdminOrderDetailState.email, size="2"),
+                            rx.cond(
+                                AdminOrderDetailState.buyer_verified,
+                                rx.badge("Identity verified", color_scheme="green", variant="soft"),
+                                rx.badge("Identity not verified", color_scheme="gray", variant="soft"),
+                            ),
+                            spacing="2",
+                            id="buyer-kyc",
+                        ),
+                    ),
+                    _fact(
+                        "Wallet",
+                        rx.vstack(
+                            _mono(AdminOrderDetailState.wallet_address, id="detail-wallet"),
+                            rx.cond(AdminOrderDetailState.custodial, rx.badge("custodial", variant="soft")),
+                            spacing="1",
+                        ),
+                    ),
+                    _fact("Quantity", rx.text(AdminOrderDetailState.quantity, size="2")),
+                    _fact("Amount", rx.text(AdminOrderDetailState.amount, size="2")),
+                    _fact("Placed", rx.text(AdminOrderDetailState.created_at, size="2")),
+                    _fact(
+                        "Public page",
+                        rx.link(
+                            AdminOrderDetailState.public_id,
+                            href=AdminOrderDetailState.order_page_url,
+                            is_external=True,
+                            size="2",
+                        ),
+                    ),
                     size="2",
                 ),
                 spacing="3",
@@ -56,18 +80,52 @@ def facts() -> rx.Component:
             rx.vstack(
                 rx.heading("Payment and mint", size="3", as_="h2"),
                 rx.data_list.root(
-                    _fact("Provider", rx.text(rx.cond(S.payment_provider != "", S.payment_provider, "—"), size="2")),
-                    _fact("Session", _mono(S.payment_session_id)),
-                    _fact("Payment intent", _mono(S.payment_intent_id)),
-                    _fact("Paid", rx.text(rx.cond(S.paid_at != "", S.paid_amount + " on " + S.paid_at, "Not paid"),
-                                          size="2")),
-                    _fact("Refunded", rx.text(rx.cond(S.refunded != "", S.refunded, "—"), size="2")),
-                    _fact("Mint transaction", _mono(S.tx_hash, id="detail-tx")),
-                    _fact("Tokens", rx.cond(
-                        S.token_ids.length() > 0,
-                        rx.hstack(rx.foreach(S.token_ids, lambda t: rx.badge("#", t, variant="surface")),
-                                  spacing="1", wrap="wrap", id="detail-tokens"),
-                        rx.text("—", color_scheme="gray", size="2"))),
+                    _fact(
+                        "Provider",
+                        rx.text(
+                            rx.cond(
+                                AdminOrderDetailState.payment_provider != "",
+                                AdminOrderDetailState.payment_provider,
+                                "—",
+                            ),
+                            size="2",
+                        ),
+                    ),
+                    _fact("Session", _mono(AdminOrderDetailState.payment_session_id)),
+                    _fact("Payment intent", _mono(AdminOrderDetailState.payment_intent_id)),
+                    _fact(
+                        "Paid",
+                        rx.text(
+                            rx.cond(
+                                AdminOrderDetailState.paid_at != "",
+                                AdminOrderDetailState.paid_amount + " on " + AdminOrderDetailState.paid_at,
+                                "Not paid",
+                            ),
+                            size="2",
+                        ),
+                    ),
+                    _fact(
+                        "Refunded",
+                        rx.text(
+                            rx.cond(AdminOrderDetailState.refunded != "", AdminOrderDetailState.refunded, "—"), size="2"
+                        ),
+                    ),
+                    _fact("Mint transaction", _mono(AdminOrderDetailState.tx_hash, id="detail-tx")),
+                    _fact(
+                        "Tokens",
+                        rx.cond(
+                            AdminOrderDetailState.token_ids.length() > 0,
+                            rx.hstack(
+                                rx.foreach(
+                                    AdminOrderDetailState.token_ids, lambda t: rx.badge("#", t, variant="surface")
+                                ),
+                                spacing="1",
+                                wrap="wrap",
+                                id="detail-tokens",
+                            ),
+                            rx.text("—", color_scheme="gray", size="2"),
+                        ),
+                    ),
                     size="2",
                 ),
                 spacing="3",
@@ -128,9 +186,9 @@ def order_timeline() -> rx.Component:
         rx.vstack(
             rx.heading("Timeline", size="3", as_="h2"),
             rx.cond(
-                S.entries.length() == 0,
+                AdminOrderDetailState.entries.length() == 0,
                 rx.text("Nothing recorded yet.", color_scheme="gray", size="2", data_testid="timeline-empty"),
-                rx.el.ol(rx.foreach(S.entries, _entry),
+                rx.el.ol(rx.foreach(AdminOrderDetailState.entries, _entry),
                          style={"listStyle": "none", "margin": "0", "padding": "0", "width": "100%"},
                          aria_label="Order history", id="order-timeline"),
             ),
@@ -149,50 +207,80 @@ def refund_dialog() -> rx.Component:
         rx.alert_dialog.content(
             rx.alert_dialog.title("Refund this order in full?"),
             rx.alert_dialog.description(
-                rx.text("The buyer gets ", rx.text.strong(S.amount), " back. Tokens already minted stay in their "
-                        "wallet. This cannot be undone.", as_="span"),
+                rx.text(
+                    "The buyer gets ",
+                    rx.text.strong(AdminOrderDetailState.amount),
+                    " back. Tokens already minted stay in their wallet. This cannot be undone.",
+                    as_="span",
+                ),
             ),
             rx.vstack(
                 rx.el.label(rx.text("Reason (the buyer sees it)", size="2", weight="medium"), html_for="refund-reason"),
-                rx.text_area(value=S.refund_text, on_change=S.set_refund_text, id="refund-reason", rows="3",
-                             max_length=REASON_MAX, placeholder="e.g. The buyer asked to cancel",
-                             color_scheme=rx.cond(S.refund_error != "", "red", "gray"),
-                             aria_invalid=rx.cond(S.refund_error != "", "true", "false"), width="100%"),
-                rx.cond(S.refund_error != "", rx.text(S.refund_error, color_scheme="red", size="1", id="refund-error")),
+                rx.text_area(
+                    value=AdminOrderDetailState.refund_text,
+                    on_change=AdminOrderDetailState.set_refund_text,
+                    id="refund-reason",
+                    rows="3",
+                    max_length=REASON_MAX,
+                    placeholder="e.g. The buyer asked to cancel",
+                    color_scheme=rx.cond(AdminOrderDetailState.refund_error != "", "red", "gray"),
+                    aria_invalid=rx.cond(AdminOrderDetailState.refund_error != "", "true", "false"),
+                    width="100%",
+                ),
+                rx.cond(
+                    AdminOrderDetailState.refund_error != "",
+                    rx.text(AdminOrderDetailState.refund_error, color_scheme="red", size="1", id="refund-error"),
+                ),
                 spacing="1",
                 width="100%",
                 margin_top="1em",
             ),
             rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray", disabled=S.refunding)),
+                rx.alert_dialog.cancel(
+                    rx.button("Cancel", variant="soft", color_scheme="gray", disabled=AdminOrderDetailState.refunding)
+                ),
                 # Not an alert_dialog.action: the dialog stays open to show a missing reason or a refusal.
-                rx.button(rx.cond(S.refunding, rx.spinner(size="1"), rx.fragment()), "Refund", color_scheme="red",
-                          on_click=S.refund, disabled=S.refunding, id="confirm-refund"),
+                rx.button(
+                    rx.cond(AdminOrderDetailState.refunding, rx.spinner(size="1"), rx.fragment()),
+                    "Refund",
+                    color_scheme="red",
+                    on_click=AdminOrderDetailState.refund,
+                    disabled=AdminOrderDetailState.refunding,
+                    id="confirm-refund",
+                ),
                 spacing="3",
                 justify="end",
                 margin_top="1em",
             ),
             max_width="460px",
         ),
-        open=S.refund_open,
-        on_open_change=S.set_refund_open,
+        open=AdminOrderDetailState.refund_open,
+        on_open_change=AdminOrderDetailState.set_refund_open,
     )
 
 
 def _header() -> rx.Component:
     return rx.hstack(
         rx.vstack(
-            rx.text("Order ", S.order_id, size="2", color_scheme="gray"),
-            rx.heading(S.campaign_name, size="6", id="order-heading"),
+            rx.text("Order ", AdminOrderDetailState.order_id, size="2", color_scheme="gray"),
+            rx.heading(AdminOrderDetailState.campaign_name, size="6", id="order-heading"),
             spacing="1",
         ),
-        rx.box(state_badge(S.status), id="detail-status"),
+        rx.box(state_badge(AdminOrderDetailState.status), id="detail-status"),
         rx.spacer(),
-        rx.cond(S.can_refund, refund_dialog()),
-        rx.cond(S.can_retry_refund, rx.button(
-            rx.cond(S.retrying_refund, rx.spinner(size="1"), rx.icon("rotate-ccw", size=14)), "Send the refund again",
-            color_scheme="red", variant="soft", on_click=S.retry_refund, disabled=S.retrying_refund,
-            id="retry-refund-button")),
+        rx.cond(AdminOrderDetailState.can_refund, refund_dialog()),
+        rx.cond(
+            AdminOrderDetailState.can_retry_refund,
+            rx.button(
+                rx.cond(AdminOrderDetailState.retrying_refund, rx.spinner(size="1"), rx.icon("rotate-ccw", size=14)),
+                "Send the refund again",
+                color_scheme="red",
+                variant="soft",
+                on_click=AdminOrderDetailState.retry_refund,
+                disabled=AdminOrderDetailState.retrying_refund,
+                id="retry-refund-button",
+            ),
+        ),
         width="100%",
         align="center",
         spacing="3",
@@ -202,10 +290,26 @@ def _header() -> rx.Component:
 def _content() -> rx.Component:
     return rx.vstack(
         _header(),
-        rx.cond(S.failure_reason != "", rx.callout(S.failure_reason, icon="triangle_alert", color_scheme="red",
-                                                   width="100%", id="detail-failure")),
-        rx.cond(S.refund_reason != "", rx.callout(rx.text("Refund reason: ", S.refund_reason), icon="undo-2",
-                                                  color_scheme="amber", width="100%", id="detail-refund-reason")),
+        rx.cond(
+            AdminOrderDetailState.failure_reason != "",
+            rx.callout(
+                AdminOrderDetailState.failure_reason,
+                icon="triangle_alert",
+                color_scheme="red",
+                width="100%",
+                id="detail-failure",
+            ),
+        ),
+        rx.cond(
+            AdminOrderDetailState.refund_reason != "",
+            rx.callout(
+                rx.text("Refund reason: ", AdminOrderDetailState.refund_reason),
+                icon="undo-2",
+                color_scheme="amber",
+                width="100%",
+                id="detail-refund-reason",
+            ),
+        ),
         facts(),
         order_timeline(),
         spacing="4",
@@ -213,15 +317,15 @@ def _content() -> rx.Component:
     )
 
 
-@admin_page(route=routes.ADMIN_ORDER, title="Order", on_load=S.load_order)
+@admin_page(route=routes.ADMIN_ORDER, title="Order", on_load=AdminOrderDetailState.load_order)
 def order_detail() -> rx.Component:
     return rx.vstack(
         _back(),
         rx.cond(
-            ~S.loaded,
+            ~AdminOrderDetailState.loaded,
             rx.hstack(rx.spinner(), rx.text("Loading…"), data_testid="order-loading"),
             rx.cond(
-                S.not_found,
+                AdminOrderDetailState.not_found,
                 rx.callout("This order does not exist or belongs to another brand.", icon="circle-alert",
                            color_scheme="red", id="order-not-found"),
                 _content(),

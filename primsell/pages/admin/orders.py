@@ -4,11 +4,10 @@ import reflex as rx
 
 from primsell import routes
 from primsell.components.layout import no_access
-from primsell.components.table import Column, data_table
+from primsell.components.table import Column, csv_export_button, data_table, date_filter, filter_select
 from primsell.components.timeline import state_badge, state_label
-from primsell.pages.admin.decorator import admin_page
-from primsell.state.admin.orders import STATUSES
-from primsell.state.admin.orders import AdminOrdersState as S
+from primsell.pages.registry import admin_page
+from primsell.state.admin.orders import STATUSES, AdminOrdersState
 from primsell.state.session import SessionState
 
 COLUMNS = [
@@ -46,67 +45,71 @@ def _row(row: rx.Var) -> rx.Component:
     )
 
 
-def _select(value: rx.Var, on_change, label: str, first: str, options, test_id: str) -> rx.Component:
-    return rx.el.select(
-        rx.el.option(first, value=""),
-        *options,
-        value=value,
-        on_change=on_change,
-        aria_label=label,
-        class_name="native-select",
-        id=test_id,
-    )
-
-
-def _date(label: str, value: rx.Var, on_change, test_id: str) -> rx.Component:
-    return rx.hstack(
-        rx.el.label(rx.text(label, size="1", color_scheme="gray"), html_for=test_id),
-        rx.input(type="date", value=value, on_change=on_change, id=test_id, size="2", width="150px"),
-        align="center",
-        spacing="1",
-    )
-
-
 def filters() -> rx.Component:
     return rx.vstack(
         rx.hstack(
-            _select(S.status_filter, S.set_status_filter, "Filter by status", "All statuses",
-                    [rx.el.option(state_label(s), value=s) for s in STATUSES], "status-filter"),
-            _select(S.campaign_filter, S.set_campaign_filter, "Filter by campaign", "All campaigns",
-                    [rx.foreach(S.campaign_options, lambda c: rx.el.option(c["name"], value=c["id"]))],
-                    "campaign-filter"),
-            rx.cond(S.campaign_search_shown,
-                    rx.input(placeholder="Find a campaign", default_value=S.campaign_search,
-                             on_change=S.search_campaign_options.debounce(300), aria_label="Find a campaign",
-                             id="campaign-search", size="2", width="170px")),
-            _date("From", S.date_from, S.set_date_from, "date-from"),
-            _date("To", S.date_to, S.set_date_to, "date-to"),
+            filter_select(
+                AdminOrdersState.status_filter,
+                AdminOrdersState.set_status_filter,
+                "Filter by status",
+                "All statuses",
+                [rx.el.option(state_label(s), value=s) for s in STATUSES],
+                "status-filter",
+            ),
+            filter_select(
+                AdminOrdersState.campaign_filter,
+                AdminOrdersState.set_campaign_filter,
+                "Filter by campaign",
+                "All campaigns",
+                [rx.foreach(AdminOrdersState.campaign_options, lambda c: rx.el.option(c["name"], value=c["id"]))],
+                "campaign-filter",
+            ),
             rx.cond(
-                (S.status_filter != "") | (S.campaign_filter != "") | (S.date_from != "") | (S.date_to != ""),
-                rx.button(rx.icon("x", size=14), "Clear filters", variant="ghost", size="1", on_click=S.clear_filters),
+                AdminOrdersState.campaign_search_shown,
+                rx.input(
+                    placeholder="Find a campaign",
+                    default_value=AdminOrdersState.campaign_search,
+                    on_change=AdminOrdersState.search_campaign_options.debounce(300),
+                    aria_label="Find a campaign",
+                    id="campaign-search",
+                    size="2",
+                    width="170px",
+                ),
+            ),
+            date_filter("From", AdminOrdersState.date_from, AdminOrdersState.set_date_from, "date-from"),
+            date_filter("To", AdminOrdersState.date_to, AdminOrdersState.set_date_to, "date-to"),
+            rx.cond(
+                (AdminOrdersState.status_filter != "")
+                | (AdminOrdersState.campaign_filter != "")
+                | (AdminOrdersState.date_from != "")
+                | (AdminOrdersState.date_to != ""),
+                rx.button(
+                    rx.icon("x", size=14),
+                    "Clear filters",
+                    variant="ghost",
+                    size="1",
+                    on_click=AdminOrdersState.clear_filters,
+                ),
             ),
             spacing="3",
             align="center",
             wrap="wrap",
         ),
-        rx.cond(S.date_error != "", rx.text(S.date_error, color_scheme="red", size="1", id="date-error")),
-        rx.cond(S.campaign_options_note != "",
-                rx.text(S.campaign_options_note, color_scheme="gray", size="1", id="campaign-options-note")),
+        rx.cond(
+            AdminOrdersState.date_error != "",
+            rx.text(AdminOrdersState.date_error, color_scheme="red", size="1", id="date-error"),
+        ),
+        rx.cond(
+            AdminOrdersState.campaign_options_note != "",
+            rx.text(AdminOrdersState.campaign_options_note, color_scheme="gray", size="1", id="campaign-options-note"),
+        ),
         spacing="1",
         width="100%",
     )
 
 
 def export_button() -> rx.Component:
-    """A plain download link (the browser sends the session cookie); disabled while the dates are invalid."""
-    label = [rx.icon("download", size=14), "Export CSV"]
-    return rx.cond(
-        (S.export_url != "") & (S.date_error == ""),
-        # reload_document: the browser itself fetches the link (and saves the attachment), not the client router.
-        rx.link(rx.button(*label, variant="soft"), href=S.export_url, download="", reload_document=True,
-                id="export-csv"),
-        rx.button(*label, disabled=True, variant="soft", id="export-csv"),
-    )
+    return csv_export_button(AdminOrdersState.export_url, AdminOrdersState.date_error, "export-csv")
 
 
 def _content() -> rx.Component:
@@ -124,10 +127,10 @@ def _content() -> rx.Component:
         ),
         filters(),
         data_table(
-            S,
+            AdminOrdersState,
             COLUMNS,
             _row,
-            empty_message=rx.cond(S.filtered, "No orders match these filters.", "No orders yet."),
+            empty_message=rx.cond(AdminOrdersState.filtered, "No orders match these filters.", "No orders yet."),
             search_placeholder="Search email, wallet or tx hash",
         ),
         spacing="4",
@@ -135,10 +138,14 @@ def _content() -> rx.Component:
     )
 
 
-@admin_page(route=routes.ADMIN_ORDERS, title="Orders", on_load=[S.load_orders, S.load_campaign_options])
+@admin_page(
+    route=routes.ADMIN_ORDERS,
+    title="Orders",
+    on_load=[AdminOrdersState.load_orders, AdminOrdersState.load_campaign_options],
+)
 def orders() -> rx.Component:
     return rx.cond(
-        S.forbidden,
+        AdminOrdersState.forbidden,
         no_access("orders list"),
         rx.cond(SessionState.has_brand, _content(), rx.callout("You are not a member of any brand yet.", icon="info")),
     )

@@ -6,8 +6,8 @@ import reflex as rx
 from primsell import routes
 from primsell.components.layout import no_access
 from primsell.components.table import Column, data_table
-from primsell.pages.admin.decorator import admin_page
-from primsell.state.admin.reconciliation import AdminReconciliationState as S
+from primsell.pages.registry import admin_page
+from primsell.state.admin.reconciliation import AdminReconciliationState
 
 STATUS_COLORS = {"clean": "green", "exceptions": "red", "failed": "orange", "running": "blue"}
 STATUS_LABELS = {"clean": "Clean", "exceptions": "Exceptions", "failed": "Failed", "running": "Running"}
@@ -32,7 +32,7 @@ def _fact(label: str, value: rx.Var, test_id: str) -> rx.Component:
 
 
 def last_run_card() -> rx.Component:
-    run = S.last_run
+    run = AdminReconciliationState.last_run
     return rx.card(
         rx.vstack(
             rx.hstack(rx.icon("scale", size=18), rx.text("Last run", weight="medium"), status_badge(run["status"]),
@@ -85,7 +85,7 @@ def totals_table() -> rx.Component:
               "Orders", "")
     return rx.table.root(
         rx.table.header(rx.table.row(*[rx.table.column_header_cell(label) for label in labels])),
-        rx.table.body(rx.foreach(S.totals, _totals_row)),
+        rx.table.body(rx.foreach(AdminReconciliationState.totals, _totals_row)),
         variant="surface",
         size="1",
         width="100%",
@@ -110,20 +110,27 @@ def _toolbar() -> rx.Component:
     return rx.hstack(
         rx.vstack(
             rx.heading("Reconciliation", size="6"),
-            rx.text("Every paid order minted exactly once or refunded, checked against the payment provider and "
-                    "the chain. Runs nightly.", color_scheme="gray", size="2"),
+            rx.text(
+                "Every paid order minted exactly once or refunded, checked against the payment provider and "
+                "the chain. Runs nightly.",
+                color_scheme="gray",
+                size="2",
+            ),
             spacing="1",
         ),
         rx.spacer(),
         rx.vstack(
             rx.button(
-                rx.cond(S.running, rx.spinner(size="1"), rx.icon("play", size=14)),
-                rx.cond(S.running, "Running…", "Run now"),
-                on_click=S.run_now,
-                disabled=S.running,
+                rx.cond(AdminReconciliationState.running, rx.spinner(size="1"), rx.icon("play", size=14)),
+                rx.cond(AdminReconciliationState.running, "Running…", "Run now"),
+                on_click=AdminReconciliationState.run_now,
+                disabled=AdminReconciliationState.running,
                 id="run-now",
             ),
-            rx.cond(S.progress != "", rx.text(S.progress, size="1", color_scheme="gray", id="run-progress")),
+            rx.cond(
+                AdminReconciliationState.progress != "",
+                rx.text(AdminReconciliationState.progress, size="1", color_scheme="gray", id="run-progress"),
+            ),
             align="end",
             spacing="1",
         ),
@@ -151,10 +158,10 @@ def _empty() -> rx.Component:
 def _report() -> rx.Component:
     return rx.vstack(
         last_run_card(),
-        rx.cond(S.totals.length() > 0,
+        rx.cond(AdminReconciliationState.totals.length() > 0,
                 rx.vstack(rx.heading("Totals", size="4", as_="h2"), totals_table(), spacing="3", width="100%")),
         rx.heading("Exceptions", size="4", as_="h2"),
-        data_table(S, EXCEPTION_COLUMNS, _exception_row, searchable=False,
+        data_table(AdminReconciliationState, EXCEPTION_COLUMNS, _exception_row, searchable=False,
                    empty_message="No exceptions: every paid order is minted, refunded or in flight."),
         spacing="4",
         width="100%",
@@ -164,21 +171,26 @@ def _report() -> rx.Component:
 def _content() -> rx.Component:
     return rx.vstack(
         _toolbar(),
-        rx.cond(S.load_error != "", rx.callout(S.load_error, color_scheme="red", icon="triangle_alert", width="100%")),
-        rx.cond(S.last_run.length() == 0, _empty(), _report()),
+        rx.cond(
+            AdminReconciliationState.load_error != "",
+            rx.callout(AdminReconciliationState.load_error, color_scheme="red", icon="triangle_alert", width="100%"),
+        ),
+        rx.cond(AdminReconciliationState.last_run.length() == 0, _empty(), _report()),
         spacing="5",
         width="100%",
     )
 
 
-@admin_page(route=routes.ADMIN_RECONCILIATION, title="Reconciliation", on_load=S.load_reconciliation)
+@admin_page(
+    route=routes.ADMIN_RECONCILIATION, title="Reconciliation", on_load=AdminReconciliationState.load_reconciliation
+)
 def reconciliation() -> rx.Component:
     return rx.box(
         rx.cond(
-            S.forbidden,
+            AdminReconciliationState.forbidden,
             no_access("reconciliation report"),
             rx.cond(
-                S.loaded,
+                AdminReconciliationState.loaded,
                 _content(),
                 rx.center(rx.hstack(rx.spinner(), rx.text("Loading…"), align="center"), min_height="40vh",
                           width="100%", data_testid="reconciliation-loading"),

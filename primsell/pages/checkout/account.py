@@ -6,15 +6,13 @@ import reflex as rx
 
 from primsell import routes
 from primsell.components.forms import field_error, form_error, submit_button, text_field
-from primsell.components.layout import page_loading, public_shell
+from primsell.components.layout import page_loading
 from primsell.components.sign_in import sign_in_form
 from primsell.pages.checkout.order import STATUS_COLORS
-from primsell.pages.registry import surface_page
-from primsell.state.checkout.account import CheckoutAccountState as A
-from primsell.state.checkout.password_link import CheckoutPasswordLinkState as L
+from primsell.pages.registry import checkout_public_page
+from primsell.state.checkout.account import CheckoutAccountOrdersState, CheckoutAccountState
+from primsell.state.checkout.password_link import CheckoutPasswordLinkState
 from primsell.state.sign_in import AuthSignInState
-
-account_page = surface_page("checkout", public_shell)
 
 WITHDRAWAL_BADGES = {
     "held": ("Held for you", "gray"), "queued": ("Withdrawal queued", "amber"), "sent": ("Sent, confirming", "blue"),
@@ -22,7 +20,7 @@ WITHDRAWAL_BADGES = {
 }
 
 
-@account_page(route=routes.ACCOUNT_LOGIN, title="Sign in to your account", on_load=AuthSignInState.reset_form)
+@checkout_public_page(route=routes.ACCOUNT_LOGIN, title="Sign in to your account", on_load=AuthSignInState.reset_form)
 def account_login() -> rx.Component:
     return rx.vstack(
         sign_in_form("account", "Sign in to your account", "See your orders and the collectibles we hold for you."),
@@ -38,21 +36,50 @@ def link_request_card() -> rx.Component:
         rx.form(
             rx.vstack(
                 rx.heading("No password yet, or forgot it?", size="3", as_="h2"),
-                rx.text("Enter the email address of your orders: we send it a link to choose a password.", size="2",
-                        color_scheme="gray"),
-                text_field("Email", "link_email", L.request_errors, type="email", placeholder="you@example.com",
-                           auto_complete="email"),
-                rx.cond(L.request_message != "", rx.callout.root(
-                    rx.callout.icon(rx.icon("mail_check")),
-                    rx.callout.text(L.request_message),
-                    rx.cond(L.mailbox_url != "", rx.link("Development: open the local mailbox", href=L.mailbox_url,
-                                                         is_external=True, size="2")),
-                    color_scheme="green", width="100%", id="link-sent", role="status")),
-                submit_button("Email me a link", L.requesting, "Sending…", variant="soft", id="link-submit"),
+                rx.text(
+                    "Enter the email address of your orders: we send it a link to choose a password.",
+                    size="2",
+                    color_scheme="gray",
+                ),
+                text_field(
+                    "Email",
+                    "link_email",
+                    CheckoutPasswordLinkState.request_errors,
+                    type="email",
+                    placeholder="you@example.com",
+                    auto_complete="email",
+                ),
+                rx.cond(
+                    CheckoutPasswordLinkState.request_message != "",
+                    rx.callout.root(
+                        rx.callout.icon(rx.icon("mail_check")),
+                        rx.callout.text(CheckoutPasswordLinkState.request_message),
+                        rx.cond(
+                            CheckoutPasswordLinkState.mailbox_url != "",
+                            rx.link(
+                                "Development: open the local mailbox",
+                                href=CheckoutPasswordLinkState.mailbox_url,
+                                is_external=True,
+                                size="2",
+                            ),
+                        ),
+                        color_scheme="green",
+                        width="100%",
+                        id="link-sent",
+                        role="status",
+                    ),
+                ),
+                submit_button(
+                    "Email me a link",
+                    CheckoutPasswordLinkState.requesting,
+                    "Sending…",
+                    variant="soft",
+                    id="link-submit",
+                ),
                 spacing="3",
                 width="100%",
             ),
-            on_submit=L.request_link,
+            on_submit=CheckoutPasswordLinkState.request_link,
             reset_on_submit=False,
             no_validate=True,
         ),
@@ -62,39 +89,67 @@ def link_request_card() -> rx.Component:
     )
 
 
-@account_page(route=routes.ACCOUNT_SET_PASSWORD, title="Choose your password", on_load=L.load_link)
+@checkout_public_page(
+    route=routes.ACCOUNT_SET_PASSWORD, title="Choose your password", on_load=CheckoutPasswordLinkState.load_link
+)
 def set_password() -> rx.Component:
     return rx.center(
         rx.card(
             rx.cond(
-                ~L.loaded,
+                ~CheckoutPasswordLinkState.loaded,
                 page_loading(),
                 rx.cond(
-                    L.link_valid,
+                    CheckoutPasswordLinkState.link_valid,
                     rx.form(
                         rx.vstack(
                             rx.heading("Choose your password", size="6"),
-                            rx.text("For ", rx.text.strong(L.email), ". You will be signed in right after.",
-                                    size="2", color_scheme="gray"),
-                            form_error(L.form_error),
-                            text_field("Password", "password", L.field_errors, type="password",
-                                       auto_complete="new-password",
-                                       hint="At least 12 characters, mixing letters with digits or symbols."),
-                            text_field("Confirm password", "password_confirm", L.field_errors, type="password",
-                                       auto_complete="new-password"),
-                            submit_button("Save and sign in", L.saving, "Saving…", width="100%", size="3",
-                                          id="set-password-submit"),
+                            rx.text(
+                                "For ",
+                                rx.text.strong(CheckoutPasswordLinkState.email),
+                                ". You will be signed in right after.",
+                                size="2",
+                                color_scheme="gray",
+                            ),
+                            form_error(CheckoutPasswordLinkState.form_error),
+                            text_field(
+                                "Password",
+                                "password",
+                                CheckoutPasswordLinkState.field_errors,
+                                type="password",
+                                auto_complete="new-password",
+                                hint="At least 12 characters, mixing letters with digits or symbols.",
+                            ),
+                            text_field(
+                                "Confirm password",
+                                "password_confirm",
+                                CheckoutPasswordLinkState.field_errors,
+                                type="password",
+                                auto_complete="new-password",
+                            ),
+                            submit_button(
+                                "Save and sign in",
+                                CheckoutPasswordLinkState.saving,
+                                "Saving…",
+                                width="100%",
+                                size="3",
+                                id="set-password-submit",
+                            ),
                             spacing="4",
                             width="100%",
                         ),
-                        on_submit=L.submit_password,
+                        on_submit=CheckoutPasswordLinkState.submit_password,
                         reset_on_submit=False,
                         no_validate=True,
                     ),
                     rx.vstack(
                         rx.heading("This link cannot be used", size="5"),
-                        rx.callout(L.link_problem, icon="triangle_alert", color_scheme="amber", width="100%",
-                                   id="link-problem"),
+                        rx.callout(
+                            CheckoutPasswordLinkState.link_problem,
+                            icon="triangle_alert",
+                            color_scheme="amber",
+                            width="100%",
+                            id="link-problem",
+                        ),
                         rx.link("Sign in, or ask for a new link", href=routes.ACCOUNT_LOGIN),
                         spacing="3",
                         width="100%",
@@ -130,17 +185,43 @@ def _order_row(order: rx.Var) -> rx.Component:
 def orders_pager() -> rx.Component:
     """How many orders in all, which page this is, and the way to the others (newest first)."""
     return rx.hstack(
-        rx.text(A.orders_total, rx.cond(A.orders_total == 1, " order", " orders"), size="2", color_scheme="gray",
-                id="orders-total"),
+        rx.text(
+            CheckoutAccountOrdersState.total,
+            rx.cond(CheckoutAccountOrdersState.total == 1, " order", " orders"),
+            size="2",
+            color_scheme="gray",
+            id="orders-total",
+        ),
         rx.spacer(),
         rx.cond(
-            A.orders_page_count > 1,
+            CheckoutAccountOrdersState.page_count > 1,
             rx.hstack(
-                rx.button(rx.icon("chevron-left", size=14), "Previous", size="1", variant="soft",
-                          on_click=A.previous_orders_page, disabled=~A.orders_has_previous, id="orders-previous"),
-                rx.text("Page ", A.orders_page, " of ", A.orders_page_count, size="2", id="orders-page"),
-                rx.button("Next", rx.icon("chevron-right", size=14), size="1", variant="soft",
-                          on_click=A.next_orders_page, disabled=~A.orders_has_next, id="orders-next"),
+                rx.button(
+                    rx.icon("chevron-left", size=14),
+                    "Previous",
+                    size="1",
+                    variant="soft",
+                    on_click=CheckoutAccountOrdersState.previous_page,
+                    disabled=~CheckoutAccountOrdersState.has_previous,
+                    id="orders-previous",
+                ),
+                rx.text(
+                    "Page ",
+                    CheckoutAccountOrdersState.page,
+                    " of ",
+                    CheckoutAccountOrdersState.page_count,
+                    size="2",
+                    id="orders-page",
+                ),
+                rx.button(
+                    "Next",
+                    rx.icon("chevron-right", size=14),
+                    size="1",
+                    variant="soft",
+                    on_click=CheckoutAccountOrdersState.next_page,
+                    disabled=~CheckoutAccountOrdersState.has_next,
+                    id="orders-next",
+                ),
                 align="center",
                 spacing="2",
             ),
@@ -154,11 +235,13 @@ def orders_section() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.heading("My orders", size="5", as_="h2"),
+            rx.cond(CheckoutAccountOrdersState.load_error != "",
+                    rx.callout(CheckoutAccountOrdersState.load_error, color_scheme="red", icon="triangle_alert")),
             rx.cond(
-                ~A.orders_loaded,
+                CheckoutAccountOrdersState.loading & (CheckoutAccountOrdersState.rows.length() == 0),
                 rx.spinner(),
                 rx.cond(
-                    A.orders.length() == 0,
+                    CheckoutAccountOrdersState.rows.length() == 0,
                     rx.vstack(rx.text("You have no orders yet.", id="orders-empty"),
                               rx.text("When you buy a collectible with this email, it shows up here.",
                                       size="2", color_scheme="gray"), spacing="1"),
@@ -166,7 +249,7 @@ def orders_section() -> rx.Component:
                         rx.table.root(
                             rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
                                                            ("Campaign", "Qty", "Total", "Status", "Placed")])),
-                            rx.table.body(rx.foreach(A.orders, _order_row)),
+                            rx.table.body(rx.foreach(CheckoutAccountOrdersState.rows, _order_row)),
                             width="100%",
                             id="orders-table",
                         ),
@@ -193,19 +276,44 @@ def _token_row(token: rx.Var) -> rx.Component:
         rx.table.cell(rx.link(token["campaign_name"], href=token["order_url"])),
         rx.table.cell(rx.badge(rx.icon("gem", size=12), "#", token["token_id"], variant="surface")),
         rx.table.cell(_withdrawal_badge(token["status"])),
-        rx.table.cell(rx.match(
-            token["status"],
-            ("held", rx.button(rx.icon("wallet", size=14), "Withdraw to my wallet", size="1", variant="soft",
-                               on_click=A.open_withdrawal(token["key"], token["token_id"]),
-                               data_testid="withdraw-button")),
-            # A failed attempt moved nothing: the token is still held, and a new attempt can go (to any address).
-            ("failed", rx.button(rx.icon("rotate-ccw", size=14), "Try again", size="1", variant="soft",
-                                 color_scheme="red", on_click=A.open_withdrawal(token["key"], token["token_id"]),
-                                 data_testid="retry-withdrawal-button")),
-            rx.cond(token["withdrawn_to"] != "",
-                    rx.text("To ", rx.code(token["withdrawn_to"], size="1", variant="ghost"), size="1",
-                            style={"wordBreak": "break-all"})),
-        )),
+        rx.table.cell(
+            rx.match(
+                token["status"],
+                (
+                    "held",
+                    rx.button(
+                        rx.icon("wallet", size=14),
+                        "Withdraw to my wallet",
+                        size="1",
+                        variant="soft",
+                        on_click=CheckoutAccountState.open_withdrawal(token["key"], token["token_id"]),
+                        data_testid="withdraw-button",
+                    ),
+                ),
+                # A failed attempt moved nothing: the token is still held, and a new attempt can go (to any address).
+                (
+                    "failed",
+                    rx.button(
+                        rx.icon("rotate-ccw", size=14),
+                        "Try again",
+                        size="1",
+                        variant="soft",
+                        color_scheme="red",
+                        on_click=CheckoutAccountState.open_withdrawal(token["key"], token["token_id"]),
+                        data_testid="retry-withdrawal-button",
+                    ),
+                ),
+                rx.cond(
+                    token["withdrawn_to"] != "",
+                    rx.text(
+                        "To ",
+                        rx.code(token["withdrawn_to"], size="1", variant="ghost"),
+                        size="1",
+                        style={"wordBreak": "break-all"},
+                    ),
+                ),
+            )
+        ),
         data_testid="held-token",
         data_token_id=token["token_id"],
     )
@@ -215,25 +323,37 @@ def tokens_section() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.heading("My collectibles held for me", size="5", as_="h2"),
-            rx.text("Bought with \"Keep it for me\": we hold them in a wallet tied to your account until you "
-                    "withdraw them to a wallet of your own.", size="2", color_scheme="gray"),
+            rx.text(
+                'Bought with "Keep it for me": we hold them in a wallet tied to your account until you '
+                "withdraw them to a wallet of your own.",
+                size="2",
+                color_scheme="gray",
+            ),
             rx.cond(
-                ~A.tokens_loaded,
+                ~CheckoutAccountState.tokens_loaded,
                 rx.spinner(),
                 rx.cond(
-                    A.tokens.length() == 0,
+                    CheckoutAccountState.tokens.length() == 0,
                     rx.text("We are not holding any collectibles for you.", id="tokens-empty"),
                     rx.table.root(
-                        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
-                                                       ("Campaign", "Token", "Status", "")])),
-                        rx.table.body(rx.foreach(A.tokens, _token_row)),
+                        rx.table.header(
+                            rx.table.row(*[rx.table.column_header_cell(h) for h in ("Campaign", "Token", "Status", "")])
+                        ),
+                        rx.table.body(rx.foreach(CheckoutAccountState.tokens, _token_row)),
                         width="100%",
                         id="tokens-table",
                     ),
                 ),
             ),
-            rx.cond(A.watching, rx.text("Withdrawal status updates by itself every few seconds.", size="1",
-                                        color_scheme="gray", id="withdrawal-live")),
+            rx.cond(
+                CheckoutAccountState.polling,
+                rx.text(
+                    "Withdrawal status updates by itself every few seconds.",
+                    size="1",
+                    color_scheme="gray",
+                    id="withdrawal-live",
+                ),
+            ),
             spacing="3",
             width="100%",
         ),
@@ -243,65 +363,111 @@ def tokens_section() -> rx.Component:
 
 def withdrawal_dialog() -> rx.Component:
     address_step = rx.vstack(
-        rx.dialog.description("Paste the address of a wallet you control. Transfers on the blockchain cannot be "
-                              "undone, so check it carefully.", size="2"),
+        rx.dialog.description(
+            "Paste the address of a wallet you control. Transfers on the blockchain cannot be "
+            "undone, so check it carefully.",
+            size="2",
+        ),
         rx.el.label(rx.text("Wallet address", size="2", weight="medium"), html_for="to_address"),
-        rx.input(id="to_address", name="to_address", value=A.withdraw_address, placeholder="0x…",
-                 on_change=A.set_withdraw_address, on_blur=A.check_withdraw_address, width="100%",
-                 color_scheme=rx.cond(A.field_errors.contains("to_address"), "red", "gray"),
-                 aria_invalid=rx.cond(A.field_errors.contains("to_address"), "true", "false")),
-        field_error(A.field_errors, "to_address"),
+        rx.input(
+            id="to_address",
+            name="to_address",
+            value=CheckoutAccountState.withdraw_address,
+            placeholder="0x…",
+            on_change=CheckoutAccountState.set_withdraw_address,
+            on_blur=CheckoutAccountState.check_withdraw_address,
+            width="100%",
+            color_scheme=rx.cond(CheckoutAccountState.field_errors.contains("to_address"), "red", "gray"),
+            aria_invalid=rx.cond(CheckoutAccountState.field_errors.contains("to_address"), "true", "false"),
+        ),
+        field_error(CheckoutAccountState.field_errors, "to_address"),
         rx.hstack(
             rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray")),
-            rx.button("Continue", on_click=A.continue_withdrawal, id="withdraw-continue"),
-            justify="end", spacing="3", width="100%",
+            rx.button("Continue", on_click=CheckoutAccountState.continue_withdrawal, id="withdraw-continue"),
+            justify="end",
+            spacing="3",
+            width="100%",
         ),
-        spacing="2", width="100%",
+        spacing="2",
+        width="100%",
     )
     confirm_step = rx.vstack(
-        rx.text("Send token #", A.withdraw_token_id, " to", size="2"),
-        rx.code(A.withdraw_address, id="withdraw-confirm-address", style={"wordBreak": "break-all"}),
-        rx.text("Once sent it leaves our custody for good: only that wallet can move it afterwards.", size="2",
-                color_scheme="gray"),
-        rx.hstack(
-            rx.button("Back", variant="soft", color_scheme="gray", on_click=A.back_to_address,
-                      disabled=A.withdrawing),
-            rx.button(rx.cond(A.withdrawing, rx.spinner(size="1"), rx.icon("send", size=14)), "Withdraw",
-                      on_click=A.confirm_withdrawal, disabled=A.withdrawing, id="withdraw-confirm"),
-            justify="end", spacing="3", width="100%",
+        rx.text("Send token #", CheckoutAccountState.withdraw_token_id, " to", size="2"),
+        rx.code(CheckoutAccountState.withdraw_address, id="withdraw-confirm-address", style={"wordBreak": "break-all"}),
+        rx.text(
+            "Once sent it leaves our custody for good: only that wallet can move it afterwards.",
+            size="2",
+            color_scheme="gray",
         ),
-        spacing="2", width="100%",
+        rx.hstack(
+            rx.button(
+                "Back",
+                variant="soft",
+                color_scheme="gray",
+                on_click=CheckoutAccountState.back_to_address,
+                disabled=CheckoutAccountState.withdrawing,
+            ),
+            rx.button(
+                rx.cond(CheckoutAccountState.withdrawing, rx.spinner(size="1"), rx.icon("send", size=14)),
+                "Withdraw",
+                on_click=CheckoutAccountState.confirm_withdrawal,
+                disabled=CheckoutAccountState.withdrawing,
+                id="withdraw-confirm",
+            ),
+            justify="end",
+            spacing="3",
+            width="100%",
+        ),
+        spacing="2",
+        width="100%",
     )
     return rx.dialog.root(
         rx.dialog.content(
-            rx.dialog.title(rx.cond(A.dialog_step == "confirm", "Confirm the withdrawal", "Withdraw to my wallet")),
-            form_error(A.form_error),
-            rx.cond(A.dialog_step == "confirm", confirm_step, address_step),
+            rx.dialog.title(
+                rx.cond(
+                    CheckoutAccountState.dialog_step == "confirm", "Confirm the withdrawal", "Withdraw to my wallet"
+                )
+            ),
+            form_error(CheckoutAccountState.form_error),
+            rx.cond(CheckoutAccountState.dialog_step == "confirm", confirm_step, address_step),
             max_width="480px",
             id="withdraw-dialog",
         ),
-        open=A.dialog_open,
-        on_open_change=A.set_dialog_open,
+        open=CheckoutAccountState.dialog_open,
+        on_open_change=CheckoutAccountState.set_dialog_open,
     )
 
 
-@account_page(route=routes.ACCOUNT, title="My account", on_load=A.load_account)
+@checkout_public_page(route=routes.ACCOUNT, title="My account", on_load=CheckoutAccountState.load_account)
 def account() -> rx.Component:
     return rx.cond(
-        ~A.signed_in,
+        ~CheckoutAccountState.signed_in,
         page_loading(),
         rx.center(
             rx.vstack(
                 rx.hstack(
-                    rx.vstack(rx.heading("My account", size="7"),
-                              rx.text("Signed in as ", rx.text.strong(A.email, id="account-email"), size="2"),
-                              spacing="1"),
+                    rx.vstack(
+                        rx.heading("My account", size="7"),
+                        rx.text(
+                            "Signed in as ", rx.text.strong(CheckoutAccountState.email, id="account-email"), size="2"
+                        ),
+                        spacing="1",
+                    ),
                     rx.spacer(),
-                    rx.link(rx.button(rx.icon("id-card", size=14), "Identity verification", variant="soft"),
-                            href=routes.KYC_VERIFY, id="identity-link"),
-                    rx.button(rx.icon("log-out", size=14), "Sign out", variant="soft", on_click=A.sign_out,
-                              id="sign-out"),
-                    width="100%", align="center",
+                    rx.link(
+                        rx.button(rx.icon("id-card", size=14), "Identity verification", variant="soft"),
+                        href=routes.KYC_VERIFY,
+                        id="identity-link",
+                    ),
+                    rx.button(
+                        rx.icon("log-out", size=14),
+                        "Sign out",
+                        variant="soft",
+                        on_click=CheckoutAccountState.sign_out,
+                        id="sign-out",
+                    ),
+                    width="100%",
+                    align="center",
                 ),
                 orders_section(),
                 tokens_section(),
@@ -311,7 +477,7 @@ def account() -> rx.Component:
                 max_width="1000px",
                 padding="2em 1em",
             ),
-            on_unmount=A.stop_watching,
+            on_unmount=CheckoutAccountState.stop_polling,
             width="100%",
         ),
     )

@@ -4,12 +4,8 @@ links), or what went wrong (payment failed, expired, refunded) with a way back. 
 import reflex as rx
 
 from primsell import routes
-from primsell.components.layout import checkout_shell
-from primsell.pages.registry import surface_page
-from primsell.state.checkout.order import POLL_MAX_S
-from primsell.state.checkout.order import CheckoutOrderState as O
-
-checkout_page = surface_page("checkout", checkout_shell)
+from primsell.pages.registry import checkout_page
+from primsell.state.checkout.order import POLL_MAX_S, CheckoutOrderState
 
 STATUS_COLORS = {
     "created": "gray", "awaiting_payment": "amber", "payment_failed": "red", "paid": "blue", "minting": "blue",
@@ -37,8 +33,14 @@ def not_found() -> rx.Component:
 
 
 def status_badge() -> rx.Component:
-    cases = [(k, rx.badge(O.status_label, color_scheme=c, variant="solid", size="3")) for k, c in STATUS_COLORS.items()]
-    return rx.box(rx.match(O.status, *cases, rx.badge(O.status_label, size="3")), id="order-status")
+    cases = [
+        (k, rx.badge(CheckoutOrderState.status_label, color_scheme=c, variant="solid", size="3"))
+        for k, c in STATUS_COLORS.items()
+    ]
+    return rx.box(
+        rx.match(CheckoutOrderState.status, *cases, rx.badge(CheckoutOrderState.status_label, size="3")),
+        id="order-status",
+    )
 
 
 def _marker(status: rx.Var) -> rx.Component:
@@ -54,11 +56,23 @@ def _step_detail(step: rx.Var) -> rx.Component:
     """What each step adds once reached: the mint transaction under Minting, the tokens under In your wallet."""
     return rx.match(
         step["key"],
-        ("paid", rx.cond(O.paid_at != "", rx.text("Paid ", O.paid_at, size="1", color_scheme="gray"))),
-        ("minting", rx.cond(O.tx_hash != "", tx_link())),
-        ("delivered", rx.cond(O.tokens.length() > 0, tokens_list())),
-        ("refunded", rx.cond(O.refund_reason != "", rx.text(O.refund_reason, size="2"))),
-        ("refund_pending", rx.cond(O.refund_reason != "", rx.text(O.refund_reason, size="2"))),
+        (
+            "paid",
+            rx.cond(
+                CheckoutOrderState.paid_at != "",
+                rx.text("Paid ", CheckoutOrderState.paid_at, size="1", color_scheme="gray"),
+            ),
+        ),
+        ("minting", rx.cond(CheckoutOrderState.tx_hash != "", tx_link())),
+        ("delivered", rx.cond(CheckoutOrderState.tokens.length() > 0, tokens_list())),
+        (
+            "refunded",
+            rx.cond(CheckoutOrderState.refund_reason != "", rx.text(CheckoutOrderState.refund_reason, size="2")),
+        ),
+        (
+            "refund_pending",
+            rx.cond(CheckoutOrderState.refund_reason != "", rx.text(CheckoutOrderState.refund_reason, size="2")),
+        ),
         rx.fragment(),
     )
 
@@ -86,24 +100,38 @@ def _step(step: rx.Var) -> rx.Component:
 
 
 def steps() -> rx.Component:
-    return rx.el.ol(rx.foreach(O.steps, _step), style={"margin": "0", "padding": "0"}, aria_label="Order progress")
+    return rx.el.ol(
+        rx.foreach(CheckoutOrderState.steps, _step), style={"margin": "0", "padding": "0"}, aria_label="Order progress"
+    )
 
 
 def tx_link() -> rx.Component:
-    label = rx.code(O.tx_hash, size="1", variant="ghost", style={"wordBreak": "break-all"})
+    label = rx.code(CheckoutOrderState.tx_hash, size="1", variant="ghost", style={"wordBreak": "break-all"})
     return rx.cond(
-        O.explorer_url != "",
-        rx.link(rx.hstack(rx.text("Transaction", size="1"), rx.icon("external-link", size=12), align="center",
-                          spacing="1"), href=O.explorer_url, is_external=True, id="mint-tx", title=O.tx_hash),
+        CheckoutOrderState.explorer_url != "",
+        rx.link(
+            rx.hstack(rx.text("Transaction", size="1"), rx.icon("external-link", size=12), align="center", spacing="1"),
+            href=CheckoutOrderState.explorer_url,
+            is_external=True,
+            id="mint-tx",
+            title=CheckoutOrderState.tx_hash,
+        ),
         rx.vstack(rx.text("Transaction", size="1", color_scheme="gray"), label, spacing="0", id="mint-tx"),
     )
 
 
 def wallet_code(**props) -> rx.Component:
     """The wallet address, linked to the chain's explorer when it has one."""
-    code = rx.code(O.wallet_address, size="1", variant="ghost", style={"wordBreak": "break-all"}, **props)
-    return rx.cond(O.wallet_url != "", rx.link(code, href=O.wallet_url, is_external=True,
-                                               title="This wallet on the blockchain explorer"), code)
+    code = rx.code(
+        CheckoutOrderState.wallet_address, size="1", variant="ghost", style={"wordBreak": "break-all"}, **props
+    )
+    return rx.cond(
+        CheckoutOrderState.wallet_url != "",
+        rx.link(
+            code, href=CheckoutOrderState.wallet_url, is_external=True, title="This wallet on the blockchain explorer"
+        ),
+        code,
+    )
 
 
 def _token(token: rx.Var) -> rx.Component:
@@ -121,8 +149,8 @@ def _token(token: rx.Var) -> rx.Component:
 
 def tokens_list() -> rx.Component:
     return rx.vstack(
-        rx.hstack(rx.foreach(O.tokens, _token), spacing="3", wrap="wrap", id="token-ids"),
-        rx.text("Sent to ", wallet_code(), rx.cond(O.custodial, " (kept for you)", ""), size="1",
+        rx.hstack(rx.foreach(CheckoutOrderState.tokens, _token), spacing="3", wrap="wrap", id="token-ids"),
+        rx.text("Sent to ", wallet_code(), rx.cond(CheckoutOrderState.custodial, " (kept for you)", ""), size="1",
                 color_scheme="gray"),
         spacing="1",
         align="start",
@@ -130,69 +158,132 @@ def tokens_list() -> rx.Component:
 
 
 def _callouts() -> rx.Component:
-    retry = rx.button(rx.cond(O.leaving, rx.spinner(size="1"), rx.icon("credit-card", size=14)),
-                      "Try the payment again", on_click=O.retry_payment, disabled=O.leaving, id="retry-payment",
-                      size="2")
+    retry = rx.button(
+        rx.cond(CheckoutOrderState.leaving, rx.spinner(size="1"), rx.icon("credit-card", size=14)),
+        "Try the payment again",
+        on_click=CheckoutOrderState.retry_payment,
+        disabled=CheckoutOrderState.leaving,
+        id="retry-payment",
+        size="2",
+    )
     back = rx.link(rx.button(rx.icon("arrow-left", size=14), "Back to the campaign", variant="soft", size="2"),
-                   href=O.campaign_url, id="back-to-campaign")
+                   href=CheckoutOrderState.campaign_url, id="back-to-campaign")
     return rx.vstack(
         rx.cond(
-            O.cancelled & (O.status == "awaiting_payment") & O.payable,
+            CheckoutOrderState.cancelled
+            & (CheckoutOrderState.status == "awaiting_payment")
+            & CheckoutOrderState.payable,
             rx.callout(
                 rx.vstack(
-                    rx.text(rx.text.strong("Payment cancelled. "), "Nothing was charged; your tokens stay reserved "
-                            "until ", O.expires_at, ".", as_="span"),
+                    rx.text(
+                        rx.text.strong("Payment cancelled. "),
+                        "Nothing was charged; your tokens stay reserved until ",
+                        CheckoutOrderState.expires_at,
+                        ".",
+                        as_="span",
+                    ),
                     rx.hstack(retry, back, spacing="2", wrap="wrap"),
                     spacing="2",
                 ),
-                icon="circle-x", color_scheme="amber", width="100%", id="payment-cancelled",
+                icon="circle-x",
+                color_scheme="amber",
+                width="100%",
+                id="payment-cancelled",
             ),
         ),
         rx.cond(
-            O.status == "payment_failed",
+            CheckoutOrderState.status == "payment_failed",
             rx.callout(
                 rx.vstack(
-                    rx.text(rx.text.strong("Your payment did not go through. "),
-                            rx.cond(O.failure_reason != "", O.failure_reason, "The card was declined."),
-                            " Nothing was charged.", as_="span"),
-                    rx.hstack(rx.cond(O.payable, retry), back, spacing="2", wrap="wrap"),
+                    rx.text(
+                        rx.text.strong("Your payment did not go through. "),
+                        rx.cond(
+                            CheckoutOrderState.failure_reason != "",
+                            CheckoutOrderState.failure_reason,
+                            "The card was declined.",
+                        ),
+                        " Nothing was charged.",
+                        as_="span",
+                    ),
+                    rx.hstack(rx.cond(CheckoutOrderState.payable, retry), back, spacing="2", wrap="wrap"),
                     spacing="2",
                 ),
-                icon="triangle_alert", color_scheme="red", width="100%", id="payment-failed",
+                icon="triangle_alert",
+                color_scheme="red",
+                width="100%",
+                id="payment-failed",
             ),
         ),
         rx.cond(
-            O.status == "expired",
+            CheckoutOrderState.status == "expired",
             rx.callout(
-                rx.vstack(rx.text(O.status_message, " ", O.failure_reason), back, spacing="2"),
-                icon="clock", color_scheme="gray", width="100%", id="order-expired",
+                rx.vstack(
+                    rx.text(CheckoutOrderState.status_message, " ", CheckoutOrderState.failure_reason),
+                    back,
+                    spacing="2",
+                ),
+                icon="clock",
+                color_scheme="gray",
+                width="100%",
+                id="order-expired",
             ),
         ),
         rx.cond(
-            (O.status == "awaiting_payment") & O.returned_paid,
-            rx.callout("Payment submitted: we are confirming it with the payment provider. This takes a few "
-                       "seconds.", icon="loader", color_scheme="blue", width="100%", id="payment-confirming"),
-        ),
-        rx.cond(
-            (O.status == "awaiting_payment") & ~O.cancelled & ~O.returned_paid & O.payable,
+            (CheckoutOrderState.status == "awaiting_payment") & CheckoutOrderState.returned_paid,
             rx.callout(
-                rx.vstack(rx.text("Waiting for your payment. If you closed the payment page, open it again."),
-                          retry, spacing="2"),
-                icon="hourglass", color_scheme="blue", width="100%",
+                "Payment submitted: we are confirming it with the payment provider. This takes a few seconds.",
+                icon="loader",
+                color_scheme="blue",
+                width="100%",
+                id="payment-confirming",
             ),
         ),
         rx.cond(
-            (O.status == "refunded") | (O.status == "refund_pending"),
+            (CheckoutOrderState.status == "awaiting_payment")
+            & ~CheckoutOrderState.cancelled
+            & ~CheckoutOrderState.returned_paid
+            & CheckoutOrderState.payable,
             rx.callout(
-                rx.text(O.status_message, rx.cond(O.refunded != "", rx.text(" Refunded: ", O.refunded, as_="span")),
-                        rx.cond(O.refund_reason != "", rx.text(" Reason: ", O.refund_reason, as_="span")), as_="span"),
-                icon="undo-2", color_scheme="amber", width="100%", id="order-refunded",
+                rx.vstack(
+                    rx.text("Waiting for your payment. If you closed the payment page, open it again."),
+                    retry,
+                    spacing="2",
+                ),
+                icon="hourglass",
+                color_scheme="blue",
+                width="100%",
             ),
         ),
         rx.cond(
-            (O.status == "minted") | (O.status == "fulfilled"),
-            rx.callout(rx.text(O.status_message, " Token ids are listed below."), icon="party-popper",
-                       color_scheme="green", width="100%", id="order-minted"),
+            (CheckoutOrderState.status == "refunded") | (CheckoutOrderState.status == "refund_pending"),
+            rx.callout(
+                rx.text(
+                    CheckoutOrderState.status_message,
+                    rx.cond(
+                        CheckoutOrderState.refunded != "",
+                        rx.text(" Refunded: ", CheckoutOrderState.refunded, as_="span"),
+                    ),
+                    rx.cond(
+                        CheckoutOrderState.refund_reason != "",
+                        rx.text(" Reason: ", CheckoutOrderState.refund_reason, as_="span"),
+                    ),
+                    as_="span",
+                ),
+                icon="undo-2",
+                color_scheme="amber",
+                width="100%",
+                id="order-refunded",
+            ),
+        ),
+        rx.cond(
+            (CheckoutOrderState.status == "minted") | (CheckoutOrderState.status == "fulfilled"),
+            rx.callout(
+                rx.text(CheckoutOrderState.status_message, " Token ids are listed below."),
+                icon="party-popper",
+                color_scheme="green",
+                width="100%",
+                id="order-minted",
+            ),
         ),
         width="100%",
         spacing="3",
@@ -206,21 +297,33 @@ def _fact(label: str, value: rx.Component) -> rx.Component:
 def summary() -> rx.Component:
     return rx.card(
         rx.data_list.root(
-            _fact("Campaign", rx.link(O.campaign_name, href=O.campaign_url)),
-            _fact("Quantity", rx.text(O.quantity)),
-            _fact("Total", rx.vstack(
-                rx.text(O.amount_display, weight="bold", id="order-total"),
-                rx.cond(O.crypto != "", rx.text("≈ ", O.crypto, size="1", color_scheme="gray")),
-                rx.cond(O.crypto_note != "", rx.text(O.crypto_note, size="1", color_scheme="gray")),
-                spacing="0",
-            )),
-            _fact("NFT goes to", rx.cond(
-                O.custodial,
-                rx.text("Kept for you (custodial wallet of ", O.email, ")", size="2"),
-                wallet_code(id="order-wallet"),
-            )),
-            _fact("Email", rx.text(O.email, size="2")),
-            _fact("Placed", rx.text(O.created_at, size="2")),
+            _fact("Campaign", rx.link(CheckoutOrderState.campaign_name, href=CheckoutOrderState.campaign_url)),
+            _fact("Quantity", rx.text(CheckoutOrderState.quantity)),
+            _fact(
+                "Total",
+                rx.vstack(
+                    rx.text(CheckoutOrderState.amount_display, weight="bold", id="order-total"),
+                    rx.cond(
+                        CheckoutOrderState.crypto != "",
+                        rx.text("≈ ", CheckoutOrderState.crypto, size="1", color_scheme="gray"),
+                    ),
+                    rx.cond(
+                        CheckoutOrderState.crypto_note != "",
+                        rx.text(CheckoutOrderState.crypto_note, size="1", color_scheme="gray"),
+                    ),
+                    spacing="0",
+                ),
+            ),
+            _fact(
+                "NFT goes to",
+                rx.cond(
+                    CheckoutOrderState.custodial,
+                    rx.text("Kept for you (custodial wallet of ", CheckoutOrderState.email, ")", size="2"),
+                    wallet_code(id="order-wallet"),
+                ),
+            ),
+            _fact("Email", rx.text(CheckoutOrderState.email, size="2")),
+            _fact("Placed", rx.text(CheckoutOrderState.created_at, size="2")),
             orientation=rx.breakpoints(initial="vertical", sm="horizontal"),
             size="2",
         ),
@@ -232,31 +335,77 @@ def claim_panel() -> rx.Component:
     """Paid orders whose account has no password yet: a link to choose one is emailed to the order's address."""
     return rx.card(
         rx.vstack(
-            rx.heading(rx.cond(O.custodial, "Create your account to see your orders and withdraw later",
-                               "Create your account to find your orders later"), size="4", as_="h2"),
-            rx.cond(
-                O.custodial,
-                rx.text("Your collectible is kept for you under ", O.email, ". We email you a link to choose a "
-                        "password, so you can sign in later, see your orders and move it to a wallet of your own.",
-                        size="2", color_scheme="gray"),
-                rx.text("Your orders are saved under ", O.email, ". We email you a link to choose a password, so "
-                        "you can sign in later and see them all in one place.", size="2", color_scheme="gray"),
+            rx.heading(
+                rx.cond(
+                    CheckoutOrderState.custodial,
+                    "Create your account to see your orders and withdraw later",
+                    "Create your account to find your orders later",
+                ),
+                size="4",
+                as_="h2",
             ),
-            rx.cond(O.claim_error != "", rx.callout(O.claim_error, icon="triangle_alert", color_scheme="red",
-                                                    role="alert", width="100%", id="claim-error")),
             rx.cond(
-                O.claim_sent_to != "",
+                CheckoutOrderState.custodial,
+                rx.text(
+                    "Your collectible is kept for you under ",
+                    CheckoutOrderState.email,
+                    ". We email you a link to choose a "
+                    "password, so you can sign in later, see your orders and move it to a wallet of your own.",
+                    size="2",
+                    color_scheme="gray",
+                ),
+                rx.text(
+                    "Your orders are saved under ",
+                    CheckoutOrderState.email,
+                    ". We email you a link to choose a password, so "
+                    "you can sign in later and see them all in one place.",
+                    size="2",
+                    color_scheme="gray",
+                ),
+            ),
+            rx.cond(
+                CheckoutOrderState.claim_error != "",
+                rx.callout(
+                    CheckoutOrderState.claim_error,
+                    icon="triangle_alert",
+                    color_scheme="red",
+                    role="alert",
+                    width="100%",
+                    id="claim-error",
+                ),
+            ),
+            rx.cond(
+                CheckoutOrderState.claim_sent_to != "",
                 rx.callout.root(
                     rx.callout.icon(rx.icon("mail_check")),
-                    rx.callout.text("We sent a link to ", rx.text.strong(O.claim_sent_to), ". Open it to choose "
-                                    "your password; it works once, for an hour."),
-                    rx.cond(O.mailbox_url != "", rx.link("Development: open the local mailbox", href=O.mailbox_url,
-                                                         is_external=True, size="2", id="dev-mailbox-link")),
-                    color_scheme="green", width="100%", id="claim-sent", role="status"),
+                    rx.callout.text(
+                        "We sent a link to ",
+                        rx.text.strong(CheckoutOrderState.claim_sent_to),
+                        ". Open it to choose your password; it works once, for an hour.",
+                    ),
+                    rx.cond(
+                        CheckoutOrderState.mailbox_url != "",
+                        rx.link(
+                            "Development: open the local mailbox",
+                            href=CheckoutOrderState.mailbox_url,
+                            is_external=True,
+                            size="2",
+                            id="dev-mailbox-link",
+                        ),
+                    ),
+                    color_scheme="green",
+                    width="100%",
+                    id="claim-sent",
+                    role="status",
+                ),
             ),
-            rx.button(rx.cond(O.claiming, rx.spinner(size="1"), rx.icon("mail", size=16)),
-                      rx.cond(O.claim_sent_to != "", "Send the link again", "Email me a link"),
-                      on_click=O.send_account_link, disabled=O.claiming, id="claim-submit"),
+            rx.button(
+                rx.cond(CheckoutOrderState.claiming, rx.spinner(size="1"), rx.icon("mail", size=16)),
+                rx.cond(CheckoutOrderState.claim_sent_to != "", "Send the link again", "Email me a link"),
+                on_click=CheckoutOrderState.send_account_link,
+                disabled=CheckoutOrderState.claiming,
+                id="claim-submit",
+            ),
             spacing="3",
             width="100%",
             align="start",
@@ -271,7 +420,7 @@ def order_view() -> rx.Component:
         rx.hstack(
             rx.vstack(
                 rx.text("Your order", size="2", color_scheme="gray"),
-                rx.heading(O.campaign_name, size="7"),
+                rx.heading(CheckoutOrderState.campaign_name, size="7"),
                 spacing="1",
             ),
             rx.spacer(),
@@ -280,9 +429,9 @@ def order_view() -> rx.Component:
             align="center",
             wrap="wrap",
         ),
-        rx.text(O.status_message, size="3", id="order-message"),
+        rx.text(CheckoutOrderState.status_message, size="3", id="order-message"),
         _callouts(),
-        rx.cond(O.can_claim, claim_panel()),
+        rx.cond(CheckoutOrderState.can_claim, claim_panel()),
         rx.flex(
             rx.card(rx.vstack(rx.heading("Progress", size="4", as_="h2"), steps(), spacing="3", width="100%"),
                     flex="1", min_width="280px"),
@@ -293,8 +442,8 @@ def order_view() -> rx.Component:
             align="start",
         ),
         rx.text(
-            rx.cond(O.watching, f"This page updates by itself (at least every {POLL_MAX_S:.0f} s).",
-                    rx.cond(O.settled, "", "Updates paused: reload the page to check again.")),
+            rx.cond(CheckoutOrderState.polling, f"This page updates by itself (at least every {POLL_MAX_S:.0f} s).",
+                    rx.cond(CheckoutOrderState.settled, "", "Updates paused: reload the page to check again.")),
             " Keep the link to come back later.",
             size="1", color_scheme="gray", id="order-live",
         ),
@@ -303,14 +452,14 @@ def order_view() -> rx.Component:
     )
 
 
-@checkout_page(route=routes.ORDER_PAGE, title="Your order", on_load=O.load_order)
+@checkout_page(route=routes.ORDER_PAGE, title="Your order", on_load=CheckoutOrderState.load_order)
 def order_page() -> rx.Component:
     return rx.box(
         rx.cond(
-            ~O.loaded,
+            ~CheckoutOrderState.loaded,
             rx.center(rx.spinner(size="3"), min_height="50vh"),
-            rx.cond(O.not_found, not_found(), order_view()),
+            rx.cond(CheckoutOrderState.not_found, not_found(), order_view()),
         ),
-        on_unmount=O.stop_watching,
+        on_unmount=CheckoutOrderState.stop_polling,
         width="100%",
     )

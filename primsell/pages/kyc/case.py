@@ -4,11 +4,9 @@ import reflex as rx
 
 from primsell import routes
 from primsell.components.forms import field_error, submit_button
-from primsell.components.layout import kyc_shell, page_loading
-from primsell.pages.registry import surface_page
-from primsell.state.kyc.case import KycCaseState as C
-
-kyc_page = surface_page("kyc", kyc_shell, signed_in=True)
+from primsell.components.layout import page_loading
+from primsell.pages.registry import kyc_page
+from primsell.state.kyc.case import KycCaseState
 
 SLA_COLORS = {"green": "green", "amber": "amber", "red": "red"}
 
@@ -39,11 +37,11 @@ def _document(doc: rx.Var) -> rx.Component:
                 rx.text(doc["kind"], weight="bold", size="2"), rx.text(doc["info"], size="1", color_scheme="gray"),
                 rx.spacer(),
                 rx.icon_button(rx.icon("zoom-out", size=14), variant="soft", size="1", aria_label="Zoom out",
-                               on_click=C.zoom_out(doc_id)),
+                               on_click=KycCaseState.zoom_out(doc_id)),
                 rx.icon_button(rx.icon("zoom-in", size=14), variant="soft", size="1", aria_label="Zoom in",
-                               on_click=C.zoom_in(doc_id)),
+                               on_click=KycCaseState.zoom_in(doc_id)),
                 rx.icon_button(rx.icon("rotate-cw", size=14), variant="soft", size="1", aria_label="Rotate",
-                               on_click=C.rotate(doc_id), data_testid="rotate"),
+                               on_click=KycCaseState.rotate(doc_id), data_testid="rotate"),
                 width="100%", align="center"),
             viewer,
             spacing="2", width="100%",
@@ -66,9 +64,14 @@ def _submission(sub: rx.Var) -> rx.Component:
             _pair("Document", sub["document_type"]),
             _pair("Document number", sub["document_number"], "document-number"),
             _pair("Consent", sub["consent"]),
-            rx.grid(rx.foreach(C.documents, lambda d: rx.cond(d["submission"] == sub["number"], _document(d))),
-                    columns="2", spacing="3", width="100%"),
-            spacing="2", width="100%",
+            rx.grid(
+                rx.foreach(KycCaseState.documents, lambda d: rx.cond(d["submission"] == sub["number"], _document(d))),
+                columns="2",
+                spacing="3",
+                width="100%",
+            ),
+            spacing="2",
+            width="100%",
         ),
         width="100%",
         data_testid="kyc-submission",
@@ -76,72 +79,185 @@ def _submission(sub: rx.Var) -> rx.Component:
 
 
 def _actions() -> rx.Component:
-    errors = C.field_errors
+    errors = KycCaseState.field_errors
     changes_form = rx.form(
         rx.vstack(
             rx.text("What must the person fix? (sent to them)", size="2", weight="medium"),
             rx.text_area(name="message", id="changes-message", rows="3", width="100%"),
             field_error(errors, "message"),
-            rx.hstack(submit_button("Send the request", C.busy, "Sending…", id="send-changes"),
-                      rx.button("Cancel", variant="soft", type="button", on_click=C.open_decision("")), spacing="2"),
-            spacing="2", width="100%"),
-        on_submit=C.request_changes, reset_on_submit=False, no_validate=True, width="100%")
+            rx.hstack(
+                submit_button("Send the request", KycCaseState.busy, "Sending…", id="send-changes"),
+                rx.button("Cancel", variant="soft", type="button", on_click=KycCaseState.open_decision("")),
+                spacing="2",
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        on_submit=KycCaseState.request_changes,
+        reset_on_submit=False,
+        no_validate=True,
+        width="100%",
+    )
     reject_form = rx.form(
         rx.vstack(
             rx.text("Reason (shown to the person)", size="2", weight="medium"),
-            rx.el.select(rx.el.option("Choose a reason", value=""),
-                         rx.foreach(C.reasons, lambda r: rx.el.option(r[1], value=r[0])),
-                         name="reason", id="reject-reason", class_name="native-select"),
+            rx.el.select(
+                rx.el.option("Choose a reason", value=""),
+                rx.foreach(KycCaseState.reasons, lambda r: rx.el.option(r[1], value=r[0])),
+                name="reason",
+                id="reject-reason",
+                class_name="native-select",
+            ),
             field_error(errors, "reason"),
             rx.text("Note (internal)", size="2", weight="medium"),
             rx.text_area(name="note", id="reject-note", rows="2", width="100%"),
             field_error(errors, "note"),
-            rx.cond(C.four_eyes, rx.text("A second reviewer must confirm the rejection.", size="1",
-                                         color_scheme="gray")),
-            rx.hstack(submit_button(rx.cond(C.four_eyes, "Propose the rejection", "Reject"), C.busy, "Saving…",
-                                    color_scheme="red", id="send-reject"),
-                      rx.button("Cancel", variant="soft", type="button", on_click=C.open_decision("")), spacing="2"),
-            spacing="2", width="100%"),
-        on_submit=C.reject, reset_on_submit=False, no_validate=True, width="100%")
+            rx.cond(
+                KycCaseState.four_eyes,
+                rx.text("A second reviewer must confirm the rejection.", size="1", color_scheme="gray"),
+            ),
+            rx.hstack(
+                submit_button(
+                    rx.cond(KycCaseState.four_eyes, "Propose the rejection", "Reject"),
+                    KycCaseState.busy,
+                    "Saving…",
+                    color_scheme="red",
+                    id="send-reject",
+                ),
+                rx.button("Cancel", variant="soft", type="button", on_click=KycCaseState.open_decision("")),
+                spacing="2",
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        on_submit=KycCaseState.reject,
+        reset_on_submit=False,
+        no_validate=True,
+        width="100%",
+    )
     dismiss_form = rx.form(
         rx.vstack(
             rx.text("Why is the rejection wrong? (internal)", size="2", weight="medium"),
             rx.text_area(name="note", id="dismiss-note", rows="2", width="100%"),
             field_error(errors, "note"),
-            rx.hstack(submit_button("Send back to review", C.busy, "Saving…", id="send-dismiss"),
-                      rx.button("Cancel", variant="soft", type="button", on_click=C.open_decision("")), spacing="2"),
-            spacing="2", width="100%"),
-        on_submit=C.dismiss_rejection, reset_on_submit=False, no_validate=True, width="100%")
+            rx.hstack(
+                submit_button("Send back to review", KycCaseState.busy, "Saving…", id="send-dismiss"),
+                rx.button("Cancel", variant="soft", type="button", on_click=KycCaseState.open_decision("")),
+                spacing="2",
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        on_submit=KycCaseState.dismiss_rejection,
+        reset_on_submit=False,
+        no_validate=True,
+        width="100%",
+    )
     return rx.card(
         rx.vstack(
-            rx.cond(C.action_error != "", rx.callout(C.action_error, icon="triangle_alert", color_scheme="red",
-                                                     width="100%", id="action-error", role="alert")),
-            rx.cond(C.action_message != "", rx.callout(C.action_message, icon="circle_check", color_scheme="green",
-                                                       width="100%", id="action-message", role="status")),
-            rx.cond(C.held_by != "",
-                    rx.text(rx.cond(C.held_by_me, "You hold this case", rx.text.span("Held by ", rx.text.strong(
-                        C.held_by))), " until ", C.claim_expires_at, " (renewed while you work on it).", size="2",
-                        id="held-by")),
+            rx.cond(
+                KycCaseState.action_error != "",
+                rx.callout(
+                    KycCaseState.action_error,
+                    icon="triangle_alert",
+                    color_scheme="red",
+                    width="100%",
+                    id="action-error",
+                    role="alert",
+                ),
+            ),
+            rx.cond(
+                KycCaseState.action_message != "",
+                rx.callout(
+                    KycCaseState.action_message,
+                    icon="circle_check",
+                    color_scheme="green",
+                    width="100%",
+                    id="action-message",
+                    role="status",
+                ),
+            ),
+            rx.cond(
+                KycCaseState.held_by != "",
+                rx.text(
+                    rx.cond(
+                        KycCaseState.held_by_me,
+                        "You hold this case",
+                        rx.text.span("Held by ", rx.text.strong(KycCaseState.held_by)),
+                    ),
+                    " until ",
+                    KycCaseState.claim_expires_at,
+                    " (renewed while you work on it).",
+                    size="2",
+                    id="held-by",
+                ),
+            ),
             rx.hstack(
-                rx.cond(C.can_claim, rx.button("Claim this case", on_click=C.claim, loading=C.busy, id="claim")),
-                rx.cond(C.can_decide, rx.hstack(
-                    rx.button("Approve", color_scheme="green", on_click=C.approve, loading=C.busy, id="approve"),
-                    rx.button("Request changes", variant="soft", on_click=C.open_decision("changes"),
-                              id="request-changes"),
-                    rx.button("Reject", variant="soft", color_scheme="red", on_click=C.open_decision("reject"),
-                              id="reject"),
-                    spacing="2")),
-                rx.cond(C.can_confirm_rejection, rx.hstack(
-                    rx.button("Confirm the rejection", color_scheme="red", on_click=C.confirm_rejection,
-                              loading=C.busy, id="confirm-rejection"),
-                    rx.button("Send back to review", variant="soft", on_click=C.open_decision("dismiss"),
-                              id="dismiss-rejection"),
-                    spacing="2")),
-                rx.cond(C.held_by_me, rx.button("Release", variant="outline", on_click=C.release, id="release")),
-                spacing="2", wrap="wrap"),
-            rx.match(C.decision, ("changes", changes_form), ("reject", reject_form), ("dismiss", dismiss_form),
-                     rx.fragment()),
-            spacing="3", width="100%",
+                rx.cond(
+                    KycCaseState.can_claim,
+                    rx.button("Claim this case", on_click=KycCaseState.claim, loading=KycCaseState.busy, id="claim"),
+                ),
+                rx.cond(
+                    KycCaseState.can_decide,
+                    rx.hstack(
+                        rx.button(
+                            "Approve",
+                            color_scheme="green",
+                            on_click=KycCaseState.approve,
+                            loading=KycCaseState.busy,
+                            id="approve",
+                        ),
+                        rx.button(
+                            "Request changes",
+                            variant="soft",
+                            on_click=KycCaseState.open_decision("changes"),
+                            id="request-changes",
+                        ),
+                        rx.button(
+                            "Reject",
+                            variant="soft",
+                            color_scheme="red",
+                            on_click=KycCaseState.open_decision("reject"),
+                            id="reject",
+                        ),
+                        spacing="2",
+                    ),
+                ),
+                rx.cond(
+                    KycCaseState.can_confirm_rejection,
+                    rx.hstack(
+                        rx.button(
+                            "Confirm the rejection",
+                            color_scheme="red",
+                            on_click=KycCaseState.confirm_rejection,
+                            loading=KycCaseState.busy,
+                            id="confirm-rejection",
+                        ),
+                        rx.button(
+                            "Send back to review",
+                            variant="soft",
+                            on_click=KycCaseState.open_decision("dismiss"),
+                            id="dismiss-rejection",
+                        ),
+                        spacing="2",
+                    ),
+                ),
+                rx.cond(
+                    KycCaseState.held_by_me,
+                    rx.button("Release", variant="outline", on_click=KycCaseState.release, id="release"),
+                ),
+                spacing="2",
+                wrap="wrap",
+            ),
+            rx.match(
+                KycCaseState.decision,
+                ("changes", changes_form),
+                ("reject", reject_form),
+                ("dismiss", dismiss_form),
+                rx.fragment(),
+            ),
+            spacing="3",
+            width="100%",
         ),
         width="100%",
     )
@@ -151,25 +267,46 @@ def _summary() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.heading("Case #", C.case_id, size="6"),
-                rx.badge(C.state_label, size="2", id="case-state"),
-                rx.cond(C.sla != "", rx.match(C.sla, *[(k, rx.badge("Waiting ", C.age, color_scheme=c))
-                                                       for k, c in SLA_COLORS.items()], rx.fragment())),
+                rx.heading("Case #", KycCaseState.case_id, size="6"),
+                rx.badge(KycCaseState.state_label, size="2", id="case-state"),
+                rx.cond(
+                    KycCaseState.sla != "",
+                    rx.match(
+                        KycCaseState.sla,
+                        *[(k, rx.badge("Waiting ", KycCaseState.age, color_scheme=c)) for k, c in SLA_COLORS.items()],
+                        rx.fragment(),
+                    ),
+                ),
                 rx.spacer(),
                 rx.link("Back to the queue", href=routes.KYC, size="2"),
-                width="100%", align="center"),
-            _pair("Account", C.email),
-            rx.foreach(C.flags, lambda f: rx.callout(f["label"] + ": " + f["detail"], icon="flag", color_scheme="red",
-                                                     width="100%", data_testid="case-flag")),
-            rx.cond(C.changes_requested != "", _pair("Changes requested", C.changes_requested)),
-            rx.cond(C.reject_reason_text != "", _pair("Rejection reason", C.reject_reason_text)),
-            rx.cond(C.reject_note != "", _pair("Internal note", C.reject_note)),
-            rx.cond(C.rejection_proposed_by != "", _pair("Rejection proposed by", C.rejection_proposed_by,
-                                                         "proposed-by")),
-            rx.cond(C.decided != "", _pair("Decided", C.decided)),
-            rx.cond(C.valid_until != "", _pair("Valid until", C.valid_until)),
-            rx.cond(C.documents_deleted_at != "", _pair("Documents deleted", C.documents_deleted_at)),
-            spacing="2", width="100%",
+                width="100%",
+                align="center",
+            ),
+            _pair("Account", KycCaseState.email),
+            rx.foreach(
+                KycCaseState.flags,
+                lambda f: rx.callout(
+                    f["label"] + ": " + f["detail"],
+                    icon="flag",
+                    color_scheme="red",
+                    width="100%",
+                    data_testid="case-flag",
+                ),
+            ),
+            rx.cond(KycCaseState.changes_requested != "", _pair("Changes requested", KycCaseState.changes_requested)),
+            rx.cond(KycCaseState.reject_reason_text != "", _pair("Rejection reason", KycCaseState.reject_reason_text)),
+            rx.cond(KycCaseState.reject_note != "", _pair("Internal note", KycCaseState.reject_note)),
+            rx.cond(
+                KycCaseState.rejection_proposed_by != "",
+                _pair("Rejection proposed by", KycCaseState.rejection_proposed_by, "proposed-by"),
+            ),
+            rx.cond(KycCaseState.decided != "", _pair("Decided", KycCaseState.decided)),
+            rx.cond(KycCaseState.valid_until != "", _pair("Valid until", KycCaseState.valid_until)),
+            rx.cond(
+                KycCaseState.documents_deleted_at != "", _pair("Documents deleted", KycCaseState.documents_deleted_at)
+            ),
+            spacing="2",
+            width="100%",
         ),
         width="100%",
     )
@@ -182,13 +319,13 @@ def _history() -> rx.Component:
             rx.table.root(
                 rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
                                                ("When", "Who", "What", "Change", "Why")])),
-                rx.table.body(rx.foreach(C.history, lambda h: rx.table.row(
+                rx.table.body(rx.foreach(KycCaseState.history, lambda h: rx.table.row(
                     rx.table.cell(h["at"]), rx.table.cell(h["actor"]), rx.table.cell(h["action"]),
                     rx.table.cell(h["change"]), rx.table.cell(h["why"]), data_testid="history-row"))),
                 size="1", width="100%"),
-            rx.cond(C.other_cases.length() > 0, rx.vstack(
+            rx.cond(KycCaseState.other_cases.length() > 0, rx.vstack(
                 rx.heading("The same person's other checks", size="3"),
-                rx.foreach(C.other_cases, lambda c: rx.hstack(
+                rx.foreach(KycCaseState.other_cases, lambda c: rx.hstack(
                     rx.link("#", c["id"], href=c["url"]), rx.badge(c["state"], variant="soft"),
                     rx.text(c["decided_at"], size="1"), rx.text(c["outcome"], size="1"), spacing="2",
                     data_testid="other-case")),
@@ -199,15 +336,21 @@ def _history() -> rx.Component:
     )
 
 
-@kyc_page(route=routes.KYC_CASE, title="KYC case", on_load=C.load_case)
+@kyc_page(route=routes.KYC_CASE, title="KYC case", on_load=KycCaseState.load_case)
 def case() -> rx.Component:
     return rx.cond(
-        ~C.loaded,
+        ~KycCaseState.loaded,
         page_loading(),
         rx.cond(
-            C.not_found | C.forbidden,
+            KycCaseState.not_found | KycCaseState.forbidden,
             rx.callout("This case does not exist.", icon="search_x", color_scheme="gray", id="case-not-found"),
-            rx.vstack(_summary(), _actions(), rx.foreach(C.submissions, _submission), _history(), spacing="4",
-                      width="100%"),
+            rx.vstack(
+                _summary(),
+                _actions(),
+                rx.foreach(KycCaseState.submissions, _submission),
+                _history(),
+                spacing="4",
+                width="100%",
+            ),
         ),
     )

@@ -6,12 +6,9 @@ from backend.kyc.countries import countries
 from backend.kyc.review import FLAGS
 from backend.workflow.machines import KycState
 from primsell import routes
-from primsell.components.layout import kyc_shell
 from primsell.components.table import Column, data_table
-from primsell.pages.registry import surface_page
-from primsell.state.kyc.queue import KycQueueState as S
-
-kyc_page = surface_page("kyc", kyc_shell, signed_in=True)
+from primsell.pages.registry import kyc_page
+from primsell.state.kyc.queue import KycQueueState
 
 COLUMNS = [
     Column("id", "Case"),
@@ -49,19 +46,32 @@ def _filter(label: str, name: str, options: list[tuple[str, str]], value: rx.Var
                         on_change=on_change, id=name, aria_label=label, class_name="native-select")
 
 
-@kyc_page(route=routes.KYC, title="Review queue", on_load=S.load_queue)
+@kyc_page(route=routes.KYC, title="Review queue", on_load=KycQueueState.load_queue)
 def queue() -> rx.Component:
     toolbar = rx.hstack(
-        _filter("Status", "status-filter", STATUS_OPTIONS, S.status_filter, S.set_status_filter),
-        _filter("Country", "country-filter", [("", "Every country"), *countries()], S.country_filter,
-                S.set_country_filter),
-        _filter("Flag", "flag-filter", [("", "Any flags"), *FLAGS.items()], S.flag_filter, S.set_flag_filter),
+        _filter(
+            "Status", "status-filter", STATUS_OPTIONS, KycQueueState.status_filter, KycQueueState.set_status_filter
+        ),
+        _filter(
+            "Country",
+            "country-filter",
+            [("", "Every country"), *countries()],
+            KycQueueState.country_filter,
+            KycQueueState.set_country_filter,
+        ),
+        _filter(
+            "Flag",
+            "flag-filter",
+            [("", "Any flags"), *FLAGS.items()],
+            KycQueueState.flag_filter,
+            KycQueueState.set_flag_filter,
+        ),
         spacing="2",
     )
     return rx.vstack(
         rx.heading("Review queue", size="6"),
         rx.text("Identity checks are reviewed oldest first. Open a case to claim it.", color_scheme="gray", size="2"),
-        data_table(S, COLUMNS, _row, empty_message="No identity checks waiting for review",
+        data_table(KycQueueState, COLUMNS, _row, empty_message="No identity checks waiting for review",
                    search_placeholder="Case, email, name or document number", toolbar=toolbar),
         spacing="4",
         width="100%",

@@ -5,12 +5,9 @@ claimable from brands' reward vaults, with Claim for the connected wallet."""
 import reflex as rx
 
 from primsell import routes
-from primsell.components.layout import redeem_shell
 from primsell.components.wallet import connect_wallet_button
-from primsell.pages.registry import surface_page
+from primsell.pages.registry import redeem_page
 from primsell.state.redeem.rewards import RedeemRewardsState as RewardsState
-
-rewards_page = surface_page("redeem", redeem_shell)
 
 
 def _who() -> rx.Component:
@@ -89,7 +86,7 @@ def _qr_dialog() -> rx.Component:
     ), open=RewardsState.qr_open, on_open_change=RewardsState.set_qr_open)
 
 
-@rewards_page(route=routes.REDEEM_REWARDS, title="My rewards", on_load=RewardsState.load_perks)
+@redeem_page(route=routes.REDEEM_REWARDS, title="My rewards", on_load=RewardsState.load_perks)
 def my_rewards() -> rx.Component:
     return rx.vstack(
         rx.heading("My rewards", size="6"),

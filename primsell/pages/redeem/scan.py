@@ -4,14 +4,12 @@ shows the perk, the token and its image and the uses left; Confirm redeems one u
 import reflex as rx
 
 from primsell import routes
-from primsell.components.layout import redeem_shell
 from primsell.components.qr_scanner import qr_scanner
-from primsell.pages.registry import surface_page
+from primsell.pages.registry import redeem_page
 from primsell.state.redeem.scan import RedeemScanState as ScanState
 from primsell.state.session import SessionState
 
 # Staff sign in on the admin surface: the scanner admits the admin surface's people (brand staff and admins).
-scan_page = surface_page("redeem", redeem_shell)
 
 
 def _result() -> rx.Component:
@@ -44,7 +42,7 @@ def _result() -> rx.Component:
     ), width="100%"))
 
 
-@scan_page(route=routes.REDEEM_SCAN, title="Scan a reward",
+@redeem_page(route=routes.REDEEM_SCAN, title="Scan a reward",
            on_load=[SessionState.load_session("admin"), ScanState.load_scanner])
 def scan() -> rx.Component:
     return rx.cond(

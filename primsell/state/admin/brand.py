@@ -8,7 +8,7 @@ import reflex as rx
 
 from backend.brands.service import get_brand, update_brand
 from backend.errors import DomainError
-from primsell.state.session import SessionState
+from primsell.state.session import SessionState, current_actor_and_brand
 
 
 class AdminBrandState(rx.State):
@@ -40,14 +40,11 @@ class AdminBrandState(rx.State):
     @rx.event
     async def load_brand(self):
         self.loaded, self.field_errors, self.form_error = False, {}, ""
-        actor = await SessionState.current_actor(self)
-        if actor is None:
+        actor, brand_id = await current_actor_and_brand(self)
+        if actor is None:  # signed out (sent to sign in), or no brand chosen
             return SessionState.to_sign_in
-        session = await self.get_state(SessionState)
-        if not session.brand_id:
-            return None
         try:
-            brand = await asyncio.to_thread(get_brand, actor, session.brand_id)
+            brand = await asyncio.to_thread(get_brand, actor, brand_id)
         except DomainError as exc:
             self.form_error = exc.message
             return None
@@ -59,25 +56,23 @@ class AdminBrandState(rx.State):
     @rx.event
     async def save_brand(self, form: dict):
         """The inputs are controlled, so the state already holds what the form shows."""
-        actor = await SessionState.current_actor(self)
-        if actor is None:
+        actor, brand_id = await current_actor_and_brand(self)
+        if actor is None:  # signed out (sent to sign in), or no brand chosen
             yield SessionState.to_sign_in
-            return
-        session = await self.get_state(SessionState)
-        if not session.brand_id:
             return
         self.saving, self.field_errors, self.form_error = True, {}, ""
         yield
         data = {"name": self.name, "logo_url": self.logo_url,
                 "primary_color": self.primary_color, "accent_color": self.accent_color}
         try:
-            brand = await asyncio.to_thread(update_brand, actor, session.brand_id, data)
+            brand = await asyncio.to_thread(update_brand, actor, brand_id, data)
         except DomainError as exc:
             self.field_errors, self.form_error = dict(exc.fields), exc.message
             self.saving = False
             return
         self.saving = False
         self.name, self.primary_color, self.accent_color = brand.name, brand.primary_color, brand.accent_color
+        session = await self.get_state(SessionState)  # the switcher shows the new name at once
         session.brand_name = brand.name
         session.brands = [b | {"name": brand.name} if b["id"] == str(brand.id) else b for b in session.brands]
         yield rx.toast.success("Brand settings saved.")

@@ -20,19 +20,12 @@ from backend.chain.service import (
 from backend.errors import DomainError
 from primsell import routes
 from primsell.components.timeline import timeline_rows
-from primsell.state.session import SessionState, client_connected
+from primsell.format import short_hex
+from primsell.state.polling import SAME, STOP, PollingMixin, Schedule
+from primsell.state.session import SessionState, current_actor
 from primsell.state.table import PagedTableMixin
 
-REFRESH_EVERY_S = 2
-# A tab left open (or a task Reflex failed to cancel) stops polling after an hour; Refresh starts it again.
-MAX_AUTO_REFRESHES = 1800
-
-
-def short_hex(value: str | None, keep: int = 6) -> str:
-    """0x1234ab…cdef: hashes and addresses fit a table cell; the full value goes in a title attribute."""
-    if not value:
-        return ""
-    return value if len(value) <= 2 + 2 * keep else f"{value[:2 + keep]}…{value[-keep:]}"
+REFRESH = Schedule(every_s=2)
 
 
 def stage_of(state: str, tx_hash: str) -> str:
@@ -76,8 +69,9 @@ def _read_section(actor: Actor, campaign_id: int, limit: int, offset: int, token
     return status, count, page
 
 
-class AdminCampaignChainState(PagedTableMixin, rx.State):
-    """The table mixin pages the tokens; the rest of the section is small and shown whole."""
+class AdminCampaignChainState(PagedTableMixin, PollingMixin, rx.State):
+    """The table mixin pages the tokens; the rest of the section is small and shown whole, re-read every few seconds
+    while the page is open (PollingMixin)."""
 
     campaign_id: int = 0
     loaded: bool = False
@@ -98,9 +92,6 @@ class AdminCampaignChainState(PagedTableMixin, rx.State):
     supply_cap: int = 0
     # A deploy or retry request is on its way.
     requesting: bool = False
-    auto_refreshing: bool = False
-    # Bumped to stop the running auto-refresh loop (each loop remembers the generation it started in).
-    _poll_generation: int = 0
 
     @rx.var
     def stage(self) -> str:
@@ -161,7 +152,7 @@ class AdminCampaignChainState(PagedTableMixin, rx.State):
         self.campaign_id = self._campaign_from_url()
         self.loaded, self.loading, self.page, self.requesting = False, True, 1, False
         self.rows, self.total, self.entries = [], 0, []
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return SessionState.to_sign_in
         if not self.campaign_id:
@@ -170,58 +161,46 @@ class AdminCampaignChainState(PagedTableMixin, rx.State):
         self.loaded = True
         return AdminCampaignChainState.auto_refresh if ok else None
 
-    @rx.event
-    def stop_auto_refresh(self):
-        """on_unmount: the user left the page (or the campaign is being reloaded)."""
-        self._poll_generation += 1
-        self.auto_refreshing = False
+    # -- re-reading while the page is open (PollingMixin) -----------------------------------------------------------
+
+    def _poll_here(self) -> bool:
+        return self._here()
+
+    async def _poll_inputs(self):  # type: ignore[no-untyped-def]
+        actor = await current_actor(self)
+        if actor is None:
+            return None
+        return actor, self.campaign_id, self.page, self.minted, self.page_size, self.offset
+
+    async def _poll_read(self, inputs):  # type: ignore[no-untyped-def]
+        """The contract and the mint count; the token page only when the minted count moved."""
+        actor, campaign_id, _, minted, limit, offset = inputs
+        status, count, _ = await asyncio.to_thread(_read_section, actor, campaign_id, limit, offset, False)
+        tokens = None
+        if count.minted != minted:
+            tokens = await asyncio.to_thread(list_tokens, actor, campaign_id, limit=limit, offset=offset)
+        return status, count, tokens
+
+    def _poll_show(self, inputs, reading) -> str:  # type: ignore[no-untyped-def]
+        _, campaign_id, page, *_ = inputs
+        status, count, tokens = reading
+        if campaign_id != self.campaign_id:
+            return STOP
+        self._show_status(status)
+        self._show_count(count)
+        if tokens is not None and page == self.page:  # a page change meanwhile has its own rows
+            self.rows, self.total = token_rows(tokens.items), tokens.total
+        return SAME
 
     @rx.event(background=True, supersedes=True)
     async def auto_refresh(self):
-        """Re-read the contract and the mint count every few seconds while this campaign's page is open.
-
-        Stops on unmount (stop_auto_refresh), when the tab's route is another page, and - `supersedes` -
-        when Reflex cancels the chain that started it or a newer loop starts. Backend calls run outside the
-        state lock; the token page is re-read only when the minted count moved.
-        """
-        async with self:
-            self._poll_generation += 1
-            generation = self._poll_generation
-            self.auto_refreshing = True
-        try:
-            for _ in range(MAX_AUTO_REFRESHES):
-                await asyncio.sleep(REFRESH_EVERY_S)
-                async with self:
-                    if generation != self._poll_generation or not self._here() or not client_connected(self):
-                        return
-                    actor = await SessionState.current_actor(self)
-                    campaign_id, page, minted = self.campaign_id, self.page, self.minted
-                    limit, offset = self.page_size, self.offset
-                if actor is None:
-                    return
-                try:
-                    status, count, _ = await asyncio.to_thread(_read_section, actor, campaign_id, limit, offset, False)
-                    tokens = None
-                    if count.minted != minted:
-                        tokens = await asyncio.to_thread(list_tokens, actor, campaign_id, limit=limit, offset=offset)
-                except DomainError:
-                    return
-                async with self:
-                    if generation != self._poll_generation or campaign_id != self.campaign_id:
-                        return
-                    self._show_status(status)
-                    self._show_count(count)
-                    if tokens is not None and page == self.page:  # a page change meanwhile has its own rows
-                        self.rows, self.total = token_rows(tokens.items), tokens.total
-        finally:
-            async with self:
-                if generation == self._poll_generation:
-                    self.auto_refreshing = False
+        """Re-read the contract and the mint count every few seconds while this campaign's page is open."""
+        await self._poll(REFRESH)
 
     # -- the tokens table (PagedTableMixin pages it) -------------------------------------------------------------
 
     async def _fetch(self) -> None:
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return
         try:
@@ -235,7 +214,7 @@ class AdminCampaignChainState(PagedTableMixin, rx.State):
     # -- commands ------------------------------------------------------------------------------------------------------
 
     async def _command(self, command, done: str):  # type: ignore[no-untyped-def]
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             yield SessionState.to_sign_in
             return
@@ -252,7 +231,7 @@ class AdminCampaignChainState(PagedTableMixin, rx.State):
         self._show_status(status)
         self.requesting = False
         yield rx.toast.success(done)
-        if not self.auto_refreshing:
+        if not self.polling:
             yield AdminCampaignChainState.auto_refresh
 
     @rx.event

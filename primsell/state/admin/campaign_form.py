@@ -21,9 +21,9 @@ from backend.campaigns.service import (
 from backend.errors import DomainError, NotFound
 from backend.money import CURRENCY_EXPONENTS, SUPPORTED_CURRENCIES, parse_amount, to_decimal
 from primsell import routes
-from primsell.state.session import SessionState
+from primsell.format import datetime_local
+from primsell.state.session import SessionState, current_actor, current_brand
 
-DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 TEXT_FIELDS = ("slug", "name", "description", "image_url", "royalty_receiver", "primary_color", "accent_color",
                "logo_url")
 # Backend field names that the form shows under another input.
@@ -132,8 +132,8 @@ def campaign_values(c: Campaign) -> dict[str, str]:
         "currency": c.currency,
         "supply_cap": str(c.supply_cap),
         "per_wallet_cap": str(c.per_wallet_cap),
-        "sale_starts_at": c.sale_starts_at.astimezone(UTC).strftime(DATETIME_LOCAL) if c.sale_starts_at else "",
-        "sale_ends_at": c.sale_ends_at.astimezone(UTC).strftime(DATETIME_LOCAL) if c.sale_ends_at else "",
+        "sale_starts_at": datetime_local(c.sale_starts_at),
+        "sale_ends_at": datetime_local(c.sale_ends_at),
         "royalty_percent": f"{(Decimal(c.royalty_bps) / 100).normalize():f}",
         "kyc_requirement": c.kyc_requirement or "none",
         "kyc_threshold": f"{to_decimal(c.kyc_threshold_minor, c.currency):.{exponent}f}" if c.kyc_threshold_minor
@@ -191,7 +191,7 @@ class AdminCampaignFormState(rx.State):
     async def load_campaign(self):
         self.loaded, self.not_found = False, False
         self.field_errors, self.form_error = {}, ""
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return SessionState.to_sign_in
         raw = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
@@ -215,13 +215,13 @@ class AdminCampaignFormState(rx.State):
         if errors:
             self.form_error = "Please fix the highlighted fields."
             return
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             self.form_error = "Your session has ended. Sign in again."
             yield SessionState.to_sign_in
             return
-        session = await self.get_state(SessionState)
-        if not session.brand_id:
+        brand_id = await current_brand(self)
+        if not brand_id:
             self.form_error = "Choose a brand first."
             return
         self.saving = True
@@ -230,7 +230,7 @@ class AdminCampaignFormState(rx.State):
             if self.editing_id:
                 campaign = await asyncio.to_thread(update_campaign, actor, self.editing_id, data)
             else:
-                campaign = await asyncio.to_thread(create_campaign, actor, session.brand_id, data)
+                campaign = await asyncio.to_thread(create_campaign, actor, brand_id, data)
         except DomainError as exc:
             self.field_errors = backend_errors(exc)
             self.form_error = self.field_errors.pop("form", exc.message)
@@ -247,7 +247,7 @@ class AdminCampaignFormState(rx.State):
     @rx.event
     async def change_status(self, action: str):
         target = STATUS_ACTIONS.get(action)
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return SessionState.to_sign_in
         if target is None or not self.editing_id:
@@ -261,7 +261,7 @@ class AdminCampaignFormState(rx.State):
 
     @rx.event
     async def delete_draft(self):
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return SessionState.to_sign_in
         if not self.editing_id:

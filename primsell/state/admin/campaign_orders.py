@@ -12,7 +12,7 @@ from backend.money import money_text
 from backend.orders.admin import CampaignDashboard, campaign_dashboard
 from primsell import routes
 from primsell.components.timeline import state_label
-from primsell.state.session import SessionState
+from primsell.state.session import SessionState, current_actor
 
 
 def chart_rows(d: CampaignDashboard) -> list[dict[str, int | str]]:
@@ -60,7 +60,7 @@ class AdminCampaignOrdersState(rx.State):
         self.orders_url = routes.admin_orders(self.campaign_id or None)
         self.loading = True
         yield
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             self.loading = False
             yield SessionState.to_sign_in

@@ -3,7 +3,7 @@
 payouts panel (the brand's vault with its balance, outstanding and unallocated amounts, a Fund action, each period's
 snapshot, amount, transactions and claimed vs unclaimed, its allocations paged, Push for a holder who never claims).
 
-Every handler asks `SessionState.current_actor(self)` for the actor as it is now and calls one backend service; the
+Every handler asks `current_actor(self)` for the actor as it is now and calls one backend service; the
 service checks the brand (another brand's campaign is "not found") and validates the whole reward.
 """
 
@@ -29,7 +29,8 @@ from backend.rewards.payouts import (
     retry_vault_deployment,
 )
 from backend.rewards.service import define_reward, end_reward, list_rewards, reward_stats, update_reward
-from primsell.state.session import SessionState
+from primsell.format import datetime_local, utc_date, utc_datetime
+from primsell.state.session import SessionState, current_actor
 
 FORM_FIELDS = ("kind", "title", "description", "image_url", "starts_at", "ends_at", "token_ranges", "requires_kyc",
                "channel", "use_period", "uses_per_period", "locations", "payout_mode", "amount_per_token",
@@ -113,21 +114,25 @@ def reward_row(reward: Reward) -> dict[str, str]:
         "rule": rule, "tokens": format_ranges(reward.token_ranges) or "all tokens",
         "in_use": "yes" if reward.in_use else "", "kyc": "yes" if reward.requires_kyc else "",
         "window": " → ".join(x for x in (
-            reward.starts_at.strftime("%Y-%m-%d") if reward.starts_at else "",
-            reward.ends_at.strftime("%Y-%m-%d") if reward.ends_at else "") if x) or "always",
+            utc_date(reward.starts_at),
+            utc_date(reward.ends_at)) if x) or "always",
     }
 
 
 def _form_values(reward: Reward) -> dict[str, str]:
-    def local(value: datetime | None) -> str:
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M") if value else ""
-
     return {
-        "kind": reward.kind.value, "title": reward.title, "description": reward.description,
-        "image_url": reward.image_url, "starts_at": local(reward.starts_at), "ends_at": local(reward.ends_at),
-        "token_ranges": format_ranges(reward.token_ranges), "requires_kyc": "on" if reward.requires_kyc else "",
-        "channel": reward.channel.value, "use_period": reward.use_period.value,
-        "uses_per_period": str(reward.uses_per_period), "locations": "\n".join(reward.locations),
+        "kind": reward.kind.value,
+        "title": reward.title,
+        "description": reward.description,
+        "image_url": reward.image_url,
+        "starts_at": datetime_local(reward.starts_at),
+        "ends_at": datetime_local(reward.ends_at),
+        "token_ranges": format_ranges(reward.token_ranges),
+        "requires_kyc": "on" if reward.requires_kyc else "",
+        "channel": reward.channel.value,
+        "use_period": reward.use_period.value,
+        "uses_per_period": str(reward.uses_per_period),
+        "locations": "\n".join(reward.locations),
         "payout_mode": reward.payout_mode.value if reward.payout_mode else "fixed_per_token",
         "amount_per_token": "" if reward.amount_per_token is None else str(reward.amount_per_token),
         "currency_address": reward.currency_address or "",
@@ -238,7 +243,7 @@ class AdminCampaignRewardsState(rx.State):
 
     @rx.event
     async def load_rewards(self):
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return SessionState.to_sign_in
         self.campaign_id = self._campaign_from_url()
@@ -276,7 +281,7 @@ class AdminCampaignRewardsState(rx.State):
 
     @rx.event
     async def submit_reward(self, form: dict):
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             yield SessionState.to_sign_in
             return
@@ -307,7 +312,7 @@ class AdminCampaignRewardsState(rx.State):
 
     @rx.event
     async def end_reward(self, reward_id: str):
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return SessionState.to_sign_in
         if not reward_id.isdigit():
@@ -325,7 +330,7 @@ class AdminCampaignRewardsState(rx.State):
 
     @rx.event
     async def show_stats(self, reward_id: str):
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return SessionState.to_sign_in
         if not reward_id.isdigit():
@@ -345,10 +350,10 @@ class AdminCampaignRewardsState(rx.State):
         self.stats_by_location = [{"name": name or "—", "count": str(n)} for name, n in stats.by_location]
         self.stats_by_staff = [{"name": name, "count": str(n)} for name, n in stats.by_staff]
         self.stats_refusals = [{"reason": reason.replace("_", " "), "count": str(n)} for reason, n in stats.refusals]
-        self.stats_recent_refusals = [{"at": at.strftime("%Y-%m-%d %H:%M UTC"), "staff": staff or "—",
+        self.stats_recent_refusals = [{"at": utc_datetime(at), "staff": staff or "—",
                                        "location": loc or "—", "message": msg}
                                       for at, staff, loc, msg in stats.recent_refusals]
-        self.stats_online_codes = [{"at": at.strftime("%Y-%m-%d %H:%M UTC"), "token": str(token), "code": code}
+        self.stats_online_codes = [{"at": utc_datetime(at), "token": str(token), "code": code}
                                    for at, token, code in stats.recent_online_codes]
         self.stats_loaded = True
         return None

@@ -18,7 +18,7 @@ from primsell.state.admin.campaign_sales import (
     sale_rows,
     usd_cents_text,
 )
-from primsell.state.session import SessionState
+from primsell.state.session import SessionState, current_actor
 
 CHART_PLACES = Decimal("0.000001")
 
@@ -92,7 +92,7 @@ class AdminCampaignRoyaltiesState(rx.State):
         self.campaign_id = campaign_id_from_path(self.router.url.path, "royalties")
         self.loading, self.load_error = True, ""
         yield
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             self.loading = False
             yield SessionState.to_sign_in

@@ -10,13 +10,13 @@ import reflex as rx
 
 from backend.chain.config import ChainConfig, chain_config
 from backend.errors import DomainError, NotFound
-from backend.money import format_amount
+from backend.money import money_text
 from backend.sales.models import SaleStatus
 from backend.sales.service import SaleRow, SalesContext, list_sales, sales_context, units_text
 from primsell import routes
-from primsell.state.admin.orders import day_range, parse_day, short_hex, utc_text
-from primsell.state.session import SessionState
-from primsell.state.table import PagedTableMixin
+from primsell.format import short_hex, utc_datetime
+from primsell.state.session import current_actor
+from primsell.state.table import DateRangeMixin, PagedTableMixin
 
 STATUSES = [s.value for s in SaleStatus]
 STATUS_LABELS = {"confirmed": "Confirmed", "unverified": "Unverified", "reverted": "Reverted"}
@@ -38,7 +38,7 @@ def amount_text(amount: int | None, decimals: int, symbol: str) -> str:
 
 
 def usd_cents_text(cents: int | None) -> str:
-    return "" if cents is None else format_amount(cents, "USD")
+    return "" if cents is None else money_text(cents, "USD")
 
 
 def _explorer(chain: str) -> ChainConfig | None:
@@ -59,7 +59,7 @@ def sale_rows(items: list[SaleRow], context: SalesContext) -> list[dict[str, str
         shortfall = sale.shortfall
         rows.append({
             "id": str(sale.id),
-            "sold_at": utc_text(sale.sold_at),
+            "sold_at": utc_datetime(sale.sold_at),
             "marketplace": sale.marketplace,
             "token": f"#{sale.token_id}",
             "token_url": routes.token_metadata(context.slug, sale.token_id),
@@ -85,16 +85,13 @@ def percent_text(value: Decimal | None) -> str:
     return "" if value is None else f"{value.quantize(Decimal('0.1'), ROUND_HALF_UP)}%"
 
 
-class AdminCampaignSalesState(PagedTableMixin, rx.State):
+class AdminCampaignSalesState(PagedTableMixin, DateRangeMixin, rx.State):
     page_size: int = 20
     campaign_id: int = 0
     campaign_name: str = ""
     not_found: bool = False
     marketplace_filter: str = ""
     status_filter: str = ""
-    date_from: str = ""
-    date_to: str = ""
-    date_error: str = ""
     marketplace_options: list[str] = []
     _context: SalesContext | None = None
 
@@ -115,7 +112,7 @@ class AdminCampaignSalesState(PagedTableMixin, rx.State):
         """A plain link to the API's streamed export (signed in by the session cookie), with these filters."""
         if not self.campaign_id:
             return ""
-        date_from, date_to = day_range(self.date_from, self.date_to)
+        date_from, date_to = self._day_range()
         params: dict[str, str | int] = {}
         if self.marketplace_filter:
             params["marketplace"] = self.marketplace_filter
@@ -130,11 +127,11 @@ class AdminCampaignSalesState(PagedTableMixin, rx.State):
         return routes.api_campaign_sales_export(self.campaign_id, params)
 
     async def _fetch(self) -> None:
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None or not self.campaign_id:
             self.rows, self.total = [], 0
             return
-        date_from, date_to = day_range(self.date_from, self.date_to)
+        date_from, date_to = self._day_range()
         try:
             if self._context is None:
                 self._context = await asyncio.to_thread(sales_context, actor, self.campaign_id)
@@ -151,11 +148,6 @@ class AdminCampaignSalesState(PagedTableMixin, rx.State):
             self.rows, self.total, self.load_error = [], 0, exc.message
             return
         self.rows, self.total = sale_rows(page.items, self._context), page.total
-
-    async def _reload(self):
-        self.page, self.loading = 1, True
-        yield
-        yield await self._refresh()
 
     @rx.event
     async def load_sales(self):
@@ -180,30 +172,6 @@ class AdminCampaignSalesState(PagedTableMixin, rx.State):
         self.status_filter = value if value in STATUSES else ""
         async for update in self._reload():
             yield update
-
-    def _check_dates(self) -> bool:
-        start, end = parse_day(self.date_from), parse_day(self.date_to)
-        if (self.date_from and start is None) or (self.date_to and end is None):
-            self.date_error = "Enter dates as YYYY-MM-DD."
-        elif start and end and start > end:
-            self.date_error = "The start date is after the end date."
-        else:
-            self.date_error = ""
-        return self.date_error == ""
-
-    @rx.event
-    async def set_date_from(self, value: str):
-        self.date_from = value
-        if self._check_dates():
-            async for update in self._reload():
-                yield update
-
-    @rx.event
-    async def set_date_to(self, value: str):
-        self.date_to = value
-        if self._check_dates():
-            async for update in self._reload():
-                yield update
 
     @rx.event
     async def clear_filters(self):

@@ -11,9 +11,8 @@ import reflex as rx
 from backend.chain.models import TxPurpose, TxState
 from backend.chain.service import SignerBalance, TxRow, list_transactions, signer_balances
 from backend.errors import DomainError, Forbidden, NotAuthenticated
-from primsell.state.admin.campaign_chain import short_hex
-from primsell.state.admin.operations import utc_text
-from primsell.state.session import SessionState
+from primsell.format import short_hex, utc_datetime
+from primsell.state.session import SessionState, current_actor
 from primsell.state.table import PagedTableMixin
 
 WEI_PER_ETH = 10**18
@@ -58,7 +57,7 @@ def tx_rows(items: list[TxRow]) -> list[dict[str, str]]:
             "block": "" if t.block_number is None else f"{t.block_number:,}",
             "attempts": str(t.attempts),
             "error": t.error,
-            "created_at": utc_text(t.created_at),
+            "created_at": utc_datetime(t.created_at, seconds=True),
         }
         for t in items
     ]
@@ -77,7 +76,7 @@ class AdminChainState(PagedTableMixin, rx.State):
     balances_error: str = ""
 
     async def _fetch(self) -> None:
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return
         try:
@@ -95,7 +94,7 @@ class AdminChainState(PagedTableMixin, rx.State):
     async def load_chain(self):
         """on_load: the transactions first (the database answers at once), then the balances from the node."""
         self.loaded, self.forbidden, self.loading, self.page, self.load_error = False, False, True, 1, ""
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return SessionState.to_sign_in
         if not actor.is_platform_admin:
@@ -112,7 +111,7 @@ class AdminChainState(PagedTableMixin, rx.State):
         """An RPC call per chain: outside the state lock, so the page stays usable while the node answers."""
         async with self:
             self.balances_loading, self.balances_error = True, ""
-            actor = await SessionState.current_actor(self)
+            actor = await current_actor(self)
         if actor is None:
             return
         try:

@@ -9,9 +9,9 @@ import reflex as rx
 from backend.campaigns.models import CampaignStatus
 from backend.campaigns.service import list_campaigns
 from backend.errors import DomainError
-from backend.money import format_amount
+from backend.money import money_text
 from primsell import routes
-from primsell.state.session import SessionState
+from primsell.state.session import SessionState, current_actor, current_brand
 from primsell.state.table import PagedTableMixin
 
 
@@ -19,9 +19,9 @@ class AdminDashboardState(PagedTableMixin, rx.State):
     status_filter: str = ""
 
     async def _fetch(self) -> None:
-        actor = await SessionState.current_actor(self)
-        session = await self.get_state(SessionState)
-        if actor is None or not session.brand_id:
+        actor = await current_actor(self)
+        brand_id = await current_brand(self)
+        if actor is None or not brand_id:
             self.rows, self.total = [], 0
             return
         status = CampaignStatus(self.status_filter) if self.status_filter else None
@@ -29,7 +29,7 @@ class AdminDashboardState(PagedTableMixin, rx.State):
             page = await asyncio.to_thread(
                 list_campaigns,
                 actor,
-                session.brand_id,
+                brand_id,
                 status=status,
                 search=self.search,
                 sort=self.sort_by,
@@ -48,7 +48,7 @@ class AdminDashboardState(PagedTableMixin, rx.State):
                 "slug": c.slug,
                 "status": c.status.value,
                 "phase": c.sale_phase().value,
-                "price": format_amount(c.price_minor, c.currency),
+                "price": money_text(c.price_minor, c.currency),
                 "supply": f"{c.sold_count:,} / {c.supply_cap:,}",
                 "edit_url": routes.admin_campaign(c.id),  # type: ignore[arg-type]
                 "public_url": routes.campaign_page(c.slug),
@@ -86,16 +86,16 @@ class AdminDashboardRoyaltiesState(rx.State):
         from backend.sales.service import brand_summary
         from primsell.state.admin.campaign_royalties import figures_row
 
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             yield SessionState.to_sign_in
             return
-        session = await self.get_state(SessionState)
-        if not session.brand_id:
+        brand_id = await current_brand(self)
+        if not brand_id:
             self.loaded = True
             return
         try:
-            summary = await asyncio.to_thread(brand_summary, actor, session.brand_id)
+            summary = await asyncio.to_thread(brand_summary, actor, brand_id)
         except DomainError as exc:
             self.load_error, self.loaded = exc.message, True
             return

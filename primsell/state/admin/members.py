@@ -18,7 +18,7 @@ from backend.brands.service import (
 )
 from backend.errors import DomainError
 from backend.notifications.service import dev_mailbox_url
-from primsell.state.session import ROLE_LABELS, SessionState
+from primsell.state.session import ROLE_LABELS, SessionState, current_actor, current_actor_and_brand, current_brand
 
 ROLE_OPTIONS = [(r.value, ROLE_LABELS[r]) for r in BRAND_ROLES]
 
@@ -43,9 +43,6 @@ class AdminMembersState(rx.State):
     invite_form_key: int = 0
     resending: str = ""  # the user id whose invitation is being sent again
 
-    async def _brand_id(self) -> int:
-        return (await self.get_state(SessionState)).brand_id
-
     async def _read(self, actor, brand_id: int) -> None:  # type: ignore[no-untyped-def]
         try:
             members = await asyncio.to_thread(list_members, actor, brand_id)
@@ -58,10 +55,10 @@ class AdminMembersState(rx.State):
     @rx.event
     async def load_members(self):
         self.loading, self.sent_to, self.form_error, self.field_errors = True, "", "", {}
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return SessionState.to_sign_in
-        brand_id = await self._brand_id()
+        brand_id = await current_brand(self)
         if brand_id:
             await self._read(actor, brand_id)
         return None
@@ -74,12 +71,9 @@ class AdminMembersState(rx.State):
         self.form_error, self.sent_to = "", ""
         if self.field_errors:
             return
-        actor = await SessionState.current_actor(self)
-        if actor is None:
+        actor, brand_id = await current_actor_and_brand(self)
+        if actor is None:  # signed out (sent to sign in), or no brand chosen
             yield SessionState.to_sign_in
-            return
-        brand_id = await self._brand_id()
-        if not brand_id:
             return
         self.inviting = True
         yield
@@ -101,12 +95,9 @@ class AdminMembersState(rx.State):
         """Mail a pending invitee a new link (the earlier ones stop working)."""
         if not user_id.isdigit() or self.resending:
             return
-        actor = await SessionState.current_actor(self)
-        if actor is None:
+        actor, brand_id = await current_actor_and_brand(self)
+        if actor is None:  # signed out (sent to sign in), or no brand chosen
             yield SessionState.to_sign_in
-            return
-        brand_id = await self._brand_id()
-        if not brand_id:
             return
         self.resending = user_id
         yield
@@ -127,10 +118,10 @@ class AdminMembersState(rx.State):
 
     @rx.event
     async def change_role(self, user_id: str, role: str):
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return SessionState.to_sign_in
-        brand_id = await self._brand_id()
+        brand_id = await current_brand(self)
         if not user_id.isdigit() or not brand_id:
             return None
         try:
@@ -144,16 +135,16 @@ class AdminMembersState(rx.State):
         ]
         if member.user_id == actor.user_id:
             # Changing one's own role signs one out everywhere (like anyone whose role changes).
-            return SessionState.to_sign_in if await SessionState.current_actor(self) is None else None
+            return SessionState.to_sign_in if await current_actor(self) is None else None
         return rx.toast.success(f"{member.email} is now {ROLE_LABELS[member.role]}.")
 
     @rx.event
     async def remove(self, user_id: str):
         """Remove a member (they are signed out everywhere) or withdraw a pending invitation (its link dies)."""
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return SessionState.to_sign_in
-        brand_id = await self._brand_id()
+        brand_id = await current_brand(self)
         if not user_id.isdigit() or not brand_id:
             return None
         pending = any(m["user_id"] == user_id and m["pending"] for m in self.members)
@@ -163,5 +154,5 @@ class AdminMembersState(rx.State):
             return rx.toast.error(exc.message)
         self.members = [m for m in self.members if m["user_id"] != user_id]
         if int(user_id) == actor.user_id:
-            return SessionState.to_sign_in if await SessionState.current_actor(self) is None else None
+            return SessionState.to_sign_in if await current_actor(self) is None else None
         return rx.toast.success("Invitation withdrawn." if pending else "Member removed.")

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
 import reflex as rx
 
@@ -15,25 +14,14 @@ from backend.workflow.machines import MACHINES
 from backend.workflow.transitions import history
 from primsell import routes
 from primsell.components.timeline import timeline_rows
-from primsell.state.session import SessionState
+from primsell.format import utc_datetime
+from primsell.state.polling import SAME, PollingMixin, Schedule
+from primsell.state.session import SessionState, current_actor
 from primsell.state.table import PagedTableMixin
 
-REFRESH_EVERY_S = 5
-# A tab left open (or a task Reflex failed to cancel) stops polling after an hour; Refresh starts it again.
-MAX_AUTO_REFRESHES = 720
+REFRESH = Schedule(every_s=5)
 DEAD_LETTER_LIMIT = 50
 ENTITY_TYPES = list(MACHINES)  # order, contract, reward, kyc_case
-
-
-def utc_text(value: datetime | str | None) -> str:
-    """Times on the page are UTC and say so."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, str):  # SQLite aggregates come back as text
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def duration_text(seconds: float | None) -> str:
@@ -63,14 +51,22 @@ def _short(text: str, limit: int = 240) -> str:
 
 def _error_rows(errors: list[ErrorView]) -> list[dict[str, str]]:
     return [
-        {"id": str(e.id), "source": e.source, "exc_type": e.exc_type, "message": _short(e.message),
-         "count": f"{e.count:,}", "first_seen": utc_text(e.first_seen), "last_seen": utc_text(e.last_seen)}
+        {
+            "id": str(e.id),
+            "source": e.source,
+            "exc_type": e.exc_type,
+            "message": _short(e.message),
+            "count": f"{e.count:,}",
+            "first_seen": utc_datetime(e.first_seen, seconds=True),
+            "last_seen": utc_datetime(e.last_seen, seconds=True),
+        }
         for e in errors
     ]
 
 
-class AdminOperationsState(PagedTableMixin, rx.State):
-    """The table mixin pages the error log; the rest of the overview is small and shown whole."""
+class AdminOperationsState(PagedTableMixin, PollingMixin, rx.State):
+    """The table mixin pages the error log; the rest of the overview is small and shown whole, re-read every few
+    seconds while the page is open (PollingMixin)."""
 
     page_size: int = 10
     # First load: nothing is shown until the backend said whether this actor may see operations.
@@ -83,9 +79,6 @@ class AdminOperationsState(PagedTableMixin, rx.State):
     backlog: dict[str, str] = {}
     refreshed_at: str = ""
     refreshing: bool = False
-    auto_refreshing: bool = False
-    # Bumped to stop the running auto-refresh loop (each loop remembers the generation it started in).
-    _poll_generation: int = 0
 
     def _show(self, ov: Overview) -> None:
         self.daemons = [
@@ -93,18 +86,25 @@ class AdminOperationsState(PagedTableMixin, rx.State):
                 "name": d.name,
                 "schedule": d.schedule,
                 "holder": d.lease_holder or "",
-                "last_run": utc_text(d.last_started_at),
+                "last_run": utc_datetime(d.last_started_at, seconds=True),
                 "duration": duration_text(d.last_duration_s),
                 "outcome": d.last_outcome or "",
                 "items": "" if d.last_items is None else f"{d.last_items:,}",
                 "error": _short(d.last_error),
-                "next_run": utc_text(d.next_run_at),
+                "next_run": utc_datetime(d.next_run_at, seconds=True),
             }
             for d in ov.daemons
         ]
         self.dead_letters = [
-            {"event_id": str(x.event_id), "topic": x.topic, "entity": x.entity or "", "subscriber": x.subscriber,
-             "attempts": str(x.attempts), "error": _short(x.last_error), "created_at": utc_text(x.created_at)}
+            {
+                "event_id": str(x.event_id),
+                "topic": x.topic,
+                "entity": x.entity or "",
+                "subscriber": x.subscriber,
+                "attempts": str(x.attempts),
+                "error": _short(x.last_error),
+                "created_at": utc_datetime(x.created_at, seconds=True),
+            }
             for x in ov.dead_letters
         ]
         hb = ov.scheduler
@@ -113,16 +113,18 @@ class AdminOperationsState(PagedTableMixin, rx.State):
             self.heartbeat_text = "No scheduler has ever reported in."
         else:
             runners = f"{hb.runners} runner{'s' if hb.runners != 1 else ''} alive"
-            self.heartbeat_text = f"Last beat {age_text(hb.age_s)} ({utc_text(hb.last_beat_at)}) · {runners}"
+            self.heartbeat_text = (
+                f"Last beat {age_text(hb.age_s)} ({utc_datetime(hb.last_beat_at, seconds=True)}) · {runners}"
+            )
         b = ov.backlog
         self.backlog = {"pending": f"{b.pending:,}", "due": f"{b.due:,}", "dead": f"{b.dead:,}",
-                        "oldest": utc_text(b.oldest_pending_at)}
+                        "oldest": utc_datetime(b.oldest_pending_at, seconds=True)}
         self.rows, self.total = _error_rows(ov.errors), ov.errors_total
-        self.refreshed_at = utc_text(utcnow())
+        self.refreshed_at = utc_datetime(utcnow(), seconds=True)
 
     async def _fetch(self) -> None:
         """Paging the error log reads that page only."""
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return
         try:
@@ -135,7 +137,7 @@ class AdminOperationsState(PagedTableMixin, rx.State):
 
     async def _load_overview(self) -> bool:
         """Read the overview; False when the tab is signed out (the handler then sends it to sign in)."""
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return False
         try:
@@ -171,64 +173,40 @@ class AdminOperationsState(PagedTableMixin, rx.State):
         if not signed_in:
             yield SessionState.to_sign_in
             return
-        if not self.auto_refreshing and not self.forbidden:
+        if not self.polling and not self.forbidden:
             yield AdminOperationsState.auto_refresh
 
-    @rx.event
-    def stop_auto_refresh(self):
-        """on_unmount: the user left the page."""
-        self._poll_generation += 1
-        self.auto_refreshing = False
+    # -- re-reading while the page is open (PollingMixin) -----------------------------------------------------------
 
-    def _still_watching(self, generation: int) -> bool:
-        """False once the loop was superseded or stopped, or the tab's last event came from another page."""
-        here = self.router.url.path.rstrip("/") == routes.ADMIN_OPERATIONS
-        return generation == self._poll_generation and here and not self.forbidden
+    def _poll_here(self) -> bool:
+        return self.router.url.path.rstrip("/") == routes.ADMIN_OPERATIONS and not self.forbidden
+
+    async def _poll_inputs(self):  # type: ignore[no-untyped-def]
+        actor = await current_actor(self)
+        return None if actor is None else (actor, self.page_size, self.offset)
+
+    async def _poll_read(self, inputs) -> Overview:  # type: ignore[no-untyped-def]
+        actor, limit, offset = inputs
+        return await asyncio.to_thread(overview, actor, errors_limit=limit, errors_offset=offset,
+                                       dead_limit=DEAD_LETTER_LIMIT)
+
+    def _poll_show(self, inputs, reading: Overview) -> str:  # type: ignore[no-untyped-def]
+        # A page change while the backend was asked would be undone by a stale error page.
+        stale_page = inputs[2] != self.offset
+        rows, total = self.rows, self.total
+        self._show(reading)
+        if stale_page:
+            self.rows, self.total = rows, total
+        return SAME
 
     @rx.event(background=True, supersedes=True)
     async def auto_refresh(self):
-        """Re-read the overview every few seconds while the page is open.
-
-        Stops when the page unmounts (stop_auto_refresh), when the tab's route is another page, and -
-        being started from on_load and `supersedes` - when Reflex cancels the page's chain (navigation,
-        disconnect) or a newer loop starts. The backend call runs outside the state lock.
-        """
-        async with self:
-            self._poll_generation += 1
-            generation = self._poll_generation
-            self.auto_refreshing = True
-        try:
-            for _ in range(MAX_AUTO_REFRESHES):
-                await asyncio.sleep(REFRESH_EVERY_S)
-                async with self:
-                    if not self._still_watching(generation):
-                        return
-                    actor = await SessionState.current_actor(self)
-                    limit, offset = self.page_size, self.offset
-                if actor is None:
-                    return
-                try:
-                    ov = await asyncio.to_thread(overview, actor, errors_limit=limit, errors_offset=offset,
-                                                 dead_limit=DEAD_LETTER_LIMIT)
-                except DomainError:
-                    return
-                async with self:
-                    if not self._still_watching(generation):
-                        return
-                    # A page change while the backend was asked would be undone by a stale error page.
-                    stale_page = offset != self.offset
-                    rows, total = self.rows, self.total
-                    self._show(ov)
-                    if stale_page:
-                        self.rows, self.total = rows, total
-        finally:
-            async with self:
-                if generation == self._poll_generation:
-                    self.auto_refreshing = False
+        """Re-read the overview every few seconds while the page is open (started by on_load and Refresh)."""
+        await self._poll(REFRESH)
 
     @rx.event
     async def retry(self, event_id: str):
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return SessionState.to_sign_in
         if not event_id.isdigit():
@@ -269,7 +247,7 @@ class AdminOperationsHistoryState(rx.State):
             self.id_error = "Enter a numeric id."
             return
         self.id_error = ""
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             yield SessionState.to_sign_in
             return

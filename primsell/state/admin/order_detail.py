@@ -12,15 +12,15 @@ from backend.money import money_text
 from backend.orders.admin import OrderDetail, TimelineEntry, order_detail
 from backend.orders.refunds import refund_order, retry_refund
 from primsell import routes
-from primsell.state.admin.orders import utc_text
-from primsell.state.session import SessionState
+from primsell.format import utc_datetime
+from primsell.state.session import SessionState, current_actor
 
 REASON_MIN, REASON_MAX = 3, 500
 
 
 def timeline_entry_row(entry: TimelineEntry) -> dict[str, str]:
     """Display-ready; a state change also carries its two states so the page can badge them."""
-    row = {"at": entry.at.strftime("%Y-%m-%d %H:%M:%S UTC") if entry.at else "", "kind": entry.kind,
+    row = {"at": utc_datetime(entry.at, seconds=True), "kind": entry.kind,
            "title": entry.title, "detail": entry.detail, "actor": entry.actor, "from": "", "to": ""}
     if entry.kind == "state" and " -> " in entry.title:
         row["from"], row["to"] = entry.title.split(" -> ", 1)
@@ -77,8 +77,8 @@ class AdminOrderDetailState(rx.State):
         self.paid_amount = money_text(d.paid_amount_minor, o.currency) if d.paid_amount_minor is not None else ""
         self.refunded = money_text(o.refunded_minor, o.currency) if o.refunded_minor else ""
         self.tx_hash, self.token_ids = o.tx_hash, list(o.token_ids)
-        self.created_at, self.paid_at = utc_text(o.created_at), utc_text(o.paid_at)
-        self.expires_at = utc_text(d.expires_at)
+        self.created_at, self.paid_at = utc_datetime(o.created_at), utc_datetime(o.paid_at)
+        self.expires_at = utc_datetime(d.expires_at)
         self.payment_provider, self.payment_session_id = d.payment_provider, d.payment_session_id
         self.payment_intent_id = d.payment_intent_id
         self.failure_reason, self.refund_reason = d.failure_reason, d.refund_reason
@@ -91,7 +91,7 @@ class AdminOrderDetailState(rx.State):
         self.order_id = int(raw) if raw.isdigit() else 0
         self.loaded, self.not_found, self.forbidden = False, False, False
         self.refund_open, self.refund_text, self.refund_error, self.refunding = False, "", "", False
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return SessionState.to_sign_in
         if not self.order_id:
@@ -126,7 +126,7 @@ class AdminOrderDetailState(rx.State):
         if not REASON_MIN <= len(reason) <= REASON_MAX:
             self.refund_error = f"Give a reason ({REASON_MIN} to {REASON_MAX} characters): the buyer sees it."
             return
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             yield SessionState.to_sign_in
             return
@@ -148,7 +148,7 @@ class AdminOrderDetailState(rx.State):
     @rx.event
     async def retry_refund(self):
         """Send again a refund the provider refused for good (a new refund with its own key)."""
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             yield SessionState.to_sign_in
             return

@@ -5,52 +5,21 @@ export)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime, timedelta
 
 import reflex as rx
 
-from backend.auth.acl import Actor
 from backend.campaigns.service import list_campaigns
 from backend.errors import DomainError, Forbidden, NotAuthenticated
 from backend.money import money_text
 from backend.orders.admin import OrderRow, list_orders
 from backend.workflow.machines import OrderState
 from primsell import routes
-from primsell.state.session import ANONYMOUS, SessionState
-from primsell.state.table import PagedTableMixin
+from primsell.format import short_hex, utc_datetime
+from primsell.state.session import ANONYMOUS, SessionState, current_actor_and_brand
+from primsell.state.table import DateRangeMixin, PagedTableMixin
 
 STATUSES = [s.value for s in OrderState]
 MAX_CAMPAIGN_OPTIONS = 100
-
-
-def short_hex(value: str | None, keep: int = 6) -> str:
-    """0x1234ab…cdef for a table cell; the full value goes in a title attribute."""
-    if not value:
-        return ""
-    return value if len(value) <= 2 + 2 * keep else f"{value[:2 + keep]}…{value[-keep:]}"
-
-
-def utc_text(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def parse_day(value: str) -> date | None:
-    """A date input's YYYY-MM-DD; anything else is None."""
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
-def day_range(date_from: str, date_to: str) -> tuple[datetime | None, datetime | None]:
-    """Whole UTC days, both ends included: the backend's upper bound is exclusive, so it is the next midnight."""
-    start, end = parse_day(date_from), parse_day(date_to)
-    return (datetime.combine(start, datetime.min.time(), UTC) if start else None,
-            datetime.combine(end + timedelta(days=1), datetime.min.time(), UTC) if end else None)
 
 
 def order_rows(items: list[OrderRow]) -> list[dict[str, str]]:
@@ -58,7 +27,7 @@ def order_rows(items: list[OrderRow]) -> list[dict[str, str]]:
         {
             "id": str(o.id),
             "public_id": o.public_id,
-            "created_at": utc_text(o.created_at),
+            "created_at": utc_datetime(o.created_at),
             "campaign": o.campaign_name,
             "status": o.status,
             "email": o.email,
@@ -76,14 +45,11 @@ def order_rows(items: list[OrderRow]) -> list[dict[str, str]]:
     ]
 
 
-class AdminOrdersState(PagedTableMixin, rx.State):
+class AdminOrdersState(PagedTableMixin, DateRangeMixin, rx.State):
     page_size: int = 20
     forbidden: bool = False
     status_filter: str = ""
     campaign_filter: str = ""  # a campaign id, "" for all
-    date_from: str = ""
-    date_to: str = ""
-    date_error: str = ""
     # The campaign filter's choices: the first MAX_CAMPAIGN_OPTIONS by name, narrowed by `campaign_search`.
     campaign_options: list[dict[str, str]] = []
     campaign_options_total: int = 0  # how many campaigns match `campaign_search` (may be more than shown)
@@ -105,7 +71,7 @@ class AdminOrdersState(PagedTableMixin, rx.State):
         the HttpOnly session cookie, instead of a file built in memory and pushed over the websocket."""
         if not self.brand_id:
             return ""
-        date_from, date_to = day_range(self.date_from, self.date_to)
+        date_from, date_to = self._day_range()
         params: dict[str, str | int] = {"brand_id": self.brand_id}
         if self.status_filter:
             params["status"] = self.status_filter
@@ -127,14 +93,8 @@ class AdminOrdersState(PagedTableMixin, rx.State):
     def filtered(self) -> bool:
         return bool(self.status_filter or self.campaign_filter or self.date_from or self.date_to or self.search)
 
-    async def _actor_and_brand(self) -> tuple[Actor | None, int]:
-        """The actor as it is now (SessionState.current_actor) and the brand chosen in the switcher."""
-        actor = await SessionState.current_actor(self)
-        brand_id = (await self.get_state(SessionState)).brand_id
-        return (actor, brand_id) if actor is not None and brand_id else (None, 0)
-
     def _filters(self) -> dict:
-        date_from, date_to = day_range(self.date_from, self.date_to)
+        date_from, date_to = self._day_range()
         return {
             "status": self.status_filter or None,
             "campaign_id": int(self.campaign_filter) if self.campaign_filter.isdigit() else None,
@@ -146,7 +106,7 @@ class AdminOrdersState(PagedTableMixin, rx.State):
         }
 
     async def _fetch(self) -> None:
-        actor, brand_id = await self._actor_and_brand()
+        actor, brand_id = await current_actor_and_brand(self)
         self.brand_id = brand_id
         if actor is None:
             self.rows, self.total = [], 0
@@ -165,11 +125,6 @@ class AdminOrdersState(PagedTableMixin, rx.State):
         if self.campaign_filter and page.items and not self._campaign_filter_name:
             self._campaign_filter_name = page.items[0].campaign_name  # a filter from the link: name it
 
-    async def _reload(self):
-        self.page, self.loading = 1, True
-        yield
-        yield await self._refresh()
-
     @rx.event
     async def load_orders(self):
         """on_load: filters from the link (?campaign=, ?status=), then the first page, newest first."""
@@ -184,7 +139,7 @@ class AdminOrdersState(PagedTableMixin, rx.State):
             yield update
 
     async def _load_campaign_options(self):  # type: ignore[no-untyped-def]
-        actor, brand_id = await self._actor_and_brand()
+        actor, brand_id = await current_actor_and_brand(self)
         if actor is None:
             session = await self.get_state(SessionState)
             return SessionState.to_sign_in if session.status == ANONYMOUS else None
@@ -226,30 +181,6 @@ class AdminOrdersState(PagedTableMixin, rx.State):
         self._campaign_filter_name = next((o["name"] for o in self.campaign_options if o["id"] == value), "")
         async for update in self._reload():
             yield update
-
-    def _check_dates(self) -> bool:
-        start, end = parse_day(self.date_from), parse_day(self.date_to)
-        if (self.date_from and start is None) or (self.date_to and end is None):
-            self.date_error = "Enter dates as YYYY-MM-DD."
-        elif start and end and start > end:
-            self.date_error = "The start date is after the end date."
-        else:
-            self.date_error = ""
-        return self.date_error == ""
-
-    @rx.event
-    async def set_date_from(self, value: str):
-        self.date_from = value
-        if self._check_dates():
-            async for update in self._reload():
-                yield update
-
-    @rx.event
-    async def set_date_to(self, value: str):
-        self.date_to = value
-        if self._check_dates():
-            async for update in self._reload():
-                yield update
 
     @rx.event
     async def clear_filters(self):

@@ -20,8 +20,8 @@ from backend.reconciliation.service import (
     run_view,
 )
 from primsell import routes
-from primsell.state.admin.operations import utc_text
-from primsell.state.session import SessionState
+from primsell.format import utc_datetime, utc_time
+from primsell.state.session import SessionState, current_actor, current_brand
 from primsell.state.table import PagedTableMixin
 
 PROGRESS_EVERY_S = 1.0
@@ -35,10 +35,19 @@ KIND_LABELS = {
 def _run_row(run: RunView | None) -> dict[str, str]:
     if run is None:
         return {}
-    return {"id": str(run.id), "status": run.status, "trigger": run.trigger, "scope": run.scope,
-            "since": utc_text(run.since), "started_at": utc_text(run.started_at),
-            "finished_at": utc_text(run.finished_at), "provider": run.provider, "orders": f"{run.orders_checked:,}",
-            "error": run.error, "stage": run.stage}
+    return {
+        "id": str(run.id),
+        "status": run.status,
+        "trigger": run.trigger,
+        "scope": run.scope,
+        "since": utc_datetime(run.since, seconds=True),
+        "started_at": utc_datetime(run.started_at, seconds=True),
+        "finished_at": utc_datetime(run.finished_at, seconds=True),
+        "provider": run.provider,
+        "orders": f"{run.orders_checked:,}",
+        "error": run.error,
+        "stage": run.stage,
+    }
 
 
 def _totals_rows(totals: dict[str, Totals]) -> list[dict[str, str]]:
@@ -84,24 +93,20 @@ class AdminReconciliationState(PagedTableMixin, rx.State):
     _run_id: int = 0
     _execute: bool = False
 
-    async def _brand(self) -> int | None:
-        session = await self.get_state(SessionState)
-        return session.brand_id or None
-
     def _show(self, report: Report) -> None:
         self.last_run = _run_row(report.run)
         self.totals = _totals_rows(report.totals)
         self.rows, self.total = _exception_rows(report), report.exceptions_total
         if report.running is not None and not self.running:
-            self.progress = f"A run started {report.running.started_at:%H:%M} UTC is going on: {report.running.stage}"
+            self.progress = f"A run started {utc_time(report.running.started_at)} is going on: {report.running.stage}"
 
     async def _fetch(self) -> None:
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return
         try:
-            report = await asyncio.to_thread(latest_report, actor, await self._brand(), limit=self.page_size,
-                                             offset=self.offset)
+            brand = await current_brand(self) or None
+            report = await asyncio.to_thread(latest_report, actor, brand, limit=self.page_size, offset=self.offset)
         except (Forbidden, NotAuthenticated):
             self.forbidden = True
             return
@@ -126,11 +131,11 @@ class AdminReconciliationState(PagedTableMixin, rx.State):
         then follow it in the background."""
         if self.running:
             return None
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return SessionState.to_sign_in
         try:
-            run_id, new = await asyncio.to_thread(reconcile_now, actor, await self._brand())
+            run_id, new = await asyncio.to_thread(reconcile_now, actor, await current_brand(self) or None)
         except DomainError as exc:
             self.load_error = exc.message
             return rx.toast.error(exc.message)
@@ -145,8 +150,8 @@ class AdminReconciliationState(PagedTableMixin, rx.State):
         async with self:
             run_id, execute = self._run_id, self._execute
             self._run_id, self._execute = 0, False
-            actor = await SessionState.current_actor(self)
-            brand = await self._brand()
+            actor = await current_actor(self)
+            brand = await current_brand(self) or None
         if not run_id or actor is None:
             async with self:
                 self.running = False

@@ -2,14 +2,13 @@
 (address checked inline, confirmed in a dialog, then its status re-read every ~2 s until it settles).
 
 Any signed-in user may use /account (it shows their own orders only): every handler asks
-`SessionState.current_actor(self, "account")`, which admits any signed-in person.
+`current_actor(self, "account")`, which admits any signed-in person.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import math
 
 import reflex as rx
 
@@ -19,12 +18,14 @@ from backend.orders.accounts import CustodialToken, list_custodial_tokens, withd
 from backend.orders.service import list_orders_for_user
 from backend.validation import check_address
 from primsell import routes
-from primsell.state.checkout.campaign import utc_time
-from primsell.state.session import SessionState, client_connected, session_cookie
+from primsell.format import utc_datetime
+from primsell.state.polling import SAME, STOP, PollingMixin, Schedule
+from primsell.state.session import current_actor, session_cookie
+from primsell.state.table import PagedTableMixin
 
-POLL_EVERY_S = 2
 ORDERS_PER_PAGE = 10
-MAX_POLLS = 900
+# A withdrawal's status is re-read every 2 s while one is queued or sent, for half an hour at most.
+WITHDRAWALS = Schedule(every_s=2, for_s=1800)
 MOVING = frozenset({"queued", "sent"})
 SURFACE = "account"
 
@@ -44,18 +45,11 @@ def _token_row(t: CustodialToken) -> dict[str, str]:
     }
 
 
-class CheckoutAccountState(rx.State):
+class CheckoutAccountState(PollingMixin, rx.State):
     signed_in: bool = False
     email: str = ""
-    orders_loaded: bool = False
-    orders: list[dict[str, str]] = []
-    orders_page: int = 1  # 1-based, ORDERS_PER_PAGE a page
-    orders_total: int = 0
     tokens_loaded: bool = False
     tokens: list[dict[str, str]] = []
-    load_error: str = ""
-    watching: bool = False
-    _poll_generation: int = 0
 
     # The withdrawal dialog: "address" step, then "confirm" step.
     dialog_open: bool = False
@@ -71,69 +65,20 @@ class CheckoutAccountState(rx.State):
     def has_moving_withdrawal(self) -> bool:
         return any(t["status"] in MOVING for t in self.tokens)
 
-    @rx.var
-    def orders_page_count(self) -> int:
-        return max(1, math.ceil(self.orders_total / ORDERS_PER_PAGE))
-
-    @rx.var
-    def orders_has_previous(self) -> bool:
-        return self.orders_page > 1
-
-    @rx.var
-    def orders_has_next(self) -> bool:
-        return self.orders_page * ORDERS_PER_PAGE < self.orders_total
-
     @rx.event
     async def load_account(self):
         """on_load: resolve the session cookie (strangers go to /account/login), then read orders and tokens."""
-        self.orders_loaded = self.tokens_loaded = False
-        self.orders_page, self.orders_total = 1, 0
-        self.load_error = ""
-        actor = await SessionState.current_actor(self, SURFACE)
+        self.tokens_loaded = False
+        actor = await current_actor(self, SURFACE)
         if actor is None:
-            self.signed_in, self.email, self.orders, self.tokens = False, "", [], []
+            self.signed_in, self.email, self.tokens = False, "", []
             return to_sign_in()
         self.signed_in, self.email = True, actor.email
-        return [CheckoutAccountState.load_orders, CheckoutAccountState.load_tokens]
-
-    @rx.event
-    async def load_orders(self):
-        """The current page of the consumer's orders (newest first) and how many there are in all."""
-        actor = await SessionState.current_actor(self, SURFACE)
-        if actor is None:
-            return to_sign_in()
-        try:
-            page = await asyncio.to_thread(list_orders_for_user, actor, limit=ORDERS_PER_PAGE,
-                                           offset=(self.orders_page - 1) * ORDERS_PER_PAGE)
-        except NotAuthenticated:
-            return to_sign_in()
-        views = page.items
-        self.orders_total = page.total
-        self.orders = [{
-            "public_id": v.public_id, "campaign_name": v.campaign_name, "status": v.status,
-            "status_label": v.status_label, "amount": v.amount_display, "quantity": str(v.quantity),
-            "placed": utc_time(v.created_at) if v.created_at else "", "url": routes.order_page(v.public_id),
-        } for v in views]
-        self.orders_loaded = True
-        return None
-
-    @rx.event
-    def next_orders_page(self):
-        if not self.orders_has_next:
-            return None
-        self.orders_page += 1
-        return CheckoutAccountState.load_orders
-
-    @rx.event
-    def previous_orders_page(self):
-        if self.orders_page <= 1:
-            return None
-        self.orders_page -= 1
-        return CheckoutAccountState.load_orders
+        return [CheckoutAccountOrdersState.load_orders, CheckoutAccountState.load_tokens]
 
     @rx.event
     async def load_tokens(self):
-        actor = await SessionState.current_actor(self, SURFACE)
+        actor = await current_actor(self, SURFACE)
         if actor is None:
             return to_sign_in()
         try:
@@ -192,7 +137,7 @@ class CheckoutAccountState(rx.State):
     async def confirm_withdrawal(self):
         if self.withdrawing:
             return
-        actor = await SessionState.current_actor(self, SURFACE)
+        actor = await current_actor(self, SURFACE)
         if actor is None:
             yield to_sign_in()
             return
@@ -216,47 +161,65 @@ class CheckoutAccountState(rx.State):
         self.withdrawing, self.dialog_open = False, False
         yield CheckoutAccountState.watch_withdrawals
 
-    @rx.event
-    def stop_watching(self):
-        self._poll_generation += 1
-        self.watching = False
+    # -- re-reading the tokens while a withdrawal moves (PollingMixin) ----------------------------------------------
+
+    def _poll_here(self) -> bool:
+        return self.router.url.path.rstrip("/") == routes.ACCOUNT
+
+    async def _poll_inputs(self):  # type: ignore[no-untyped-def]
+        return await current_actor(self, SURFACE)
+
+    async def _poll_read(self, actor) -> list[CustodialToken]:  # type: ignore[no-untyped-def]
+        return await asyncio.to_thread(list_custodial_tokens, actor)
+
+    def _poll_show(self, actor, tokens: list[CustodialToken]) -> str:  # type: ignore[no-untyped-def]
+        self.tokens = [_token_row(t) for t in tokens]
+        return SAME if any(t.withdrawal_status in MOVING for t in tokens) else STOP
 
     @rx.event(background=True)
     async def watch_withdrawals(self):
         """Re-read the held tokens every ~2 s while a withdrawal is queued or sent and the page is open."""
-        async with self:
-            self._poll_generation += 1
-            generation = self._poll_generation
-            self.watching = True
-        try:
-            for _ in range(MAX_POLLS):
-                await asyncio.sleep(POLL_EVERY_S)
-                async with self:
-                    if generation != self._poll_generation or not client_connected(self) \
-                            or self.router.url.path.rstrip("/") != routes.ACCOUNT:
-                        return
-                    actor = await SessionState.current_actor(self, SURFACE)
-                if actor is None:
-                    return
-                tokens = await asyncio.to_thread(list_custodial_tokens, actor)
-                async with self:
-                    if generation != self._poll_generation:
-                        return
-                    self.tokens = [_token_row(t) for t in tokens]
-                    if not any(t.withdrawal_status in MOVING for t in tokens):
-                        return
-        finally:
-            async with self:
-                if generation == self._poll_generation:
-                    self.watching = False
+        await self._poll(WITHDRAWALS)
 
     @rx.event
     async def sign_out(self):
         """Revoke the session server-side, let the API clear the HttpOnly cookie, then go to the sign-in page."""
         await asyncio.to_thread(end_web_session, session_cookie(self.router.headers.cookie))
-        self.signed_in, self.email, self.orders, self.tokens = False, "", [], []
+        self.signed_in, self.email, self.tokens = False, "", []
         return rx.call_script(
             f"fetch({json.dumps(routes.API_WEB_LOGOUT)}, {{method: 'POST', credentials: 'same-origin', "
             "headers: {'Content-Type': 'application/json'}, body: '{}'})"
             f".finally(() => window.location.assign({json.dumps(routes.ACCOUNT_LOGIN)}))"
         )
+
+
+class CheckoutAccountOrdersState(PagedTableMixin, rx.State):
+    """"My orders": the consumer's orders, newest first, ORDERS_PER_PAGE a page (the table mixin pages them)."""
+
+    page_size: int = ORDERS_PER_PAGE
+
+    def _to_sign_in(self):  # type: ignore[no-untyped-def]
+        return to_sign_in()
+
+    async def _fetch(self) -> None:
+        actor = await current_actor(self, SURFACE)
+        if actor is None:
+            self.rows, self.total = [], 0
+            return
+        try:
+            page = await asyncio.to_thread(list_orders_for_user, actor, limit=self.page_size, offset=self.offset)
+        except DomainError as exc:
+            self.rows, self.total, self.load_error = [], 0, exc.message
+            return
+        self.total = page.total
+        self.rows = [{
+            "public_id": v.public_id, "campaign_name": v.campaign_name, "status": v.status,
+            "status_label": v.status_label, "amount": v.amount_display, "quantity": str(v.quantity),
+            "placed": utc_datetime(v.created_at), "url": routes.order_page(v.public_id),
+        } for v in page.items]
+
+    @rx.event
+    async def load_orders(self):
+        """The first page of the consumer's orders and how many there are in all."""
+        self.page, self.loading = 1, True
+        yield await self._refresh()

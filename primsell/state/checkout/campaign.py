@@ -1,12 +1,11 @@
-"""The public campaign page /c/[campaign_slug]: the campaign in the brand's colours (CheckoutCampaignState, also
-read by the checkout shell) and the buy box (CheckoutBuyState: quantity, quote, where the NFT goes, pay)."""
+"""The public campaign page /c/[campaign_slug]: the campaign (CheckoutCampaignState, which also sets the brand's
+colours: checkout.theme) and the buy box (CheckoutBuyState: quantity, quote, where the NFT goes, pay)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import reflex as rx
@@ -14,7 +13,7 @@ import reflex as rx
 from backend.auth.service import actor_for_web_session
 from backend.errors import DomainError, NotFound, ValidationFailed
 from backend.kyc.errors import KycRequired
-from backend.money import format_amount
+from backend.money import money_text
 from backend.orders.errors import (
     CheckoutRateLimited,
     NotOnSale,
@@ -34,11 +33,10 @@ from backend.orders.service import (
 from backend.payments.factory import provider_name
 from backend.settings import get_settings
 from backend.validation import SLUG_RE, check_address
+from primsell.format import utc_datetime
+from primsell.state.checkout.theme import set_theme
 from primsell.state.session import client_ip, session_cookie
 from primsell.state.wallet import CONNECT_WALLET_SCRIPT, connected_address
-
-DEFAULT_PRIMARY = "#4F46E5"
-DEFAULT_ACCENT = "#F59E0B"
 
 # CheckoutBuyState.wallet_mode values.
 OWN_WALLET, CUSTODIAL = "wallet", "custodial"
@@ -55,10 +53,6 @@ UNEXPECTED_ERROR = "Something went wrong on our side; you were not charged. Plea
 log = logging.getLogger(__name__)
 
 
-def _when(value: datetime | None) -> str:
-    return value.strftime("%d %b %Y, %H:%M UTC") if value else ""
-
-
 def _slug_from_url(state: rx.State) -> str:
     return state.router.url.path.rstrip("/").rsplit("/", 1)[-1].lower()
 
@@ -70,10 +64,6 @@ class CheckoutCampaignState(rx.State):
     name: str = ""
     description: str = ""
     image_url: str = ""
-    brand_name: str = ""
-    logo_url: str = ""
-    primary_color: str = DEFAULT_PRIMARY
-    accent_color: str = DEFAULT_ACCENT
     price: str = ""
     supply_left: int = 0
     supply_cap: int = 0
@@ -84,30 +74,27 @@ class CheckoutCampaignState(rx.State):
     kyc_note: str = ""  # the campaign asks buyers to verify their identity (KYC): when
 
     async def _show(self, slug: str) -> None:
-        if not SLUG_RE.match(slug):
-            self.not_found, self.loaded = True, True
-            return
         try:
+            if not SLUG_RE.match(slug):
+                raise NotFound("No such campaign.")
             sale = await asyncio.to_thread(get_campaign_for_sale, slug)
         except NotFound:
             self.not_found, self.loaded = True, True
-            self.brand_name, self.logo_url = "", ""
-            self.primary_color, self.accent_color = DEFAULT_PRIMARY, DEFAULT_ACCENT
+            await set_theme(self, None)
             return
         public = sale.public
+        await set_theme(self, public)
         c = public.campaign
         self.not_found = False
         self.campaign_slug_shown = c.slug
         self.name, self.description, self.image_url = c.name, c.description, c.image_url
-        self.brand_name, self.logo_url = public.brand_name, public.logo_url
-        self.primary_color, self.accent_color = public.primary_color, public.accent_color
-        self.price = format_amount(c.price_minor, c.currency)
+        self.price = money_text(c.price_minor, c.currency)
         self.supply_left, self.supply_cap, self.per_wallet_cap = c.supply_left, c.supply_cap, c.per_wallet_cap
         self.phase = sale.phase
-        self.starts_at, self.ends_at = _when(c.sale_starts_at), _when(c.sale_ends_at)
+        self.starts_at, self.ends_at = utc_datetime(c.sale_starts_at), utc_datetime(c.sale_ends_at)
         self.kyc_note = {
             "every_buyer": "Buyers verify their identity (KYC) before they pay.",
-            "above_amount": f"Buyers whose orders total more than {format_amount(c.kyc_threshold_minor, c.currency)} "
+            "above_amount": f"Buyers whose orders total more than {money_text(c.kyc_threshold_minor, c.currency)} "
                             "verify their identity (KYC) before they pay.",
         }.get(c.kyc_requirement, "")
         self.loaded = True
@@ -116,11 +103,6 @@ class CheckoutCampaignState(rx.State):
     async def load_campaign(self):
         self.loaded = False
         await self._show(_slug_from_url(self))
-
-    @rx.event
-    async def load_brand(self, slug: str):
-        """The order page themes its shell in the colours of the order's campaign."""
-        await self._show(slug.lower())
 
     @rx.var
     def phase_message(self) -> str:
@@ -135,12 +117,6 @@ class CheckoutCampaignState(rx.State):
 
 
 # -- the buy box ----------------------------------------------------------------------------------------------------
-
-def utc_time(value: datetime) -> str:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%d %b %Y, %H:%M UTC")
-
 
 def crypto_text(amount: Decimal, asset: str) -> str:
     """0.00833333 ETH; trailing zeros dropped, never in exponent form."""
@@ -194,7 +170,7 @@ class CheckoutBuyState(rx.State):
         if q.crypto is not None:
             self.crypto_amount = crypto_text(q.crypto.amount, q.crypto.asset)
             self.crypto_rate = rate_text(q.crypto, q.currency)
-            self.crypto_time = utc_time(q.crypto.fetched_at)
+            self.crypto_time = utc_datetime(q.crypto.fetched_at)
             self.crypto_static = q.crypto.source == "static"
             self.crypto_unavailable = ""
         else:

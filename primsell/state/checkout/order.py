@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from dataclasses import replace
 
 import reflex as rx
 
@@ -17,7 +17,10 @@ from backend.notifications.service import dev_mailbox_url
 from backend.orders.accounts import CLAIMABLE_STATES, can_claim_account, send_account_link
 from backend.orders.service import OrderView, get_order_public
 from primsell import routes
-from primsell.state.checkout.campaign import CheckoutCampaignState, crypto_text, utc_time
+from primsell.format import utc_datetime
+from primsell.state.checkout.campaign import crypto_text
+from primsell.state.checkout.theme import CheckoutThemeState
+from primsell.state.polling import CHANGED, SAME, STOP, PollingMixin, Schedule, poll
 
 # The polling back-off: the first re-read after POLL_FIRST_S, each next one twice as late while the order shows no
 # change, at most POLL_MAX_S apart; a change brings it back to POLL_FIRST_S (the next step usually follows soon).
@@ -25,16 +28,10 @@ POLL_FIRST_S = 1.0
 POLL_MAX_S = 10.0
 # A tab left open stops polling after an hour; a reload starts it again.
 WATCH_FOR_S = 3600.0
+ORDER_POLLING = Schedule(every_s=POLL_FIRST_S, max_s=POLL_MAX_S, for_s=WATCH_FOR_S)
+next_poll_delay = ORDER_POLLING.next_delay
 # Where an order stops moving by itself: nothing more to watch for.
 SETTLED = frozenset({"minted", "fulfilled", "expired", "refunded"})
-
-
-def next_poll_delay(previous: float | None, changed: bool) -> float:
-    """Seconds until the next read: POLL_FIRST_S at first and after a change, else twice the last, at most
-    POLL_MAX_S."""
-    if previous is None or changed:
-        return POLL_FIRST_S
-    return min(POLL_MAX_S, previous * 2)
 
 
 async def follow_order(shown: OrderView, read: Callable[[], Awaitable[OrderView | None]],
@@ -45,29 +42,25 @@ async def follow_order(shown: OrderView, read: Callable[[], Awaitable[OrderView 
     is gone, stop), until it is settled or `watch_for_s` has passed. `shown` is what the page shows already."""
     if shown.status in SETTLED:
         return
-    delay: float | None = None
-    changed, waited = False, 0.0
-    while waited < watch_for_s:
-        delay = next_poll_delay(delay, changed)
-        await sleep(delay)
-        waited += delay
+
+    async def step() -> str:
+        nonlocal shown
         view = await read()
         if view is None or not await show(view):
-            return
+            return STOP
         changed, shown = view != shown, view
         if view.status in SETTLED:
-            return
+            return STOP
+        return CHANGED if changed else SAME
 
-
-def _time(value: datetime | None) -> str:
-    return utc_time(value) if value else ""
+    await poll(replace(ORDER_POLLING, for_s=watch_for_s), step, sleep=sleep)
 
 
 def _public_id_from_url(state: rx.State) -> str:
     return state.router.url.path.rstrip("/").rsplit("/", 1)[-1]
 
 
-class CheckoutOrderState(rx.State):
+class CheckoutOrderState(PollingMixin, rx.State):
     loaded: bool = False
     not_found: bool = False
     public_id: str = ""
@@ -101,10 +94,8 @@ class CheckoutOrderState(rx.State):
     # The buyer came back from the payment page: ?cancelled=1 or ?paid=1.
     cancelled: bool = False
     returned_paid: bool = False
-    watching: bool = False
     leaving: bool = False
     _payment_url: str = ""
-    _poll_generation: int = 0
     _shown: OrderView | None = None  # the last reading shown, which the back-off compares the next one with
     # "Create your account": a paid custodial order whose account has no password yet.
     can_claim: bool = False
@@ -128,7 +119,7 @@ class CheckoutOrderState(rx.State):
             self.crypto = crypto_text(view.crypto_amount, view.crypto_asset)
             rate = f"1 {view.crypto_asset} = {view.fx_rate:,.2f} {view.currency}" if view.fx_rate else ""
             source = "demo rate" if view.fx_source == "static" else "live rate"
-            self.crypto_note = " · ".join(x for x in (rate, source, _time(view.fx_fetched_at)) if x)
+            self.crypto_note = " · ".join(x for x in (rate, source, utc_datetime(view.fx_fetched_at)) if x)
         else:
             self.crypto, self.crypto_note = "", ""
         self.wallet_address, self.custodial = view.wallet_address, view.custodial
@@ -141,8 +132,8 @@ class CheckoutOrderState(rx.State):
                         "explorer": view.collection_url} for t in view.token_ids]
         self.failure_reason, self.refund_reason = view.failure_reason, view.refund_reason
         self.refunded = money_text(view.refunded_minor, view.currency) if view.refunded_minor else ""
-        self.created_at, self.paid_at = _time(view.created_at), _time(view.paid_at)
-        self.minted_at, self.expires_at = _time(view.minted_at), _time(view.expires_at)
+        self.created_at, self.paid_at = utc_datetime(view.created_at), utc_datetime(view.paid_at)
+        self.minted_at, self.expires_at = utc_datetime(view.minted_at), utc_datetime(view.expires_at)
 
     @rx.event
     async def load_order(self):
@@ -161,7 +152,7 @@ class CheckoutOrderState(rx.State):
         self.loaded = True
         self.can_claim, self.claim_error, self.claiming, self.claim_sent_to = False, "", False, ""
         self._claim_checked = False
-        events = [CheckoutCampaignState.load_brand(view.campaign_slug)]
+        events = [CheckoutThemeState.load_theme(view.campaign_slug)]
         if self._claim_due(view):
             events.append(CheckoutOrderState.check_claim)
         self._shown = view
@@ -169,60 +160,46 @@ class CheckoutOrderState(rx.State):
             events.append(CheckoutOrderState.watch_order)
         return events
 
-    @rx.event
-    def stop_watching(self):
-        """on_unmount: the buyer left the page."""
-        self._poll_generation += 1
-        self.watching = False
-
-    def _still_watching(self, generation: int, public_id: str) -> bool:
-        here = self.router.url.path.rstrip("/") == routes.order_page(public_id)
-        return generation == self._poll_generation and here and public_id == self.public_id
+    def _poll_here(self) -> bool:
+        return self.router.url.path.rstrip("/") == routes.order_page(self.public_id)
 
     @rx.event(background=True, supersedes=True)
     async def watch_order(self):
         """Re-read the order on the back-off schedule (follow_order) until it settles (minted, expired, refunded) or
-        the buyer leaves.
-
-        Stops on unmount (stop_watching), when the tab's route is another page, and - `supersedes` - when
-        Reflex cancels the chain that started it or a newer loop starts. The read runs outside the state lock.
-        """
-        async with self:
-            self._poll_generation += 1
-            generation, public_id, shown = self._poll_generation, self.public_id, self._shown
-            self.watching = True
-
-        async def read() -> OrderView | None:
+        the buyer leaves (PollingMixin). The read runs outside the state lock."""
+        async with self._polling() as generation:
             async with self:
-                if not self._still_watching(generation, public_id):
-                    return None
-            try:
-                return await asyncio.to_thread(get_order_public, public_id)
-            except NotFound:
-                return None
+                public_id, shown = self.public_id, self._shown
 
-        async def show(view: OrderView) -> bool:
-            async with self:
-                if not self._still_watching(generation, public_id):
-                    return False
-                self._show(view)
-                self._shown = view
-                claim_due = self._claim_due(view)
-                if claim_due:
-                    self._claim_checked = True
-            if claim_due:
-                claimable = await asyncio.to_thread(can_claim_account, public_id)
+            def still_here() -> bool:
+                return self._still_polling(generation) and public_id == self.public_id
+
+            async def read() -> OrderView | None:
                 async with self:
-                    self.can_claim = claimable
-            return True
+                    if not still_here():
+                        return None
+                try:
+                    return await asyncio.to_thread(get_order_public, public_id)
+                except NotFound:
+                    return None
 
-        try:
+            async def show(view: OrderView) -> bool:
+                async with self:
+                    if not still_here():
+                        return False
+                    self._show(view)
+                    self._shown = view
+                    claim_due = self._claim_due(view)
+                    if claim_due:
+                        self._claim_checked = True
+                if claim_due:
+                    claimable = await asyncio.to_thread(can_claim_account, public_id)
+                    async with self:
+                        self.can_claim = claimable
+                return True
+
             if shown is not None:
                 await follow_order(shown, read, show)
-        finally:
-            async with self:
-                if generation == self._poll_generation:
-                    self.watching = False
 
     @rx.event
     def retry_payment(self):

@@ -12,19 +12,19 @@ import asyncio
 
 import reflex as rx
 
-from backend.auth.acl import Actor
 from backend.errors import DomainError, NotAuthenticated
 from backend.kyc import countries
 from backend.kyc.service import KycStatusView, my_status, stage_document, submit, withdraw
 from primsell import routes
-from primsell.state.session import SessionState, client_ip
+from primsell.format import utc_date
+from primsell.state.session import client_ip, current_actor
 
 KINDS = ("front", "back", "selfie")
-DATE_FORMAT = "%d %B %Y"
+# Any signed-in person may use this page, like /account (current_actor's "account" surface).
+SURFACE = "account"
 
 
 class CheckoutVerifyState(rx.State):
-    _actor: Actor | None = None
     _staged_ids: dict[str, int] = {}
 
     loaded: bool = False
@@ -62,19 +62,13 @@ class CheckoutVerifyState(rx.State):
     def show_form(self) -> bool:
         return self.can_submit or self.can_resubmit
 
-    async def _current_actor(self) -> Actor | None:
-        # Any signed-in person may use this page, like /account (SessionState.current_actor's "account" surface).
-        actor = await SessionState.current_actor(self, "account")
-        self._actor = actor
-        return actor
-
     def _here(self) -> str:
         query = self.router.url.query
         return routes.KYC_VERIFY + (f"?{query}" if query else "")
 
     def _show(self, view: KycStatusView) -> None:
         self.status, self.label, self.message = view.status, view.label, view.message
-        self.valid_until = view.valid_until.strftime(DATE_FORMAT) if view.valid_until else ""
+        self.valid_until = utc_date(view.valid_until)
         self.changes_requested, self.reject_reason = view.changes_requested, view.reject_reason
         self.can_submit, self.can_resubmit, self.can_withdraw = view.can_submit, view.can_resubmit, view.can_withdraw
         self.previous = dict(view.previous)
@@ -93,7 +87,7 @@ class CheckoutVerifyState(rx.State):
         self.loaded = False
         self.field_errors, self.form_error, self.upload_errors, self.done_message = {}, "", {}, ""
         self.return_to = routes.safe_return(self.router.url.query_parameters.get("next"))
-        actor = await self._current_actor()
+        actor = await current_actor(self, SURFACE)
         if actor is None:
             return rx.redirect(routes.login_with_next("account", self._here()))
         self.email = actor.email
@@ -122,7 +116,7 @@ class CheckoutVerifyState(rx.State):
         data = await upload.read()
         name = (upload.name or "").rsplit("/", 1)[-1][:80]
         try:
-            actor = await self._current_actor()
+            actor = await current_actor(self, SURFACE)
             staged = await asyncio.to_thread(stage_document, actor, kind, data, filename=name, ip=client_ip(self))
         except NotAuthenticated:
             self.uploading = ""
@@ -155,7 +149,7 @@ class CheckoutVerifyState(rx.State):
         self.submitting, self.form_error, self.field_errors = True, "", {}
         yield
         try:
-            actor = await self._current_actor()
+            actor = await current_actor(self, SURFACE)
             view = await asyncio.to_thread(submit, actor, data, staged=dict(self._staged_ids), ip=client_ip(self))
         except NotAuthenticated:
             self.submitting = False
@@ -180,7 +174,7 @@ class CheckoutVerifyState(rx.State):
         self.withdrawing = True
         yield
         try:
-            actor = await self._current_actor()
+            actor = await current_actor(self, SURFACE)
             view = await asyncio.to_thread(withdraw, actor)
         except DomainError as exc:
             self.form_error = exc.message

@@ -6,19 +6,15 @@ proposed rejection)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 
 import reflex as rx
 
 from backend.errors import DomainError, Forbidden, NotAuthenticated, NotFound
 from backend.kyc import review
 from backend.kyc.review import CaseDetail
-from primsell.state.session import SessionState
-
-
-def _utc(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
-
+from primsell import routes
+from primsell.format import utc_datetime
+from primsell.state.session import SessionState, current_actor
 
 KIND_LABELS = {"front": "Front", "back": "Back", "selfie": "Selfie"}
 DOCUMENT_TYPES = {"passport": "Passport", "id_card": "National ID card", "driving_licence": "Driving licence"}
@@ -63,39 +59,44 @@ class KycCaseState(rx.State):
 
     def _show(self, d: CaseDetail) -> None:
         self.state, self.state_label, self.email, self.age, self.sla = d.state, d.state_label, d.email, d.age, d.sla
-        self.held_by, self.held_by_me, self.claim_expires_at = d.held_by, d.held_by_me, _utc(d.claim_expires_at)
+        self.held_by, self.held_by_me, self.claim_expires_at = d.held_by, d.held_by_me, utc_datetime(d.claim_expires_at)
         self.flags = [dict(f) for f in d.flags]
         self.changes_requested, self.reject_reason_text, self.reject_note = (d.changes_requested,
                                                                               d.reject_reason_text, d.reject_note)
         self.rejection_proposed_by = d.rejection_proposed_by
-        self.decided = f"{_utc(d.decided_at)} by {d.decided_by}" if d.decided_at else ""
-        self.valid_until, self.documents_deleted_at = _utc(d.valid_until), _utc(d.documents_deleted_at)
+        self.decided = f"{utc_datetime(d.decided_at)} by {d.decided_by}" if d.decided_at else ""
+        self.valid_until, self.documents_deleted_at = utc_datetime(d.valid_until), utc_datetime(d.documents_deleted_at)
         self.submissions = [{
-            "number": str(s.number), "submitted_at": _utc(s.submitted_at), "legal_name": s.legal_name,
+            "number": str(s.number), "submitted_at": utc_datetime(s.submitted_at), "legal_name": s.legal_name,
             "date_of_birth": s.date_of_birth, "country": f"{s.country_name} ({s.country})", "region": s.region,
             "address": s.address, "document_type": DOCUMENT_TYPES.get(s.document_type, s.document_type),
-            "document_number": s.document_number, "consent": f"{_utc(s.consent_at)}: {s.consent_text}",
+            "document_number": s.document_number, "consent": f"{utc_datetime(s.consent_at)}: {s.consent_text}",
         } for s in d.submissions]
         self.documents = [{
             "id": str(doc.id), "submission": str(s.number), "kind": KIND_LABELS.get(doc.kind, doc.kind),
             "url": doc.url, "pdf": "1" if doc.content_type == "application/pdf" else "",
             "info": (f"{doc.width} x {doc.height} px, " if doc.width else "") + f"{max(1, doc.size_bytes // 1024)} KB",
-            "deleted": _utc(doc.deleted_at), "rotate": "0", "zoom": "100",
+            "deleted": utc_datetime(doc.deleted_at), "rotate": "0", "zoom": "100",
         } for s in d.submissions for doc in s.documents]
-        self.other_cases = [{"id": str(c.id), "state": c.state, "decided_at": _utc(c.decided_at), "outcome": c.outcome,
-                             "url": f"/kyc/cases/{c.id}"} for c in d.other_cases]
-        self.history = [{"at": _utc(h.at), "actor": h.actor, "action": h.action.replace("_", " "),
+        self.other_cases = [
+            {
+                "id": str(c.id),
+                "state": c.state,
+                "decided_at": utc_datetime(c.decided_at),
+                "outcome": c.outcome,
+                "url": routes.kyc_case(c.id),
+            }
+            for c in d.other_cases
+        ]
+        self.history = [{"at": utc_datetime(h.at), "actor": h.actor, "action": h.action.replace("_", " "),
                          "change": f"{h.from_state} → {h.to_state}" if h.to_state else "", "why": h.why}
                         for h in d.history]
         self.can_claim, self.can_decide = d.can_claim, d.can_decide
         self.can_confirm_rejection, self.four_eyes = d.can_confirm_rejection, d.four_eyes
         self.reasons = [[code, text] for code, text in d.reasons.items()]
 
-    async def _actor(self):  # type: ignore[no-untyped-def]
-        return await SessionState.current_actor(self)
-
     async def _reload(self) -> None:
-        actor = await self._actor()
+        actor = await current_actor(self)
         if actor is None or not self.case_id:
             self.not_found = not self.case_id
             self.loaded = True
@@ -123,7 +124,7 @@ class KycCaseState(rx.State):
         if self.busy:
             return
         self.busy, self.action_error, self.action_message, self.field_errors = True, "", "", {}
-        actor = await self._actor()
+        actor = await current_actor(self)
         if actor is None:
             self.busy = False
             return SessionState.to_sign_in

@@ -10,7 +10,7 @@ import reflex as rx
 from backend.errors import DomainError, Forbidden, NotAuthenticated
 from backend.kyc.review import FLAGS, QueueRow, list_cases
 from primsell import routes
-from primsell.state.session import SessionState
+from primsell.state.session import current_actor
 from primsell.state.table import PagedTableMixin
 
 
@@ -30,7 +30,7 @@ class KycQueueState(PagedTableMixin, rx.State):
     forbidden: bool = False
 
     async def _fetch(self) -> None:
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             self.rows, self.total = [], 0
             return
@@ -46,11 +46,6 @@ class KycQueueState(PagedTableMixin, rx.State):
             return
         self.forbidden = False
         self.rows, self.total = queue_rows(page.items), page.total
-
-    async def _reload(self):
-        self.page, self.loading = 1, True
-        yield
-        await self._refresh()
 
     @rx.event
     async def load_queue(self):

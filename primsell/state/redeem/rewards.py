@@ -4,7 +4,7 @@ right there for a code to give the brand's shop. Payouts: what the account's cus
 wallet can claim from brands' reward vaults; Claim asks the connected wallet to send the vault's `claim` (the
 custodial wallet's share is paid out by the brand).
 
-Who holds: the signed-in account (`SessionState.current_actor(self, "account")`; custodial tokens), and/or a wallet
+Who holds: the signed-in account (`current_actor(self, "account")`; custodial tokens), and/or a wallet
 proved with Sign-In with Ethereum (Connect wallet, then the wallet signs this site's message; the verified address
 stays server-side in `_wallet`). A wallet's tokens are cross-checked with the chain (backend.rewards.holdings).
 """
@@ -26,7 +26,8 @@ from backend.rewards.payouts import Claimable, claimable
 from backend.rewards.qr import qr_svg_data_url
 from backend.rewards.redemption import HolderPerk, issue_code, my_perks, redeem_online
 from backend.settings import get_settings
-from primsell.state.session import SessionState, client_connected, client_ip
+from primsell.format import utc_time
+from primsell.state.session import client_connected, client_ip, current_actor
 from primsell.state.wallet import CONNECT_WALLET_SCRIPT, connected_address
 
 PERIOD_TEXT = {"ever": "", "day": "today", "week": "this week", "month": "this month"}
@@ -111,7 +112,7 @@ class RedeemRewardsState(rx.State):
     _qr_generation: int = 0
 
     async def _holder(self) -> tuple[Actor | None, Holder | None]:
-        actor = await SessionState.current_actor(self, "account")
+        actor = await current_actor(self, "account")
         self.account_email = actor.email if actor is not None else ""
         if self._wallet and self._wallet_until < time.time():
             self._wallet, self.wallet_address = "", ""
@@ -185,7 +186,7 @@ class RedeemRewardsState(rx.State):
 
     @rx.event
     async def disconnect_wallet(self):
-        await SessionState.current_actor(self, "account")
+        await current_actor(self, "account")
         self._wallet, self.wallet_address, self._wallet_until = "", "", 0.0
         return RedeemRewardsState.load_perks
 
@@ -201,7 +202,7 @@ class RedeemRewardsState(rx.State):
             self.error = exc.message
             return RedeemRewardsState.load_perks
         self.qr_code, self.qr_image = issued.code, qr_svg_data_url(issued.code)
-        self.qr_expires_at = issued.expires_at.strftime("%H:%M:%S UTC")
+        self.qr_expires_at = utc_time(issued.expires_at, seconds=True)
         row = next((p for p in self.perks if p["key"] == f"{reward_id}:{token_id}"), None)
         self.qr_title = row["title"] if row else ""
         self.qr_token, self.qr_open = token_id, True
@@ -231,7 +232,7 @@ class RedeemRewardsState(rx.State):
                 if self._qr_generation != generation:
                     return
                 self.qr_code, self.qr_image = issued.code, qr_svg_data_url(issued.code)
-                self.qr_expires_at = issued.expires_at.strftime("%H:%M:%S UTC")
+                self.qr_expires_at = utc_time(issued.expires_at, seconds=True)
 
     @rx.event
     async def set_qr_open(self, value: bool):

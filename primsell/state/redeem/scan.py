@@ -1,7 +1,7 @@
 """/redeem/scan: brand staff (and admins of the brand) scan a holder's QR code with the device camera or type it,
 see the perk, the token and its image and the uses left, then confirm; refusals say why in plain words.
 
-Every handler asks `SessionState.current_actor(self)` (the admin surface's people: staff, admins) and calls one
+Every handler asks `current_actor(self)` (the admin surface's people: staff, admins) and calls one
 backend service, which checks that the code's reward belongs to a brand the actor redeems for.
 """
 
@@ -13,7 +13,7 @@ import reflex as rx
 
 from backend.rewards.redemption import ScanResult, scan_code
 from backend.rewards.service import redemption_locations
-from primsell.state.session import SessionState
+from primsell.state.session import SessionState, current_actor, current_brand
 
 PERIOD_TEXT = {"ever": "in all", "day": "today", "week": "this week", "month": "this month"}
 
@@ -43,13 +43,13 @@ class RedeemScanState(rx.State):
 
     @rx.event
     async def load_scanner(self):
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return SessionState.to_sign_in
-        session = await self.get_state(SessionState)
+        brand_id = await current_brand(self)
         self.result, self._code, self.camera_error = {}, "", ""
-        if session.brand_id:
-            self.locations = await asyncio.to_thread(redemption_locations, actor, session.brand_id)
+        if brand_id:
+            self.locations = await asyncio.to_thread(redemption_locations, actor, brand_id)
             if self.location not in self.locations:
                 self.location = self.locations[0] if len(self.locations) == 1 else ""
         return None
@@ -68,7 +68,7 @@ class RedeemScanState(rx.State):
                              "code below.")
 
     async def _check(self, code: str, *, confirm: bool):
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             yield SessionState.to_sign_in
             return
