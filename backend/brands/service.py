@@ -38,6 +38,7 @@ from backend.db import session_scope, utcnow
 from backend.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from backend.notifications.service import queue_email
 from backend.settings import get_settings
+from backend.urls import ADMIN_ACCEPT_INVITE
 from backend.validation import (
     COLOR_PATTERN,
     SLUG_PATTERN,
@@ -48,7 +49,6 @@ from backend.validation import (
     validation_failed,
 )
 
-ACCEPT_INVITE_PATH = "/admin/accept-invite"  # primsell.routes.ADMIN_ACCEPT_INVITE
 EMAIL_KIND = "invitation"
 INVITATION_INVALID = ("This invitation is no longer valid: it expired, was used or withdrawn, or the account's "
                       "password changed since it was sent. Ask the brand admin to send it again.")
@@ -239,7 +239,7 @@ def _send_invitation(session: Session, inviter: Actor, brand: Brand, user: User,
         how = "Open this link and sign in with your Primsell password to accept:"
     body = (f"Hello,\n\n{inviter.email} invited you to join {brand.name} on Primsell as "
             f"{ROLE_NAMES.get(Role(membership.role), 'a member')}. {how}\n\n"
-            f"{absolute_link(ACCEPT_INVITE_PATH, token)}\n\n"
+            f"{absolute_link(ADMIN_ACCEPT_INVITE, token)}\n\n"
             f"The link works once, for {days} day{'s' if days != 1 else ''}. If you do not want to join, ignore this "
             "email: nothing changes.\n\nPrimsell")
     queue_email(session, key=f"{EMAIL_KIND}:{invitation.id}:{invitation.token_hash[:24]}", kind=EMAIL_KIND,

@@ -21,6 +21,7 @@ from backend.chain.txmanager import enqueue
 from backend.db import session_scope
 from backend.errors import Conflict
 from backend.settings import get_settings
+from backend.urls import API_METADATA, absolute
 from backend.workflow.machines import ContractState
 from backend.workflow.outbox import emit
 from backend.workflow.sql import claim_batch
@@ -40,7 +41,7 @@ def _deployment(session: Session, campaign: Campaign, *, lock: bool = False) -> 
 
 def base_uri(campaign: Campaign) -> str:
     """The collection's base URI: our metadata endpoint (`tokenURI(id)` = base + id)."""
-    return f"{get_settings().public_url.rstrip('/')}/api/metadata/{campaign.slug}/"
+    return absolute(f"{API_METADATA}/{campaign.slug}/")
 
 
 def token_symbol(campaign: Campaign) -> str:

@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from backend.kyc.models import KycCase
 from backend.notifications.service import queue_email
-from backend.settings import get_settings
+from backend.urls import KYC_VERIFY, absolute
 from backend.workflow.machines import KycState
 
 REJECT_REASONS: dict[str, str] = {
@@ -30,7 +30,7 @@ def reason_text(code: str) -> str:
 
 
 def _verify_url() -> str:
-    return f"{get_settings().public_url.rstrip('/')}/kyc/verify"
+    return absolute(KYC_VERIFY)
 
 
 def queue_decision_email(session: Session, case: KycCase) -> bool:

@@ -20,9 +20,8 @@ from backend.auth.models import User
 from backend.db import session_scope, utcnow
 from backend.kyc.errors import KycRequired
 from backend.kyc.models import KycCase
+from backend.urls import KYC_VERIFY
 from backend.workflow.machines import KycState
-
-VERIFY_PATH = "/kyc/verify"
 
 
 class KycPurpose(StrEnum):
@@ -65,7 +64,7 @@ class KycGate:
 
 
 def verify_path(next_path: str = "") -> str:
-    return f"{VERIFY_PATH}?{urlencode({'next': next_path})}" if next_path else VERIFY_PATH
+    return f"{KYC_VERIFY}?{urlencode({'next': next_path})}" if next_path else KYC_VERIFY
 
 
 def standing(session: Session, user_id: int | None, now: datetime | None = None) -> KycStanding:

@@ -25,6 +25,7 @@ from backend.db import session_scope
 from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.kyc.gates import KycPurpose, require_kyc
 from backend.orders.models import Order
+from backend.urls import ACCOUNT
 from backend.validation import check_address
 from backend.workflow.machines import OrderState
 
@@ -159,6 +160,6 @@ def withdraw_token(actor: Actor | None, campaign_id: int, token_id: int, to_addr
     if owner is None:
         raise NotFound("Token not found in your custodial wallet.")
     # Above KYC_WITHDRAWAL_THRESHOLD_MINOR (the price paid for the token), only a verified owner may withdraw.
-    require_kyc(actor.user_id, KycPurpose.WITHDRAWAL, amount_minor=owner.unit_price_minor, next_path="/account")
+    require_kyc(actor.user_id, KycPurpose.WITHDRAWAL, amount_minor=owner.unit_price_minor, next_path=ACCOUNT)
     request_withdrawal(actor, campaign_id, token_id, address)
     return next(t for t in list_custodial_tokens(actor) if t.campaign_id == campaign_id and t.token_id == token_id)

@@ -15,10 +15,10 @@ from sqlmodel import Session
 from backend.kyc.errors import KycRequired
 from backend.kyc.gates import KycPurpose, require_kyc
 from backend.orders.models import Order
+from backend.urls import REDEEM_REWARDS
 
 __all__ = ["KycRequired", "check_reward_kyc"]
 
-MY_REWARDS = "/redeem/rewards"  # primsell.routes.REDEEM_REWARDS: where the holder comes back after verifying
 
 
 def _account_of(session: Session, address: str) -> int | None:
@@ -37,4 +37,4 @@ def check_reward_kyc(user_id_or_address: int | str, reward: Any, *, session: Ses
         user_id: int | None = user_id_or_address
     else:
         user_id = _account_of(session, user_id_or_address)
-    require_kyc(user_id, KycPurpose.REWARD, next_path=MY_REWARDS, session=session)
+    require_kyc(user_id, KycPurpose.REWARD, next_path=REDEEM_REWARDS, session=session)

@@ -373,7 +373,7 @@ class AdminCampaignRewardsState(rx.State):
 
     @rx.event
     async def refresh_payouts(self):
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return SessionState.to_sign_in
         await self._load_payouts(actor)
@@ -385,7 +385,7 @@ class AdminCampaignRewardsState(rx.State):
 
     @rx.event
     async def submit_fund(self, form: dict):
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             yield SessionState.to_sign_in
             return
@@ -423,7 +423,7 @@ class AdminCampaignRewardsState(rx.State):
 
     @rx.event
     async def show_allocations(self, period_id: str):
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return SessionState.to_sign_in
         if not period_id.isdigit():
@@ -437,7 +437,7 @@ class AdminCampaignRewardsState(rx.State):
 
     @rx.event
     async def page_allocations(self, step: int):
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return SessionState.to_sign_in
         offset = self.allocations_offset + step * ALLOCATIONS_PER_PAGE
@@ -448,7 +448,7 @@ class AdminCampaignRewardsState(rx.State):
 
     @rx.event
     async def push_to_holder(self, holder: str):
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return SessionState.to_sign_in
         try:
@@ -461,7 +461,7 @@ class AdminCampaignRewardsState(rx.State):
 
     @rx.event
     async def retry_failed_period(self, period_id: str):
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return SessionState.to_sign_in
         if not period_id.isdigit():
@@ -477,7 +477,7 @@ class AdminCampaignRewardsState(rx.State):
 
     @rx.event
     async def retry_vault(self):
-        actor = await SessionState.current_actor(self)
+        actor = await current_actor(self)
         if actor is None:
             return SessionState.to_sign_in
         try:
