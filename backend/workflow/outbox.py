@@ -41,6 +41,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
+from backend.bulk import insert_many
 from backend.db import UTCDateTime, get_engine, session_scope, utcnow
 from backend.workflow.models import DeliveryStatus, OutboxDelivery, OutboxEvent, ProcessedEvent
 from backend.workflow.sql import claim_batch, db_now, dialect_name, insert_ignore
@@ -198,8 +199,7 @@ def emit_many(session: Session, events: Sequence[NewEvent]) -> list[int]:
         _delivery_row(event_id, name, _entity_key(row["entity_type"], row["entity_id"]), now)
         for event_id, row in zip(ids, rows, strict=True) for name in _subscribers_for(row["topic"])
     ]
-    if deliveries:
-        connection.execute(_INSERT_DELIVERIES, deliveries)
+    insert_many(connection, OutboxDelivery.__table__, deliveries)  # type: ignore[attr-defined]
     return ids
 
 
