@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, insert
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, text
 from sqlalchemy.sql.dml import UpdateBase
 
 from backend.db import UTCDateTime
@@ -41,6 +41,21 @@ def insert_many(connection: Connection, table: Table, rows: Sequence[dict[str, A
                 copy.write_row(values)
         return
     connection.exec_driver_sql(form[0], _params(form, rows, positional=dialect.positional))
+
+
+def allocate_ids(connection: Connection, table: Table, count: int) -> list[int]:
+    """Ids for `count` new rows of `table` (integer primary key `id`), taken before the insert so that one plain
+    bulk INSERT (or COPY) writes them, without RETURNING: from the table's sequence on PostgreSQL; on SQLite the
+    ones above the largest id, which is what SQLite itself would give (the tables have no AUTOINCREMENT) and safe
+    because every transaction there holds the database's write lock from its start (BEGIN IMMEDIATE, backend.db)."""
+    if count <= 0:
+        return []
+    if connection.dialect.name == "postgresql":
+        return list(connection.execute(
+            text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
+            {"table": table.name, "n": count}).scalars())
+    top = connection.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+    return list(range(top + 1, top + 1 + count))
 
 
 def execute_many(connection: Connection, key: Hashable, statement: Callable[[], UpdateBase],

@@ -29,7 +29,7 @@ from sqlalchemy import any_, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session
 
-from backend.bulk import execute_many, insert_many
+from backend.bulk import allocate_ids, execute_many, insert_many
 from backend.chain.models import ContractDeployment
 from backend.db import is_postgresql, session_scope, utcnow
 from backend.fx.binance import BinanceClient
@@ -358,7 +358,7 @@ def _settle(session: Session, rows: list[_Row], valuer: Valuer, now: datetime, r
     connection = session.connection()
     new_rows = [row for row in rows if row.id is None]
     if new_rows:
-        for row, new_id in zip(new_rows, _allocate_ids(session, len(new_rows)), strict=True):
+        for row, new_id in zip(new_rows, allocate_ids(connection, SALE, len(new_rows)), strict=True):
             row.id = row.values["id"] = new_id
         insert_many(connection, SALE, [row.values for row in new_rows])
     by_columns: dict[tuple[str, ...], list[_Row]] = {}
@@ -399,18 +399,6 @@ def _one_of(session: Session, column: Any, values: list[Any]) -> Any:
     if dialect_name(session) == "postgresql":
         return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
     return column.in_(values)
-
-
-def _allocate_ids(session: Session, count: int) -> list[int]:
-    """Ids for new sale rows, taken before the insert so that one plain bulk INSERT writes them (no RETURNING per
-    row) and their sources can name them: from the table's sequence on PostgreSQL; on SQLite above the largest id,
-    safe because the transaction holds the database's write lock from its start (BEGIN IMMEDIATE)."""
-    if dialect_name(session) == "postgresql":
-        return list(session.execute(
-            text("SELECT nextval(pg_get_serial_sequence('sale', 'id')) FROM generate_series(1, :n)"),
-            {"n": count}).scalars())
-    top = session.execute(select(func.coalesce(func.max(SALE.c.id), 0))).scalar_one()
-    return list(range(top + 1, top + 1 + count))
 
 
 def _reversal(row: _Row, now: datetime) -> dict[str, Any]:
