@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, func, insert, select, text
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, text, update
 from sqlalchemy.sql.dml import UpdateBase
 
 from backend.db import UTCDateTime
@@ -66,6 +66,43 @@ def execute_many(connection: Connection, key: Hashable, statement: Callable[[], 
         return
     form = _compiled(connection, key, statement)
     connection.exec_driver_sql(form[0], _params(form, rows, positional=connection.dialect.positional))
+
+
+_UPDATES: dict[tuple[str, tuple[str, ...]], tuple[str, list[tuple[str, _Processor | None, bool]]]] = {}
+
+
+def update_by_id(connection: Connection, table: Table, columns: tuple[str, ...],
+                 rows: Sequence[dict[str, Any]]) -> None:
+    """UPDATE `table` SET `columns` for each row (dicts with the row's `_id` and a value for each column). One
+    executemany on SQLite; on PostgreSQL one statement over arrays (`UPDATE ... FROM unnest(...)`), which costs the
+    server a fraction of a statement per row."""
+    if not rows:
+        return
+    if connection.dialect.name != "postgresql":
+        execute_many(connection, ("update_by_id", table.name, columns), lambda: update(table).where(
+            table.c.id == bindparam("_id")).values({name: bindparam(name) for name in columns}), rows)
+        return
+    dialect = connection.dialect
+    form = _UPDATES.get((table.name, columns))
+    if form is None:
+        arrays = ", ".join(f"CAST(%(p{index})s AS {table.c[name].type.compile(dialect=dialect)}[])"
+                           for index, name in enumerate(columns))
+        names = ", ".join(f'"{name}"' for name in columns)
+        sets = ", ".join(f'"{name}" = v."{name}"' for name in columns)
+        sql = (f'UPDATE "{table.name}" SET {sets} FROM unnest(CAST(%(p_id)s AS BIGINT[]), {arrays}) '
+               f'AS v("_id", {names}) WHERE "{table.name}".id = v."_id"')
+        processors = [(name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect),
+                       isinstance(table.c[name].type, UTCDateTime)) for name in columns]
+        form = _UPDATES[(table.name, columns)] = (sql, processors)
+    sql, processors = form
+    params: dict[str, Any] = {"p_id": [row["_id"] for row in rows]}
+    for index, (name, process, is_datetime) in enumerate(processors):
+        values = [row[name] for row in rows]
+        if process is not None:
+            convert = _memoised(process) if is_datetime else process
+            values = [None if value is None else convert(value) for value in values]
+        params[f"p{index}"] = values
+    connection.exec_driver_sql(sql, params)
 
 
 def _compiled(connection: Connection, key: Hashable, statement: Callable[[], UpdateBase]) -> _CompiledForm:

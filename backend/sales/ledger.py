@@ -29,7 +29,7 @@ from sqlalchemy import any_, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session
 
-from backend.bulk import allocate_ids, execute_many, insert_many
+from backend.bulk import allocate_ids, execute_many, insert_many, update_by_id
 from backend.chain.models import ContractDeployment
 from backend.db import is_postgresql, session_scope, utcnow
 from backend.fx.binance import BinanceClient
@@ -104,8 +104,6 @@ class _Row:
 _CHAIN_FACTS = ("quantity", "price", "currency_address", "currency_symbol", "currency_decimals", "seller", "buyer",
                 "sold_at", "block_number", "block_hash", "order_hash")
 
-_UPDATE_SOURCES = update(SOURCE).where(SOURCE.c.id == bindparam("_id")).values(
-    external_id=bindparam("external_id"), reverted=bindparam("reverted"), last_seen_at=bindparam("last_seen_at"))
 # What deciding about a stored sale needs: not its value columns (written only while value_usd_cents is NULL),
 # royalty owed (the calculator's) or timestamps; fewer columns, less conversion per row.
 _LOAD_COLUMNS = [column for column in SALE.c if column.name not in (
@@ -366,9 +364,8 @@ def _settle(session: Session, rows: list[_Row], valuer: Valuer, now: datetime, r
         if row.old_status is not None and row.dirty:
             by_columns.setdefault(tuple(sorted(row.dirty)), []).append(row)
     for columns, group in by_columns.items():  # one statement per shape of change: write only what changed
-        execute_many(connection, ("sale_update", columns), lambda columns=columns: update(SALE).where(
-            SALE.c.id == bindparam("_id")).values({name: bindparam(name) for name in columns}),
-            [{"_id": row.id, **{name: row.values[name] for name in columns}} for row in group])
+        update_by_id(connection, SALE, columns,
+                     [{"_id": row.id, **{name: row.values[name] for name in columns}} for row in group])
     new_sources: list[dict[str, Any]] = []
     seen_sources: list[dict[str, Any]] = []
     for row in rows:
@@ -382,7 +379,7 @@ def _settle(session: Session, rows: list[_Row], valuer: Valuer, now: datetime, r
     if new_sources:
         insert_many(connection, SOURCE, new_sources)
     if seen_sources:
-        execute_many(connection, "sale_source_seen", lambda: _UPDATE_SOURCES, seen_sources)
+        update_by_id(connection, SOURCE, ("external_id", "reverted", "last_seen_at"), seen_sources)
     if reversals:
         insert_many(connection, REVERSAL, [entry | {"sale_id": row.id} for row, entry in reversals])
     if restores:
