@@ -25,12 +25,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Table, any_, bindparam, func, insert, select, text, update
+from sqlalchemy import any_, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session
 
+from backend.bulk import allocate_ids, execute_many, insert_many, update_by_id
 from backend.chain.models import ContractDeployment
-from backend.db import UTCDateTime, is_postgresql, session_scope, utcnow
+from backend.db import is_postgresql, session_scope, utcnow
 from backend.fx.binance import BinanceClient
 from backend.monitoring.errors import record_error
 from backend.sales.models import NO_LOG_INDEX, Sale, SaleReversal, SaleSource, SaleStatus
@@ -103,14 +104,11 @@ class _Row:
 _CHAIN_FACTS = ("quantity", "price", "currency_address", "currency_symbol", "currency_decimals", "seller", "buyer",
                 "sold_at", "block_number", "block_hash", "order_hash")
 
-_UPDATE_SOURCES = update(SOURCE).where(SOURCE.c.id == bindparam("_id")).values(
-    external_id=bindparam("external_id"), reverted=bindparam("reverted"), last_seen_at=bindparam("last_seen_at"))
 # What deciding about a stored sale needs: not its value columns (written only while value_usd_cents is NULL),
 # royalty owed (the calculator's) or timestamps; fewer columns, less conversion per row.
 _LOAD_COLUMNS = [column for column in SALE.c if column.name not in (
     "created_at", "updated_at", "royalty_owed", "royalty_bps_mismatch", "fx_rate_usd", "fx_rate_eur",
     "value_eur_cents", "fx_source")]
-_INSERT_REVERSALS = insert(REVERSAL)
 _RESTORE = update(REVERSAL).where(REVERSAL.c.sale_id == bindparam("_sale_id"), REVERSAL.c.restored_at.is_(None)) \
     .values(restored_at=bindparam("restored_at"))
 
@@ -358,18 +356,16 @@ def _settle(session: Session, rows: list[_Row], valuer: Valuer, now: datetime, r
     connection = session.connection()
     new_rows = [row for row in rows if row.id is None]
     if new_rows:
-        for row, new_id in zip(new_rows, _allocate_ids(session, len(new_rows)), strict=True):
+        for row, new_id in zip(new_rows, allocate_ids(connection, SALE, len(new_rows)), strict=True):
             row.id = row.values["id"] = new_id
-        _insert_many(connection, SALE, [row.values for row in new_rows])
+        insert_many(connection, SALE, [row.values for row in new_rows])
     by_columns: dict[tuple[str, ...], list[_Row]] = {}
     for row in rows:
         if row.old_status is not None and row.dirty:
             by_columns.setdefault(tuple(sorted(row.dirty)), []).append(row)
     for columns, group in by_columns.items():  # one statement per shape of change: write only what changed
-        statement = update(SALE).where(SALE.c.id == bindparam("_id")).values(
-            {name: bindparam(name) for name in columns})
-        connection.execute(statement, [{"_id": row.id, **{name: row.values[name] for name in columns}}
-                                       for row in group])
+        update_by_id(connection, SALE, columns,
+                     [{"_id": row.id, **{name: row.values[name] for name in columns}} for row in group])
     new_sources: list[dict[str, Any]] = []
     seen_sources: list[dict[str, Any]] = []
     for row in rows:
@@ -381,13 +377,13 @@ def _settle(session: Session, rows: list[_Row], valuer: Valuer, now: datetime, r
                 seen_sources.append({"_id": source.id, "external_id": source.external_id,
                                      "reverted": source.reverted, "last_seen_at": now})
     if new_sources:
-        _insert_many(connection, SOURCE, new_sources)
+        insert_many(connection, SOURCE, new_sources)
     if seen_sources:
-        connection.execute(_UPDATE_SOURCES, seen_sources)
+        update_by_id(connection, SOURCE, ("external_id", "reverted", "last_seen_at"), seen_sources)
     if reversals:
-        connection.execute(_INSERT_REVERSALS, [entry | {"sale_id": row.id} for row, entry in reversals])
+        insert_many(connection, REVERSAL, [entry | {"sale_id": row.id} for row, entry in reversals])
     if restores:
-        connection.execute(_RESTORE, restores)
+        execute_many(connection, "sale_reversal_restore", lambda: _RESTORE, restores)
     if events:
         emit_many(session, [
             NewEvent("sale.reverted", _payload(row) | extra, entity=("sale", row.id)) if reverted
@@ -395,79 +391,11 @@ def _settle(session: Session, rows: list[_Row], valuer: Valuer, now: datetime, r
             for row, reverted, extra in events])
 
 
-_INSERTS: dict[tuple[str, str, tuple[str, ...]], tuple[str, list[str], list[Any]]] = {}
-
-
-def _insert_many(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """INSERT `rows` (dicts with the same keys) in one DBAPI executemany. The statement is compiled once per
-    dialect and shape, and values go through the columns' own bind processors, so they are stored exactly as
-    the ORM would store them; SQLAlchemy's per-row parameter machinery (most of the ingest's CPU) is skipped."""
-    dialect = connection.dialect
-    names = tuple(rows[0])
-    cache_key = (dialect.name, table.name, names)
-    compiled_form = _INSERTS.get(cache_key)
-    if compiled_form is None:
-        compiled = insert(table).values({name: bindparam(name) for name in names}).compile(dialect=dialect)
-        order = list(compiled.positiontup) if compiled.positional and compiled.positiontup else list(names)
-        processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order]
-        compiled_form = _INSERTS[cache_key] = (str(compiled), order, processors)
-    sql, order, processors = compiled_form
-    converted = [(index, _memoised(process) if _is_datetime(table, order[index]) else process)
-                 for index, process in enumerate(processors) if process is not None]
-    params: list[Any] = []
-    for row in rows:
-        values = [row[name] for name in order]
-        for index, process in converted:
-            value = values[index]
-            if value is not None:
-                values[index] = process(value)
-        params.append(tuple(values) if dialect.positional or dialect.name == "postgresql"
-                      else dict(zip(order, values, strict=True)))
-    if dialect.name == "postgresql":
-        # COPY: one stream instead of a statement per row (the server's cost, on the same CPUs, dominated).
-        columns = ", ".join(f'"{name}"' for name in order)
-        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        with cursor, cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
-            for row_values in params:
-                copy.write_row(row_values)
-        return
-    connection.exec_driver_sql(sql, params)
-
-
-def _is_datetime(table: Table, name: str) -> bool:
-    return isinstance(table.c[name].type, UTCDateTime)
-
-
-def _memoised(process: Any) -> Any:
-    """A datetime column's processor that converts each distinct value once (every row carries the same `now`)."""
-    seen: dict[Any, Any] = {}
-
-    def convert(value: Any) -> Any:
-        result = seen.get(value)
-        if result is None:
-            result = seen[value] = process(value)
-        return result
-
-    return convert
-
-
 def _one_of(session: Session, column: Any, values: list[Any]) -> Any:
     """`column IN (values)`; on PostgreSQL `column = ANY(:array)`: one parameter however many values."""
     if dialect_name(session) == "postgresql":
         return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
     return column.in_(values)
-
-
-def _allocate_ids(session: Session, count: int) -> list[int]:
-    """Ids for new sale rows, taken before the insert so that one plain bulk INSERT writes them (no RETURNING per
-    row) and their sources can name them: from the table's sequence on PostgreSQL; on SQLite above the largest id,
-    safe because the transaction holds the database's write lock from its start (BEGIN IMMEDIATE)."""
-    if dialect_name(session) == "postgresql":
-        return list(session.execute(
-            text("SELECT nextval(pg_get_serial_sequence('sale', 'id')) FROM generate_series(1, :n)"),
-            {"n": count}).scalars())
-    top = session.execute(select(func.coalesce(func.max(SALE.c.id), 0))).scalar_one()
-    return list(range(top + 1, top + 1 + count))
 
 
 def _reversal(row: _Row, now: datetime) -> dict[str, Any]:

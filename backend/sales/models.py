@@ -33,10 +33,10 @@ class SaleStatus(StrEnum):
 class Sale(SQLModel, table=True):
     __tablename__ = "sale"
     __table_args__ = (
-        UniqueConstraint("chain_id", "tx_hash", "collection", "token_id", "log_index_key", name="uq_sale_key"),
+        # tx_hash first: the key also serves the ledger's look-up by transaction hash (no separate index to keep).
+        UniqueConstraint("tx_hash", "chain_id", "collection", "token_id", "log_index_key", name="uq_sale_key"),
         Index("ix_sale_campaign_sold", "campaign_id", "sold_at"),
         Index("ix_sale_brand_sold", "brand_id", "sold_at"),
-        Index("ix_sale_tx_hash", "tx_hash"),
         Index("ix_sale_next_check", "next_check_at"),
     )
 

@@ -55,9 +55,20 @@ def _nonneg_int(name: str, value: object, maximum: int = MAX_UINT256) -> int:
     return value
 
 
+_CANONICAL: set[str] = set()  # addresses seen already in EIP-55 form (wallets, collections, currencies repeat)
+
+
 def _canonical_address(value: object) -> bool:
-    return isinstance(value, str) and _ADDRESS.match(value) is not None and \
-        _checksum_lower(value[2:].lower()) == value
+    if not isinstance(value, str):
+        return False
+    if value in _CANONICAL:  # only ever holds strings that passed the check below
+        return True
+    if _ADDRESS.match(value) is not None and _checksum_lower(value[2:].lower()) == value:
+        if len(_CANONICAL) >= 65536:
+            _CANONICAL.clear()
+        _CANONICAL.add(value)
+        return True
+    return False
 
 
 def _is_canonical(report: SaleReport) -> bool:

@@ -68,7 +68,8 @@ class OutboxDelivery(SQLModel, table=True):
 
     id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True))
     event_id: int = Field(
-        sa_column=Column(BigId, ForeignKey("outbox_event.id", ondelete="CASCADE"), nullable=False, index=True)
+        # Indexed by uq_outbox_delivery_event_subscriber (its leading column).
+        sa_column=Column(BigId, ForeignKey("outbox_event.id", ondelete="CASCADE"), nullable=False)
     )
     subscriber: str = Field(max_length=120)
     # "type:id" of the event's entity; deliveries of one entity to one subscriber go in event order.

@@ -149,6 +149,43 @@ def test_emit_many_writes_what_emit_writes_and_returns_ids_in_order(register) ->
         assert outbox.emit_many(session, []) == []
 
 
+
+def test_emit_many_bulk_path_allocates_ids_that_match_the_rows_and_fan_out(register) -> None:  # type: ignore[no-untyped-def]
+    """From BULK_EMIT_MIN events without keys, ids are taken first and the rows bulk-inserted (COPY on
+    PostgreSQL): the ids returned name the right rows, follow an ORM emit in the same transaction without a
+    clash, every event gets its deliveries, and the relay delivers each once."""
+    seen: list[int] = []
+
+    @register("t.bulk", "order.paid")
+    def on_event(session, event):  # type: ignore[no-untyped-def]
+        if outbox.processed_once(session, event):
+            seen.append(event.payload["order"])
+
+    count = outbox.BULK_EMIT_MIN + 10
+    before = _emit("order.paid", {"order": 0}, ("order", 0))
+    batch = [outbox.NewEvent("order.paid", {"order": n, "note": f"n{n}"}, ("order", n)) for n in range(1, count + 1)]
+    with session_scope() as session:
+        orm_event = outbox.emit(session, "order.paid", {"order": -1}, entity=("order", -1))
+        session.flush()
+        ids = outbox.emit_many(session, batch)
+        after_orm = outbox.emit(session, "order.paid", {"order": -2})
+    with session_scope() as session:
+        events = {e.id: e for e in session.execute(select(OutboxEvent)).scalars()}
+        deliveries = session.execute(select(OutboxDelivery.event_id, OutboxDelivery.entity_key)
+                                     .where(OutboxDelivery.subscriber == "t.bulk")).all()
+    assert len(set(ids)) == count and min(ids) > max(before, orm_event.id)
+    assert after_orm.id is not None and after_orm.id not in ids
+    assert [events[i].payload for i in ids] == [e.payload for e in batch]
+    assert [(events[i].entity_type, events[i].entity_id, events[i].key) for i in ids[:2]] == [
+        ("order", "1", None), ("order", "2", None)]
+    assert events[ids[0]].created_at.tzinfo is not None
+    assert sorted(deliveries) == sorted([(before, "order:0"), (orm_event.id, "order:-1"), (after_orm.id, None)]
+                                        + [(event_id, f"order:{n}") for n, event_id in enumerate(ids, start=1)])
+    _drain()
+    assert sorted(seen) == [-2, -1, *range(0, count + 1)]
+    with session_scope() as session:  # the sequence (PostgreSQL) or max id (SQLite) moved on: a later emit fits
+        assert outbox.emit_many(session, batch[:1])[0] > max(ids)
+
 def test_failing_subscriber_is_retried_then_dead_lettered_without_blocking_others(register, configure) -> None:  # type: ignore[no-untyped-def]
     configure(OUTBOX_MAX_ATTEMPTS=3, OUTBOX_BACKOFF_BASE_SECONDS=0)
     calls = {"broken": 0}
