@@ -7,7 +7,7 @@
 Each insert maintained both; the ingest writes a delivery per new sale.
 
 Revision ID: b8d41f07a2c3
-Revises: 3f6a1c9e2b77
+Revises: 8d2f4b6a1c3e
 Create Date: 2026-12-06 03:20:00.000000
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = 'b8d41f07a2c3'
-down_revision: str | None = '3f6a1c9e2b77'
+down_revision: str | None = '8d2f4b6a1c3e'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
