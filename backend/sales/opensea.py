@@ -24,12 +24,11 @@ from backend.sales.normalise import BadReport, checksum_address, optional_hash, 
 from backend.sales.reports import CollectionRef, FetchResult, SaleReport
 from backend.sales.throttle import (
     MalformedEvent,
+    MarketplaceClient,
     MarketplaceError,
     ServerError,
     Throttled,
     TokenBucket,
-    bucket_for,
-    check_response,
 )
 from backend.settings import get_settings
 
@@ -40,39 +39,22 @@ MAX_LIMIT = 100
 _DIGITS = re.compile(r"^[0-9]{1,80}$")
 
 
-class OpenSeaClient:
+class OpenSeaClient(MarketplaceClient):
     """The two reads the poller needs, throttled by the source's token bucket. `http` is injectable."""
+
+    label = "OpenSea"
 
     def __init__(self, http: httpx.Client | None = None, *, base_url: str | None = None, api_key: str | None = None,
                  bucket: TokenBucket | None = None, max_wait_s: float | None = None) -> None:
         settings = get_settings()
-        self.base_url = (base_url or settings.opensea_api_url).rstrip("/")
         key = api_key if api_key is not None else (
             settings.opensea_api_key.get_secret_value() if settings.opensea_api_key else "")
-        self.http = http or httpx.Client(timeout=settings.marketplace_timeout_s)
-        self._headers = {"X-API-KEY": key, "Accept": "application/json"}
-        self.bucket = bucket or bucket_for(NAME, settings.opensea_reads_per_minute)
-        self.max_wait_s = settings.marketplace_max_wait_s if max_wait_s is None else max_wait_s
+        super().__init__(NAME, base_url or settings.opensea_api_url, key, settings.opensea_reads_per_minute,
+                         http=http, timeout_s=settings.marketplace_timeout_s, bucket=bucket,
+                         max_wait_s=settings.marketplace_max_wait_s if max_wait_s is None else max_wait_s)
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        for attempt in range(2):
-            if not self.bucket.take(self.max_wait_s):
-                raise Throttled(NAME, self.bucket.wait_needed())
-            try:
-                response = self.http.get(f"{self.base_url}{path}", params=params, headers=self._headers)
-            except httpx.HTTPError as exc:
-                raise ServerError(f"OpenSea unreachable: {type(exc).__name__}") from exc
-            try:
-                check_response("OpenSea", response, self.bucket)
-            except Throttled:
-                if attempt == 0 and self.bucket.wait_needed() <= self.max_wait_s:
-                    continue  # honour Retry-After once within this run; `take` waits it out
-                raise
-            try:
-                return response.json()
-            except ValueError as exc:
-                raise ServerError(f"OpenSea sent malformed JSON (HTTP {response.status_code})") from exc
-        raise AssertionError("unreachable")
+        return self._request("GET", path, params=params)
 
     def contract_slug(self, chain: str, address: str) -> str | None:
         """The collection slug of a contract, None while OpenSea has not indexed it."""

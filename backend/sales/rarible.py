@@ -26,12 +26,11 @@ from backend.sales.normalise import BadReport, checksum_address, tx_hash
 from backend.sales.reports import NATIVE_CURRENCY, CollectionRef, FetchResult, SaleReport
 from backend.sales.throttle import (
     MalformedEvent,
+    MarketplaceClient,
     MarketplaceError,
     ServerError,
     Throttled,
     TokenBucket,
-    bucket_for,
-    check_response,
 )
 from backend.settings import get_settings
 
@@ -54,43 +53,26 @@ KNOWN_TOKENS: dict[tuple[str, str], tuple[str, int]] = {
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$")
 
 
-class RaribleClient:
+class RaribleClient(MarketplaceClient):
     """The activity search, throttled by the source's token bucket. `http` is injectable."""
+
+    label = "Rarible"
 
     def __init__(self, http: httpx.Client | None = None, *, base_url: str | None = None, api_key: str | None = None,
                  bucket: TokenBucket | None = None, max_wait_s: float | None = None) -> None:
         settings = get_settings()
-        self.base_url = (base_url or settings.rarible_api_url).rstrip("/")
         key = api_key if api_key is not None else (
             settings.rarible_api_key.get_secret_value() if settings.rarible_api_key else "")
-        self.http = http or httpx.Client(timeout=settings.marketplace_timeout_s)
-        self._headers = {"X-API-KEY": key, "Accept": "application/json"}
-        self.bucket = bucket or bucket_for(NAME, settings.rarible_reads_per_minute)
-        self.max_wait_s = settings.marketplace_max_wait_s if max_wait_s is None else max_wait_s
+        super().__init__(NAME, base_url or settings.rarible_api_url, key, settings.rarible_reads_per_minute,
+                         http=http, timeout_s=settings.marketplace_timeout_s, bucket=bucket,
+                         max_wait_s=settings.marketplace_max_wait_s if max_wait_s is None else max_wait_s)
 
     def search(self, body: dict[str, Any]) -> tuple[list[Any], str | None]:
-        for attempt in range(2):
-            if not self.bucket.take(self.max_wait_s):
-                raise Throttled(NAME, self.bucket.wait_needed())
-            try:
-                response = self.http.post(f"{self.base_url}/v0.1/activities/search", json=body, headers=self._headers)
-            except httpx.HTTPError as exc:
-                raise ServerError(f"Rarible unreachable: {type(exc).__name__}") from exc
-            try:
-                check_response("Rarible", response, self.bucket)
-            except Throttled:
-                if attempt == 0 and self.bucket.wait_needed() <= self.max_wait_s:
-                    continue
-                raise
-            try:
-                payload = response.json()
-            except ValueError as exc:
-                raise ServerError(f"Rarible sent malformed JSON (HTTP {response.status_code})") from exc
-            if not isinstance(payload, dict) or not isinstance(payload.get("activities"), list):
-                raise ServerError("Rarible answer has no activities list")
-            cursor = payload.get("cursor")
-            return payload["activities"], cursor if isinstance(cursor, str) and cursor else None
-        raise AssertionError("unreachable")
+        payload = self._request("POST", "/v0.1/activities/search", json=body)
+        if not isinstance(payload, dict) or not isinstance(payload.get("activities"), list):
+            raise ServerError("Rarible answer has no activities list")
+        cursor = payload.get("cursor")
+        return payload["activities"], cursor if isinstance(cursor, str) and cursor else None
 
 
 def _unprefixed(value: Any, blockchain: str, name: str) -> str:

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -171,3 +172,40 @@ def _detail(response: httpx.Response) -> str:
             if key in body:
                 return str(body[key])[:200]
     return ""
+
+
+class MarketplaceClient:
+    """What both marketplace clients share: the base URL and key, an HTTP client, the source's token bucket, and one
+    request that waits its turn, honours one `Retry-After` within the run, and answers parsed JSON or raises one of
+    the errors above. `http` is injectable (tests pass a client for their local fake server)."""
+
+    label = "Marketplace"  # how messages name the source ("OpenSea")
+
+    def __init__(self, source: str, base_url: str, api_key: str, reads_per_minute: int, *,
+                 http: httpx.Client | None, timeout_s: float, bucket: TokenBucket | None, max_wait_s: float) -> None:
+        self.source = source
+        self.base_url = base_url.rstrip("/")
+        self.http = http or httpx.Client(timeout=timeout_s)
+        self._headers = {"X-API-KEY": api_key, "Accept": "application/json"}
+        self.bucket = bucket or bucket_for(source, reads_per_minute)
+        self.max_wait_s = max_wait_s
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        for attempt in range(2):
+            if not self.bucket.take(self.max_wait_s):
+                raise Throttled(self.source, self.bucket.wait_needed())
+            try:
+                response = self.http.request(method, f"{self.base_url}{path}", headers=self._headers, **kwargs)
+            except httpx.HTTPError as exc:
+                raise ServerError(f"{self.label} unreachable: {type(exc).__name__}") from exc
+            try:
+                check_response(self.label, response, self.bucket)
+            except Throttled:
+                if attempt == 0 and self.bucket.wait_needed() <= self.max_wait_s:
+                    continue  # honour Retry-After once within this run; `take` waits it out
+                raise
+            try:
+                return response.json()
+            except ValueError as exc:
+                raise ServerError(f"{self.label} sent malformed JSON (HTTP {response.status_code})") from exc
+        raise AssertionError("unreachable")
