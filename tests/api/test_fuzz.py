@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,6 +28,7 @@ import pytest
 
 from backend.auth.acl import Role
 from backend.orders import service as orders
+from tests.api_server import api_server
 from tests.factories import PASSWORD, make_brand, make_campaign, make_user
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,39 +45,11 @@ SERVER_ENV = {
 WALLET = "0x8ba1f109551bD432803012645Ac136ddd64DBA72"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def served_api(migrated_database: str) -> Iterator[str]:
-    """granian serving create_api() against the test database, with the rate limits raised."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "granian", "--interface", "asgi", "--factory", "--host", "127.0.0.1", "--port",
-         str(port), "--workers", "1", "--log-level", "warning", "--no-access-log", "backend.api.app:create_api"],
-        cwd=ROOT, env={**os.environ, **SERVER_ENV}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    try:
-        while True:
-            try:
-                if httpx.get(f"{url}/api/health", timeout=2).status_code in (200, 503):
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"granian did not start: {process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
-            time.sleep(0.2)
+    """The API over a socket against the test database, with the settings the fuzzer needs."""
+    with api_server(SERVER_ENV) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def _config_with_known_ids(tmp_path: Path, ids: dict[str, list[object]]) -> Path:

@@ -7,11 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,23 +15,19 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from backend.chain.anvil import free_port
 from backend.db import session_scope
 from backend.kyc import review, service
 from backend.kyc.models import KycProviderEvent
 from backend.kyc.provider import external_user_id
 from backend.workflow.transitions import history
+from tests.api_server import api_server
 from tests.factories import make_user
 from tests.kyc.sumsub_fake import APP_TOKEN, SECRET_KEY, WEBHOOK_SECRET, FakeSumsub, fake_sumsub
 from tests.kyc.support import case_of, reviewer, submit
 
 ROOT = Path(__file__).resolve().parents[2]
 WEBHOOK = "/api/kyc/webhooks/sumsub"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -52,31 +43,9 @@ def _provider_env(fake: FakeSumsub) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def app_url(migrated_database: str, sumsub: FakeSumsub) -> Iterator[str]:
-    """granian serving create_api() against the test database, configured for Sumsub."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "granian", "--interface", "asgi", "--factory", "--host", "127.0.0.1", "--port",
-         str(port), "--workers", "1", "--log-level", "warning", "--no-access-log", "backend.api.app:create_api"],
-        cwd=ROOT, env=dict(os.environ) | _provider_env(sumsub), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    try:
-        while True:
-            try:
-                if httpx.get(f"{url}/api/health", timeout=2).status_code in (200, 503):
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"granian did not start: {process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
-            time.sleep(0.2)
+    """The API over a socket against the test database, configured for the fake Sumsub."""
+    with api_server(_provider_env(sumsub)) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture
@@ -181,7 +150,7 @@ def test_a_webhook_for_an_unknown_applicant_is_acknowledged_and_stored(provider_
 
 
 def test_an_unreachable_provider_leaves_the_case_in_the_reviewers_queue(configure, sumsub) -> None:  # type: ignore[no-untyped-def]
-    configure(**_provider_env(sumsub) | {"SUMSUB_BASE_URL": f"http://127.0.0.1:{_free_port()}"})
+    configure(**_provider_env(sumsub) | {"SUMSUB_BASE_URL": f"http://127.0.0.1:{free_port()}"})
     consumer = make_user()
     assert submit(consumer).status == "submitted"
     assert case_of(consumer).provider_applicant_id == ""

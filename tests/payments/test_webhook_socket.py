@@ -5,10 +5,6 @@ nothing stored; a good delivery is stored once, its redelivery acknowledged as a
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +16,7 @@ from backend.orders import service
 from backend.payments.models import PaymentEvent
 from backend.payments.signing import sign
 from backend.workflow.models import OutboxEvent
+from tests.api_server import api_server
 from tests.factories import make_brand, make_campaign
 from tests.payments.support import WEBHOOK, completed_event, count, order_by_public
 
@@ -27,39 +24,11 @@ ROOT = Path(__file__).resolve().parents[2]
 WALLET = "0x8ba1f109551bD432803012645Ac136ddd64DBA72"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served_api(migrated_database: str) -> Iterator[str]:
-    """granian serving create_api() against the test database (this process's settings, inherited)."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "granian", "--interface", "asgi", "--factory", "--host", "127.0.0.1", "--port",
-         str(port), "--workers", "1", "--log-level", "warning", "--no-access-log", "backend.api.app:create_api"],
-        cwd=ROOT, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    try:
-        while True:
-            try:
-                if httpx.get(f"{url}/api/health", timeout=2).status_code in (200, 503):
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"granian did not start: {process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
-            time.sleep(0.2)
+    """The API over a socket against the test database (this process's settings, inherited)."""
+    with api_server() as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def _post(url: str, raw: bytes, header: str) -> httpx.Response:
