@@ -29,39 +29,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.scratch import drop_scratch_database, fresh_database
 
 SCRATCH_DB = f"primsell_bench_kyc_{os.getpid()}"
 BATCH = 5000
 STATES = [("approved", 62), ("rejected", 9), ("withdrawn", 5), ("submitted", 14), ("in_review", 3),
           ("rejection_pending", 1), ("needs_more_info", 6)]
 COUNTRIES = ["FR", "DE", "ES", "IT", "NL", "PL", "PT", "GB", "US", "BR", "IN", "JP", "SE", "BE", "AT", "IE"]
-
-
-def fresh_database(url: str | None) -> str:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    if not url or url.startswith("sqlite"):
-        return url or f"sqlite:///{tempfile.mkdtemp(prefix='primsell-bench-')}/bench.db"
-    admin_url = make_url(url)
-    admin = create_engine(admin_url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{SCRATCH_DB}"'))
-    admin.dispose()
-    return admin_url.set(database=SCRATCH_DB).render_as_string(hide_password=False)
-
-
-def drop_scratch_database(url: str) -> None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    if url.startswith("sqlite") or make_url(url).database != SCRATCH_DB:
-        return
-    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _insert(table, rows: list[dict]) -> None:  # type: ignore[no-untyped-def]
@@ -173,7 +147,7 @@ def main() -> int:
     parser.add_argument("--racers", type=int, default=20, help="reviewers claiming one case at once")
     args = parser.parse_args()
 
-    url = fresh_database(args.database_url)
+    url = fresh_database(args.database_url, SCRATCH_DB)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("PRIMSELL_ENV", "test")
     os.environ.setdefault("PRIMSELL_SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghijklmnop")
@@ -261,7 +235,7 @@ def main() -> int:
     print(f"claim race on case {target}: {len(winners)} winner(s), {len(lost)} refused, {len(errors)} errors "
           f"{errors[:1]}; holder {holder} (winner {winners[0] if winners else '-'})")
     db.set_engine(None)
-    drop_scratch_database(url)
+    drop_scratch_database(url, SCRATCH_DB)
     print(f"queue_page_p99_ms={p99(queue_ms):.1f} case_page_p99_ms={p99(case_ms):.1f} claim_winners={len(winners)}")
     return 0 if len(winners) == 1 and not errors and holder == winners[0] else 1
 

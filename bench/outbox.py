@@ -20,37 +20,9 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.scratch import drop_scratch_database, fresh_database
 
 SCRATCH_DB = f"primsell_bench_outbox_{os.getpid()}"
-
-
-def fresh_database(url: str | None) -> str:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    if not url or url.startswith("sqlite"):
-        if url:
-            return url
-        return f"sqlite:///{tempfile.mkdtemp(prefix='primsell-bench-')}/bench.db"
-    admin_url = make_url(url)
-    admin = create_engine(admin_url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{SCRATCH_DB}"'))
-    admin.dispose()
-    return admin_url.set(database=SCRATCH_DB).render_as_string(hide_password=False)
-
-
-def drop_scratch_database(url: str) -> None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    if url.startswith("sqlite") or make_url(url).database != SCRATCH_DB:
-        return
-    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def main() -> int:
@@ -61,7 +33,7 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=500, help="relay claim batch")
     args = parser.parse_args()
 
-    url = fresh_database(args.database_url)
+    url = fresh_database(args.database_url, SCRATCH_DB)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("PRIMSELL_ENV", "test")
     os.environ.setdefault("PRIMSELL_SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghijklmnop")
@@ -119,7 +91,7 @@ def main() -> int:
     duplicated = sum(c - 1 for c in seen.values())
     print(f"events={args.events} seconds={elapsed:.2f} delivered={delivered} database={db.get_engine().url!r}")
     db.set_engine(None)
-    drop_scratch_database(url)
+    drop_scratch_database(url, SCRATCH_DB)
     print(f"events_per_s={args.events / elapsed:.0f} backend={backend} lost={lost} duplicated={duplicated}")
     return 0 if lost == 0 and duplicated == 0 else 1
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
+from bench.scratch import fresh_database  # noqa: E402
 from bench.webhooks import System, bench_app, child_env, wait_ready  # noqa: E402
 
 SCRATCH_DB = "primsell_bench_redeem"
@@ -37,20 +37,6 @@ BENCH_KEY = "bench-secret-key-for-primsell-redeem-0123456789abcdef"
 PASSWORD = "bench-staff-password-2026"
 
 __all__ = ["bench_app"]  # granian's factory (bench.webhooks:bench_app), re-exported for `bench.redeem:bench_app`
-
-
-def fresh_database(url: str | None, data_dir: Path) -> str:
-    if not url or url.startswith("sqlite"):
-        return url or f"sqlite:///{data_dir / 'bench.db'}"
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{SCRATCH_DB}"'))
-    admin.dispose()
-    return make_url(url).set(database=SCRATCH_DB).render_as_string(hide_password=False)
 
 
 def settings_for(database_url: str, data_dir: Path, public_url: str) -> dict[str, str]:
@@ -70,7 +56,7 @@ def start(args: argparse.Namespace, system: System) -> str:
 
     from backend.chain.anvil import free_port
 
-    database_url = fresh_database(args.database_url, system.tmp)
+    database_url = fresh_database(args.database_url, SCRATCH_DB, system.tmp)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = child_env(settings_for(database_url, system.tmp, url))

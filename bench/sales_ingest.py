@@ -28,38 +28,12 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.scratch import drop_scratch_database, fresh_database
 
 SCRATCH_DB = f"primsell_bench_sales_{os.getpid()}"
 CHAIN_ID = 31337
 COLLECTION = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 WETH = "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2"
-
-
-def fresh_database(url: str | None) -> str:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    if not url or url.startswith("sqlite"):
-        return url or f"sqlite:///{tempfile.mkdtemp(prefix='primsell-bench-')}/bench.db"
-    admin_url = make_url(url)
-    admin = create_engine(admin_url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{SCRATCH_DB}"'))
-    admin.dispose()
-    return admin_url.set(database=SCRATCH_DB).render_as_string(hide_password=False)
-
-
-def drop_scratch_database(url: str) -> None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    if url.startswith("sqlite") or make_url(url).database != SCRATCH_DB:
-        return
-    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def server_cpu_seconds(engine: Any) -> dict[int, float]:
@@ -162,7 +136,7 @@ def main() -> int:
     parser.add_argument("--page", type=int, default=1000, help="events per poller page (one record_reports call)")
     args = parser.parse_args()
 
-    url = fresh_database(args.database_url)
+    url = fresh_database(args.database_url, SCRATCH_DB)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("PRIMSELL_ENV", "test")
     os.environ.setdefault("PRIMSELL_SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghijklmnop")
@@ -238,7 +212,7 @@ def main() -> int:
           f"events_per_cpu_s={sent / max(cpu, 1e-6):.0f} {server}inserted={inserted} merged={merged} skipped={skipped} "
           f"reverted={withdrawn}/{reverted} sale_sources={sources} page={args.page} backend={backend}")
     db.set_engine(None)
-    drop_scratch_database(url)
+    drop_scratch_database(url, SCRATCH_DB)
     print(f"events_per_s={sent / elapsed:.0f} rows={rows} duplicate_rows={duplicate_rows} lost={lost}")
     return 0 if duplicate_rows == 0 and lost == 0 else 1
 

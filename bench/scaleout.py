@@ -45,15 +45,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.scratch import fresh_database  # noqa: E402
 from bench.webhooks import (  # noqa: E402
     RUNNER_DAEMONS,
+    SCRATCH_DB,
     System,
     bench_settings,
     child_env,
     completion_bodies,
     count_outcome,
     create_campaign,
-    fresh_database,
     make_orders,
     post_all,
     wait_deployed,
@@ -154,7 +155,7 @@ class Topology(System):
         if not database_url.startswith("postgresql"):
             raise SystemExit("the scale-out topology needs PostgreSQL (--database-url postgresql+psycopg://...): "
                              "processes on several machines cannot share SQLite")
-        self.database_url = fresh_database(database_url, self.tmp)
+        self.database_url = fresh_database(database_url, SCRATCH_DB, self.tmp)
         self.anvil = start_anvil()
         self.web_ports = [free_port() for _ in range(web)]
         self.web_urls = [f"http://127.0.0.1:{port}" for port in self.web_ports]

@@ -56,6 +56,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.scratch import drop_scratch_database, fresh_database  # noqa: E402
 
 SCRATCH_DB = f"primsell_bench_webhooks_{os.getpid()}"
 BENCH_SECRET = "whsec_bench_0123456789abcdef0123456789abcdef"
@@ -80,36 +81,6 @@ def bench_app():  # type: ignore[no-untyped-def]
 
 
 # -- the system under test ---------------------------------------------------------------------------------------
-
-def fresh_database(url: str | None, data_dir: Path) -> str:
-    if not url or url.startswith("sqlite"):
-        return url or f"sqlite:///{data_dir / 'bench.db'}"
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{SCRATCH_DB}"'))
-    admin.dispose()
-    return make_url(url).set(database=SCRATCH_DB).render_as_string(hide_password=False)
-
-
-def drop_scratch_database(url: str) -> None:
-    """Drop the scratch database `fresh_database` made (nothing for SQLite or any other database)."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    if url.startswith("sqlite") or make_url(url).database != SCRATCH_DB:
-        return
-    from backend import db
-
-    db.set_engine(None)  # this process's own connections to it
-    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)'))
-    admin.dispose()
-
 
 def bench_settings(database_url: str, data_dir: Path, public_url: str, rpc_url: str) -> dict[str, str]:
     """Every setting that matters here, explicitly (the environment wins over a `.env` file)."""
@@ -178,14 +149,14 @@ class System:
         if self.anvil is not None:
             self.anvil.stop()
         if self.database_url:
-            drop_scratch_database(self.database_url)
+            drop_scratch_database(self.database_url, SCRATCH_DB)
 
 
 def start_system(args: argparse.Namespace, system: System) -> str:
     """anvil, a migrated fresh database, granian and the job runner; returns the app's URL."""
     from backend.chain.anvil import free_port, start_anvil
 
-    database_url = system.database_url = fresh_database(args.database_url, system.tmp)
+    database_url = system.database_url = fresh_database(args.database_url, SCRATCH_DB, system.tmp)
     system.anvil = start_anvil()
     if args.anvil_nice:
         os.setpriority(os.PRIO_PROCESS, system.anvil.process.pid, args.anvil_nice)
