@@ -78,6 +78,26 @@ def limited(receive: Receive, limit: int) -> Receive:
     return limited_receive
 
 
+class ClientDisconnected(Exception):
+    """The client went away before its whole request body arrived: nobody to answer."""
+
+
+async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    """The whole request body, for the ASGI fast paths that answer without FastAPI: PayloadTooLarge past `limit`
+    (at once by Content-Length, else while reading), ClientDisconnected if the client leaves first."""
+    if declared_too_large(scope, limit):
+        raise PayloadTooLarge(limit)
+    receive = limited(receive, limit)
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnected
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
 class BodySizeLimitMiddleware:
     """Refuse bodies over their path's limit (`body_limit`): at once by Content-Length, else while streaming them in."""
 

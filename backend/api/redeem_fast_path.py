@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backend.api.deps import _is_json, _nul_paths
 from backend.api.errors import (
@@ -28,7 +28,7 @@ from backend.api.errors import (
     payload_too_large_response,
     request_field_errors,
 )
-from backend.api.middleware import PayloadTooLarge, declared_too_large, limited
+from backend.api.middleware import ClientDisconnected, PayloadTooLarge, read_body
 from backend.api.reward_schemas import RedeemRequest, ScanOut
 from backend.auth.client_ip import client_ip as resolve_client_ip
 from backend.auth.ratelimit import get_rate_limiter
@@ -38,10 +38,6 @@ from backend.settings import get_settings
 log = logging.getLogger(__name__)
 
 PATH = "/api/v1/rewards/redeem"
-
-
-class _Disconnected(Exception):
-    pass
 
 
 class RedeemFastPath:
@@ -54,7 +50,7 @@ class RedeemFastPath:
             return
         try:
             response = await self._answer(scope, receive)
-        except _Disconnected:
+        except ClientDisconnected:
             return
         except Exception as exc:
             log.exception("Unhandled error in POST %s", PATH)
@@ -67,9 +63,7 @@ class RedeemFastPath:
         limit = settings.max_body_bytes
         headers = _headers(scope)
         try:
-            if declared_too_large(scope, limit):
-                raise PayloadTooLarge(limit)
-            body = await _read_body(limited(receive, limit))
+            body = await read_body(scope, receive, limit)
         except PayloadTooLarge:
             return payload_too_large_response(limit)
         try:
@@ -126,17 +120,6 @@ def _bearer(authorization: str) -> str | None:
     if not authorization or scheme.lower() != "bearer" or not credentials:
         return None
     return credentials
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message: Message = await receive()
-        if message["type"] == "http.disconnect":
-            raise _Disconnected
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 def _record(exc: Exception) -> None:

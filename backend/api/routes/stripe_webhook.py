@@ -16,10 +16,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, Field
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backend.api.errors import error_response, internal_error_response, payload_too_large_response
-from backend.api.middleware import PayloadTooLarge, declared_too_large, limited
+from backend.api.middleware import ClientDisconnected, PayloadTooLarge, read_body
 from backend.api.schemas import ErrorBody
 from backend.errors import DomainError
 from backend.payments import webhooks
@@ -65,10 +65,6 @@ async def stripe_webhook(
     return {"received": True, "duplicate": ack.duplicate}
 
 
-class _Disconnected(Exception):
-    pass
-
-
 class WebhookFastPath:
     """ASGI middleware: POST /api/stripe/webhook is answered here; everything else goes on to `app`."""
 
@@ -81,12 +77,10 @@ class WebhookFastPath:
             return
         limit = get_settings().max_body_bytes
         try:
-            if declared_too_large(scope, limit):
-                raise PayloadTooLarge(limit)
-            body = await _read_body(limited(receive, limit))
+            body = await read_body(scope, receive, limit)
             signature = dict(scope["headers"]).get(b"stripe-signature")
             ack = await webhooks.receive_async(body, signature.decode("latin-1") if signature else None)
-        except _Disconnected:
+        except ClientDisconnected:
             return  # nobody to answer; nothing was stored
         except PayloadTooLarge:
             response = payload_too_large_response(limit)
@@ -99,17 +93,6 @@ class WebhookFastPath:
             await _send_json(send, {"received": True, "duplicate": ack.duplicate})
             return
         await response(scope, receive, send)
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message: Message = await receive()
-        if message["type"] == "http.disconnect":
-            raise _Disconnected
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 async def _send_json(send: Send, payload: dict[str, object]) -> None:
