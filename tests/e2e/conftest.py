@@ -162,9 +162,11 @@ def job_runner(app_env: dict[str, str], tmp_path: Path) -> Iterator[Path]:
         _stop_group(process)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[object]:
-    """The one Playwright of the run (a second sync_playwright in the same thread refuses to start)."""
+    """The one Playwright of the run (a second sync_playwright in the same thread refuses to start). Package-scoped:
+    while it runs, Playwright's sync API keeps an event loop marked running in the main thread, so it must stop
+    when the browser tests are done, or every later test calling asyncio.run() fails."""
     from playwright.sync_api import expect, sync_playwright
 
     # Assertions that wait for a server round trip (argon2 on sign-in, a relay pass, a chain confirmation) must
@@ -175,7 +177,7 @@ def playwright() -> Iterator[object]:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright) -> Iterator[object]:  # type: ignore[no-untyped-def]
     chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield chromium
