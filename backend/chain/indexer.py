@@ -31,6 +31,7 @@ from sqlmodel import Session
 
 from backend.chain.client import chain_id as chain_id_of
 from backend.chain.client import get_web3
+from backend.chain.common import ZERO_ADDRESS
 from backend.chain.config import chain_config
 from backend.chain.mints import TRANSFER_TOPIC
 from backend.chain.models import (
@@ -66,7 +67,6 @@ log = logging.getLogger(__name__)
 
 SOURCE = "chain"
 KEEP_BLOCK_HASHES = 64  # range ends kept for reorg detection
-ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 ROYALTY_INFO = bytes.fromhex("2a55205a")  # royaltyInfo(uint256,uint256)
 ROYALTY_UPDATED_TOPIC = "0x" + keccak(text="DefaultRoyaltyUpdated(address,uint96)").hex()
 SYMBOL, DECIMALS = bytes.fromhex("95d89b41"), bytes.fromhex("313ce567")
