@@ -184,8 +184,16 @@ class Topology(System):
             subprocess.run([sys.executable, "-m", "backend", "migrate"], cwd=ROOT, env=env, check=True, stdout=out,
                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         env["CUSTODY_XPUB"] = get_settings().custody_xpub  # as `python -m backend serve` gives its children
+        # The web processes build their pages (for the balancer's address) in a copy of the project's .web, so a
+        # Primsell served from this checkout meanwhile (the browser tests' app) keeps its own build; each keeps its
+        # state files apart (Reflex deletes its .states files at start-up: two at once in one folder race).
+        web_dir = self.tmp / "web"
+        if (ROOT / ".web").is_dir() and not web_dir.exists():
+            shutil.copytree(ROOT / ".web", web_dir, symlinks=True,  # without its own build (packages keep theirs)
+                            ignore=lambda folder, _: ["build"] if Path(folder) == ROOT / ".web" else [])
         for port in self.web_ports:  # they build the pages one after the other (Reflex locks .web)
-            self.spawn(reflex_command(port), web_env(env))
+            self.spawn(reflex_command(port), web_env(env) | {"REFLEX_WEB_WORKDIR": str(web_dir),
+                                                             "REFLEX_STATES_WORKDIR": str(self.tmp / f"states-{port}")})
         for _ in range(runners):
             self.runner_processes.append(
                 self.spawn([*jobs_command(), "--only", ",".join(RUNNER_DAEMONS), "--every", "1"], env))
