@@ -175,10 +175,12 @@ class Topology(System):
         os.environ.update(env)
         from backend import db
         from backend.auth.ratelimit import get_rate_limiter
+        from backend.chain.client import reset_clients
         from backend.settings import get_settings
 
         get_settings.cache_clear()
         get_rate_limiter.cache_clear()
+        reset_clients()  # a client built earlier in this process would still talk to the old chain node
         db.set_engine(None)
         with self.log.open("ab") as out:  # migrates and generates the shared development secrets, once
             subprocess.run([sys.executable, "-m", "backend", "migrate"], cwd=ROOT, env=env, check=True, stdout=out,

@@ -36,6 +36,7 @@ def topology(database_url: str, tmp_path: Path) -> Iterator[object]:
     the test and restored after (the suite's own database is untouched)."""
     from backend import db
     from backend.auth.ratelimit import get_rate_limiter
+    from backend.chain.client import reset_clients
     from backend.settings import get_settings
     from bench.scaleout import Topology
 
@@ -52,6 +53,7 @@ def topology(database_url: str, tmp_path: Path) -> Iterator[object]:
         os.environ.update(saved)
         get_settings.cache_clear()
         get_rate_limiter.cache_clear()
+        reset_clients()
         db.set_engine(None)
 
 
