@@ -22,14 +22,13 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.scratch import drop_scratch_database, fresh_database
+from bench.scratch import drop_scratch_database, use_scratch_database
 
 SCRATCH_DB = f"primsell_bench_kyc_{os.getpid()}"
 BATCH = 5000
@@ -147,11 +146,7 @@ def main() -> int:
     parser.add_argument("--racers", type=int, default=20, help="reviewers claiming one case at once")
     args = parser.parse_args()
 
-    url = fresh_database(args.database_url, SCRATCH_DB)
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("PRIMSELL_ENV", "test")
-    os.environ.setdefault("PRIMSELL_SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghijklmnop")
-    os.environ.setdefault("PRIMSELL_DATA_DIR", tempfile.mkdtemp(prefix="primsell-bench-var-"))
+    url = use_scratch_database(args.database_url, SCRATCH_DB)
     from sqlalchemy import select, text
 
     from backend import db
@@ -159,12 +154,7 @@ def main() -> int:
     from backend.errors import Conflict
     from backend.kyc import review
     from backend.kyc.models import KycCase
-    from backend.migrate import upgrade
-    from backend.settings import get_settings
 
-    get_settings.cache_clear()
-    db.set_engine(None)
-    upgrade()
     backend = db.get_engine().dialect.name
     rng = random.Random(14)
     started = time.perf_counter()

@@ -13,14 +13,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.scratch import drop_scratch_database, fresh_database
+from bench.scratch import drop_scratch_database, use_scratch_database
 
 SCRATCH_DB = f"primsell_bench_outbox_{os.getpid()}"
 
@@ -33,19 +32,10 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=500, help="relay claim batch")
     args = parser.parse_args()
 
-    url = fresh_database(args.database_url, SCRATCH_DB)
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("PRIMSELL_ENV", "test")
-    os.environ.setdefault("PRIMSELL_SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghijklmnop")
-    os.environ.setdefault("PRIMSELL_DATA_DIR", tempfile.mkdtemp(prefix="primsell-bench-var-"))
+    url = use_scratch_database(args.database_url, SCRATCH_DB)
     from backend import db
-    from backend.migrate import upgrade
-    from backend.settings import get_settings
     from backend.workflow import outbox
 
-    get_settings.cache_clear()
-    db.set_engine(None)
-    upgrade()
     backend = db.get_engine().dialect.name
     # The application's subscribers are imported before timing, as a running relay daemon has them: the first
     # emit would otherwise import them (web3 and eth-account, seconds of CPU) inside the measured window.

@@ -21,14 +21,13 @@ import gc
 import os
 import random
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.scratch import drop_scratch_database, fresh_database
+from bench.scratch import drop_scratch_database, use_scratch_database
 
 SCRATCH_DB = f"primsell_bench_sales_{os.getpid()}"
 CHAIN_ID = 31337
@@ -136,31 +135,21 @@ def main() -> int:
     parser.add_argument("--page", type=int, default=1000, help="events per poller page (one record_reports call)")
     args = parser.parse_args()
 
-    url = fresh_database(args.database_url, SCRATCH_DB)
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("PRIMSELL_ENV", "test")
-    os.environ.setdefault("PRIMSELL_SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghijklmnop")
-    os.environ.setdefault("PRIMSELL_DATA_DIR", tempfile.mkdtemp(prefix="primsell-bench-var-"))
-    os.environ["FX_MODE"] = "static"
+    url = use_scratch_database(args.database_url, SCRATCH_DB, FX_MODE="static")
     from sqlalchemy import func, select
 
     from backend import db
     from backend.brands.models import Brand
     from backend.campaigns.models import Campaign
     from backend.chain.models import ContractDeployment
-    from backend.migrate import upgrade
     from backend.sales.ledger import record_reports
     from backend.sales.models import Sale, SaleSource, SaleStatus
     from backend.sales.opensea import parse_event
     from backend.sales.rarible import parse_activity
     from backend.sales.reports import CollectionRef
-    from backend.settings import get_settings
     from backend.workflow import outbox
     from backend.workflow.machines import ContractState
 
-    get_settings.cache_clear()
-    db.set_engine(None)
-    upgrade()
     backend = db.get_engine().dialect.name
     outbox.load_subscribers()
     with db.session_scope() as session:

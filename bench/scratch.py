@@ -4,6 +4,7 @@ the data of the database it was pointed at."""
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -43,3 +44,22 @@ def _on_server(url: str, *statements: str) -> None:
                 conn.execute(text(statement))
     finally:
         admin.dispose()
+
+
+def use_scratch_database(url: str | None, name: str, **settings: str) -> str:
+    """Point this process at a fresh, migrated scratch database (see `fresh_database`) with test settings plus
+    `settings`; returns its URL. For the benchmarks that call the services in-process."""
+    scratch = fresh_database(url, name)
+    os.environ["DATABASE_URL"] = scratch
+    os.environ.setdefault("PRIMSELL_ENV", "test")
+    os.environ.setdefault("PRIMSELL_SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghijklmnop")
+    os.environ.setdefault("PRIMSELL_DATA_DIR", tempfile.mkdtemp(prefix="primsell-bench-var-"))
+    os.environ.update(settings)
+    from backend import db
+    from backend.migrate import upgrade
+    from backend.settings import get_settings
+
+    get_settings.cache_clear()
+    db.set_engine(None)
+    upgrade()
+    return scratch
