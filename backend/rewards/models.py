@@ -300,6 +300,20 @@ class RewardPeriod(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
 
 
+class RewardPeriodSale(SQLModel, table=True):
+    """A sale whose royalty a royalty-share payout counted, and in which period: once per (reward, sale). A period
+    counts the confirmed sales since the reward's start that no earlier period counted, so a sale the ledger confirms
+    after its own period was allocated is paid in the next one, never twice and never dropped."""
+
+    __tablename__ = "reward_period_sale"
+
+    reward_id: int = Field(sa_column=Column(Integer, ForeignKey("reward.id", ondelete="CASCADE"), primary_key=True))
+    sale_id: int = Field(sa_column=Column(BigId, ForeignKey("sale.id", ondelete="CASCADE"), primary_key=True))
+    period_id: int = Field(sa_column=Column(Integer, ForeignKey("reward_period.id", ondelete="CASCADE"),
+                                            nullable=False, index=True))
+    royalty_paid: int = Field(sa_column=Column(Wei, nullable=False))  # base units, as counted
+
+
 class RewardAllocation(SQLModel, table=True):
     """One holder's share of one period: allocated in the vault by batch `batch` (its transaction `tx_id`). Unique per
     (reward, period, holder): a second runner or a restart cannot write a second share."""

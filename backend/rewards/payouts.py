@@ -4,7 +4,8 @@ For each active payout, every period whose end has passed becomes a `reward_peri
 `reward.period_due` event). Allocating a period is three steps, no network call inside a database transaction:
   1. read: the holders at the snapshot block (the chain indexer's confirmed checkpoint) from the token-owner history,
      the qualifying tokens each holds, and the amount (amount per token x tokens, or the share in basis points of
-     the royalties the sales ledger confirmed for the period's sales), split by tokens held;
+     the royalties of the sales the ledger confirmed up to the period's end that no earlier period counted: a sale
+     confirmed late is paid in the next period), split by tokens held;
   2. network: the vault's unallocated balance must cover it (else the period waits, saying why);
   3. write, in ONE transaction: every holder's share (largest remainder, summing exactly to the amount), one
      `reward_allocation` row each (unique per reward, period, holder), one `allocate` transaction per batch of
@@ -26,7 +27,7 @@ import calendar
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -57,6 +58,7 @@ from backend.rewards.models import (
     RewardClaim,
     RewardKind,
     RewardPeriod,
+    RewardPeriodSale,
     RewardVaultRow,
 )
 from backend.rewards.service import mark_in_use
@@ -155,6 +157,7 @@ class Snapshot:
     block: int
     tokens: dict[str, int]  # holder -> qualifying tokens held at `block`
     amount: int
+    sales: dict[int, int] = field(default_factory=dict)  # royalty share: {sale id: royalty paid} the amount counts
 
 
 def _wait(period_id: int, reason: str) -> None:
@@ -185,24 +188,29 @@ def _snapshot(period_id: int) -> Snapshot | str:
             return "Waiting for the chain indexer to read the collection."
         owners = owners_at(session, chain_id, collection, block)
         tokens = dict(Counter(owner for token_id, owner in owners.items() if reward.qualifies(token_id)))
+        sales: dict[int, int] = {}
         if reward.payout_mode is PayoutMode.ROYALTY_SHARE:
-            total = royalty_share_amount(session, reward, period) if tokens else 0
+            total, sales = royalty_share_amount(session, reward, period) if tokens else (0, {})
         else:
             total = (reward.amount_per_token or 0) * sum(tokens.values())
         return Snapshot(period.id, period.version, reward.id, campaign.chain, vault.id, vault.address,  # type: ignore[arg-type]
-                        reward.currency_address or "", block, tokens, total)
+                        reward.currency_address or "", block, tokens, total, sales)
 
 
-def royalty_share_amount(session: Session, reward: Reward, period: RewardPeriod) -> int:
-    """`royalty_share_bps` of the royalties the collection received in the period (floor): the royalty paid of its
-    sales the chain confirmed, sold in [starts_at, ends_at), in the payout's currency. A sale the ledger has not
-    confirmed when the period is allocated is not counted (nor in a later period)."""
+def royalty_share_amount(session: Session, reward: Reward, period: RewardPeriod) -> tuple[int, dict[int, int]]:
+    """`royalty_share_bps` of the royalties the collection received (floor), and {sale id: royalty paid} counted: the
+    sales the ledger has confirmed with a known royalty paid, in the payout's currency, sold from the reward's start
+    to the period's end, that no earlier period of this reward counted (`reward_period_sale`). A sale confirmed
+    after its own period was allocated is counted by the next one; a sale reverted after it was counted stays paid."""
     currency = reward.currency_address or ZERO_ADDRESS
-    paid = session.exec(select(Sale.royalty_paid).where(
+    counted = select(RewardPeriodSale.sale_id).where(RewardPeriodSale.reward_id == reward.id)
+    rows = session.exec(select(Sale.id, Sale.royalty_paid).where(
         Sale.campaign_id == reward.campaign_id, Sale.status == SaleStatus.CONFIRMED,
         col(Sale.royalty_paid).is_not(None), Sale.currency_address == currency,
-        Sale.sold_at >= period.starts_at, Sale.sold_at < period.ends_at)).all()
-    return sum(int(p) for p in paid) * (reward.royalty_share_bps or 0) // 10_000
+        Sale.sold_at >= period_bounds(reward, 0)[0], Sale.sold_at < period.ends_at,
+        col(Sale.id).not_in(counted))).all()
+    sales = {int(sale_id): int(paid) for sale_id, paid in rows}  # type: ignore[arg-type]
+    return sum(sales.values()) * (reward.royalty_share_bps or 0) // 10_000, sales
 
 
 def _in_flight(session: Session, vault_id: int, currency: str) -> int:
@@ -269,6 +277,10 @@ def _write_allocation(session: Session, snap: Snapshot, after_enqueue: Callable[
     assert period is not None and reward is not None
     if period.state is not PeriodState.DUE or period.version != snap.version:
         raise ConcurrentTransition("the period moved meanwhile")
+    if snap.amount > 0 and snap.sales:  # counted once per reward: a concurrent period counting one fails the insert
+        session.execute(RewardPeriodSale.__table__.insert(), [  # type: ignore[attr-defined]
+            {"reward_id": reward.id, "sale_id": sale_id, "period_id": period.id, "royalty_paid": paid}
+            for sale_id, paid in sorted(snap.sales.items())])
     holders = sorted(snap.tokens)
     common = {"snapshot_block": snap.block, "holders": len(holders), "tokens": sum(snap.tokens.values()),
               "amount": snap.amount, "vault_id": snap.vault_id, "error": "",

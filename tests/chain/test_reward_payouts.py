@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from sqlmodel import col, select
 
 from backend.chain import txmanager
@@ -27,7 +28,7 @@ from backend.db import session_scope, utcnow
 from backend.orders.models import Order
 from backend.rewards import payouts, service
 from backend.rewards.holdings import account_holder, wallet_holder
-from backend.rewards.models import RewardAllocation, RewardClaim, RewardPeriod, RewardVaultRow
+from backend.rewards.models import RewardAllocation, RewardClaim, RewardPeriod, RewardPeriodSale, RewardVaultRow
 from backend.rewards.vault import allocation_of, vault_contract, vault_deploy_pass
 from backend.workflow.machines import PeriodState, VaultState
 from backend.workflow.models import OutboxEvent, StateTransition
@@ -289,8 +290,9 @@ def test_a_royalty_share_splits_the_periods_royalties_by_tokens_held_to_the_wei(
         for n, (days, royalty, status, currency) in enumerate((
                 (1, 1003, SaleStatus.CONFIRMED, ZERO), (6, 1000, SaleStatus.CONFIRMED, ZERO),
                 (-1, 10**6, SaleStatus.CONFIRMED, ZERO),  # before the period
-                (8, 10**6, SaleStatus.CONFIRMED, ZERO),  # after it
-                (2, 10**6, SaleStatus.UNVERIFIED, ZERO), (3, 10**6, SaleStatus.CONFIRMED, bob.address))):
+                (8, 2000, SaleStatus.CONFIRMED, ZERO),  # after it: the next period's
+                (2, 4000, SaleStatus.UNVERIFIED, ZERO),  # confirmed only after the period is allocated
+                (3, 10**6, SaleStatus.CONFIRMED, bob.address))):
             session.add(Sale(chain_id=anvil.w3.eth.chain_id, tx_hash=f"0x{n:064x}", collection=collection.address,
                              token_id=1, log_index=n, log_index_key=n, campaign_id=campaign.id,
                              brand_id=campaign.brand_id, price=10**6, currency_address=currency, currency_symbol="X",
@@ -305,4 +307,23 @@ def test_a_royalty_share_splits_the_periods_royalties_by_tokens_held_to_the_wei(
     assert {h: a for h, (a, _, _) in shares(first.id).items()} == {  # type: ignore[arg-type]
         alice.address: 500, bob.address: 167, custodial: 334}
     for holder, amount in ((alice.address, 500), (bob.address, 167), (custodial, 334)):
+        assert allocation_of(anvil.w3, vault().address, "", holder) == amount  # type: ignore[union-attr]
+
+    # The sale confirmed late is paid by the next period, with that period's own sale; the first two are not
+    # counted again: (4000 + 2000) x 50 % = 3000 over the same 3 : 1 : 2 tokens.
+    late = "0x" + f"{4:064x}"
+    with session_scope() as session:
+        session.execute(update(Sale).where(col(Sale.tx_hash) == late).values(status=SaleStatus.CONFIRMED))
+    assert payouts.distributor_pass(now=start + timedelta(days=14, seconds=1)).allocating == 1
+    run_until(lambda: period(1).state is PeriodState.ALLOCATED)
+    second = period(1)
+    assert second.amount == 3000
+    assert {h: a for h, (a, _, _) in shares(second.id).items()} == {  # type: ignore[arg-type]
+        alice.address: 1500, bob.address: 500, custodial: 1000}
+    with session_scope() as session:
+        counted = session.exec(select(Sale.tx_hash, RewardPeriodSale.period_id, RewardPeriodSale.royalty_paid)
+                               .join(Sale, col(Sale.id) == RewardPeriodSale.sale_id)).all()
+    assert sorted(counted) == sorted([(f"0x{0:064x}", first.id, 1003), (f"0x{1:064x}", first.id, 1000),
+                                      (f"0x{3:064x}", second.id, 2000), (late, second.id, 4000)])
+    for holder, amount in ((alice.address, 2000), (bob.address, 667), (custodial, 1334)):
         assert allocation_of(anvil.w3, vault().address, "", holder) == amount  # type: ignore[union-attr]
