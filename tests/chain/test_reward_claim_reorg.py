@@ -37,6 +37,23 @@ def send(w3: Any, raw: bytes) -> Any:
     return receipt
 
 
+def allocated_week(admin: Any, campaign_id: int) -> tuple[int, str]:
+    """A weekly payout of A per token, its vault funded with 6 A and its first week allocated (Alice 3 A, Bob A, the
+    custodial account 2 A), the claim reader past the allocation's blocks: (reward id, vault address)."""
+    start = utcnow() - timedelta(days=10)
+    reward = service.define_reward(admin, campaign_id, {
+        "kind": "payout", "title": "Weekly ETH", "payout_mode": "fixed_per_token", "amount_per_token": str(A),
+        "currency_address": "", "payout_period": "week", "starts_at": start.isoformat()})
+    run_until(lambda: vault().state is VaultState.DEPLOYED)  # type: ignore[union-attr]
+    fund = payouts.fund_vault(admin, reward.id, 6 * A, "fund")  # type: ignore[arg-type]
+    run_until(tx_done(fund.id))  # type: ignore[arg-type]
+    index_pass(CHAIN)
+    assert payouts.distributor_pass(now=start + timedelta(days=7, seconds=1)).allocating == 1
+    run_until(lambda: period(0).state is PeriodState.ALLOCATED)
+    assert payouts.sync_claims(CHAIN) == 0
+    return reward.id, vault().address  # type: ignore[return-value, union-attr]
+
+
 def claimed_totals(admin: Any, reward_id: int) -> tuple[int, int]:
     [view] = payouts.list_periods(admin, reward_id)
     return view.claimed, view.unclaimed
@@ -44,22 +61,10 @@ def claimed_totals(admin: Any, reward_id: int) -> tuple[int, int]:
 
 def test_a_claim_that_leaves_the_chain_is_unclaimed_and_one_mined_again_counts_once(
         anvil: ChainUnderTest, people: People, shop) -> None:  # type: ignore[no-untyped-def]
-    campaign, _collection, alice, bob, custodial = shop
+    campaign, _collection, alice, bob, _custodial = shop
     w3, admin = anvil.w3, people.brand_admin
-    start = utcnow() - timedelta(days=10)
-    reward = service.define_reward(admin, campaign.id, {
-        "kind": "payout", "title": "Weekly ETH", "payout_mode": "fixed_per_token", "amount_per_token": str(A),
-        "currency_address": "", "payout_period": "week", "starts_at": start.isoformat()})
-    run_until(lambda: vault().state is VaultState.DEPLOYED)  # type: ignore[union-attr]
-    address = vault().address  # type: ignore[union-attr]
-    fund = payouts.fund_vault(admin, reward.id, 6 * A, "fund")  # type: ignore[arg-type]
-    run_until(tx_done(fund.id))  # type: ignore[arg-type]
-    index_pass(CHAIN)
-    week1 = start + timedelta(days=7, seconds=1)
-    assert payouts.distributor_pass(now=week1).allocating == 1
-    run_until(lambda: period(0).state is PeriodState.ALLOCATED)
-    assert payouts.sync_claims(CHAIN) == 0  # the claim reader has passed the allocation's blocks
-    assert claimed_totals(admin, reward.id) == (0, 6 * A)  # type: ignore[arg-type]
+    reward_id, address = allocated_week(admin, campaign.id)
+    assert claimed_totals(admin, reward_id) == (0, 6 * A)
 
     # Alice (3 tokens) and Bob (1) claim; the reader counts both.
     snapshot = anvil.rpc("evm_snapshot")
@@ -68,7 +73,7 @@ def test_a_claim_that_leaves_the_chain_is_unclaimed_and_one_mined_again_counts_o
     bob_receipt = send(w3, bob_raw)
     anvil.mine(2)
     assert payouts.sync_claims(CHAIN) == 2
-    assert claimed_totals(admin, reward.id) == (4 * A, 2 * A)  # type: ignore[arg-type]
+    assert claimed_totals(admin, reward_id) == (4 * A, 2 * A)
     assert payouts.claimable(wallet_holder(bob.address)) == []
 
     # The chain drops both claims' blocks; on the longer branch that wins, only Alice's claim is mined again (the same
@@ -83,7 +88,7 @@ def test_a_claim_that_leaves_the_chain_is_unclaimed_and_one_mined_again_counts_o
 
     assert payouts.sync_claims(CHAIN) == 1  # the rewind, then Alice's claim read again from its new block
     assert payouts.sync_claims(CHAIN) == 0  # counted once
-    assert claimed_totals(admin, reward.id) == (3 * A, 3 * A)  # type: ignore[arg-type]
+    assert claimed_totals(admin, reward_id) == (3 * A, 3 * A)  # unclaimed: Bob's A and the custodial account's 2 A
     [bobs] = payouts.claimable(wallet_holder(bob.address))
     assert bobs.amount == A
     assert payouts.claimable(wallet_holder(alice.address)) == []
@@ -107,4 +112,40 @@ def test_a_claim_that_leaves_the_chain_is_unclaimed_and_one_mined_again_counts_o
                                                                           (bob.address, str(A))])
     assert {e["tx_hash"] for e in reverted} == {"0x" + bytes(first["transactionHash"]).hex(),
                                                 "0x" + bytes(bob_receipt["transactionHash"]).hex()}
-    assert custodial  # the custodial account never claimed: its share stays unclaimed throughout
+
+
+def test_a_claim_whose_block_leaves_the_chain_and_comes_back_is_claimed_reverted_and_claimed_again(
+        anvil: ChainUnderTest, people: People, shop) -> None:  # type: ignore[no-untyped-def]
+    campaign, _collection, alice, _bob, _custodial = shop
+    w3, admin = anvil.w3, people.brand_admin
+    reward_id, address = allocated_week(admin, campaign.id)
+
+    # Branch A: Alice's claim, in a block whose timestamp the test chose (to mine the very same block again later).
+    snapshot = anvil.rpc("evm_snapshot")
+    raw = signed_claim(w3, alice, address)  # type: ignore[arg-type]
+    moment = int(w3.eth.get_block("latest")["timestamp"]) + 20
+    anvil.rpc("evm_setNextBlockTimestamp", [moment])
+    first = send(w3, raw)
+    anvil.mine(1)
+    assert payouts.sync_claims(CHAIN) == 1
+    base_fee = w3.eth.get_block(first["blockNumber"])["baseFeePerGas"]
+
+    # Branch B, longer, without it: the claim is reverted.
+    assert anvil.rpc("evm_revert", [snapshot]) is True
+    snapshot = anvil.rpc("evm_snapshot")
+    anvil.mine(4)
+    assert payouts.sync_claims(CHAIN) == 0
+    assert claimed_totals(admin, reward_id) == (0, 6 * A)
+
+    # Branch A again, longer still: the same block (same parent, transaction, timestamp and base fee: the same hash).
+    assert anvil.rpc("evm_revert", [snapshot]) is True
+    anvil.rpc("evm_setNextBlockTimestamp", [moment])
+    anvil.rpc("anvil_setNextBlockBaseFeePerGas", [hex(base_fee)])
+    again = send(w3, raw)
+    assert again["blockHash"] == first["blockHash"]
+    anvil.mine(6)
+    assert payouts.sync_claims(CHAIN) == 1
+    assert claimed_totals(admin, reward_id) == (3 * A, 3 * A)
+    block_hash = "0x" + bytes(first["blockHash"]).hex()
+    assert [e["block_hash"] for e in topics("reward.claimed")] == [block_hash, block_hash]
+    assert [e["block_hash"] for e in topics("reward.claim_reverted")] == [block_hash]
