@@ -10,7 +10,9 @@ tokens in the indexer's token-owner table. Each client signs in once through the
 
 Figures: redeems_per_s = accepted redemptions / wall time of the whole load; p99_ms over every request (replays
 included); double_redeems = replayed codes the server accepted + redemption rows beyond one per token (both must be
-0); missed (on the line before the last) = distinct codes not redeemed.
+0); missed (on the line before the last) = distinct codes not redeemed. cpu_us_per_redeem (before those) = CPU time
+(user + system, from /proc) over the load per accepted redemption: of the web server's processes, of this database's
+PostgreSQL backends (0 on SQLite) and of this client process, as load-independent figures on a shared machine.
 Last line: redeems_per_s=<n> p99_ms=<n> double_redeems=<n>
 """
 
@@ -137,8 +139,72 @@ def schedule(batch: list[str], replay_share: float, rng: random.Random) -> list[
     return order
 
 
-async def load(url: str, emails: list[str], work: list[tuple[str, bool]]) -> tuple[list[float], dict[str, int],
-                                                                                 int, float]:
+def _cpu_ticks(pid: int) -> int:
+    """utime + stime of a process (all its threads), in clock ticks; 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [root], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _backends(include_own: bool = False) -> list[int]:
+    """This database's PostgreSQL backends, but the one that asks unless `include_own` (none on SQLite)."""
+    from sqlalchemy import text
+
+    from backend.db import get_engine, is_postgresql
+
+    if not is_postgresql():
+        return []
+    with get_engine().connect() as conn:
+        return list(conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                      "AND (:own OR pid <> pg_backend_pid())"), {"own": include_own}).scalars())
+
+
+def _machine_busy_ticks() -> int:
+    """Every CPU's busy time so far (all processes, this run's and others'), in clock ticks."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(values) - values[3] - values[4]  # less idle and iowait
+
+
+def cpu_sample(server_pid: int, *, own_backend: bool = False) -> dict[str, dict[int, int]]:
+    """{"web": {pid: ticks}, "db": ..., "client": ..., "machine": {0: ticks}} now."""
+    return {"web": {p: _cpu_ticks(p) for p in _descendants(server_pid)},
+            "db": {p: _cpu_ticks(p) for p in _backends(own_backend)}, "client": {os.getpid(): _cpu_ticks(os.getpid())},
+            "machine": {0: _machine_busy_ticks()}}
+
+
+def cpu_used_us(before: dict[str, dict[int, int]], after: dict[str, dict[int, int]]) -> dict[str, float]:
+    """CPU µs per group between two samples (a process born in between counts from 0); "others" is what the rest
+    of the machine used meanwhile (other people's work on a shared machine), "machine" removed."""
+    tick_us = 1e6 / os.sysconf("SC_CLK_TCK")
+    used = {group: sum(ticks - before[group].get(pid, 0) for pid, ticks in after[group].items()) * tick_us
+            for group in after}
+    machine = used.pop("machine", None)
+    if machine is not None:
+        used["others"] = max(0.0, machine - sum(used.values()))
+    return used
+
+
+async def load(url: str, emails: list[str], work: list[tuple[str, bool]], server_pid: int | None = None
+               ) -> tuple[list[float], dict[str, int], int, float, dict[str, float]]:
     """One asyncio loop with aiohttp (as bench/webhooks.py: a thread per client would compete for the GIL with
     the server measured on the same two cores), one connection per staff client."""
     import json
@@ -175,10 +241,12 @@ async def load(url: str, emails: list[str], work: list[tuple[str, bool]]) -> tup
                 if replay and status == "redeemed":
                     replay_accepted += 1
 
+        cpu_before = cpu_sample(server_pid) if server_pid else {}
         began = time.perf_counter()
         await asyncio.gather(*(staff(token) for token in tokens))
         elapsed = time.perf_counter() - began
-    return latencies, outcomes, replay_accepted, elapsed
+        cpu = cpu_used_us(cpu_before, cpu_sample(server_pid)) if server_pid else {}
+    return latencies, outcomes, replay_accepted, elapsed, cpu
 
 
 def count_rows() -> tuple[int, int]:
@@ -212,7 +280,8 @@ def main() -> None:
         work = schedule(batch, args.replays, random.Random(args.seed))
         print(f"{args.n} codes + {len(work) - args.n} replays, {args.concurrency} staff clients, "
               f"{args.workers} worker(s), {os.environ['DATABASE_URL'].split(':', 1)[0]}", flush=True)
-        latencies, outcomes, replay_accepted, elapsed = asyncio.run(load(url, emails, work))
+        latencies, outcomes, replay_accepted, elapsed, cpu = asyncio.run(
+            load(url, emails, work, system.children[0].pid))
         system.check_alive()
         rows, tokens = count_rows()
         latencies.sort()
@@ -220,6 +289,12 @@ def main() -> None:
         p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
         redeemed = outcomes.get("redeemed", 0)
         double = replay_accepted + (rows - tokens)
+        if cpu:
+            per = max(1, redeemed)
+            others = cpu.pop("others")
+            print("cpu_us_per_redeem " + " ".join(f"{group}={used / per:.0f}" for group, used in cpu.items())
+                  + f" total={sum(cpu.values()) / per:.0f} (other processes on the machine meanwhile: "
+                  f"{others / 1e6 / elapsed:.2f} cores)")
         print(f"requests={len(latencies)} elapsed_s={elapsed:.1f} p50_ms={p50:.1f} outcomes="
               + ",".join(f"{k}:{v}" for k, v in sorted(outcomes.items())))
         print(f"redemption_rows={rows} tokens_redeemed={tokens} missed={args.n - tokens}")

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
 
 from backend.api.errors import UnsupportedMediaType
 from backend.auth.acl import Actor
@@ -103,9 +104,15 @@ def current_actor(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Actor:
     """The caller behind `Authorization: Bearer <access token>`, counted against the per-account API limit."""
-    if credentials is None or not credentials.credentials:
+    return bearer_actor(credentials.credentials if credentials is not None else None)
+
+
+def bearer_actor(token: str | None, *, session: Session | None = None) -> Actor:
+    """`current_actor` for a bearer token's credentials (None: none sent), read in `session`'s transaction when
+    given (the redeem fast path's one transaction per scan)."""
+    if not token:
         raise NotAuthenticated("Sign in to continue: send Authorization: Bearer <access token>.")
-    actor = authenticate_access_token(credentials.credentials)
+    actor = authenticate_access_token(token, session=session)
     get_rate_limiter().hit(get_settings().api_rate_per_account, f"api:acct:{actor.user_id}")
     return actor
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 from backend.auth.acl import Actor, Role
@@ -223,22 +224,35 @@ def revoke_session(session_id: str, reason: str = "signed_out") -> None:
         _revoke(session, session_id, reason)
 
 
-def authenticate_access_token(token: str) -> Actor:
-    """Resolve a bearer token to an Actor; a revoked session or deactivated user is refused at once."""
+def authenticate_access_token(token: str, *, session: Session | None = None) -> Actor:
+    """Resolve a bearer token to an Actor as it is now; a revoked session or deactivated user is refused at once.
+    One query (session, user and accepted memberships), in `session`'s transaction when given (the token is checked
+    before that transaction begins), else in one of its own."""
     claims = decode_access_token(token, secret=get_settings().require_secret("secret_key"))
-    with session_scope() as session:
-        auth_session = session.get(AuthSession, claims.session_id)
-        user = session.get(User, claims.user_id)
-        if (
-            auth_session is None
-            or auth_session.kind != API
-            or auth_session.revoked_at is not None
-            or auth_session.user_id != claims.user_id
-            or user is None
-            or not user.is_active
-        ):
-            raise NotAuthenticated("Your session has ended. Sign in again.")
-        return load_actor(session, user, auth_session.id)
+    if session is not None:
+        return _api_actor(session, claims.session_id, claims.user_id)
+    with session_scope() as own:
+        return _api_actor(own, claims.session_id, claims.user_id)
+
+
+# An access token's session, its user and the user's accepted memberships (one row each; one row with no membership).
+_API_ACTOR = (
+    sa_select(AuthSession.kind, AuthSession.revoked_at, User.email, User.is_active, Membership.brand_id,
+              Membership.role)
+    .select_from(AuthSession)
+    .join(User, User.id == AuthSession.user_id)  # type: ignore[arg-type]
+    .outerjoin(Membership, (Membership.user_id == User.id)  # type: ignore[arg-type]
+               & Membership.accepted_at.is_not(None))  # type: ignore[union-attr]
+    .where(AuthSession.id == bindparam("session_id"), AuthSession.user_id == bindparam("user_id"))
+)
+
+
+def _api_actor(session: Session, session_id: str, user_id: int) -> Actor:
+    rows = session.connection().execute(_API_ACTOR, {"session_id": session_id, "user_id": user_id}).all()
+    if not rows or rows[0].kind != API or rows[0].revoked_at is not None or not rows[0].is_active:
+        raise NotAuthenticated("Your session has ended. Sign in again.")
+    return Actor(user_id=user_id, email=rows[0].email,
+                 roles={row.brand_id: Role(row.role) for row in rows if row.role is not None}, session_id=session_id)
 
 
 # --- Web sessions (HttpOnly cookie) -------------------------------------------------------------

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 import jwt
 
@@ -54,7 +56,19 @@ def issue_access_token(user_id: int, session_id: str, *, secret: str, ttl_s: int
 
 
 def decode_access_token(token: str, *, secret: str) -> AccessClaims:
-    """Verify signature, expiry, issuer, audience and type; any failure is one generic 401."""
+    """Verify signature, expiry, issuer, audience and type; any failure is one generic 401.
+
+    A token that verified once is remembered with its claims (the same string under the same secret verifies the
+    same way again; only time changes): its expiry is checked on every use. Failures are not remembered. Whether its
+    session is live and what its user may do is the caller's to read, every time (authenticate_access_token)."""
+    claims = _verified_access_token(token, secret)
+    if claims.expires_at.timestamp() <= time.time():  # as PyJWT: expired from `exp` on
+        raise NotAuthenticated("Your session has expired. Sign in again.")
+    return claims
+
+
+@lru_cache(maxsize=4096)
+def _verified_access_token(token: str, secret: str) -> AccessClaims:
     try:
         claims = jwt.decode(
             token,

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from eth_utils import to_checksum_address
-from sqlalchemy import bindparam, select
+from sqlalchemy import Exists, bindparam, exists, select
 from sqlmodel import Session
 
 from backend.campaigns.models import Campaign
@@ -77,6 +78,12 @@ def holds(session: Session, campaign_id: int, token_id: int, owner: str) -> bool
     token_owner's (campaign_id, owner) index rather than over every token of the campaign.)"""
     return session.connection().execute(_HOLDS, {"campaign_id": campaign_id, "token_id": token_id,
                                     "owner": owner}).first() is not None
+
+
+def holds_clause(campaign_id: Any) -> Exists:
+    """`holds` as an EXISTS for a statement of its caller's (bind parameters `token_id` and `owner`)."""
+    return exists().where(TokenOwner.campaign_id == campaign_id, TokenOwner.owner == bindparam("owner"),
+                          TokenOwner.token_id == bindparam("token_id"))
 
 
 _HOLDS = select(TokenOwner.token_id).where(TokenOwner.campaign_id == bindparam("campaign_id"),

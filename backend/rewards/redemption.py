@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import and_, bindparam, case, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -29,7 +30,7 @@ from backend.db import session_scope, utcnow
 from backend.errors import Conflict, NotFound
 from backend.rewards import codes, gates
 from backend.rewards.gates import KycRequired
-from backend.rewards.holdings import HeldToken, Holder, held_tokens, holds
+from backend.rewards.holdings import HeldToken, Holder, held_tokens, holds, holds_clause
 from backend.rewards.models import (
     AttemptOutcome,
     PerkChannel,
@@ -318,9 +319,24 @@ _PERIOD_USES = select(*_USE_COLUMNS).where(
     RewardRedemption.reward_id == bindparam("reward_id"), RewardRedemption.token_id == bindparam("token_id"),
     RewardRedemption.period_key == bindparam("period_key")).order_by(RewardRedemption.id)  # type: ignore[arg-type]
 _BY_NONCE = select(*_USE_COLUMNS).where(RewardRedemption.code_nonce == bindparam("nonce"))
-_SCANNED_REWARD = (select(Reward, Campaign.name, Campaign.image_url, Campaign.logo_url, Brand.logo_url)
-                   .join(Campaign, Campaign.id == Reward.campaign_id).join(Brand, Brand.id == Reward.brand_id)
-                   .where(Reward.id == bindparam("reward_id")))
+# What a scan reads, in one statement: the reward's rules and what staff are shown, its campaign's and brand's images,
+# whether the code's holder holds the token now, and the token's uses of the reward in the current period (one row
+# per use, oldest first; one row with the use columns NULL when there is none).
+_RULES = (Reward.id, Reward.campaign_id, Reward.brand_id, Reward.title, Reward.description, Reward.image_url,
+          Reward.starts_at, Reward.ends_at, Reward.token_ranges, Reward.requires_kyc, Reward.channel,
+          Reward.use_period, Reward.uses_per_period, Reward.locations, Reward.state, Reward.first_used_at)
+_SCAN = (select(*_RULES, Campaign.name.label("campaign_name"),  # type: ignore[attr-defined]
+                func.coalesce(func.nullif(Campaign.image_url, ""), func.nullif(Campaign.logo_url, ""),
+                              Brand.logo_url, "").label("token_image_url"),
+                holds_clause(Reward.campaign_id).label("held"),  # type: ignore[arg-type]
+                *(column.label(f"use_{column.key}") for column in _USE_COLUMNS))
+         .join(Campaign, Campaign.id == Reward.campaign_id).join(Brand, Brand.id == Reward.brand_id)
+         .outerjoin(RewardRedemption, and_(
+             RewardRedemption.reward_id == Reward.id, RewardRedemption.token_id == bindparam("token_id"),
+             RewardRedemption.period_key == case(
+                 *((Reward.use_period == period, bindparam(f"{period.value}_key")) for period in UsePeriod))))
+         .where(Reward.id == bindparam("reward_id"))
+         .order_by(RewardRedemption.id))  # type: ignore[arg-type]
 _INSERT_USE = {name: dialect_insert(RewardRedemption).on_conflict_do_nothing().returning(RewardRedemption.id)
                for name, dialect_insert in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))}
 
@@ -378,93 +394,160 @@ def _by_nonce(session: Session, nonce: str) -> Any:
     return session.connection().execute(_BY_NONCE, {"nonce": nonce}).first()
 
 
-def scan_code(actor: Actor, text: str, *, location: str = "", confirm: bool = True) -> ScanResult:
+@dataclass(frozen=True)
+class _ScannedRules:
+    """The scanned reward as the scan read it (a plain row, not an ORM object: the counter's hot path)."""
+
+    id: int
+    campaign_id: int
+    brand_id: int
+    title: str
+    description: str
+    image_url: str
+    starts_at: datetime | None
+    ends_at: datetime | None
+    token_ranges: list[Any]
+    requires_kyc: bool
+    channel: PerkChannel
+    use_period: UsePeriod
+    uses_per_period: int
+    locations: list[Any]
+    state: RewardState
+    first_used_at: datetime | None
+
+    def qualifies(self, token_id: int) -> bool:
+        return Reward.qualifies(self, token_id)  # type: ignore[arg-type]
+
+    def window_state(self, now: datetime) -> str:
+        return Reward.window_state(self, now)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class _Use:
+    id: int
+    code_nonce: str | None
+    staff_user_id: int | None
+    location: str
+    created_at: datetime
+    channel: RedemptionChannel
+
+
+def _read_scan(session: Session, code: codes.RewardCode, now: datetime
+               ) -> tuple[_ScannedRules, str, str, bool, list[_Use]] | None:
+    """(rules, campaign name, token image, held, the period's uses) for a code, or None when its reward is unknown."""
+    rows = session.connection().execute(_SCAN, {
+        "reward_id": code.reward_id, "token_id": code.token_id, "owner": code.holder,
+        **{f"{period.value}_key": period_key(period, now) for period in UsePeriod}}).all()
+    if not rows:
+        return None
+    first = rows[0]
+    rules = _ScannedRules(*first[:len(_RULES)])
+    uses = [_Use(*row[-len(_USE_COLUMNS):]) for row in rows if row.use_id is not None]
+    return rules, first.campaign_name, first.token_image_url, bool(first.held), uses
+
+
+def scan_code(actor: Actor | None, text: str, *, location: str = "", confirm: bool = True) -> ScanResult:
     """Staff scanned (or typed) a holder's code. With `confirm` False only check it and show what it is for; with
     True redeem one use. Refusals are answers, not errors (each is recorded as an attempt); only a caller who is
     not signed in gets an error."""
-    actor = signed_in(actor)
+    signed_in(actor)
+    return scan_as(lambda _session: actor, text, location=location, confirm=confirm)  # type: ignore[return-value]
+
+
+def scan_as(who: Callable[[Session], Actor | None], text: str, *, location: str = "",
+            confirm: bool = True) -> ScanResult:
+    """`scan_code` for the actor `who` finds in the scan's own transaction (the API's redeem: the bearer's actor as
+    it is now, read with the scan in one transaction). The code's signature is checked before that transaction."""
     location = " ".join(location.split())[:120]
+    try:
+        code: codes.RewardCode | None = codes.decode(text)
+    except codes.BadCode:
+        code = None
+    with session_scope() as session:
+        actor = signed_in(who(session))
+        return _scan(session, actor, code, location, confirm)
+
+
+def _scan(session: Session, actor: Actor, code: codes.RewardCode | None, location: str,
+          confirm: bool) -> ScanResult:
     now = utcnow()
     scanner_brand = actor.brand_ids[0] if len(actor.brand_ids) == 1 else None
-    with session_scope() as session:
-        def refuse(reason: Refusal, message: str, reward: Reward | None = None,
-                   shown: dict[str, object] | None = None) -> ScanResult:
-            shown = shown or {}
-            _record_attempt(session, reward, shown.get("token_id"), actor, location,  # type: ignore[arg-type]
-                            AttemptOutcome.REFUSED, reason, message, None, scanner_brand_id=scanner_brand)
-            return ScanResult("refused", reason.value, message, location=location, **shown)  # type: ignore[arg-type]
 
-        try:
-            code = codes.decode(text)
-        except codes.BadCode:
-            return refuse(Refusal.INVALID, "This is not a valid reward code: it may have been altered or mistyped.")
-        found = session.execute(_SCANNED_REWARD, {"reward_id": code.reward_id}).first()
-        if found is None:
-            return refuse(Refusal.INVALID, "This code names no reward we know.")
-        reward, campaign_name, campaign_image, campaign_logo, brand_logo = found
-        if not actor.can(Permission.REWARD_REDEEM, reward.brand_id):
-            # Another brand's reward: say nothing about it, and keep the attempt out of that brand's statistics.
-            return refuse(Refusal.FOREIGN_BRAND, "This code is for another brand's reward: it cannot be redeemed here.")
-        key = period_key(reward.use_period, now)
-        uses = _period_uses(session, reward.id, code.token_id, key)  # type: ignore[arg-type]
-        used = len(uses)
-        shown = {
-            "reward_id": reward.id, "reward_title": reward.title, "reward_description": reward.description,
-            "reward_image_url": reward.image_url, "campaign_name": campaign_name, "token_id": code.token_id,
-            "token_image_url": campaign_image or campaign_logo or brand_logo or "", "holder": code.holder,
-            "uses_left": max(0, reward.uses_per_period - used), "uses_per_period": reward.uses_per_period,
-            "use_period": reward.use_period.value, "locations": list(reward.locations),
-        }
+    def refuse(reason: Refusal, message: str, reward: _ScannedRules | None = None,
+               shown: dict[str, object] | None = None) -> ScanResult:
+        shown = shown or {}
+        _record_attempt(session, reward, shown.get("token_id"), actor, location,  # type: ignore[arg-type]
+                        AttemptOutcome.REFUSED, reason, message, None, scanner_brand_id=scanner_brand)
+        return ScanResult("refused", reason.value, message, location=location, **shown)  # type: ignore[arg-type]
 
-        def refuse_shown(reason: Refusal, message: str) -> ScanResult:
-            return refuse(reason, message, reward, shown)
+    if code is None:
+        return refuse(Refusal.INVALID, "This is not a valid reward code: it may have been altered or mistyped.")
+    found = _read_scan(session, code, now)
+    if found is None:
+        return refuse(Refusal.INVALID, "This code names no reward we know.")
+    reward, campaign_name, token_image_url, held, uses = found
+    if not actor.can(Permission.REWARD_REDEEM, reward.brand_id):
+        # Another brand's reward: say nothing about it, and keep the attempt out of that brand's statistics.
+        return refuse(Refusal.FOREIGN_BRAND, "This code is for another brand's reward: it cannot be redeemed here.")
+    key = period_key(reward.use_period, now)
+    used = len(uses)
+    shown = {
+        "reward_id": reward.id, "reward_title": reward.title, "reward_description": reward.description,
+        "reward_image_url": reward.image_url, "campaign_name": campaign_name, "token_id": code.token_id,
+        "token_image_url": token_image_url, "holder": code.holder,
+        "uses_left": max(0, reward.uses_per_period - used), "uses_per_period": reward.uses_per_period,
+        "use_period": reward.use_period.value, "locations": list(reward.locations),
+    }
 
-        previous = next((u for u in uses if u.code_nonce == code.nonce), None)
-        if previous is None and not confirm:  # only a look: say so if the code was used in an earlier period
-            previous = _by_nonce(session, code.nonce)
-        if previous is not None:
-            return refuse_shown(Refusal.ALREADY_REDEEMED, _used_message(session, reward, previous, now, this_code=True))
-        if code.expires_at + get_settings().reward_qr_grace_s < now.timestamp():
-            expired = datetime.fromtimestamp(code.expires_at, UTC)
-            return refuse_shown(Refusal.EXPIRED, f"This code expired {_when(expired, now)}: ask the holder to show "
-                                                 "a fresh one (it refreshes on their screen).")
-        if reward.state is RewardState.ENDED:
-            return refuse_shown(Refusal.ENDED, "This perk has ended.")
-        window = reward.window_state(now)
-        if window == "not_started":
-            return refuse_shown(Refusal.INVALID_TIME, f"This perk starts on {reward.starts_at:%d %b %Y %H:%M} UTC.")
-        if window == "over":
-            return refuse_shown(Refusal.INVALID_TIME, f"This perk ended on {reward.ends_at:%d %b %Y %H:%M} UTC.")
-        if reward.channel is PerkChannel.ONLINE:
-            return refuse_shown(Refusal.LOCATION, "This perk is redeemed online, not at the counter.")
-        if reward.locations:
-            if not location:
-                return refuse_shown(Refusal.LOCATION, "Choose the location you are redeeming at.")
-            if location.lower() not in {name.lower() for name in reward.locations}:
-                return refuse_shown(Refusal.LOCATION, f"This perk is not redeemable at {location} (only at "
-                                                      f"{', '.join(reward.locations)}).")
-        if not reward.qualifies(code.token_id):
-            return refuse_shown(Refusal.NOT_QUALIFYING, f"Token #{code.token_id} does not carry this perk.")
-        if not holds(session, reward.campaign_id, code.token_id, code.holder):
-            return refuse_shown(Refusal.NOT_HOLDER, f"Token #{code.token_id} no longer belongs to whoever showed this "
-                                                    "code: ask the current holder for theirs.")
-        try:
-            gates.check_reward_kyc(code.holder, reward, session=session)
-        except KycRequired as exc:
-            return refuse_shown(Refusal.KYC_REQUIRED, exc.message)
-        if used >= reward.uses_per_period:
-            return refuse_shown(Refusal.ALREADY_REDEEMED, _used_message(session, reward, uses[-1], now))
-        if not confirm:
-            return ScanResult("valid", message="Valid: confirm to redeem one use.", location=location, **shown)  # type: ignore[arg-type]
-        redemption = _take_use(session, reward, code.token_id, code.holder, now, channel=RedemptionChannel.QR,
-                               used=used, code_nonce=code.nonce, actor=actor, location=location)
-        if redemption is None:
-            previous = _by_nonce(session, code.nonce)
-            message = (_used_message(session, reward, previous, now, this_code=True) if previous is not None else
-                       _used_message(session, reward, _last_use(session, reward.id, code.token_id, key), now))  # type: ignore[arg-type]
-            return refuse_shown(Refusal.ALREADY_REDEEMED, message)
-        _record_attempt(session, reward, code.token_id, actor, location, AttemptOutcome.ACCEPTED, None,
-                        "Redeemed.", redemption.id, scanner_brand_id=scanner_brand)
-        left = max(0, reward.uses_per_period - redemption.use_no)
-        return ScanResult("redeemed", message=f"Redeemed: {reward.title} for token #{code.token_id}.",
-                          redemption_id=redemption.id, at=now, location=location, **(shown | {"uses_left": left}))  # type: ignore[arg-type]
+    def refuse_shown(reason: Refusal, message: str) -> ScanResult:
+        return refuse(reason, message, reward, shown)
+
+    previous = next((u for u in uses if u.code_nonce == code.nonce), None)
+    if previous is None and not confirm:  # only a look: say so if the code was used in an earlier period
+        previous = _by_nonce(session, code.nonce)
+    if previous is not None:
+        return refuse_shown(Refusal.ALREADY_REDEEMED, _used_message(session, reward, previous, now, this_code=True))  # type: ignore[arg-type]
+    if code.expires_at + get_settings().reward_qr_grace_s < now.timestamp():
+        expired = datetime.fromtimestamp(code.expires_at, UTC)
+        return refuse_shown(Refusal.EXPIRED, f"This code expired {_when(expired, now)}: ask the holder to show "
+                                             "a fresh one (it refreshes on their screen).")
+    if reward.state is RewardState.ENDED:
+        return refuse_shown(Refusal.ENDED, "This perk has ended.")
+    window = reward.window_state(now)
+    if window == "not_started":
+        return refuse_shown(Refusal.INVALID_TIME, f"This perk starts on {reward.starts_at:%d %b %Y %H:%M} UTC.")
+    if window == "over":
+        return refuse_shown(Refusal.INVALID_TIME, f"This perk ended on {reward.ends_at:%d %b %Y %H:%M} UTC.")
+    if reward.channel is PerkChannel.ONLINE:
+        return refuse_shown(Refusal.LOCATION, "This perk is redeemed online, not at the counter.")
+    if reward.locations:
+        if not location:
+            return refuse_shown(Refusal.LOCATION, "Choose the location you are redeeming at.")
+        if location.lower() not in {name.lower() for name in reward.locations}:
+            return refuse_shown(Refusal.LOCATION, f"This perk is not redeemable at {location} (only at "
+                                                  f"{', '.join(reward.locations)}).")
+    if not reward.qualifies(code.token_id):
+        return refuse_shown(Refusal.NOT_QUALIFYING, f"Token #{code.token_id} does not carry this perk.")
+    if not held:
+        return refuse_shown(Refusal.NOT_HOLDER, f"Token #{code.token_id} no longer belongs to whoever showed this "
+                                                "code: ask the current holder for theirs.")
+    try:
+        gates.check_reward_kyc(code.holder, reward, session=session)
+    except KycRequired as exc:
+        return refuse_shown(Refusal.KYC_REQUIRED, exc.message)
+    if used >= reward.uses_per_period:
+        return refuse_shown(Refusal.ALREADY_REDEEMED, _used_message(session, reward, uses[-1], now))  # type: ignore[arg-type]
+    if not confirm:
+        return ScanResult("valid", message="Valid: confirm to redeem one use.", location=location, **shown)  # type: ignore[arg-type]
+    redemption = _take_use(session, reward, code.token_id, code.holder, now, channel=RedemptionChannel.QR,  # type: ignore[arg-type]
+                           used=used, code_nonce=code.nonce, actor=actor, location=location)
+    if redemption is None:
+        previous = _by_nonce(session, code.nonce)
+        message = (_used_message(session, reward, previous, now, this_code=True) if previous is not None else  # type: ignore[arg-type]
+                   _used_message(session, reward, _last_use(session, reward.id, code.token_id, key), now))  # type: ignore[arg-type]
+        return refuse_shown(Refusal.ALREADY_REDEEMED, message)
+    _record_attempt(session, reward, code.token_id, actor, location, AttemptOutcome.ACCEPTED, None,  # type: ignore[arg-type]
+                    "Redeemed.", redemption.id, scanner_brand_id=scanner_brand)
+    left = max(0, reward.uses_per_period - redemption.use_no)
+    return ScanResult("redeemed", message=f"Redeemed: {reward.title} for token #{code.token_id}.",
+                      redemption_id=redemption.id, at=now, location=location, **(shown | {"uses_left": left}))  # type: ignore[arg-type]

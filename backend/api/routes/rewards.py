@@ -16,8 +16,8 @@ from backend.api.deps import (
     ClientIp,
     CurrentActor,
     OptionalActor,
+    bearer_actor,
     bearer_scheme,
-    current_actor,
 )
 from backend.api.reward_schemas import (
     ClaimableList,
@@ -164,9 +164,10 @@ async def redeem(body: RedeemRequest,
 
 
 def redeem_now(token: str | None, body: RedeemRequest) -> ScanOut:
-    """The bearer's actor as it is now, then the redemption (one worker-thread hop for both)."""
-    actor = current_actor(HTTPAuthorizationCredentials(scheme="Bearer", credentials=token) if token else None)
-    result = redemption.scan_code(actor, body.code, location=body.location, confirm=body.confirm)
+    """The bearer's actor as it is now, then the redemption: one worker-thread hop, one transaction (one connection
+    check-out, one BEGIN and COMMIT) for both."""
+    result = redemption.scan_as(lambda session: bearer_actor(token, session=session), body.code,
+                                location=body.location, confirm=body.confirm)
     return ScanOut.model_validate(result, from_attributes=True)
 
 
