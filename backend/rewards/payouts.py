@@ -633,7 +633,7 @@ def fund_vault(actor: Actor, reward_id: int, amount_wei: int, request_key: str) 
         if vault.state is not VaultState.DEPLOYED or not vault.address:
             raise Conflict(f"The brand's reward vault is not deployed yet ({vault.state.value}): try again shortly.")
         key = f"reward-fund:{vault.id}:{request_key}"
-        meta = {"action": "fund", "vault_id": vault.id, "by": f"user:{actor.user_id}"}
+        meta = {"action": "fund", "vault_id": vault.id, "by": f"user:{actor.user_id}", "amount": str(amount_wei)}
         if not reward.currency_address:
             data, value, after = vault_contract().encode_abi("fundEth", args=[]), amount_wei, None
         else:
@@ -679,10 +679,11 @@ def retry_vault_deployment(actor: Actor, reward_id: int) -> RewardVaultRow:
 
 
 def _outstanding_query(reward_id: int, holders: Sequence[str] | None = None, after: str = "") -> Any:
+    """The holders of the reward's allocations confirmed on chain and not claimed yet (in address order, after
+    `after`)."""
     a = RewardAllocation
-    query = (select(a.holder, func.sum(a.amount), func.max(a.vault_id))
-             .where(a.reward_id == reward_id, col(a.claimed_at).is_(None), col(a.allocated_block).is_not(None),
-                    a.holder > after)  # type: ignore[operator]
+    query = (select(a.holder).where(a.reward_id == reward_id, col(a.claimed_at).is_(None),
+                                    col(a.allocated_block).is_not(None), a.holder > after)  # type: ignore[operator]
              .group_by(a.holder))
     return query if holders is None else query.where(col(a.holder).in_(list(holders)))
 
@@ -690,11 +691,19 @@ def _outstanding_query(reward_id: int, holders: Sequence[str] | None = None, aft
 def _outstanding(session: Session, reward_id: int, holders: Sequence[str] | None = None, *, after: str = "",
                  limit: int | None = None) -> list[tuple[str, int, int]]:
     """(holder, amount, vault id) of the reward's allocations confirmed on chain and not claimed yet, by holder (in
-    address order, after `after`)."""
+    address order, after `after`). Summed here, not in SQL: SQLite sums these wide integers as floats."""
     query = _outstanding_query(reward_id, holders, after).order_by(RewardAllocation.holder)
-    if limit is not None:
-        query = query.limit(limit)
-    return [(str(h), int(amount), int(vault_id)) for h, amount, vault_id in session.exec(query).all()]
+    wanted = list(session.exec(query if limit is None else query.limit(limit)).all())
+    if not wanted:
+        return []
+    a = RewardAllocation
+    totals: dict[str, tuple[int, int]] = {}
+    for holder, amount, vault_id in session.exec(select(a.holder, a.amount, a.vault_id).where(
+            a.reward_id == reward_id, col(a.claimed_at).is_(None), col(a.allocated_block).is_not(None),
+            col(a.holder).in_(wanted))).all():
+        total, _ = totals.get(holder, (0, vault_id))
+        totals[holder] = (total + int(amount), vault_id)
+    return [(str(h), totals[h][0], int(totals[h][1])) for h in wanted]
 
 
 def _push(session: Session, reward: Reward, vault: RewardVaultRow, holder: str, amount: int) -> ChainTransaction:
