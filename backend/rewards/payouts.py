@@ -623,6 +623,19 @@ def fund_vault(actor: Actor, reward_id: int, amount_wei: int, request_key: str) 
         raise ValidationFailed("Bad amount.", fields={"amount": "must be a positive whole number of base units"})
     if not request_key or len(request_key) > 64:
         raise ValidationFailed("Bad request key.", fields={"request_key": "1-64 characters"})
+    return _once_more_if_raced(lambda: _fund(actor, reward_id, amount_wei, request_key))
+
+
+def _once_more_if_raced(queue: Callable[[], Any]) -> Any:
+    """Run `queue` (one database transaction that queues keyed transactions); if a concurrent request committed the
+    same idempotency key first (PostgreSQL: a unique violation), once more, which then finds that row."""
+    try:
+        return queue()
+    except IntegrityError:
+        return queue()
+
+
+def _fund(actor: Actor, reward_id: int, amount_wei: int, request_key: str) -> ChainTransaction:
     with session_scope() as session:
         reward = _payout_reward(session, actor, reward_id, Permission.CAMPAIGN_WRITE)
         if reward.kind is not RewardKind.PAYOUT:
@@ -724,6 +737,10 @@ def push_payout(actor: Actor, reward_id: int, holder: str) -> ChainTransaction:
     except (TypeError, ValueError) as exc:
         raise ValidationFailed("Bad holder address.", fields={"holder": "must be a 0x-prefixed 20-byte address"}
                                ) from exc
+    return _once_more_if_raced(lambda: _push_one(actor, reward_id, holder))
+
+
+def _push_one(actor: Actor, reward_id: int, holder: str) -> ChainTransaction:
     with session_scope() as session:
         reward = _payout_reward(session, actor, reward_id, Permission.CAMPAIGN_WRITE)
         pending = _outstanding(session, reward.id, [holder])  # type: ignore[arg-type]
@@ -749,6 +766,10 @@ def push_payouts_batch(actor: Actor, reward_id: int, *, after: str = "", batch_s
     after `after`) with an unclaimed allocation of the reward, in ONE database transaction. The actor is checked
     again for every batch (a role taken away stops the run)."""
     size = batch_size or get_settings().reward_push_batch_size
+    return _once_more_if_raced(lambda: _push_batch(actor, reward_id, after, size))
+
+
+def _push_batch(actor: Actor, reward_id: int, after: str, size: int) -> PushBatch:
     with session_scope() as session:
         reward = _payout_reward(session, actor, reward_id, Permission.CAMPAIGN_WRITE)
         if reward.kind is not RewardKind.PAYOUT:
