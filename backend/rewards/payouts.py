@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import calendar
 import logging
+import secrets
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -654,11 +655,11 @@ def _fund(actor: Actor, reward_id: int, amount_wei: int, request_key: str) -> Ch
             data, value = vault_contract().encode_abi("fundToken", args=[token, amount_wei]), 0
             meta["token"] = token
             after = _token_approval(session, vault, token, reward.campaign_id).id
-        existing = session.exec(select(ChainTransaction).where(ChainTransaction.idempotency_key == key)).first()
-        if existing is not None and (existing.data, existing.value_wei) != (data, value):
+        tx = enqueue(session, purpose=TxPurpose.REWARD_PAYOUT, key=key, chain=vault.chain, to=vault.address,
+                     data=data, value_wei=value, campaign_id=reward.campaign_id, meta=meta, after_tx_id=after)
+        if (tx.data, tx.value_wei) != (data, value):  # the key's earlier transaction (this one rolls back)
             raise Conflict("This request key was already used to fund another amount or currency: use a new one.")
-        return enqueue(session, purpose=TxPurpose.REWARD_PAYOUT, key=key, chain=vault.chain, to=vault.address,
-                       data=data, value_wei=value, campaign_id=reward.campaign_id, meta=meta, after_tx_id=after)
+        return tx
 
 
 def _token_approval(session: Session, vault: RewardVaultRow, token: str, campaign_id: int) -> ChainTransaction:
@@ -719,14 +720,17 @@ def _outstanding(session: Session, reward_id: int, holders: Sequence[str] | None
     return [(str(h), totals[h][0], int(totals[h][1])) for h in wanted]
 
 
-def _push(session: Session, reward: Reward, vault: RewardVaultRow, holder: str, amount: int) -> ChainTransaction:
+def _push(session: Session, reward: Reward, vault: RewardVaultRow, holder: str, amount: int,
+          request: str = "") -> ChainTransaction:
     """The vault's `payout` of `holder`, keyed by (reward, holder, what is outstanding): asking again, from one button
     or both, from a second tab or after a restart, finds the same transaction until the claim reader has seen it paid
-    (then nothing is outstanding) or a new period added to it."""
+    (then nothing is outstanding) or a new period added to it. `request` is stored with a new one (so the caller can
+    tell a transaction it queued from one that was there, even if another request committed it a moment ago)."""
     data = vault_contract().encode_abi("payout", args=[token_arg(reward.currency_address), holder])
     return enqueue(session, purpose=TxPurpose.REWARD_PAYOUT, key=f"reward-push:{reward.id}:{holder}:{amount}",
                    chain=vault.chain, to=vault.address, data=data, campaign_id=reward.campaign_id,
-                   meta={"action": "payout", "vault_id": vault.id, "holder": holder, "amount": str(amount)})
+                   meta={"action": "payout", "vault_id": vault.id, "holder": holder, "amount": str(amount),
+                         "request": request})
 
 
 def push_payout(actor: Actor, reward_id: int, holder: str) -> ChainTransaction:
@@ -778,18 +782,14 @@ def _push_batch(actor: Actor, reward_id: int, after: str, size: int) -> PushBatc
             _outstanding_query(reward.id, after=after).subquery())).one())  # type: ignore[arg-type]
         rows = _outstanding(session, reward.id, after=after, limit=size)  # type: ignore[arg-type]
         vaults: dict[int, RewardVaultRow] = {}
-        queued = already = 0
+        request = secrets.token_hex(8)
+        queued = 0
         for holder, amount, vault_id in rows:
             vault = vaults.get(vault_id) or session.get(RewardVaultRow, vault_id)
             assert vault is not None
             vaults[vault_id] = vault
-            before = session.exec(select(func.count()).select_from(ChainTransaction).where(
-                ChainTransaction.idempotency_key == f"reward-push:{reward.id}:{holder}:{amount}")).one()
-            _push(session, reward, vault, holder, amount)
-            if before:
-                already += 1
-            else:
-                queued += 1
+            queued += _push(session, reward, vault, holder, amount, request).meta.get("request") == request
+        already = len(rows) - queued
         done = len(rows) < size
         return PushBatch(len(rows), queued, already, None if done or not rows else rows[-1][0], remaining)
 
