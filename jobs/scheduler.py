@@ -29,6 +29,11 @@ from jobs.runner import run_once
 log = logging.getLogger(__name__)
 
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
+# Each tick fires up to this share of the daemon's interval late (at most JITTER_MAX_S), at random. Without it,
+# runners started together tick in a fixed phase: the one whose tick always comes first takes every run of a
+# daemon and the others never do, so the work never spreads (and a test of hand-overs waits forever).
+JITTER_FRACTION = 0.1
+JITTER_MAX_S = 30.0
 
 
 class StopSignal:
@@ -74,8 +79,9 @@ def forget(runner_id: str) -> None:
 
 
 def build_scheduler(daemons: Iterable[Any], *, holder: str, lease_s: float, heartbeat_s: float,
-                    every_override_s: float | None = None) -> BackgroundScheduler:
-    """One APScheduler job per daemon (plus the heartbeat), all starting now."""
+                    every_override_s: float | None = None,
+                    jitter_fraction: float = JITTER_FRACTION) -> BackgroundScheduler:
+    """One APScheduler job per daemon (plus the heartbeat), all starting now, each tick jittered."""
     daemons = list(daemons)
     scheduler = BackgroundScheduler(job_defaults=JOB_DEFAULTS, timezone="UTC")
     with session_scope() as session:
@@ -88,7 +94,7 @@ def build_scheduler(daemons: Iterable[Any], *, holder: str, lease_s: float, hear
         every = every_override_s or daemon.every_s
         scheduler.add_job(
             partial(run_once, daemon.name, daemon.run, holder=holder, lease_s=lease_s, every_s=every),
-            IntervalTrigger(seconds=every),
+            IntervalTrigger(seconds=every, jitter=min(every * jitter_fraction, JITTER_MAX_S) or None),
             id=daemon.name, name=daemon.name,
             next_run_time=utcnow() + timedelta(milliseconds=50),
         )

@@ -20,6 +20,10 @@ from backend.settings import get_settings
 
 # auto_error=False: a missing header is answered by our own 401 in the standard error shape.
 bearer_scheme = HTTPBearer(auto_error=False, description="An access token from POST /api/v1/auth/login.")
+# The same header for routes a guest may call too; the OpenAPI document shows it as an optional HTTPBearer
+# (backend.api.openapi), found by this scheme name.
+OPTIONAL_BEARER_SCHEME = "OptionalHTTPBearer"
+optional_bearer_scheme = HTTPBearer(auto_error=False, scheme_name=OPTIONAL_BEARER_SCHEME)
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -110,15 +114,13 @@ CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 
 def optional_actor(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(optional_bearer_scheme)],
 ) -> Actor | None:
     """The bearer token's caller when one is sent (a bad or revoked token is still a 401), else a guest."""
     return current_actor(credentials) if credentials is not None and credentials.credentials else None
 
 
 OptionalActor = Annotated[Actor | None, Depends(optional_actor)]
-# For routes taking OptionalActor: the document says the token is optional (an empty requirement is "none").
-OPTIONAL_BEARER: dict[str, Any] = {"security": [{}, {"HTTPBearer": []}]}
 ClientIp = Annotated[str, Depends(client_ip)]
 
 # Run on every /api/v1 request, in this order: the per-IP limit first so that refused work stays cheap.

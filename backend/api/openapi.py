@@ -3,6 +3,9 @@
 - Every request string without a pattern of its own refuses NUL characters (`reject_nul_characters` answers
   them with 422, since PostgreSQL text cannot hold them), so the document says so.
 - Quantities carry the configured ORDER_MAX_QUANTITY as their maximum (marked `x-primsell-max` on the route).
+- A route that takes `OptionalActor` says its bearer token is optional. `optional_actor` reads the token through
+  a scheme of its own name, which FastAPI lists as one more required scheme; this turns it into "HTTPBearer or
+  nothing", so no route has to be marked by hand.
 
 `tests/api/test_fuzz.py` runs schemathesis over the result: a schema-valid request must be accepted and a
 schema-invalid one refused, so a rule the services check must be written here too.
@@ -14,10 +17,13 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from backend.api.deps import OPTIONAL_BEARER_SCHEME
 from backend.settings import get_settings
 
 NO_NUL_PATTERN = "^[^\\x00]*$"
 _MAX_FROM_SETTINGS = "x-primsell-max"
+# An empty requirement is "none": the token may be sent or not.
+OPTIONAL_BEARER = [{}, {"HTTPBearer": []}]
 
 
 def _walk_request_schema(schema: Any, components: dict[str, Any], seen: set[str], patterned: bool = False) -> None:
@@ -53,6 +59,11 @@ def _walk_request_schema(schema: Any, components: dict[str, Any], seen: set[str]
 
 def amend(document: dict[str, Any]) -> dict[str, Any]:
     """Add the rules above to FastAPI's document, in place. Safe to repeat on the same document."""
+    document.get("components", {}).get("securitySchemes", {}).pop(OPTIONAL_BEARER_SCHEME, None)
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            if {OPTIONAL_BEARER_SCHEME: []} in operation.get("security", []):
+                operation["security"] = list(OPTIONAL_BEARER)
     components = document.get("components", {}).get("schemas", {})
     # Walked from the requests only: a model also used in responses gets the NUL rule there too, which is harmless
     # (no stored string holds NUL).

@@ -78,6 +78,9 @@ def get_rate_limiter() -> RateLimiter:
     return RateLimiter(storage)
 
 
+WAIT_KEY_SLACK_S = 60
+
+
 def clock() -> float:
     """Seconds since the epoch (the back-off's clock; tests move it)."""
     return time.time()
@@ -108,7 +111,8 @@ class LoginThrottle:
             delay = min(2 ** min(failures - settings.login_backoff_after_failures, 30), settings.login_backoff_max_s)
             wait_key = f"login:wait:{account}:{failures}"
             self.storage.clear(wait_key)  # incr adds: never onto the end of an older wait
-            self.storage.incr(wait_key, delay + 1, amount=int((clock() + delay) * 1000))
+            # The key's expiry only collects it; the stored end time decides (slack for slow clocks under load).
+            self.storage.incr(wait_key, delay + WAIT_KEY_SLACK_S, amount=int((clock() + delay) * 1000))
 
     def failed(self, ip: str) -> None:
         """The attempt failed: count it against its IP (the account counted it already)."""

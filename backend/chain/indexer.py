@@ -33,6 +33,8 @@ from backend.chain.client import chain_id as chain_id_of
 from backend.chain.client import get_web3
 from backend.chain.common import ZERO_ADDRESS
 from backend.chain.config import chain_config
+from backend.chain.forks import find_fork as fork_point
+from backend.chain.forks import forget_after, keep_hash, kept_hashes
 from backend.chain.mints import TRANSFER_TOPIC
 from backend.chain.models import (
     ContractDeployment,
@@ -66,7 +68,6 @@ from backend.workflow.sql import dialect_name, insert_ignore
 log = logging.getLogger(__name__)
 
 SOURCE = "chain"
-KEEP_BLOCK_HASHES = 64  # range ends kept for reorg detection
 ROYALTY_INFO = bytes.fromhex("2a55205a")  # royaltyInfo(uint256,uint256)
 ROYALTY_UPDATED_TOPIC = "0x" + keccak(text="DefaultRoyaltyUpdated(address,uint96)").hex()
 SYMBOL, DECIMALS = bytes.fromhex("95d89b41"), bytes.fromhex("313ce567")
@@ -434,17 +435,7 @@ def _commit_scan(chain_id: int, scan: Scan) -> None:
             checkpoint.c.collection.in_([c.collection for c in scan.collections]),
             checkpoint.c.next_block <= scan.hi,
         ).values(next_block=scan.hi + 1, updated_at=now))
-        blocks = IndexedBlock.__table__
-        stmt = _insert(session, blocks)
-        session.execute(stmt.on_conflict_do_update(
-            index_elements=["chain_id", "block_number"],
-            set_={"block_hash": stmt.excluded.block_hash, "created_at": stmt.excluded.created_at}),
-            [{"chain_id": chain_id, "block_number": scan.hi, "block_hash": scan.hi_hash, "created_at": now}])
-        keep_from = session.execute(
-            select(blocks.c.block_number).where(blocks.c.chain_id == chain_id)
-            .order_by(blocks.c.block_number.desc()).offset(KEEP_BLOCK_HASHES - 1).limit(1)).scalar_one_or_none()
-        if keep_from is not None:
-            session.execute(delete(blocks).where(blocks.c.chain_id == chain_id, blocks.c.block_number < keep_from))
+        keep_hash(session, IndexedBlock.__table__, {"chain_id": chain_id}, scan.hi, scan.hi_hash, now)
 
 
 # -- reorgs --------------------------------------------------------------------------------------------------------
@@ -453,19 +444,8 @@ def find_fork(reader: ChainReader, chain_id: int) -> int | None:
     """None while the newest kept block hash still matches the chain; else the newest kept block that does (-1 when
     none does: everything is read again)."""
     with session_scope() as session:
-        kept = list(session.execute(select(IndexedBlock.block_number, IndexedBlock.block_hash)
-                                    .where(IndexedBlock.chain_id == chain_id)
-                                    .order_by(IndexedBlock.block_number.desc())).all())
-    if not kept:
-        return None
-    newest, newest_hash = kept[0]
-    if reader.headers([newest]).get(newest, ("",))[0] == newest_hash:
-        return None
-    canonical = reader.headers([number for number, _ in kept[1:]])
-    for number, block_hash in kept[1:]:
-        if canonical.get(number, ("",))[0] == block_hash:
-            return int(number)
-    return -1
+        kept = kept_hashes(session, IndexedBlock.__table__, {"chain_id": chain_id})
+    return fork_point(reader, kept)
 
 
 def _chain_sales_after(session: Session, chain_id: int, block: int) -> list[SaleReport]:
@@ -506,8 +486,7 @@ def rewind(chain_id: int, fork: int) -> tuple[int, IngestResult]:
                                 if dialect_name(session) == "sqlite"
                                 else func.greatest(checkpoint.c.deploy_block, fork + 1),
                                 updated_at=utcnow()))
-        session.execute(delete(IndexedBlock.__table__).where(IndexedBlock.chain_id == chain_id,
-                                                            IndexedBlock.block_number > fork))
+        forget_after(session, IndexedBlock.__table__, {"chain_id": chain_id}, fork)
     log.warning("chain %s: reorg, rewound to block %s (%s sales reversed)", chain_id, fork, len(reversals))
     return len(reversals), ingest
 

@@ -371,4 +371,21 @@ class RewardClaim(SQLModel, table=True):
     block_number: int = Field(sa_type=BigInteger)
     log_index: int
     tx_hash: str = Field(max_length=66)
+    # The block the log was read from: a reorg that replaces it deletes the row (`reward.claim_reverted`), and the
+    # claim, if mined again, is read again from its new block.
+    block_hash: str = Field(default="", max_length=66, sa_column_kwargs={"server_default": ""})
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
+class RewardClaimBlock(SQLModel, table=True):
+    """Hashes of recent blocks the claim reader passed for a vault (the end of each block range read): when the newest
+    no longer matches the chain, the vault's claims above the newest one that does are rewound (backend.chain.forks).
+    Pruned to the newest few per vault."""
+
+    __tablename__ = "reward_claim_block"
+
+    vault_id: int = Field(sa_column=Column(Integer, ForeignKey("reward_vault.id", ondelete="CASCADE"),
+                                           primary_key=True, autoincrement=False))
+    block_number: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    block_hash: str = Field(max_length=66)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))

@@ -19,6 +19,8 @@ failed batches only (`...:<batch>:attempt-<n>`: the reverted one allocated nothi
 
 Claims: the vault's RewardClaimed / RewardPaidOut logs are read back from the confirmed chain (`sync_claims`) into
 `reward_claim` rows (`reward.claimed`); a claim pays every allocation of that holder and currency logged before it.
+A reorg that drops a claim's block deletes the claim and unclaims its allocations (`reward.claim_reverted`); mined
+again, it is read again.
 """
 
 from __future__ import annotations
@@ -41,9 +43,11 @@ from backend.auth.acl import Actor, Permission, require, signed_in
 from backend.campaigns.models import Campaign
 from backend.chain.client import get_web3, is_transient
 from backend.chain.config import chain_config, chains
+from backend.chain.forks import find_fork, forget_after, keep_hash, kept_hashes
 from backend.chain.holders import campaign_collection, indexed_through, owners_at
 from backend.chain.keys import custodial_address
 from backend.chain.models import ChainTransaction, TxPurpose, TxState
+from backend.chain.reader import ChainReader
 from backend.chain.txmanager import enqueue
 from backend.db import session_scope, utcnow
 from backend.errors import Conflict, NotFound, ValidationFailed
@@ -57,6 +61,7 @@ from backend.rewards.models import (
     Reward,
     RewardAllocation,
     RewardClaim,
+    RewardClaimBlock,
     RewardKind,
     RewardPeriod,
     RewardPeriodSale,
@@ -76,6 +81,7 @@ from backend.rewards.vault import (
 from backend.sales.models import Sale, SaleStatus
 from backend.settings import get_settings
 from backend.workflow.machines import PeriodState, RewardState, VaultState
+from backend.workflow.models import OutboxEvent
 from backend.workflow.outbox import emit
 from backend.workflow.sql import insert_ignore
 from backend.workflow.transitions import ConcurrentTransition, transition
@@ -394,34 +400,75 @@ def payout_tx_finished(session: Session, tx: ChainTransaction, receipt: Any) -> 
 
 def sync_claims(chain: str, *, max_blocks: int | None = None) -> int:
     """Read RewardClaimed / RewardPaidOut logs of the chain's deployed vaults up to the confirmed head; returns the
-    new claims. Each marks the allocations of its holder and currency logged before it as claimed."""
+    new claims. Each marks the allocations of its holder and currency logged before it as claimed.
+
+    Reorgs, as the chain indexer handles them (backend.chain.forks): the hash of each range's last block is kept per
+    vault (`reward_claim_block`); a pass first checks the newest against the chain and, when it changed, rewinds the
+    vault's claims above the newest kept block the chain still has (`_rewind_claims`), then reads those blocks again.
+    A range whose last block changes while it is read is dropped and read again by the next pass."""
     with session_scope() as session:
-        vaults = list(session.exec(select(RewardVaultRow).where(
-            RewardVaultRow.chain == chain, RewardVaultRow.state == VaultState.DEPLOYED)).all())
-    if not vaults:
+        vault_ids = list(session.exec(select(RewardVaultRow.id).where(
+            RewardVaultRow.chain == chain, RewardVaultRow.state == VaultState.DEPLOYED)
+            .order_by(col(RewardVaultRow.id))).all())
+    if not vault_ids:
         return 0
     w3 = get_web3(chain)
+    reader = ChainReader(w3)
     safe_head = int(w3.eth.block_number) - chain_config(chain).confirmations + 1
     span = max_blocks or get_settings().indexer_block_range
     contract = vault_contract(w3)
     topics = [[contract.events.RewardClaimed().topic, contract.events.RewardPaidOut().topic]]
     found = 0
-    for vault in vaults:
-        lo = vault.claims_next_block
-        while lo <= safe_head:
+    for vault_id in vault_ids:
+        with session_scope() as session:
+            vault = session.get(RewardVaultRow, vault_id)
+            assert vault is not None
+            session.expunge(vault)
+            kept = kept_hashes(session, RewardClaimBlock.__table__, {"vault_id": vault_id})  # type: ignore[attr-defined]
+        lo: int | None = vault.claims_next_block
+        fork = find_fork(reader, kept)
+        if fork is not None:
+            lo = _rewind_claims(vault, fork)
+        while lo is not None and lo <= safe_head:
             hi = min(lo + span - 1, safe_head)
+            before = reader.headers([hi]).get(hi)
+            if before is None:
+                break
             logs = w3.eth.get_logs({"address": vault.address, "fromBlock": lo, "toBlock": hi,  # type: ignore[typeddict-item]
                                     "topics": topics})
-            found += _record_claims(vault, logs, hi + 1)
+            after = reader.headers([hi]).get(hi)
+            if after is None or after[0] != before[0]:
+                break  # the chain changed while the range was read: the next pass checks for a reorg
+            recorded = _record_claims(vault, logs, lo, hi, before[0])
+            if recorded is None:
+                break  # another runner moved the cursor meanwhile
+            found += recorded
             lo = hi + 1
     return found
 
 
-def _record_claims(vault: RewardVaultRow, logs: list[Any], next_block: int) -> int:
+def _fresh_key(session: Session, key: str) -> str:
+    """`key`, or `key:<n>` when an event already has it: a claim whose block left the chain and came back (a reorg
+    and its undoing) is claimed, reverted and claimed again, each its own event."""
+    candidate, n = key, 0
+    while session.exec(select(OutboxEvent.id).where(OutboxEvent.key == candidate)).first() is not None:
+        n += 1
+        candidate = f"{key}:{n}"
+    return candidate
+
+
+def _record_claims(vault: RewardVaultRow, logs: list[Any], lo: int, hi: int, hi_hash: str) -> int | None:
+    """One range [lo, hi] read, in ONE transaction: the claims, the allocations they paid, their `reward.claimed`
+    events, the vault's cursor and hi's hash. None (nothing written) when the cursor is no longer at `lo`."""
     contract = vault_contract()
     claimed_topic = bytes.fromhex(contract.events.RewardClaimed().topic.removeprefix("0x"))
     new = 0
     with session_scope() as session:
+        moved = session.execute(update(RewardVaultRow).where(RewardVaultRow.id == vault.id,  # type: ignore[arg-type]
+                                                             RewardVaultRow.claims_next_block == lo)
+                                .values(claims_next_block=hi + 1).execution_options(synchronize_session=False))
+        if moved.rowcount != 1:  # type: ignore[attr-defined]
+            return None
         for entry in logs:
             is_claim = bytes(entry["topics"][0]) == claimed_topic
             kind = contract.events.RewardClaimed() if is_claim else contract.events.RewardPaidOut()
@@ -432,7 +479,8 @@ def _record_claims(vault: RewardVaultRow, logs: list[Any], next_block: int) -> i
             row = {"vault_id": vault.id, "kind": (ClaimKind.CLAIMED if is_claim else ClaimKind.PAID_OUT).value,
                    "holder": holder, "currency_address": currency, "amount": int(args["amount"]),
                    "block_number": int(entry["blockNumber"]), "log_index": int(entry["logIndex"]),
-                   "tx_hash": "0x" + bytes(entry["transactionHash"]).hex(), "created_at": utcnow()}
+                   "tx_hash": "0x" + bytes(entry["transactionHash"]).hex(),
+                   "block_hash": "0x" + bytes(entry["blockHash"]).hex(), "created_at": utcnow()}
             if not insert_ignore(session, RewardClaim.__table__, row, ["vault_id", "tx_hash", "log_index"]):  # type: ignore[attr-defined]
                 continue
             claim_id = session.exec(select(RewardClaim.id).where(
@@ -445,16 +493,53 @@ def _record_claims(vault: RewardVaultRow, logs: list[Any], next_block: int) -> i
                 or_(a.allocated_block < row["block_number"],  # type: ignore[operator]
                     and_(a.allocated_block == row["block_number"], a.allocated_log_index < row["log_index"])))  # type: ignore[operator]
                 .values(claimed_at=utcnow(), claim_id=claim_id).execution_options(synchronize_session=False))
+            # The block hash is in the key: a claim mined again in another block after a reorg is a new event.
             emit(session, "reward.claimed",
                  {"vault_id": vault.id, "brand_id": vault.brand_id, "holder": holder, "currency_address": currency,
-                  "amount": str(row["amount"]), "kind": row["kind"], "tx_hash": row["tx_hash"]},
+                  "amount": str(row["amount"]), "kind": row["kind"], "tx_hash": row["tx_hash"],
+                  "block_number": row["block_number"], "block_hash": row["block_hash"]},
                  entity=("reward_vault", vault.id),
-                 key=f"reward.claimed:{vault.id}:{row['tx_hash']}:{row['log_index']}")
+                 key=_fresh_key(session, f"reward.claimed:{vault.id}:{row['tx_hash']}:{row['log_index']}:"
+                                         f"{row['block_hash']}"))
             new += 1
-        session.execute(update(RewardVaultRow).where(RewardVaultRow.id == vault.id,
-                                                     RewardVaultRow.claims_next_block < next_block)
-                        .values(claims_next_block=next_block).execution_options(synchronize_session=False))
+        keep_hash(session, RewardClaimBlock.__table__, {"vault_id": vault.id}, hi, hi_hash, utcnow())  # type: ignore[attr-defined]
     return new
+
+
+def _rewind_claims(vault: RewardVaultRow, fork: int) -> int | None:
+    """A reorg dropped the vault's blocks after `fork`: in ONE transaction, delete the claims read from them (their
+    allocations are unclaimed again, each with a `reward.claim_reverted` event), forget their kept hashes and move
+    the cursor back to fork + 1 (not before the vault's deploy block). Returns the new cursor; None when another
+    runner moved the cursor meanwhile."""
+    back_to = max(fork + 1, vault.deploy_block or 0)
+    with session_scope() as session:
+        moved = session.execute(update(RewardVaultRow).where(
+            RewardVaultRow.id == vault.id, RewardVaultRow.claims_next_block == vault.claims_next_block)  # type: ignore[arg-type]
+            .values(claims_next_block=min(back_to, vault.claims_next_block))
+            .execution_options(synchronize_session=False))
+        if moved.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        dropped = list(session.exec(select(RewardClaim).where(RewardClaim.vault_id == vault.id,
+                                                             RewardClaim.block_number > fork)
+                                    .order_by(col(RewardClaim.block_number), col(RewardClaim.log_index))).all())
+        ids = [c.id for c in dropped]
+        if ids:
+            session.execute(update(RewardAllocation).where(col(RewardAllocation.claim_id).in_(ids))
+                            .values(claimed_at=None, claim_id=None).execution_options(synchronize_session=False))
+        for claim in dropped:
+            emit(session, "reward.claim_reverted",
+                 {"vault_id": vault.id, "brand_id": vault.brand_id, "holder": claim.holder,
+                  "currency_address": claim.currency_address, "amount": str(claim.amount), "kind": claim.kind.value,
+                  "tx_hash": claim.tx_hash, "block_number": claim.block_number, "block_hash": claim.block_hash,
+                  "fork_block": fork},
+                 entity=("reward_vault", vault.id),
+                 key=_fresh_key(session, f"reward.claim_reverted:{vault.id}:{claim.tx_hash}:{claim.log_index}:"
+                                         f"{claim.block_hash}"))
+            session.delete(claim)
+        forget_after(session, RewardClaimBlock.__table__, {"vault_id": vault.id}, fork)  # type: ignore[attr-defined]
+    log.warning("reward vault %s: reorg, claims rewound to block %s (%s claims reverted)", vault.address, fork,
+                len(dropped))
+    return min(back_to, vault.claims_next_block)
 
 
 # -- the daemon's pass -----------------------------------------------------------------------------------------------

@@ -56,4 +56,8 @@ TOPICS: dict[str, Topic] = {topic.name: topic for topic in (
                      "amounts read"),
     Topic("reward.claimed", "a holder claimed (or the platform pushed) their allocation from the brand's vault",
           audit_only="the claim row marks the allocations it paid, which the payouts panel shows as claimed"),
+    Topic("reward.claim_reverted",
+          "a claim (or pushed payout) read from a vault left the canonical chain: a reorg dropped its block",
+          audit_only="the claim row is deleted and its allocations show as unclaimed again; if the transaction is "
+                     "mined again, the claim reader records it (a new `reward.claimed`)"),
 )}

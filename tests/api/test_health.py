@@ -83,3 +83,14 @@ def test_docs_live_under_api_only(client):
     assert client.get("/api/redoc").status_code == 200
     for root_path in ("/docs", "/openapi.json", "/redoc", "/docs/oauth2-redirect"):
         assert client.get(root_path).status_code == 404
+
+
+def test_openapi_says_which_routes_a_guest_may_call_with_or_without_a_token(client):
+    spec = client.get("/api/openapi.json").json()
+    optional = {(method, path) for path, operations in spec["paths"].items()
+                for method, operation in operations.items() if operation.get("security") == [{}, {"HTTPBearer": []}]}
+    assert optional == {("post", "/api/v1/checkout"), ("get", "/api/v1/rewards/mine"),
+                        ("get", "/api/v1/rewards/claimable"), ("post", "/api/v1/rewards/qr"),
+                        ("post", "/api/v1/rewards/online")}
+    assert spec["paths"]["/api/v1/me"]["get"]["security"] == [{"HTTPBearer": []}]
+    assert list(spec["components"]["securitySchemes"]) == ["HTTPBearer", "StripeSignature"]

@@ -299,9 +299,13 @@ def test_a_royalty_share_splits_the_periods_royalties_by_tokens_held_to_the_wei(
                              brand_id=campaign.brand_id, price=10**6, currency_address=currency, currency_symbol="X",
                              currency_decimals=18, marketplace="opensea", seller=alice.address, buyer=bob.address,
                              sold_at=start + timedelta(days=days), status=status, royalty_paid=royalty))
-    assert payouts.distributor_pass(now=start + timedelta(days=7, seconds=1)).allocating == 1
-    run_until(lambda: period(0).state is PeriodState.ALLOCATED)
-    first = period(0)
+    def allocated(index: int) -> RewardPeriod:
+        """Period `index` (a week) made due, then allocated by the distributor."""
+        assert payouts.distributor_pass(now=start + timedelta(days=7 * (index + 1), seconds=1)).allocating == 1
+        run_until(lambda: period(index).state is PeriodState.ALLOCATED)
+        return period(index)
+
+    first = allocated(0)
     # (1003 + 1000) x 50 % = 1001 over 3 : 1 : 2 tokens = 500.5, 166.83, 333.67 -> the two units left over go to the
     # largest remainders.
     assert first.amount == 1001
@@ -315,9 +319,7 @@ def test_a_royalty_share_splits_the_periods_royalties_by_tokens_held_to_the_wei(
     late = "0x" + f"{4:064x}"
     with session_scope() as session:
         session.execute(update(Sale).where(col(Sale.tx_hash) == late).values(status=SaleStatus.CONFIRMED))
-    assert payouts.distributor_pass(now=start + timedelta(days=14, seconds=1)).allocating == 1
-    run_until(lambda: period(1).state is PeriodState.ALLOCATED)
-    second = period(1)
+    second = allocated(1)
     assert second.amount == 3000
     assert {h: a for h, (a, _, _) in shares(second.id).items()} == {  # type: ignore[arg-type]
         alice.address: 1500, bob.address: 500, custodial: 1000}

@@ -92,3 +92,52 @@ def fill_checkout(tab: Tab, *, quantity: int, wallet: str | None, email: str = B
     else:
         page.locator("#wallet_address").fill(wallet)
     page.locator("#email").fill(email)
+
+
+# An EIP-1193 provider as a wallet extension injects it; it signs with a test key held by the test (Playwright
+# bindings), as the wallet would after the user approved: personal_sign (Sign-In with Ethereum) and
+# eth_sendTransaction (signed with the key, sent to the chain the test gives, the hash returned as a wallet does).
+TEST_WALLET = """
+window.ethereum = {
+  request: async ({method, params}) => {
+    if (method === "eth_requestAccounts" || method === "eth_accounts") return [%s];
+    if (method === "personal_sign") return await window.__testWalletSign(params[0], params[1]);
+    if (method === "eth_sendTransaction" && window.__testWalletSend) return await window.__testWalletSend(params[0]);
+    throw Object.assign(new Error("unsupported"), {code: 4200});
+  },
+};
+"""
+
+
+def wallet_page(browser, app_url: str, account, w3=None):  # type: ignore[no-untyped-def]
+    """A browser context whose page has the test wallet of `account` (an eth_account LocalAccount); with `w3`, it
+    also sends transactions there. Returns (context, tab)."""
+    import json
+
+    from eth_account.messages import encode_defunct
+
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    context.set_default_timeout(30_000)
+
+    def sign(_source, message_hex: str, address: str) -> str:  # type: ignore[no-untyped-def]
+        assert address.lower() == account.address.lower()
+        return "0x" + account.sign_message(encode_defunct(hexstr=message_hex)).signature.hex()
+
+    def send(_source, tx: dict) -> str:  # type: ignore[no-untyped-def,type-arg]
+        assert w3 is not None and tx["from"].lower() == account.address.lower()
+        full = {"from": account.address, "to": w3.to_checksum_address(tx["to"]), "data": tx.get("data", "0x"),
+                "value": int(tx.get("value", "0x0"), 16) if isinstance(tx.get("value"), str) else tx.get("value", 0),
+                "nonce": w3.eth.get_transaction_count(account.address, "pending"), "chainId": w3.eth.chain_id}
+        full["gas"] = int(w3.eth.estimate_gas(full) * 1.2) + 10_000
+        full["maxPriorityFeePerGas"] = 10**9
+        full["maxFeePerGas"] = 2 * w3.eth.get_block("latest")["baseFeePerGas"] + 10**9
+        return "0x" + w3.eth.send_raw_transaction(account.sign_transaction(full).raw_transaction).hex()
+
+    context.expose_binding("__testWalletSign", sign)
+    if w3 is not None:
+        context.expose_binding("__testWalletSend", send)
+    context.add_init_script(TEST_WALLET % json.dumps(account.address.lower()))
+    page = context.new_page()
+    tab = Tab(page=page, base_url=app_url)
+    page.on("pageerror", lambda exc: tab.console_errors.append(f"page error: {exc}"))
+    return context, tab

@@ -23,6 +23,7 @@ from backend.rewards import redemption, service
 from backend.rewards.holdings import Holder
 from backend.rewards.qr import qr_matrix
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, Tab
+from tests.e2e.helpers import wallet_page
 from tests.factories import record_deployed_contract
 from tests.rewards.helpers import hold
 
@@ -178,39 +179,6 @@ def test_an_account_holder_sees_the_perk_and_its_qr_code(tab: Tab) -> None:
     tab.assert_no_console_errors()
 
 
-# An EIP-1193 provider as a wallet extension injects it; it signs with a test key held by the test (a Playwright
-# binding), as the wallet would after the user approved.
-TEST_WALLET = """
-window.ethereum = {
-  request: async ({method, params}) => {
-    if (method === "eth_requestAccounts" || method === "eth_accounts") return [%s];
-    if (method === "personal_sign") return await window.__testWalletSign(params[0], params[1]);
-    throw Object.assign(new Error("unsupported"), {code: 4200});
-  },
-};
-"""
-
-
-def _wallet_page(browser, app_url: str, account):  # type: ignore[no-untyped-def]
-    import json
-
-    from eth_account.messages import encode_defunct
-
-    context = browser.new_context(viewport={"width": 1100, "height": 900})
-    context.set_default_timeout(30_000)
-
-    def sign(_source, message_hex: str, address: str) -> str:  # type: ignore[no-untyped-def]
-        assert address.lower() == account.address.lower()
-        return "0x" + account.sign_message(encode_defunct(hexstr=message_hex)).signature.hex()
-
-    context.expose_binding("__testWalletSign", sign)
-    context.add_init_script(TEST_WALLET % json.dumps(account.address.lower()))
-    page = context.new_page()
-    tab = Tab(page=page, base_url=app_url)
-    page.on("pageerror", lambda exc: tab.console_errors.append(f"page error: {exc}"))
-    return context, tab
-
-
 def _deploy_and_mint(w3, owner: str) -> str:  # type: ignore[no-untyped-def]
     from contracts.artifacts import load_artifact
 
@@ -243,7 +211,7 @@ def test_a_wallet_signs_in_with_ethereum_sees_its_perk_and_loses_it_once_the_tok
         "kind": "perk", "title": "Backstage pass", "use_period": "ever", "uses_per_period": 1})
     hold(campaign, 1, holder.address, collection=collection)  # what the indexer recorded from the mint
 
-    context, tab = _wallet_page(browser, app_url, holder)
+    context, tab = wallet_page(browser, app_url, holder)
     page = tab.page
     tab.goto("/redeem/rewards")
     page.locator("#connect-wallet").click()
@@ -252,7 +220,7 @@ def test_a_wallet_signs_in_with_ethereum_sees_its_perk_and_loses_it_once_the_tok
     expect(perk).to_contain_text("Backstage pass", timeout=30_000)
     expect(perk).to_contain_text("1 of 1 left")
 
-    other_context, other_tab = _wallet_page(browser, app_url, stranger)
+    other_context, other_tab = wallet_page(browser, app_url, stranger)
     other_tab.goto("/redeem/rewards")
     other_tab.page.locator("#connect-wallet").click()
     expect(other_tab.page.locator("#wallet-address")).to_have_text(stranger.address, timeout=30_000)

@@ -25,7 +25,8 @@ def main() -> int:
         return 1
 
     scheduler = build_scheduler([Daemon("lease_probe", probe, every_s, "test probe")],
-                                holder=new_holder_id(), lease_s=lease_s, heartbeat_s=1)
+                                holder=new_holder_id(), lease_s=lease_s, heartbeat_s=1,
+                                jitter_fraction=0.5)
     scheduler.start()
     print("started", flush=True)
     stop.wait(duration if duration > 0 else None)

@@ -97,10 +97,12 @@ def test_run_is_recorded_with_outcome_items_and_error() -> None:
 
 def test_concurrent_runner_processes_never_overlap_runs_of_one_job() -> None:
     processes = 4 if is_postgresql() else 2
-    # Ticks every 0.5 s, runs of 0.05 s; the 10 s lease is far longer than a run, so it only changes hands
-    # when released, and runs may only follow one another. The gap between a run and the holder's next tick
-    # is what lets another runner in: when a loaded machine made runs as long as the tick, the holder's
-    # overdue tick re-took the lease at once and the others could wait over a minute for a turn.
+    # Ticks every 0.5 s (each up to 0.25 s late at random), runs of 0.05 s; the 10 s lease is far longer than a
+    # run, so it only changes hands when released, and runs may only follow one another. The gap between a run
+    # and the holder's next tick is what lets another runner in: when a loaded machine made runs as long as the
+    # tick, the holder's overdue tick re-took the lease at once. The jitter is what keeps the runners from ticking
+    # in a fixed phase: without it, two runners started within a run's length of each other ran as one (CI: 359
+    # runs in 180 s, all by the runner whose tick came first).
     runners = [_spawn(UNTIL_STOPPED, work=0.05, every=0.5, lease_s=10) for _ in range(processes)]
     try:
         moved = _wait_for(lambda: len(runs := _runs()) >= 10 and len({r.holder for r in runs}) >= 2

@@ -5,6 +5,7 @@ on the tab's next click; and the tab's client IP follows TRUSTED_PROXIES like th
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 
 import pytest
@@ -154,10 +155,13 @@ def test_a_forged_brand_choice_gives_no_access_to_another_brand(brand, owner):
     assert tab.session.brand_id != brand.id
 
 
-def test_a_throttled_sign_in_form_says_when_to_try_again(configure, owner):
+def test_a_throttled_sign_in_form_says_when_to_try_again(configure, owner, monkeypatch):
+    from backend.auth import ratelimit
     from primsell.state.sign_in import AuthSignInState
 
     configure(LOGIN_BACKOFF_AFTER_FAILURES=2)
+    frozen = time.time()  # the 1 s wait must not run out during a slow argon2 check on a busy machine
+    monkeypatch.setattr(ratelimit, "clock", lambda: frozen)
     tab = Tab(None, "/admin/login")
     wrong = {"email": "owner@example.com", "password": "not-the-password-1"}
     tab.run(AuthSignInState.submit_sign_in, wrong, "admin")

@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from backend.api.deps import (
-    OPTIONAL_BEARER,
     V1_DEPENDENCIES,
     ClientIp,
     CurrentActor,
@@ -114,7 +113,7 @@ def get_quote(request: Request, campaign_slug: Annotated[str, Query(max_length=6
     return cached_json(request, _plain(service.quote(campaign_slug, quantity)), LIVE_PUBLIC_CACHE, etag=False)
 
 
-@router.post("", status_code=201, openapi_extra=OPTIONAL_BEARER)
+@router.post("", status_code=201)
 def start_checkout(body: CheckoutRequest, ip: ClientIp, actor: OptionalActor) -> dict[str, Any]:
     """Reserve the supply and open the payment session; send the buyer to `payment_url` (our pay link) within
     ORDER_UNPAID_HOLD_SECONDS, or the reservation lapses. A signed-in buyer's bearer token counts for campaigns that

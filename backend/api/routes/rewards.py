@@ -13,7 +13,6 @@ from fastapi import APIRouter, Depends, Header, Path, Query, status
 from fastapi.security import HTTPAuthorizationCredentials
 
 from backend.api.deps import (
-    OPTIONAL_BEARER,
     V1_DEPENDENCIES,
     ClientIp,
     CurrentActor,
@@ -168,13 +167,13 @@ def _limit(rule: str, ip: str) -> None:
     get_rate_limiter().hit(rule, f"{rule}:{ip}")
 
 
-@holder_router.get("/mine", response_model=HolderPerkList, openapi_extra=OPTIONAL_BEARER)
+@holder_router.get("/mine", response_model=HolderPerkList)
 def my_perks(actor: OptionalActor, proof: WalletProof = None) -> HolderPerkList:
     perks = redemption.my_perks(_holder(actor, proof))
     return HolderPerkList(items=[HolderPerkOut.model_validate(p, from_attributes=True) for p in perks])
 
 
-@holder_router.get("/claimable", response_model=ClaimableList, openapi_extra=OPTIONAL_BEARER)
+@holder_router.get("/claimable", response_model=ClaimableList)
 def claimable(actor: OptionalActor, proof: WalletProof = None) -> ClaimableList:
     """What the signed-in account's custodial wallet and/or the proved wallet can claim from brands' reward vaults."""
     return ClaimableList(items=[
@@ -183,7 +182,7 @@ def claimable(actor: OptionalActor, proof: WalletProof = None) -> ClaimableList:
         for c in payouts.claimable(_holder(actor, proof))])
 
 
-@holder_router.post("/qr", response_model=QrCodeOut, status_code=status.HTTP_201_CREATED, openapi_extra=OPTIONAL_BEARER)
+@holder_router.post("/qr", response_model=QrCodeOut, status_code=status.HTTP_201_CREATED)
 def issue_qr(body: PerkRequest, ip: ClientIp, actor: OptionalActor, proof: WalletProof = None) -> QrCodeOut:
     _limit(get_settings().reward_qr_rate_per_ip, ip)
     issued = redemption.issue_code(_holder(actor, proof), body.reward_id, body.token_id)
@@ -191,8 +190,7 @@ def issue_qr(body: PerkRequest, ip: ClientIp, actor: OptionalActor, proof: Walle
                      reward_id=issued.reward_id, token_id=issued.token_id, holder=issued.holder)
 
 
-@holder_router.post("/online", response_model=OnlineRedemptionOut, status_code=status.HTTP_201_CREATED,
-                    openapi_extra=OPTIONAL_BEARER)
+@holder_router.post("/online", response_model=OnlineRedemptionOut, status_code=status.HTTP_201_CREATED)
 def redeem_online(body: PerkRequest, ip: ClientIp, actor: OptionalActor,
                   proof: WalletProof = None) -> OnlineRedemptionOut:
     _limit(get_settings().reward_online_rate_per_ip, ip)
