@@ -235,6 +235,7 @@ class Settings(BaseSettings):
     # one `reward_distributor` run snapshots and allocates at most.
     reward_allocation_batch_size: int = Field(100, alias="REWARD_ALLOCATION_BATCH_SIZE", gt=0, le=500)
     reward_periods_per_run: int = Field(20, alias="REWARD_PERIODS_PER_RUN", gt=0)
+    reward_push_batch_size: int = Field(50, alias="REWARD_PUSH_BATCH_SIZE", gt=0, le=500)
     # Chain indexer and royalty calculator (issue 12; INDEXER_BLOCK_RANGE is with the sales settings below). Block
     # ranges one `chain_indexer` run reads at most; sales one `royalty_calculator` run looks at; the longest wait
     # between two checks of a sale the chain does not know yet (the wait doubles from SALES_RECHECK_SECONDS).

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
+from backend.chain.models import ChainTransaction, TxState
 from backend.rewards.models import PayoutMode, PayoutPeriod, PerkChannel, Reward, RewardKind, UsePeriod
 from backend.workflow.machines import RewardState
 
@@ -214,3 +215,83 @@ class ClaimableOut(BaseModel):
 
 class ClaimableList(BaseModel):
     items: list[ClaimableOut]
+
+
+# -- payout admin actions ------------------------------------------------------------------------------------------
+
+AMOUNT_PATTERN = r"^[1-9][0-9]{0,76}$"  # 1 .. 10**77 - 1: every value fits in a uint256 (~1.16 * 10**77)
+ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
+IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
+
+
+class FundRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # The pattern is in the document (and checked here with a message that says what is wrong).
+    amount: str = Field(max_length=77, json_schema_extra={"pattern": AMOUNT_PATTERN},
+                        description="Base units of the payout's currency (wei for the chain's coin) as a decimal "
+                                    'string, e.g. "500000000000000000" for 0.5 of an 18-decimal currency.')
+
+    @field_validator("amount")
+    @classmethod
+    def _whole_positive(cls, value: str) -> str:
+        if value.startswith("-") and value[1:].isdigit():
+            raise ValueError("must be positive")
+        if not value.isascii() or not value.isdigit():
+            raise ValueError("must be a whole number of base units written as a decimal string, e.g. \"1000\"")
+        if int(value) == 0:
+            raise ValueError("must be positive")
+        if value.startswith("0"):
+            raise ValueError("write it without leading zeros")
+        return value
+
+    def base_units(self) -> int:
+        return int(self.amount)
+
+
+class PushRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    holder: str = Field(pattern=ADDRESS_PATTERN, description="The holder's address (any letter case).")
+
+
+class EmptyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PayoutTxOut(BaseModel):
+    id: int = Field(description="The transaction manager's row; the same id for the same request")
+    action: Literal["fund", "payout"]
+    state: TxState
+    chain: str
+    to_address: str | None
+    value: str = Field(description="Wei sent with it (funding in the chain's coin), decimal string")
+    token: str = Field(description='The ERC-20 funded, "" for the chain\'s coin or a payout')
+    holder: str = Field(description='The holder paid out, "" for a funding')
+    amount: str = Field(description="Base units funded, or outstanding for the holder when queued, decimal string")
+    waits_for_tx_id: int | None = Field(description="An ERC-20 funding waits for the vault's approval (sent once)")
+    tx_hash: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, tx: ChainTransaction) -> PayoutTxOut:
+        meta = tx.meta or {}
+        return cls(id=tx.id, action="payout" if meta.get("action") == "payout" else "fund",  # type: ignore[arg-type]
+                   state=tx.state, chain=tx.chain, to_address=tx.to_address, value=str(tx.value_wei),
+                   token=str(meta.get("token", "")), holder=str(meta.get("holder", "")),
+                   amount=str(meta.get("amount", tx.value_wei)), waits_for_tx_id=tx.after_tx_id, tx_hash=tx.tx_hash,
+                   created_at=tx.created_at)
+
+
+class PushAllOut(BaseModel):
+    holders: int = Field(description="Holders with an unclaimed allocation of the reward")
+    queued: int = Field(description="Payouts queued by this request")
+    already_queued: int = Field(description="Holders whose payout of the same amount was queued before (not again)")
+
+
+class PeriodRetryOut(BaseModel):
+    id: int
+    reward_id: int
+    period_index: int
+    state: Literal["due", "allocating", "allocated", "failed", "empty"]
+    retries: int

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import calendar
 import logging
+import secrets
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -71,6 +72,7 @@ from backend.rewards.shares import largest_remainder
 from backend.rewards.vault import (
     ZERO_ADDRESS,
     VaultBalances,
+    erc20_approve_data,
     read_balances,
     request_vault,
     token_arg,
@@ -695,29 +697,70 @@ def payout_overview(actor: Actor, reward_id: int) -> PayoutOverview:
                           vault.error if vault else "", reward.currency_address or "", balances, periods)
 
 
+MAX_UINT256 = 2**256 - 1
+
+
 def fund_vault(actor: Actor, reward_id: int, amount_wei: int, request_key: str) -> ChainTransaction:
-    """Send `amount_wei` of the chain's coin from the platform signer to the brand's vault (`fundEth`), through the
-    transaction manager; the same `request_key` funds once. The vault must be deployed (it is requested here)."""
-    if not isinstance(amount_wei, int) or isinstance(amount_wei, bool) or amount_wei <= 0:
-        raise ValidationFailed("Bad amount.", fields={"amount": "must be a positive whole number of wei"})
+    """Send `amount_wei` base units of the payout's currency from the platform signer to the brand's vault, through the
+    transaction manager; the same `request_key` funds once (reused for another amount: Conflict). The vault must be
+    deployed (it is requested here). The chain's coin goes with `fundEth`; an ERC-20 with `fundToken`, after the
+    signer's one-time unlimited approval of the vault for that token (queued here once, the funding waits for it)."""
+    if not isinstance(amount_wei, int) or isinstance(amount_wei, bool) or not 0 < amount_wei <= MAX_UINT256:
+        raise ValidationFailed("Bad amount.", fields={"amount": "must be a positive whole number of base units"})
     if not request_key or len(request_key) > 64:
         raise ValidationFailed("Bad request key.", fields={"request_key": "1-64 characters"})
+    return _once_more_if_raced(lambda: _fund(actor, reward_id, amount_wei, request_key))
+
+
+def _once_more_if_raced(queue: Callable[[], Any]) -> Any:
+    """Run `queue` (one database transaction that queues keyed transactions); if a concurrent request committed the
+    same idempotency key first (PostgreSQL: a unique violation), once more, which then finds that row."""
+    try:
+        return queue()
+    except IntegrityError:
+        return queue()
+
+
+def _fund(actor: Actor, reward_id: int, amount_wei: int, request_key: str) -> ChainTransaction:
     with session_scope() as session:
         reward = _payout_reward(session, actor, reward_id, Permission.CAMPAIGN_WRITE)
         if reward.kind is not RewardKind.PAYOUT:
             raise NotFound("Reward not found.")
-        if reward.currency_address:
-            raise Conflict("This payout is in an ERC-20 token: send the token to the vault from the brand's wallet "
-                           "(approve, then fundToken).")
         campaign = session.get(Campaign, reward.campaign_id)
         assert campaign is not None
         vault = request_vault(session, reward.brand_id, campaign.chain)
         if vault.state is not VaultState.DEPLOYED or not vault.address:
             raise Conflict(f"The brand's reward vault is not deployed yet ({vault.state.value}): try again shortly.")
-        return enqueue(session, purpose=TxPurpose.REWARD_PAYOUT, key=f"reward-fund:{vault.id}:{request_key}",
-                       chain=vault.chain, to=vault.address, data=vault_contract().encode_abi("fundEth", args=[]),
-                       value_wei=amount_wei, campaign_id=reward.campaign_id,
-                       meta={"action": "fund", "vault_id": vault.id, "by": f"user:{actor.user_id}"})
+        key = f"reward-fund:{vault.id}:{request_key}"
+        meta = {"action": "fund", "vault_id": vault.id, "by": f"user:{actor.user_id}", "amount": str(amount_wei)}
+        if not reward.currency_address:
+            data, value, after = vault_contract().encode_abi("fundEth", args=[]), amount_wei, None
+        else:
+            token = token_arg(reward.currency_address)
+            data, value = vault_contract().encode_abi("fundToken", args=[token, amount_wei]), 0
+            meta["token"] = token
+            after = _token_approval(session, vault, token, reward.campaign_id).id
+        tx = enqueue(session, purpose=TxPurpose.REWARD_PAYOUT, key=key, chain=vault.chain, to=vault.address,
+                     data=data, value_wei=value, campaign_id=reward.campaign_id, meta=meta, after_tx_id=after)
+        if (tx.data, tx.value_wei) != (data, value):  # the key's earlier transaction (this one rolls back)
+            raise Conflict("This request key was already used to fund another amount or currency: use a new one.")
+        return tx
+
+
+def _token_approval(session: Session, vault: RewardVaultRow, token: str, campaign_id: int) -> ChainTransaction:
+    """The platform signer's approval of the vault for `token`: unlimited, so it is sent once per (vault, token) and
+    never raced by a second funding (an exact `approve` per funding would overwrite the other's allowance). The vault
+    only ever pulls from `msg.sender` (`fundToken`), so nobody but the signer itself can spend it. A new attempt
+    only when every earlier one reverted or failed."""
+    prefix = f"reward-approve:{vault.id}:{token}"
+    earlier = list(session.exec(select(ChainTransaction).where(
+        col(ChainTransaction.idempotency_key).startswith(prefix)).order_by(col(ChainTransaction.id))).all())
+    for tx in earlier:
+        if tx.state not in (TxState.REVERTED, TxState.FAILED):
+            return tx
+    return enqueue(session, purpose=TxPurpose.REWARD_PAYOUT, key=f"{prefix}:{len(earlier)}", chain=vault.chain,
+                   to=token, data=erc20_approve_data(vault.address, MAX_UINT256),  # type: ignore[arg-type]
+                   campaign_id=campaign_id, meta={"action": "approve", "vault_id": vault.id, "token": token})
 
 
 def retry_vault_deployment(actor: Actor, reward_id: int) -> RewardVaultRow:
@@ -734,26 +777,128 @@ def retry_vault_deployment(actor: Actor, reward_id: int) -> RewardVaultRow:
         return vault
 
 
+def _outstanding_query(reward_id: int, holders: Sequence[str] | None = None, after: str = "") -> Any:
+    """The holders of the reward's allocations confirmed on chain and not claimed yet (in address order, after
+    `after`)."""
+    a = RewardAllocation
+    query = (select(a.holder).where(a.reward_id == reward_id, col(a.claimed_at).is_(None),
+                                    col(a.allocated_block).is_not(None), a.holder > after)  # type: ignore[operator]
+             .group_by(a.holder))
+    return query if holders is None else query.where(col(a.holder).in_(list(holders)))
+
+
+def _outstanding(session: Session, reward_id: int, holders: Sequence[str] | None = None, *, after: str = "",
+                 limit: int | None = None) -> list[tuple[str, int, int]]:
+    """(holder, amount, vault id) of the reward's allocations confirmed on chain and not claimed yet, by holder (in
+    address order, after `after`). Summed here, not in SQL: SQLite sums these wide integers as floats."""
+    query = _outstanding_query(reward_id, holders, after).order_by(RewardAllocation.holder)
+    wanted = list(session.exec(query if limit is None else query.limit(limit)).all())
+    if not wanted:
+        return []
+    a = RewardAllocation
+    totals: dict[str, tuple[int, int]] = {}
+    for holder, amount, vault_id in session.exec(select(a.holder, a.amount, a.vault_id).where(
+            a.reward_id == reward_id, col(a.claimed_at).is_(None), col(a.allocated_block).is_not(None),
+            col(a.holder).in_(wanted))).all():
+        total, _ = totals.get(holder, (0, vault_id))
+        totals[holder] = (total + int(amount), vault_id)
+    return [(str(h), totals[h][0], int(totals[h][1])) for h in wanted]
+
+
+def _push(session: Session, reward: Reward, vault: RewardVaultRow, holder: str, amount: int,
+          request: str = "") -> ChainTransaction:
+    """The vault's `payout` of `holder`, keyed by (reward, holder, what is outstanding): asking again, from one button
+    or both, from a second tab or after a restart, finds the same transaction until the claim reader has seen it paid
+    (then nothing is outstanding) or a new period added to it. `request` is stored with a new one (so the caller can
+    tell a transaction it queued from one that was there, even if another request committed it a moment ago)."""
+    data = vault_contract().encode_abi("payout", args=[token_arg(reward.currency_address), holder])
+    return enqueue(session, purpose=TxPurpose.REWARD_PAYOUT, key=f"reward-push:{reward.id}:{holder}:{amount}",
+                   chain=vault.chain, to=vault.address, data=data, campaign_id=reward.campaign_id,
+                   meta={"action": "payout", "vault_id": vault.id, "holder": holder, "amount": str(amount),
+                         "request": request})
+
+
 def push_payout(actor: Actor, reward_id: int, holder: str) -> ChainTransaction:
     """Pay `holder` everything allocated to them in the reward's currency (`payout`), for holders who never claim,
     e.g. custodial wallets. Asking again before the claim reader saw it is the same transaction."""
-    holder = to_checksum_address(holder)
+    try:
+        holder = to_checksum_address(holder)
+    except (TypeError, ValueError) as exc:
+        raise ValidationFailed("Bad holder address.", fields={"holder": "must be a 0x-prefixed 20-byte address"}
+                               ) from exc
+    return _once_more_if_raced(lambda: _push_one(actor, reward_id, holder))
+
+
+def _push_one(actor: Actor, reward_id: int, holder: str) -> ChainTransaction:
     with session_scope() as session:
         reward = _payout_reward(session, actor, reward_id, Permission.CAMPAIGN_WRITE)
-        a = RewardAllocation
-        pending = session.exec(select(func.max(a.id)).where(
-            a.reward_id == reward.id, a.holder == holder, col(a.claimed_at).is_(None),
-            col(a.allocated_block).is_not(None))).one()
-        if pending is None:
+        pending = _outstanding(session, reward.id, [holder])  # type: ignore[arg-type]
+        if not pending:
             raise Conflict("Nothing is allocated to this holder and unclaimed.")
-        vault = session.exec(select(RewardVaultRow)
-                             .join(RewardAllocation, RewardAllocation.vault_id == RewardVaultRow.id)
-                             .where(RewardAllocation.id == pending)).one()
-        data = vault_contract().encode_abi("payout", args=[token_arg(reward.currency_address), holder])
-        return enqueue(session, purpose=TxPurpose.REWARD_PAYOUT,
-                       key=f"reward-push:{vault.id}:{reward.currency_address or 'eth'}:{holder}:{pending}",
-                       chain=vault.chain, to=vault.address, data=data, campaign_id=reward.campaign_id,
-                       meta={"action": "payout", "vault_id": vault.id, "holder": holder})
+        [(_, amount, vault_id)] = pending
+        vault = session.get(RewardVaultRow, vault_id)
+        assert vault is not None
+        return _push(session, reward, vault, holder, amount)
+
+
+@dataclass(frozen=True)
+class PushBatch:
+    holders: int  # holders with something outstanding in this batch
+    queued: int  # new payout transactions queued by this batch
+    already: int  # holders whose payout was already queued (same key): not pushed again
+    next_after: str | None  # the last holder of the batch, to continue after; None when done
+    remaining: int  # holders with something outstanding from this batch on (for progress)
+
+
+def push_payouts_batch(actor: Actor, reward_id: int, *, after: str = "", batch_size: int | None = None) -> PushBatch:
+    """One batch of "Push all": the vault's `payout` for up to REWARD_PUSH_BATCH_SIZE holders (in address order,
+    after `after`) with an unclaimed allocation of the reward, in ONE database transaction. The actor is checked
+    again for every batch (a role taken away stops the run)."""
+    size = batch_size or get_settings().reward_push_batch_size
+    return _once_more_if_raced(lambda: _push_batch(actor, reward_id, after, size))
+
+
+def _push_batch(actor: Actor, reward_id: int, after: str, size: int) -> PushBatch:
+    with session_scope() as session:
+        reward = _payout_reward(session, actor, reward_id, Permission.CAMPAIGN_WRITE)
+        if reward.kind is not RewardKind.PAYOUT:
+            raise NotFound("Reward not found.")
+        remaining = int(session.exec(select(func.count()).select_from(
+            _outstanding_query(reward.id, after=after).subquery())).one())  # type: ignore[arg-type]
+        rows = _outstanding(session, reward.id, after=after, limit=size)  # type: ignore[arg-type]
+        vaults: dict[int, RewardVaultRow] = {}
+        request = secrets.token_hex(8)
+        queued = 0
+        for holder, amount, vault_id in rows:
+            vault = vaults.get(vault_id) or session.get(RewardVaultRow, vault_id)
+            assert vault is not None
+            vaults[vault_id] = vault
+            queued += _push(session, reward, vault, holder, amount, request).meta.get("request") == request
+        already = len(rows) - queued
+        done = len(rows) < size
+        return PushBatch(len(rows), queued, already, None if done or not rows else rows[-1][0], remaining)
+
+
+@dataclass(frozen=True)
+class PushAllResult:
+    holders: int
+    queued: int
+    already: int
+
+
+def push_all(actor: Actor, reward_id: int, *, batch_size: int | None = None,
+             on_batch: Callable[[PushBatch], None] | None = None) -> PushAllResult:
+    """ "Push all": every holder with an unclaimed allocation of the reward is paid out (`payout`), batch by batch.
+    Pressed twice, or run again after a crash between batches, it queues nothing it queued before."""
+    after, holders, queued, already = "", 0, 0, 0
+    while True:
+        batch = push_payouts_batch(actor, reward_id, after=after, batch_size=batch_size)
+        holders, queued, already = holders + batch.holders, queued + batch.queued, already + batch.already
+        if on_batch is not None:
+            on_batch(batch)
+        if batch.next_after is None:
+            return PushAllResult(holders, queued, already)
+        after = batch.next_after
 
 
 @dataclass(frozen=True)

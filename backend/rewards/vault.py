@@ -130,6 +130,12 @@ def read_balances(w3: Web3, address: str, currency_address: str | None) -> Vault
                          int(vault.functions.unallocated(token).call()))
 
 
+def erc20_approve_data(spender: str, amount: int) -> str:
+    """Calldata of ERC-20 `approve(spender, amount)` (TestToken's ABI: a plain OpenZeppelin ERC20)."""
+    erc20 = Web3().eth.contract(abi=load_artifact("TestToken")["abi"])
+    return erc20.encode_abi("approve", args=[to_checksum_address(spender), amount])
+
+
 def allocation_of(w3: Web3, address: str, currency_address: str | None, holder: str) -> int:
     return int(vault_contract(w3, address).functions.allocationOf(token_arg(currency_address),
                                                                   to_checksum_address(holder)).call())

@@ -41,6 +41,7 @@ ROLES = ("anonymous", "consumer", "brand_staff", "other_brand_admin", "kyc_revie
 OK, LISTED, HIDDEN, PAST = "ok", "listed", "hidden", "past_acl"
 SAID_NO = "said_no"  # 200 whose body says "refused" (a staff scan's answer); OK for a scan means not refused
 MULTIPART = "__multipart__"  # a body sent as multipart/form-data instead of JSON
+HEADERS = "__headers__"  # headers sent with the JSON body (an Idempotency-Key)
 R401, R403, R404 = 401, 403, 404
 REFUSALS = {R401, R403, R404}
 
@@ -80,6 +81,11 @@ PROTECTED: dict[tuple[str, str], tuple[Any, ...]] = {
     ("POST", "/api/v1/rewards/{reward_id}/end"):                 (R401, R404,   R403,   R404,   R404,   OK,     OK),
     ("GET", "/api/v1/rewards/{reward_id}/changes"):              (R401, R404,   OK,     R404,   R404,   OK,     OK),
     ("GET", "/api/v1/rewards/{reward_id}/periods"):              (R401, R404,   OK,     R404,   R404,   OK,     OK),
+    # A payout's admin actions (on a payout of A with its vault deployed, an unclaimed allocation, a failed period).
+    ("POST", "/api/v1/rewards/{reward_id}/fund"):                (R401, R404,   R403,   R404,   R404,   OK,     OK),
+    ("POST", "/api/v1/rewards/{reward_id}/push"):                (R401, R404,   R403,   R404,   R404,   OK,     OK),
+    ("POST", "/api/v1/rewards/{reward_id}/push-all"):            (R401, R404,   R403,   R404,   R404,   OK,     OK),
+    ("POST", "/api/v1/reward-periods/{period_id}/retry"):        (R401, R404,   R403,   R404,   R404,   OK,     OK),
     # A holder's perks (their account's custodial tokens, or a SIWE-proved wallet): nobody here holds A's token.
     ("GET", "/api/v1/rewards/mine"):                             (R401, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN),
     ("GET", "/api/v1/rewards/claimable"):                        (R401, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN),
@@ -189,6 +195,7 @@ class World:
     case_id: int  # a consumer's identity check, waiting for review
     document_id: int
     reward_code: str  # a holder's code for the perk, as the QR carries it
+    payout_id: int = 0  # a payout of the campaign, made when a route needs it (_payout)
 
 
 def _make_world() -> World:
@@ -262,6 +269,15 @@ def _request(method: str, path: str, w: World) -> tuple[str, dict[str, Any] | No
         body = {"note": "the photo is fine"}
     elif path == "/api/v1/kyc/submissions":
         body = {MULTIPART: {"legal_name": (None, "Ada")}}
+    elif path.startswith("/api/v1/rewards/{reward_id}/") and method == "POST" and path.rsplit("/", 1)[1] in (
+            "fund", "push", "push-all"):
+        params["reward_id"] = _payout(w)
+        if path.endswith("/fund"):
+            body = {"amount": "1000", HEADERS: {"Idempotency-Key": f"matrix-{next(_emails)}"}}
+        elif path.endswith("/push"):
+            body = {"holder": HOLDER}
+    elif path == "/api/v1/reward-periods/{period_id}/retry":
+        params["period_id"] = _failed_period(w)
     if body is None and method == "POST":
         body = {}  # JSON routes without fields take an empty object
     url = path.format(**params)
@@ -270,6 +286,66 @@ def _request(method: str, path: str, w: World) -> tuple[str, dict[str, Any] | No
     if path in ("/api/v1/campaigns", "/api/v1/orders", "/api/v1/orders/export.csv") and method == "GET":
         url += f"?brand_id={brand_id}"
     return url, body
+
+
+def _payout(w: World) -> int:
+    """A payout of A's campaign, its vault deployed (at a made-up address: these routes only queue transactions) and
+    HOLDER's allocation of a first period confirmed and unclaimed."""
+    from datetime import timedelta
+
+    from backend.db import utcnow
+    from backend.rewards.models import RewardAllocation, RewardPeriod, RewardVaultRow
+    from backend.rewards.service import define_reward
+    from backend.workflow.machines import PeriodState, VaultState
+
+    if w.payout_id:
+        return w.payout_id
+    reward = define_reward(w.owner, w.campaign_id, {
+        "kind": "payout", "title": "Weekly", "payout_mode": "fixed_per_token", "amount_per_token": "1000",
+        "currency_address": "", "payout_period": "week"})
+    now = utcnow()
+    with session_scope() as session:
+        vault = session.exec(select(RewardVaultRow).where(RewardVaultRow.brand_id == w.brand.id)).one()
+        vault.state, vault.address = VaultState.DEPLOYED, "0x" + "5a" * 20
+        period = RewardPeriod(reward_id=reward.id, brand_id=w.brand.id, vault_id=vault.id, period_index=0,  # type: ignore[arg-type]
+                              starts_at=now - timedelta(days=8), ends_at=now - timedelta(days=1),
+                              state=PeriodState.ALLOCATED, amount=1000, holders=1, tokens=1, batches=1)
+        session.add(period)
+        session.flush()
+        session.add(RewardAllocation(reward_id=reward.id, period_id=period.id, vault_id=vault.id, holder=HOLDER,  # type: ignore[arg-type]
+                                     tokens=1, amount=1000, batch=0, allocated_block=5, allocated_log_index=0))
+    w.payout_id = reward.id  # type: ignore[assignment]
+    return w.payout_id
+
+
+def _failed_period(w: World) -> int:
+    """A fresh period of the payout whose one allocation batch reverted (retrying it succeeds once)."""
+    from datetime import timedelta
+
+    from sqlalchemy import func
+
+    from backend.chain.models import ChainTransaction, TxPurpose, TxState
+    from backend.db import utcnow
+    from backend.rewards.models import RewardAllocation, RewardPeriod
+    from backend.workflow.machines import PeriodState
+
+    reward_id = _payout(w)
+    now = utcnow()
+    with session_scope() as session:
+        first = session.exec(select(RewardPeriod).where(RewardPeriod.reward_id == reward_id)).first()
+        index = session.exec(select(func.max(RewardPeriod.period_index)).where(
+            RewardPeriod.reward_id == reward_id)).one() + 1
+        period = RewardPeriod(reward_id=reward_id, brand_id=w.brand.id, vault_id=first.vault_id,  # type: ignore[union-attr]
+                              period_index=index, starts_at=now - timedelta(days=8), ends_at=now - timedelta(days=1),
+                              state=PeriodState.FAILED, amount=1000, holders=1, tokens=1, batches=1)
+        tx = ChainTransaction(purpose=TxPurpose.REWARD_PAYOUT, idempotency_key=f"matrix-{next(_emails)}", chain="local",
+                              signer="platform", from_address=HOLDER, to_address="0x" + "5a" * 20,
+                              state=TxState.REVERTED, meta={"action": "allocate"})
+        session.add_all([period, tx])
+        session.flush()
+        session.add(RewardAllocation(reward_id=reward_id, period_id=period.id, vault_id=first.vault_id,  # type: ignore[arg-type, union-attr]
+                                     holder=HOLDER, tokens=1, amount=1000, batch=0, tx_id=tx.id))
+        return period.id  # type: ignore[return-value]
 
 
 def _perk_fields() -> dict[str, Any]:
@@ -305,7 +381,20 @@ def _owner_view(w: World) -> dict[str, Any]:
         "brands": sorted(b.slug for b in brands.list_brands(make_platform_admin())),
         "rewards": _rewards(w),
         "case": _case(w),
+        "payouts": _payout_rows(w),
     }
+
+
+def _payout_rows(w: World) -> Any:
+    """A's payout periods and every transaction queued for rewards (fund, push, retried batches)."""
+    from backend.chain.models import ChainTransaction, TxPurpose
+    from backend.rewards.models import RewardPeriod
+
+    with session_scope() as session:
+        return (sorted((p.id, p.state.value, p.retries) for p in session.exec(
+                    select(RewardPeriod).where(RewardPeriod.brand_id == w.brand.id)).all()),
+                sorted(session.exec(select(ChainTransaction.idempotency_key).where(
+                    ChainTransaction.purpose == TxPurpose.REWARD_PAYOUT)).all()))
 
 
 def _rewards(w: World) -> list[Any]:
@@ -383,8 +472,9 @@ def test_every_role_against_every_protected_route(client, callers) -> None:  # t
         for role, expected in zip(ROLES, outcomes, strict=True):
             url, body = _request(method, path, world)
             before = _owner_view(world) if expected in REFUSALS else None
+            extra = body.pop(HEADERS, {}) if body else {}
             sent = {"files": body[MULTIPART]} if body and MULTIPART in body else {"json": body}
-            response = client.request(method, url, headers=headers[role], **sent)
+            response = client.request(method, url, headers={**headers[role], **extra}, **sent)
             try:
                 parsed = response.json()
             except ValueError:

@@ -34,6 +34,7 @@ from backend.workflow.machines import PeriodState, VaultState
 from backend.workflow.models import OutboxEvent, StateTransition
 from contracts import seaport as sp
 from tests.chain.helpers import CHAIN, ChainUnderTest, People, add_mints, all_settled, deploy_campaign, requests_by_key
+from tests.factories import make_campaign
 
 A = 10**15  # wei per token per period
 ETHER = 10**18
@@ -329,3 +330,110 @@ def test_a_royalty_share_splits_the_periods_royalties_by_tokens_held_to_the_wei(
                                       (f"0x{3:064x}", second.id, 2000), (late, second.id, 4000)])
     for holder, amount in ((alice.address, 2000), (bob.address, 667), (custodial, 1334)):
         assert allocation_of(anvil.w3, vault().address, "", holder) == amount  # type: ignore[union-attr]
+
+
+def _allocated_weekly_payout(anvil: ChainUnderTest, people: People, campaign: Any) -> Any:
+    """A weekly ETH payout of A per token, its vault funded and its first period allocated on chain."""
+    start = utcnow() - timedelta(days=8)
+    reward = service.define_reward(people.brand_admin, campaign.id, {
+        "kind": "payout", "title": "Weekly ETH", "payout_mode": "fixed_per_token", "amount_per_token": str(A),
+        "currency_address": "", "payout_period": "week", "starts_at": start.isoformat()})
+    run_until(lambda: vault().state is VaultState.DEPLOYED)  # type: ignore[union-attr]
+    fund = payouts.fund_vault(people.brand_admin, reward.id, 6 * A, "fund")  # type: ignore[arg-type]
+    run_until(tx_done(fund.id))  # type: ignore[arg-type]
+    index_pass(CHAIN)
+    assert payouts.distributor_pass(now=start + timedelta(days=7, seconds=1)).allocating == 1
+    run_until(lambda: period(0).state is PeriodState.ALLOCATED)
+    return reward
+
+
+def push_keys() -> list[str]:
+    with session_scope() as session:
+        return sorted(session.exec(select(ChainTransaction.idempotency_key).where(
+            col(ChainTransaction.idempotency_key).startswith("reward-push:"))).all())
+
+
+def test_push_all_pays_every_holder_once_even_when_pressed_twice_or_stopped_between_batches(
+        anvil: ChainUnderTest, people: People, shop, configure) -> None:  # type: ignore[no-untyped-def]
+    configure(REWARD_PUSH_BATCH_SIZE=2)  # three holders -> two batches
+    campaign, _, alice, bob, custodial = shop
+    w3, admin = anvil.w3, people.brand_admin
+    reward = _allocated_weekly_payout(anvil, people, campaign)
+    before = {who: w3.eth.get_balance(who) for who in (alice.address, bob.address, custodial)}
+
+    # A run stopped after its first batch (the process died): the second run queues only the rest.
+    def die(batch: payouts.PushBatch) -> None:
+        raise RuntimeError("killed between batches")
+
+    with pytest.raises(RuntimeError):
+        payouts.push_all(admin, reward.id, on_batch=die)  # type: ignore[arg-type]
+    assert len(push_keys()) == 2
+    second = payouts.push_all(admin, reward.id)  # type: ignore[arg-type]
+    assert (second.holders, second.queued, second.already) == (3, 1, 2)
+    # Pressed again before anything is confirmed, and again once the payouts are on chain but before the claim reader
+    # has read them: the same transactions.
+    assert payouts.push_all(admin, reward.id) == payouts.PushAllResult(3, 0, 3)  # type: ignore[arg-type]
+    keys = push_keys()
+    assert len(keys) == 3
+    run_until(lambda: all(tx_done(t)() for t in _push_tx_ids()))
+    assert payouts.push_all(admin, reward.id) == payouts.PushAllResult(3, 0, 3)  # type: ignore[arg-type]
+    # A single Push of a holder already pushed is that same transaction too.
+    assert payouts.push_payout(admin, reward.id, custodial).idempotency_key in keys  # type: ignore[arg-type]
+    run_until(lambda: all(tx_done(t)() for t in _push_tx_ids()))
+    assert push_keys() == keys
+
+    # Each holder was paid their share exactly once (alice 3 tokens, bob 1, the custodial account 2).
+    assert {who: w3.eth.get_balance(who) - was for who, was in before.items()} == {
+        alice.address: 3 * A, bob.address: A, custodial: 2 * A}
+    assert vault_contract(w3, vault().address).functions.outstanding(ZERO).call() == 0  # type: ignore[union-attr]
+
+    # Once the claim reader has seen the payouts, there is nothing left to push.
+    assert payouts.distributor_pass(now=utcnow()).claims == 3
+    assert payouts.push_all(admin, reward.id) == payouts.PushAllResult(0, 0, 0)  # type: ignore[arg-type]
+    assert push_keys() == keys
+
+
+def _push_tx_ids() -> list[int]:
+    with session_scope() as session:
+        return list(session.exec(select(ChainTransaction.id).where(
+            col(ChainTransaction.idempotency_key).startswith("reward-push:"))).all())  # type: ignore[arg-type]
+
+
+def test_erc20_funding_approves_the_vault_once_and_raises_its_token_balance_on_chain(
+        anvil: ChainUnderTest, people: People) -> None:
+    from backend.chain.keys import platform_address
+    from backend.errors import Conflict
+    from contracts.artifacts import load_artifact
+
+    w3, admin = anvil.w3, people.brand_admin
+    campaign = make_campaign(people.brand)
+    deployer = sp.wallet(w3)
+    fund_from_dev_account(w3, deployer.address, ETHER)
+    token_address = sp.deploy(w3, deployer, "TestToken")["contractAddress"]
+    token = w3.eth.contract(address=token_address, abi=load_artifact("TestToken")["abi"])
+    deployer.call(token.functions.mint(platform_address(), 10 * A))  # the brand sent its tokens to the platform signer
+    reward = service.define_reward(admin, campaign.id, {
+        "kind": "payout", "title": "Weekly TEST", "payout_mode": "fixed_per_token", "amount_per_token": "5",
+        "currency_address": token_address, "currency_decimals": 18, "currency_symbol": "TEST",
+        "payout_period": "week"})
+    run_until(lambda: vault().state is VaultState.DEPLOYED)  # type: ignore[union-attr]
+    address = vault().address  # type: ignore[union-attr]
+
+    first = payouts.fund_vault(admin, reward.id, 3 * A, "erc20-1")  # type: ignore[arg-type]
+    assert payouts.fund_vault(admin, reward.id, 3 * A, "erc20-1").id == first.id  # type: ignore[arg-type]
+    with pytest.raises(Conflict):  # the same key for another amount is a mistake, not a second funding
+        payouts.fund_vault(admin, reward.id, 4 * A, "erc20-1")  # type: ignore[arg-type]
+    second = payouts.fund_vault(admin, reward.id, 2 * A, "erc20-2")  # type: ignore[arg-type]
+    run_until(lambda: tx_done(first.id)() and tx_done(second.id)())  # type: ignore[arg-type]
+
+    assert token.functions.balanceOf(address).call() == 5 * A
+    assert token.functions.balanceOf(platform_address()).call() == 5 * A
+    assert token.functions.allowance(platform_address(), address).call() == 2**256 - 1  # unlimited: not used up
+    contract = vault_contract(w3, address)
+    assert contract.functions.unallocated(token_address).call() == 5 * A
+    with session_scope() as session:
+        approvals = session.exec(select(ChainTransaction).where(
+            col(ChainTransaction.idempotency_key).startswith("reward-approve:"))).all()
+    assert [(a.to_address, a.state) for a in approvals] == [(token_address, TxState.CONFIRMED)]  # once
+    overview = payouts.payout_overview(admin, reward.id)  # type: ignore[arg-type]
+    assert overview.balances is not None and overview.balances.balance == 5 * A

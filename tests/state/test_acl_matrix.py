@@ -152,6 +152,8 @@ HANDLERS: dict[str, str | Rule] = {
     "AdminCampaignRewardsState.submit_fund": Rule(ADMINS, "/admin/campaigns/1/rewards"),
     "AdminCampaignRewardsState.push_to_holder": Rule(ADMINS, "/admin/campaigns/1/rewards"),
     "AdminCampaignRewardsState.retry_failed_period": Rule(ADMINS, "/admin/campaigns/1/rewards"),
+    "AdminCampaignRewardsState.push_all_payouts": Rule(ADMINS, "/admin/campaigns/1/rewards"),
+    "AdminCampaignRewardsState.set_push_all_open": UI,
     "AdminCampaignRewardsState.retry_vault": Rule(ADMINS, "/admin/campaigns/1/rewards"),
     "RedeemScanState.load_scanner": READ, "RedeemScanState.set_location": UI, "RedeemScanState.set_manual_code": UI,
     "RedeemScanState.camera_failed": UI, "RedeemScanState.scan_next": UI,
@@ -632,6 +634,8 @@ SCENARIOS: dict[str, Scenario] = {
     "AdminCampaignRewardsState.push_to_holder": Scenario(
         _setup_payout, _on_payout(AdminCampaignRewardsState.push_to_holder, WALLET),
         lambda w: _count(ChainTransaction)),
+    "AdminCampaignRewardsState.push_all_payouts": Scenario(
+        _setup_payout, _on_payout(AdminCampaignRewardsState.push_all_payouts), lambda w: _count(ChainTransaction)),
     "AdminCampaignRewardsState.retry_failed_period": Scenario(
         _setup_payout, _on_payout(AdminCampaignRewardsState.retry_failed_period, "period"), _period_state),
     "AdminCampaignRewardsState.retry_vault": Scenario(

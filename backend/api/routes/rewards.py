@@ -1,5 +1,6 @@
-"""Rewards: admins define, change and end a campaign's rewards; holders list their perks and get QR codes; staff
-redeem codes. Thin: parse -> service -> serialize."""
+"""Rewards: admins define, change and end a campaign's rewards and act on payouts (fund the vault, push payouts,
+retry a failed period); holders list their perks and get QR codes; staff redeem codes. Thin: parse -> service ->
+serialize."""
 
 from __future__ import annotations
 
@@ -20,14 +21,21 @@ from backend.api.deps import (
     bearer_scheme,
 )
 from backend.api.reward_schemas import (
+    IDEMPOTENCY_KEY_PATTERN,
     ClaimableList,
     ClaimableOut,
+    EmptyRequest,
+    FundRequest,
     HolderPerkList,
     HolderPerkOut,
     OnlineRedemptionOut,
+    PayoutTxOut,
     PeriodList,
     PeriodOut,
+    PeriodRetryOut,
     PerkRequest,
+    PushAllOut,
+    PushRequest,
     QrCodeOut,
     RedeemRequest,
     RewardChangeList,
@@ -53,6 +61,10 @@ router = APIRouter(prefix="/api/v1", dependencies=V1_DEPENDENCIES, tags=["reward
 
 CampaignId = Annotated[int, Path(ge=1, le=MAX_ID)]
 RewardId = Annotated[int, Path(ge=1, le=MAX_ID)]
+PeriodId = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdempotencyKey = Annotated[str, Header(
+    alias="Idempotency-Key", min_length=1, max_length=64, pattern=IDEMPOTENCY_KEY_PATTERN,
+    description="Your key for this funding (e.g. a UUID): the same key funds once, however often it is sent.")]
 
 
 @router.get("/campaigns/{campaign_id}/rewards", response_model=RewardList)
@@ -91,6 +103,42 @@ def reward_changes(reward_id: RewardId, actor: CurrentActor) -> RewardChangeList
 def reward_periods(reward_id: RewardId, actor: CurrentActor) -> PeriodList:
     """A payout's periods, newest first: snapshot block, amount, claimed and unclaimed, transactions (a perk: none)."""
     return PeriodList(items=[PeriodOut.of(v) for v in payouts.list_periods(actor, reward_id)])
+
+
+# --- payout admin actions (brand admins of the reward's brand; another brand's rows: 404) --------------------------
+# Each queues transactions for the transaction manager and answers 202 with what was queued; the chain does the rest.
+
+@router.post("/rewards/{reward_id}/fund", response_model=PayoutTxOut, status_code=status.HTTP_202_ACCEPTED)
+def fund_reward_vault(reward_id: RewardId, body: FundRequest, actor: CurrentActor,
+                      idempotency_key: IdempotencyKey) -> PayoutTxOut:
+    """Send `amount` base units of the payout's currency from the platform signer to the brand's reward vault. An
+    ERC-20 funding waits for the signer's one-time approval of the vault for that token (queued with the first
+    funding). 409: the vault is not deployed yet, or the key was used for another amount."""
+    return PayoutTxOut.of(payouts.fund_vault(actor, reward_id, body.base_units(), idempotency_key))
+
+
+@router.post("/rewards/{reward_id}/push", response_model=PayoutTxOut, status_code=status.HTTP_202_ACCEPTED)
+def push_reward_payout(reward_id: RewardId, body: PushRequest, actor: CurrentActor) -> PayoutTxOut:
+    """Pay `holder` what the reward allocated to them and they have not claimed (for holders who never claim, e.g.
+    custodial wallets). Asked again before it is paid: the same transaction. 409: nothing is outstanding."""
+    return PayoutTxOut.of(payouts.push_payout(actor, reward_id, body.holder))
+
+
+@router.post("/rewards/{reward_id}/push-all", response_model=PushAllOut, status_code=status.HTTP_202_ACCEPTED)
+def push_all_reward_payouts(reward_id: RewardId, body: EmptyRequest, actor: CurrentActor) -> PushAllOut:
+    """Pay every holder with an unclaimed allocation of the reward, in batches of REWARD_PUSH_BATCH_SIZE; a holder
+    whose payout of the same amount was queued before is not pushed again (pressed twice, or after a restart)."""
+    result = payouts.push_all(actor, reward_id)
+    return PushAllOut(holders=result.holders, queued=result.queued, already_queued=result.already)
+
+
+@router.post("/reward-periods/{period_id}/retry", response_model=PeriodRetryOut,
+             status_code=status.HTTP_202_ACCEPTED)
+def retry_reward_period(period_id: PeriodId, body: EmptyRequest, actor: CurrentActor) -> PeriodRetryOut:
+    """Send the failed allocation batches of a failed period again (new transactions for those batches only).
+    409: the period has not failed."""
+    period = payouts.retry_period(actor, period_id)
+    return PeriodRetryOut.model_validate(period, from_attributes=True)
 
 
 # --- holders and counters ------------------------------------------------------------------------------------------

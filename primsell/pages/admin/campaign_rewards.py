@@ -212,6 +212,31 @@ def _fund_form() -> rx.Component:
     )
 
 
+def _push_all_dialog() -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(rx.button(rx.icon("send", size=14), "Push all", size="1", variant="soft",
+                                          disabled=RewardsState.pushing_all, id="push-all")),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Pay every holder now?"),
+            rx.alert_dialog.description(
+                "Every holder with an unclaimed allocation of this reward is paid out from the vault, one "
+                "transaction each from the platform signer (which pays the gas). Holders already pushed for the same "
+                "amount are not pushed again.", size="2"),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray",
+                                                 disabled=RewardsState.pushing_all)),
+                # Not an alert_dialog.action: the dialog stays open (busy) until the last batch is queued.
+                rx.button(rx.cond(RewardsState.pushing_all, rx.spinner(size="1"), rx.fragment()), "Push all",
+                          on_click=RewardsState.push_all_payouts, disabled=RewardsState.pushing_all,
+                          id="confirm-push-all"),
+                spacing="3", justify="end", margin_top="1em"),
+            max_width="460px",
+        ),
+        open=RewardsState.push_all_open,
+        on_open_change=RewardsState.set_push_all_open,
+    )
+
+
 def _period_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.link("#", row["index"], on_click=RewardsState.show_allocations(row["id"]), cursor="pointer")),
@@ -278,8 +303,12 @@ def payouts_panel() -> rx.Component:
         rx.hstack(_figure("Balance", vault["balance"]), _figure("Outstanding (allocated, unclaimed)",
                                                                 vault["outstanding"]),
                   _figure("Unallocated", vault["unallocated"]), spacing="6"),
-        rx.cond(SessionState.can_write_campaigns & (vault["address"] != "") & (vault["native"] == "yes"),
-                _fund_form()),
+        rx.cond(SessionState.can_write_campaigns & (vault["address"] != ""), rx.vstack(
+            rx.hstack(_fund_form(), rx.spacer(), _push_all_dialog(), width="100%", align="center"),
+            rx.cond(vault["native"] != "yes", rx.text(
+                "Funding sends the token from the platform signer's own balance (the brand transfers it there first); "
+                "the first funding also approves the vault for the token, once.", size="1", color_scheme="gray")),
+            spacing="1", width="100%")),
         rx.cond(RewardsState.payout_periods.length() > 0, rx.table.root(
             rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
                 "Period", "Window", "State", "Snapshot block", "Holders / tokens", "Amount", "Claimed",

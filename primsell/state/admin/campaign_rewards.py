@@ -1,7 +1,8 @@
 """/admin/campaigns/<id>/rewards: define, change and end a campaign's rewards; per reward its statistics
 (redemptions per day, by location and staff member, refused attempts and why) and its change history; per payout its
 payouts panel (the brand's vault with its balance, outstanding and unallocated amounts, a Fund action, each period's
-snapshot, amount, transactions and claimed vs unclaimed, its allocations paged, Push for a holder who never claims).
+snapshot, amount, transactions and claimed vs unclaimed, its allocations paged, Push for a holder who never claims,
+Push all for every holder with an unclaimed allocation, batch by batch with its progress).
 
 Every handler asks `current_actor(self)` for the actor as it is now and calls one backend service; the
 service checks the brand (another brand's campaign is "not found") and validates the whole reward.
@@ -25,6 +26,7 @@ from backend.rewards.payouts import (
     payout_overview,
     period_allocations,
     push_payout,
+    push_payouts_batch,
     retry_period,
     retry_vault_deployment,
 )
@@ -230,6 +232,8 @@ class AdminCampaignRewardsState(rx.State):
     payout_notice: str = ""
     fund_amount: str = ""
     funding: bool = False
+    push_all_open: bool = False  # the "Push all" confirmation
+    pushing_all: bool = False
     period_id: int = 0
     allocations: list[dict[str, str]] = []
     allocations_offset: int = 0
@@ -458,6 +462,45 @@ class AdminCampaignRewardsState(rx.State):
         else:
             self.payout_notice = f"Payout to {holder[:10]}… queued (transaction {tx.id})."
         return None
+
+    @rx.event
+    def set_push_all_open(self, value: bool):
+        self.push_all_open = bool(value) or self.pushing_all
+
+    @rx.event
+    async def push_all_payouts(self):
+        """ "Push all", confirmed: one batch of payouts per step (each step re-reads who is signed in and their roles),
+        the progress shown between batches. Holders already pushed for the same amount are not pushed again."""
+        after, holders, queued, already, total = "", 0, 0, 0, -1
+        self.pushing_all = True
+        try:
+            while True:
+                actor = await current_actor(self)
+                if actor is None:
+                    yield SessionState.to_sign_in
+                    return
+                try:
+                    batch = await asyncio.to_thread(push_payouts_batch, actor, self.selected_id, after=after)
+                except DomainError as exc:
+                    self.payout_notice = self.form_error = exc.message
+                    return
+                total = batch.remaining if total < 0 else total
+                holders, queued, already = holders + batch.holders, queued + batch.queued, already + batch.already
+                if batch.next_after is None:
+                    break
+                after = batch.next_after
+                self.payout_notice = f"Pushing payouts… {holders} of {total} holders done."
+                yield
+            if holders == 0:
+                self.payout_notice = ("Nothing to push: every allocation of this reward confirmed on chain is claimed "
+                                      "or paid out.")
+            else:
+                self.payout_notice = (f"Push all: {queued} payout(s) queued for {holders} holder(s)"
+                                      + (f", {already} already queued before (not sent again)" if already else "")
+                                      + ". Holders are paid as the transactions confirm.")
+            await self._load_payouts(actor)
+        finally:
+            self.pushing_all, self.push_all_open = False, False
 
     @rx.event
     async def retry_failed_period(self, period_id: str):
