@@ -82,3 +82,32 @@ def record_deployed_contract(campaign: Campaign, address: str | None = None) -> 
         session.add(ContractDeployment(campaign_id=campaign.id, chain=campaign.chain,  # type: ignore[arg-type]
                                        state=ContractState.DEPLOYED, contract_address=address))
     return address
+
+
+def make_allocated_payout(admin: Any, campaign: Campaign, holders: list[str], amount_per_token: int) -> int:
+    """A fixed-per-token payout reward of `campaign` whose vault is recorded as deployed (no chain) and whose first
+    period allocated `amount_per_token` to each of `holders` (one token each), unclaimed. Returns the reward id."""
+    from sqlmodel import select
+
+    from backend.rewards import service as rewards
+    from backend.rewards.models import RewardAllocation, RewardPeriod, RewardVaultRow
+    from backend.workflow.machines import PeriodState, VaultState
+
+    reward = rewards.define_reward(admin, campaign.id, {  # type: ignore[arg-type]
+        "kind": "payout", "title": "Weekly", "payout_mode": "fixed_per_token",
+        "amount_per_token": str(amount_per_token), "currency_address": "", "payout_period": "week"})
+    now = utcnow()
+    with session_scope() as session:
+        vault = session.exec(select(RewardVaultRow).where(RewardVaultRow.brand_id == campaign.brand_id)).one()
+        vault.state, vault.address = VaultState.DEPLOYED, "0x" + "5a" * 20
+        period = RewardPeriod(reward_id=reward.id, brand_id=campaign.brand_id, vault_id=vault.id,  # type: ignore[arg-type]
+                              period_index=0, starts_at=now - timedelta(days=8), ends_at=now - timedelta(days=1),
+                              state=PeriodState.ALLOCATED, amount=amount_per_token * len(holders),
+                              holders=len(holders), tokens=len(holders))
+        session.add(period)
+        session.flush()
+        for n, holder in enumerate(holders):
+            session.add(RewardAllocation(reward_id=reward.id, period_id=period.id, vault_id=vault.id,  # type: ignore[arg-type]
+                                         holder=holder, tokens=1, amount=amount_per_token, batch=0, allocated_block=9,
+                                         allocated_log_index=n))
+    return reward.id  # type: ignore[return-value]

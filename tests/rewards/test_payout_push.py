@@ -14,10 +14,10 @@ from sqlmodel import col, select
 from backend.auth.acl import Role
 from backend.chain.models import ChainTransaction
 from backend.db import session_scope, utcnow
-from backend.rewards import payouts, service
-from backend.rewards.models import RewardAllocation, RewardPeriod, RewardVaultRow
-from backend.workflow.machines import PeriodState, VaultState
-from tests.factories import make_brand, make_campaign, make_user
+from backend.rewards import payouts
+from backend.rewards.models import RewardAllocation, RewardPeriod
+from backend.workflow.machines import PeriodState
+from tests.factories import make_allocated_payout, make_brand, make_campaign, make_user
 
 HOLDERS = [f"0x{n:040x}" for n in range(1, 8)]
 
@@ -25,23 +25,7 @@ HOLDERS = [f"0x{n:040x}" for n in range(1, 8)]
 def _payout() -> tuple[Any, int]:
     brand = make_brand()
     admin = make_user(Role.BRAND_ADMIN, brand)
-    reward = service.define_reward(admin, make_campaign(brand).id, {  # type: ignore[arg-type]
-        "kind": "payout", "title": "Weekly", "payout_mode": "fixed_per_token", "amount_per_token": "10",
-        "currency_address": "", "payout_period": "week"})
-    now = utcnow()
-    with session_scope() as session:
-        vault = session.exec(select(RewardVaultRow)).one()
-        vault.state, vault.address = VaultState.DEPLOYED, "0x" + "5a" * 20
-        period = RewardPeriod(reward_id=reward.id, brand_id=brand.id, vault_id=vault.id, period_index=0,  # type: ignore[arg-type]
-                              starts_at=now - timedelta(days=8), ends_at=now - timedelta(days=1),
-                              state=PeriodState.ALLOCATED, amount=10 * len(HOLDERS), holders=len(HOLDERS))
-        session.add(period)
-        session.flush()
-        for n, holder in enumerate(HOLDERS):
-            session.add(RewardAllocation(reward_id=reward.id, period_id=period.id, vault_id=vault.id,  # type: ignore[arg-type]
-                                         holder=holder, tokens=1, amount=10, batch=0, allocated_block=9,
-                                         allocated_log_index=n))
-    return admin, reward.id  # type: ignore[return-value]
+    return admin, make_allocated_payout(admin, make_campaign(brand), HOLDERS, 10)
 
 
 def _at_once(count: int, call: Any) -> list[Any]:

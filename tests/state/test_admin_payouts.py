@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 
 from sqlmodel import select
 
 from backend.auth.acl import Role
 from backend.chain.models import ChainTransaction
-from backend.db import session_scope, utcnow
-from backend.rewards import service
-from backend.rewards.models import RewardAllocation, RewardPeriod, RewardVaultRow
-from backend.workflow.machines import PeriodState, VaultState
+from backend.db import session_scope
 from primsell.state.admin.campaign_rewards import AdminCampaignRewardsState
-from tests.factories import make_brand, make_campaign, make_user
+from tests.factories import make_allocated_payout, make_brand, make_campaign, make_user
 from tests.state.harness import Tab, web_cookie
 
 HOLDERS = ["0x" + f"{n:02x}" * 20 for n in (0x11, 0x22, 0x33)]
@@ -26,23 +22,7 @@ def _payout_with_holders() -> tuple[str, int, int]:
     brand = make_brand()
     admin = make_user(Role.BRAND_ADMIN, brand)
     campaign = make_campaign(brand)
-    reward = service.define_reward(admin, campaign.id, {  # type: ignore[arg-type]
-        "kind": "payout", "title": "Weekly", "payout_mode": "fixed_per_token", "amount_per_token": "1000",
-        "currency_address": "", "payout_period": "week"})
-    now = utcnow()
-    with session_scope() as session:
-        vault = session.exec(select(RewardVaultRow)).one()
-        vault.state, vault.address = VaultState.DEPLOYED, "0x" + "5a" * 20
-        period = RewardPeriod(reward_id=reward.id, brand_id=brand.id, vault_id=vault.id, period_index=0,  # type: ignore[arg-type]
-                              starts_at=now - timedelta(days=8), ends_at=now - timedelta(days=1),
-                              state=PeriodState.ALLOCATED, amount=3000, holders=3, tokens=3)
-        session.add(period)
-        session.flush()
-        for n, holder in enumerate(HOLDERS):
-            session.add(RewardAllocation(reward_id=reward.id, period_id=period.id, vault_id=vault.id,  # type: ignore[arg-type]
-                                         holder=holder, tokens=1, amount=1000, batch=0, allocated_block=9,
-                                         allocated_log_index=n))
-    return admin.email, campaign.id, reward.id  # type: ignore[return-value]
+    return admin.email, campaign.id, make_allocated_payout(admin, campaign, HOLDERS, 1000)  # type: ignore[return-value]
 
 
 def _press(tab: Tab) -> list[tuple[str, bool]]:
