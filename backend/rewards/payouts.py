@@ -777,13 +777,17 @@ def retry_vault_deployment(actor: Actor, reward_id: int) -> RewardVaultRow:
         return vault
 
 
+def _unclaimed(reward_id: int) -> list[Any]:
+    """The reward's allocations confirmed on chain and not claimed yet (where-clauses)."""
+    a = RewardAllocation
+    return [a.reward_id == reward_id, col(a.claimed_at).is_(None), col(a.allocated_block).is_not(None)]
+
+
 def _outstanding_query(reward_id: int, holders: Sequence[str] | None = None, after: str = "") -> Any:
     """The holders of the reward's allocations confirmed on chain and not claimed yet (in address order, after
     `after`)."""
     a = RewardAllocation
-    query = (select(a.holder).where(a.reward_id == reward_id, col(a.claimed_at).is_(None),
-                                    col(a.allocated_block).is_not(None), a.holder > after)  # type: ignore[operator]
-             .group_by(a.holder))
+    query = select(a.holder).where(*_unclaimed(reward_id), a.holder > after).group_by(a.holder)  # type: ignore[operator]
     return query if holders is None else query.where(col(a.holder).in_(list(holders)))
 
 
@@ -798,8 +802,7 @@ def _outstanding(session: Session, reward_id: int, holders: Sequence[str] | None
     a = RewardAllocation
     totals: dict[str, tuple[int, int]] = {}
     for holder, amount, vault_id in session.exec(select(a.holder, a.amount, a.vault_id).where(
-            a.reward_id == reward_id, col(a.claimed_at).is_(None), col(a.allocated_block).is_not(None),
-            col(a.holder).in_(wanted))).all():
+            *_unclaimed(reward_id), col(a.holder).in_(wanted))).all():
         total, _ = totals.get(holder, (0, vault_id))
         totals[holder] = (total + int(amount), vault_id)
     return [(str(h), totals[h][0], int(totals[h][1])) for h in wanted]
