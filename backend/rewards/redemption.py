@@ -132,10 +132,6 @@ def _last_use(session: Session, reward_id: int, token_id: int, key: str) -> Any:
     return uses[-1] if uses else None
 
 
-def _token_image(campaign: Campaign, brand: Brand | None) -> str:
-    return campaign.image_url or campaign.logo_url or (brand.logo_url if brand else "")
-
-
 # -- the holder's side ---------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
