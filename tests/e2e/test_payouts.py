@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from playwright.sync_api import expect
@@ -63,17 +63,13 @@ def chain(anvil_node: Any, configure: Callable[..., None]) -> Iterator[Web3]:
     reset_clients()
 
 
-def vault_row() -> RewardVaultRow | None:
-    with session_scope() as session:
-        row = session.exec(select(RewardVaultRow)).first()
-        if row is not None:
-            session.expunge(row)
-        return row
+T = TypeVar("T")
 
 
-def only_period() -> RewardPeriod | None:
+def first_row(model: type[T]) -> T | None:
+    """The first row of `model` (the test makes one vault and one period), detached."""
     with session_scope() as session:
-        row = session.exec(select(RewardPeriod)).first()
+        row = session.exec(select(model)).first()
         if row is not None:
             session.expunge(row)
         return row
@@ -100,8 +96,8 @@ def test_admin_funds_the_vault_and_pushes_a_payout_and_a_holder_claims_with_thei
     reward = service.define_reward(admin, campaign, {
         "kind": "payout", "title": "Weekly ETH", "payout_mode": "fixed_per_token", "amount_per_token": str(A),
         "currency_address": "", "payout_period": "week", "starts_at": (utcnow() - timedelta(days=8)).isoformat()})
-    vault = wait_for("the vault", lambda: (row := vault_row()) is not None and row.state is VaultState.DEPLOYED
-                     and row.address)
+    vault = wait_for("the vault", lambda: (row := first_row(RewardVaultRow)) is not None
+                     and row.state is VaultState.DEPLOYED and row.address)
     assert w3.eth.get_balance(vault) == 0
 
     # Fund: the admin sends 0.003 ETH (three tokens' worth) to the vault from the payouts panel.
@@ -120,7 +116,7 @@ def test_admin_funds_the_vault_and_pushes_a_payout_and_a_holder_claims_with_thei
 
     # The distributor (in process) allocates the ended week; the runner sends the allocation and confirms it.
     assert payouts.distributor_pass().allocating == 1
-    wait_for("the allocation", lambda: (p := only_period()) is not None and p.state is PeriodState.ALLOCATED)
+    wait_for("the allocation", lambda: (p := first_row(RewardPeriod)) is not None and p.state is PeriodState.ALLOCATED)
     assert allocation_of(w3, vault, "", claimer.address) == 2 * A
     assert allocation_of(w3, vault, "", pushed.address) == A
 
