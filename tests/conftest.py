@@ -8,6 +8,7 @@ runs the whole suite once with each. PostgreSQL tests use their own database on 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -96,17 +97,35 @@ def migrated_database(database_url: str, tmp_path_factory: pytest.TempPathFactor
         _drop_postgres_database(name)
 
 
+TRUNCATE_ATTEMPTS = 5
+
+
 def empty_all_tables() -> None:
+    """Empty every table. On PostgreSQL one TRUNCATE, tried again when it loses a deadlock: a server a test started
+    in its own process (granian, tests/api_server.py) may still be relaying that test's outbox, and its row locks
+    and the TRUNCATE's table locks can meet in opposite order. A TRUNCATE that fails leaves the rows to the next
+    test (CI once saw a leftover campaign's mint sent by the next test's dispatcher), so it must not give up."""
+    from sqlalchemy.exc import OperationalError
+
     from backend import db
     from backend.models import metadata
 
     tables = [t.name for t in reversed(metadata.sorted_tables)]
-    with db.get_engine().begin() as conn:
-        if db.is_postgresql():
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
-        else:
+    if not db.is_postgresql():
+        with db.get_engine().begin() as conn:
             for table in tables:
                 conn.execute(text(f'DELETE FROM "{table}"'))
+        return
+    statement = text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+    for attempt in range(1, TRUNCATE_ATTEMPTS + 1):
+        try:
+            with db.get_engine().begin() as conn:
+                conn.execute(statement)
+            return
+        except OperationalError as exc:
+            if attempt == TRUNCATE_ATTEMPTS or getattr(exc.orig, "sqlstate", None) not in ("40P01", "55P03"):
+                raise
+            time.sleep(0.2 * attempt)
 
 
 @pytest.fixture(autouse=True)

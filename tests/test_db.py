@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 
 from backend.auth.acl import Role
 from backend.auth.models import Membership
 from backend.campaigns.models import Campaign, CampaignStatus
-from backend.db import session_scope, utcnow
+from backend.db import get_engine, session_scope, utcnow
+from tests.conftest import TEST_DB, empty_all_tables
 from tests.factories import campaign_fields, make_brand, make_campaign, make_user
 
 
@@ -87,3 +90,49 @@ def test_deleting_a_brand_cascades_to_its_campaigns_and_memberships():
     with session_scope() as session:
         assert session.exec(text("SELECT COUNT(*) FROM campaign")).one()[0] == 0
         assert session.exec(text("SELECT COUNT(*) FROM membership")).one()[0] == 0
+
+
+@pytest.mark.skipif(TEST_DB != "postgresql", reason="TRUNCATE and its table locks are PostgreSQL's")
+def test_emptying_the_tables_outlasts_a_deadlock_with_another_connection():
+    """Another process still writing when a test ends (a served API relaying its outbox) can deadlock with the
+    clean-up's TRUNCATE; PostgreSQL aborts the TRUNCATE (it waited first), and the clean-up tries again."""
+    make_brand()
+    engine = get_engine()
+    truncate_waits, other_done = threading.Event(), threading.Event()
+    outcome: list[str] = []
+
+    def other_process() -> None:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT id FROM brand FOR KEY SHARE"))  # what an FK check on insert takes
+            truncate_waits.wait(30)
+            try:
+                conn.execute(text("SELECT 1 FROM reward_period_sale LIMIT 1"))  # a table the TRUNCATE locked first
+                time.sleep(0.3)
+                conn.commit()
+                outcome.append("committed")
+            except OperationalError:
+                outcome.append("deadlock victim")
+        other_done.set()
+
+    thread = threading.Thread(target=other_process)
+    thread.start()
+    watcher = threading.Thread(target=_set_when_waiting_on_brand, args=(truncate_waits,))
+    watcher.start()
+    empty_all_tables()
+    thread.join(30)
+    watcher.join(30)
+    assert other_done.is_set() and outcome == ["committed"]
+    with session_scope() as session:
+        assert session.exec(text("SELECT count(*) FROM brand")).one()[0] == 0
+
+
+def _set_when_waiting_on_brand(event: threading.Event) -> None:
+    deadline = time.monotonic() + 30
+    with get_engine().connect() as conn:
+        while time.monotonic() < deadline and not event.is_set():
+            waiting = conn.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted "
+                                        "AND relation = 'brand'::regclass")).scalar_one()
+            conn.rollback()
+            if waiting:
+                event.set()
+            time.sleep(0.05)
