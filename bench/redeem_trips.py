@@ -88,7 +88,7 @@ def main() -> None:
             profile = cProfile.Profile(time.process_time)  # CPU, not the waits on the database
         for label, work, status in (("accepted", batch[20:], "redeemed"), ("replay", batch[20:], "refused")):
             trips.reset()
-            db_before = cpu_sample(os.getpid(), own_backend=True)["db"]
+            db_before = cpu_sample([os.getpid()], own_backend=True)["db"]
             began = time.process_time()
             if profile is not None and label == "accepted":
                 profile.enable()
@@ -97,7 +97,7 @@ def main() -> None:
             if profile is not None:
                 profile.disable()
             cpu_us = (time.process_time() - began) / len(work) * 1e6
-            db_after = cpu_sample(os.getpid(), own_backend=True)["db"]
+            db_after = cpu_sample([os.getpid()], own_backend=True)["db"]
             db_us = cpu_used_us({"db": db_before}, {"db": db_after})["db"] / len(work)
             per = {name: count / len(work) for name, count in sorted(trips.counts.items())}
             round_trips = sum(v for k, v in per.items() if k != "checkout")

@@ -136,3 +136,29 @@ def _set_when_waiting_on_brand(event: threading.Event) -> None:
             if waiting:
                 event.set()
             time.sleep(0.05)
+
+
+@pytest.mark.skipif(TEST_DB != "postgresql", reason="the ping before use is PostgreSQL's (SQLite has no server)")
+def test_a_pooled_connection_is_pinged_only_after_sitting_idle_and_replaced_when_the_server_dropped_it(
+        migrated_database: str, monkeypatch: pytest.MonkeyPatch):
+    from backend import db
+
+    engine = db.build_engine(migrated_database)
+    pings: list[int] = []
+    real_ping = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda conn: pings.append(1) or real_ping(conn))
+
+    def backend_pid() -> int:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+    try:
+        first = backend_pid()
+        assert [backend_pid() for _ in range(5)] == [first] * 5 and pings == []  # back from use a moment ago
+        with get_engine().connect() as admin:
+            assert admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first}).scalar_one()
+        monkeypatch.setattr(db, "PING_AFTER_IDLE_S", 0.0)  # as if it had sat in the pool for a while
+        replaced = backend_pid()
+        assert replaced != first and len(pings) == 1
+    finally:
+        engine.dispose()

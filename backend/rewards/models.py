@@ -173,7 +173,6 @@ class RewardRedemption(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("reward_id", "token_id", "period_key", "use_no", name="uq_reward_redemption_use"),
         UniqueConstraint("code_nonce", name="uq_reward_redemption_code"),
-        Index("ix_reward_redemption_reward_time", "reward_id", "created_at"),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True))

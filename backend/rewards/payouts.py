@@ -586,11 +586,14 @@ def distributor_pass(now: datetime | None = None, *, keep_going: Callable[[], bo
 
 # -- what the admin, the API and holders read -----------------------------------------------------------------------
 
-def _payout_reward(session: Session, actor: Actor, reward_id: int, permission: Permission = Permission.CAMPAIGN_READ
-                   ) -> Reward:
+def _payout_reward(session: Session, actor: Actor, reward_id: int, permission: Permission = Permission.CAMPAIGN_READ,
+                   *, perks_too: bool = False) -> Reward:
+    """The payout reward `reward_id` as `actor` may see it (`permission` checked after): another brand's reward,
+    and a perk unless `perks_too`, answer NotFound."""
     actor = signed_in(actor)
     reward = session.get(Reward, reward_id)
-    if reward is None or not actor.can(Permission.CAMPAIGN_READ, reward.brand_id):
+    if reward is None or not actor.can(Permission.CAMPAIGN_READ, reward.brand_id) or (
+            reward.kind is not RewardKind.PAYOUT and not perks_too):
         raise NotFound("Reward not found.")
     require(actor, permission, reward.brand_id)
     return reward
@@ -642,7 +645,7 @@ def list_periods(actor: Actor, reward_id: int) -> list[PeriodView]:
     """A payout's periods, newest first, with what was claimed of each (brand staff; another brand's: NotFound). A
     perk has none."""
     with session_scope() as session:
-        reward = _payout_reward(session, actor, reward_id)
+        reward = _payout_reward(session, actor, reward_id, perks_too=True)
         return _period_views(session, reward.id)  # type: ignore[arg-type]
 
 
@@ -678,8 +681,6 @@ def payout_overview(actor: Actor, reward_id: int) -> PayoutOverview:
     """The admin's payouts panel: the vault (address, balance, outstanding, unallocated) and every period."""
     with session_scope() as session:
         reward = _payout_reward(session, actor, reward_id)
-        if reward.kind is not RewardKind.PAYOUT:
-            raise NotFound("Reward not found.")
         campaign = session.get(Campaign, reward.campaign_id)
         assert campaign is not None
         vault = session.exec(select(RewardVaultRow).where(RewardVaultRow.brand_id == reward.brand_id,
@@ -724,8 +725,6 @@ def _once_more_if_raced(queue: Callable[[], Any]) -> Any:
 def _fund(actor: Actor, reward_id: int, amount_wei: int, request_key: str) -> ChainTransaction:
     with session_scope() as session:
         reward = _payout_reward(session, actor, reward_id, Permission.CAMPAIGN_WRITE)
-        if reward.kind is not RewardKind.PAYOUT:
-            raise NotFound("Reward not found.")
         campaign = session.get(Campaign, reward.campaign_id)
         assert campaign is not None
         vault = request_vault(session, reward.brand_id, campaign.chain)
@@ -864,8 +863,6 @@ def push_payouts_batch(actor: Actor, reward_id: int, *, after: str = "", batch_s
 def _push_batch(actor: Actor, reward_id: int, after: str, size: int) -> PushBatch:
     with session_scope() as session:
         reward = _payout_reward(session, actor, reward_id, Permission.CAMPAIGN_WRITE)
-        if reward.kind is not RewardKind.PAYOUT:
-            raise NotFound("Reward not found.")
         remaining = int(session.exec(select(func.count()).select_from(
             _outstanding_query(reward.id, after=after).subquery())).one())  # type: ignore[arg-type]
         rows = _outstanding(session, reward.id, after=after, limit=size)  # type: ignore[arg-type]

@@ -328,7 +328,7 @@ _SCAN = (select(*_RULES, Campaign.name.label("campaign_name"),  # type: ignore[a
                 *(column.label(f"use_{column.key}") for column in _USE_COLUMNS))
          .join(Campaign, Campaign.id == Reward.campaign_id).join(Brand, Brand.id == Reward.brand_id)
          .outerjoin(RewardRedemption, and_(
-             RewardRedemption.reward_id == Reward.id, RewardRedemption.token_id == bindparam("token_id"),
+             RewardRedemption.reward_id == bindparam("reward_id"), RewardRedemption.token_id == bindparam("token_id"),
              RewardRedemption.period_key == case(
                  *((Reward.use_period == period, bindparam(f"{period.value}_key")) for period in UsePeriod))))
          .where(Reward.id == bindparam("reward_id"))

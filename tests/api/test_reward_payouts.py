@@ -184,6 +184,8 @@ def test_funding_and_pushing_need_a_payout_with_a_deployed_vault(client, auth, p
     a_perk = perk(admin, make_campaign(brand), locations=[])
     assert fund(client, headers, a_perk.id, "5").status_code == 404
     assert client.post(f"/api/v1/rewards/{a_perk.id}/push-all", json={}, headers=headers).status_code == 404
+    assert client.post(f"/api/v1/rewards/{a_perk.id}/push", json={"holder": WALLET},
+                       headers=headers).status_code == 404
     with session_scope() as session:
         vault = session.exec(select(RewardVaultRow)).one()
         vault.state, vault.address = VaultState.DEPLOYING, None

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.slow
 def test_redeem_bench_prints_its_figures_and_redeems_nothing_twice(tmp_path: Path) -> None:
     run = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "redeem.py"), "-n", "60", "--concurrency", "8",
+        [sys.executable, str(ROOT / "bench" / "redeem.py"), "-n", "60", "--concurrency", "8", "--workers", "2",
          "--database-url", f"sqlite:///{tmp_path / 'bench.db'}"],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
