@@ -5,10 +5,11 @@ process, without HTTP, counting what reaches the database driver per call.
 Usage: python bench/redeem_trips.py [-n 2000] [--database-url URL] [--profile FILE]
 
 Counted per call, for accepted redemptions and for replays (refused "already used") apart: statements (SQLAlchemy's
-before_cursor_execute), BEGIN / COMMIT / ROLLBACK, pool pings (the SELECT 1 of a connection that sat idle: backend.db.PING_AFTER_IDLE_S), connection check-outs. On
-PostgreSQL each of these but the check-out is a round trip to the server (psycopg sends BEGIN with the transaction's
-first statement as a query of its own). cpu_us = this process's CPU time per call (time.process_time),
-single-threaded; db_cpu_us = the CPU of this database's PostgreSQL backends per call.
+before_cursor_execute), BEGIN / COMMIT / ROLLBACK, pool pings (the SELECT 1 of a connection that sat idle:
+backend.db.PING_AFTER_IDLE_S), connection check-outs. On PostgreSQL each of these but the check-out is a round trip
+to the server (psycopg sends BEGIN with the transaction's first statement as a query of its own). cpu_us = this
+process's CPU time per call (time.process_time), single-threaded; db_cpu_us = the CPU of this database's PostgreSQL
+backends per call.
 """
 
 from __future__ import annotations
