@@ -145,6 +145,12 @@ def _subscribers_for(topic: str) -> list[str]:
     return list(_registry.topics.get(topic, ()))
 
 
+def has_subscribers(topic: str) -> bool:
+    """Whether an event of `topic` gets deliveries (a writer that inserts events past `emit_many` must not skip
+    them)."""
+    return bool(_subscribers_for(topic))
+
+
 # -- writing ------------------------------------------------------------------------------------------------------
 
 def emit(

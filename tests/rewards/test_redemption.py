@@ -49,8 +49,12 @@ def _attempts() -> list[tuple[str, str]]:
         return [(r.outcome.value, r.reason) for r in rows]
 
 
-def test_account_holder_sees_perk_staff_check_then_redeem_and_scanning_again_is_refused(shop):
+@pytest.mark.parametrize("subscribed", [False, True], ids=["no-subscriber", "subscribed"])
+def test_account_holder_sees_perk_staff_check_then_redeem_and_scanning_again_is_refused(shop, subscribed,
+                                                                                       monkeypatch):
     _, campaign, admin, staff = shop
+    if subscribed:  # an event with deliveries to write is emit_many's, also on PostgreSQL
+        monkeypatch.setattr(redemption, "has_subscribers", lambda topic: True)
     reward = perk(admin, campaign, token_ranges=[[1, 10]])
     consumer = make_user()
     custodial = custodial_address(consumer.user_id)
@@ -87,7 +91,18 @@ def test_account_holder_sees_perk_staff_check_then_redeem_and_scanning_again_is_
     assert redemption.my_perks(holder)[0].uses_left == 0
     with session_scope() as session:
         topics = session.execute(select(OutboxEvent.topic)).scalars().all()
+        event = session.execute(select(OutboxEvent).where(OutboxEvent.topic == "reward.redeemed")).scalars().one()
+        accepted = session.execute(select(RewardAttempt).where(RewardAttempt.redemption_id.is_not(None))  # type: ignore[union-attr]
+                                   ).scalars().one()
     assert topics.count("reward.redeemed") == 1
+    # One statement writes these on PostgreSQL (no subscriber) and three otherwise: the same rows either way.
+    assert (event.entity_type, event.entity_id) == ("reward", str(reward.id))
+    assert event.payload == {"reward_id": reward.id, "brand_id": campaign.brand_id, "campaign_id": campaign.id,
+                             "token_id": 7, "redemption_id": done.redemption_id, "channel": "qr",
+                             "redemption_code": None}
+    assert (accepted.redemption_id, accepted.staff_user_id, accepted.location, accepted.message, accepted.brand_id,
+            accepted.scanner_brand_id, accepted.token_id, accepted.channel.value) == (
+        done.redemption_id, staff.user_id, "Main St.", "Redeemed.", campaign.brand_id, campaign.brand_id, 7, "qr")
 
 
 def test_n_uses_per_week(shop):
