@@ -399,7 +399,13 @@ def _take_use(session: Session, reward: Reward, token_id: int, holder: str, now:
     (or this code was used). A race with another counter is settled by the unique constraints, never by the count
     read before: the loser's INSERT does nothing, and it counts again."""
     key = period_key(reward.use_period, now)
-    scan = actor is not None and channel is RedemptionChannel.QR
+    event = {"reward_id": reward.id, "brand_id": reward.brand_id, "campaign_id": reward.campaign_id,
+             "token_id": token_id, "channel": channel.value, "redemption_code": redemption_code}
+    attempt = _attempt_row(reward, token_id, actor, location, AttemptOutcome.ACCEPTED, None, "Redeemed.", None,
+                           scanner_brand_id=scanner_brand_id) if (
+        actor is not None and channel is RedemptionChannel.QR) else None
+    one_statement = (attempt is not None and dialect_name(session) == "postgresql"
+                     and not has_subscribers("reward.redeemed"))
     for _ in range(reward.uses_per_period + 1):
         if used is None:
             used = len(_period_uses(session, reward.id, token_id, key))  # type: ignore[arg-type]
@@ -409,12 +415,8 @@ def _take_use(session: Session, reward: Reward, token_id: int, holder: str, now:
                "channel": channel.value, "code_nonce": code_nonce,
                "staff_user_id": actor.user_id if actor is not None else None, "location": location,
                "redemption_code": redemption_code, "created_at": now}
-        event = {"reward_id": reward.id, "brand_id": reward.brand_id, "campaign_id": reward.campaign_id,
-                 "token_id": token_id, "channel": channel.value, "redemption_code": redemption_code}
-        attempt = _attempt_row(reward, token_id, actor, location, AttemptOutcome.ACCEPTED, None, "Redeemed.", None,
-                               scanner_brand_id=scanner_brand_id) if scan else None
-        if dialect_name(session) == "postgresql" and not has_subscribers("reward.redeemed") and attempt is not None:
-            new_id = _insert_use_event_attempt(session, use, event, attempt)
+        if one_statement:
+            new_id = _insert_use_event_attempt(session, use, event, attempt)  # type: ignore[arg-type]
         else:
             new_id = _insert_use(session, use)
         if new_id is None:
@@ -423,7 +425,7 @@ def _take_use(session: Session, reward: Reward, token_id: int, holder: str, now:
             used = None  # another code of this token took this number: count again
             continue
         mark_in_use(session, reward)
-        if dialect_name(session) != "postgresql" or has_subscribers("reward.redeemed") or attempt is None:
+        if not one_statement:
             emit_many(session, [NewEvent("reward.redeemed", event | {"redemption_id": new_id},
                                          entity=("reward", reward.id))])
             if attempt is not None:
