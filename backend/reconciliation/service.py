@@ -484,19 +484,24 @@ def _read_chain(run_id: int, orders: dict[int, OrderFacts], campaigns: dict[int,
                     continue
                 (order.on_chain if mint.to == order.wallet else order.elsewhere).add(token_id)
         known = accounted.get(campaign_id, {})
+        unexplained = [m for t, m in sorted(collection.mints.items()) if t not in known]
+        paying = [m for m in unexplained if any(i in orders for i in wallets.get((campaign_id, m.to), []))]
+        times = block_times(reader, [m.block for m in paying]) if paying else {}
         orphans: list[Any] = []
-        for token_id, mint in sorted(collection.mints.items()):
-            if token_id in known:
-                continue
-            # A mint to a wallet that paid: that wallet's order still short of tokens (a mint not recorded yet), else
-            # its first order (minted twice). A wallet whose orders are outside the window leaves it an orphan.
-            candidates = [orders[i] for i in wallets.get((campaign_id, mint.to), []) if i in orders]
+        for mint in unexplained:
+            # A mint to a wallet that paid, made after the payment: that wallet's order still short of tokens (a mint
+            # not recorded yet), else its first order (minted twice). Never an order being or been refunded (it is
+            # owed no token), never an order paid after the mint (the token was not its). Else an orphan.
+            at = times.get(mint.block)
+            candidates = [o for i in wallets.get((campaign_id, mint.to), []) if (o := orders.get(i)) is not None
+                          and at is not None and at >= int(o.paid_at.timestamp()) and not _refunding(o)]
             if candidates:
                 short = [o for o in candidates if len(o.on_chain | o.extra) < o.quantity]
-                (short or candidates)[0].extra.add(token_id)
+                (short or candidates)[0].extra.add(mint.token_id)
             else:
                 orphans.append(mint)
-        times = block_times(reader, [m.block for m in orphans]) if orphans else {}
+        missing = [m.block for m in orphans if m.block not in times]
+        times |= block_times(reader, missing) if missing else {}
         for mint in orphans:
             at = times.get(mint.block)
             if at is not None and at < since.timestamp():
@@ -508,6 +513,12 @@ def _read_chain(run_id: int, orders: dict[int, OrderFacts], campaigns: dict[int,
                 details={"collection": c["address"], "token_id": mint.token_id, "to": mint.to,
                          "tx_hash": mint.tx_hash, "block": mint.block}))
     return findings
+
+
+def _refunding(o: OrderFacts) -> bool:
+    """Refunded, or being refunded, by our rows or by the provider."""
+    return (o.refunded > 0 or o.refunded_minor > 0 or o.refund_in_flight or o.provider_refund_pending
+            or o.state in (OrderState.REFUND_PENDING, OrderState.REFUNDED))
 
 
 # -- one order, one outcome ----------------------------------------------------------------------------------------
