@@ -484,19 +484,24 @@ def _read_chain(run_id: int, orders: dict[int, OrderFacts], campaigns: dict[int,
                     continue
                 (order.on_chain if mint.to == order.wallet else order.elsewhere).add(token_id)
         known = accounted.get(campaign_id, {})
+        unexplained = [m for t, m in sorted(collection.mints.items()) if t not in known]
+        paying = [m for m in unexplained if any(i in orders for i in wallets.get((campaign_id, m.to), []))]
+        times = block_times(reader, [m.block for m in paying]) if paying else {}
         orphans: list[Any] = []
-        for token_id, mint in sorted(collection.mints.items()):
-            if token_id in known:
-                continue
-            # A mint to a wallet that paid: that wallet's order still short of tokens (a mint not recorded yet), else
-            # its first order (minted twice). A wallet whose orders are outside the window leaves it an orphan.
-            candidates = [orders[i] for i in wallets.get((campaign_id, mint.to), []) if i in orders]
+        for mint in unexplained:
+            # A mint to a wallet that paid, made after the payment: that wallet's order still short of tokens (a mint
+            # not recorded yet), else its first order (minted twice). Never an order being or been refunded (it is
+            # owed no token), never an order paid after the mint (the token was not its). Else an orphan.
+            at = times.get(mint.block)
+            candidates = [o for i in wallets.get((campaign_id, mint.to), []) if (o := orders.get(i)) is not None
+                          and at is not None and at >= int(o.paid_at.timestamp()) and not _refunding(o)]
             if candidates:
                 short = [o for o in candidates if len(o.on_chain | o.extra) < o.quantity]
-                (short or candidates)[0].extra.add(token_id)
+                (short or candidates)[0].extra.add(mint.token_id)
             else:
                 orphans.append(mint)
-        times = block_times(reader, [m.block for m in orphans]) if orphans else {}
+        missing = [m.block for m in orphans if m.block not in times]
+        times |= block_times(reader, missing) if missing else {}
         for mint in orphans:
             at = times.get(mint.block)
             if at is not None and at < since.timestamp():
@@ -508,6 +513,12 @@ def _read_chain(run_id: int, orders: dict[int, OrderFacts], campaigns: dict[int,
                 details={"collection": c["address"], "token_id": mint.token_id, "to": mint.to,
                          "tx_hash": mint.tx_hash, "block": mint.block}))
     return findings
+
+
+def _refunding(o: OrderFacts) -> bool:
+    """Refunded, or being refunded, by our rows or by the provider."""
+    return (o.refunded > 0 or o.refunded_minor > 0 or o.refund_in_flight or o.provider_refund_pending
+            or o.state in (OrderState.REFUND_PENDING, OrderState.REFUNDED))
 
 
 # -- one order, one outcome ----------------------------------------------------------------------------------------
@@ -649,15 +660,27 @@ class Report:
     exceptions_total: int
 
 
-def _run_view(session: Session, run: ReconciliationRun) -> RunView:
+PLATFORM_RUN_FAILED = "The platform-wide run failed; a platform admin can see why."
+
+
+def _run_view(session: Session, run: ReconciliationRun, viewer: int | None) -> RunView:
+    """The run as `viewer` (a brand, or None for the platform) may see it. A brand looking at a platform-wide run sees
+    its own orders checked, the stage without the campaign it names, and that the run failed but not the error: the
+    platform-wide figures, other brands' campaign ids and the failure's details are not theirs."""
     from backend.brands.models import Brand
 
     scope = "all brands"
     if run.brand_id is not None:
         brand = session.get(Brand, run.brand_id)
         scope = brand.name if brand else f"brand {run.brand_id}"
-    return RunView(run.id or 0, run.status.value, run.stage, run.trigger.value, scope, run.since, run.started_at,
-                   run.finished_at, run.provider, run.orders_checked, run.error)
+    stage, orders_checked, error = run.stage, run.orders_checked, run.error
+    if viewer is not None and run.brand_id is None:
+        stage = stage.partition(":")[0]
+        orders_checked = int(session.execute(select(func.coalesce(func.sum(ReconciliationTotal.orders_paid), 0)).where(
+            ReconciliationTotal.run_id == run.id, ReconciliationTotal.brand_id == viewer)).scalar_one())
+        error = PLATFORM_RUN_FAILED if error else ""
+    return RunView(run.id or 0, run.status.value, stage, run.trigger.value, scope, run.since, run.started_at,
+                   run.finished_at, run.provider, orders_checked, error)
 
 
 def run_view(actor: Actor | None, run_id: int, brand_id: int | None = None) -> RunView:
@@ -666,13 +689,13 @@ def run_view(actor: Actor | None, run_id: int, brand_id: int | None = None) -> R
         run = session.get(ReconciliationRun, run_id)
         if run is None or (scope is not None and run.brand_id not in (None, scope)):
             raise NotFound("This reconciliation run does not exist.")
-        return _run_view(session, run)
+        return _run_view(session, run, scope)
 
 
 def latest_report(actor: Actor | None, brand_id: int | None = None, *, limit: int = 50,
                   offset: int = 0) -> Report:
     """The last finished run that covered the actor's scope, its totals and exceptions (only the brand's own for a
-    brand admin), and any run going on now."""
+    brand admin, and of a platform-wide run only the brand's part: see `_run_view`), and any run going on now."""
     scope = _scope(actor, brand_id)
     covers = [] if scope is None else [or_(ReconciliationRun.brand_id.is_(None),  # type: ignore[union-attr]
                                            ReconciliationRun.brand_id == scope)]
@@ -705,6 +728,7 @@ def latest_report(actor: Actor | None, brand_id: int | None = None, *, limit: in
                                                    .limit(max(1, min(limit, 200))).offset(max(0, offset))).scalars()]
             count = int(session.execute(select(func.count()).select_from(ReconciliationException)
                                         .where(*where)).scalar_one())
-        return Report(_run_view(session, last) if last else None, _run_view(session, running) if running else None,
+        return Report(_run_view(session, last, scope) if last else None,
+                      _run_view(session, running, scope) if running else None,
                       dict(sorted(totals.items())), exceptions, count)
 

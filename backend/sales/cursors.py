@@ -86,6 +86,16 @@ def save_walk(walk: Walk, now: datetime) -> None:
                values | {"events_seen": SalesCursor.__table__.c.events_seen + walk.events_seen})
 
 
+def note_failed_run(source: str, collection: str, now: datetime, error: str) -> None:
+    """A run of this collection failed past the source (its reports could not be stored, say): record when and why,
+    so it takes its turn behind the others next time, and leave the walk where it was (its events are read again)."""
+    values = {"last_run_at": now, "last_error": error[:500], "updated_at": now}
+    with session_scope() as session:
+        upsert(session, SalesCursor.__table__,
+               values | {"source": source, "collection": collection, "events_seen": 0, "cursor_failures": 0},
+               ["source", "collection"], values)
+
+
 def hold_source(source: str, until: datetime, reason: str) -> None:
     """The source asked us to wait (Retry-After): every collection's cursor of it waits, in every process."""
     with session_scope() as session:

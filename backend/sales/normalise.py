@@ -16,6 +16,10 @@ _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _HASH = re.compile(r"^0x[0-9a-f]{64}$")
 KNOWN_SOURCES = ("chain", "opensea", "rarible")
 MAX_UINT256 = 2**256 - 1
+# The ledger's columns: sale.quantity is an INTEGER, sale.block_number and sale.chain_id are BIGINTs. A number past
+# them fails the bulk insert of its whole chunk, so it is a malformed report, never stored.
+MAX_QUANTITY = 2**31 - 1
+MAX_BIGINT = 2**63 - 1
 
 
 class BadReport(ValueError):
@@ -86,19 +90,19 @@ def normalise(report: SaleReport) -> SaleReport:
     """The report in canonical form, or BadReport. Idempotent: a normalised report comes back equal."""
     if report.source not in KNOWN_SOURCES:
         raise BadReport(f"unknown source {report.source!r}")
-    _nonneg_int("chain_id", report.chain_id)
+    _nonneg_int("chain_id", report.chain_id, MAX_BIGINT)
     if report.chain_id == 0:
         raise BadReport("chain_id must be positive")
     _nonneg_int("token_id", report.token_id)
     _nonneg_int("price", report.price)
-    if _nonneg_int("quantity", report.quantity) == 0:
+    if _nonneg_int("quantity", report.quantity, MAX_QUANTITY) == 0:
         raise BadReport("quantity must be positive")
     if not 0 <= _nonneg_int("currency_decimals", report.currency_decimals, 77) <= 36:
         raise BadReport("currency_decimals must be 0-36")
     if not isinstance(report.sold_at, datetime) or report.sold_at.tzinfo is None:
         raise BadReport("sold_at must be a timezone-aware datetime")
     if report.block_number is not None:
-        _nonneg_int("block_number", report.block_number)
+        _nonneg_int("block_number", report.block_number, MAX_BIGINT)
     if report.log_index is not None:
         _nonneg_int("log_index", report.log_index, 2**31 - 1)
     symbol = (report.currency_symbol or "").strip()

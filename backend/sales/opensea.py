@@ -20,7 +20,7 @@ import httpx
 from backend.db import utcnow
 from backend.monitoring.errors import record_error
 from backend.sales.cursors import Walk, hold_source, load_walk, save_walk
-from backend.sales.normalise import BadReport, checksum_address, optional_hash, tx_hash
+from backend.sales.normalise import MAX_QUANTITY, BadReport, checksum_address, optional_hash, tx_hash
 from backend.sales.reports import CollectionRef, FetchResult, SaleReport
 from backend.sales.throttle import (
     MalformedEvent,
@@ -125,10 +125,13 @@ def _parse_event(event: Any, collection: CollectionRef, chain_name: str) -> Sale
         decimals = _int(_field(payment, "decimals"), "payment.decimals")
         timestamp = _int(event.get("event_timestamp", event.get("closing_date")), "event_timestamp")
         order_hash = event.get("order_hash") or ""
+        quantity = _int(event.get("quantity", 1), "quantity")
+        if quantity > MAX_QUANTITY:
+            raise MalformedEvent(f"quantity {str(quantity)[:40]} is more than the ledger stores ({MAX_QUANTITY})")
         return SaleReport(
             source=NAME, chain_id=collection.chain_id, tx_hash=tx_hash(str(_field(event, "transaction"))),
             collection=checksum_address(contract), token_id=_int(_field(nft, "identifier"), "nft.identifier"),
-            quantity=max(1, _int(event.get("quantity", 1), "quantity")), price=int(quantity_text),
+            quantity=max(1, quantity), price=int(quantity_text),
             currency_address=checksum_address(str(_field(payment, "token_address"))),
             currency_symbol=str(_field(payment, "symbol"))[:16], currency_decimals=decimals, marketplace=NAME,
             seller=checksum_address(str(_field(event, "seller"))), buyer=checksum_address(str(_field(event, "buyer"))),

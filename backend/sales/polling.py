@@ -15,8 +15,9 @@ from sqlalchemy import select
 from backend.campaigns.models import Campaign
 from backend.chain.client import chain_id
 from backend.chain.models import ChainTransaction, ContractDeployment
-from backend.db import session_scope
+from backend.db import session_scope, utcnow
 from backend.monitoring.errors import record_error
+from backend.sales.cursors import note_failed_run
 from backend.sales.ledger import IngestResult, record_reports, revalue_missing
 from backend.sales.models import SalesCursor
 from backend.sales.normalise import checksum_address
@@ -95,13 +96,23 @@ def poll(name: str, *, http: httpx.Client | None = None, source: SalesSource | N
         if not keep_going():
             break
         result.collections += 1
-        fetched = source.fetch(ref, pages)
-        result.errors.extend(fetched.errors)
-        if fetched.reports:
-            result.ingest.add(record_reports(fetched.reports))
-            result.reports += len(fetched.reports)
-        if fetched.commit is not None:
-            fetched.commit()
+        try:
+            _poll_collection(source, ref, pages, result)
+        except Exception as exc:  # noqa: BLE001  one collection's failure is recorded; the others are still polled
+            message = f"{type(exc).__name__}: {exc}"[:300]
+            result.errors.append(f"collection {ref.contract_address} (campaign {ref.campaign_id}) failed: {message}")
+            record_error(f"sales:{name}", exc, {"campaign_id": ref.campaign_id})
+            note_failed_run(name, ref.contract_address, utcnow(), message)
     if keep_going():
         revalue_missing()
     return result
+
+
+def _poll_collection(source: SalesSource, ref: CollectionRef, pages: int, result: PollResult) -> None:
+    fetched = source.fetch(ref, pages)
+    result.errors.extend(fetched.errors)
+    if fetched.reports:
+        result.ingest.add(record_reports(fetched.reports))
+        result.reports += len(fetched.reports)
+    if fetched.commit is not None:  # only once the reports are stored: a failure above leaves the walk to redo
+        fetched.commit()

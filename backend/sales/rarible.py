@@ -22,7 +22,7 @@ import httpx
 from backend.db import utcnow
 from backend.monitoring.errors import record_error
 from backend.sales.cursors import Walk, hold_source, load_walk, save_walk
-from backend.sales.normalise import BadReport, checksum_address, tx_hash
+from backend.sales.normalise import MAX_BIGINT, MAX_QUANTITY, BadReport, checksum_address, tx_hash
 from backend.sales.reports import NATIVE_CURRENCY, CollectionRef, FetchResult, SaleReport
 from backend.sales.throttle import (
     MalformedEvent,
@@ -161,6 +161,8 @@ def _parse_activity(activity: Any, collection: CollectionRef, blockchain: str) -
     quantity_text = str(nft.get("value", "1"))
     if not quantity_text.isdigit() or int(quantity_text) == 0:
         raise MalformedEvent(f"nft value is not a positive integer: {quantity_text[:40]!r}")
+    if int(quantity_text) > MAX_QUANTITY:
+        raise MalformedEvent(f"nft value {quantity_text[:40]} is more than the ledger stores ({MAX_QUANTITY})")
     payment = activity.get("payment")
     currency_address, symbol, decimals = _currency(payment, blockchain)
     # payment.value is what the buyer paid in all (price is per unit for several ERC-1155 tokens).
@@ -169,6 +171,8 @@ def _parse_activity(activity: Any, collection: CollectionRef, blockchain: str) -
     info = activity.get("blockchainInfo") if isinstance(activity.get("blockchainInfo"), dict) else {}
     tx_text = activity.get("transactionHash") or info.get("transactionHash")
     block = info.get("blockNumber")
+    if isinstance(block, int) and not isinstance(block, bool) and block > MAX_BIGINT:
+        raise MalformedEvent(f"blockchainInfo.blockNumber {str(block)[:40]} is more than the ledger stores")
     source = str(activity.get("source") or "RARIBLE")
     try:
         return SaleReport(

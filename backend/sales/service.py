@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlmodel import Session
 
-from backend.auth.acl import Actor, Permission, require
+from backend.auth.acl import Actor, Permission, require_in_brand
 from backend.campaigns.access import load_campaign
 from backend.db import session_scope
 from backend.errors import ValidationFailed
@@ -391,8 +391,9 @@ def royalty_dashboard(actor: Actor, campaign_id: int) -> RoyaltyDashboard:
 
 
 def brand_summary(actor: Actor, brand_id: int) -> BrandRoyaltySummary:
-    """Royalties of every campaign of a brand, per currency (the admin dashboard's card)."""
-    require(actor, Permission.CAMPAIGN_READ, brand_id)
+    """Royalties of every campaign of a brand, per currency (the admin dashboard's card). Another brand is not found,
+    as one that does not exist."""
+    require_in_brand(actor, Permission.CAMPAIGN_READ, brand_id)
     with session_scope() as session:
         rows = session.execute(select(*_ROYALTY_COLUMNS).where(Sale.brand_id == brand_id)).all()
         campaigns = session.execute(select(func.count(func.distinct(Sale.campaign_id)))

@@ -5,6 +5,7 @@ charge with no order, a paid order never minted, tokens minted to another addres
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -153,3 +154,49 @@ def test_an_unreachable_chain_fails_the_run_and_logs_it(client, anvil: ChainUnde
         run = session.execute(select(ReconciliationRun)).scalars().one()
         assert run.status is RunStatus.FAILED and run.error and run.finished_at is not None
     assert _count(ErrorLogEntry, ErrorLogEntry.source == "reconciliation") == 1
+
+
+def _never_minted(order: Order) -> None:
+    """Its mint request fails for good with nothing said about it: no mint, no refund."""
+    from backend.chain.models import MintRequest, MintStatus
+
+    with session_scope() as session:
+        session.execute(update(MintRequest).where(MintRequest.key == f"order-{order.id}")
+                        .values(status=MintStatus.FAILED))
+
+
+def test_a_token_minted_before_the_order_was_paid_does_not_count_as_its_mint(client, anvil: ChainUnderTest,
+                                                                            people: People, configure) -> None:  # type: ignore[no-untyped-def]
+    shop = open_shop(anvil, people, configure)
+    wallet = new_address(anvil.w3)
+    shop.direct_mint(wallet)  # an admin mintTo, outside any order
+    time.sleep(1.1)  # block times are whole seconds: the payment comes in a later second than that block
+    order = shop.buy(1, wallet=wallet)
+    _never_minted(order)
+    configure(RECONCILE_MINT_GRACE_HOURS=0.0001)  # 0.36 s: the order is overdue by the time the run looks
+    time.sleep(0.5)
+
+    summary = run_reconciliation(trigger=RunTrigger.NIGHTLY)
+
+    assert len(summary.findings) == 2, summary.findings
+    assert {(f.kind, f.order_id) for f in summary.findings} == {(ExceptionKind.PAID_NOT_MINTED, order.id),
+                                                                (ExceptionKind.ORPHAN_TRANSFER, None)}
+    [orphan] = [f for f in summary.findings if f.kind is ExceptionKind.ORPHAN_TRANSFER]
+    assert orphan.details["to"] == wallet.lower()
+    assert summary.minted == 0
+
+
+def test_a_refunded_order_is_not_credited_with_another_orders_token(client, anvil: ChainUnderTest, people: People,
+                                                                     configure) -> None:  # type: ignore[no-untyped-def]
+    shop = open_shop(anvil, people, configure)
+    wallet = new_address(anvil.w3)
+    refunded = shop.refund_before_mint(shop.buy(1, wallet=wallet))
+    later = shop.buy(1, wallet=wallet)
+    _never_minted(later)
+    shop.direct_mint(wallet)  # the later order's token, minted by hand after it was paid (no mint request says so)
+
+    summary = run_reconciliation(trigger=RunTrigger.NIGHTLY)
+
+    assert refunded.state is OrderState.REFUNDED
+    assert summary.findings == [] and summary.status is RunStatus.CLEAN
+    assert (summary.orders_checked, summary.minted, summary.refunded) == (2, 1, 1)

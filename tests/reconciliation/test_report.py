@@ -5,6 +5,7 @@ follows a run already going on instead of starting a second."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import update
 
 from backend.auth.acl import Role
 from backend.db import session_scope, utcnow
@@ -17,7 +18,7 @@ from backend.reconciliation.models import (
     RunStatus,
     RunTrigger,
 )
-from backend.reconciliation.service import latest_report, reconcile_now, run_reconciliation
+from backend.reconciliation.service import latest_report, reconcile_now, run_reconciliation, run_view
 from tests.factories import make_brand, make_user
 
 
@@ -86,3 +87,37 @@ def test_run_now_runs_for_the_actors_scope_and_follows_a_run_going_on() -> None:
     assert report.run is not None and report.run.status == "clean" and report.run.scope == a.name
     with session_scope() as session:
         assert session.get(ReconciliationRun, run_id).requested_by == admin_a.user_id  # type: ignore[union-attr]
+
+
+def test_a_brand_admin_sees_only_their_brands_part_of_a_platform_wide_run() -> None:
+    a, b = make_brand(), make_brand()
+    run_id = _seed_run(a.id, b.id)  # type: ignore[arg-type]
+    with session_scope() as session:  # the run checked 2 orders of brand a and 1 of brand b
+        for brand_id, orders in ((a.id, 2), (b.id, 1)):
+            session.execute(update(ReconciliationTotal).where(ReconciliationTotal.run_id == run_id,
+                                                              ReconciliationTotal.brand_id == brand_id)
+                            .values(orders_paid=orders))
+    admin_a = make_user(Role.BRAND_ADMIN, a)
+    platform_admin = make_user(Role.PLATFORM_ADMIN)
+    assert latest_report(platform_admin).run.orders_checked == 3  # type: ignore[union-attr]
+    mine = latest_report(admin_a, a.id).run
+    assert mine is not None and mine.id == run_id and mine.orders_checked == 2
+
+    secret = f"ChainReadError: campaign 4242 of brand {b.name} at 0xbbbb: node said no"
+    with session_scope() as session:
+        failed = ReconciliationRun(trigger=RunTrigger.NIGHTLY, since=utcnow(), status=RunStatus.FAILED,
+                                   finished_at=utcnow(), error=secret)
+        going = ReconciliationRun(trigger=RunTrigger.MANUAL, since=utcnow(), status=RunStatus.RUNNING,
+                                  stage="reading the chain: campaign 4242")
+        session.add_all([failed, going])
+        session.flush()
+        going_id = int(going.id)  # type: ignore[arg-type]
+    everything = latest_report(platform_admin)
+    assert everything.run.error == secret  # type: ignore[union-attr]
+    assert everything.running.stage == "reading the chain: campaign 4242"  # type: ignore[union-attr]
+    mine_now = latest_report(admin_a, a.id)
+    assert mine_now.run is not None and mine_now.run.status == "failed" and mine_now.run.orders_checked == 0
+    assert mine_now.run.error and "4242" not in mine_now.run.error and b.name not in mine_now.run.error
+    assert mine_now.running is not None and mine_now.running.stage == "reading the chain"
+    assert run_view(admin_a, going_id, a.id).stage == "reading the chain"
+    assert run_view(platform_admin, going_id).stage == "reading the chain: campaign 4242"

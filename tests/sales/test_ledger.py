@@ -162,6 +162,18 @@ def test_foreign_and_malformed_reports_are_skipped_and_the_rest_stored(collectio
     assert any(e.source == "sales:ledger" and "skipped" in e.message for e in entries)
 
 
+def test_numbers_past_their_columns_are_skipped_and_the_rest_of_the_chunk_stored(collection: str) -> None:
+    largest = report(collection, 1, quantity=2**31 - 1, block_number=2**63 - 1)
+    too_many = report(collection, 2, quantity=2**31)
+    block_too_high = report(collection, 3, block_number=2**63)
+    good = report(collection, 4)
+    result = record_reports([largest, too_many, block_too_high, good])
+    assert (result.inserted, result.skipped) == (2, 2)
+    assert [(s.tx_hash, s.quantity, s.block_number) for s in sales()] == [(tx(1), 2**31 - 1, 2**63 - 1),
+                                                                          (tx(4), 1, None)]
+    assert any("quantity" in e for e in result.errors) and any("block_number" in e for e in result.errors)
+
+
 def test_amounts_larger_than_any_float_are_exact(collection: str) -> None:
     price = 2**200 + 1
     record_reports([report(collection, price=price, token_id=2**255 + 3)])

@@ -108,3 +108,21 @@ def test_a_broken_opensea_event_is_malformed(event: Any) -> None:
 def test_a_broken_rarible_activity_is_malformed(activity: Any) -> None:
     with pytest.raises(MalformedEvent):
         parse_activity(activity, REF, "ETHEREUM")
+
+
+def test_numbers_past_what_the_ledger_stores_are_malformed_and_the_largest_storable_are_kept() -> None:
+    assert parse_event(_opensea(quantity=2**31 - 1), REF, "ethereum").quantity == 2**31 - 1  # type: ignore[union-attr]
+    with pytest.raises(MalformedEvent, match="quantity"):
+        parse_event(_opensea(quantity="1" * 25), REF, "ethereum")
+    with pytest.raises(MalformedEvent, match="quantity"):
+        parse_event(_opensea(quantity=2**31), REF, "ethereum")
+    largest = _rarible(blockchainInfo={"transactionHash": tx(2), "blockNumber": 2**63 - 1})
+    largest["nft"]["value"] = str(2**31 - 1)
+    kept = parse_activity(largest, REF, "ETHEREUM")
+    assert kept is not None and (kept.block_number, kept.quantity) == (2**63 - 1, 2**31 - 1)
+    with pytest.raises(MalformedEvent, match="blockNumber"):
+        parse_activity(_rarible(blockchainInfo={"transactionHash": tx(2), "blockNumber": 2**63}), REF, "ETHEREUM")
+    too_many = _rarible()
+    too_many["nft"]["value"] = str(2**31)
+    with pytest.raises(MalformedEvent, match="nft value"):
+        parse_activity(too_many, REF, "ETHEREUM")

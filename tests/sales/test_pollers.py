@@ -229,3 +229,98 @@ def test_no_api_key_no_poll(configure) -> None:  # type: ignore[no-untyped-def]
     configure(OPENSEA_API_URL="http://127.0.0.1:9", OPENSEA_API_KEY="")
     deployed_campaign()
     assert poll("opensea").collections == 0
+
+
+def _malformed_logged(source: str, word: str) -> bool:
+    return any(e.source == source and word in e.message for e in error_page()[0])
+
+
+def test_an_opensea_quantity_too_big_to_store_is_a_malformed_event_and_the_page_goes_on(marketplaces) -> None:  # type: ignore[no-untyped-def]
+    opensea, _ = marketplaces
+    _, collection = deployed_campaign()
+    opensea.contracts[("ethereum", collection.lower())] = SLUG
+    opensea.fail_last_cursor = False
+    now = datetime.now(UTC)
+    huge = opensea_sale(collection, 2, tx(2), at(20, now), "5", seller=SELLER, buyer=BUYER)
+    huge["quantity"] = "1" * 25  # a whole number, far past the sale.quantity column
+    opensea.events[SLUG] = [opensea_sale(collection, 1, tx(1), at(10, now), "7", seller=SELLER, buyer=BUYER), huge]
+
+    result = poll("opensea")
+
+    assert [(s.tx_hash, s.quantity, s.price) for s in sales()] == [(tx(1), 1, 7)]
+    assert any("malformed OpenSea event skipped" in e and "quantity" in e for e in result.errors)
+    assert _malformed_logged("sales:opensea", "quantity")
+    cursor = _cursors()["opensea"]
+    assert cursor.cursor is None and cursor.last_event_at == at(10, now) and cursor.last_run_at is not None
+    assert _run("opensea_sales_poller") == 1  # the next run reads the page again, and does not die on it either
+
+
+@pytest.mark.parametrize(("field", "logged"), [("block", "blockNumber"), ("value", "nft value")])
+def test_a_rarible_number_too_big_to_store_is_a_malformed_activity_and_the_page_goes_on(  # type: ignore[no-untyped-def]
+        marketplaces, field: str, logged: str) -> None:
+    _, rarible = marketplaces
+    _, collection = deployed_campaign()
+    now = datetime.now(UTC)
+    bad = rarible_sell(collection, 2, tx(2), at(10, now), "0.25", activity_id="ETHEREUM:d2", seller=SELLER,
+                       buyer=BUYER)
+    if field == "block":
+        bad["blockchainInfo"]["blockNumber"] = 2**63  # past the BIGINT sale.block_number column
+    else:
+        bad["nft"]["value"] = "1" * 25  # an ERC-1155 amount past the sale.quantity column
+    rarible.activities = [
+        rarible_sell(collection, 1, tx(1), at(20, now), "0.5", activity_id="ETHEREUM:d1", seller=SELLER, buyer=BUYER),
+        bad,
+    ]
+
+    result = poll("rarible")
+
+    assert [(s.tx_hash, s.block_number, s.quantity) for s in sales()] == [(tx(1), 15296250, 1)]
+    assert sum("malformed Rarible activity skipped" in e for e in result.errors) == 1
+    assert _malformed_logged("sales:rarible", logged)
+    cursor = _cursors()["rarible"]
+    assert cursor.cursor is None and cursor.last_event_at == at(20, now) and cursor.last_run_at is not None
+
+
+def test_one_collection_failing_does_not_stop_the_others_in_the_same_run(marketplaces, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import backend.sales.polling as polling
+
+    opensea, _ = marketplaces
+    opensea.fail_last_cursor = False
+    _, first = deployed_campaign()  # polled first: lowest campaign id, never polled
+    _, second = deployed_campaign("0x3333333333333333333333333333333333333333")
+    now = datetime.now(UTC)
+    for n, collection in ((1, first), (2, second)):
+        opensea.contracts[("ethereum", collection.lower())] = f"slug-{n}"
+        opensea.events[f"slug-{n}"] = [opensea_sale(collection, n, tx(n), at(10, now), "5", seller=SELLER,
+                                                    buyer=BUYER)]
+    real_record = polling.record_reports
+
+    def record_failing_for_first(reports):  # type: ignore[no-untyped-def]
+        reports = list(reports)
+        if any(r.collection == first for r in reports):
+            raise RuntimeError("database refused the chunk")
+        return real_record(reports)
+
+    monkeypatch.setattr(polling, "record_reports", record_failing_for_first)
+    result = poll("opensea")
+
+    assert result.collections == 2 and result.reports == 1
+    assert [s.tx_hash for s in sales()] == [tx(2)]
+    assert any("database refused the chunk" in e for e in result.errors)
+    assert _malformed_logged("sales:opensea", "database refused the chunk")
+    cursors = {c.collection: c for c in _all_cursors()}
+    assert cursors[second].last_event_at == at(10, now) and cursors[second].last_error == ""
+    # The failing collection's run is recorded (it no longer sorts first as never polled) but its walk is not
+    # moved past the sales it could not store: the next run reads them again.
+    failed = cursors[first]
+    assert failed.last_run_at is not None and "database refused the chunk" in failed.last_error
+    assert failed.last_event_at is None
+
+    monkeypatch.setattr(polling, "record_reports", real_record)
+    poll("opensea")
+    assert sorted(s.tx_hash for s in sales()) == sorted([tx(1), tx(2)])
+
+
+def _all_cursors() -> list[SalesCursor]:
+    with session_scope() as session:
+        return list(session.execute(select(SalesCursor)).scalars())

@@ -145,3 +145,15 @@ def test_dashboard_days_top_unpaid_and_brand_summary(seeded) -> None:  # type: i
     assert (summary.campaigns, summary.sales) == (1, 5)
     assert [(f.currency, f.owed) for f in summary.currencies] == [("ETH", 20 * 10**16), ("WETH", 10**17)]
     assert len(sales()) == 7
+
+
+def test_another_brands_summary_is_not_found(seeded) -> None:  # type: ignore[no-untyped-def]
+    brand, _, other_campaign = seeded
+    staff = make_user(Role.BRAND_STAFF, brand)
+    with pytest.raises(NotFound):
+        service.brand_summary(staff, other_campaign.brand_id)  # as a brand that does not exist: no 403
+    with pytest.raises(NotFound):
+        service.brand_summary(staff, 987654)
+    assert service.brand_summary(staff, brand.id).sales == 5
+    other = service.brand_summary(make_user(Role.PLATFORM_ADMIN), other_campaign.brand_id)
+    assert (other.campaigns, other.sales) == (1, 1)
