@@ -275,6 +275,9 @@ class Settings(BaseSettings):
     # exception (before that it is in flight); a run without --since looks back RECONCILE_LOOKBACK_DAYS.
     reconcile_mint_grace_h: float = Field(2.0, alias="RECONCILE_MINT_GRACE_HOURS", gt=0)
     reconcile_lookback_days: int = Field(35, alias="RECONCILE_LOOKBACK_DAYS", gt=0)
+    # A mint no request accounts for counts for a wallet's order only if its block time is at or after the payment,
+    # less this much: a block's timestamp comes from another machine's clock (its slot's start).
+    reconcile_clock_skew_s: int = Field(120, alias="RECONCILE_CLOCK_SKEW_SECONDS", ge=0)
 
     # KYC (issue 14). KYC_ENCRYPTION_KEY: comma-separated Fernet keys, newest first (documents are encrypted with the
     # first and read with any, so a new key can be put in front and the old ones retired after `rotate_documents`).

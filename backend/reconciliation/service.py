@@ -487,6 +487,7 @@ def _read_chain(run_id: int, orders: dict[int, OrderFacts], campaigns: dict[int,
         unexplained = [m for t, m in sorted(collection.mints.items()) if t not in known]
         paying = [m for m in unexplained if any(i in orders for i in wallets.get((campaign_id, m.to), []))]
         times = block_times(reader, [m.block for m in paying]) if paying else {}
+        skew = get_settings().reconcile_clock_skew_s
         orphans: list[Any] = []
         for mint in unexplained:
             # A mint to a wallet that paid, made after the payment: that wallet's order still short of tokens (a mint
@@ -494,7 +495,8 @@ def _read_chain(run_id: int, orders: dict[int, OrderFacts], campaigns: dict[int,
             # owed no token), never an order paid after the mint (the token was not its). Else an orphan.
             at = times.get(mint.block)
             candidates = [o for i in wallets.get((campaign_id, mint.to), []) if (o := orders.get(i)) is not None
-                          and at is not None and at >= int(o.paid_at.timestamp()) and not _refunding(o)]
+                          and at is not None and at >= int(o.paid_at.timestamp()) - skew
+                          and not _refunding(o)]
             if candidates:
                 short = [o for o in candidates if len(o.on_chain | o.extra) < o.quantity]
                 (short or candidates)[0].extra.add(mint.token_id)
