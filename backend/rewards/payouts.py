@@ -791,33 +791,47 @@ def _outstanding_query(reward_id: int, holders: Sequence[str] | None = None, aft
 
 
 def _outstanding(session: Session, reward_id: int, holders: Sequence[str] | None = None, *, after: str = "",
-                 limit: int | None = None) -> list[tuple[str, int, int]]:
-    """(holder, amount, vault id) of the reward's allocations confirmed on chain and not claimed yet, by holder (in
-    address order, after `after`). Summed here, not in SQL: SQLite sums these wide integers as floats."""
+                 limit: int | None = None) -> list[tuple[str, int, int, int]]:
+    """(holder, amount, vault id, newest allocation id) of the reward's allocations confirmed on chain and not claimed
+    yet, by holder (in address order, after `after`). Summed here, not in SQL: SQLite sums these wide integers as
+    floats."""
     query = _outstanding_query(reward_id, holders, after).order_by(RewardAllocation.holder)
     wanted = list(session.exec(query if limit is None else query.limit(limit)).all())
     if not wanted:
         return []
     a = RewardAllocation
-    totals: dict[str, tuple[int, int]] = {}
-    for holder, amount, vault_id in session.exec(select(a.holder, a.amount, a.vault_id).where(
+    totals: dict[str, tuple[int, int, int]] = {}
+    for allocation_id, holder, amount, vault_id in session.exec(select(a.id, a.holder, a.amount, a.vault_id).where(
             *_unclaimed(reward_id), col(a.holder).in_(wanted))).all():
-        total, _ = totals.get(holder, (0, vault_id))
-        totals[holder] = (total + int(amount), vault_id)
-    return [(str(h), totals[h][0], int(totals[h][1])) for h in wanted]
+        total, _, newest = totals.get(holder, (0, vault_id, 0))
+        totals[holder] = (total + int(amount), vault_id, max(newest, int(allocation_id)))  # type: ignore[arg-type]
+    return [(str(h), totals[h][0], int(totals[h][1]), totals[h][2]) for h in wanted]
 
 
-def _push(session: Session, reward: Reward, vault: RewardVaultRow, holder: str, amount: int,
+def _push(session: Session, reward: Reward, vault: RewardVaultRow, holder: str, amount: int, newest: int,
           request: str = "") -> ChainTransaction:
-    """The vault's `payout` of `holder`, keyed by (reward, holder, what is outstanding): asking again, from one button
-    or both, from a second tab or after a restart, finds the same transaction until the claim reader has seen it paid
-    (then nothing is outstanding) or a new period added to it. `request` is stored with a new one (so the caller can
-    tell a transaction it queued from one that was there, even if another request committed it a moment ago)."""
+    """The vault's `payout` of `holder`, keyed by what it pays: (reward, holder, the newest of the holder's unclaimed
+    allocations). Asking again, from one button or both, from a second tab or after a restart, finds the same
+    transaction while it is queued, pending, or confirmed but not yet read by the claim reader. Once the claim reader
+    has read it, its allocations are claimed: a later period's allocation is newer, so a new key, even for the same
+    amount. A payout that reverted or failed is asked again as a new attempt (`...:attempt-<n>`), which is then the
+    one every later ask finds. `request` is stored with a new one (so the caller can tell a transaction it queued from
+    one that was there, even if another request committed it a moment ago)."""
+    base = f"reward-push:{reward.id}:{holder}:alloc-{newest}"
+    attempt = 1
+    while True:
+        key = base if attempt == 1 else f"{base}:attempt-{attempt}"
+        earlier = session.exec(select(ChainTransaction).where(ChainTransaction.idempotency_key == key)).first()
+        if earlier is None:
+            break
+        if earlier.state not in (TxState.REVERTED, TxState.FAILED):
+            return earlier
+        attempt += 1
     data = vault_contract().encode_abi("payout", args=[token_arg(reward.currency_address), holder])
-    return enqueue(session, purpose=TxPurpose.REWARD_PAYOUT, key=f"reward-push:{reward.id}:{holder}:{amount}",
-                   chain=vault.chain, to=vault.address, data=data, campaign_id=reward.campaign_id,
+    return enqueue(session, purpose=TxPurpose.REWARD_PAYOUT, key=key, chain=vault.chain, to=vault.address, data=data,
+                   campaign_id=reward.campaign_id,
                    meta={"action": "payout", "vault_id": vault.id, "holder": holder, "amount": str(amount),
-                         "request": request})
+                         "allocation": newest, "attempt": attempt, "request": request})
 
 
 def push_payout(actor: Actor, reward_id: int, holder: str) -> ChainTransaction:
@@ -837,10 +851,10 @@ def _push_one(actor: Actor, reward_id: int, holder: str) -> ChainTransaction:
         pending = _outstanding(session, reward.id, [holder])  # type: ignore[arg-type]
         if not pending:
             raise Conflict("Nothing is allocated to this holder and unclaimed.")
-        [(_, amount, vault_id)] = pending
+        [(_, amount, vault_id, newest)] = pending
         vault = session.get(RewardVaultRow, vault_id)
         assert vault is not None
-        return _push(session, reward, vault, holder, amount)
+        return _push(session, reward, vault, holder, amount, newest)
 
 
 @dataclass(frozen=True)
@@ -869,11 +883,11 @@ def _push_batch(actor: Actor, reward_id: int, after: str, size: int) -> PushBatc
         vaults: dict[int, RewardVaultRow] = {}
         request = secrets.token_hex(8)
         queued = 0
-        for holder, amount, vault_id in rows:
+        for holder, amount, vault_id, newest in rows:
             vault = vaults.get(vault_id) or session.get(RewardVaultRow, vault_id)
             assert vault is not None
             vaults[vault_id] = vault
-            queued += _push(session, reward, vault, holder, amount, request).meta.get("request") == request
+            queued += _push(session, reward, vault, holder, amount, newest, request).meta.get("request") == request
         already = len(rows) - queued
         done = len(rows) < size
         return PushBatch(len(rows), queued, already, None if done or not rows else rows[-1][0], remaining)

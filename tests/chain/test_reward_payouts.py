@@ -399,6 +399,53 @@ def _push_tx_ids() -> list[int]:
             col(ChainTransaction.idempotency_key).startswith("reward-push:"))).all())  # type: ignore[arg-type]
 
 
+def tx_state(tx_id: int) -> TxState:
+    with session_scope() as session:
+        return session.get(ChainTransaction, tx_id).state  # type: ignore[union-attr]
+
+
+def test_a_new_period_owing_the_same_amount_is_pushed_anew_and_a_reverted_push_can_be_pushed_again(
+        anvil: ChainUnderTest, people: People, shop) -> None:  # type: ignore[no-untyped-def]
+    campaign, _, alice, _, custodial = shop
+    w3, admin = anvil.w3, people.brand_admin
+    reward = _allocated_weekly_payout(anvil, people, campaign)
+
+    # Period 0: the custodial account's 2 A pushed, confirmed and read back by the claim reader.
+    first = payouts.push_payout(admin, reward.id, custodial)  # type: ignore[arg-type]
+    run_until(tx_done(first.id))  # type: ignore[arg-type]
+    assert payouts.sync_claims(CHAIN) == 1
+    assert w3.eth.get_balance(custodial) == 2 * A
+
+    # Period 1 allocates the same shares: the same 2 A is owed again, and Push queues a new payout that pays it.
+    fund = payouts.fund_vault(admin, reward.id, 6 * A, "fund-2")  # type: ignore[arg-type]
+    run_until(tx_done(fund.id))  # type: ignore[arg-type]
+    assert payouts.distributor_pass(now=utcnow() + timedelta(days=7)).allocating == 1
+    run_until(lambda: period(1).state is PeriodState.ALLOCATED)
+    second = payouts.push_payout(admin, reward.id, custodial)  # type: ignore[arg-type]
+    assert second.id != first.id and second.state is TxState.QUEUED
+    assert payouts.push_payout(admin, reward.id, custodial).id == second.id  # type: ignore[arg-type]
+    run_until(tx_done(second.id))  # type: ignore[arg-type]
+    assert w3.eth.get_balance(custodial) == 4 * A
+
+    # Alice claims her 6 A herself; before the claim reader reads it, an admin pushes her too: that push reverts
+    # (nothing left to pay). A reorg then drops her claim's block, so the vault owes her the 6 A again: Push queues a
+    # new attempt (not the reverted transaction), asked twice it is the same one, and it pays her.
+    before = w3.eth.get_balance(alice.address)
+    snapshot = anvil.rpc("evm_snapshot")
+    alice.call(vault_contract(w3, vault().address).functions.claim(ZERO))  # type: ignore[union-attr]
+    reverted = payouts.push_payout(admin, reward.id, alice.address)  # type: ignore[arg-type]
+    run_until(lambda: tx_state(reverted.id) is TxState.REVERTED)  # type: ignore[arg-type]
+    assert anvil.rpc("evm_revert", [snapshot])
+    retried = payouts.push_payout(admin, reward.id, alice.address)  # type: ignore[arg-type]
+    assert retried.id != reverted.id and retried.state is TxState.QUEUED
+    assert retried.idempotency_key == f"{reverted.idempotency_key}:attempt-2"
+    assert payouts.push_payout(admin, reward.id, alice.address).id == retried.id  # type: ignore[arg-type]
+    run_until(tx_done(retried.id))  # type: ignore[arg-type]
+    assert w3.eth.get_balance(alice.address) == before + 6 * A
+    assert payouts.sync_claims(CHAIN) == 2  # the custodial account's second payout and Alice's
+    assert payouts.claimable(wallet_holder(alice.address)) == []
+
+
 def test_erc20_funding_approves_the_vault_once_and_raises_its_token_balance_on_chain(
         anvil: ChainUnderTest, people: People) -> None:
     from backend.chain.keys import platform_address
