@@ -18,7 +18,8 @@ is ALLOCATED (`reward.allocated`). A reverted batch fails the period; `retry_per
 failed batches only (`...:<batch>:attempt-<n>`: the reverted one allocated nothing).
 
 Claims: the vault's RewardClaimed / RewardPaidOut logs are read back from the confirmed chain (`sync_claims`) into
-`reward_claim` rows (`reward.claimed`); a claim pays every allocation of that holder and currency logged before it.
+`reward_claim` rows (`reward.claimed`); a claim pays every allocation of that holder and currency logged before it
+(an allocation whose batch is confirmed only after its claim was read is marked by the batch's finish step).
 A reorg that drops a claim's block deletes the claim and unclaims its allocations (`reward.claim_reverted`); mined
 again, it is read again.
 """
@@ -353,19 +354,27 @@ def retry_period(actor: Actor, period_id: int) -> RewardPeriod:
 
 
 def allocation_finished(session: Session, tx: ChainTransaction, receipt: Any) -> None:
-    """Finish step of a batch: record where each holder's RewardAllocated log is; the period is ALLOCATED when every
-    batch is confirmed (`reward.allocated`), FAILED when one reverted or failed."""
+    """Finish step of a batch: record where each holder's RewardAllocated log is, and mark the allocation claimed by
+    a claim the claim reader already read after that log (a holder may claim as soon as the batch is mined, and the
+    reader may read it before this step runs); the period is ALLOCATED when every batch is confirmed
+    (`reward.allocated`), FAILED when one reverted or failed."""
     period = session.get(RewardPeriod, tx.meta.get("period_id"))
     if period is None:
         return
     if tx.state is TxState.CONFIRMED and receipt is not None:
         events = vault_contract().events.RewardAllocated().process_receipt(receipt, errors=_discard())
+        a = RewardAllocation
         for event in events:
-            session.execute(update(RewardAllocation).where(
-                RewardAllocation.period_id == period.id, RewardAllocation.tx_id == tx.id,
-                RewardAllocation.holder == to_checksum_address(event["args"]["holder"]))
-                .values(allocated_block=int(event["blockNumber"]), allocated_log_index=int(event["logIndex"]))
-                .execution_options(synchronize_session=False))
+            holder = to_checksum_address(event["args"]["holder"])
+            block, log_index = int(event["blockNumber"]), int(event["logIndex"])
+            mine = (a.period_id == period.id, a.tx_id == tx.id, a.holder == holder)
+            session.execute(update(a).where(*mine).values(allocated_block=block, allocated_log_index=log_index)
+                            .execution_options(synchronize_session=False))
+            claim_id = _claim_after(session, period, holder, block, log_index)
+            if claim_id is not None:
+                session.execute(update(a).where(*mine, col(a.claimed_at).is_(None))
+                                .values(claimed_at=utcnow(), claim_id=claim_id)
+                                .execution_options(synchronize_session=False))
     if period.state is not PeriodState.ALLOCATING:
         return
     if tx.state is not TxState.CONFIRMED:
@@ -381,6 +390,16 @@ def allocation_finished(session: Session, tx: ChainTransaction, receipt: Any) ->
              {"reward_id": period.reward_id, "period_id": period.id, "brand_id": period.brand_id,
               "amount": str(period.amount), "holders": period.holders, "snapshot_block": period.snapshot_block},
              entity=("reward", period.reward_id), key=f"reward.allocated:{period.id}")
+
+
+def _claim_after(session: Session, period: RewardPeriod, holder: str, block: int, log_index: int) -> int | None:
+    """The first claim already read of `holder` from the period's vault and currency logged after (block, log_index):
+    the one that paid an allocation logged there (a claim pays everything allocated before it)."""
+    c = RewardClaim
+    return session.exec(select(c.id).where(
+        c.vault_id == period.vault_id, c.holder == holder, c.currency_address == period.currency_address,
+        or_(c.block_number > block, and_(c.block_number == block, c.log_index > log_index)))
+        .order_by(col(c.block_number), col(c.log_index)).limit(1)).first()
 
 
 def _discard() -> Any:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -332,8 +332,8 @@ def test_a_royalty_share_splits_the_periods_royalties_by_tokens_held_to_the_wei(
         assert allocation_of(anvil.w3, vault().address, "", holder) == amount  # type: ignore[union-attr]
 
 
-def _allocated_weekly_payout(anvil: ChainUnderTest, people: People, campaign: Any) -> Any:
-    """A weekly ETH payout of A per token, its vault funded and its first period allocated on chain."""
+def _funded_weekly_payout(people: People, campaign: Any) -> tuple[Any, datetime]:
+    """A weekly ETH payout of A per token that started 8 days ago, its vault funded with 6 A: (reward, start)."""
     start = utcnow() - timedelta(days=8)
     reward = service.define_reward(people.brand_admin, campaign.id, {
         "kind": "payout", "title": "Weekly ETH", "payout_mode": "fixed_per_token", "amount_per_token": str(A),
@@ -342,9 +342,43 @@ def _allocated_weekly_payout(anvil: ChainUnderTest, people: People, campaign: An
     fund = payouts.fund_vault(people.brand_admin, reward.id, 6 * A, "fund")  # type: ignore[arg-type]
     run_until(tx_done(fund.id))  # type: ignore[arg-type]
     index_pass(CHAIN)
+    return reward, start
+
+
+def _allocated_weekly_payout(anvil: ChainUnderTest, people: People, campaign: Any) -> Any:
+    """A weekly ETH payout of A per token, its vault funded and its first period allocated on chain."""
+    reward, start = _funded_weekly_payout(people, campaign)
     assert payouts.distributor_pass(now=start + timedelta(days=7, seconds=1)).allocating == 1
     run_until(lambda: period(0).state is PeriodState.ALLOCATED)
     return reward
+
+
+def test_a_claim_read_before_its_allocation_was_confirmed_still_marks_that_allocation_claimed(
+        anvil: ChainUnderTest, people: People, shop) -> None:  # type: ignore[no-untyped-def]
+    campaign, _, alice, bob, _ = shop
+    reward, start = _funded_weekly_payout(people, campaign)
+    # The allocation batches are mined, Alice claims in the next block, and the claim reader reads her claim while
+    # the transaction monitor lags behind: the allocations' finish step has not run yet.
+    anvil.rpc("evm_setAutomine", [False])
+    assert payouts.distributor_pass(now=start + timedelta(days=7, seconds=1)).allocating == 1
+    assert monitor_pass(CHAIN, hooks=FINISH_HOOKS).sent == 2  # broadcast, not mined yet
+    anvil.mine()
+    anvil.rpc("evm_setAutomine", [True])
+    alice.call(vault_contract(anvil.w3, vault().address).functions.claim(ZERO))  # type: ignore[union-attr]
+    assert payouts.sync_claims(CHAIN) == 1
+    assert period(0).state is PeriodState.ALLOCATING
+
+    run_until(lambda: period(0).state is PeriodState.ALLOCATED)
+    assert payouts.claimable(wallet_holder(alice.address)) == []  # her claim paid her allocation
+    assert [c.amount for c in payouts.claimable(wallet_holder(bob.address))] == [A]
+    [view] = payouts.list_periods(people.brand_admin, reward.id)  # type: ignore[arg-type]
+    assert (view.claimed, view.unclaimed) == (3 * A, 3 * A)
+    with session_scope() as session:
+        claim = session.exec(select(RewardClaim)).one()
+        paid = session.exec(select(RewardAllocation).where(RewardAllocation.holder == alice.address)).one()
+    assert (claim.holder, claim.amount) == (alice.address, 3 * A)
+    assert paid.claim_id == claim.id and paid.claimed_at is not None
+    assert claim.block_number > paid.allocated_block  # type: ignore[operator]
 
 
 def push_keys() -> list[str]:
