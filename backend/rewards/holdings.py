@@ -21,6 +21,7 @@ from backend.campaigns.models import Campaign
 from backend.chain.keys import custodial_address
 from backend.chain.models import TokenOwner
 from backend.db import session_scope
+from backend.errors import Unavailable
 
 OWNER_OF_ABI = [{"type": "function", "name": "ownerOf", "stateMutability": "view",
                  "inputs": [{"name": "tokenId", "type": "uint256"}],
@@ -92,18 +93,24 @@ _HOLDS = select(TokenOwner.token_id).where(TokenOwner.campaign_id == bindparam("
 
 
 def owners_on_chain(tokens: Sequence[HeldToken]) -> dict[tuple[int, int], str | None]:
-    """{(campaign id, token id): ownerOf at the latest confirmed block} (None where the call failed or reverted).
-    Network calls: never inside a database transaction."""
-    from backend.chain.client import get_web3
+    """{(campaign id, token id): ownerOf at the latest confirmed block} (None where the call failed or reverted);
+    Unavailable (503) when the chain's node does not answer at all. Network calls: never inside a database
+    transaction."""
+    from backend.chain.client import get_web3, is_transient
     from backend.chain.config import chain_config
 
     found: dict[tuple[int, int], str | None] = {}
     blocks: dict[str, int] = {}
     for token in tokens:
-        w3 = get_web3(token.chain)
-        if token.chain not in blocks:
-            confirmations = max(1, chain_config(token.chain).confirmations)
-            blocks[token.chain] = max(0, int(w3.eth.block_number) - (confirmations - 1))
+        try:
+            w3 = get_web3(token.chain)
+            if token.chain not in blocks:
+                confirmations = max(1, chain_config(token.chain).confirmations)
+                blocks[token.chain] = max(0, int(w3.eth.block_number) - (confirmations - 1))
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            raise Unavailable("The blockchain node is not answering. Try again in a minute.") from exc
         contract = w3.eth.contract(address=to_checksum_address(token.collection), abi=OWNER_OF_ABI)
         try:
             owner = contract.functions.ownerOf(token.token_id).call(block_identifier=blocks[token.chain])

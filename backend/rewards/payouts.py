@@ -18,7 +18,8 @@ is ALLOCATED (`reward.allocated`). A reverted batch fails the period; `retry_per
 failed batches only (`...:<batch>:attempt-<n>`: the reverted one allocated nothing).
 
 Claims: the vault's RewardClaimed / RewardPaidOut logs are read back from the confirmed chain (`sync_claims`) into
-`reward_claim` rows (`reward.claimed`); a claim pays every allocation of that holder and currency logged before it.
+`reward_claim` rows (`reward.claimed`); a claim pays every allocation of that holder and currency logged before it
+(an allocation whose batch is confirmed only after its claim was read is marked by the batch's finish step).
 A reorg that drops a claim's block deletes the claim and unclaims its allocations (`reward.claim_reverted`); mined
 again, it is read again.
 """
@@ -51,6 +52,7 @@ from backend.chain.reader import ChainReader
 from backend.chain.txmanager import enqueue
 from backend.db import session_scope, utcnow
 from backend.errors import Conflict, NotFound, ValidationFailed
+from backend.monitoring.scrub import scrub_text
 from backend.orders.models import Order
 from backend.pagination import Page
 from backend.rewards.holdings import Holder
@@ -353,19 +355,27 @@ def retry_period(actor: Actor, period_id: int) -> RewardPeriod:
 
 
 def allocation_finished(session: Session, tx: ChainTransaction, receipt: Any) -> None:
-    """Finish step of a batch: record where each holder's RewardAllocated log is; the period is ALLOCATED when every
-    batch is confirmed (`reward.allocated`), FAILED when one reverted or failed."""
+    """Finish step of a batch: record where each holder's RewardAllocated log is, and mark the allocation claimed by
+    a claim the claim reader already read after that log (a holder may claim as soon as the batch is mined, and the
+    reader may read it before this step runs); the period is ALLOCATED when every batch is confirmed
+    (`reward.allocated`), FAILED when one reverted or failed."""
     period = session.get(RewardPeriod, tx.meta.get("period_id"))
     if period is None:
         return
     if tx.state is TxState.CONFIRMED and receipt is not None:
         events = vault_contract().events.RewardAllocated().process_receipt(receipt, errors=_discard())
+        a = RewardAllocation
         for event in events:
-            session.execute(update(RewardAllocation).where(
-                RewardAllocation.period_id == period.id, RewardAllocation.tx_id == tx.id,
-                RewardAllocation.holder == to_checksum_address(event["args"]["holder"]))
-                .values(allocated_block=int(event["blockNumber"]), allocated_log_index=int(event["logIndex"]))
-                .execution_options(synchronize_session=False))
+            holder = to_checksum_address(event["args"]["holder"])
+            block, log_index = int(event["blockNumber"]), int(event["logIndex"])
+            mine = (a.period_id == period.id, a.tx_id == tx.id, a.holder == holder)
+            session.execute(update(a).where(*mine).values(allocated_block=block, allocated_log_index=log_index)
+                            .execution_options(synchronize_session=False))
+            claim_id = _claim_after(session, period, holder, block, log_index)
+            if claim_id is not None:
+                session.execute(update(a).where(*mine, col(a.claimed_at).is_(None))
+                                .values(claimed_at=utcnow(), claim_id=claim_id)
+                                .execution_options(synchronize_session=False))
     if period.state is not PeriodState.ALLOCATING:
         return
     if tx.state is not TxState.CONFIRMED:
@@ -381,6 +391,16 @@ def allocation_finished(session: Session, tx: ChainTransaction, receipt: Any) ->
              {"reward_id": period.reward_id, "period_id": period.id, "brand_id": period.brand_id,
               "amount": str(period.amount), "holders": period.holders, "snapshot_block": period.snapshot_block},
              entity=("reward", period.reward_id), key=f"reward.allocated:{period.id}")
+
+
+def _claim_after(session: Session, period: RewardPeriod, holder: str, block: int, log_index: int) -> int | None:
+    """The first claim already read of `holder` from the period's vault and currency logged after (block, log_index):
+    the one that paid an allocation logged there (a claim pays everything allocated before it)."""
+    c = RewardClaim
+    return session.exec(select(c.id).where(
+        c.vault_id == period.vault_id, c.holder == holder, c.currency_address == period.currency_address,
+        or_(c.block_number > block, and_(c.block_number == block, c.log_index > log_index)))
+        .order_by(col(c.block_number), col(c.log_index)).limit(1)).first()
 
 
 def _discard() -> Any:
@@ -580,7 +600,7 @@ def distributor_pass(now: datetime | None = None, *, keep_going: Callable[[], bo
         except Exception as exc:
             if not is_transient(exc):
                 raise
-            log.warning("reward distributor: chain %s unreachable: %s", chain, exc)
+            log.warning("reward distributor: chain %s unreachable: %s", chain, scrub_text(str(exc)))  # no URL key
     return result
 
 
@@ -691,7 +711,7 @@ def payout_overview(actor: Actor, reward_id: int) -> PayoutOverview:
         try:
             balances = read_balances(get_web3(campaign.chain), vault.address, reward.currency_address)
         except Exception as exc:  # noqa: BLE001 - the panel shows "unknown" rather than failing
-            log.warning("vault %s balances unavailable: %s", vault.address, exc)
+            log.warning("vault %s balances unavailable: %s", vault.address, scrub_text(str(exc)))  # no URL key
     config = chain_config(campaign.chain)
     return PayoutOverview(reward.id, campaign.chain, vault.state.value if vault else "none",  # type: ignore[arg-type]
                           vault.address if vault else None, config.address_url(vault.address if vault else None),
@@ -791,33 +811,47 @@ def _outstanding_query(reward_id: int, holders: Sequence[str] | None = None, aft
 
 
 def _outstanding(session: Session, reward_id: int, holders: Sequence[str] | None = None, *, after: str = "",
-                 limit: int | None = None) -> list[tuple[str, int, int]]:
-    """(holder, amount, vault id) of the reward's allocations confirmed on chain and not claimed yet, by holder (in
-    address order, after `after`). Summed here, not in SQL: SQLite sums these wide integers as floats."""
+                 limit: int | None = None) -> list[tuple[str, int, int, int]]:
+    """(holder, amount, vault id, newest allocation id) of the reward's allocations confirmed on chain and not claimed
+    yet, by holder (in address order, after `after`). Summed here, not in SQL: SQLite sums these wide integers as
+    floats."""
     query = _outstanding_query(reward_id, holders, after).order_by(RewardAllocation.holder)
     wanted = list(session.exec(query if limit is None else query.limit(limit)).all())
     if not wanted:
         return []
     a = RewardAllocation
-    totals: dict[str, tuple[int, int]] = {}
-    for holder, amount, vault_id in session.exec(select(a.holder, a.amount, a.vault_id).where(
+    totals: dict[str, tuple[int, int, int]] = {}
+    for allocation_id, holder, amount, vault_id in session.exec(select(a.id, a.holder, a.amount, a.vault_id).where(
             *_unclaimed(reward_id), col(a.holder).in_(wanted))).all():
-        total, _ = totals.get(holder, (0, vault_id))
-        totals[holder] = (total + int(amount), vault_id)
-    return [(str(h), totals[h][0], int(totals[h][1])) for h in wanted]
+        total, _, newest = totals.get(holder, (0, vault_id, 0))
+        totals[holder] = (total + int(amount), vault_id, max(newest, int(allocation_id)))  # type: ignore[arg-type]
+    return [(str(h), totals[h][0], int(totals[h][1]), totals[h][2]) for h in wanted]
 
 
-def _push(session: Session, reward: Reward, vault: RewardVaultRow, holder: str, amount: int,
+def _push(session: Session, reward: Reward, vault: RewardVaultRow, holder: str, amount: int, newest: int,
           request: str = "") -> ChainTransaction:
-    """The vault's `payout` of `holder`, keyed by (reward, holder, what is outstanding): asking again, from one button
-    or both, from a second tab or after a restart, finds the same transaction until the claim reader has seen it paid
-    (then nothing is outstanding) or a new period added to it. `request` is stored with a new one (so the caller can
-    tell a transaction it queued from one that was there, even if another request committed it a moment ago)."""
+    """The vault's `payout` of `holder`, keyed by what it pays: (reward, holder, the newest of the holder's unclaimed
+    allocations). Asking again, from one button or both, from a second tab or after a restart, finds the same
+    transaction while it is queued, pending, or confirmed but not yet read by the claim reader. Once the claim reader
+    has read it, its allocations are claimed: a later period's allocation is newer, so a new key, even for the same
+    amount. A payout that reverted or failed is asked again as a new attempt (`...:attempt-<n>`), which is then the
+    one every later ask finds. `request` is stored with a new one (so the caller can tell a transaction it queued from
+    one that was there, even if another request committed it a moment ago)."""
+    base = f"reward-push:{reward.id}:{holder}:alloc-{newest}"
+    attempt = 1
+    while True:
+        key = base if attempt == 1 else f"{base}:attempt-{attempt}"
+        earlier = session.exec(select(ChainTransaction).where(ChainTransaction.idempotency_key == key)).first()
+        if earlier is None:
+            break
+        if earlier.state not in (TxState.REVERTED, TxState.FAILED):
+            return earlier
+        attempt += 1
     data = vault_contract().encode_abi("payout", args=[token_arg(reward.currency_address), holder])
-    return enqueue(session, purpose=TxPurpose.REWARD_PAYOUT, key=f"reward-push:{reward.id}:{holder}:{amount}",
-                   chain=vault.chain, to=vault.address, data=data, campaign_id=reward.campaign_id,
+    return enqueue(session, purpose=TxPurpose.REWARD_PAYOUT, key=key, chain=vault.chain, to=vault.address, data=data,
+                   campaign_id=reward.campaign_id,
                    meta={"action": "payout", "vault_id": vault.id, "holder": holder, "amount": str(amount),
-                         "request": request})
+                         "allocation": newest, "attempt": attempt, "request": request})
 
 
 def push_payout(actor: Actor, reward_id: int, holder: str) -> ChainTransaction:
@@ -837,10 +871,10 @@ def _push_one(actor: Actor, reward_id: int, holder: str) -> ChainTransaction:
         pending = _outstanding(session, reward.id, [holder])  # type: ignore[arg-type]
         if not pending:
             raise Conflict("Nothing is allocated to this holder and unclaimed.")
-        [(_, amount, vault_id)] = pending
+        [(_, amount, vault_id, newest)] = pending
         vault = session.get(RewardVaultRow, vault_id)
         assert vault is not None
-        return _push(session, reward, vault, holder, amount)
+        return _push(session, reward, vault, holder, amount, newest)
 
 
 @dataclass(frozen=True)
@@ -869,11 +903,11 @@ def _push_batch(actor: Actor, reward_id: int, after: str, size: int) -> PushBatc
         vaults: dict[int, RewardVaultRow] = {}
         request = secrets.token_hex(8)
         queued = 0
-        for holder, amount, vault_id in rows:
+        for holder, amount, vault_id, newest in rows:
             vault = vaults.get(vault_id) or session.get(RewardVaultRow, vault_id)
             assert vault is not None
             vaults[vault_id] = vault
-            queued += _push(session, reward, vault, holder, amount, request).meta.get("request") == request
+            queued += _push(session, reward, vault, holder, amount, newest, request).meta.get("request") == request
         already = len(rows) - queued
         done = len(rows) < size
         return PushBatch(len(rows), queued, already, None if done or not rows else rows[-1][0], remaining)

@@ -124,6 +124,37 @@ def test_siwe_over_http_gives_a_wallet_proof_once(client, configure):
     assert client.get("/api/v1/rewards/mine", headers={"X-Wallet-Proof": proof + "x"}).status_code == 401
 
 
+@pytest.fixture
+def node_down():  # type: ignore[no-untyped-def]
+    """The chain's client pointed at a local port nobody listens on (the node is down)."""
+    from web3 import Web3
+
+    from backend.chain.anvil import free_port
+    from backend.chain.client import set_web3
+
+    set_web3("local", Web3(Web3.HTTPProvider(f"http://127.0.0.1:{free_port()}", exception_retry_configuration=None)))
+    yield
+    set_web3("local", None)
+
+
+def test_a_wallet_asking_for_its_perks_while_the_node_is_down_gets_a_503(client, auth, shop, node_down):
+    from backend.auth.siwe import wallet_proof
+    from tests.rewards.helpers import hold
+
+    brand, campaign = shop
+    reward = client.post(f"/api/v1/campaigns/{campaign.id}/rewards", json=PERK,
+                         headers=auth(make_user(Role.BRAND_ADMIN, brand))).json()
+    wallet = "0x8ba1f109551bD432803012645Ac136ddd64DBA72"
+    hold(campaign, 4, wallet)  # the indexer says so; the chain must agree, and cannot be asked
+    proof = {"X-Wallet-Proof": wallet_proof(wallet)[0]}
+    body = {"reward_id": reward["id"], "token_id": 4}
+    for response in (client.get("/api/v1/rewards/mine", headers=proof),
+                     client.post("/api/v1/rewards/qr", json=body, headers=proof),
+                     client.post("/api/v1/rewards/online", json=body, headers=proof)):
+        assert response.status_code == 503, response.text
+        assert response.json()["error"]["code"] == "unavailable"
+
+
 def test_siwe_nonces_are_rate_limited_per_ip(client, configure):
     configure(CHAIN_ID=31337, RATE_LIMIT_SIWE_NONCE_PER_IP="3/minute")
     codes = [client.get("/api/v1/auth/siwe/nonce").status_code for _ in range(4)]

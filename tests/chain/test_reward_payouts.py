@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -332,8 +332,8 @@ def test_a_royalty_share_splits_the_periods_royalties_by_tokens_held_to_the_wei(
         assert allocation_of(anvil.w3, vault().address, "", holder) == amount  # type: ignore[union-attr]
 
 
-def _allocated_weekly_payout(anvil: ChainUnderTest, people: People, campaign: Any) -> Any:
-    """A weekly ETH payout of A per token, its vault funded and its first period allocated on chain."""
+def _funded_weekly_payout(people: People, campaign: Any) -> tuple[Any, datetime]:
+    """A weekly ETH payout of A per token that started 8 days ago, its vault funded with 6 A: (reward, start)."""
     start = utcnow() - timedelta(days=8)
     reward = service.define_reward(people.brand_admin, campaign.id, {
         "kind": "payout", "title": "Weekly ETH", "payout_mode": "fixed_per_token", "amount_per_token": str(A),
@@ -342,9 +342,43 @@ def _allocated_weekly_payout(anvil: ChainUnderTest, people: People, campaign: An
     fund = payouts.fund_vault(people.brand_admin, reward.id, 6 * A, "fund")  # type: ignore[arg-type]
     run_until(tx_done(fund.id))  # type: ignore[arg-type]
     index_pass(CHAIN)
+    return reward, start
+
+
+def _allocated_weekly_payout(anvil: ChainUnderTest, people: People, campaign: Any) -> Any:
+    """A weekly ETH payout of A per token, its vault funded and its first period allocated on chain."""
+    reward, start = _funded_weekly_payout(people, campaign)
     assert payouts.distributor_pass(now=start + timedelta(days=7, seconds=1)).allocating == 1
     run_until(lambda: period(0).state is PeriodState.ALLOCATED)
     return reward
+
+
+def test_a_claim_read_before_its_allocation_was_confirmed_still_marks_that_allocation_claimed(
+        anvil: ChainUnderTest, people: People, shop) -> None:  # type: ignore[no-untyped-def]
+    campaign, _, alice, bob, _ = shop
+    reward, start = _funded_weekly_payout(people, campaign)
+    # The allocation batches are mined, Alice claims in the next block, and the claim reader reads her claim while
+    # the transaction monitor lags behind: the allocations' finish step has not run yet.
+    anvil.rpc("evm_setAutomine", [False])
+    assert payouts.distributor_pass(now=start + timedelta(days=7, seconds=1)).allocating == 1
+    assert monitor_pass(CHAIN, hooks=FINISH_HOOKS).sent == 2  # broadcast, not mined yet
+    anvil.mine()
+    anvil.rpc("evm_setAutomine", [True])
+    alice.call(vault_contract(anvil.w3, vault().address).functions.claim(ZERO))  # type: ignore[union-attr]
+    assert payouts.sync_claims(CHAIN) == 1
+    assert period(0).state is PeriodState.ALLOCATING
+
+    run_until(lambda: period(0).state is PeriodState.ALLOCATED)
+    assert payouts.claimable(wallet_holder(alice.address)) == []  # her claim paid her allocation
+    assert [c.amount for c in payouts.claimable(wallet_holder(bob.address))] == [A]
+    [view] = payouts.list_periods(people.brand_admin, reward.id)  # type: ignore[arg-type]
+    assert (view.claimed, view.unclaimed) == (3 * A, 3 * A)
+    with session_scope() as session:
+        claim = session.exec(select(RewardClaim)).one()
+        paid = session.exec(select(RewardAllocation).where(RewardAllocation.holder == alice.address)).one()
+    assert (claim.holder, claim.amount) == (alice.address, 3 * A)
+    assert paid.claim_id == claim.id and paid.claimed_at is not None
+    assert claim.block_number > paid.allocated_block  # type: ignore[operator]
 
 
 def push_keys() -> list[str]:
@@ -397,6 +431,53 @@ def _push_tx_ids() -> list[int]:
     with session_scope() as session:
         return list(session.exec(select(ChainTransaction.id).where(
             col(ChainTransaction.idempotency_key).startswith("reward-push:"))).all())  # type: ignore[arg-type]
+
+
+def tx_state(tx_id: int) -> TxState:
+    with session_scope() as session:
+        return session.get(ChainTransaction, tx_id).state  # type: ignore[union-attr]
+
+
+def test_a_new_period_owing_the_same_amount_is_pushed_anew_and_a_reverted_push_can_be_pushed_again(
+        anvil: ChainUnderTest, people: People, shop) -> None:  # type: ignore[no-untyped-def]
+    campaign, _, alice, _, custodial = shop
+    w3, admin = anvil.w3, people.brand_admin
+    reward = _allocated_weekly_payout(anvil, people, campaign)
+
+    # Period 0: the custodial account's 2 A pushed, confirmed and read back by the claim reader.
+    first = payouts.push_payout(admin, reward.id, custodial)  # type: ignore[arg-type]
+    run_until(tx_done(first.id))  # type: ignore[arg-type]
+    assert payouts.sync_claims(CHAIN) == 1
+    assert w3.eth.get_balance(custodial) == 2 * A
+
+    # Period 1 allocates the same shares: the same 2 A is owed again, and Push queues a new payout that pays it.
+    fund = payouts.fund_vault(admin, reward.id, 6 * A, "fund-2")  # type: ignore[arg-type]
+    run_until(tx_done(fund.id))  # type: ignore[arg-type]
+    assert payouts.distributor_pass(now=utcnow() + timedelta(days=7)).allocating == 1
+    run_until(lambda: period(1).state is PeriodState.ALLOCATED)
+    second = payouts.push_payout(admin, reward.id, custodial)  # type: ignore[arg-type]
+    assert second.id != first.id and second.state is TxState.QUEUED
+    assert payouts.push_payout(admin, reward.id, custodial).id == second.id  # type: ignore[arg-type]
+    run_until(tx_done(second.id))  # type: ignore[arg-type]
+    assert w3.eth.get_balance(custodial) == 4 * A
+
+    # Alice claims her 6 A herself; before the claim reader reads it, an admin pushes her too: that push reverts
+    # (nothing left to pay). A reorg then drops her claim's block, so the vault owes her the 6 A again: Push queues a
+    # new attempt (not the reverted transaction), asked twice it is the same one, and it pays her.
+    before = w3.eth.get_balance(alice.address)
+    snapshot = anvil.rpc("evm_snapshot")
+    alice.call(vault_contract(w3, vault().address).functions.claim(ZERO))  # type: ignore[union-attr]
+    reverted = payouts.push_payout(admin, reward.id, alice.address)  # type: ignore[arg-type]
+    run_until(lambda: tx_state(reverted.id) is TxState.REVERTED)  # type: ignore[arg-type]
+    assert anvil.rpc("evm_revert", [snapshot])
+    retried = payouts.push_payout(admin, reward.id, alice.address)  # type: ignore[arg-type]
+    assert retried.id != reverted.id and retried.state is TxState.QUEUED
+    assert retried.idempotency_key == f"{reverted.idempotency_key}:attempt-2"
+    assert payouts.push_payout(admin, reward.id, alice.address).id == retried.id  # type: ignore[arg-type]
+    run_until(tx_done(retried.id))  # type: ignore[arg-type]
+    assert w3.eth.get_balance(alice.address) == before + 6 * A
+    assert payouts.sync_claims(CHAIN) == 2  # the custodial account's second payout and Alice's
+    assert payouts.claimable(wallet_holder(alice.address)) == []
 
 
 def test_erc20_funding_approves_the_vault_once_and_raises_its_token_balance_on_chain(

@@ -45,13 +45,22 @@ def _keys(prefix: str) -> list[str]:
             col(ChainTransaction.idempotency_key).startswith(prefix))).all())
 
 
+def _newest_allocations(reward_id: int) -> dict[str, int]:
+    """{holder: id of their newest allocation}: a payout's key names the newest allocation it pays."""
+    with session_scope() as session:
+        rows = session.exec(select(RewardAllocation.holder, RewardAllocation.id).where(
+            RewardAllocation.reward_id == reward_id)).all()
+    return {holder: max(i for h, i in rows if h == holder) for holder, _ in rows}  # type: ignore[type-var]
+
+
 def test_four_admins_pressing_push_all_at_once_queue_each_holders_payout_once() -> None:
     admin, reward_id = _payout()
     results = _at_once(4, lambda: payouts.push_all(admin, reward_id, batch_size=3))
     assert all(r.holders == len(HOLDERS) for r in results)
     assert sum(r.queued for r in results) == len(HOLDERS)  # each payout queued by exactly one of them
     keys = _keys("reward-push:")
-    assert sorted(keys) == sorted(f"reward-push:{reward_id}:{h}:10" for h in HOLDERS)
+    newest = _newest_allocations(reward_id)
+    assert sorted(keys) == sorted(f"reward-push:{reward_id}:{h}:alloc-{newest[h]}" for h in HOLDERS)
 
 
 def test_the_same_funding_sent_four_times_at_once_is_one_transaction() -> None:
@@ -80,4 +89,5 @@ def test_a_holder_paid_or_claimed_is_not_pushed_and_a_new_period_is_pushed_anew(
                                      allocated_log_index=0))
     again = payouts.push_all(admin, reward_id)
     assert (again.holders, again.queued, again.already) == (len(HOLDERS) - 1, 1, len(HOLDERS) - 2)
-    assert f"reward-push:{reward_id}:{HOLDERS[1]}:15" in _keys("reward-push:")
+    assert f"reward-push:{reward_id}:{HOLDERS[1]}:alloc-{_newest_allocations(reward_id)[HOLDERS[1]]}" in _keys(
+        "reward-push:")

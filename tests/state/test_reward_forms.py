@@ -43,3 +43,25 @@ def test_payout_amounts_are_shown_and_read_exactly_in_the_currency():
     for bad in ("", "abc", "-1", "0", "0.001", "NaN"):
         with pytest.raises(ValueError):
             parse_units(bad, 2)
+
+
+@pytest.mark.parametrize(("text", "base"), [
+    ("12345678901.123456789012345678", 12345678901_123456789012345678),
+    ("1234567890123456789012.123456789012345678", 1234567890123456789012_123456789012345678),
+    ("98765432109876543210987654321", 98765432109876543210987654321 * 10**18),
+    ("0.000000000000000001", 1)])
+def test_payout_amounts_of_30_and_more_digits_round_trip_exactly(text, base):
+    from primsell.state.admin.campaign_rewards import parse_units, units_text
+
+    assert parse_units(text, 18) == base
+    assert units_text(base, 18, "ETH") == f"{text} ETH"
+
+
+def test_wide_amounts_with_too_many_decimals_or_too_large_are_refused():
+    from primsell.state.admin.campaign_rewards import parse_units
+
+    for bad in ("12345678901.1234567890123456789", "1234567890123456789012.0000000000000000001", "1e-19"):
+        with pytest.raises(ValueError, match="at most 18 decimals"):
+            parse_units(bad, 18)
+    with pytest.raises(ValueError, match="smaller"):  # past what a vault can hold, however it is written
+        parse_units("1e999999999", 18)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
 import reflex as rx
@@ -154,22 +154,37 @@ ALLOCATIONS_PER_PAGE = 25
 
 
 def units_text(amount: int | None, decimals: int, symbol: str) -> str:
-    """Base units as a decimal amount of the currency ("0.0025 ETH"); exact (Decimal), trailing zeros dropped."""
+    """Base units as a decimal amount of the currency ("0.0025 ETH"); exact (Decimal, with as many digits as the
+    amount has: the default 28 would round a wide one), trailing zeros dropped."""
     if amount is None:
         return "unknown"
-    value = (Decimal(amount) / (Decimal(10) ** decimals)).normalize() if decimals else Decimal(amount)
+    if decimals:
+        with localcontext() as exact:
+            exact.prec = len(str(abs(amount)))
+            value = Decimal(amount).scaleb(-decimals).normalize()
+    else:
+        value = Decimal(amount)
     text = f"{value:f}"
     return f"{text} {symbol}".strip()
 
 
+MAX_BASE_DIGITS = 78  # 2**256 - 1, the most a vault can hold, has 78 digits
+
+
 def parse_units(text: str, decimals: int) -> int:
-    """ "0.5" -> base units; ValueError with what to fix (never a float)."""
+    """ "0.5" -> base units, exactly whatever the number of digits; ValueError with what to fix (never a float)."""
     try:
-        value = Decimal(text.strip().replace(",", "."))
+        value = Decimal(text.strip().replace(",", "."))  # exact: building a Decimal from text never rounds
     except InvalidOperation:
         raise ValueError("Enter an amount such as 0.5") from None
-    base = value * (Decimal(10) ** decimals)
-    if not value.is_finite() or value <= 0 or base != base.to_integral_value():
+    if not value.is_finite() or value <= 0 or value.adjusted() + decimals < 0:  # NaN, negative, below one base unit
+        raise ValueError(f"Enter a positive amount with at most {decimals} decimals")
+    if value.adjusted() + decimals >= MAX_BASE_DIGITS:
+        raise ValueError("Enter a smaller amount")
+    with localcontext() as exact:
+        exact.prec = len(value.as_tuple().digits)  # scaling keeps every digit: the default 28 would round them
+        base = value.scaleb(decimals)
+    if base != base.to_integral_value():
         raise ValueError(f"Enter a positive amount with at most {decimals} decimals")
     return int(base)
 
