@@ -39,6 +39,7 @@ from backend.chain.models import (
 from backend.db import is_postgresql, session_scope, utcnow
 from backend.errors import Conflict
 from backend.faults import crash_point
+from backend.monitoring.scrub import scrub_text
 from backend.settings import get_settings
 from backend.workflow.machine import IllegalTransition
 from backend.workflow.sql import db_now, insert_ignore
@@ -154,7 +155,7 @@ def monitor_pass(chain: str, batch_size: int | None = None, *, hooks: FinishHook
     except Exception as exc:
         if not is_transient(exc):
             raise
-        result.rpc_error = f"{type(exc).__name__}: {exc}"[:300]
+        result.rpc_error = scrub_text(f"{type(exc).__name__}: {exc}", 300)  # an RPC URL may carry an API key
         log.warning("chain %s unreachable, will retry: %s", chain, result.rpc_error)
     return result
 

@@ -265,7 +265,7 @@ def allocate_period(period_id: int, *, after_enqueue: Callable[[], None] | None 
         except Exception as exc:
             if not is_transient(exc):
                 raise
-            return f"chain unreachable: {exc}"
+            return f"chain unreachable: {scrub_text(str(exc))}"  # shown to admins: no URL key
         with session_scope() as session:
             available = balances.unallocated - _in_flight(session, snap.vault_id, snap.currency_address)
         if available < snap.amount:

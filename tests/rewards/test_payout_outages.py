@@ -39,3 +39,20 @@ def test_an_unreachable_node_is_logged_without_the_rpc_urls_key(node_down, caplo
     assert any("chain local unreachable" in m for m in warnings), warnings
     assert any("balances unavailable" in m for m in warnings), warnings
     assert not [m for m in warnings if API_KEY in m]
+
+
+def test_the_transaction_monitor_keeps_the_rpc_urls_key_out_of_its_warning_and_result(
+        node_down, caplog: pytest.LogCaptureFixture) -> None:
+    from backend.chain.models import TxPurpose
+    from backend.chain.txmanager import enqueue, monitor_pass
+    from backend.db import session_scope
+
+    with session_scope() as session:
+        enqueue(session, purpose=TxPurpose.TRANSFER, key="outage-probe", chain="local", to="0x" + "22" * 20)
+
+    with caplog.at_level(logging.WARNING, logger="backend.chain.txmanager"):
+        result = monitor_pass("local", hooks={})
+    warnings = [r.getMessage() for r in caplog.records if r.name == "backend.chain.txmanager"]
+    assert result.rpc_error and any("unreachable, will retry" in m for m in warnings), (result, warnings)
+    assert API_KEY not in result.rpc_error
+    assert not [m for m in warnings if API_KEY in m]
