@@ -48,6 +48,7 @@ class KycCaseState(rx.State):
     can_claim: bool = False
     can_decide: bool = False
     can_confirm_rejection: bool = False
+    own_case: bool = False  # the reviewer's own identity check: shown, never decided by them
     four_eyes: bool = True
     reasons: list[list[str]] = []
     # Decisions.
@@ -92,7 +93,7 @@ class KycCaseState(rx.State):
                          "change": f"{h.from_state} → {h.to_state}" if h.to_state else "", "why": h.why}
                         for h in d.history]
         self.can_claim, self.can_decide = d.can_claim, d.can_decide
-        self.can_confirm_rejection, self.four_eyes = d.can_confirm_rejection, d.four_eyes
+        self.can_confirm_rejection, self.four_eyes, self.own_case = d.can_confirm_rejection, d.four_eyes, d.own_case
         self.reasons = [[code, text] for code, text in d.reasons.items()]
 
     async def _reload(self) -> None:
