@@ -99,8 +99,9 @@ class KycCaseState(rx.State):
     async def _reload(self) -> None:
         actor = await current_actor(self)
         if actor is None or not self.case_id:
-            self.not_found = not self.case_id
-            self.loaded = True
+            case_id = self.case_id
+            self.reset()  # a signed-out tab keeps nothing of the case it showed
+            self.case_id, self.not_found, self.loaded = case_id, not case_id, True
             return
         try:
             detail = await asyncio.to_thread(review.get_case, actor, self.case_id)
