@@ -1,6 +1,12 @@
 """Identity documents after upload: short-lived links bound to one reviewer's session, opening a document (every
 view written to the case's audit log), and deleting files (withdrawal at once, retention after the decision).
 
+Retention (KYC_DOCUMENT_RETENTION_DAYS, run by the retention cleaner): the raw files of a case go that long after its
+decision (approved, rejected, withdrawn), or, for a case left waiting for the person's changes (changes requested,
+by a reviewer or the provider's RETRY), that long after it last changed (its updated_at: every transition sets it).
+The person may still resubmit such a case with new files. Cases waiting for a reviewer keep theirs. The case, its
+data, decisions and audit log stay.
+
 A link is `/api/v1/kyc/documents/{id}?exp=<unix>&sig=<hex>`, where sig is an HMAC (a key derived from
 PRIMSELL_SECRET_KEY) of the document id, the reviewer's user id, their sign-in session id and the expiry. The route
 serves the file only when the signature matches, it has not expired, and the request is signed in (cookie or
@@ -30,6 +36,7 @@ from backend.workflow.machines import KycState
 
 DOCUMENT_PATH = "/api/v1/kyc/documents"
 FINAL_FOR_RETENTION = (KycState.APPROVED, KycState.REJECTED, KycState.WITHDRAWN)
+WAITING_FOR_THE_PERSON = KycState.NEEDS_MORE_INFO
 
 
 def _url_key() -> bytes:
@@ -139,6 +146,21 @@ def purge_decided_documents(session: Session, older_than: timedelta, limit: int,
     for case in cases:
         delete_case_documents(session, case, "daemon:retention_cleaner",
                               f"retention: {get_settings().kyc_document_retention_days:g} days after the decision", now)
+    return len(cases)
+
+
+def purge_idle_documents(session: Session, older_than: timedelta, limit: int, now: datetime | None = None) -> int:
+    """Retention for cases left in "changes requested": delete their files once nothing has happened to the case for
+    `older_than` (KYC_DOCUMENT_RETENTION_DAYS). Returns cases handled."""
+    now = now or utcnow()
+    cases = list(session.execute(select(KycCase).where(
+        KycCase.documents_deleted_at.is_(None), KycCase.state == WAITING_FOR_THE_PERSON,  # type: ignore[union-attr]
+        KycCase.updated_at < now - older_than)
+        .order_by(KycCase.updated_at).limit(limit)).scalars())
+    for case in cases:
+        delete_case_documents(session, case, "daemon:retention_cleaner",
+                              f"retention: changes requested and nothing sent for "
+                              f"{get_settings().kyc_document_retention_days:g} days", now)
     return len(cases)
 
 

@@ -18,7 +18,8 @@ class CaseHeld(Conflict):
 
 
 class FourEyes(Conflict):
-    """The rejection must be confirmed by a reviewer other than the one who proposed it."""
+    """Another reviewer must act: a rejection is confirmed by someone other than its proposer, and nobody claims or
+    decides their own identity check."""
 
     code = "kyc_four_eyes"
 

@@ -14,8 +14,9 @@ Sumsub's `applicantReviewed` webhooks land in the same machine and queue:
 Webhooks carry `X-Payload-Digest` (hex HMAC of the RAW body with SUMSUB_WEBHOOK_SECRET) and `X-Payload-Digest-Alg`
 (HMAC_SHA256_HEX by default, HMAC_SHA1_HEX, HMAC_SHA512_HEX). A bad or missing digest is refused and nothing is
 stored. Each body is stored once (its SHA-256 is unique): a redelivery is a duplicate. Sumsub may send several final
-answers (GREEN then RED) and retries for hours, so deliveries are applied in the order of their `createdAtMs`: one
-older than the newest applied is stored and ignored. Other event types are stored and ignored.
+answers (GREEN then RED) and retries for hours, so deliveries are applied in the order of their `createdAtMs` (or
+`createdAt`): one older than the newest applied is stored and ignored ("stale"), and so is one whose time cannot be
+read once a timed answer was applied (it may be older). Other event types are stored and ignored.
 """
 
 from __future__ import annotations
@@ -170,12 +171,14 @@ def verify_digest(raw: bytes, digest: str | None, algorithm: str | None, secret:
 
 
 def created_at_ms(payload: dict[str, Any]) -> int:
-    """Sumsub's `createdAtMs` ("2026-12-05 10:15:30.123", UTC) or a number of ms; 0 when absent or unreadable."""
+    """Sumsub's `createdAtMs` ("2026-12-05 10:15:30.123", UTC) or a number of ms, else its `createdAt`
+    ("2021-02-21 13:23:19+0000"); 0 when absent or unreadable."""
     value = payload.get("createdAtMs") or payload.get("createdAt")
     if isinstance(value, int | float) and not isinstance(value, bool):
         return int(value)
     if isinstance(value, str):
-        for fmt in ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
+        for fmt in ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f%z", "%Y-%m-%d %H:%M:%S%z",
+                    "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
             try:
                 parsed = datetime.strptime(value.strip(), fmt)
             except ValueError:
@@ -232,6 +235,9 @@ def _apply(session: Session, payload: dict[str, Any], event_type: str, applicant
         return WebhookResult("unknown_applicant", applicant_id)
     if ms and ms <= case.provider_reviewed_ms:
         return WebhookResult("stale", f"older than the review applied at {case.provider_reviewed_ms}")
+    if not ms and case.provider_reviewed_ms:  # it may be an old answer redelivered: the timed one stands
+        return WebhookResult("stale", f"no readable time, and the review applied at {case.provider_reviewed_ms} "
+                                      "may be newer")
     review = payload.get("reviewResult") if isinstance(payload.get("reviewResult"), dict) else {}
     answer = str(review.get("reviewAnswer", "")).upper()  # type: ignore[union-attr]
     reject_type = str(review.get("reviewRejectType", "")).upper()  # type: ignore[union-attr]

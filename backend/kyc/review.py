@@ -11,6 +11,10 @@ Decisions: approve (valid KYC_VALIDITY_DAYS), request changes (what to fix, show
 reason code from REJECT_REASONS and an internal note). With KYC_FOUR_EYES (the default) a rejection is only
 proposed: the case waits in the queue for a second reviewer, who confirms it or sends it back to review; the
 proposer can do neither. Every step is a history row; decisions are emailed to the consumer.
+
+Nobody reviews themselves: a reviewer's (or platform admin's) own identity check is not in their queue, and they can
+never claim it or take any decision on it (FourEyes), whatever KYC_FOUR_EYES says. Holding it anyway (a claim from
+before this rule) they may only release it.
 """
 
 from __future__ import annotations
@@ -61,6 +65,12 @@ def _actor_label(actor: Actor) -> str:
     return f"user:{actor.user_id}"
 
 
+def _not_own(case: KycCase, actor: Actor) -> None:
+    """Self-review is refused in the domain layer, whichever screen or API asks."""
+    if case.user_id == actor.user_id:
+        raise FourEyes("This is your own identity check: another reviewer must review and decide it.")
+
+
 def sla_colour(age: timedelta) -> str:
     """green within half the SLA, amber until the SLA, red past it (KYC_SLA_HOURS)."""
     sla = timedelta(hours=get_settings().kyc_sla_hours)
@@ -100,14 +110,14 @@ class QueueRow:
 def list_cases(actor: Actor | None, *, status: str = "open", country: str = "", flag: str = "", search: str = "",
                limit: int = 20, offset: int = 0, now: datetime | None = None) -> Page[QueueRow]:
     """The queue, oldest first (by when each case entered the queue), with filters and search."""
-    _reviewer(actor)
+    actor = _reviewer(actor)
     limit, offset = check_page(limit, offset)
     if status not in STATUS_FILTERS:
         raise ValidationFailed("Unknown status filter.", fields={"status": f"one of {', '.join(STATUS_FILTERS)}"})
     if flag and flag not in FLAGS:
         raise ValidationFailed("Unknown flag.", fields={"flag": f"one of {', '.join(FLAGS)}"})
     now = now or utcnow()
-    query = select(KycCase)
+    query = select(KycCase).where(KycCase.user_id != actor.user_id)  # never one's own check (see _not_own)
     if status == "open":
         query = query.where(text(OPEN_QUEUE_SQL))
     elif status != "all":
@@ -209,6 +219,7 @@ class CaseDetail:
     can_claim: bool
     can_decide: bool
     can_confirm_rejection: bool
+    own_case: bool = False  # the reviewer's own identity check: they may look, never act (see _not_own)
     four_eyes: bool = True
     reasons: dict[str, str] = field(default_factory=lambda: dict(REJECT_REASONS))
 
@@ -256,7 +267,7 @@ def get_case(actor: Actor | None, case_id: int, now: datetime | None = None) -> 
         case = session.get(KycCase, case_id)
         if case is None:
             raise NotFound("KYC case not found.")
-        if case.claimed_by == actor.user_id and case.state in OPEN:
+        if case.claimed_by == actor.user_id and case.state in OPEN and case.user_id != actor.user_id:
             renew_claim(session, case.id, actor.user_id, now)  # type: ignore[arg-type]
             session.refresh(case)
         submissions = list(session.execute(select(KycSubmission).where(KycSubmission.case_id == case.id)
@@ -275,14 +286,16 @@ def get_case(actor: Actor | None, case_id: int, now: datetime | None = None) -> 
                 name, _, detail = row.why.partition(": ")
                 flag_details.setdefault(name, detail)
         held_by = _holder(case, now)
-        mine = case.claimed_by == actor.user_id
+        own = case.user_id == actor.user_id
+        holds = case.claimed_by == actor.user_id  # holding their own case, they may only release it
+        mine = holds and not own
         proposer = case.rejection_proposed_by
         return CaseDetail(
             id=case.id, state=case.state.value, state_label=STATE_LABELS[case.state], email=case.email,  # type: ignore[arg-type]
             queued_at=case.queued_at, age=_age_text(now - case.queued_at),
             sla=sla_colour(now - case.queued_at) if case.state in OPEN else "",
             flags=[{"flag": f, "label": FLAGS.get(f, f), "detail": flag_details.get(f, "")} for f in case.flag_list],
-            held_by=held_by, held_by_me=mine and case.state in OPEN, claim_expires_at=case.claim_expires_at,
+            held_by=held_by, held_by_me=holds and case.state in OPEN, claim_expires_at=case.claim_expires_at,
             changes_requested=case.changes_requested, reject_reason=case.reject_reason,
             reject_reason_text=reason_text(case.reject_reason) if case.reject_reason else "",
             reject_note=case.reject_note, rejection_proposed_by=case.rejection_proposed_by_email,
@@ -293,11 +306,11 @@ def get_case(actor: Actor | None, case_id: int, now: datetime | None = None) -> 
                 s.region, s.address, s.document_type.value, s.document_number, s.consent_text, s.consent_at,
                 documents[s.id]) for s in submissions],  # type: ignore[index]
             other_cases=others, history=history,
-            can_claim=case.state in OPEN and not held_by
+            can_claim=case.state in OPEN and not held_by and not own
             and not (case.state is KycState.REJECTION_PENDING and proposer == actor.user_id),
             can_decide=mine and case.state is KycState.IN_REVIEW,
             can_confirm_rejection=mine and case.state is KycState.REJECTION_PENDING and proposer != actor.user_id,
-            four_eyes=get_settings().kyc_four_eyes,
+            own_case=own, four_eyes=get_settings().kyc_four_eyes,
         )
 
 
@@ -320,6 +333,7 @@ def claim(actor: Actor | None, case_id: int) -> Claimed:
         case = session.get(KycCase, case_id)
         if case is None:
             raise NotFound("KYC case not found.")
+        _not_own(case, actor)
         holder = _holder(case, now)
         if case.state not in OPEN:
             raise Conflict(f"This case is not waiting for review (it is {STATE_LABELS[case.state].lower()}).")
@@ -341,11 +355,14 @@ def claim(actor: Actor | None, case_id: int) -> Claimed:
         return Claimed(case.id, case.state.value, actor.email, expires)  # type: ignore[arg-type]
 
 
-def _held(session: Session, actor: Actor, case_id: int, *states: KycState) -> KycCase:
-    """The case, which this reviewer must hold (a lapsed claim nobody took over still counts), in one of `states`."""
+def _held(session: Session, actor: Actor, case_id: int, *states: KycState, deciding: bool = True) -> KycCase:
+    """The case, which this reviewer must hold (a lapsed claim nobody took over still counts), in one of `states`;
+    `deciding` (all but release): and which is not their own."""
     case = session.get(KycCase, case_id)
     if case is None:
         raise NotFound("KYC case not found.")
+    if deciding:
+        _not_own(case, actor)
     if case.claimed_by != actor.user_id:
         holder = _holder(case, utcnow())
         raise CaseHeld(f"{holder} is reviewing this case." if holder else "Claim the case before deciding it.")
@@ -366,7 +383,7 @@ def release(actor: Actor | None, case_id: int) -> None:
     """The holder hands the case back to the queue."""
     actor = _reviewer(actor)
     with session_scope() as session:
-        case = _held(session, actor, case_id, KycState.IN_REVIEW, KycState.REJECTION_PENDING)
+        case = _held(session, actor, case_id, KycState.IN_REVIEW, KycState.REJECTION_PENDING, deciding=False)
         if case.state is KycState.IN_REVIEW:
             transition(session, case, "release", actor=_actor_label(actor), reason="released", also=_RELEASED)
         else:

@@ -344,9 +344,10 @@ def _record_submission(actor: Actor, form: SubmissionForm, needed: list[Document
         if case is not None and case.state is KycState.APPROVED and case.valid_until is not None \
                 and case.valid_until - now > RENEW_BEFORE:
             raise Conflict(f"You are already verified until {case.valid_until:%d %B %Y}.")
+        # documents_deleted_at: a resubmission's new files are stored (retention may have deleted the earlier ones).
         copied = {"email": actor.email, "legal_name": form.legal_name, "country": form.country,
                   "document_number_norm": number_norm, "queued_at": now, "claimed_by": None, "claimed_by_email": "",
-                  "claim_expires_at": None}
+                  "claim_expires_at": None, "documents_deleted_at": None}
         if case is not None and case.state is KycState.NEEDS_MORE_INFO:
             number = (session.execute(select(func.max(KycSubmission.number)).where(
                 KycSubmission.case_id == case.id)).scalar_one() or 0) + 1

@@ -1,5 +1,6 @@
 """Retention: delete delivered outbox events, finished job runs, stale error-log rows and old emails past their age
-limit, and the identity-document files of decided KYC cases (and uploads never submitted)."""
+limit, and the identity-document files of decided KYC cases, of cases left waiting for changes, and of uploads never
+submitted."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy import delete, select
 from sqlmodel import Session
 
 from backend.db import session_scope, utcnow
-from backend.kyc.documents import purge_decided_documents, purge_staged_uploads
+from backend.kyc.documents import purge_decided_documents, purge_idle_documents, purge_staged_uploads
 from backend.monitoring.errors import purge_errors
 from backend.notifications.service import purge_emails
 from backend.operations.models import JobRun, RunOutcome
@@ -40,6 +41,7 @@ def clean_old_rows(*, batch_size: int | None = None, max_batches: int = 50, now:
         (purge_errors, timedelta(days=settings.error_log_retention_days)),
         (purge_emails, timedelta(days=settings.email_retention_days)),
         (purge_decided_documents, timedelta(days=settings.kyc_document_retention_days)),
+        (purge_idle_documents, timedelta(days=settings.kyc_document_retention_days)),
         (purge_staged_uploads, timedelta(seconds=settings.kyc_staged_upload_ttl_s)),
     ]
     total = 0

@@ -6,6 +6,10 @@ resetting a password or signing out elsewhere takes effect on the next click of 
 None the handler changes nothing and returns `SessionState.to_sign_in` (the page then looks signed out).
 
 The Actor and the cookie stay in backend-only `_private` vars; the page sees display fields only.
+
+Signing out forgets the whole tab (`forget_tab`): Reflex keys the state tree by a per-tab token that outlives the
+sign-in, and the next page load's hydrate sends the whole tree to the browser, so anything a page had loaded (a KYC
+case, buyers' emails) would otherwise reach the sign-in page of the next person at that computer.
 """
 
 from __future__ import annotations
@@ -207,9 +211,11 @@ class SessionState(rx.State):
 
     @rx.event
     async def sign_out(self):
-        """Revoke the session server-side, then let the API clear the HttpOnly cookie and go to sign-in."""
+        """Revoke the session server-side, forget everything the tab showed, then let the API clear the HttpOnly
+        cookie and go to sign-in."""
         surface = self.surface or "admin"
         await asyncio.to_thread(end_web_session, self._cookie())
+        await forget_tab(self)
         self._clear(ANONYMOUS)
         target = json.dumps(routes.SURFACE_LOGIN.get(surface, routes.ADMIN_LOGIN))
         return rx.call_script(
@@ -217,6 +223,36 @@ class SessionState(rx.State):
             "headers: {'Content-Type': 'application/json'}, body: '{}'})"
             f".finally(() => window.location.assign({target}))"
         )
+
+
+def _app_states(cls: type[rx.State]) -> list[type[rx.State]]:
+    """The app's states under `cls`, recursively; Reflex's own (hydration, on_load and shared-state bookkeeping)
+    hold nobody's data and are left alone."""
+    found: list[type[rx.State]] = []
+    for sub in cls.get_substates():
+        if not sub.__module__.startswith("reflex"):
+            found += [sub, *_app_states(sub)]
+    return found
+
+
+async def forget_tab(state: rx.State) -> None:
+    """Put every state of this tab's tree back to its defaults, backend-only vars included (sign-out)."""
+    root: rx.State = state
+    while root.parent_state is not None:
+        root = root.parent_state
+    classes = _app_states(type(root))
+    loaded = []
+    for cls in classes:  # with REDIS_URL an event loads only the states it needs: load the others too
+        loaded.append(await state.get_state(cls))
+    # A polling loop still running compares its generation with _poll_generation (primsell.state.polling): it must
+    # see a newer one and stop, not the default again.
+    generations = {id(s): s._poll_generation for s in loaded if "_poll_generation" in type(s).__fields__}
+    for s in loaded:
+        if s.get_parent_state() is type(root):
+            s.reset()  # and its substates
+    for s in loaded:
+        if id(s) in generations:
+            s._poll_generation = generations[id(s)] + 1
 
 
 async def current_actor(state: rx.State, surface: str | None = None) -> Actor | None:

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import reflex as rx
 
-from primsell.state.session import ANONYMOUS, SessionState
+from primsell.state.session import ANONYMOUS, FORBIDDEN, SessionState
 
 
 class PagedTableMixin(rx.State, mixin=True):
@@ -50,11 +50,13 @@ class PagedTableMixin(rx.State, mixin=True):
 
     async def _refresh(self):  # type: ignore[no-untyped-def]
         """Fetch the current page; returns `_to_sign_in()` when `_fetch` found the tab signed out (the handlers yield
-        it), else None."""
+        it), else None. A tab signed out, or no longer allowed here, keeps no rows."""
         self.load_error = ""
         await self._fetch()
         self.loading = False
         session = await self.get_state(SessionState)
+        if session.status in (ANONYMOUS, FORBIDDEN):
+            self.rows, self.total = [], 0
         return self._to_sign_in() if session.status == ANONYMOUS else None
 
     async def _reload(self):  # type: ignore[no-untyped-def]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +20,7 @@ from backend.chain.anvil import free_port
 from backend.db import session_scope
 from backend.kyc import review, service
 from backend.kyc.models import KycProviderEvent
-from backend.kyc.provider import external_user_id
+from backend.kyc.provider import WebhookResult, created_at_ms, external_user_id, receive_sumsub_webhook
 from backend.workflow.transitions import history
 from tests.api_server import api_server
 from tests.factories import make_user
@@ -155,3 +156,38 @@ def test_an_unreachable_provider_leaves_the_case_in_the_reviewers_queue(configur
     assert submit(consumer).status == "submitted"
     assert case_of(consumer).provider_applicant_id == ""
     assert review.list_cases(reviewer()).items[0].id == case_of(consumer).id
+
+
+def _receive(payload: dict) -> WebhookResult:
+    """The service behind the webhook route, given a body signed as Sumsub signs it."""
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    return receive_sumsub_webhook(raw, hmac.new(WEBHOOK_SECRET.encode(), raw, hashlib.sha256).hexdigest(), None)
+
+
+def _outcomes() -> list[str]:
+    with session_scope() as session:
+        return list(session.execute(select(KycProviderEvent.outcome).order_by(KycProviderEvent.id)).scalars())
+
+
+def test_a_green_without_a_readable_time_does_not_undo_a_newer_retry(provider_case) -> None:  # type: ignore[no-untyped-def]
+    consumer, external, applicant = provider_case
+    retry = FakeSumsub.reviewed(applicant, external, "RED", "RETRY", moderation="Blurry.") | {"createdAtMs": 2000}
+    assert _receive(retry).status == "applied"
+    green = FakeSumsub.reviewed(applicant, external, "GREEN")
+    del green["createdAtMs"]
+    assert _receive(green).status == "stale"
+    assert service.my_status(consumer).status == "changes_requested"
+    assert _outcomes()[-1].startswith("stale:")
+
+
+@pytest.mark.parametrize(("created_at", "status"), [("1970-01-01 00:00:01+0000", "stale"),
+                                                    ("2021-02-21 13:23:19+0000", "applied")])
+def test_a_created_at_with_a_utc_offset_orders_the_answers(provider_case, created_at: str, status: str) -> None:  # type: ignore[no-untyped-def]
+    consumer, external, applicant = provider_case
+    retry = FakeSumsub.reviewed(applicant, external, "RED", "RETRY", moderation="Blurry.") | {"createdAtMs": 2000}
+    assert _receive(retry).status == "applied"
+    green = FakeSumsub.reviewed(applicant, external, "GREEN")
+    del green["createdAtMs"]
+    assert created_at_ms(green | {"createdAt": created_at}) > 0
+    assert _receive(green | {"createdAt": created_at}).status == status
+    assert service.my_status(consumer).status == ("approved" if status == "applied" else "changes_requested")

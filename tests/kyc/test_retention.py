@@ -59,3 +59,35 @@ def test_uploads_staged_but_never_submitted_are_deleted_after_a_day() -> None:
     assert stored_files() == []
     with session_scope() as session:
         assert session.get(KycDocument, staged.id).deleted_at is not None  # type: ignore[union-attr]
+
+
+def test_files_of_a_case_left_waiting_for_changes_are_deleted_after_the_retention_period() -> None:
+    from backend.kyc import service
+
+    waiting, queued = make_user(), make_user()
+    for consumer in (waiting, queued):
+        submit(consumer, document_number=f"W{consumer.user_id:06d}")
+    kim = reviewer()
+    review.claim(kim, case_of(waiting).id)  # type: ignore[arg-type]
+    review.request_changes(kim, case_of(waiting).id, "The photo of the back is blurred.")  # type: ignore[arg-type]
+    assert len(stored_files()) == 6
+
+    clean_old_rows(now=utcnow() + timedelta(days=29))  # the default retention is 30 days
+    assert len(stored_files()) == 6 and case_of(waiting).documents_deleted_at is None
+
+    clean_old_rows(now=utcnow() + timedelta(days=31))  # the person never came back
+    case = case_of(waiting)
+    assert case.documents_deleted_at is not None and case.state.value == "needs_more_info"
+    assert len(stored_files()) == 3 and case_of(queued).documents_deleted_at is None  # the queue's wait is no idling
+    detail = review.get_case(kim, case.id)  # type: ignore[arg-type]
+    assert all(d.url == "" and d.deleted_at for s in detail.submissions for d in s.documents)
+    assert any(h.action == "documents_deleted" and "changes requested" in h.why for h in detail.history)
+    assert service.my_status(waiting).can_resubmit
+
+    # Coming back later, the person sends new files; those are kept until the decision's own retention.
+    submit(waiting, document_number=f"W{waiting.user_id:06d}")
+    assert case_of(waiting).documents_deleted_at is None and len(stored_files()) == 6
+    review.claim(kim, case.id)  # type: ignore[arg-type]
+    review.approve(kim, case.id)  # type: ignore[arg-type]
+    clean_old_rows(now=utcnow() + timedelta(days=31))
+    assert case_of(waiting).documents_deleted_at is not None and len(stored_files()) == 3

@@ -16,6 +16,7 @@ from backend.kyc.errors import CaseHeld, FourEyes
 from backend.kyc.gates import kyc_status_for
 from backend.kyc.models import KycCase
 from backend.notifications.models import OutboundEmail
+from backend.workflow.machines import KycState
 from backend.workflow.transitions import history
 from tests.factories import make_brand, make_user
 from tests.kyc.support import case_of, document_rows, jpeg, reviewer, stored_files, submit
@@ -244,3 +245,54 @@ def test_a_brand_admin_sees_only_whether_their_buyer_is_verified() -> None:
     other_brand_admin = make_user(Role.BRAND_ADMIN, make_brand())
     with pytest.raises(Forbidden):
         review.buyer_verified(other_brand_admin, brand.id, consumer.user_id)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("subject_role", [Role.KYC_REVIEWER, Role.PLATFORM_ADMIN])
+def test_a_reviewer_can_never_decide_their_own_identity_check(subject_role: Role) -> None:
+    kim = reviewer() if subject_role is Role.KYC_REVIEWER else make_user(Role.PLATFORM_ADMIN)
+    submit(kim)
+    case_id = case_of(kim).id
+    with pytest.raises(FourEyes, match="your own identity check"):
+        review.claim(kim, case_id)  # type: ignore[arg-type]
+    assert case_of(kim).state.value == "submitted" and case_of(kim).claimed_by is None
+    ray = reviewer()
+    assert review.list_cases(kim).total == 0  # the queue does not offer it to them
+    assert [r.id for r in review.list_cases(ray).items] == [case_id]
+    own = review.get_case(kim, case_id)  # type: ignore[arg-type]
+    assert own.own_case and not (own.can_claim or own.can_decide or own.can_confirm_rejection)
+
+    # Even holding it (a claim made before this rule, or by a race) they cannot decide it; they may hand it back.
+    with session_scope() as session:
+        case = session.get(KycCase, case_id)
+        case.state, case.claimed_by, case.claimed_by_email = KycState.IN_REVIEW, kim.user_id, kim.email  # type: ignore[union-attr]
+        case.claim_expires_at = utcnow() + timedelta(minutes=30)  # type: ignore[union-attr]
+    for decide in (lambda: review.approve(kim, case_id), lambda: review.reject(kim, case_id, "other", "not me"),
+                   lambda: review.request_changes(kim, case_id, "Take the photo again please.")):
+        with pytest.raises(FourEyes, match="your own identity check"):
+            decide()  # type: ignore[no-untyped-call]
+    assert case_of(kim).state.value == "in_review"
+    review.release(kim, case_id)  # type: ignore[arg-type]
+
+    # Another reviewer proposes a rejection: its subject can neither claim, confirm nor dismiss it.
+    review.claim(ray, case_id)  # type: ignore[arg-type]
+    review.reject(ray, case_id, "document_expired", "Expired in 2020")  # type: ignore[arg-type]
+    with pytest.raises(FourEyes, match="your own identity check"):
+        review.claim(kim, case_id)  # type: ignore[arg-type]
+    with session_scope() as session:
+        case = session.get(KycCase, case_id)
+        case.claimed_by, case.claimed_by_email = kim.user_id, kim.email  # type: ignore[union-attr]
+        case.claim_expires_at = utcnow() - timedelta(minutes=1)  # type: ignore[union-attr]
+    for decide in (lambda: review.confirm_rejection(kim, case_id),
+                   lambda: review.dismiss_rejection(kim, case_id, "It is valid, trust me")):
+        with pytest.raises(FourEyes, match="your own identity check"):
+            decide()  # type: ignore[no-untyped-call]
+    assert case_of(kim).state.value == "rejection_pending"
+
+    # A third reviewer still decides it.
+    sam = reviewer()
+    review.claim(sam, case_id)  # type: ignore[arg-type]
+    review.dismiss_rejection(sam, case_id, "It expires in 2030, not 2020")  # type: ignore[arg-type]
+    review.approve(sam, case_id)  # type: ignore[arg-type]
+    assert service.my_status(kim).status == "approved"
+    kims = {h.trigger for h in history(reviewer(), "kyc_case", case_id) if h.actor == f"user:{kim.user_id}"}  # type: ignore[arg-type]
+    assert kims == {"release"}  # handing it back is all they did

@@ -1,12 +1,14 @@
 """Reflex states driven without a browser: a tab is the root State with every substate, its router data carrying
 the session cookie (as the websocket's request headers do), and a handler is called as Reflex would call it.
 
-Each handler runs in a thread of its own with its own event loop: the browser tests' (session-wide) Playwright keeps
-an event loop running in the main thread, where asyncio.run() refuses to start another."""
+Each handler runs in a thread of its own with its own event loop (and a copy of the main thread's context variables):
+the browser tests' (session-wide) Playwright keeps an event loop running in the main thread, where asyncio.run()
+refuses to start another."""
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -87,8 +89,11 @@ class Tab:
                 flat.extend(item if isinstance(item, list) else [item])
             return [item for item in flat if item is not None]
 
+        # The thread runs in a copy of this context: the app's event processing has Reflex's registration context
+        # (which states exist) too.
+        context = contextvars.copy_context()
         with ThreadPoolExecutor(max_workers=1) as pool:
-            return pool.submit(asyncio.run, call()).result()
+            return pool.submit(context.run, asyncio.run, call()).result()
 
     def load_admin_page(self, path: str = "/admin") -> list[Any]:
         """What every signed-in admin page does first (its on_load): resolve the session."""

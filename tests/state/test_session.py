@@ -170,3 +170,102 @@ def test_a_throttled_sign_in_form_says_when_to_try_again(configure, owner, monke
     tab.run(AuthSignInState.submit_sign_in, {"email": "owner@example.com", "password": "correct-horse-battery-9"},
             "admin")
     assert re.fullmatch(r"Too many failed sign-ins\. Try again in \d+ s\.", tab.state(AuthSignInState).form_error)
+
+
+# -- what a signed-out tab keeps ----------------------------------------------------------------------------------
+
+SECRET_NAME, SECRET_NUMBER = "Zephyrine Quillfeather", "ZQ 987654"
+
+
+def _tab_showing_a_kyc_case() -> tuple[Tab, str]:
+    """A reviewer's tab showing a consumer's identity check (case page and queue)."""
+    from primsell.state.kyc.case import KycCaseState
+    from primsell.state.kyc.queue import KycQueueState
+    from primsell.state.session import SessionState
+    from tests.kyc.support import case_of, submit
+
+    consumer = make_user()
+    submit(consumer, legal_name=SECRET_NAME, document_number=SECRET_NUMBER)
+    make_user(Role.KYC_REVIEWER, email="kim@example.com")
+    cookie = web_cookie("kim@example.com")
+    tab = Tab(cookie, f"/kyc/cases/{case_of(consumer).id}")
+    tab.run(SessionState.load_session, "kyc")
+    tab.run(KycCaseState.load_case)
+    tab.run(KycQueueState.load_queue)
+    assert SECRET_NAME in _everything_the_tab_holds(tab) and SECRET_NUMBER in _everything_the_tab_holds(tab)
+    return tab, cookie
+
+
+def _everything_the_tab_holds(tab: Tab) -> str:
+    """What hydrate would send (the root's dict; its computed vars derive from these base vars, and the harness's
+    router data cannot compute the dynamic route ones) and what stays server-side (backend vars) of every state."""
+    from tests.state.harness import _tree
+
+    return repr(tab.root.dict(include_computed=False)) + "".join(repr(vars(state)) for state in _tree(tab.root))
+
+
+@pytest.fixture
+def _no_documents_left():  # type: ignore[no-untyped-def]
+    import shutil
+
+    from backend.settings import get_settings
+
+    yield
+    shutil.rmtree(get_settings().kyc_documents_dir, ignore_errors=True)
+
+
+@pytest.mark.usefixtures("_no_documents_left")
+def test_signing_out_forgets_everything_the_tab_showed():
+    from primsell.state.session import SessionState
+
+    tab, _ = _tab_showing_a_kyc_case()
+    tab.run(SessionState.sign_out)
+    held = _everything_the_tab_holds(tab)
+    assert SECRET_NAME not in held and SECRET_NUMBER not in held and "kim@example.com" not in held
+    assert tab.session.status == ANONYMOUS and not tab.session.signed_in
+
+
+@pytest.mark.usefixtures("_no_documents_left")
+def test_a_case_page_signed_out_elsewhere_forgets_the_case_on_its_next_load():
+    from primsell.state.kyc.case import KycCaseState
+
+    tab, cookie = _tab_showing_a_kyc_case()
+    end_web_session(cookie)  # signed out in another tab
+    tab.run(KycCaseState.load_case)
+    case = tab.state(KycCaseState)
+    held = repr(case.dict(include_computed=False)) + repr(vars(case))
+    assert SECRET_NAME not in held and SECRET_NUMBER not in held and case.loaded
+
+
+def test_a_table_signed_out_elsewhere_forgets_its_rows_on_its_next_read():
+    from backend.chain.models import ChainTransaction, TxPurpose, TxState
+    from primsell.state.admin.chain import AdminChainState
+
+    recipient = "0x" + "7e" * 20
+    with session_scope() as session:
+        session.add(ChainTransaction(purpose=TxPurpose.REWARD_PAYOUT, idempotency_key="session-test", chain="local",
+                                     signer="platform", from_address="0x" + "11" * 20, to_address=recipient,
+                                     state=TxState.REVERTED))
+    make_user(Role.PLATFORM_ADMIN, email="root@example.com")
+    cookie = web_cookie("root@example.com")
+    tab = Tab(cookie, "/admin/chain")
+    tab.load_admin_page("/admin/chain")
+    tab.run(AdminChainState.load_chain)
+    assert tab.state(AdminChainState).total == 1
+    end_web_session(cookie)
+    outputs = tab.run(AdminChainState.refresh)
+    assert redirects_to_sign_in(outputs)
+    assert tab.state(AdminChainState).rows == [] and tab.state(AdminChainState).total == 0
+
+
+def test_signing_out_of_the_account_page_forgets_the_whole_tab_too():
+    from primsell.state.checkout.account import CheckoutAccountState
+    from primsell.state.session import SessionState
+
+    make_user(email="cleo@example.com")
+    tab = Tab(web_cookie("cleo@example.com"), "/account")
+    tab.run(CheckoutAccountState.load_account)
+    assert "cleo@example.com" in _everything_the_tab_holds(tab)
+    tab.run(CheckoutAccountState.sign_out)
+    assert "cleo@example.com" not in _everything_the_tab_holds(tab)
+    assert not tab.state(CheckoutAccountState).signed_in and tab.state(SessionState)._actor is None

@@ -178,6 +178,16 @@ def _actions() -> rx.Component:
                 ),
             ),
             rx.cond(
+                KycCaseState.own_case,
+                rx.callout(
+                    "This is your own identity check: another reviewer must review and decide it.",
+                    icon="user_x",
+                    color_scheme="amber",
+                    width="100%",
+                    id="own-case",
+                ),
+            ),
+            rx.cond(
                 KycCaseState.held_by != "",
                 rx.text(
                     rx.cond(

@@ -20,7 +20,7 @@ from backend.validation import check_address
 from primsell import routes
 from primsell.format import utc_datetime
 from primsell.state.polling import SAME, STOP, PollingMixin, Schedule
-from primsell.state.session import current_actor, session_cookie
+from primsell.state.session import current_actor, forget_tab, session_cookie
 from primsell.state.table import PagedTableMixin
 
 ORDERS_PER_PAGE = 10
@@ -185,6 +185,7 @@ class CheckoutAccountState(PollingMixin, rx.State):
     async def sign_out(self):
         """Revoke the session server-side, let the API clear the HttpOnly cookie, then go to the sign-in page."""
         await asyncio.to_thread(end_web_session, session_cookie(self.router.headers.cookie))
+        await forget_tab(self)  # this page and every other one of the tab (see primsell.state.session)
         self.signed_in, self.email, self.tokens = False, "", []
         return rx.call_script(
             f"fetch({json.dumps(routes.API_WEB_LOGOUT)}, {{method: 'POST', credentials: 'same-origin', "

@@ -48,6 +48,7 @@ class KycCaseState(rx.State):
     can_claim: bool = False
     can_decide: bool = False
     can_confirm_rejection: bool = False
+    own_case: bool = False  # the reviewer's own identity check: shown, never decided by them
     four_eyes: bool = True
     reasons: list[list[str]] = []
     # Decisions.
@@ -92,14 +93,15 @@ class KycCaseState(rx.State):
                          "change": f"{h.from_state} → {h.to_state}" if h.to_state else "", "why": h.why}
                         for h in d.history]
         self.can_claim, self.can_decide = d.can_claim, d.can_decide
-        self.can_confirm_rejection, self.four_eyes = d.can_confirm_rejection, d.four_eyes
+        self.can_confirm_rejection, self.four_eyes, self.own_case = d.can_confirm_rejection, d.four_eyes, d.own_case
         self.reasons = [[code, text] for code, text in d.reasons.items()]
 
     async def _reload(self) -> None:
         actor = await current_actor(self)
         if actor is None or not self.case_id:
-            self.not_found = not self.case_id
-            self.loaded = True
+            case_id = self.case_id
+            self.reset()  # a signed-out tab keeps nothing of the case it showed
+            self.case_id, self.not_found, self.loaded = case_id, not case_id, True
             return
         try:
             detail = await asyncio.to_thread(review.get_case, actor, self.case_id)
