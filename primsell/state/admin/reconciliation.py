@@ -146,7 +146,8 @@ class AdminReconciliationState(PagedTableMixin, rx.State):
     @rx.event(background=True)
     async def follow_run(self):
         """Execute the run `run_now` recorded (or, when one was going on already, wait for it), showing its stage;
-        then show its report."""
+        then show its report. Each tick reads the run as the person signed in now: signed out or no longer allowed,
+        the tab stops following it (a run it executes still finishes: it was asked for while allowed)."""
         async with self:
             run_id, execute = self._run_id, self._execute
             self._run_id, self._execute = 0, False
@@ -160,6 +161,10 @@ class AdminReconciliationState(PagedTableMixin, rx.State):
         outcome = ""
         while True:
             await asyncio.sleep(PROGRESS_EVERY_S)
+            async with self:
+                actor = await current_actor(self)
+            if actor is None:
+                break
             try:
                 view = await asyncio.to_thread(run_view, actor, run_id, brand)
             except DomainError as exc:
@@ -177,8 +182,10 @@ class AdminReconciliationState(PagedTableMixin, rx.State):
                 outcome = "failed"
         async with self:
             self.running, self.progress, self.page = False, "", 1
-            await self._refresh()
-        if outcome == "failed":
+            signed_out = await self._refresh()
+        if signed_out is not None:
+            yield signed_out
+        elif outcome == "failed":
             yield rx.toast.error("The reconciliation run failed; see its error below.")
         elif outcome == "exceptions":
             yield rx.toast.warning("The reconciliation run found exceptions.")
