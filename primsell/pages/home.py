@@ -10,7 +10,7 @@ SURFACE_CARDS = {
     "admin": ("Brand admin", "Create and run your NFT campaigns.", routes.ADMIN, "layout-dashboard"),
     "checkout": ("Campaign page", "See the demo campaign as a buyer does.", routes.campaign_page("aurora-founders"),
                  "shopping-bag"),
-    "redeem": ("Redeem a reward", "Enter a reward code at the counter.", routes.REDEEM, "gift"),
+    "redeem": ("Redeem a reward", "See your NFT's perks, or scan a holder's code.", routes.REDEEM, "gift"),
     "kyc": ("KYC review", "Review identity checks.", routes.KYC, "scan-face"),
 }
 

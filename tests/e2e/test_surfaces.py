@@ -15,7 +15,7 @@ SURFACES = [
     ("checkout-campaign", "/c/aurora-founders", "Aurora Founders Pass"),
     ("checkout-not-started", "/c/aurora-winter-roast", "Not on sale yet"),
     ("checkout-not-found", "/c/no-such-campaign", "We couldn't find that campaign"),
-    ("redeem", "/redeem", "Enter your reward code"),
+    ("redeem", "/redeem", "Staff at the counter"),
     ("kyc-login", "/kyc/login", "Sign in to KYC review"),
 ]
 

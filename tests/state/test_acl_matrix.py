@@ -141,7 +141,6 @@ HANDLERS: dict[str, str | Rule] = {
     "AdminCampaignSalesState.set_date_from": READ, "AdminCampaignSalesState.set_date_to": READ,
     "AdminCampaignSalesState.set_marketplace_filter": READ, "AdminCampaignSalesState.set_status_filter": READ,
     "AdminCampaignRoyaltiesState.load_royalties": READ, "AdminDashboardRoyaltiesState.load_summary": READ,
-    "RedeemLandingState.reset_form": UI, "RedeemLandingState.submit_code": UI,
     "AdminCampaignRewardsState.load_rewards": READ, "AdminCampaignRewardsState.open_new": UI,
     "AdminCampaignRewardsState.open_edit": UI, "AdminCampaignRewardsState.set_form_open": UI,
     "AdminCampaignRewardsState.show_stats": READ,

@@ -1,38 +1,43 @@
-"""/redeem: enter a reward code; links to My rewards (holders) and the staff scanner."""
+"""/redeem: where a holder and the staff at the counter each start. A reward's code is not typed by the holder: it is
+a short-lived QR code shown on My rewards (signed in, or with a connected wallet), which the staff scan or type on
+the scanner page."""
 
 import reflex as rx
 
 from primsell import routes
-from primsell.components.forms import form_error, submit_button, text_field
 from primsell.pages.registry import redeem_page
-from primsell.state.redeem.landing import RedeemLandingState
 
 
-@redeem_page(route=routes.REDEEM, title="Redeem a reward", on_load=RedeemLandingState.reset_form)
-def redeem() -> rx.Component:
+def _path(icon: str, title: str, text: str, button: str, href: str, element_id: str) -> rx.Component:
     return rx.card(
-        rx.form(
-            rx.vstack(
-                rx.heading("Enter your reward code", size="6"),
-                rx.text("Type the code from your reward, exactly as shown.", color_scheme="gray", size="2"),
-                form_error(RedeemLandingState.form_error),
-                text_field("Reward code", "code", RedeemLandingState.field_errors, placeholder="e.g. AURORA-7Q2K-91XZ",
-                           auto_complete="off", max_length=40, style={"textTransform": "uppercase"}),
-                submit_button("Redeem", RedeemLandingState.checking, "Checking…", width="100%", size="3"),
-                rx.hstack(
-                    rx.link(rx.button(rx.icon("gift", size=14), "My rewards", variant="soft"),
-                            href=routes.REDEEM_REWARDS, id="my-rewards-link"),
-                    rx.link(rx.button(rx.icon("scan-line", size=14), "Staff: scan a code", variant="ghost"),
-                            href=routes.REDEEM_SCAN),
-                    spacing="3",
-                ),
-                spacing="4",
-                width="100%",
-            ),
-            on_submit=RedeemLandingState.submit_code,
-            reset_on_submit=False,
-            no_validate=True,
+        rx.vstack(
+            rx.icon(icon, size=24, color=rx.color("accent", 9)),
+            rx.heading(title, size="4"),
+            rx.text(text, color_scheme="gray", size="2"),
+            rx.link(rx.button(button, size="3", width="100%"), href=href, id=element_id, width="100%"),
+            spacing="3",
+            width="100%",
         ),
-        padding="2em",
+        padding="1.5em",
+        width="100%",
+    )
+
+
+@redeem_page(route=routes.REDEEM, title="Redeem a reward")
+def redeem() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Redeem a reward", size="6"),
+        rx.text("The perks of an NFT are redeemed with a code that changes every minute, so a screenshot cannot be "
+                "used twice.", color_scheme="gray", size="2"),
+        rx.grid(
+            _path("gift", "I hold an NFT", "Sign in, or connect the wallet that holds it, to see its perks and show "
+                  "a perk's code at the counter.", "My rewards", routes.REDEEM_REWARDS, "my-rewards-link"),
+            _path("scan-line", "Staff at the counter", "Scan the holder's code with this device's camera, or type "
+                  "it. Sign in with your brand account.", "Scan a code", routes.REDEEM_SCAN, "scan-link"),
+            columns=rx.breakpoints(initial="1", sm="2"),
+            spacing="4",
+            width="100%",
+        ),
+        spacing="4",
         width="100%",
     )
