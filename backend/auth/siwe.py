@@ -25,7 +25,8 @@ from urllib.parse import urlsplit
 from eth_account import Account
 from eth_account.messages import defunct_hash_message, encode_defunct
 from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
-from sqlalchemy import update
+from sqlalchemy import delete, select, update
+from sqlmodel import Session
 
 from backend.db import session_scope, utcnow
 from backend.errors import DomainError, NotAuthenticated, Unavailable
@@ -181,6 +182,17 @@ def issue_nonce() -> tuple[str, datetime]:
     with session_scope() as session:
         session.add(SiweNonce(nonce=nonce, expires_at=expires))
     return nonce, expires
+
+
+def purge_expired_nonces(session: Session, older_than: timedelta, limit: int, now: datetime | None = None) -> int:
+    """Retention: nonces expired more than `older_than` ago, used or not (a replayed message then finds no nonce and
+    is refused as it would be expired). Returns rows deleted."""
+    cutoff = (now or utcnow()) - older_than
+    ids = session.execute(select(SiweNonce.nonce).where(SiweNonce.expires_at < cutoff)  # type: ignore[arg-type]
+                          .order_by(SiweNonce.expires_at).limit(limit)).scalars().all()
+    if ids:
+        session.execute(delete(SiweNonce).where(SiweNonce.nonce.in_(ids)))  # type: ignore[attr-defined]
+    return len(ids)
 
 
 def build_message(address: str, nonce: str, *, chain_id: int | None = None, now: datetime | None = None,

@@ -1,6 +1,6 @@
 """Retention: delete delivered outbox events, finished job runs, stale error-log rows and old emails past their age
-limit, and the identity-document files of decided KYC cases, of cases left waiting for changes, and of uploads never
-submitted."""
+limit, Sign-In with Ethereum nonces a day after they expired, and the identity-document files of decided KYC cases,
+of cases left waiting for changes, and of uploads never submitted."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlmodel import Session
 
+from backend.auth.siwe import purge_expired_nonces
 from backend.db import session_scope, utcnow
 from backend.kyc.documents import purge_decided_documents, purge_idle_documents, purge_staged_uploads
 from backend.monitoring.errors import purge_errors
@@ -30,6 +31,9 @@ def purge_job_runs(session: Session, older_than: timedelta, limit: int, now: dat
     return len(ids)
 
 
+SIWE_NONCE_KEPT = timedelta(days=1)  # after it expired: long enough to look into a sign-in complaint
+
+
 def clean_old_rows(*, batch_size: int | None = None, max_batches: int = 50, now: datetime | None = None,
                    keep_going: Callable[[], bool] = lambda: True) -> int:
     """Delete in transactions of at most `batch_size` rows per table, so writers are never blocked for long."""
@@ -43,6 +47,7 @@ def clean_old_rows(*, batch_size: int | None = None, max_batches: int = 50, now:
         (purge_decided_documents, timedelta(days=settings.kyc_document_retention_days)),
         (purge_idle_documents, timedelta(days=settings.kyc_document_retention_days)),
         (purge_staged_uploads, timedelta(seconds=settings.kyc_staged_upload_ttl_s)),
+        (purge_expired_nonces, SIWE_NONCE_KEPT),
     ]
     total = 0
     for purge, age in purges:

@@ -132,3 +132,21 @@ def test_python_m_jobs_once_runs_the_daemons() -> None:
                          text=True, timeout=60, cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
     assert out.returncode == 0, out.stderr[-2000:]
     assert "outbox_relay: ran, ok" in out.stdout and "retention_cleaner: ran, ok" in out.stdout
+
+
+def test_retention_deletes_siwe_nonces_a_day_after_they_expired() -> None:
+    from backend.auth.siwe import issue_nonce
+    from backend.rewards.models import SiweNonce
+
+    fresh, _ = issue_nonce()
+    used_long_ago, _ = issue_nonce()
+    expired_lately, _ = issue_nonce()
+    with session_scope() as session:
+        session.execute(update(SiweNonce).where(SiweNonce.nonce == used_long_ago).values(  # type: ignore[arg-type]
+            expires_at=utcnow() - timedelta(days=2), used_at=utcnow() - timedelta(days=2)))
+        session.execute(update(SiweNonce).where(SiweNonce.nonce == expired_lately).values(  # type: ignore[arg-type]
+            expires_at=utcnow() - timedelta(hours=2)))
+
+    assert clean_old_rows() == 1
+    with session_scope() as session:
+        assert set(session.execute(select(SiweNonce.nonce)).scalars()) == {fresh, expired_lately}
