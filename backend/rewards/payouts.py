@@ -177,7 +177,8 @@ def _wait(period_id: int, reason: str) -> None:
 
 
 def _snapshot(period_id: int) -> Snapshot | str:
-    """Step 1 (database only): the holders and the amount, or why the period must wait."""
+    """Step 1 (database only): the holders and the amount, or why the period must wait ("empty": the reward ended, so
+    the period is closed unpaid)."""
     with session_scope() as session:
         period = session.get(RewardPeriod, period_id)
         if period is None or period.state is not PeriodState.DUE:
@@ -186,6 +187,10 @@ def _snapshot(period_id: int) -> Snapshot | str:
         campaign = session.get(Campaign, reward.campaign_id) if reward else None
         if reward is None or campaign is None:
             return "the reward is gone"
+        if reward.state is RewardState.ENDED:  # "nothing more is paid from now on" (end_reward): closed, unpaid
+            transition(session, period, "close_empty", actor=DISTRIBUTOR,
+                       reason="the reward ended before this period was paid", also={"error": ""})
+            return "empty"
         vault = request_vault(session, reward.brand_id, campaign.chain)
         if vault.state is not VaultState.DEPLOYED or not vault.address:
             return f"Waiting for the brand's reward vault to be deployed ({vault.state.value})."
@@ -256,7 +261,7 @@ def allocate_period(period_id: int, *, after_enqueue: Callable[[], None] | None 
     ("allocating", "empty", "lost" to another runner, or why it waits)."""
     snap = _snapshot(period_id)
     if isinstance(snap, str):
-        if snap != "not due":
+        if snap not in ("not due", "empty"):
             _wait(period_id, snap)
         return snap
     if snap.amount > 0:

@@ -271,6 +271,33 @@ def test_a_period_without_qualifying_tokens_is_closed_empty_and_nothing_is_sent(
     assert service.get_reward(people.brand_admin, reward.id).first_used_at is None  # type: ignore[arg-type]
 
 
+def test_a_period_waiting_for_funds_is_closed_unpaid_once_its_reward_ended(
+        anvil: ChainUnderTest, people: People, shop) -> None:  # type: ignore[no-untyped-def]
+    campaign, *_ = shop
+    start = utcnow() - timedelta(days=10)
+    reward = service.define_reward(people.brand_admin, campaign.id, {
+        "kind": "payout", "title": "Weekly drip", "payout_mode": "fixed_per_token", "amount_per_token": "5",
+        "currency_address": "", "payout_period": "week", "starts_at": start.isoformat()})
+    run_until(lambda: vault().state is VaultState.DEPLOYED)  # type: ignore[union-attr]
+    index_pass(CHAIN)
+    after_week = start + timedelta(days=7, seconds=1)
+    waiting = payouts.distributor_pass(now=after_week)
+    assert waiting.opened == 1 and "needs funding" in " ".join(waiting.waiting or [])
+    assert period(0).state is PeriodState.DUE
+
+    service.end_reward(people.brand_admin, reward.id, "campaign over")  # type: ignore[arg-type]
+    result = payouts.distributor_pass(now=after_week)
+
+    assert result.empty == 1 and result.waiting == []
+    assert period(0).state is PeriodState.EMPTY and period(0).error == ""
+    assert allocate_keys() == []
+    with session_scope() as session:
+        assert session.exec(select(StateTransition.reason).where(
+            StateTransition.entity_type == "reward_period", StateTransition.entity_id == str(period(0).id),
+            StateTransition.to_state == "empty")).one() == (
+            "the reward ended before this period was paid")
+
+
 def test_a_royalty_share_splits_the_periods_royalties_by_tokens_held_to_the_wei(
         anvil: ChainUnderTest, people: People, shop) -> None:  # type: ignore[no-untyped-def]
     from backend.sales.models import Sale, SaleStatus
