@@ -26,6 +26,7 @@ from backend.sales.throttle import (
     MalformedEvent,
     MarketplaceClient,
     MarketplaceError,
+    RequestRefused,
     ServerError,
     Throttled,
     TokenBucket,
@@ -174,7 +175,17 @@ class OpenSeaSource:
                     result.errors.append(walk.error)
                     result.commit = lambda: save_walk(walk, now)
                     return result
-            self._walk(walk, collection, budget, result)
+            try:
+                self._walk(walk, collection, budget, result)
+            except RequestRefused:
+                # A slug OpenSea no longer knows (collections get renamed) or a cursor it no longer takes: ask the
+                # contract's slug again and, if it changed, walk the new one from the start of the look-back.
+                slug = self.client.contract_slug(self.chain_name, collection.contract_address)
+                if slug is None or slug == walk.source_ref:
+                    raise
+                result.errors.append(f"OpenSea collection {walk.source_ref!r} is now {slug!r}")
+                walk.source_ref, walk.cursor, walk.failures = slug, None, 0
+                self._walk(walk, collection, budget, result)
         except Throttled as exc:
             walk.error = str(exc)
             result.errors.append(str(exc))

@@ -101,6 +101,7 @@ class FakeOpenSea(FakeMarketplace):
     contracts: dict[tuple[str, str], str] = field(default_factory=dict)  # (chain, lowercase address) -> slug
     events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # slug -> asset events
     fail_last_cursor: bool = True  # hand out a cursor after the last page, and answer it with 500
+    gone: set[str] = field(default_factory=set)  # slugs of renamed collections: their events answer 404
 
     def handle(self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str],
                body: Any) -> Answer:
@@ -121,6 +122,8 @@ class FakeOpenSea(FakeMarketplace):
         return 404, {"errors": ["not found"]}, {}
 
     def _events(self, slug: str, query: dict[str, list[str]]) -> Answer:
+        if slug in self.gone:
+            return 404, {"errors": [f"Collection '{slug}' not found"]}, self.limits()
         if query.get("event_type") != ["sale"]:
             return 400, {"errors": ["this fake only serves event_type=sale"]}, self.limits()
         limit = int(query.get("limit", ["50"])[0])

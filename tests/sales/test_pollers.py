@@ -144,6 +144,29 @@ def test_a_500_on_the_cursor_after_a_short_last_page_ends_the_walk(marketplaces)
     assert cursor.cursor is None and cursor.last_event_at == at(1, now) and cursor.last_error == ""
 
 
+def test_a_renamed_opensea_collection_is_found_again_by_its_contract(marketplaces) -> None:  # type: ignore[no-untyped-def]
+    opensea, _ = marketplaces
+    _, collection = deployed_campaign()
+    now = datetime.now(UTC)
+    opensea.contracts[("ethereum", collection.lower())] = SLUG
+    opensea.events[SLUG] = [opensea_sale(collection, 1, tx(1), at(1, now), "5", seller=SELLER, buyer=BUYER)]
+    assert _run("opensea_sales_poller") == 1
+
+    # The collection is renamed: the stored slug answers 404, the contract now maps to the new slug.
+    opensea.gone.add(SLUG)
+    opensea.contracts[("ethereum", collection.lower())] = "primsell-spring-renamed"
+    opensea.events["primsell-spring-renamed"] = [
+        opensea_sale(collection, n, tx(n), at(n, now), "5", seller=SELLER, buyer=BUYER, slug="primsell-spring-renamed")
+        for n in (1, 2)]
+    _run("opensea_sales_poller")
+
+    assert sorted(s.tx_hash for s in sales()) == sorted([tx(1), tx(2)])  # the new sale, and the old one not twice
+    cursor = _cursors()["opensea"]
+    assert cursor.source_ref == "primsell-spring-renamed" and cursor.cursor is None
+    old_feed = [r.status for r in opensea.requests("/events/collection/") if r.path.endswith(f"/{SLUG}")]
+    assert old_feed[-1] == 404
+
+
 def _cursors() -> dict[str, SalesCursor]:
     with session_scope() as session:
         return {c.source: c for c in session.execute(select(SalesCursor)).scalars()}
