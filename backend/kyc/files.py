@@ -6,7 +6,9 @@ before any pixel is decoded (a decompression bomb is a tiny file with huge dimen
 decoded in full (a truncated or damaged file fails here), turned upright by its EXIF orientation and re-encoded
 with Pillow from the pixels alone, so EXIF (GPS position, camera serial), XMP and comments are gone. PDFs cannot
 be re-encoded with Pillow: they are kept as sent, but refused when they carry active content (JavaScript,
-launch actions, embedded files), and reviewers get them with a sandboxing Content-Security-Policy.
+launch actions, embedded files), and reviewers get them with a sandboxing Content-Security-Policy. The check reads
+names with their `#xx` escapes undone (`/J#61vaScript` is `/JavaScript`) and looks inside Flate-compressed streams
+other than images (objects can hide in an object stream), up to PDF_INFLATE_LIMIT bytes inflated in all.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import hashlib
 import io
 import re
 import warnings
+import zlib
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -28,6 +31,10 @@ _MAGIC = ((b"\xff\xd8\xff", JPEG), (b"\x89PNG\r\n\x1a\n", PNG), (b"%PDF-", PDF))
 _PILLOW_FORMAT = {JPEG: "JPEG", PNG: "PNG"}
 # Active content a PDF viewer may run or open; an identity document never needs it.
 _PDF_ACTIVE = re.compile(rb"/(JavaScript|JS|Launch|EmbeddedFile|RichMedia|OpenAction|AA)\b")
+_PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+_PDF_STREAM = re.compile(rb"(?<!end)stream\r?\n")
+_PDF_IMAGE = re.compile(rb"/Subtype\s*/Image\b")
+PDF_INFLATE_LIMIT = 64 * 1024 * 1024  # inflated bytes read in all: a compressed bomb is refused, not expanded
 ACCEPTED = "a JPEG, PNG or PDF file"
 _EXTENSIONS = {"jpg": JPEG, "jpeg": JPEG, "jpe": JPEG, "png": PNG, "pdf": PDF}
 _NAMES = {JPEG: "a JPEG image", PNG: "a PNG image", PDF: "a PDF"}
@@ -84,9 +91,32 @@ def clean_document(data: bytes, kind: DocumentKind | str, *, label: str = "The f
 def _clean_pdf(data: bytes, refuse, label: str) -> CleanFile:  # type: ignore[no-untyped-def]
     if b"%%EOF" not in data[-2048:]:
         raise refuse(f"{label} is a damaged or incomplete PDF. Export or scan it again.")
-    if _PDF_ACTIVE.search(data):
+    if any(_PDF_ACTIVE.search(_PDF_NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), part))
+           for part in _pdf_parts(data, refuse, label)):
         raise refuse(f"{label} is a PDF with scripts or attachments, which we do not accept. Send a plain scan.")
     return CleanFile(data, PDF, 0, 0, hashlib.sha256(data).hexdigest())
+
+
+def _pdf_parts(data: bytes, refuse, label: str):  # type: ignore[no-untyped-def]
+    """The file as sent, then every Flate-compressed stream that is not an image, inflated (an object stream holds
+    whole objects, so an /OpenAction can hide there); images are pixels, where any byte pattern may occur."""
+    yield data
+    budget = PDF_INFLATE_LIMIT
+    view = memoryview(data)
+    for match in _PDF_STREAM.finditer(data):
+        window = data[max(0, match.start() - 2048):match.start()]  # the stream's dictionary, after the last object
+        header = window[max(window.rfind(b"endobj"), window.rfind(b"endstream")) + 1:]
+        if b"FlateDecode" not in header or _PDF_IMAGE.search(header):
+            continue
+        inflater = zlib.decompressobj()
+        try:
+            part = inflater.decompress(view[match.end():], budget + 1)
+        except zlib.error:
+            continue  # not a stream a viewer could read either
+        budget -= len(part)
+        if budget < 0:
+            raise refuse(f"{label} is a PDF that inflates to too much. Export or scan it again.")
+        yield part
 
 
 def _clean_image(data: bytes, content_type: str, max_pixels: int, refuse, label: str) -> CleanFile:  # type: ignore[no-untyped-def]

@@ -4,10 +4,12 @@ re-encoded without their metadata (EXIF, GPS, comments)."""
 from __future__ import annotations
 
 import io
+import zlib
 
 import pytest
 from PIL import Image
 
+from backend.kyc import files as files_module
 from backend.kyc import service
 from backend.kyc.errors import BadDocument
 from backend.kyc.files import clean_document
@@ -72,6 +74,38 @@ def test_a_pdf_with_javascript_is_refused() -> None:
     hostile = pdf().replace(b"/Type/Catalog", b"/Type/Catalog/OpenAction<</S/JavaScript/JS(app.alert(1))>>")
     with pytest.raises(BadDocument, match="scripts or attachments"):
         clean_document(hostile, "front")
+
+
+def _with_stream(dictionary: bytes, content: bytes) -> bytes:
+    """pdf() with one more object: a Flate-compressed stream with `dictionary`'s entries."""
+    packed = zlib.compress(content)
+    extra = (b"3 0 obj<<" + dictionary + b"/Filter/FlateDecode/Length " + str(len(packed)).encode() + b">>stream\n"
+             + packed + b"\nendstream endobj\n")
+    base = pdf()
+    at = base.index(b"trailer")
+    return base[:at] + extra + base[at:]
+
+
+@pytest.mark.parametrize("hostile", [
+    pdf().replace(b"/Type/Catalog", b"/Type/Catalog/Open#41ction<</S/J#61vaScript/J#53(app.alert(1))>>"),  # escaped
+    pdf().replace(b"/Type/Catalog", b"/Type/Catalog/Open#41ction 3 0 R"),  # /OpenAction, escaped
+    _with_stream(b"/Type/ObjStm/N 1/First 4", b"4 0 <</S/JavaScript/JS(app.alert(1))>>"),  # in an object stream
+], ids=["escaped-javascript", "escaped-openaction", "object-stream"])
+def test_a_pdf_hiding_its_active_content_is_refused(hostile: bytes) -> None:
+    with pytest.raises(BadDocument, match="scripts or attachments"):
+        clean_document(hostile, "front")
+
+
+def test_a_pdf_whose_image_pixels_happen_to_read_like_a_name_is_accepted() -> None:
+    scan = _with_stream(b"/Type/XObject/Subtype/Image/Width 4/Height 4/BitsPerComponent 8/ColorSpace/DeviceRGB",
+                        b"\x00/JS /Launch " * 4)
+    assert clean_document(scan, "front").content_type == "application/pdf"
+
+
+def test_a_pdf_that_inflates_past_the_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(files_module, "PDF_INFLATE_LIMIT", 1000)
+    with pytest.raises(BadDocument, match="inflates to too much"):
+        clean_document(_with_stream(b"/Type/ObjStm/N 1/First 4", b" " * 5000), "front")
 
 
 def test_every_missing_document_is_named() -> None:
