@@ -7,8 +7,9 @@ decoded in full (a truncated or damaged file fails here), turned upright by its 
 with Pillow from the pixels alone, so EXIF (GPS position, camera serial), XMP and comments are gone. PDFs cannot
 be re-encoded with Pillow: they are kept as sent, but refused when they carry active content (JavaScript,
 launch actions, embedded files), and reviewers get them with a sandboxing Content-Security-Policy. The check reads
-names with their `#xx` escapes undone (`/J#61vaScript` is `/JavaScript`) and looks inside Flate-compressed streams
-other than images (objects can hide in an object stream), up to PDF_INFLATE_LIMIT bytes inflated in all.
+names with their `#xx` escapes undone (`/J#61vaScript` is `/JavaScript`), outside the streams' data (pixels and fonts,
+where any byte pattern occurs) and inside object streams, which hold whole objects (inflated, up to
+PDF_INFLATE_LIMIT bytes in all).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ _PILLOW_FORMAT = {JPEG: "JPEG", PNG: "PNG"}
 _PDF_ACTIVE = re.compile(rb"/(JavaScript|JS|Launch|EmbeddedFile|RichMedia|OpenAction|AA)\b")
 _PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
 _PDF_STREAM = re.compile(rb"(?<!end)stream\r?\n")
-_PDF_IMAGE = re.compile(rb"/Subtype\s*/Image\b")
+_PDF_OBJECT_STREAM = re.compile(rb"/Type\s*/ObjStm\b")
 PDF_INFLATE_LIMIT = 64 * 1024 * 1024  # inflated bytes read in all: a compressed bomb is refused, not expanded
 ACCEPTED = "a JPEG, PNG or PDF file"
 _EXTENSIONS = {"jpg": JPEG, "jpeg": JPEG, "jpe": JPEG, "png": PNG, "pdf": PDF}
@@ -98,25 +99,38 @@ def _clean_pdf(data: bytes, refuse, label: str) -> CleanFile:  # type: ignore[no
 
 
 def _pdf_parts(data: bytes, refuse, label: str):  # type: ignore[no-untyped-def]
-    """The file as sent, then every Flate-compressed stream that is not an image, inflated (an object stream holds
-    whole objects, so an /OpenAction can hide there); images are pixels, where any byte pattern may occur."""
-    yield data
+    """Where a PDF's objects are: the file outside its streams' data, then each object stream (/Type/ObjStm), inflated
+    when Flate-compressed. Other streams are pixels, fonts or drawing, never read as objects, and any byte pattern
+    occurs in them (a scan's JPEG data reads "/JS " now and then)."""
     budget = PDF_INFLATE_LIMIT
     view = memoryview(data)
+    outside: list[bytes] = []
+    objects: list[bytes] = []
+    pos = 0
     for match in _PDF_STREAM.finditer(data):
-        window = data[max(0, match.start() - 2048):match.start()]  # the stream's dictionary, after the last object
+        if match.start() < pos:
+            continue  # inside the data of the stream before
+        end = data.find(b"endstream", match.end())
+        end = len(data) if end < 0 else end
+        window = data[max(pos, match.start() - 2048):match.start()]  # the stream's dictionary, after the last object
         header = window[max(window.rfind(b"endobj"), window.rfind(b"endstream")) + 1:]
-        if b"FlateDecode" not in header or _PDF_IMAGE.search(header):
+        outside.append(data[pos:match.end()])
+        pos = end
+        if not _PDF_OBJECT_STREAM.search(header):
             continue
-        inflater = zlib.decompressobj()
+        if b"/Filter" not in header:
+            objects.append(data[match.end():end])
+            continue
         try:
-            part = inflater.decompress(view[match.end():], budget + 1)
+            part = zlib.decompressobj().decompress(view[match.end():end], budget + 1)
         except zlib.error:
-            continue  # not a stream a viewer could read either
+            raise refuse(f"{label} is a damaged PDF. Export or scan it again.") from None
         budget -= len(part)
         if budget < 0:
             raise refuse(f"{label} is a PDF that inflates to too much. Export or scan it again.")
-        yield part
+        objects.append(part)
+    outside.append(data[pos:])
+    return [b"".join(outside), *objects]
 
 
 def _clean_image(data: bytes, content_type: str, max_pixels: int, refuse, label: str) -> CleanFile:  # type: ignore[no-untyped-def]
