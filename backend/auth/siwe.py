@@ -29,7 +29,7 @@ from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
 from backend.db import session_scope, utcnow
-from backend.errors import DomainError, NotAuthenticated, Unavailable
+from backend.errors import DomainError, NotAuthenticated
 from backend.rewards.models import SiweNonce
 from backend.settings import get_settings
 
@@ -167,12 +167,12 @@ def site() -> tuple[str, str]:
 
 def expected_chain_id() -> int:
     """The chain holders sign for: CHAIN_ID, else asked from the node (503 while it does not answer)."""
-    from backend.chain.client import chain_id
+    from backend.chain.client import chain_id, node_unavailable
 
     try:
         return chain_id(get_settings().chain_key)
     except (OSError, ValueError) as exc:  # requests' and the socket's connection errors are OSErrors
-        raise Unavailable("The blockchain node is not answering. Try again in a minute.") from exc
+        raise node_unavailable() from exc
 
 
 def issue_nonce() -> tuple[str, datetime]:

@@ -12,6 +12,7 @@ from web3 import Web3
 from web3.exceptions import ProviderConnectionError, TimeExhausted, Web3RPCError
 
 from backend.chain.config import ChainConfig, chain_config
+from backend.errors import Unavailable
 from backend.settings import get_settings
 
 _lock = threading.Lock()
@@ -36,6 +37,11 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, Web3RPCError) and any(
         s in str(exc).lower() for s in ("timeout", "timed out", "rate limit", "too many requests", "-32005")
     )
+
+
+def node_unavailable() -> Unavailable:
+    """What a request answers (503) when the chain's node does not: the same words wherever it happens."""
+    return Unavailable("The blockchain node is not answering. Try again in a minute.")
 
 
 def _build(config: ChainConfig) -> Web3:

@@ -112,8 +112,9 @@ def decode_order_fulfilled(log: Mapping[str, Any]) -> OrderFulfilled:
 
 @dataclass(frozen=True, slots=True)
 class TokenSale:
-    """One token of our collection sold by one fill, with its share of the payment (a bundle's price is split evenly,
-    the remainder to the first token, so the parts add up to the whole). Addresses checksummed."""
+    """One token of our collection sold by one fill, with its share of the payment (a bundle's price is split evenly
+    over all its NFTs, ours or not, the remainder to the first, so the parts add up to the whole).
+    Addresses checksummed."""
 
     collection: str
     token_id: int
@@ -167,9 +168,13 @@ def token_sales(fill: OrderFulfilled, collections: Iterable[str], fee_recipients
     receivers = royalty_receivers or {}
     marketplace = next((fee_recipients[i.recipient] for i in consideration_payments if i.recipient in fee_recipients),
                        UNKNOWN_MARKETPLACE)
-    parts = len(ours)  # a bundle: each token carries an even share of every amount (the rest on the first token)
+    # A bundle: each NFT in it carries an even share of the price and fees (the rest on the first), tokens of other
+    # collections too, so a bundle with a foreign NFT does not charge its whole price to ours. The royalty paid to
+    # our receiver is for our tokens alone, so it is shared among them.
+    parts, positions = len(nfts), {id(item): n for n, item in enumerate(nfts)}
     sales = []
     for n, item in enumerate(ours):
+        at = positions[id(item)]
         receiver = receivers.get((item.token, item.identifier))
         paid = sum(i.amount for i in consideration_payments if receiver is not None and i.recipient == receiver)
         fee_totals: dict[str, int] = {}
@@ -179,10 +184,10 @@ def token_sales(fill: OrderFulfilled, collections: Iterable[str], fee_recipients
         sales.append(TokenSale(
             collection=checksum_address(item.token), token_id=item.identifier,
             quantity=item.amount if item.item_type in (ItemType.ERC1155, ItemType.ERC1155_WITH_CRITERIA) else 1,
-            price=_share(price, parts, n), currency=checksum_address(currency),
+            price=_share(price, parts, at), currency=checksum_address(currency),
             seller=checksum_address(seller), buyer=checksum_address(buyer), marketplace=marketplace,
-            royalty_paid=_share(paid, parts, n),
-            fees=tuple((checksum_address(r), _share(a, parts, n)) for r, a in sorted(fee_totals.items())),
+            royalty_paid=_share(paid, len(ours), n),
+            fees=tuple((checksum_address(r), _share(a, parts, at)) for r, a in sorted(fee_totals.items())),
             royalty_receiver=checksum_address(receiver) if receiver else None, fill=fill,
         ))
     return sales

@@ -21,7 +21,6 @@ from backend.campaigns.models import Campaign
 from backend.chain.keys import custodial_address
 from backend.chain.models import TokenOwner
 from backend.db import session_scope
-from backend.errors import Unavailable
 
 OWNER_OF_ABI = [{"type": "function", "name": "ownerOf", "stateMutability": "view",
                  "inputs": [{"name": "tokenId", "type": "uint256"}],
@@ -96,7 +95,7 @@ def owners_on_chain(tokens: Sequence[HeldToken]) -> dict[tuple[int, int], str | 
     """{(campaign id, token id): ownerOf at the latest confirmed block} (None where the call failed or reverted);
     Unavailable (503) when the chain's node does not answer at all. Network calls: never inside a database
     transaction."""
-    from backend.chain.client import get_web3, is_transient
+    from backend.chain.client import get_web3, is_transient, node_unavailable
     from backend.chain.config import chain_config
 
     found: dict[tuple[int, int], str | None] = {}
@@ -110,7 +109,7 @@ def owners_on_chain(tokens: Sequence[HeldToken]) -> dict[tuple[int, int], str | 
         except Exception as exc:
             if not is_transient(exc):
                 raise
-            raise Unavailable("The blockchain node is not answering. Try again in a minute.") from exc
+            raise node_unavailable() from exc
         contract = w3.eth.contract(address=to_checksum_address(token.collection), abi=OWNER_OF_ABI)
         try:
             owner = contract.functions.ownerOf(token.token_id).call(block_identifier=blocks[token.chain])

@@ -38,6 +38,19 @@ def test_a_bundle_splits_price_fees_and_royalty_so_the_parts_add_up() -> None:
     assert {s.marketplace for s in sales} == {"opensea"}
 
 
+def test_a_bundle_with_a_foreign_nft_charges_ours_only_its_share() -> None:
+    foreign = "0x" + "dd" * 20
+    nfts = [(2, foreign, 7, 1), (2, COLLECTION, 1, 1), (2, foreign, 8, 1), (2, COLLECTION, 2, 1)]
+    fill = decode_order_fulfilled(log(SELLER, BUYER, nfts, [(0, ZERO, 0, 3800, SELLER), (0, ZERO, 0, 100, FEE),
+                                                            (0, ZERO, 0, 100, ROYALTY)]))
+    receivers = {(COLLECTION, t): ROYALTY for t in (1, 2)}
+    sales = token_sales(fill, {COLLECTION}, {FEE: "opensea"}, receivers)
+    # 4,000 over four NFTs: 1,000 each, not 2,000 each as if the bundle held only ours.
+    assert [(s.token_id, s.price) for s in sales] == [(1, 1000), (2, 1000)]
+    assert [s.fees[0][1] for s in sales] == [25, 25]
+    assert [s.royalty_paid for s in sales] == [50, 50]  # what our receiver got is for our tokens alone
+
+
 def test_an_offer_fill_is_priced_by_the_offer_and_sold_by_the_recipient() -> None:
     asked = [(2, COLLECTION, 9, 1, BUYER), (1, WETH, 0, 50, FEE), (1, WETH, 0, 250, ROYALTY)]
     fill = decode_order_fulfilled(log(BUYER, SELLER, [(1, WETH, 0, 5000)], asked))
