@@ -41,6 +41,7 @@ ERC1271_ABI = [{"type": "function", "name": "isValidSignature", "stateMutability
                 "outputs": [{"name": "", "type": "bytes4"}]}]
 _NONCE_RE = re.compile(r"^[A-Za-z0-9]{8,32}$")
 _CLOCK_SKEW = timedelta(minutes=2)
+NONCE_SPENT = "This sign-in request was already used or has expired: sign a new one."
 
 
 class SiweError(DomainError):
@@ -253,6 +254,17 @@ def check_signature(message: SiweMessage, text: str, signature: str) -> None:
     raise SiweError("The signature does not match the message's address.")
 
 
+def _check_nonce_open(nonce: str, now: datetime) -> None:
+    """Refuse a nonce we did not issue, or one used or expired, before any work on the signature: checking a contract
+    wallet's signature costs a call to the node, which nobody may make us do with a made-up message."""
+    with session_scope() as session:
+        open_ = session.execute(select(SiweNonce.nonce).where(
+            SiweNonce.nonce == nonce, SiweNonce.used_at.is_(None),  # type: ignore[union-attr]
+            SiweNonce.expires_at > now)).first()  # type: ignore[arg-type]
+    if open_ is None:
+        raise SiweError(NONCE_SPENT)
+
+
 def _consume_nonce(nonce: str, address: str, now: datetime) -> None:
     with session_scope() as session:
         won = session.execute(update(SiweNonce).where(
@@ -260,7 +272,7 @@ def _consume_nonce(nonce: str, address: str, now: datetime) -> None:
             SiweNonce.expires_at > now).values(used_at=now, address=address)  # type: ignore[arg-type]
             .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
     if won != 1:
-        raise SiweError("This sign-in request was already used or has expired: sign a new one.")
+        raise SiweError(NONCE_SPENT)
 
 
 def verify(text: str, signature: str, *, now: datetime | None = None) -> str:
@@ -283,6 +295,7 @@ def verify(text: str, signature: str, *, now: datetime | None = None) -> str:
         raise SiweError("The message has expired: sign a new one.")
     if message.not_before is not None and _time(message.not_before, "not-before time") > now + _CLOCK_SKEW:
         raise SiweError("The message is not valid yet.")
+    _check_nonce_open(message.nonce, now)
     check_signature(message, text, signature)
     _consume_nonce(message.nonce, message.address, now)
     return message.address

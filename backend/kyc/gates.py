@@ -81,7 +81,10 @@ def standing(session: Session, user_id: int | None, now: datetime | None = None)
         if valid_until is not None and valid_until > now:
             return KycStanding(user_id, state.value, True, valid_until)
         return KycStanding(user_id, "expired", False, valid_until)
-    # A renewal in progress does not take away an approval that is still valid.
+    # A renewal in progress (or withdrawn) does not take away an approval that is still valid; a rejected one does:
+    # the reviewer has just found that this person's identity does not check out.
+    if state is KycState.REJECTED:
+        return KycStanding(user_id, state.value, False, valid_until)
     approved_until = session.execute(select(func.max(KycCase.valid_until)).where(
         KycCase.user_id == user_id, KycCase.state == KycState.APPROVED)).scalar_one_or_none()
     if approved_until is not None and approved_until > now:

@@ -131,3 +131,28 @@ def test_wallet_proofs_vouch_until_they_expire_and_cannot_be_altered():
     expired, _ = siwe.wallet_proof(ACCOUNT.address, ttl_s=-1)
     with pytest.raises(NotAuthenticated, match="expired"):
         siwe.proven_address(expired)
+
+
+class _CountingProvider(EthereumTesterProvider):
+    """The in-process EVM, counting the calls made to it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def make_request(self, method, params):  # type: ignore[no-untyped-def]
+        self.calls.append(str(method))
+        return super().make_request(method, params)
+
+
+def test_a_made_up_nonce_is_refused_before_the_node_is_asked_about_a_contract_wallet(configure):
+    provider = _CountingProvider()
+    w3 = Web3(provider)
+    configure(CHAIN_ID=w3.eth.chain_id)
+    accepting = _deploy(w3, "631626ba7e60e01b60005260206000f3")
+    text = siwe.build_message(accepting, "neverissued1").text()
+    with use_web3("local", w3):
+        provider.calls.clear()
+        with pytest.raises(siwe.SiweError, match="already used or has expired"):
+            siwe.verify(text, "0x" + "ab" * 70)
+    assert not [c for c in provider.calls if c in ("eth_getCode", "eth_call")]

@@ -140,6 +140,23 @@ def test_without_four_eyes_one_reviewer_rejects(configure) -> None:  # type: ign
     assert review.reject(kim, case_of(consumer).id, "data_mismatch", "Name differs") == "rejected"  # type: ignore[arg-type]
 
 
+def test_a_rejected_renewal_ends_the_approval_it_would_have_renewed(configure) -> None:  # type: ignore[no-untyped-def]
+    configure(KYC_FOUR_EYES="false")
+    consumer = make_user()
+    submit(consumer)
+    kim = reviewer()
+    review.claim(kim, case_of(consumer).id)  # type: ignore[arg-type]
+    review.approve(kim, case_of(consumer).id)  # type: ignore[arg-type]
+    with session_scope() as session:  # the approval runs out in ten days: time to renew
+        session.get(KycCase, case_of(consumer).id).valid_until = utcnow() + timedelta(days=10)  # type: ignore[union-attr]
+    submit(consumer)
+    assert kyc_status_for(consumer.user_id).verified  # a renewal waiting for review keeps the approval
+    review.claim(kim, case_of(consumer).id)  # type: ignore[arg-type]
+    review.reject(kim, case_of(consumer).id, "data_mismatch", "The new document is not the same person")  # type: ignore[arg-type]
+    standing = kyc_status_for(consumer.user_id)
+    assert (standing.verified, standing.status) == (False, "rejected")
+
+
 @pytest.mark.parametrize(("fields", "reason"), [
     ({"country": "IR"}, "We cannot serve residents of your country or region."),
     ({"country": "UA", "region": "UA-43"}, "We cannot serve residents of your country or region."),
