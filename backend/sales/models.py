@@ -115,8 +115,11 @@ class SalesCursor(SQLModel, table=True):
     A walk reads the feed from `last_event_at` less the look-back window up to now. `cursor` is the source's
     paging cursor while a walk is unfinished (the run's page budget ran out, or a page failed), with the walk's
     lower bound `walk_after` and the newest event it has seen `walk_high`; `last_event_at` moves to `walk_high`
-    when the walk ends. `source_ref` is the source's own id of the collection (OpenSea's slug). `not_before`:
-    the source asked us to wait (Retry-After)."""
+    when the walk ends. `walk_low` is the oldest event the walk has seen: when a newest-first walk is given up on a
+    failing cursor, the older part it left is walked next with `walk_before` as its upper bound (and the given-up
+    walk's `walk_high` kept), and `last_event_at` moves only when that part is done or given up too. `source_ref`
+    is the source's own id of the collection (OpenSea's slug). `not_before`: the source asked us to wait
+    (Retry-After)."""
 
     __tablename__ = "sales_cursor"
     __table_args__ = (UniqueConstraint("source", "collection", name="uq_sales_cursor_source_collection"),)
@@ -127,7 +130,9 @@ class SalesCursor(SQLModel, table=True):
     source_ref: str | None = Field(default=None, max_length=200)
     cursor: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     walk_after: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    walk_before: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     walk_high: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    walk_low: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     cursor_failures: int = 0  # consecutive failed reads of `cursor`
     last_event_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     last_run_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

@@ -1,10 +1,10 @@
 """OpenSea API v2 as a sales source: the client, the parser of its sale events, and `OpenSeaSource`.
 
 GET {OPENSEA_API_URL}/api/v2/chain/{chain}/contract/{address} -> {"collection": "<slug>", ...} (once per contract)
-GET {OPENSEA_API_URL}/api/v2/events/collection/{slug}?event_type=sale&after=&limit=&next= -> {"asset_events": [...],
-"next": "<cursor>"}, newest first, header X-API-KEY. `payment.quantity` is a string of base units with
-`payment.decimals`; `order_hash` and `protocol_address` may be ""; `chain` may be another chain ("matic");
-unknown event types are skipped. See docs: FORMATS.md 1.1 and 1.3.
+GET {OPENSEA_API_URL}/api/v2/events/collection/{slug}?event_type=sale&after=&before=&limit=&next= ->
+{"asset_events": [...], "next": "<cursor>"}, newest first, `after` and `before` in unix seconds, header X-API-KEY.
+`payment.quantity` is a string of base units with `payment.decimals`; `order_hash` and `protocol_address` may be
+""; `chain` may be another chain ("matic"); unknown event types are skipped. See docs: FORMATS.md 1.1 and 1.3.
 """
 
 from __future__ import annotations
@@ -160,7 +160,7 @@ class OpenSeaSource:
 
     def fetch(self, collection: CollectionRef, budget: int) -> FetchResult:
         now = self.now()
-        walk = load_walk(NAME, collection.contract_address)
+        walk = load_walk(NAME, collection.contract_address, newest_first=True)
         result = FetchResult(done=False)
         if walk.not_before is not None and walk.not_before > now:
             result.errors.append(f"OpenSea asked us to wait until {walk.not_before:%H:%M:%S} UTC")
@@ -192,7 +192,11 @@ class OpenSeaSource:
             hold_source(NAME, now + timedelta(seconds=exc.retry_after_s), str(exc))
         except MarketplaceError as exc:
             walk.error = str(exc)
-            result.errors.append(str(exc))
+            if walk.before is not None:
+                # Any failure of the older part counts towards giving it up, a refused or failing first page too:
+                # new sales wait behind it (Walk.fail_cursor).
+                walk.fail_cursor(str(exc))
+            result.errors.append(walk.error)
         result.commit = lambda: save_walk(walk, now)
         return result
 
@@ -203,7 +207,8 @@ class OpenSeaSource:
         while pages < budget:
             try:
                 events, next_cursor = self.client.sale_events(walk.source_ref or "", after=walk.after,
-                                                              limit=self.page_size, cursor=walk.cursor)
+                                                              before=walk.before, limit=self.page_size,
+                                                              cursor=walk.cursor)
             except ServerError as exc:
                 if walk.cursor is None:
                     raise

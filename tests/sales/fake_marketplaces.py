@@ -3,8 +3,8 @@
 
 Quirks they can show: duplicates within and across the feeds, empty order hashes, WETH payments, other chains'
 and other contracts' events in a feed, unknown event types, a malformed event, Rarible's `reverted` flip, a 429
-with Retry-After (and X-RateLimit-* headers on every answer), and OpenSea's cursor after the last page that
-answers 500."""
+with Retry-After (and X-RateLimit-* headers on every answer), OpenSea's cursor after the last page that
+answers 500, and OpenSea cursors into a stretch of its history that answer 500."""
 
 from __future__ import annotations
 
@@ -102,6 +102,7 @@ class FakeOpenSea(FakeMarketplace):
     events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # slug -> asset events
     fail_last_cursor: bool = True  # hand out a cursor after the last page, and answer it with 500
     gone: set[str] = field(default_factory=set)  # slugs of renamed collections: their events answer 404
+    broken_before: int | None = None  # unix seconds: a cursor whose page starts with an older event answers 500
 
     def handle(self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str],
                body: Any) -> Answer:
@@ -141,6 +142,9 @@ class FakeOpenSea(FakeMarketplace):
             feed = sorted(self.events.get(slug, []), key=lambda e: -e["event_timestamp"])  # newest first
         feed = [e for e in feed if (after is None or e["event_timestamp"] >= after)
                 and (before is None or e["event_timestamp"] <= before)]
+        if ("next" in query and self.broken_before is not None and offset < len(feed)
+                and feed[offset]["event_timestamp"] < self.broken_before):
+            return 500, {"errors": ["Internal server error"]}, self.limits()
         page = feed[offset:offset + limit]
         more = offset + limit < len(feed)
         next_cursor = _cursor({"offset": offset + limit}) if more else (

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from backend.db import session_scope
 from backend.fx.service import clear_minute_cache
 from backend.monitoring.errors import error_page
+from backend.sales.cursors import MAX_CURSOR_FAILURES
 from backend.sales.models import SalesCursor, SaleStatus
 from backend.sales.polling import poll
 from backend.sales.throttle import reset_buckets
@@ -119,7 +120,7 @@ def test_both_feeds_with_their_quirks_make_an_exact_ledger(marketplaces) -> None
 
     assert _cursors()["rarible"].cursor is None and _cursors()["rarible"].last_event_at == newest_rarible
     # The last page was full, so the 500 may hide more: the cursor is kept and tried again next runs (a few times),
-    # then the walk is given up (the next walk's look-back overlaps it).
+    # then the walk is given up, and the part older than what it read is walked on its own before the mark moves.
     cursor = _cursors()["opensea"]
     assert cursor.source_ref == SLUG and cursor.cursor is not None and cursor.cursor_failures == 1
     assert "500" in cursor.last_error and cursor.last_event_at is None
@@ -127,7 +128,11 @@ def test_both_feeds_with_their_quirks_make_an_exact_ledger(marketplaces) -> None
     assert _cursors()["opensea"].cursor_failures == 2
     _run("opensea_sales_poller")
     cursor = _cursors()["opensea"]
-    assert cursor.cursor is None and cursor.cursor_failures == 0 and cursor.last_event_at == newest_opensea
+    assert cursor.cursor is None and cursor.cursor_failures == 0 and cursor.walk_before is not None
+    assert cursor.last_event_at is None
+    _run("opensea_sales_poller")
+    cursor = _cursors()["opensea"]
+    assert cursor.walk_before is None and cursor.last_event_at == newest_opensea
     assert len(sales()) == 7
 
 
@@ -142,6 +147,73 @@ def test_a_500_on_the_cursor_after_a_short_last_page_ends_the_walk(marketplaces)
     assert [r.status for r in opensea.requests("/events/")] == [200, 200, 500]
     cursor = _cursors()["opensea"]
     assert cursor.cursor is None and cursor.last_event_at == at(1, now) and cursor.last_error == ""
+
+
+def _history(opensea: FakeOpenSea, collection: str, now: datetime) -> None:
+    """Ten sales half an hour apart (newest first, pages of 3): back well past the hour of look-back. A cursor into
+    the sales older than 100 minutes answers 500, as long as `broken_before` stays."""
+    opensea.contracts[("ethereum", collection.lower())] = SLUG
+    opensea.fail_last_cursor = False
+    opensea.events[SLUG] = [opensea_sale(collection, n, tx(n), at(30 * n, now), str(n), seller=SELLER, buyer=BUYER)
+                            for n in range(1, 11)]
+    opensea.broken_before = int(at(100, now).timestamp())
+
+
+def test_an_opensea_walk_given_up_mid_history_reads_the_older_sales_it_left_next(marketplaces) -> None:  # type: ignore[no-untyped-def]
+    opensea, _ = marketplaces
+    _, collection = deployed_campaign()
+    now = datetime.now(UTC)
+    _history(opensea, collection, now)
+    for _ in range(MAX_CURSOR_FAILURES):  # the first page (sales 1-3), then its cursor fails run after run
+        _run("opensea_sales_poller")
+    assert sorted(s.tx_hash for s in sales()) == sorted(tx(n) for n in (1, 2, 3))
+    cursor = _cursors()["opensea"]
+    assert "gave up" in cursor.last_error and cursor.last_event_at is None  # the mark is not past sales 4-10
+
+    opensea.broken_before = None
+    _run("opensea_sales_poller")
+    assert sorted(s.tx_hash for s in sales()) == sorted(tx(n) for n in range(1, 11))
+    fresh = [r for r in opensea.requests("/events/") if "next" not in r.query][-1]
+    assert fresh.query["before"] == [str(int(at(90, now).timestamp()) + 1)] and "after" not in fresh.query
+    cursor = _cursors()["opensea"]
+    assert cursor.last_event_at == at(30, now) and cursor.walk_before is None and cursor.last_error == ""
+
+    _run("opensea_sales_poller")  # walks go on from the mark, with no upper bound
+    query = opensea.requests("/events/")[-1].query
+    assert "before" not in query and query["after"] == [str(int((at(30, now) - timedelta(hours=1)).timestamp()))]
+
+
+def test_new_opensea_sales_are_still_read_when_the_older_part_keeps_failing(marketplaces) -> None:  # type: ignore[no-untyped-def]
+    opensea, _ = marketplaces
+    _, collection = deployed_campaign()
+    now = datetime.now(UTC)
+    _history(opensea, collection, now)
+    for _ in range(MAX_CURSOR_FAILURES):
+        _run("opensea_sales_poller")
+    opensea.events[SLUG].append(opensea_sale(collection, 11, tx(11), at(1, now), "11", seller=SELLER, buyer=BUYER))
+    for _ in range(MAX_CURSOR_FAILURES):  # the older part: its first page (sales 3-5) reads, its cursor keeps failing
+        _run("opensea_sales_poller")
+    cursor = _cursors()["opensea"]
+    assert "not read" in cursor.last_error and cursor.walk_before is None and cursor.last_event_at == at(30, now)
+
+    _run("opensea_sales_poller")
+    assert sorted(s.tx_hash for s in sales()) == sorted(tx(n) for n in (1, 2, 3, 4, 5, 11))
+    cursor = _cursors()["opensea"]
+    assert cursor.last_event_at == at(1, now) and cursor.cursor is None and cursor.last_error == ""
+
+
+def test_an_older_part_whose_first_page_keeps_failing_is_given_up_too(marketplaces) -> None:  # type: ignore[no-untyped-def]
+    opensea, _ = marketplaces
+    _, collection = deployed_campaign()
+    now = datetime.now(UTC)
+    _history(opensea, collection, now)
+    for _ in range(MAX_CURSOR_FAILURES):
+        _run("opensea_sales_poller")
+    opensea.gone.add(SLUG)  # the older part's first page is refused, not only its cursors
+    for _ in range(MAX_CURSOR_FAILURES):
+        _run("opensea_sales_poller")
+    cursor = _cursors()["opensea"]
+    assert "not read" in cursor.last_error and cursor.walk_before is None and cursor.last_event_at == at(30, now)
 
 
 def test_a_renamed_opensea_collection_is_found_again_by_its_contract(marketplaces) -> None:  # type: ignore[no-untyped-def]
