@@ -192,10 +192,11 @@ class OpenSeaSource:
             hold_source(NAME, now + timedelta(seconds=exc.retry_after_s), str(exc))
         except MarketplaceError as exc:
             walk.error = str(exc)
-            if walk.before is not None:
-                # Any failure of the older part counts towards giving it up, a refused or failing first page too:
-                # new sales wait behind it (Walk.fail_cursor).
-                walk.fail_cursor(str(exc))
+            if walk.before is not None or walk.cursor is not None:
+                # A cursor refused under the same slug (OpenSea's cursors go stale) counts towards giving the walk up,
+                # as a failing one does: kept for ever it would be asked again every run and nothing new read. Any
+                # failure of the older part counts, a refused or failing first page too: new sales wait behind it.
+                result.done = walk.fail_cursor(f"{exc} on a cursor" if walk.cursor is not None else str(exc))
             result.errors.append(walk.error)
         result.commit = lambda: save_walk(walk, now)
         return result

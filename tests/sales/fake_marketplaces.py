@@ -103,6 +103,7 @@ class FakeOpenSea(FakeMarketplace):
     fail_last_cursor: bool = True  # hand out a cursor after the last page, and answer it with 500
     gone: set[str] = field(default_factory=set)  # slugs of renamed collections: their events answer 404
     broken_before: int | None = None  # unix seconds: a cursor whose page starts with an older event answers 500
+    refuse_cursors: bool = False  # every cursor answers 400, as a stale one does
 
     def handle(self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str],
                body: Any) -> Answer:
@@ -138,6 +139,8 @@ class FakeOpenSea(FakeMarketplace):
             if cursor.get("last"):
                 return 500, {"errors": ["Internal server error"]}, self.limits()
             offset = cursor["offset"]
+            if self.refuse_cursors:
+                return 400, {"errors": ["Invalid cursor"]}, self.limits()
         with self.lock:
             feed = sorted(self.events.get(slug, []), key=lambda e: -e["event_timestamp"])  # newest first
         feed = [e for e in feed if (after is None or e["event_timestamp"] >= after)

@@ -216,6 +216,29 @@ def test_an_older_part_whose_first_page_keeps_failing_is_given_up_too(marketplac
     assert "not read" in cursor.last_error and cursor.walk_before is None and cursor.last_event_at == at(30, now)
 
 
+def test_a_cursor_opensea_keeps_refusing_does_not_stall_the_walk(marketplaces, configure) -> None:  # type: ignore[no-untyped-def]
+    opensea, _ = marketplaces
+    configure(SALES_MAX_PAGES_PER_RUN=1)
+    _, collection = deployed_campaign()
+    now = datetime.now(UTC)
+    opensea.contracts[("ethereum", collection.lower())] = SLUG
+    opensea.events[SLUG] = [opensea_sale(collection, n, tx(n), at(n, now), "5", seller=SELLER, buyer=BUYER)
+                            for n in range(1, 8)]
+    _run("opensea_sales_poller")  # one page (sales 1-3); its cursor is kept for the next run
+    assert _cursors()["opensea"].cursor is not None
+    opensea.refuse_cursors = True  # the same slug, but OpenSea no longer takes that cursor
+    # Three refusals give the walk up; its older part reads a first page (budget: one a run), then three refusals
+    # give it up too: the stale cursor is not asked for ever.
+    for _ in range(2 * MAX_CURSOR_FAILURES + 1):
+        _run("opensea_sales_poller")
+    cursor = _cursors()["opensea"]
+    assert cursor.cursor is None and cursor.walk_before is None and "not read" in cursor.last_error
+    opensea.refuse_cursors = False
+    opensea.events[SLUG].append(opensea_sale(collection, 20, tx(20), at(0.5, now), "5", seller=SELLER, buyer=BUYER))
+    _run("opensea_sales_poller")
+    assert tx(20) in {s.tx_hash for s in sales()}
+
+
 def test_a_renamed_opensea_collection_is_found_again_by_its_contract(marketplaces) -> None:  # type: ignore[no-untyped-def]
     opensea, _ = marketplaces
     _, collection = deployed_campaign()
