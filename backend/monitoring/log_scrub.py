@@ -19,7 +19,8 @@ def _scrub(text: str) -> str:
 
 
 def scrub_record(record: logging.LogRecord) -> logging.LogRecord:
-    """Replace the record's message with its scrubbed, fully formatted text (args then go: they are in it), and set
+    """Replace the record's message with its scrubbed, fully formatted text when scrubbing changed it (args then go:
+    they are in it; a message scrubbed piece by piece could lose a placeholder, "token=%s"), and set
     `exc_text` to the scrubbed traceback, which a Formatter prints instead of formatting `exc_info` itself.
 
     `exc_info` is kept: Sentry's logging integration reads it, and Sentry's `before_send` scrubs what it sends.
@@ -29,7 +30,9 @@ def scrub_record(record: logging.LogRecord) -> logging.LogRecord:
         message = record.getMessage()
     except Exception:  # noqa: BLE001 - a bad format call: the handler reports it, as logging always does
         return record
-    record.msg, record.args = _scrub(message), None
+    clean = _scrub(message)
+    if clean != message:  # left alone otherwise: some formatters read `args` (uvicorn's access log unpacks them)
+        record.msg, record.args = clean, None
     if record.exc_info and not record.exc_text:
         record.exc_text = _formatter.formatException(record.exc_info)
     if record.exc_text:
