@@ -154,6 +154,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from backend.monitoring.log_scrub import install_log_scrubbing
+
+    install_log_scrubbing()  # what a command logs (reconcile, migrate, seed-demo) carries no secrets either
     parser = argparse.ArgumentParser(prog="python -m backend", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help="apply database migrations").set_defaults(run=_migrate)

@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 
+from backend.monitoring.log_scrub import install_log_scrubbing
 from backend.settings import get_settings
 
 
@@ -34,6 +35,14 @@ def check_signing_keys(daemons: list) -> None:  # type: ignore[type-arg]
         check_custody_keys(settings)
 
 
+def setup_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    install_log_scrubbing()  # an RPC URL's key in a daemon's error must not reach the runner's log
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # stripe-python logs each request and Stripe's error messages at INFO; those can quote customer data.
+    logging.getLogger("stripe").setLevel(logging.WARNING)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jobs", description=__doc__)
     parser.add_argument("--only", default="", help="comma-separated daemon names (default: all)")
@@ -43,10 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lease-seconds", type=float, default=None, help="lease length (default JOB_LEASE_SECONDS)")
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    # stripe-python logs each request and Stripe's error messages at INFO; those can quote customer data.
-    logging.getLogger("stripe").setLevel(logging.WARNING)
+    setup_logging()
 
     if args.database_url:
         from backend import db

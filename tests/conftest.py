@@ -7,6 +7,7 @@ runs the whole suite once with each. PostgreSQL tests use their own database on 
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -136,6 +137,18 @@ def clean_state() -> Iterator[None]:
     get_rate_limiter().reset()
     yield
     empty_all_tables()
+
+
+@pytest.fixture(autouse=True)
+def scrubbed_logs() -> Iterator[None]:
+    """Every Primsell process scrubs what it logs (backend/monitoring/log_scrub.py), so the tests' one does too, the
+    same whichever tests run; a test that sets logging up otherwise gets this record factory back afterwards."""
+    from backend.monitoring.log_scrub import install_log_scrubbing
+
+    factory = logging.getLogRecordFactory()
+    install_log_scrubbing()
+    yield
+    logging.setLogRecordFactory(factory)
 
 
 @pytest.fixture

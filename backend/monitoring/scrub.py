@@ -14,10 +14,19 @@ _SENSITIVE_KEY = re.compile(
     r"credential|email|phone|address|iban|card",
     re.IGNORECASE,
 )
+_HEX_0X = re.compile(r"\b0x[0-9a-fA-F]{16,}\b")
+# Long opaque tokens (url-safe base64 and the like), but not ordinary words or identifiers.
+_TOKEN = re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]{32,}(?![\w-])", re.ASCII)
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+# A pattern that could begin inside a run of its characters begins only where the run does (a look-behind), so a
+# long run such as a base64 blob costs linear time, not quadratic: every log line of every process comes through here.
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # URLs with credentials: keep scheme and host, drop user:password.
-    (re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@", re.IGNORECASE), r"\g<scheme>[redacted]@"),
-    (re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"), "[email]"),
+    (re.compile(r"(?<![a-z0-9+.-])(?P<scheme>[a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@", re.IGNORECASE),
+     r"\g<scheme>[redacted]@"),
+    # A node provider's key in an RPC URL's path (Alchemy's /v2/<key>, Infura's /v3/<key>), digits or none.
+    (re.compile(r"(?i)(://[^/\s]+/v[23]/)[A-Za-z0-9_-]{20,}"), r"\1[redacted]"),
+    (re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"), "[email]"),
     (re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), "[jwt]"),
     (re.compile(r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]+|\bwhsec_[A-Za-z0-9]+"), "[key]"),
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 [redacted]"),
@@ -28,16 +37,27 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
         ),
         r"\1[redacted]",
     ),
-    (re.compile(r"\b0x[0-9a-fA-F]{16,}\b"), "[hex]"),
+    (_HEX_0X, "[hex]"),
     (re.compile(r"\b[0-9a-fA-F]{32,}\b"), "[hex]"),
-    # Long opaque tokens (url-safe base64 and the like), but not ordinary words or identifiers.
-    (re.compile(r"\b(?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{32,}\b"), "[token]"),
+    (_TOKEN, "[token]"),
 ]
 
 
-def scrub_text(value: str, limit: int = MAX_TEXT) -> str:
+def scrub_text(value: str, limit: int = MAX_TEXT, *, keep_addresses: bool = False) -> str:
+    """`value` without secrets or personal data, cut to `limit` characters.
+
+    `keep_addresses` keeps 0x-addresses (40 hex digits: public, and how logs name a vault or signer); longer hex, which
+    may be a private key, goes either way. Text far beyond `limit` is dropped before scrubbing, at a space, so no
+    fragment of a secret cut in two escapes the patterns.
+    """
+    if len(value) > 2 * limit:
+        head = value[: 2 * limit]
+        value = head[: max(head.rfind(" "), head.rfind("\n"), 0)] + " …"
     for pattern, replacement in _PATTERNS:
-        value = pattern.sub(replacement, value)
+        if keep_addresses and pattern in (_HEX_0X, _TOKEN):
+            value = pattern.sub(lambda m, r=replacement: m[0] if _ADDRESS.fullmatch(m[0]) else r, value)
+        else:
+            value = pattern.sub(replacement, value)
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 

@@ -605,7 +605,7 @@ def distributor_pass(now: datetime | None = None, *, keep_going: Callable[[], bo
         except Exception as exc:
             if not is_transient(exc):
                 raise
-            log.warning("reward distributor: chain %s unreachable: %s", chain, scrub_text(str(exc)))  # no URL key
+            log.warning("reward distributor: chain %s unreachable: %s", chain, exc)
     return result
 
 
@@ -716,7 +716,7 @@ def payout_overview(actor: Actor, reward_id: int) -> PayoutOverview:
         try:
             balances = read_balances(get_web3(campaign.chain), vault.address, reward.currency_address)
         except Exception as exc:  # noqa: BLE001 - the panel shows "unknown" rather than failing
-            log.warning("vault %s balances unavailable: %s", vault.address, scrub_text(str(exc)))  # no URL key
+            log.warning("vault %s balances unavailable: %s", vault.address, exc)
     config = chain_config(campaign.chain)
     return PayoutOverview(reward.id, campaign.chain, vault.state.value if vault else "none",  # type: ignore[arg-type]
                           vault.address if vault else None, config.address_url(vault.address if vault else None),

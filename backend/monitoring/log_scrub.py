@@ -1,0 +1,73 @@
+"""Scrub every log record of this process (message, traceback, stack) with the rules Sentry's events get, so an RPC
+URL's API key, a password or an e-mail address in an exception never reaches a log file, whoever logs it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from backend.monitoring.scrub import scrub_text
+
+# Tracebacks are long, and a cut one loses its last line (the error itself): far more room than Sentry's 1000.
+LOG_MAX_TEXT = 50_000
+
+_formatter = logging.Formatter()
+
+
+def _scrub(text: str) -> str:
+    return scrub_text(text, LOG_MAX_TEXT, keep_addresses=True)
+
+
+def scrub_record(record: logging.LogRecord) -> logging.LogRecord:
+    """Replace the record's message with its scrubbed, fully formatted text when scrubbing changed it (args then go:
+    they are in it; a message scrubbed piece by piece could lose a placeholder, "token=%s"), and set
+    `exc_text` to the scrubbed traceback, which a Formatter prints instead of formatting `exc_info` itself.
+
+    `exc_info` is kept: Sentry's logging integration reads it, and Sentry's `before_send` scrubs what it sends.
+    Scrubbing twice changes nothing, so a record may pass here more than once.
+    """
+    try:
+        message = record.getMessage()
+    except Exception:  # noqa: BLE001 - a bad format call: the handler reports it, as logging always does
+        return record
+    clean = _scrub(message)
+    if clean != message:  # left alone otherwise: some formatters read `args` (uvicorn's access log unpacks them)
+        record.msg, record.args = clean, None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = _formatter.formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = _scrub(record.exc_text)
+    if record.stack_info:
+        record.stack_info = _scrub(record.stack_info)
+    return record
+
+
+class ScrubFilter(logging.Filter):
+    """A handler filter that scrubs the record and lets it through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        scrub_record(record)
+        return True
+
+
+def install_log_scrubbing() -> None:
+    """Scrub every record this process logs; call it where the process sets logging up (safe to call again).
+
+    Two layers. The record factory is the one that counts: every `logger.x(...)` call makes its record through it, so
+    it covers handlers added later (uvicorn's dictConfig in the web process, Alembic, a library's own handler) and
+    logging's last-resort stderr handler, which no handler filter set up here would reach. The filter on the root
+    logger's handlers covers the rest: records made without the factory (`logging.makeLogRecord`, which fills in a
+    record after the factory ran) and a library that later sets its own factory without calling ours.
+    The factory wraps whatever factory is there (pytest's caplog keeps working: its handler just sees scrubbed
+    records), and is not wrapped twice.
+    """
+    current = logging.getLogRecordFactory()
+    if not getattr(current, "scrubs_records", False):
+        def scrubbing_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            return scrub_record(current(*args, **kwargs))
+
+        scrubbing_factory.scrubs_records = True  # type: ignore[attr-defined]
+        logging.setLogRecordFactory(scrubbing_factory)
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, ScrubFilter) for f in handler.filters):
+            handler.addFilter(ScrubFilter())

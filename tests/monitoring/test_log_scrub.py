@@ -1,0 +1,170 @@
+"""Every process scrubs its log lines: an RPC URL's API key in a logged argument or in a traceback never reaches the
+log, through each process's own logging set-up and a handler added after it."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from backend.monitoring.log_scrub import install_log_scrubbing, scrub_record
+from backend.monitoring.scrub import scrub_text
+
+ALCHEMY_KEY = "pQrStUvWxYzAbCdEfGhIjKlMnOpQrStU"  # no digit: only the RPC-path rule knows it is a key
+INFURA_KEY = "9aa3d95b3bc440fa88ea12eaa4456161"
+ALCHEMY_URL = f"https://eth-mainnet.g.alchemy.com/v2/{ALCHEMY_KEY}"
+INFURA_URL = f"https://mainnet.infura.io/v3/{INFURA_KEY}"
+VAULT = "0x52908400098527886E0F7030069857D2E4169EE7"
+
+
+@pytest.fixture
+def fresh_process() -> Iterator[None]:
+    """Logging as a process has it before its set-up: the plain record factory (the test process's scrubbing undone),
+    root's handlers and level put back afterwards."""
+    root = logging.getLogger()
+    factory, handlers, level = logging.getLogRecordFactory(), list(root.handlers), root.level
+    filters = {h: list(h.filters) for h in handlers}
+    logging.setLogRecordFactory(logging.LogRecord)
+    yield
+    logging.setLogRecordFactory(factory)
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for handler, kept in filters.items():
+        handler.filters[:] = kept
+
+
+def _node_error() -> ConnectionError:
+    try:
+        try:
+            raise OSError(f"connection refused: {INFURA_URL}")
+        except OSError as cause:
+            raise ConnectionError(f"Max retries exceeded with url: {ALCHEMY_URL}") from cause
+    except ConnectionError as exc:
+        return exc
+
+
+def _log_lines(log: Callable[[logging.Logger], None]) -> str:
+    """What a StreamHandler added after the set-up writes for the records `log` makes."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    logger = logging.getLogger("tests.log_scrub")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        log(logger)
+    finally:
+        logger.removeHandler(handler)
+    return stream.getvalue()
+
+
+def _log_an_outage(logger: logging.Logger) -> None:
+    exc = _node_error()
+    logger.warning("vault %s balances unavailable: %s", VAULT, exc)
+    try:
+        raise exc
+    except ConnectionError:
+        logger.exception("reward distributor: chain %s unreachable", "mainnet")
+
+
+def _assert_scrubbed(text: str) -> None:
+    assert "balances unavailable: Max retries exceeded with url: https://eth-mainnet.g.alchemy.com/v2/[redacted]" \
+        in text, text
+    assert "reward distributor: chain mainnet unreachable" in text and "Traceback" in text, text
+    assert "connection refused: https://mainnet.infura.io/v3/[redacted]" in text, text  # the chained cause too
+    assert ALCHEMY_KEY not in text and INFURA_KEY not in text, text
+    assert VAULT in text  # a contract address is public: logs keep naming the vault
+
+
+def test_the_runners_log_set_up_keeps_an_rpc_urls_key_out_of_messages_and_tracebacks(fresh_process) -> None:
+    from jobs.__main__ import setup_logging
+
+    setup_logging()
+    _assert_scrubbed(_log_lines(_log_an_outage))
+
+
+def test_the_command_lines_log_keeps_an_rpc_urls_key_out(fresh_process, capsys: pytest.CaptureFixture[str]) -> None:
+    from backend.__main__ import main
+
+    assert main(["machines"]) == 0
+    _assert_scrubbed(_log_lines(_log_an_outage))
+
+
+def test_without_the_set_up_the_key_would_be_logged(fresh_process) -> None:
+    """The tests above prove the set-up: with the plain factory the same lines carry both keys."""
+    text = _log_lines(_log_an_outage)
+    assert ALCHEMY_KEY in text and INFURA_KEY in text
+
+
+def test_setting_up_twice_scrubs_once_and_caplog_still_captures(fresh_process,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    install_log_scrubbing()
+    factory = logging.getLogRecordFactory()
+    install_log_scrubbing()
+    assert logging.getLogRecordFactory() is factory  # not wrapped twice
+
+    with caplog.at_level(logging.INFO, logger="tests.log_scrub"):
+        _log_lines(lambda logger: logger.info("mail to %s failed, retry in %ss", "jane.doe@example.com", 30))
+    [record] = [r for r in caplog.records if r.name == "tests.log_scrub"]
+    assert record.getMessage() == "mail to [email] failed, retry in 30s"
+    assert "jane.doe@example.com" not in caplog.text
+
+
+def test_a_log_line_keeps_its_exception_for_sentry(fresh_process, caplog: pytest.LogCaptureFixture) -> None:
+    install_log_scrubbing()
+    exc = _node_error()
+    with caplog.at_level(logging.INFO, logger="tests.log_scrub"):
+        try:
+            raise exc
+        except ConnectionError:
+            logging.getLogger("tests.log_scrub").exception("sync failed")
+    [failed] = [r for r in caplog.records if r.name == "tests.log_scrub"]
+    assert failed.exc_info and failed.exc_info[1] is exc  # Sentry's logging integration reads it (and scrubs)
+    assert ALCHEMY_KEY not in (failed.exc_text or "") and "/v2/[redacted]" in (failed.exc_text or "")
+
+
+def test_a_bad_format_call_is_left_for_logging_to_report() -> None:
+    record = logging.LogRecord("tests.log_scrub", logging.INFO, __file__, 1, "two args %s %s", ("one",), None)
+    assert scrub_record(record) is record and record.args == ("one",)
+
+
+def test_a_long_traceback_is_kept_whole_and_scrubbed() -> None:
+    def chain(n: int) -> None:
+        try:
+            raise _node_error() if n == 0 else chain(n - 1)  # type: ignore[func-returns-value]
+        except ConnectionError as exc:
+            raise ConnectionError(f"retry {n} failed") from exc
+
+    try:
+        chain(40)
+    except ConnectionError:
+        text = _log_lines(lambda logger: logger.exception("sync failed"))
+    assert len(text) > 5000  # Sentry's 1000 characters would have cut the error itself off
+    assert text.rstrip().endswith("ConnectionError: retry 40 failed")
+    assert "https://eth-mainnet.g.alchemy.com/v2/[redacted]" in text and ALCHEMY_KEY not in text
+
+
+def test_the_web_app_module_scrubs_what_its_process_logs() -> None:
+    """The Reflex worker imports primsell.primsell: uvicorn's handlers (here logging's last resort) log it scrubbed."""
+    import subprocess
+    import sys
+
+    from backend.settings import PROJECT_ROOT
+
+    code = f"import logging, primsell.primsell; logging.getLogger('x').warning('node %s down', {ALCHEMY_URL!r})"
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "node https://eth-mainnet.g.alchemy.com/v2/[redacted] down" in done.stderr and ALCHEMY_KEY not in done.stderr
+
+
+def test_a_huge_log_line_is_scrubbed_in_linear_time_and_cut_between_words() -> None:
+    import time
+
+    started = time.monotonic()
+    for blob in ("a" * 200_000, "a-" * 100_000, "a." * 100_000):
+        scrub_text(blob, 10**6)  # quadratic before: minutes
+    assert time.monotonic() - started < 5
+    text = scrub_text("x " * 999 + ALCHEMY_KEY * 3, 1000)  # the key runs across the cut: none of it is kept
+    assert "pQrSt" not in text and len(text) <= 1000
