@@ -24,6 +24,9 @@ REJECT_REASONS: dict[str, str] = {
     "other": "Your identity could not be verified.",
 }
 
+# Rejections about the document sent, not the person: a renewal refused for one of these leaves the approval before it.
+DOCUMENT_ONLY_REASONS = frozenset({"document_unreadable", "document_expired", "document_not_accepted"})
+
 
 def reason_text(code: str) -> str:
     return REJECT_REASONS.get(code, REJECT_REASONS["other"])

@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from backend.auth.models import User
 from backend.db import session_scope, utcnow
+from backend.kyc.emails import DOCUMENT_ONLY_REASONS
 from backend.kyc.errors import KycRequired
 from backend.kyc.models import KycCase
 from backend.urls import KYC_VERIFY
@@ -81,12 +82,17 @@ def standing(session: Session, user_id: int | None, now: datetime | None = None)
         if valid_until is not None and valid_until > now:
             return KycStanding(user_id, state.value, True, valid_until)
         return KycStanding(user_id, "expired", False, valid_until)
-    # A renewal in progress (or withdrawn) does not take away an approval that is still valid; a rejected one does:
-    # the reviewer has just found that this person's identity does not check out.
-    if state is KycState.REJECTED:
-        return KycStanding(user_id, state.value, False, valid_until)
-    approved_until = session.execute(select(func.max(KycCase.valid_until)).where(
-        KycCase.user_id == user_id, KycCase.state == KycState.APPROVED)).scalar_one_or_none()
+    # A renewal waiting, withdrawn, or refused for its document alone does not take away an approval that is still
+    # valid. A rejection that says the person does not check out ends every approval before it, whatever is
+    # submitted or withdrawn after it.
+    revoked_through = session.execute(select(func.max(KycCase.id)).where(
+        KycCase.user_id == user_id, KycCase.state == KycState.REJECTED,
+        KycCase.reject_reason.not_in(DOCUMENT_ONLY_REASONS))).scalar_one_or_none()  # type: ignore[attr-defined]
+    approved = select(func.max(KycCase.valid_until)).where(KycCase.user_id == user_id,
+                                                           KycCase.state == KycState.APPROVED)
+    if revoked_through is not None:
+        approved = approved.where(KycCase.id > revoked_through)  # type: ignore[operator]
+    approved_until = session.execute(approved).scalar_one_or_none()
     if approved_until is not None and approved_until > now:
         return KycStanding(user_id, KycState.APPROVED.value, True, approved_until)
     return KycStanding(user_id, state.value, False, valid_until)

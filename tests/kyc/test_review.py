@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from backend.auth.acl import Role
+from backend.auth.acl import Actor, Role
 from backend.db import session_scope, utcnow
 from backend.errors import Conflict, Forbidden, ValidationFailed
 from backend.kyc import review, service
@@ -140,21 +140,39 @@ def test_without_four_eyes_one_reviewer_rejects(configure) -> None:  # type: ign
     assert review.reject(kim, case_of(consumer).id, "data_mismatch", "Name differs") == "rejected"  # type: ignore[arg-type]
 
 
-def test_a_rejected_renewal_ends_the_approval_it_would_have_renewed(configure) -> None:  # type: ignore[no-untyped-def]
-    configure(KYC_FOUR_EYES="false")
+def _renewing(kim) -> Actor:  # type: ignore[no-untyped-def]
+    """A consumer approved once, ten days before the approval runs out, with a renewal claimed by `kim`."""
     consumer = make_user()
     submit(consumer)
-    kim = reviewer()
     review.claim(kim, case_of(consumer).id)  # type: ignore[arg-type]
     review.approve(kim, case_of(consumer).id)  # type: ignore[arg-type]
-    with session_scope() as session:  # the approval runs out in ten days: time to renew
+    with session_scope() as session:
         session.get(KycCase, case_of(consumer).id).valid_until = utcnow() + timedelta(days=10)  # type: ignore[union-attr]
     submit(consumer)
     assert kyc_status_for(consumer.user_id).verified  # a renewal waiting for review keeps the approval
     review.claim(kim, case_of(consumer).id)  # type: ignore[arg-type]
+    return consumer
+
+
+def test_a_rejected_renewal_ends_the_approval_it_would_have_renewed(configure) -> None:  # type: ignore[no-untyped-def]
+    configure(KYC_FOUR_EYES="false")
+    kim = reviewer()
+    consumer = _renewing(kim)
     review.reject(kim, case_of(consumer).id, "data_mismatch", "The new document is not the same person")  # type: ignore[arg-type]
     standing = kyc_status_for(consumer.user_id)
     assert (standing.verified, standing.status) == (False, "rejected")
+    submit(consumer)  # neither a new check nor withdrawing it brings the old approval back
+    assert not kyc_status_for(consumer.user_id).verified
+    service.withdraw(consumer)
+    assert not kyc_status_for(consumer.user_id).verified
+
+
+def test_a_renewal_refused_for_its_document_alone_keeps_the_approval(configure) -> None:  # type: ignore[no-untyped-def]
+    configure(KYC_FOUR_EYES="false")
+    kim = reviewer()
+    consumer = _renewing(kim)
+    review.reject(kim, case_of(consumer).id, "document_unreadable", "Blurred")  # type: ignore[arg-type]
+    assert kyc_status_for(consumer.user_id).verified
 
 
 @pytest.mark.parametrize(("fields", "reason"), [
