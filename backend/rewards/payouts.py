@@ -843,14 +843,15 @@ def _push(session: Session, reward: Reward, vault: RewardVaultRow, holder: str, 
     one every later ask finds. `request` is stored with a new one (so the caller can tell a transaction it queued from
     one that was there, even if another request committed it a moment ago)."""
     base = f"reward-push:{reward.id}:{holder}:alloc-{newest}"
-    earlier = session.exec(select(ChainTransaction).where(or_(
-        ChainTransaction.idempotency_key == base,
-        ChainTransaction.idempotency_key.startswith(f"{base}:attempt-", autoescape=True),  # type: ignore[union-attr]
-    )).order_by(ChainTransaction.id.desc())).all()  # type: ignore[union-attr]
-    if earlier and earlier[0].state not in (TxState.REVERTED, TxState.FAILED):
-        return earlier[0]
-    attempt = len(earlier) + 1  # attempts are made one after another: the newest is the only one that may be live
-    key = base if attempt == 1 else f"{base}:attempt-{attempt}"
+    attempt = 1
+    while True:
+        key = base if attempt == 1 else f"{base}:attempt-{attempt}"
+        earlier = session.exec(select(ChainTransaction).where(ChainTransaction.idempotency_key == key)).first()
+        if earlier is None:
+            break
+        if earlier.state not in (TxState.REVERTED, TxState.FAILED):
+            return earlier
+        attempt += 1
     data = vault_contract().encode_abi("payout", args=[token_arg(reward.currency_address), holder])
     return enqueue(session, purpose=TxPurpose.REWARD_PAYOUT, key=key, chain=vault.chain, to=vault.address, data=data,
                    campaign_id=reward.campaign_id,
