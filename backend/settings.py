@@ -128,6 +128,8 @@ class Settings(BaseSettings):
     # Sign-In with Ethereum: a nonce is good for SIWE_NONCE_TTL_S; a verified wallet proof for WALLET_PROOF_TTL_S.
     siwe_nonce_ttl_s: int = Field(600, alias="SIWE_NONCE_TTL_S", ge=30, le=3600)
     siwe_nonce_rate_per_ip: str = Field("30/minute", alias="RATE_LIMIT_SIWE_NONCE_PER_IP")
+    # A failed signature keeps its nonce (a holder may pick the wrong account) and costs a call to the node.
+    siwe_verify_rate_per_ip: str = Field("30/minute", alias="RATE_LIMIT_SIWE_VERIFY_PER_IP")
     wallet_proof_ttl_s: int = Field(3600, alias="WALLET_PROOF_TTL_S", ge=60, le=24 * 3600)
 
     stripe_api_key: SecretStr | None = Field(None, alias="STRIPE_API_KEY")

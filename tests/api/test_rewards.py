@@ -161,6 +161,16 @@ def test_siwe_nonces_are_rate_limited_per_ip(client, configure):
     assert codes == [200, 200, 200, 429]
 
 
+def test_siwe_verify_is_rate_limited_per_ip(client, configure):
+    """A failed signature keeps its nonce and costs a call to the node: tries are limited, not only nonces."""
+    configure(CHAIN_ID=31337, RATE_LIMIT_SIWE_VERIFY_PER_IP="3/minute")
+    wallet = "0x8ba1f109551bD432803012645Ac136ddd64DBA72"
+    message = client.get("/api/v1/auth/siwe/nonce", params={"address": wallet}).json()["message"]
+    codes = [client.post("/api/v1/auth/siwe/verify", json={"message": message, "signature": "0x" + "ab" * 65}
+                         ).status_code for _ in range(4)]
+    assert 429 not in codes[:3] and codes[3] == 429, codes
+
+
 @pytest.mark.parametrize(("request_kwargs", "status", "code"), [
     ({"content": b'{"code": "x"}', "headers": {"Content-Type": "text/plain"}}, 415, "unsupported_media_type"),
     ({"content": b'{"code": ', "headers": {"Content-Type": "application/json"}}, 400, "malformed_json"),

@@ -45,7 +45,8 @@ def nonce(response: Response, ip: ClientIp,
 
 
 @router.post("/verify", response_model=SiweVerifyOut, responses=UNAVAILABLE)
-def verify(body: SiweVerifyRequest, response: Response) -> SiweVerifyOut:
+def verify(body: SiweVerifyRequest, response: Response, ip: ClientIp) -> SiweVerifyOut:
+    get_rate_limiter().hit(get_settings().siwe_verify_rate_per_ip, f"siwe:verify:{ip}")
     address = siwe.verify(body.message, body.signature)
     proof, ttl = siwe.wallet_proof(address)
     response.headers.update(NO_STORE)
