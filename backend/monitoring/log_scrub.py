@@ -4,6 +4,7 @@ URL's API key, a password or an e-mail address in an exception never reaches a l
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from backend.monitoring.scrub import scrub_text
@@ -18,6 +19,14 @@ def _scrub(text: str) -> str:
     return scrub_text(text, LOG_MAX_TEXT, keep_addresses=True)
 
 
+def _tail(traceback: str) -> str:
+    """A traceback too long to keep whole, from a line break near its end: its last line is the error itself."""
+    if len(traceback) <= LOG_MAX_TEXT:
+        return traceback
+    tail = traceback[-(LOG_MAX_TEXT - 2):]
+    return "…\n" + tail[tail.find("\n") + 1:]
+
+
 def scrub_record(record: logging.LogRecord) -> logging.LogRecord:
     """Replace the record's message with its scrubbed, fully formatted text when scrubbing changed it (args then go:
     they are in it; a message scrubbed piece by piece could lose a placeholder, "token=%s"), and set
@@ -28,15 +37,20 @@ def scrub_record(record: logging.LogRecord) -> logging.LogRecord:
     """
     try:
         message = record.getMessage()
-    except Exception:  # noqa: BLE001 - a bad format call: the handler reports it, as logging always does
-        return record
-    clean = _scrub(message)
-    if clean != message:  # left alone otherwise: some formatters read `args` (uvicorn's access log unpacks them)
-        record.msg, record.args = clean, None
+    except Exception:  # noqa: BLE001 - a bad format call: logging reports it (with msg and args), scrubbed
+        record.msg = _scrub(str(record.msg))
+        if isinstance(record.args, Mapping):
+            record.args = {key: _scrub(repr(value)) for key, value in record.args.items()}
+        elif record.args:
+            record.args = tuple(_scrub(repr(value)) for value in record.args)
+    else:
+        clean = _scrub(message)
+        if clean != message:  # left alone otherwise: some formatters read `args` (uvicorn's access log unpacks them)
+            record.msg, record.args = clean, None
     if record.exc_info and not record.exc_text:
         record.exc_text = _formatter.formatException(record.exc_info)
     if record.exc_text:
-        record.exc_text = _scrub(record.exc_text)
+        record.exc_text = _scrub(_tail(record.exc_text))
     if record.stack_info:
         record.stack_info = _scrub(record.stack_info)
     return record

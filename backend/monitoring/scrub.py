@@ -18,14 +18,17 @@ _HEX_0X = re.compile(r"\b0x[0-9a-fA-F]{16,}\b")
 # Long opaque tokens (url-safe base64 and the like), but not ordinary words or identifiers.
 _TOKEN = re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]{32,}(?![\w-])", re.ASCII)
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+# Where over-long text may be cut before scrubbing: characters no secret pattern runs through.
+_CUT_AT = " \t\n,;\"'()[]{}<>|"
 # A pattern that could begin inside a run of its characters begins only where the run does (a look-behind), so a
 # long run such as a base64 blob costs linear time, not quadratic: every log line of every process comes through here.
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # URLs with credentials: keep scheme and host, drop user:password.
-    (re.compile(r"(?<![a-z0-9+.-])(?P<scheme>[a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@", re.IGNORECASE),
+    (re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]{0,31}://)[^/\s:@]+:[^/\s@]+@", re.IGNORECASE),
      r"\g<scheme>[redacted]@"),
-    # A node provider's key in an RPC URL's path (Alchemy's /v2/<key>, Infura's /v3/<key>), digits or none.
-    (re.compile(r"(?i)(://[^/\s]+/v[23]/)[A-Za-z0-9_-]{20,}"), r"\1[redacted]"),
+    # A node provider's key in an RPC URL's path (Alchemy's /v2/<key> and /nft/v3/<key>, Infura's /v3/<key>),
+    # digits or none.
+    (re.compile(r"(?i)(://[^/\s]+/(?:nft/)?v[23]/)[A-Za-z0-9_-]{20,}"), r"\1[redacted]"),
     (re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"), "[email]"),
     (re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), "[jwt]"),
     (re.compile(r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]+|\bwhsec_[A-Za-z0-9]+"), "[key]"),
@@ -52,7 +55,8 @@ def scrub_text(value: str, limit: int = MAX_TEXT, *, keep_addresses: bool = Fals
     """
     if len(value) > 2 * limit:
         head = value[: 2 * limit]
-        value = head[: max(head.rfind(" "), head.rfind("\n"), 0)] + " …"
+        cut = max(head.rfind(c) for c in _CUT_AT)
+        value = (head[:cut] if cut > 0 else "[cut]") + " …"  # one opaque run that long is no message: none of it
     for pattern, replacement in _PATTERNS:
         if keep_addresses and pattern in (_HEX_0X, _TOKEN):
             value = pattern.sub(lambda m, r=replacement: m[0] if _ADDRESS.fullmatch(m[0]) else r, value)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import io
 import logging
+import sys
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from backend.monitoring.log_scrub import install_log_scrubbing, scrub_record
+from backend.monitoring.log_scrub import LOG_MAX_TEXT, install_log_scrubbing, scrub_record
 from backend.monitoring.scrub import scrub_text
 
 ALCHEMY_KEY = "pQrStUvWxYzAbCdEfGhIjKlMnOpQrStU"  # no digit: only the RPC-path rule knows it is a key
@@ -125,9 +126,22 @@ def test_a_log_line_keeps_its_exception_for_sentry(fresh_process, caplog: pytest
     assert ALCHEMY_KEY not in (failed.exc_text or "") and "/v2/[redacted]" in (failed.exc_text or "")
 
 
-def test_a_bad_format_call_is_left_for_logging_to_report() -> None:
-    record = logging.LogRecord("tests.log_scrub", logging.INFO, __file__, 1, "two args %s %s", ("one",), None)
-    assert scrub_record(record) is record and record.args == ("one",)
+def test_a_bad_format_call_is_left_for_logging_to_report_but_scrubbed() -> None:
+    record = logging.LogRecord("tests.log_scrub", logging.INFO, __file__, 1, "node %s %s down", (ALCHEMY_URL,), None)
+    assert scrub_record(record) is record and len(record.args) == 1  # type: ignore[arg-type]
+    assert ALCHEMY_KEY not in str(record.args) and "/v2/[redacted]" in str(record.args)
+    with pytest.raises(TypeError):  # still a bad call: logging's handleError reports it, args and all
+        record.getMessage()
+
+
+def test_a_traceback_too_long_to_keep_keeps_its_end() -> None:
+    try:
+        raise ConnectionError("x" * 10 + " frame\n" * 20_000 + f"the error itself at {ALCHEMY_URL}")
+    except ConnectionError:
+        record = logging.LogRecord("tests.log_scrub", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    scrub_record(record)
+    assert record.exc_text is not None and len(record.exc_text) <= LOG_MAX_TEXT
+    assert record.exc_text.rstrip().endswith("the error itself at https://eth-mainnet.g.alchemy.com/v2/[redacted]")
 
 
 def test_a_long_traceback_is_kept_whole_and_scrubbed() -> None:
@@ -168,3 +182,19 @@ def test_a_huge_log_line_is_scrubbed_in_linear_time_and_cut_between_words() -> N
     assert time.monotonic() - started < 5
     text = scrub_text("x " * 999 + ALCHEMY_KEY * 3, 1000)  # the key runs across the cut: none of it is kept
     assert "pQrSt" not in text and len(text) <= 1000
+
+
+@pytest.mark.parametrize("text", ["9.postgres://user:hunter2@db/x", "url=1redis://u:hunter2@cache:6379/0"])
+def test_credentials_in_a_url_are_dropped_whatever_stands_before_it(text: str) -> None:
+    assert "hunter2" not in scrub_text(text) and "://[redacted]@" in scrub_text(text)
+
+
+def test_an_nft_api_key_in_the_path_is_dropped() -> None:
+    text = scrub_text(f"GET https://eth-mainnet.g.alchemy.com/nft/v3/{ALCHEMY_KEY}/getNFTsForOwner failed")
+    assert ALCHEMY_KEY not in text and "/nft/v3/[redacted]/getNFTsForOwner" in text
+
+
+def test_an_over_long_text_without_spaces_is_cut_where_no_secret_runs() -> None:
+    body = '{"id":"ord_1","note":"' + "n" * 2500 + '"}'  # JSON without a space, past twice the limit
+    assert scrub_text(body, 1000).startswith('{"id":"ord_1","note":')
+    assert scrub_text("k" * 2500, 1000) == "[cut] …"
