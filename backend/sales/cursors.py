@@ -55,6 +55,12 @@ class Walk:
         if self.low is None or at < self.low:
             self.low = at
 
+    def passed(self, at: datetime) -> None:
+        """The walk read past an event that is not a sale of ours (a shared slug's other contract): no sale seen and
+        no mark moved, but a walk given up after it must know its older part starts there."""
+        if self.low is None or at < self.low:
+            self.low = at
+
     def finish(self) -> None:
         if self.high is not None and (self.last_event_at is None or self.high > self.last_event_at):
             self.last_event_at = self.high

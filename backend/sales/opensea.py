@@ -235,11 +235,24 @@ class OpenSeaSource:
                 if report is not None:
                     walk.see(report.sold_at)
                     result.reports.append(report)
+                elif (passed := _event_time(event)) is not None:
+                    walk.passed(passed)  # another contract's sale under a shared slug: the walk is past it all the same
             walk.cursor = next_cursor
             if not next_cursor or not events:
                 walk.finish()
                 result.done = True
                 return
+
+
+def _event_time(event: Any) -> datetime | None:
+    """When an event that is not ours happened, if it says so plainly; None otherwise (it then moves no bound)."""
+    value = event.get("event_timestamp") if isinstance(event, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _log_malformed(collection: CollectionRef, event: Any, exc: Exception) -> None:

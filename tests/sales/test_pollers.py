@@ -183,6 +183,25 @@ def test_an_opensea_walk_given_up_mid_history_reads_the_older_sales_it_left_next
     assert "before" not in query and query["after"] == [str(int((at(30, now) - timedelta(hours=1)).timestamp()))]
 
 
+def test_a_walk_given_up_after_only_another_contracts_sales_still_reads_its_older_part(marketplaces) -> None:  # type: ignore[no-untyped-def]
+    opensea, _ = marketplaces
+    _, collection = deployed_campaign()
+    now = datetime.now(UTC)
+    _history(opensea, collection, now)
+    for event in opensea.events[SLUG][:3]:  # a shared slug: the first page is all another contract's sales
+        event["nft"]["contract"] = FOREIGN.lower()
+    for _ in range(MAX_CURSOR_FAILURES):
+        _run("opensea_sales_poller")
+    cursor = _cursors()["opensea"]
+    assert sales() == [] and "read next" in cursor.last_error
+    assert cursor.walk_before == at(90, now) + timedelta(seconds=1)  # from the oldest event passed, ours or not
+
+    opensea.broken_before = None
+    _run("opensea_sales_poller")
+    assert sorted(s.tx_hash for s in sales()) == sorted(tx(n) for n in range(4, 11))
+    assert _cursors()["opensea"].walk_before is None
+
+
 def test_new_opensea_sales_are_still_read_when_the_older_part_keeps_failing(marketplaces) -> None:  # type: ignore[no-untyped-def]
     opensea, _ = marketplaces
     _, collection = deployed_campaign()
