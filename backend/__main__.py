@@ -1,5 +1,5 @@
 """Primsell's command line: `python -m backend migrate | create-admin | seed-demo | machines | events | reconcile |
-serve`."""
+index-again | serve`."""
 
 from __future__ import annotations
 
@@ -134,6 +134,22 @@ def _reconcile(args: argparse.Namespace) -> int:
     return 1 if summary.findings else 0
 
 
+def _index_again(args: argparse.Namespace) -> int:
+    from backend.chain.indexer import index_again_from
+
+    moved = index_again_from(args.from_block, args.campaign)
+    scope = f"campaign {args.campaign}'s collection" if args.campaign is not None else "every collection"
+    print(f"{moved} checkpoint(s) moved back: the chain indexer reads {scope} again from block {args.from_block} "
+          "on its next runs (sales already stored are corrected in place, nothing is recorded twice)")
+    return 0
+
+
+def _block(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"not a block number: {text!r}")
+    return int(text)
+
+
 def _since(text: str):  # type: ignore[no-untyped-def]
     """--since: an ISO date or date-time (UTC when it names no zone)."""
     from datetime import UTC, datetime
@@ -187,6 +203,11 @@ def main(argv: list[str] | None = None) -> int:
     reconcile.add_argument("--since", type=_since, default=None,
                            help="paid orders since this date (default: RECONCILE_LOOKBACK_DAYS ago)")
     reconcile.set_defaults(run=_reconcile)
+    again = commands.add_parser(
+        "index-again", help="make the chain indexer read collections again from a block (after a decoding fix)")
+    again.add_argument("--from-block", type=_block, required=True, help="the first block to read again")
+    again.add_argument("--campaign", type=int, default=None, help="only this campaign's collection (default: all)")
+    again.set_defaults(run=_index_again)
     serve = commands.add_parser("serve", help="migrate, seed the demo data and serve Primsell")
     serve.add_argument("--port", type=int, default=3000)
     serve.add_argument("--host", default=None,

@@ -480,15 +480,35 @@ def rewind(chain_id: int, fork: int) -> tuple[int, IngestResult]:
             .where(transfer.c.chain_id == chain_id, transfer.c.block_number > fork)).all()
         session.execute(delete(transfer).where(transfer.c.chain_id == chain_id, transfer.c.block_number > fork))
         _recompute_owners(session, chain_id, [(c, int(t)) for c, t in affected])
-        checkpoint = IndexerCheckpoint.__table__
-        session.execute(update(checkpoint).where(checkpoint.c.chain_id == chain_id, checkpoint.c.next_block > fork + 1)
-                        .values(next_block=func.max(checkpoint.c.deploy_block, fork + 1)
-                                if dialect_name(session) == "sqlite"
-                                else func.greatest(checkpoint.c.deploy_block, fork + 1),
-                                updated_at=utcnow()))
+        _move_checkpoints_back(session, fork + 1, IndexerCheckpoint.__table__.c.chain_id == chain_id)
         forget_after(session, IndexedBlock.__table__, {"chain_id": chain_id}, fork)
     log.warning("chain %s: reorg, rewound to block %s (%s sales reversed)", chain_id, fork, len(reversals))
     return len(reversals), ingest
+
+
+def _move_checkpoints_back(session: Session, block: int, *where: Any) -> int:
+    """Checkpoints past `block` go back to it (to their deploy block if that is later); how many moved."""
+    checkpoint = IndexerCheckpoint.__table__
+    start = (func.max if dialect_name(session) == "sqlite" else func.greatest)(checkpoint.c.deploy_block, block)
+    moved = session.execute(update(checkpoint).where(*where, checkpoint.c.next_block > start)
+                            .values(next_block=start, updated_at=utcnow()))
+    return int(moved.rowcount or 0)
+
+
+def index_again_from(block: int, campaign_id: int | None = None) -> int:
+    """Make the indexer read every collection (or one campaign's) again from `block`: after a fix to how transfers
+    or Seaport fills are read, the sales already stored are corrected in place (the chain's facts overwrite theirs,
+    and a changed price is valued again) and nothing is recorded twice (the ledger and the transfer table are keyed;
+    owners only move to newer transfers). Nothing is reversed: unlike a reorg, the blocks are still there. Returns
+    how many checkpoints moved back."""
+    if block < 0:
+        raise ValueError("the block must be 0 or more")
+    checkpoint = IndexerCheckpoint.__table__
+    where = [] if campaign_id is None else [checkpoint.c.campaign_id == campaign_id]
+    with session_scope() as session:
+        moved = _move_checkpoints_back(session, block, *where)
+    log.warning("chain indexer: %s checkpoint(s) moved back to block %s to be read again", moved, block)
+    return moved
 
 
 def _recompute_owners(session: Session, chain_id: int, tokens: list[tuple[str, int]]) -> None:

@@ -11,7 +11,8 @@ normalise -> dedupe -> store, in bounded transactions of bulk statements (no ORM
 - Outbox events in the same transaction: `sale.recorded` (payload `change`: "new", "confirmed" when the chain
   first reports a sale marketplaces had, "restored") and `sale.reverted`.
 - Prices in USD/EUR at the time of the sale are looked up before the transaction (network), once per
-  (asset, minute).
+  (asset, minute). A sale valued at another price (a marketplace's, or an older decoding of a Seaport fill) is
+  valued again when the chain reports its own.
 
 Writers are serialised (a transaction-scoped advisory lock on PostgreSQL; SQLite has one writer anyway), so two
 sources reporting the same sale at once still make one row.
@@ -104,8 +105,13 @@ class _Row:
 _CHAIN_FACTS = ("quantity", "price", "currency_address", "currency_symbol", "currency_decimals", "seller", "buyer",
                 "sold_at", "block_number", "block_hash", "order_hash")
 
-# What deciding about a stored sale needs: not its value columns (written only while value_usd_cents is NULL),
-# royalty owed (the calculator's) or timestamps; fewer columns, less conversion per row.
+# What a sale's USD/EUR value is computed from, and the columns holding it (with their empty values).
+_MONEY_FACTS = ("price", "currency_symbol", "currency_decimals")
+_VALUE_COLUMNS = {"value_eur_cents": None, "fx_rate_usd": None, "fx_rate_eur": None, "fx_source": ""}
+
+# What deciding about a stored sale needs: not its value columns (written only while value_usd_cents is NULL, which
+# a new price from the chain makes it), royalty owed (the calculator's) or timestamps; fewer columns, less conversion
+# per row.
 _LOAD_COLUMNS = [column for column in SALE.c if column.name not in (
     "created_at", "updated_at", "royalty_owed", "royalty_bps_mismatch", "fx_rate_usd", "fx_rate_eur",
     "value_eur_cents", "fx_source")]
@@ -267,10 +273,16 @@ def _apply(row: _Row, report: SaleReport) -> None:
         return
     values = row.values
     if report.source == CHAIN:
+        money = [values.get(name) for name in _MONEY_FACTS]
         for name in _CHAIN_FACTS:
             new = getattr(report, name)
             if (new is not None or name not in ("block_hash", "order_hash")) and row.set(name, new):
                 row.chain_facts_changed = True
+        if values.get("value_usd_cents") is not None and money != [values[name] for name in _MONEY_FACTS]:
+            # Valued from another price (a marketplace's, or an older decoding of the fill): valued again.
+            row.set("value_usd_cents", None)
+            for name, empty in _VALUE_COLUMNS.items():
+                row.set(name, empty)
         if report.royalty_receiver is not None and row.set("royalty_receiver", report.royalty_receiver):
             row.chain_facts_changed = True
         if report.royalty_paid is not None and row.set("royalty_paid", report.royalty_paid):

@@ -287,3 +287,42 @@ def test_reorg_reverses_the_dropped_sale_and_rewinds_owners_and_checkpoint(marke
         events = [e.topic for e in session.exec(select(OutboxEvent))]
     assert "sale.reverted" in events
     assert checkpoint(market) == market.w3.eth.block_number + 1
+
+
+def test_index_again_corrects_stored_sales_in_place(market: Market, capsys: pytest.CaptureFixture[str]) -> None:
+    from backend.__main__ import main
+    from backend.sales.models import Sale
+
+    seller, buyer = market.wallet(), market.wallet()
+    [token] = market.mint(seller)
+    market.buy(seller, buyer, token, ETH, [])
+    market.index()
+    [sale] = sales()
+    assert (sale.price, sale.value_usd_cents) == (ETH, 250000)
+    with session_scope() as session:  # as an older decoding stored it (a bundle's whole price on one token)
+        session.execute(Sale.__table__.update().values(price=2 * ETH, value_usd_cents=500000, value_eur_cents=460000))
+    head = checkpoint(market)
+
+    assert main(["index-again", "--from-block", "0", "--campaign", str(market.campaign.id + 1)]) == 0
+    assert checkpoint(market) == head and capsys.readouterr().out.startswith("0 checkpoint(s) moved back")
+    assert main(["index-again", "--from-block", "0", "--campaign", str(market.campaign.id)]) == 0
+    assert capsys.readouterr().out.startswith("1 checkpoint(s) moved back")
+    assert checkpoint(market) < head  # back to the deploy block, not to 0
+    with session_scope() as session:
+        assert checkpoint(market) == session.exec(select(IndexerCheckpoint.deploy_block)).one()
+
+    again = market.index()
+    assert again.ingest.inserted == 0 and checkpoint(market) >= head
+    [fixed] = sales()
+    assert (fixed.id, fixed.price, fixed.value_usd_cents, fixed.value_eur_cents) == (sale.id, ETH, 250000, 230000)
+    with session_scope() as session:
+        assert holders.owner_of(session, chain_id(market), market.collection.address, token) == buyer.address
+        assert len(session.exec(select(TokenTransfer)).all()) == 2  # the mint and the sale, once each
+
+
+def test_index_again_refuses_a_block_that_is_not_a_number(capsys: pytest.CaptureFixture[str]) -> None:
+    from backend.__main__ import main
+
+    with pytest.raises(SystemExit):
+        main(["index-again", "--from-block", "-5"])
+    assert "not a block number" in capsys.readouterr().err

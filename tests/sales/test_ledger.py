@@ -193,6 +193,19 @@ def test_value_at_the_time_of_the_sale_uses_the_static_table_with_its_rate(colle
     assert unknown.value_usd_cents is None and unknown.fx_rate_usd is None
 
 
+def test_a_chain_report_with_another_price_values_the_sale_again(collection: str) -> None:
+    opensea = report(collection, price=2 * 10**18)  # a bundle's whole price, as an older decoding stored it
+    record_reports([opensea])
+    [sale] = sales()
+    assert sale.value_usd_cents == 500000
+    record_reports([chain_report(opensea, price=10**18)])  # the chain's share for this token
+    [confirmed] = sales()
+    assert (confirmed.price, confirmed.value_usd_cents, confirmed.value_eur_cents) == (10**18, 250000, 230000)
+    assert confirmed.fx_rate_usd == Decimal("2500") and confirmed.fx_source == "static"
+    record_reports([chain_report(opensea, price=10**18)])  # read again: nothing to change
+    assert sales()[0].updated_at == confirmed.updated_at
+
+
 class FakeKlines:
     """Binance's kline endpoint over httpx.MockTransport: the close of each minute, counted."""
 
