@@ -127,6 +127,11 @@ class RedeemRequest(BaseModel):
     code: str = Field(min_length=1, max_length=300, pattern=r"\S")  # not only spaces (they are stripped)
     location: str = Field("", max_length=120)
     confirm: StrictBool = Field(True, description="false: only check the code and show what it is for.")
+    request_id: str | None = Field(
+        None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+        description="The counter's own id for this confirm (8-64 of A-Z a-z 0-9 _ -). Send the same id again when "
+                    "the answer was lost: the same staff member gets the use it took back (`redeemed`), not "
+                    "`already_redeemed`. A new confirm needs a new id.")
 
 
 class ScanOut(BaseModel):

@@ -183,6 +183,9 @@ class RewardRedemption(SQLModel, table=True):
     holder: str = Field(max_length=42)  # the token's owner when it was redeemed (checksummed)
     channel: RedemptionChannel = Field(sa_type=enum_type(RedemptionChannel))
     code_nonce: str | None = Field(default=None, max_length=32)  # the QR code's nonce: one redemption per code
+    # The counter's own id for the confirm that took this use: the same confirm sent again (a retry after a lost
+    # answer, a double click) by the same staff member gets this use back instead of "already redeemed".
+    request_id: str | None = Field(default=None, max_length=64)
     staff_user_id: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")
     location: str = Field(default="", max_length=120)
     # Online perks: what the holder gives the brand's shop (the brand sees it on the reward's page).

@@ -323,7 +323,8 @@ def _use_event_attempt_statement() -> Any:
                               RewardAttempt.__table__)  # type: ignore[attr-defined]
     use = (postgresql_insert(uses).values({name: bindparam(name, type_=uses.c[name].type) for name in (
         "reward_id", "token_id", "period_key", "use_no", "holder", "channel", "code_nonce", "staff_user_id",
-        "location", "redemption_code", "created_at")}).on_conflict_do_nothing().returning(uses.c.id).cte("use"))
+        "location", "redemption_code", "request_id", "created_at")}).on_conflict_do_nothing()
+           .returning(uses.c.id).cte("use"))
     payload = cast(cast(bindparam("payload", type_=String), JSONB).op("||")(
         func.jsonb_build_object(literal("redemption_id", String), use.c.id)), JSON)
     event = insert(events).from_select(
@@ -345,7 +346,8 @@ _INSERT_USE_EVENT_ATTEMPT = _use_event_attempt_statement()
 # The counter's hot path runs prepared statement objects (built once; SQLAlchemy caches their compiled form) and
 # reads plain rows: building the queries and ORM objects per scan cost more than the database did.
 _USE_COLUMNS = (RewardRedemption.id, RewardRedemption.code_nonce, RewardRedemption.staff_user_id,
-                RewardRedemption.location, RewardRedemption.created_at, RewardRedemption.channel)
+                RewardRedemption.location, RewardRedemption.created_at, RewardRedemption.channel,
+                RewardRedemption.request_id)
 _PERIOD_USES = select(*_USE_COLUMNS).where(
     RewardRedemption.reward_id == bindparam("reward_id"), RewardRedemption.token_id == bindparam("token_id"),
     RewardRedemption.period_key == bindparam("period_key")).order_by(RewardRedemption.id)  # type: ignore[arg-type]
@@ -393,7 +395,7 @@ class TakenUse:
 def _take_use(session: Session, reward: Reward, token_id: int, holder: str, now: datetime, *,
               channel: RedemptionChannel, used: int | None = None, code_nonce: str | None = None,
               actor: Actor | None = None, location: str = "", redemption_code: str | None = None,
-              scanner_brand_id: int | None = None) -> TakenUse | None:
+              scanner_brand_id: int | None = None, request_id: str | None = None) -> TakenUse | None:
     """Take the next use of (reward, token) in the current period by inserting its row, with its `reward.redeemed`
     event and, for a staff scan (`actor` given with channel QR), its accepted attempt; None when every use is taken
     (or this code was used). A race with another counter is settled by the unique constraints, never by the count
@@ -414,7 +416,7 @@ def _take_use(session: Session, reward: Reward, token_id: int, holder: str, now:
         use = {"reward_id": reward.id, "token_id": token_id, "period_key": key, "use_no": used + 1, "holder": holder,
                "channel": channel.value, "code_nonce": code_nonce,
                "staff_user_id": actor.user_id if actor is not None else None, "location": location,
-               "redemption_code": redemption_code, "created_at": now}
+               "redemption_code": redemption_code, "request_id": request_id, "created_at": now}
         if one_statement:
             new_id = _insert_use_event_attempt(session, use, event, attempt)  # type: ignore[arg-type]
         else:
@@ -485,6 +487,7 @@ class _Use:
     location: str
     created_at: datetime
     channel: RedemptionChannel
+    request_id: str | None
 
 
 def _read_scan(session: Session, code: codes.RewardCode, now: datetime
@@ -501,16 +504,20 @@ def _read_scan(session: Session, code: codes.RewardCode, now: datetime
     return rules, first.campaign_name, first.token_image_url, bool(first.held), uses
 
 
-def scan_code(actor: Actor | None, text: str, *, location: str = "", confirm: bool = True) -> ScanResult:
+def scan_code(actor: Actor | None, text: str, *, location: str = "", confirm: bool = True,
+              request_id: str | None = None) -> ScanResult:
     """Staff scanned (or typed) a holder's code. With `confirm` False only check it and show what it is for; with
     True redeem one use. Refusals are answers, not errors (each is recorded as an attempt); only a caller who is
-    not signed in gets an error."""
+    not signed in gets an error. `request_id`, the counter's id for one confirm, makes it safe to send again: the
+    same staff member confirming the same code with the same id gets the use it took back ("redeemed"), not
+    "already redeemed" (pretix's `nonce`); the repeat is not a new attempt."""
     signed_in(actor)
-    return scan_as(lambda _session: actor, text, location=location, confirm=confirm)  # type: ignore[return-value]
+    return scan_as(lambda _session: actor, text, location=location, confirm=confirm,  # type: ignore[return-value]
+                   request_id=request_id)
 
 
 def scan_as(who: Callable[[Session], Actor | None], text: str, *, location: str = "",
-            confirm: bool = True) -> ScanResult:
+            confirm: bool = True, request_id: str | None = None) -> ScanResult:
     """`scan_code` for the actor `who` finds in the scan's own transaction (the API's redeem: the bearer's actor as
     it is now, read with the scan in one transaction). The code's signature is checked before that transaction."""
     location = " ".join(location.split())[:120]
@@ -520,11 +527,11 @@ def scan_as(who: Callable[[Session], Actor | None], text: str, *, location: str 
         code = None
     with session_scope() as session:
         actor = signed_in(who(session))
-        return _scan(session, actor, code, location, confirm)
+        return _scan(session, actor, code, location, confirm, request_id or None)
 
 
 def _scan(session: Session, actor: Actor, code: codes.RewardCode | None, location: str,
-          confirm: bool) -> ScanResult:
+          confirm: bool, request_id: str | None = None) -> ScanResult:
     now = utcnow()
     scanner_brand = actor.brand_ids[0] if len(actor.brand_ids) == 1 else None
 
@@ -557,10 +564,21 @@ def _scan(session: Session, actor: Actor, code: codes.RewardCode | None, locatio
     def refuse_shown(reason: Refusal, message: str) -> ScanResult:
         return refuse(reason, message, reward, shown)
 
+    def same_request(previous: Any) -> bool:
+        return (confirm and request_id is not None and previous.request_id == request_id
+                and previous.staff_user_id == actor.user_id)
+
+    def taken_before(previous: Any) -> ScanResult:
+        return ScanResult("redeemed", message=f"Redeemed: {reward.title} for token #{code.token_id}.",
+                          redemption_id=previous.id, at=previous.created_at, location=previous.location,
+                          **shown)  # type: ignore[arg-type]
+
     previous = next((u for u in uses if u.code_nonce == code.nonce), None)
     if previous is None and not confirm:  # only a look: say so if the code was used in an earlier period
         previous = _by_nonce(session, code.nonce)
     if previous is not None:
+        if same_request(previous):
+            return taken_before(previous)
         return refuse_shown(Refusal.ALREADY_REDEEMED, _used_message(session, reward, previous, now, this_code=True))  # type: ignore[arg-type]
     if code.expires_at + get_settings().reward_qr_grace_s < now.timestamp():
         expired = datetime.fromtimestamp(code.expires_at, UTC)
@@ -596,9 +614,11 @@ def _scan(session: Session, actor: Actor, code: codes.RewardCode | None, locatio
         return ScanResult("valid", message="Valid: confirm to redeem one use.", location=location, **shown)  # type: ignore[arg-type]
     redemption = _take_use(session, reward, code.token_id, code.holder, now, channel=RedemptionChannel.QR,  # type: ignore[arg-type]
                            used=used, code_nonce=code.nonce, actor=actor, location=location,
-                           scanner_brand_id=scanner_brand)
+                           scanner_brand_id=scanner_brand, request_id=request_id)
     if redemption is None:
         previous = _by_nonce(session, code.nonce)
+        if previous is not None and same_request(previous):  # taken in an earlier period, or just now elsewhere
+            return taken_before(previous)
         message = (_used_message(session, reward, previous, now, this_code=True) if previous is not None else  # type: ignore[arg-type]
                    _used_message(session, reward, _last_use(session, reward.id, code.token_id, key), now))  # type: ignore[arg-type]
         return refuse_shown(Refusal.ALREADY_REDEEMED, message)

@@ -102,6 +102,46 @@ def test_account_holder_lists_perks_draws_a_qr_and_staff_redeem_it_over_http(cli
     assert client.post("/api/v1/rewards/redeem", json=body).status_code == 401
 
 
+def test_a_confirm_sent_again_with_its_request_id_gets_its_use_back(client, auth, shop):
+    from sqlmodel import select
+
+    from backend.chain.keys import custodial_address
+    from backend.db import session_scope
+    from backend.rewards.models import RewardAttempt, RewardRedemption
+    from tests.rewards.helpers import hold
+
+    brand, campaign = shop
+    admin = auth(make_user(Role.BRAND_ADMIN, brand))
+    reward = client.post(f"/api/v1/campaigns/{campaign.id}/rewards", json=PERK | {"uses_per_period": 3},
+                         headers=admin).json()
+    consumer = make_user()
+    hold(campaign, 4, custodial_address(consumer.user_id))
+    code = client.post("/api/v1/rewards/qr", json={"reward_id": reward["id"], "token_id": 4},
+                       headers=auth(consumer)).json()["code"]
+    staff, colleague = auth(make_user(Role.BRAND_STAFF, brand)), auth(make_user(Role.BRAND_STAFF, brand))
+    body = {"code": code, "location": "Main St.", "request_id": "counter-7-confirm-0001"}
+
+    first = client.post("/api/v1/rewards/redeem", json=body, headers=staff).json()
+    assert first["status"] == "redeemed" and first["uses_left"] == 2, first
+    retry = client.post("/api/v1/rewards/redeem", json=body, headers=staff).json()  # the answer was lost
+    assert (retry["status"], retry["redemption_id"], retry["uses_left"]) == ("redeemed", first["redemption_id"], 2)
+    # Not the same confirm: another id, or the same id from someone else, is a second use of one code.
+    other = client.post("/api/v1/rewards/redeem", json=body | {"request_id": "counter-7-confirm-0002"}, headers=staff)
+    assert other.json()["reason"] == "already_redeemed"
+    assert client.post("/api/v1/rewards/redeem", json=body, headers=colleague).json()["reason"] == "already_redeemed"
+    assert client.post("/api/v1/rewards/redeem", json=body | {"request_id": None},
+                       headers=staff).json()["reason"] == "already_redeemed"
+    with session_scope() as session:
+        uses = session.exec(select(RewardRedemption)).all()
+        attempts = [a.outcome.value for a in session.exec(select(RewardAttempt).order_by(RewardAttempt.id))]
+    assert [u.request_id for u in uses] == ["counter-7-confirm-0001"]
+    assert attempts == ["accepted", "refused", "refused", "refused"]  # the repeat is not a new attempt
+
+    for bad in ("short", "has spaces in it", "x" * 65):
+        response = client.post("/api/v1/rewards/redeem", json=body | {"request_id": bad}, headers=staff)
+        assert response.status_code == 422 and "request_id" in str(response.json()["error"]["fields"]), bad
+
+
 def test_siwe_over_http_gives_a_wallet_proof_once(client, configure):
     from eth_account import Account
     from eth_account.messages import encode_defunct

@@ -215,7 +215,7 @@ def redeem_now(token: str | None, body: RedeemRequest) -> ScanOut:
     """The bearer's actor as it is now, then the redemption: one worker-thread hop, one transaction (one connection
     check-out, one BEGIN and COMMIT) for both."""
     result = redemption.scan_as(lambda session: bearer_actor(token, session=session), body.code,
-                                location=body.location, confirm=body.confirm)
+                                location=body.location, confirm=body.confirm, request_id=body.request_id)
     return ScanOut.model_validate(result, from_attributes=True)
 
 
