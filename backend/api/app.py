@@ -83,6 +83,7 @@ def create_api() -> FastAPI:
     api.include_router(health.router)
     api.include_router(auth.router)
     api.include_router(brands.router)
+    api.include_router(brands.team_router)
     api.include_router(campaigns.router)
     api.include_router(campaigns.public_router)
     api.include_router(sales.router)

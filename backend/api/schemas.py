@@ -162,6 +162,10 @@ class InviteRequest(_Request):
     role: BrandRole
 
 
+class TeamInviteRequest(_Request):
+    email: str = Field(min_length=1, max_length=320, json_schema_extra=EMAIL_SCHEMA)
+
+
 class InviteOut(BaseModel):
     """Where the invitation went. The link itself is mailed to the invitee only, never returned to the inviter."""
 

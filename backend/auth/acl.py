@@ -26,8 +26,9 @@ class Role(StrEnum):
 
 
 # Roles a membership may carry for one brand; platform_admin (and a platform-wide kyc_reviewer) have brand NULL.
-BRAND_ROLES = (Role.BRAND_ADMIN, Role.BRAND_STAFF, Role.KYC_REVIEWER)
+BRAND_ROLES = (Role.BRAND_ADMIN, Role.BRAND_STAFF)  # what a brand admin may give within the brand
 PLATFORM_ROLES = (Role.PLATFORM_ADMIN, Role.KYC_REVIEWER)
+PLATFORM_TEAM_ROLES = (Role.KYC_REVIEWER,)  # what a platform admin may give by invitation (KYC is platform-wide)
 
 
 class Permission(StrEnum):

@@ -80,11 +80,12 @@ class LoginGrant(SQLModel, table=True):
 
 
 class Invitation(SQLModel, table=True):
-    """An invitation to join a brand, mailed to the invitee (never shown to the inviter). It belongs to one pending
-    membership (removing that voids it) and its link to the invitee's password as it was when it was sent."""
+    """An invitation to join a brand (or, with brand_id NULL, the platform's KYC review team), mailed to the invitee
+    (never shown to the inviter). It belongs to one pending membership (removing that voids it) and its link to the
+    invitee's password as it was when it was sent."""
 
     id: int | None = Field(default=None, primary_key=True)
-    brand_id: int = Field(foreign_key="brand.id", index=True, ondelete="CASCADE")
+    brand_id: int | None = Field(default=None, foreign_key="brand.id", index=True, ondelete="CASCADE")
     # NULL only on rows older than bound invitations (they can no longer be accepted).
     user_id: int | None = Field(default=None, foreign_key="app_user.id", index=True, ondelete="CASCADE")
     membership_id: int | None = Field(default=None, foreign_key="membership.id", unique=True, ondelete="CASCADE")

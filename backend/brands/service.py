@@ -8,7 +8,11 @@ was when it was sent (a password change voids it). Accepting it chooses a passwo
 the password of an account that has one. Accepting signs the account out everywhere else.
 
 Removing a member, or changing their role, signs that person out of every session (web and API), not only of this
-brand: sessions are per person, and their next request reads their roles afresh."""
+brand: sessions are per person, and their next request reads their roles afresh.
+
+The platform's KYC review team is managed the same way, with `brand_id` None (`PLATFORM_TEAM`): only platform admins
+may, and only the KYC reviewer role is given there (identity checks are platform-wide: a reviewer within one brand
+could review nothing)."""
 
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from sqlalchemy import delete, func
 from sqlmodel import Session, select
 
-from backend.auth.acl import BRAND_ROLES, Actor, Permission, Role, require, signed_in
+from backend.auth.acl import BRAND_ROLES, PLATFORM_TEAM_ROLES, Actor, Permission, Role, require, signed_in
 from backend.auth.links import absolute_link, link_token, user_for_link
 from backend.auth.models import Invitation, Membership, User
 from backend.auth.service import (
@@ -53,6 +57,8 @@ EMAIL_KIND = "invitation"
 INVITATION_INVALID = ("This invitation is no longer valid: it expired, was used or withdrawn, or the account's "
                       "password changed since it was sent. Ask the brand admin to send it again.")
 ROLE_NAMES = {Role.BRAND_ADMIN: "an admin", Role.BRAND_STAFF: "staff", Role.KYC_REVIEWER: "a KYC reviewer"}
+PLATFORM_TEAM = None  # the brand id that names the platform's own team (KYC reviewers)
+PLATFORM_TEAM_NAME = "the Primsell KYC review team"
 
 # json_schema_extra: the API's document states the rule the validator checks (backend.validation's patterns).
 Color = Annotated[str, Field(json_schema_extra={"pattern": COLOR_PATTERN}), AfterValidator(check_color)]
@@ -126,6 +132,15 @@ def _brand(session: Session, actor: Actor, brand_id: int, permission: Permission
     return brand
 
 
+def _team(session: Session, actor: Actor, brand_id: int | None, permission: Permission) -> Brand | None:
+    """The brand whose members are managed, or None for the platform's team (platform admins only: every
+    permission is theirs, and a platform KYC reviewer has no member permission)."""
+    if brand_id is PLATFORM_TEAM:
+        require(signed_in(actor), permission, None)
+        return None
+    return _brand(session, actor, brand_id, permission)
+
+
 def list_brands(actor: Actor) -> list[Brand]:
     actor = signed_in(actor)
     with session_scope() as session:
@@ -166,13 +181,14 @@ def update_brand(actor: Actor, brand_id: int, data: dict[str, Any]) -> Brand:
         return brand
 
 
-def list_members(actor: Actor, brand_id: int) -> list[MemberView]:
+def list_members(actor: Actor, brand_id: int | None) -> list[MemberView]:
+    """A brand's members, or (brand_id None) the platform's KYC reviewers; pending invitations included."""
     with session_scope() as session:
-        _brand(session, actor, brand_id, Permission.MEMBER_READ)
+        _team(session, actor, brand_id, Permission.MEMBER_READ)
         rows = session.exec(
             select(Membership, User)
             .join(User, User.id == Membership.user_id)  # type: ignore[arg-type]
-            .where(Membership.brand_id == brand_id)
+            .where(Membership.brand_id == brand_id, *_team_roles(brand_id))
             .order_by(User.email)
         ).all()
         return [
@@ -181,11 +197,25 @@ def list_members(actor: Actor, brand_id: int) -> list[MemberView]:
         ]
 
 
-def _check_brand_role(role: Role | str) -> Role:
+def _team_roles(brand_id: int | None) -> list[Any]:
+    """The platform's team lists its KYC reviewers only: platform admins are not managed here."""
+    return [Membership.role.in_(PLATFORM_TEAM_ROLES)] if brand_id is PLATFORM_TEAM else []  # type: ignore[attr-defined]
+
+
+def _check_role(role: Role | str, brand_id: int | None) -> Role:
     try:
         role = Role(role)
     except ValueError as exc:
         raise ValidationFailed("Unknown role.", fields={"role": "unknown role"}) from exc
+    if brand_id is PLATFORM_TEAM:
+        if role not in PLATFORM_TEAM_ROLES:
+            raise ValidationFailed("Only KYC reviewers are invited to the platform's team.",
+                                   fields={"role": "must be kyc_reviewer"})
+        return role
+    if role is Role.KYC_REVIEWER:
+        raise ValidationFailed(
+            "KYC reviewers review identity checks for the whole platform, not for one brand: a platform admin invites "
+            "them on the KYC team page.", fields={"role": "not a brand role"})
     if role not in BRAND_ROLES:
         names = ", ".join(r.value for r in BRAND_ROLES)
         raise ValidationFailed("That role cannot be given in a brand.", fields={"role": f"must be one of {names}"})
@@ -200,16 +230,18 @@ def _admins_left(session: Session, brand_id: int) -> int:
     ).one()
 
 
-def _membership(session: Session, brand_id: int, user_id: int) -> Membership:
+def _membership(session: Session, brand_id: int | None, user_id: int) -> Membership:
     membership = session.exec(
-        select(Membership).where(Membership.user_id == user_id, Membership.brand_id == brand_id).with_for_update()
+        select(Membership).where(Membership.user_id == user_id, Membership.brand_id == brand_id,
+                                 *_team_roles(brand_id)).with_for_update()
     ).first()
     if membership is None:
         raise NotFound("Member not found.")
     return membership
 
 
-def _send_invitation(session: Session, inviter: Actor, brand: Brand, user: User, membership: Membership) -> None:
+def _send_invitation(session: Session, inviter: Actor, brand: Brand | None, user: User,
+                     membership: Membership) -> None:
     """Mail the invitee a new link for their pending membership (in `session`'s transaction); earlier links of it
     stop working. At most one mail per INVITATION_RESEND_AFTER_S: a button pressed twice sends one."""
     settings = get_settings()
@@ -221,7 +253,7 @@ def _send_invitation(session: Session, inviter: Actor, brand: Brand, user: User,
         if wait > 0:
             raise RateLimited(math.ceil(wait))
     if invitation is None:
-        invitation = Invitation(brand_id=brand.id, user_id=user.id, membership_id=membership.id,  # type: ignore[arg-type]
+        invitation = Invitation(brand_id=membership.brand_id, user_id=user.id, membership_id=membership.id,  # type: ignore[arg-type]
                                 email=user.email, role=membership.role, expires_at=now,
                                 token_hash=token_digest(new_opaque_token()))  # replaced below, once the id is known
     invitation.role, invitation.invited_by = membership.role, inviter.user_id
@@ -237,25 +269,30 @@ def _send_invitation(session: Session, inviter: Actor, brand: Brand, user: User,
         how = "Open this link to choose your password and join:"
     else:
         how = "Open this link and sign in with your Primsell password to accept:"
-    body = (f"Hello,\n\n{inviter.email} invited you to join {brand.name} on Primsell as "
+    team = brand.name if brand is not None else PLATFORM_TEAM_NAME
+    body = (f"Hello,\n\n{inviter.email} invited you to join {team} on Primsell as "
             f"{ROLE_NAMES.get(Role(membership.role), 'a member')}. {how}\n\n"
             f"{absolute_link(ADMIN_ACCEPT_INVITE, token)}\n\n"
             f"The link works once, for {days} day{'s' if days != 1 else ''}. If you do not want to join, ignore this "
             "email: nothing changes.\n\nPrimsell")
     queue_email(session, key=f"{EMAIL_KIND}:{invitation.id}:{invitation.token_hash[:24]}", kind=EMAIL_KIND,
-                to=user.email, subject=f"Join {brand.name} on Primsell", body=body, user_id=user.id,
+                to=user.email, subject=f"Join {team} on Primsell", body=body, user_id=user.id,
                 sensitive=True)
 
 
-def invite_member(actor: Actor, brand_id: int, email: str, role: Role | str) -> InviteResult:
+def invite_member(actor: Actor, brand_id: int | None, email: str, role: Role | str) -> InviteResult:
     """Invite someone by email (an account without a password is created if none exists): the link is mailed to
-    them, never returned. Inviting a pending member again resends (with this role); a member is a Conflict."""
+    them, never returned. Inviting a pending member again resends (with this role); a member is a Conflict. With
+    brand_id None, to the platform's KYC review team (platform admins only); someone with any platform role already
+    (a platform admin) is a Conflict."""
     signed_in(actor)
-    role = _check_brand_role(role)
+    role = _check_role(role, brand_id)
     email = normalize_email(email)
     with session_scope() as session:
-        brand = _brand(session, actor, brand_id, Permission.MEMBER_MANAGE)
-        user = session.exec(select(User).where(User.email == email)).first()
+        brand = _team(session, actor, brand_id, Permission.MEMBER_MANAGE)
+        # The person's row, locked: two invitations at once wait for each other (a platform membership's NULL brand
+        # is outside the unique constraint, so the lock is what keeps it one).
+        user = session.exec(select(User).where(User.email == email).with_for_update()).first()
         if user is None:
             user = create_user(session, email, None)
         membership = session.exec(
@@ -263,7 +300,7 @@ def invite_member(actor: Actor, brand_id: int, email: str, role: Role | str) -> 
         ).first()
         if membership is None:
             membership = Membership(user_id=user.id, brand_id=brand_id, role=role, accepted_at=None)  # type: ignore[arg-type]
-        elif membership.accepted_at is not None:
+        elif membership.accepted_at is not None or membership.role not in (*BRAND_ROLES, *PLATFORM_TEAM_ROLES):
             raise Conflict("That person is already a member.", fields={"email": "already a member"})
         membership.role = role
         session.add(membership)
@@ -272,10 +309,10 @@ def invite_member(actor: Actor, brand_id: int, email: str, role: Role | str) -> 
         return InviteResult(email=email, role=role, sent=True)
 
 
-def resend_invitation(actor: Actor, brand_id: int, user_id: int) -> InviteResult:
+def resend_invitation(actor: Actor, brand_id: int | None, user_id: int) -> InviteResult:
     """Mail a pending member a new link (earlier ones stop working)."""
     with session_scope() as session:
-        brand = _brand(session, actor, brand_id, Permission.MEMBER_MANAGE)
+        brand = _team(session, actor, brand_id, Permission.MEMBER_MANAGE)
         membership = _membership(session, brand_id, user_id)
         if membership.accepted_at is not None:
             raise Conflict("That person accepted already: there is nothing to resend.")
@@ -285,13 +322,13 @@ def resend_invitation(actor: Actor, brand_id: int, user_id: int) -> InviteResult
         return InviteResult(email=user.email, role=Role(membership.role), sent=True)
 
 
-def change_member_role(actor: Actor, brand_id: int, user_id: int, role: Role | str) -> MemberView:
+def change_member_role(actor: Actor, brand_id: int | None, user_id: int, role: Role | str) -> MemberView:
     """Change a member's role; a member who had accepted is signed out everywhere (their next sign-in has the new
     role). A pending invitation just changes the role it offers."""
     signed_in(actor)
-    role = _check_brand_role(role)
+    role = _check_role(role, brand_id)
     with session_scope() as session:
-        _brand(session, actor, brand_id, Permission.MEMBER_MANAGE)
+        _team(session, actor, brand_id, Permission.MEMBER_MANAGE)
         membership = _membership(session, brand_id, user_id)
         accepted = membership.accepted_at is not None
         if (accepted and membership.role == Role.BRAND_ADMIN and role != Role.BRAND_ADMIN
@@ -307,10 +344,10 @@ def change_member_role(actor: Actor, brand_id: int, user_id: int, role: Role | s
         return MemberView(user.id, user.email, user.display_name, role, pending=not accepted)  # type: ignore[arg-type]
 
 
-def remove_member(actor: Actor, brand_id: int, user_id: int) -> None:
+def remove_member(actor: Actor, brand_id: int | None, user_id: int) -> None:
     """Remove a member (signing them out everywhere) or withdraw a pending invitation (its link stops working)."""
     with session_scope() as session:
-        _brand(session, actor, brand_id, Permission.MEMBER_MANAGE)
+        _team(session, actor, brand_id, Permission.MEMBER_MANAGE)
         membership = _membership(session, brand_id, user_id)
         accepted = membership.accepted_at is not None
         if accepted and membership.role == Role.BRAND_ADMIN and _admins_left(session, brand_id) <= 1:
@@ -321,7 +358,7 @@ def remove_member(actor: Actor, brand_id: int, user_id: int) -> None:
             revoke_user_sessions(session, user_id, "membership_removed")
 
 
-def _invitation_for(session: Session, token: str) -> tuple[Invitation, User, Membership, Brand]:
+def _invitation_for(session: Session, token: str) -> tuple[Invitation, User, Membership, Brand | None]:
     """The live invitation behind a mailed link, with its (locked) invitee, pending membership and brand; NotFound
     for anything else: forged, expired, resent since, accepted, withdrawn, or the password changed since."""
     user, claims = user_for_link(session, token, audience=INVITATION_AUDIENCE, invalid=INVITATION_INVALID)
@@ -334,6 +371,10 @@ def _invitation_for(session: Session, token: str) -> tuple[Invitation, User, Mem
         select(Membership).where(Membership.id == invitation.membership_id).with_for_update()).first()
     if membership is None or membership.accepted_at is not None or membership.user_id != user.id:
         raise NotFound(INVITATION_INVALID)
+    if membership.brand_id is PLATFORM_TEAM:
+        if membership.role not in PLATFORM_TEAM_ROLES:  # never sent: platform admins are not invited by link
+            raise NotFound(INVITATION_INVALID)
+        return invitation, user, membership, None
     brand = session.get(Brand, membership.brand_id)
     if brand is None:
         raise NotFound(INVITATION_INVALID)
@@ -344,7 +385,8 @@ def invitation_for_link(token: str) -> InvitationView:
     """What a mailed invitation link is for (the accept page); NotFound when it is not valid (any more)."""
     with session_scope() as session:
         _invitation, user, membership, brand = _invitation_for(session, token)
-        return InvitationView(user.email, brand.name, Role(membership.role), needs_password=user.password_hash is None)
+        team = brand.name if brand is not None else PLATFORM_TEAM_NAME
+        return InvitationView(user.email, team, Role(membership.role), needs_password=user.password_hash is None)
 
 
 def accept_invitation(token: str, password: str, *, display_name: str = "", ip: str) -> Accepted:

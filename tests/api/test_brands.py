@@ -251,3 +251,32 @@ def test_unknown_brand_is_404_and_out_of_range_ids_are_422(client, auth):
     huge = client.get(f"/api/v1/brands/{10**30}", headers=headers)
     assert huge.status_code == 422 and "brand_id" in huge.json()["error"]["fields"]
     assert client.get("/api/v1/brands/abc", headers=headers).status_code == 422
+
+
+def test_the_kyc_team_over_http_is_the_platform_admins_to_manage(client, auth):
+    brand = make_brand()
+    platform = auth(make_user(Role.PLATFORM_ADMIN))
+    invited = client.post("/api/v1/kyc-team", json={"email": "Kim@Example.com"}, headers=platform)
+    assert invited.status_code == 201, invited.text
+    assert invited.json() == {"email": "kim@example.com", "role": "kyc_reviewer", "sent": True}
+    [link] = invitation_links("kim@example.com")
+    assert token_of(link) not in invited.text
+    team = client.get("/api/v1/kyc-team", headers=platform).json()["items"]
+    assert [(m["email"], m["role"], m["pending"]) for m in team] == [("kim@example.com", "kyc_reviewer", True)]
+
+    # Nobody else: a brand admin, a KYC reviewer, a consumer; and no brand gives the role.
+    for other in (make_user(Role.BRAND_ADMIN, brand), make_user(Role.KYC_REVIEWER), make_user()):
+        headers = auth(other)
+        assert client.get("/api/v1/kyc-team", headers=headers).status_code == 403
+        assert client.post("/api/v1/kyc-team", json={"email": "x@example.com"}, headers=headers).status_code == 403
+    refused = client.post(f"/api/v1/brands/{brand.id}/members", json={"email": "y@example.com", "role": "kyc_reviewer"},
+                          headers=auth(make_user(Role.BRAND_ADMIN, brand)))
+    assert refused.status_code == 422 and "role" in refused.json()["error"]["fields"]
+    assert client.post("/api/v1/kyc-team", json={"email": "x@example.com", "role": "platform_admin"},
+                       headers=platform).status_code == 422  # no role to choose: reviewers only
+
+    user_id = team[0]["user_id"]
+    assert client.delete(f"/api/v1/kyc-team/{user_id}", headers=platform).status_code == 204
+    left = client.get("/api/v1/kyc-team", headers=platform).json()["items"]
+    assert "kim@example.com" not in [m["email"] for m in left]
+    assert client.delete(f"/api/v1/kyc-team/{user_id}", headers=platform).status_code == 404

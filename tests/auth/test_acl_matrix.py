@@ -152,8 +152,8 @@ def _run(action: str, actor: Actor | None, w: World) -> Callable[[], None]:
         brands.invite_member(actor, bid, "newcomer@example.com", Role.BRAND_STAFF)  # type: ignore[arg-type]
         return lambda: check(_owner_view(w)["members"].get("newcomer@example.com") is Role.BRAND_STAFF)
     if action == "change_member_role":
-        brands.change_member_role(actor, bid, w.staff.user_id, Role.KYC_REVIEWER)  # type: ignore[arg-type]
-        return lambda: check(_owner_view(w)["members"][w.staff.email] is Role.KYC_REVIEWER)
+        brands.change_member_role(actor, bid, w.staff.user_id, Role.BRAND_ADMIN)  # type: ignore[arg-type]
+        return lambda: check(_owner_view(w)["members"][w.staff.email] is Role.BRAND_ADMIN)
     if action == "remove_member":
         brands.remove_member(actor, bid, w.staff.user_id)  # type: ignore[arg-type]
         return lambda: check(w.staff.email not in _owner_view(w)["members"])

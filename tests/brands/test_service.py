@@ -122,18 +122,18 @@ def test_accepting_with_a_weak_password_is_refused_and_the_invitation_stays_usab
 
 def test_inviting_an_existing_user_waits_for_them_to_accept(brand, admin):
     other = make_user(email="existing@example.com")
-    result = invite_member(admin, brand.id, "EXISTING@example.com", Role.KYC_REVIEWER)
+    result = invite_member(admin, brand.id, "EXISTING@example.com", Role.BRAND_ADMIN)
     assert result.sent is True
-    assert _members(admin, brand)["existing@example.com"] == (Role.KYC_REVIEWER, True)
+    assert _members(admin, brand)["existing@example.com"] == (Role.BRAND_ADMIN, True)
     accept_invitation(latest_token("existing@example.com"), PASSWORD, ip="10.0.0.2")
-    assert _members(admin, brand)["existing@example.com"] == (Role.KYC_REVIEWER, False)
+    assert _members(admin, brand)["existing@example.com"] == (Role.BRAND_ADMIN, False)
     actor = authenticate_access_token(login("existing@example.com", PASSWORD, ip="10.0.0.2").access_token)
-    assert actor.user_id == other.user_id and actor.roles == {brand.id: Role.KYC_REVIEWER}
+    assert actor.user_id == other.user_id and actor.roles == {brand.id: Role.BRAND_ADMIN}
     with pytest.raises(Conflict):
         invite_member(admin, brand.id, "existing@example.com", Role.BRAND_STAFF)
 
 
-@pytest.mark.parametrize("role", ["platform_admin", "consumer", "owner"])
+@pytest.mark.parametrize("role", ["platform_admin", "consumer", "owner", "kyc_reviewer"])
 def test_roles_outside_the_brand_roles_are_refused(brand, admin, role):
     with pytest.raises(ValidationFailed) as caught:
         invite_member(admin, brand.id, "x@example.com", role)
@@ -182,3 +182,60 @@ def test_members_of_another_brand_are_not_found_here(brand, admin):
         change_member_role(admin, brand.id, elsewhere.user_id, Role.BRAND_ADMIN)
     with pytest.raises(NotFound):
         remove_member(admin, brand.id, elsewhere.user_id)
+
+
+def test_a_kyc_reviewer_is_not_a_brand_role_and_the_refusal_says_where_to_go(brand, admin):
+    with pytest.raises(ValidationFailed, match="whole platform") as caught:
+        invite_member(admin, brand.id, "reviewer@example.com", Role.KYC_REVIEWER)
+    assert caught.value.fields == {"role": "not a brand role"}
+
+
+def test_a_platform_admin_invites_a_kyc_reviewer_who_accepts_and_reviews_platform_wide(brand, admin):
+    from backend.auth.acl import Permission
+    from backend.brands.service import PLATFORM_TEAM, invitation_for_link, resend_invitation
+    from backend.notifications.service import mailbox
+
+    platform = make_user(Role.PLATFORM_ADMIN, email="root@example.com")
+    result = invite_member(platform, PLATFORM_TEAM, "Kim@Example.com", Role.KYC_REVIEWER)
+    assert (result.email, result.role, result.sent) == ("kim@example.com", Role.KYC_REVIEWER, True)
+    team = {m.email: (m.role, m.pending) for m in list_members(platform, PLATFORM_TEAM)}
+    assert team == {"kim@example.com": (Role.KYC_REVIEWER, True)}  # platform admins are not listed as the team
+    [mail] = mailbox(to="kim@example.com")
+    assert mail.subject == "Join the Primsell KYC review team on Primsell" and "as a KYC reviewer" in mail.body_text
+    token = latest_token("kim@example.com")
+    assert invitation_for_link(token).brand_name == "the Primsell KYC review team"
+
+    accept_invitation(token, NEW_PASSWORD, ip="10.0.0.3")
+    access = login("kim@example.com", NEW_PASSWORD, ip="10.0.0.3").access_token
+    actor = authenticate_access_token(access)
+    assert actor.roles == {None: Role.KYC_REVIEWER} and actor.can(Permission.KYC_REVIEW)
+    assert list_members(platform, PLATFORM_TEAM)[0].pending is False
+    with pytest.raises(Conflict):
+        invite_member(platform, PLATFORM_TEAM, "kim@example.com", Role.KYC_REVIEWER)
+    with pytest.raises(Conflict):  # already a platform admin: not invited as a reviewer on top
+        invite_member(platform, PLATFORM_TEAM, "root@example.com", Role.KYC_REVIEWER)
+    with pytest.raises(ValidationFailed):  # the team gives no other role: no platform admin by link
+        invite_member(platform, PLATFORM_TEAM, "new-root@example.com", Role.PLATFORM_ADMIN)
+    with pytest.raises(NotFound):  # a platform admin is not the team's to remove here
+        remove_member(platform, PLATFORM_TEAM, platform.user_id)
+    with pytest.raises(Conflict):
+        resend_invitation(platform, PLATFORM_TEAM, actor.user_id)
+
+    remove_member(platform, PLATFORM_TEAM, actor.user_id)
+    assert list_members(platform, PLATFORM_TEAM) == []
+    with pytest.raises(NotAuthenticated):  # removing signs them out everywhere
+        authenticate_access_token(access)
+    assert authenticate_access_token(login("kim@example.com", NEW_PASSWORD, ip="10.0.0.3").access_token).roles == {}
+
+
+@pytest.mark.parametrize("role", [Role.BRAND_ADMIN, Role.BRAND_STAFF, Role.KYC_REVIEWER])
+def test_only_a_platform_admin_manages_the_kyc_team(brand, role):
+    from backend.brands.service import PLATFORM_TEAM
+    from backend.errors import Forbidden
+
+    someone = make_user(role) if role is Role.KYC_REVIEWER else make_user(role, brand)
+    for call in (lambda: list_members(someone, PLATFORM_TEAM),
+                 lambda: invite_member(someone, PLATFORM_TEAM, "x@example.com", Role.KYC_REVIEWER),
+                 lambda: remove_member(someone, PLATFORM_TEAM, someone.user_id)):
+        with pytest.raises(Forbidden):
+            call()

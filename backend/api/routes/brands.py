@@ -1,4 +1,5 @@
-"""Brands and their members. The brand services decide who may see what (404 for brands you cannot read)."""
+"""Brands and their members, and the platform's KYC review team (`team_router`, platform admins). The brand services
+decide who may see what (404 for brands you cannot read)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,14 @@ from backend.api.schemas import (
     MemberList,
     MemberOut,
     MemberRoleChange,
+    TeamInviteRequest,
 )
+from backend.auth.acl import Role
 from backend.brands import service
 from backend.brands.service import BrandCreate, BrandUpdate
 
 router = APIRouter(prefix="/api/v1/brands", dependencies=V1_DEPENDENCIES, tags=["brands"])
+team_router = APIRouter(prefix="/api/v1/kyc-team", dependencies=V1_DEPENDENCIES, tags=["kyc"])
 
 BrandId = Annotated[int, Path(ge=1, le=MAX_ID)]
 UserId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -64,4 +68,22 @@ def change_member_role(brand_id: BrandId, user_id: UserId, body: MemberRoleChang
 @router.delete("/{brand_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
 def remove_member(brand_id: BrandId, user_id: UserId, actor: CurrentActor) -> Response:
     service.remove_member(actor, brand_id, user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@team_router.get("", response_model=MemberList, summary="The platform's KYC reviewers, pending invitations included")
+def list_kyc_team(actor: CurrentActor) -> MemberList:
+    return MemberList(items=[MemberOut.of(m) for m in service.list_members(actor, service.PLATFORM_TEAM)])
+
+
+@team_router.post("", response_model=InviteOut, status_code=status.HTTP_201_CREATED,
+                  summary="Invite a KYC reviewer by email (the link is mailed to them)")
+def invite_kyc_reviewer(body: TeamInviteRequest, actor: CurrentActor) -> InviteOut:
+    return InviteOut.of(service.invite_member(actor, service.PLATFORM_TEAM, body.email, Role.KYC_REVIEWER))
+
+
+@team_router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT,
+                    summary="Remove a KYC reviewer (signed out everywhere) or withdraw their invitation")
+def remove_kyc_reviewer(user_id: UserId, actor: CurrentActor) -> Response:
+    service.remove_member(actor, service.PLATFORM_TEAM, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
