@@ -43,6 +43,7 @@ ACCOUNT_LOGIN = "/account/login"
 
 KYC = "/kyc"
 KYC_LOGIN = "/kyc/login"
+KYC_TEAM = "/kyc/team"
 KYC_CASE = "/kyc/cases/[case]"  # route pattern; links use kyc_case(id)
 
 # The HTTP API (mounted on the same origin by backend.api).

@@ -25,6 +25,8 @@ from tests.factories import PASSWORD, make_user
 pytestmark = pytest.mark.e2e
 
 ADMIN = next(a for a in DEMO_ACCOUNTS if a.role is Role.BRAND_ADMIN)
+PLATFORM = next(a for a in DEMO_ACCOUNTS if a.role is Role.PLATFORM_ADMIN)
+REVIEWER = next(a for a in DEMO_ACCOUNTS if a.role is Role.KYC_REVIEWER)
 CONSUMER = next(a for a in DEMO_ACCOUNTS if a.role is Role.CONSUMER)
 ROUND_TRIP_MS = 30_000
 
@@ -44,10 +46,10 @@ def _invite(tab: Tab, email: str, role: str = "brand_staff") -> None:
     page.get_by_role("button", name="Send invitation").click()
 
 
-def _open_mailed_link(tab: Tab, to: str) -> None:
+def _open_mailed_link(tab: Tab, to: str, subject: str = "Join Aurora Coffee on Primsell") -> None:
     """The development mailbox shows what would have been emailed; open the invitation's link from it."""
     tab.goto(f"/api/dev/mailbox?to={to}")
-    mail = tab.page.get_by_test_id("mail").filter(has_text="Join Aurora Coffee on Primsell")
+    mail = tab.page.get_by_test_id("mail").filter(has_text=subject)
     expect(mail).to_have_count(1, timeout=ROUND_TRIP_MS)
     mail.get_by_role("link", name=re.compile("accept-invite")).click()
 
@@ -112,6 +114,36 @@ def test_invited_newcomer_chooses_a_password_from_the_mailed_link_and_lands_sign
     expect(page).to_have_url(re.compile(r"/admin/login/?$"), timeout=ROUND_TRIP_MS)
     _open_mailed_link(tab, "newbie@aurora.example.com")
     expect(page.locator("#invite-invalid")).to_be_visible(timeout=ROUND_TRIP_MS)
+    tab.assert_no_console_errors()
+
+
+def test_a_platform_admin_invites_a_kyc_reviewer_who_lands_on_the_review_queue(tab: Tab) -> None:
+    page = tab.page
+    sign_in(tab, PLATFORM.email, PLATFORM.password, "/kyc/login")
+    expect(page.locator("#signed-in-email")).to_have_text(PLATFORM.email, timeout=ROUND_TRIP_MS)
+    page.get_by_role("link", name="KYC team").click()
+    expect(page.get_by_test_id("member-row").filter(has_text=REVIEWER.email)).to_be_visible(timeout=ROUND_TRIP_MS)
+    expect(page.locator("#role")).to_have_count(0)  # one role on this team: nothing to choose
+    page.locator("#email").fill("rosa@reviewers.example.com")
+    page.get_by_role("button", name="Send invitation").click()
+    expect(page.locator("#invite-sent")).to_contain_text("rosa@reviewers.example.com", timeout=ROUND_TRIP_MS)
+    row = page.get_by_test_id("member-row").filter(has_text="rosa@reviewers.example.com")
+    expect(row).to_contain_text("Invitation pending")
+    expect(row).to_contain_text("KYC reviewer")
+    tab.screenshot("kyc-team-invited")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile(r"/kyc/login/?$"), timeout=ROUND_TRIP_MS)
+
+    _open_mailed_link(tab, "rosa@reviewers.example.com", "Join the Primsell KYC review team on Primsell")
+    expect(page.locator("#invite-heading")).to_contain_text("Join the Primsell KYC review team",
+                                                            timeout=ROUND_TRIP_MS)
+    page.locator("#password").fill("a-long-new-password-2026")
+    page.locator("#confirm").fill("a-long-new-password-2026")
+    page.locator("#accept-submit").click()
+    expect(page.locator("#signed-in-email")).to_have_text("rosa@reviewers.example.com", timeout=ROUND_TRIP_MS)
+    expect(page).to_have_url(re.compile(r"/kyc/?$"), timeout=ROUND_TRIP_MS)
+    expect(page.get_by_role("heading", name="Review queue")).to_be_visible(timeout=ROUND_TRIP_MS)
+    expect(page.get_by_role("link", name="KYC team")).to_have_count(0)  # a reviewer does not manage the team
     tab.assert_no_console_errors()
 
 

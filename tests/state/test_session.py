@@ -20,7 +20,7 @@ from backend.brands.service import change_member_role, list_members, remove_memb
 from backend.db import session_scope, utcnow
 from primsell.state.admin.brand import AdminBrandState
 from primsell.state.admin.members import AdminMembersState
-from primsell.state.session import ANONYMOUS, SIGNED_IN, client_ip
+from primsell.state.session import ANONYMOUS, SIGNED_IN, SessionState, client_ip
 from tests.factories import make_brand, make_user
 from tests.state.harness import Tab, redirects_to_sign_in, web_cookie
 
@@ -269,3 +269,50 @@ def test_signing_out_of_the_account_page_forgets_the_whole_tab_too():
     tab.run(CheckoutAccountState.sign_out)
     assert "cleo@example.com" not in _everything_the_tab_holds(tab)
     assert not tab.state(CheckoutAccountState).signed_in and tab.state(SessionState)._actor is None
+
+
+def _open_kyc_team_page(email: str) -> Tab:
+    tab = Tab(web_cookie(email), "/kyc/team")
+    tab.run(SessionState.load_session, "kyc")
+    assert tab.session.status == SIGNED_IN
+    tab.run(AdminMembersState.load_kyc_team)
+    return tab
+
+
+def _kyc_team(platform) -> dict[str, bool]:
+    from backend.brands.service import PLATFORM_TEAM
+
+    return {m.email: m.pending for m in list_members(platform, PLATFORM_TEAM)}
+
+
+def test_a_platform_admin_invites_and_removes_a_kyc_reviewer_on_the_kyc_team_page(brand, owner):
+    platform = make_user(Role.PLATFORM_ADMIN, email="root@example.com")
+    make_user(Role.KYC_REVIEWER, email="kim@example.com")
+    tab = _open_kyc_team_page("root@example.com")
+    members = tab.state(AdminMembersState)
+    assert [m["email"] for m in members.members] == ["kim@example.com"] and not members.loading
+    assert "owner@example.com" not in str(members.members)  # a brand's members are not the platform's team
+
+    tab.run(AdminMembersState.invite, {"email": "lee@example.com", "role": "kyc_reviewer"})
+    assert members.sent_to == "lee@example.com" and members.form_error == ""
+    assert _kyc_team(platform) == {"kim@example.com": False, "lee@example.com": True}
+    assert list_members(owner, brand.id)[0].email == "owner@example.com" and len(list_members(owner, brand.id)) == 1
+    lee = next(m for m in members.members if m["email"] == "lee@example.com")
+    tab.run(AdminMembersState.remove, lee["user_id"])
+    assert _kyc_team(platform) == {"kim@example.com": False}
+
+    # The admin page in the same tab is a brand's members again.
+    tab.load_admin_page("/admin/members")
+    tab.run(AdminMembersState.load_members)
+    assert [m["email"] for m in members.members] == ["owner@example.com"]  # the brand chosen for them: Aurora
+
+
+def test_a_kyc_reviewer_cannot_manage_the_kyc_team(brand, owner):
+    platform = make_user(Role.PLATFORM_ADMIN, email="root@example.com")
+    make_user(Role.KYC_REVIEWER, email="kim@example.com")
+    tab = _open_kyc_team_page("kim@example.com")
+    members = tab.state(AdminMembersState)
+    assert members.members == [] and "permission" in members.form_error.lower()
+    tab.run(AdminMembersState.invite, {"email": "lee@example.com", "role": "kyc_reviewer"})
+    assert members.sent_to == "" and members.form_error
+    assert _kyc_team(platform) == {"kim@example.com": False}

@@ -1,3 +1,3 @@
 """The KYC surface: reviewers sign in and work through identity checks."""
 
-from primsell.pages.kyc import case, login, queue  # noqa: F401
+from primsell.pages.kyc import case, login, queue, team  # noqa: F401

@@ -9,6 +9,7 @@ from primsell import routes
 from primsell.components.table import Column, data_table
 from primsell.pages.registry import kyc_page
 from primsell.state.kyc.queue import KycQueueState
+from primsell.state.session import SessionState
 
 COLUMNS = [
     Column("id", "Case"),
@@ -69,7 +70,9 @@ def queue() -> rx.Component:
         spacing="2",
     )
     return rx.vstack(
-        rx.heading("Review queue", size="6"),
+        rx.hstack(rx.heading("Review queue", size="6"), rx.spacer(),
+                  rx.cond(SessionState.is_platform_admin, rx.link("KYC team", href=routes.KYC_TEAM, size="2")),
+                  align="center", width="100%"),
         rx.text("Identity checks are reviewed oldest first. Open a case to claim it.", color_scheme="gray", size="2"),
         data_table(KycQueueState, COLUMNS, _row, empty_message="No identity checks waiting for review",
                    search_placeholder="Case, email, name or document number", toolbar=toolbar),

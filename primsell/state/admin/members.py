@@ -1,5 +1,8 @@
 """Brand members: the list with role and pending invitations, invite by email (the link is mailed to the invitee,
-never shown here), resend or withdraw an invitation, change role, remove (after confirmation)."""
+never shown here), resend or withdraw an invitation, change role, remove (after confirmation).
+
+The same state serves the KYC surface's team page (`load_kyc_team`): the platform's KYC reviewers, managed by
+platform admins, with the same services and `brand_id` None."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import reflex as rx
 
 from backend.auth.acl import BRAND_ROLES
 from backend.brands.service import (
+    PLATFORM_TEAM,
     MemberView,
     change_member_role,
     invite_member,
@@ -18,7 +22,7 @@ from backend.brands.service import (
 )
 from backend.errors import DomainError
 from backend.notifications.service import dev_mailbox_url
-from primsell.state.session import ROLE_LABELS, SessionState, current_actor, current_actor_and_brand, current_brand
+from primsell.state.session import ROLE_LABELS, SessionState, current_actor, current_brand
 
 ROLE_OPTIONS = [(r.value, ROLE_LABELS[r]) for r in BRAND_ROLES]
 
@@ -42,8 +46,20 @@ class AdminMembersState(rx.State):
     mailbox_url: str = ""  # development only: where that email can be read
     invite_form_key: int = 0
     resending: str = ""  # the user id whose invitation is being sent again
+    _platform_team: bool = False  # the KYC team page: the platform's reviewers, not the chosen brand's members
 
-    async def _read(self, actor, brand_id: int) -> None:  # type: ignore[no-untyped-def]
+    async def _scope(self):  # type: ignore[no-untyped-def]
+        """(actor as it is now, brand id or PLATFORM_TEAM, whether there is a team to act on). The services check
+        the actor's permission on that team again."""
+        actor = await current_actor(self)
+        if actor is None:
+            return None, 0, False
+        if self._platform_team:
+            return actor, PLATFORM_TEAM, True
+        brand_id = await current_brand(self)
+        return actor, brand_id, bool(brand_id)
+
+    async def _read(self, actor, brand_id: int | None) -> None:  # type: ignore[no-untyped-def]
         try:
             members = await asyncio.to_thread(list_members, actor, brand_id)
         except DomainError as exc:
@@ -54,12 +70,19 @@ class AdminMembersState(rx.State):
 
     @rx.event
     async def load_members(self):
+        return await self._load(platform_team=False)
+
+    @rx.event
+    async def load_kyc_team(self):
+        return await self._load(platform_team=True)
+
+    async def _load(self, *, platform_team: bool):  # type: ignore[no-untyped-def]
         self.loading, self.sent_to, self.form_error, self.field_errors = True, "", "", {}
-        actor = await current_actor(self)
+        self.members, self._platform_team = [], platform_team
+        actor, brand_id, ok = await self._scope()
         if actor is None:
             return SessionState.to_sign_in
-        brand_id = await current_brand(self)
-        if brand_id:
+        if ok:
             await self._read(actor, brand_id)
         return None
 
@@ -71,8 +94,8 @@ class AdminMembersState(rx.State):
         self.form_error, self.sent_to = "", ""
         if self.field_errors:
             return
-        actor, brand_id = await current_actor_and_brand(self)
-        if actor is None:  # signed out (sent to sign in), or no brand chosen
+        actor, brand_id, ok = await self._scope()
+        if not ok:  # signed out (sent to sign in), or no brand chosen
             yield SessionState.to_sign_in
             return
         self.inviting = True
@@ -95,8 +118,8 @@ class AdminMembersState(rx.State):
         """Mail a pending invitee a new link (the earlier ones stop working)."""
         if not user_id.isdigit() or self.resending:
             return
-        actor, brand_id = await current_actor_and_brand(self)
-        if actor is None:  # signed out (sent to sign in), or no brand chosen
+        actor, brand_id, ok = await self._scope()
+        if not ok:  # signed out (sent to sign in), or no brand chosen
             yield SessionState.to_sign_in
             return
         self.resending = user_id
@@ -118,11 +141,10 @@ class AdminMembersState(rx.State):
 
     @rx.event
     async def change_role(self, user_id: str, role: str):
-        actor = await current_actor(self)
+        actor, brand_id, ok = await self._scope()
         if actor is None:
             return SessionState.to_sign_in
-        brand_id = await current_brand(self)
-        if not user_id.isdigit() or not brand_id:
+        if not user_id.isdigit() or not ok:
             return None
         try:
             member = await asyncio.to_thread(change_member_role, actor, brand_id, int(user_id), role)
@@ -141,11 +163,10 @@ class AdminMembersState(rx.State):
     @rx.event
     async def remove(self, user_id: str):
         """Remove a member (they are signed out everywhere) or withdraw a pending invitation (its link dies)."""
-        actor = await current_actor(self)
+        actor, brand_id, ok = await self._scope()
         if actor is None:
             return SessionState.to_sign_in
-        brand_id = await current_brand(self)
-        if not user_id.isdigit() or not brand_id:
+        if not user_id.isdigit() or not ok:
             return None
         pending = any(m["user_id"] == user_id and m["pending"] for m in self.members)
         try:
