@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import reflex as rx
 
-from backend.auth.acl import PLATFORM_TEAM_ROLES
+from backend.auth.acl import PLATFORM_TEAM_ROLES, Role
 from primsell.components.dialogs import confirm_dialog
 from primsell.components.forms import form_error, select_field, submit_button, text_field
 from primsell.state.admin.members import ROLE_OPTIONS, AdminMembersState
@@ -32,7 +32,9 @@ def _role_cell(member: rx.Var, team: Team) -> rx.Component:
     if team.platform:  # one role there: nothing to choose
         return rx.text(member["role_label"])
     return rx.cond(
-        team.can_manage & (member["user_id"] != ""),
+        # A role no longer given in brands (a KYC reviewer invited into one before it moved to the platform's team)
+        # is shown, not offered: a select would show another role than the member has.
+        team.can_manage & (member["user_id"] != "") & (member["role"] != Role.KYC_REVIEWER.value),
         rx.el.select(
             *[rx.el.option(label, value=value) for value, label in ROLE_OPTIONS],
             value=member["role"],
