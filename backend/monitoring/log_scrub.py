@@ -24,7 +24,17 @@ def _tail(traceback: str) -> str:
     if len(traceback) <= LOG_MAX_TEXT:
         return traceback
     tail = traceback[-(LOG_MAX_TEXT - 2):]
-    return "…\n" + tail[tail.find("\n") + 1:]
+    # From a line break (else a space): a tail that began inside a secret would keep its unrecognisable end.
+    start = max(tail.find("\n"), -1 if "\n" in tail else tail.find(" "))
+    return "…\n" + (tail[start + 1:] if start >= 0 else "[cut]")
+
+
+def _printable(value: Any, show: Any) -> str:
+    """`show(value)`, or a placeholder when that raises too: logging must never fail the code that logs."""
+    try:
+        return str(show(value))
+    except Exception:  # noqa: BLE001 - a broken __str__/__repr__ (a detached ORM row) is not the caller's error
+        return f"<unprintable {type(value).__name__}>"
 
 
 def scrub_record(record: logging.LogRecord) -> logging.LogRecord:
@@ -38,11 +48,11 @@ def scrub_record(record: logging.LogRecord) -> logging.LogRecord:
     try:
         message = record.getMessage()
     except Exception:  # noqa: BLE001 - a bad format call: logging reports it (with msg and args), scrubbed
-        record.msg = _scrub(str(record.msg))
+        record.msg = _scrub(_printable(record.msg, str))
         if isinstance(record.args, Mapping):
-            record.args = {key: _scrub(repr(value)) for key, value in record.args.items()}
+            record.args = {key: _scrub(_printable(value, repr)) for key, value in record.args.items()}
         elif record.args:
-            record.args = tuple(_scrub(repr(value)) for value in record.args)
+            record.args = tuple(_scrub(_printable(value, repr)) for value in record.args)
     else:
         clean = _scrub(message)
         if clean != message:  # left alone otherwise: some formatters read `args` (uvicorn's access log unpacks them)

@@ -18,8 +18,8 @@ _HEX_0X = re.compile(r"\b0x[0-9a-fA-F]{16,}\b")
 # Long opaque tokens (url-safe base64 and the like), but not ordinary words or identifiers.
 _TOKEN = re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]{32,}(?![\w-])", re.ASCII)
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
-# Where over-long text may be cut before scrubbing: characters no secret pattern runs through.
-_CUT_AT = " \t\n,;\"'()[]{}<>|"
+# Where over-long text may be cut before scrubbing: whitespace, which no secret pattern runs through.
+_CUT_AT = " \t\n"
 # A pattern that could begin inside a run of its characters begins only where the run does (a look-behind), so a
 # long run such as a base64 blob costs linear time, not quadratic: every log line of every process comes through here.
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [

@@ -194,7 +194,30 @@ def test_an_nft_api_key_in_the_path_is_dropped() -> None:
     assert ALCHEMY_KEY not in text and "/nft/v3/[redacted]/getNFTsForOwner" in text
 
 
-def test_an_over_long_text_without_spaces_is_cut_where_no_secret_runs() -> None:
-    body = '{"id":"ord_1","note":"' + "n" * 2500 + '"}'  # JSON without a space, past twice the limit
-    assert scrub_text(body, 1000).startswith('{"id":"ord_1","note":')
-    assert scrub_text("k" * 2500, 1000) == "[cut] …"
+def test_an_over_long_text_without_spaces_is_dropped_rather_than_cut_inside_a_secret() -> None:
+    # A comma or a bracket may stand inside a URL's password: cut there, the rest of the password would go unseen.
+    body = "x " * 400 + "postgres://app:pa,ss(word)@db/x" + "n" * 2500
+    assert "pa," not in scrub_text(body, 1000) and scrub_text(body, 1000).endswith("x …")
+    assert scrub_text('{"id":"ord_1","note":"' + "n" * 2500 + '"}', 1000) == "[cut] …"
+
+
+def test_a_one_line_traceback_too_long_to_keep_starts_at_a_space_not_inside_a_secret() -> None:
+    message = "x" * 10 + "".join(f" https://eth-mainnet.g.alchemy.com/v2/{ALCHEMY_KEY}" for _ in range(2000))
+    try:
+        raise ConnectionError(message)
+    except ConnectionError:
+        record = logging.LogRecord("tests.log_scrub", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    scrub_record(record)
+    text = record.exc_text or ""
+    assert text.startswith("…\n") and "pQrSt" not in text and text.count("/v2/[redacted]") > 100
+
+
+def test_an_argument_that_cannot_be_printed_does_not_fail_the_logging_call() -> None:
+    class Detached:
+        def __repr__(self) -> str:
+            raise ValueError("instance is not bound to a session")
+
+        __str__ = __repr__
+
+    record = logging.LogRecord("tests.log_scrub", logging.INFO, __file__, 1, "a %s b %s", (Detached(),), None)
+    assert scrub_record(record).args == ("<unprintable Detached>",)
