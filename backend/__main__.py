@@ -137,7 +137,7 @@ def _reconcile(args: argparse.Namespace) -> int:
 def _index_again(args: argparse.Namespace) -> int:
     from backend.chain.indexer import index_again_from
 
-    moved = index_again_from(args.from_block, args.campaign)
+    moved = index_again_from(args.from_block, args.campaign, args.chain_id)
     scope = f"campaign {args.campaign}'s collection" if args.campaign is not None else "every collection"
     print(f"{moved} checkpoint(s) moved back: the chain indexer reads {scope} again from block {args.from_block} "
           "on its next runs (sales already stored are corrected in place, nothing is recorded twice)")
@@ -207,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         "index-again", help="make the chain indexer read collections again from a block (after a decoding fix)")
     again.add_argument("--from-block", type=_block, required=True, help="the first block to read again")
     again.add_argument("--campaign", type=int, default=None, help="only this campaign's collection (default: all)")
+    again.add_argument("--chain-id", type=int, default=None,
+                       help="only collections on this chain (needed when they are on several)")
     again.set_defaults(run=_index_again)
     serve = commands.add_parser("serve", help="migrate, seed the demo data and serve Primsell")
     serve.add_argument("--port", type=int, default=3000)

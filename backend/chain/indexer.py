@@ -57,6 +57,7 @@ from backend.chain.seaport import (
     token_sales,
 )
 from backend.db import session_scope, utcnow
+from backend.errors import ValidationFailed
 from backend.sales.ledger import IngestResult, record_reports
 from backend.sales.models import Sale, SaleSource, SaleStatus
 from backend.sales.normalise import checksum_address
@@ -433,7 +434,8 @@ def _commit_scan(chain_id: int, scan: Scan) -> None:
         session.execute(update(checkpoint).where(
             checkpoint.c.chain_id == chain_id,
             checkpoint.c.collection.in_([c.collection for c in scan.collections]),
-            checkpoint.c.next_block <= scan.hi,
+            # Only a checkpoint this scan continues: one moved back meanwhile (a rewind, `index-again`) stays back.
+            checkpoint.c.next_block >= scan.lo, checkpoint.c.next_block <= scan.hi,
         ).values(next_block=scan.hi + 1, updated_at=now))
         keep_hash(session, IndexedBlock.__table__, {"chain_id": chain_id}, scan.hi, scan.hi_hash, now)
 
@@ -495,7 +497,7 @@ def _move_checkpoints_back(session: Session, block: int, *where: Any) -> int:
     return int(moved.rowcount or 0)
 
 
-def index_again_from(block: int, campaign_id: int | None = None) -> int:
+def index_again_from(block: int, campaign_id: int | None = None, chain_id: int | None = None) -> int:
     """Make the indexer read every collection (or one campaign's) again from `block`: after a fix to how transfers
     or Seaport fills are read, the sales already stored are corrected in place (the chain's facts overwrite theirs,
     and a changed price is valued again) and nothing is recorded twice (the ledger and the transfer table are keyed;
@@ -505,7 +507,13 @@ def index_again_from(block: int, campaign_id: int | None = None) -> int:
         raise ValueError("the block must be 0 or more")
     checkpoint = IndexerCheckpoint.__table__
     where = [] if campaign_id is None else [checkpoint.c.campaign_id == campaign_id]
+    if chain_id is not None:
+        where.append(checkpoint.c.chain_id == chain_id)
     with session_scope() as session:
+        chains = session.execute(select(func.count(checkpoint.c.chain_id.distinct())).where(*where)).scalar_one()
+        if chains > 1:  # a block number names a height on one chain only
+            raise ValidationFailed("Collections are indexed on several chains: say which one (--chain-id).",
+                                   fields={"chain_id": "required when collections are on several chains"})
         moved = _move_checkpoints_back(session, block, *where)
     log.warning("chain indexer: %s checkpoint(s) moved back to block %s to be read again", moved, block)
     return moved

@@ -320,6 +320,45 @@ def test_index_again_corrects_stored_sales_in_place(market: Market, capsys: pyte
         assert len(session.exec(select(TokenTransfer)).all()) == 2  # the mint and the sale, once each
 
 
+def test_a_scan_under_way_does_not_undo_a_checkpoint_moved_back_meanwhile(market: Market) -> None:
+    from backend.chain.indexer import Scan, Tracked, _commit_scan, index_again_from
+
+    market.index()
+    head = checkpoint(market)
+    with session_scope() as session:
+        point = session.exec(select(IndexerCheckpoint)).one()
+    # A pass read [head, head + 9] and is about to commit when `index-again` moves the checkpoint back.
+    scan = Scan(head, head + 9, "0x" + "ab" * 32,
+                [Tracked(point.collection, point.campaign_id, point.deploy_block, head)])
+    assert index_again_from(0) == 1
+    _commit_scan(chain_id(market), scan)
+    assert checkpoint(market) == point.deploy_block  # stays back: the blocks are read again
+
+    scan = Scan(point.deploy_block, head - 1, "0x" + "cd" * 32,
+                [Tracked(point.collection, point.campaign_id, point.deploy_block, point.deploy_block)])
+    _commit_scan(chain_id(market), scan)  # the scan that continues it does move it
+    assert checkpoint(market) == head
+
+
+def test_index_again_asks_which_chain_when_collections_are_on_several(
+        market: Market, capsys: pytest.CaptureFixture[str]) -> None:
+    from backend.__main__ import main
+
+    market.index()
+    with session_scope() as session:
+        point = session.exec(select(IndexerCheckpoint)).one()
+        session.add(IndexerCheckpoint(chain_id=point.chain_id + 1, collection="0x" + "12" * 20,
+                                      campaign_id=point.campaign_id, deploy_block=5, next_block=900))
+    head = checkpoint(market)
+    assert main(["index-again", "--from-block", "0"]) == 2
+    assert "--chain-id" in capsys.readouterr().err and checkpoint(market) == head
+    assert main(["index-again", "--from-block", "0", "--chain-id", str(point.chain_id)]) == 0
+    assert checkpoint(market) == point.deploy_block
+    with session_scope() as session:
+        other = session.get(IndexerCheckpoint, (point.chain_id + 1, "0x" + "12" * 20))
+        assert other is not None and other.next_block == 900
+
+
 def test_index_again_refuses_a_block_that_is_not_a_number(capsys: pytest.CaptureFixture[str]) -> None:
     from backend.__main__ import main
 
