@@ -376,7 +376,7 @@ def _invitation_for(session: Session, token: str) -> tuple[Invitation, User, Mem
             raise NotFound(INVITATION_INVALID)
         return invitation, user, membership, None
     brand = session.get(Brand, membership.brand_id)
-    if brand is None:
+    if brand is None or membership.role not in BRAND_ROLES:  # a role brands no longer give (KYC reviewer): void
         raise NotFound(INVITATION_INVALID)
     return invitation, user, membership, brand
 

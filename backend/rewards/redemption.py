@@ -574,7 +574,9 @@ def _scan(session: Session, actor: Actor, code: codes.RewardCode | None, locatio
                           **shown)  # type: ignore[arg-type]
 
     previous = next((u for u in uses if u.code_nonce == code.nonce), None)
-    if previous is None and not confirm:  # only a look: say so if the code was used in an earlier period
+    if previous is None and (not confirm or request_id is not None):
+        # Only a look: say so if the code was used in an earlier period. A confirm sent again: its use may be in
+        # the period before (it is after midnight now), and its code past its grace.
         previous = _by_nonce(session, code.nonce)
     if previous is not None:
         if same_request(previous):

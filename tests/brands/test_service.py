@@ -239,3 +239,13 @@ def test_only_a_platform_admin_manages_the_kyc_team(brand, role):
                  lambda: remove_member(someone, PLATFORM_TEAM, someone.user_id)):
         with pytest.raises(Forbidden):
             call()
+
+
+def test_a_brand_invitation_as_kyc_reviewer_sent_before_the_change_can_no_longer_be_accepted(brand, admin):
+    from backend.auth.models import Membership
+
+    invite_member(admin, brand.id, "late-reviewer@example.com", Role.BRAND_STAFF)
+    with session_scope() as session:  # as such invitations were sent before reviewers became the platform's
+        session.exec(update(Membership).where(Membership.accepted_at.is_(None)).values(role=Role.KYC_REVIEWER))
+    with pytest.raises(NotFound, match="no longer valid"):
+        accept_invitation(latest_token("late-reviewer@example.com"), NEW_PASSWORD, ip="10.0.0.4")

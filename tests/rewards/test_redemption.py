@@ -174,6 +174,22 @@ def test_a_code_confirmed_within_the_grace_after_expiry_still_redeems(shop):
     assert result.status == "redeemed"
 
 
+def test_a_confirm_sent_again_after_its_period_and_its_code_ran_out_gets_its_use_back(shop, configure):
+    _, campaign, admin, staff = shop
+    reward = perk(admin, campaign, locations=[])
+    hold(campaign, 5, WALLET)
+    text = codes.encode(reward.id, 5, WALLET, int(time.time()) - 5)  # expired, within the grace
+    first = redemption.scan_code(staff, text, request_id="counter-1-confirm-42")
+    assert first.status == "redeemed"
+    with session_scope() as session:  # midnight passed: the use is in yesterday's period
+        session.execute(update(RewardRedemption).values(period_key="2000-01-01"))
+    configure(REWARD_QR_GRACE_S=0)  # and the code is past its grace now
+    again = redemption.scan_code(staff, text, request_id="counter-1-confirm-42")
+    assert (again.status, again.redemption_id) == ("redeemed", first.redemption_id)
+    other = redemption.scan_code(staff, text, request_id="counter-1-confirm-43")
+    assert other.reason == "already_redeemed"  # another confirm of a used code
+
+
 def test_locations_are_checked(shop):
     _, campaign, admin, staff = shop
     reward = perk(admin, campaign)

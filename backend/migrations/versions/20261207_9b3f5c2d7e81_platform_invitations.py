@@ -24,5 +24,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DELETE FROM invitation WHERE brand_id IS NULL")
+    # The platform team's pending reviewers: without their invitations they could never join.
+    op.execute("DELETE FROM membership WHERE brand_id IS NULL AND accepted_at IS NULL AND role = 'kyc_reviewer'")
     with op.batch_alter_table('invitation') as batch_op:
         batch_op.alter_column('brand_id', existing_type=sa.Integer(), nullable=False)
