@@ -94,6 +94,10 @@ PROTECTED: dict[tuple[str, str], tuple[Any, ...]] = {
     # Staff scan a holder's code for A's perk: a refusal is an answer (200, status "refused"; every attempt is
     # recorded), not an error, so that the counter shows why.
     ("POST", "/api/v1/rewards/redeem"):                          (R401, SAID_NO, OK,     SAID_NO, SAID_NO, OK,     OK),
+    # The platform's KYC team: platform admins only (a platform KYC reviewer reviews, it does not staff the team).
+    ("GET", "/api/v1/kyc-team"):                                 (R401, R403,   R403,   R403,   R403,   OK,     R403),
+    ("POST", "/api/v1/kyc-team"):                                (R401, R403,   R403,   R403,   R403,   OK,     R403),
+    ("DELETE", "/api/v1/kyc-team/{user_id}"):                    (R401, R403,   R403,   R403,   R403,   OK,     R403),
     # A person's own identity check (anyone signed in; here nobody has one pending to withdraw: 404).
     ("GET", "/api/v1/kyc/me"):                                   (R401, OK,     OK,     OK,     OK,     OK,     OK),
     ("POST", "/api/v1/kyc/submissions"):                         (R401, PAST,   PAST,   PAST,   PAST,   PAST,   PAST),
@@ -174,13 +178,14 @@ def test_every_route_of_the_api_is_in_the_matrix_or_listed_as_public() -> None:
         assert len(outcomes) == len(ROLES), f"{key}: one outcome per role in ROLES"
 
 
-def _passwordless_member(brand: Brand, role: Role) -> int:
-    """A member of `brand` for the member routes to act on (no password: nobody signs in as them)."""
+def _passwordless_member(brand: Brand | None, role: Role) -> int:
+    """A member of `brand` (None: of the platform's KYC team) for the member routes to act on (no password: nobody
+    signs in as them)."""
     with session_scope() as session:
         user = User(email=f"member{next(_emails)}@example.com")
         session.add(user)
         session.flush()
-        session.add(Membership(user_id=user.id, brand_id=brand.id, role=role))  # type: ignore[arg-type]
+        session.add(Membership(user_id=user.id, brand_id=brand.id if brand else None, role=role))  # type: ignore[arg-type]
         return user.id  # type: ignore[return-value]
 
 
@@ -240,6 +245,10 @@ def _request(method: str, path: str, w: World) -> tuple[str, dict[str, Any] | No
     elif path.startswith("/api/v1/brands/{brand_id}/members/"):
         params["user_id"] = _passwordless_member(w.brand, Role.BRAND_STAFF)
         body = {"role": "brand_admin"} if method == "PATCH" else None
+    elif path == "/api/v1/kyc-team" and method == "POST":
+        body = {"email": f"reviewer{next(_emails)}@example.com"}
+    elif path == "/api/v1/kyc-team/{user_id}":
+        params["user_id"] = _passwordless_member(None, Role.KYC_REVIEWER)
     elif path == "/api/v1/campaigns" and method == "POST":
         body = {"brand_id": brand_id, "slug": f"new-campaign-{next(_emails)}", "name": "New", "price_minor": 100,
                 "supply_cap": 10}
@@ -379,6 +388,7 @@ def _owner_view(w: World) -> dict[str, Any]:
                             for c in campaigns.list_campaigns(w.owner, w.brand.id, limit=100).items),  # type: ignore[arg-type]
         "order": order_admin.order_detail(w.owner, w.order_id).order.status,
         "brands": sorted(b.slug for b in brands.list_brands(make_platform_admin())),
+        "kyc_team": sorted((m.email, m.pending) for m in brands.list_members(make_platform_admin(), None)),
         "rewards": _rewards(w),
         "case": _case(w),
         "payouts": _payout_rows(w),
