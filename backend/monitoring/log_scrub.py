@@ -25,7 +25,9 @@ def _tail(traceback: str) -> str:
         return traceback
     tail = traceback[-(LOG_MAX_TEXT - 2):]
     # From a line break (else a space): a tail that began inside a secret would keep its unrecognisable end.
-    start = max(tail.find("\n"), -1 if "\n" in tail else tail.find(" "))
+    start = tail.find("\n")
+    if start < 0:
+        start = tail.find(" ")
     return "…\n" + (tail[start + 1:] if start >= 0 else "[cut]")
 
 

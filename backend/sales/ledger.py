@@ -107,7 +107,8 @@ _CHAIN_FACTS = ("quantity", "price", "currency_address", "currency_symbol", "cur
 
 # What a sale's USD/EUR value is computed from, and the columns holding it (with their empty values).
 _MONEY_FACTS = ("price", "currency_symbol", "currency_decimals")
-_VALUE_COLUMNS = {"value_eur_cents": None, "fx_rate_usd": None, "fx_rate_eur": None, "fx_source": ""}
+_VALUE_COLUMNS = {"value_usd_cents": None, "value_eur_cents": None, "fx_rate_usd": None, "fx_rate_eur": None,
+                  "fx_source": ""}
 
 # What deciding about a stored sale needs: not its value columns (written only while value_usd_cents is NULL, which
 # a new price from the chain makes it), royalty owed (the calculator's) or timestamps; fewer columns, less conversion
@@ -280,7 +281,6 @@ def _apply(row: _Row, report: SaleReport) -> None:
                 row.chain_facts_changed = True
         if values.get("value_usd_cents") is not None and money != [values[name] for name in _MONEY_FACTS]:
             # Valued from another price (a marketplace's, or an older decoding of the fill): valued again.
-            row.set("value_usd_cents", None)
             for name, empty in _VALUE_COLUMNS.items():
                 row.set(name, empty)
         if report.royalty_receiver is not None and row.set("royalty_receiver", report.royalty_receiver):
