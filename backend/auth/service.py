@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import bindparam, update
 from sqlalchemy import select as sa_select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from backend.auth.acl import Actor, Role
@@ -77,6 +78,26 @@ def create_user(
     session.add(user)
     session.flush()
     return user
+
+
+def user_for_email(session: Session, email: str) -> User:
+    """The user with this email, locked for this transaction; created without a password (as for an invitation or a
+    guest checkout) when there is none. Two transactions creating the same new email at once both succeed: the
+    second's insert fails on the unique index inside a savepoint and it reads the first's row instead."""
+    email = normalize_email(email)
+    by_email = select(User).where(User.email == email).with_for_update()
+    user = session.exec(by_email).first()
+    if user is not None:
+        return user
+    try:
+        with session.begin_nested():
+            return create_user(session, email, None)
+    except (IntegrityError, Conflict):
+        # Conflict: PostgreSQL's READ COMMITTED let create_user's own check see the other's committed row.
+        user = session.exec(by_email).first()
+        if user is None:
+            raise
+        return user
 
 
 def set_password(session: Session, user: User, password: str) -> None:

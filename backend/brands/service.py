@@ -29,11 +29,11 @@ from backend.auth.acl import BRAND_ROLES, PLATFORM_TEAM_ROLES, Actor, Permission
 from backend.auth.links import absolute_link, link_token, user_for_link
 from backend.auth.models import Invitation, Membership, User
 from backend.auth.service import (
-    create_user,
     new_login_grant,
     normalize_email,
     revoke_user_sessions,
     set_password,
+    user_for_email,
     verify_credentials,
 )
 from backend.auth.tokens import INVITATION_AUDIENCE, new_opaque_token, token_digest
@@ -292,9 +292,7 @@ def invite_member(actor: Actor, brand_id: int | None, email: str, role: Role | s
         brand = _team(session, actor, brand_id, Permission.MEMBER_MANAGE)
         # The person's row, locked: two invitations at once wait for each other (a platform membership's NULL brand
         # is outside the unique constraint, so the lock is what keeps it one).
-        user = session.exec(select(User).where(User.email == email).with_for_update()).first()
-        if user is None:
-            user = create_user(session, email, None)
+        user = user_for_email(session, email)
         membership = session.exec(
             select(Membership).where(Membership.user_id == user.id, Membership.brand_id == brand_id).with_for_update()
         ).first()

@@ -18,16 +18,14 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from backend.auth.acl import Actor, signed_in
-from backend.auth.models import User
-from backend.auth.service import create_user, normalize_email
+from backend.auth.service import normalize_email, user_for_email
 from backend.campaigns.models import Campaign, CampaignStatus, SalePhase
 from backend.campaigns.service import PublicCampaign, get_public_campaign
 from backend.db import session_scope, utcnow
-from backend.errors import Conflict, NotFound, ValidationFailed
+from backend.errors import NotFound, ValidationFailed
 from backend.fx.service import PriceUnavailable, get_rate
 from backend.kyc.gates import require_kyc_for_purchase
 from backend.money import CURRENCY_EXPONENTS, format_amount, to_decimal
@@ -187,18 +185,8 @@ class CheckoutStarted:
 def _consumer_user_id(email: str) -> int:
     """The account an order belongs to: the existing user with this email, or a new consumer (no password:
     they set one later, from the order page, to see their orders and custodial tokens)."""
-    for _ in range(2):
-        try:
-            with session_scope() as session:
-                user = session.execute(select(User).where(User.email == email)).scalars().first()
-                if user is None:
-                    user = create_user(session, email, None)
-                return int(user.id)  # type: ignore[arg-type]
-        except (IntegrityError, Conflict):
-            # A concurrent checkout with the same email created it first (PostgreSQL's READ COMMITTED lets
-            # create_user's own check see it: Conflict; else the unique index refuses it): read it again.
-            continue
-    raise ValidationFailed("Could not set up an account for this email; try again.", fields={"email": "retry"})
+    with session_scope() as session:
+        return int(user_for_email(session, email).id)  # type: ignore[arg-type]
 
 
 def _not_on_sale_error(phase: str) -> Exception:

@@ -5,6 +5,8 @@ or the membership it was issued for."""
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
 
 import pytest
 from sqlmodel import select
@@ -201,6 +203,72 @@ def test_inviting_a_pending_member_again_resends_and_a_member_is_a_conflict(bran
     accept_invitation(latest_token("new@example.com"), NEW_PASSWORD, ip=IP)
     with pytest.raises(Conflict):
         invite_member(admin, brand.id, "new@example.com", Role.BRAND_STAFF)
+
+
+def _wait_until_a_statement_waits_on_a_lock(timeout: float = 60) -> None:
+    """PostgreSQL: until another connection's statement is blocked on a lock (here, the unique index on email)."""
+    from sqlalchemy import text
+
+    from backend import db
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with db.get_engine().connect() as connection:
+            if connection.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                       "AND wait_event_type = 'Lock'")).scalar_one():
+                return
+        time.sleep(0.05)
+    raise AssertionError("the invitation never reached the account's insert")
+
+
+def test_an_invitation_racing_another_creation_of_the_same_new_account_joins_that_account(brand, admin):
+    """Two requests creating one new email's account at once (two invitations, or an invitation and a guest
+    checkout): the second's insert meets the first's on the unique index and must join that account, not fail."""
+    from backend import db
+
+    outcome: list[object] = []
+    with session_scope() as first:
+        created = create_user(first, "racer@example.com", None)
+        inviting = threading.Thread(target=lambda: outcome.append(
+            _outcome_of(lambda: invite_member(admin, brand.id, "racer@example.com", Role.BRAND_STAFF))))
+        inviting.start()
+        if db.is_postgresql():  # SQLite's writers queue at BEGIN: the invitation starts after this commits
+            _wait_until_a_statement_waits_on_a_lock()
+        created_id = created.id
+    inviting.join(timeout=60)
+    assert len(outcome) == 1 and not isinstance(outcome[0], Exception), outcome
+    with session_scope() as session:
+        users = session.exec(select(User).where(User.email == "racer@example.com")).all()
+    assert [user.id for user in users] == [created_id]
+    assert Role.BRAND_STAFF not in roles_of("racer@example.com").values()  # pending until accepted
+    assert len(invitation_links("racer@example.com")) == 1
+
+
+def test_two_invitations_of_one_new_email_at_once_both_succeed_with_one_account(brand, admin, configure):
+    configure(INVITATION_RESEND_AFTER_S=0)
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def invite() -> None:
+        barrier.wait()
+        outcomes.append(_outcome_of(lambda: invite_member(admin, brand.id, "twice@example.com", Role.BRAND_STAFF)))
+
+    threads = [threading.Thread(target=invite) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(outcomes) == 2 and not any(isinstance(o, Exception) for o in outcomes), outcomes
+    with session_scope() as session:
+        assert len(session.exec(select(User).where(User.email == "twice@example.com")).all()) == 1
+    assert len(list_members(admin, brand.id)) == 2  # the admin and one pending member
+
+
+def _outcome_of(call):  # type: ignore[no-untyped-def]
+    try:
+        return call()
+    except Exception as exc:  # noqa: BLE001 - returned and asserted on by the caller
+        return exc
 
 
 def test_accepting_signs_out_the_accounts_other_sessions(brand, admin):
