@@ -27,18 +27,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import itertools
 import json
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,7 +59,7 @@ from bench.webhooks import (  # noqa: E402
     count_outcome,
     create_campaign,
     make_orders,
-    post_all,
+    send_all,
     wait_deployed,
     wait_settled,
     warm_up_event,
@@ -225,7 +228,69 @@ def wait_web_ready(url: str, system: System, timeout: float) -> None:
     raise SystemExit(f"the web process at {url} did not come up within {timeout:.0f} s")
 
 
+# -- where the CPU goes ------------------------------------------------------------------------------------------
+
+CPU_ROLES = ("web", "postgres", "runners", "load", "chain", "redis", "other")
+
+
+def cpu_seconds_by_role() -> Counter[str]:
+    """CPU seconds used so far (user + system) by every live process of the machine, summed by its role in the
+    topology: the web processes (Reflex and its granian worker), PostgreSQL's backends, the job runners, this
+    process (the load generator), anvil, Redis, and the rest. Two readings around a storm give its CPU split."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    me = os.getpid()
+    used: Counter[str] = Counter()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue  # it ended meanwhile
+        fields = stat[stat.rindex(")") + 2:].split()  # after the command name, which may hold spaces
+        seconds = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        used[_role(int(entry.name), me, command)] += seconds
+    return used
+
+
+def _role(pid: int, me: int, command: str) -> str:
+    if pid == me:
+        return "load"
+    if command.startswith("postgres"):
+        return "postgres"
+    if " -m jobs" in command:
+        return "runners"
+    if "reflex run" in command or "granian" in command:
+        return "web"
+    if "anvil" in command:
+        return "chain"
+    if "redis-server" in command:
+        return "redis"
+    return "other"
+
+
+def cpu_split(before: Counter[str], after: Counter[str], wall: float) -> str:
+    """Cores used by each role between two readings (a role's CPU seconds over the wall time)."""
+    return " ".join(f"{role}={max(0.0, after[role] - before[role]) / wall:.2f}" for role in CPU_ROLES)
+
+
 # -- the storm ---------------------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def paused(processes: list[subprocess.Popen[bytes]]) -> Iterator[None]:
+    """The processes stopped (SIGSTOP) for the block and continued after it. The storm measures what the web tier
+    takes in: in the deployment the runners have machines of their own, and here their relaying, minting and
+    database work would share the two cores with the web processes being compared. A runner paused for the seconds
+    of a storm keeps its leases (60 s), and drains the storm's events once continued."""
+    for process in processes:
+        process.send_signal(signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGCONT)
+
 
 @dataclass
 class Phase:
@@ -239,7 +304,7 @@ class Phase:
 
 
 def storm(urls: list[str], campaign: tuple[int, str, str, str], n: int, args: argparse.Namespace,
-          system: System) -> Phase:
+          system: Topology) -> Phase:
     """N orders of the campaign paid by their completion events (+duplicates) posted over `urls`; settled and
     counted on the chain."""
     campaign_id, slug, chain, contract = campaign
@@ -249,14 +314,17 @@ def storm(urls: list[str], campaign: tuple[int, str, str, str], n: int, args: ar
     sends = [o.id for o in orders] + rng.sample([o.id for o in orders], int(len(orders) * args.duplicates))
     rng.shuffle(sends)
     warm = [json.dumps(warm_up_event(i), separators=(",", ":")).encode() for i in range(8 * len(urls))]
-    _, warm_statuses = asyncio.run(post_all(urls, warm, args.concurrency))
+    _, warm_statuses = send_all(urls, warm, args.concurrency)
     if any(s != 200 for s in warm_statuses):
         raise SystemExit(f"the warm-up webhooks were not acknowledged: {dict(Counter(warm_statuses))}")
     gc.collect()
     gc.freeze()
-    began = time.perf_counter()
-    latencies, statuses = asyncio.run(post_all(urls, [bodies[order_id] for order_id in sends], args.concurrency))
-    wall = time.perf_counter() - began
+    with paused(system.runner_processes if not args.runners_live else []):
+        cpu_before = cpu_seconds_by_role()
+        began = time.perf_counter()
+        latencies, statuses = send_all(urls, [bodies[order_id] for order_id in sends], args.concurrency)
+        wall = time.perf_counter() - began
+        cores = cpu_split(cpu_before, cpu_seconds_by_role(), wall)
     acknowledged, first_failed, seen = set(), set(), set()
     errors = 0
     for order_id, status in zip(sends, statuses, strict=True):
@@ -277,7 +345,7 @@ def storm(urls: list[str], campaign: tuple[int, str, str, str], n: int, args: ar
                f"webhooks_per_s={len(sends) / wall:.0f} p50_ms={p50:.1f} p99_ms={p99:.1f} "
                f"settled={'yes' if settled else 'NO'} orders_paid={outcome.orders_paid} mints={outcome.mints} "
                f"total_supply={outcome.total_supply} duplicate_mints={outcome.duplicate_mints} lost={outcome.lost} "
-               f"errors={errors} token_mismatch={outcome.token_mismatch}")
+               f"errors={errors} token_mismatch={outcome.token_mismatch}\n#   cores used: {cores}")
     return Phase(len(sends) / wall, p99, outcome.duplicate_mints, outcome.lost + outcome.token_mismatch, errors,
                  settled and outcome.total_supply == outcome.mints, summary)
 
@@ -336,6 +404,8 @@ def main() -> int:
     parser.add_argument("-n", type=int, default=600, help="orders per phase")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--duplicates", type=float, default=0.3)
+    parser.add_argument("--runners-live", action="store_true",
+                        help="keep the runners running during the storms (default: paused for their seconds)")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""),
                         help="a PostgreSQL server (a scratch database is made there)")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL)
