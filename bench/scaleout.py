@@ -301,6 +301,7 @@ class Phase:
     errors: int
     settled: bool
     summary: str
+    cpu_per_webhook_s: float  # the whole machine's CPU seconds during the storm over the deliveries sent
 
 
 def storm(urls: list[str], campaign: tuple[int, str, str, str], n: int, args: argparse.Namespace,
@@ -324,7 +325,9 @@ def storm(urls: list[str], campaign: tuple[int, str, str, str], n: int, args: ar
         began = time.perf_counter()
         latencies, statuses = send_all(urls, [bodies[order_id] for order_id in sends], args.concurrency)
         wall = time.perf_counter() - began
-        cores = cpu_split(cpu_before, cpu_seconds_by_role(), wall)
+        cpu_after = cpu_seconds_by_role()
+    cores = cpu_split(cpu_before, cpu_after, wall)
+    cpu_per_webhook = sum(max(0.0, cpu_after[role] - cpu_before[role]) for role in CPU_ROLES) / len(sends)
     acknowledged, first_failed, seen = set(), set(), set()
     errors = 0
     for order_id, status in zip(sends, statuses, strict=True):
@@ -347,7 +350,7 @@ def storm(urls: list[str], campaign: tuple[int, str, str, str], n: int, args: ar
                f"total_supply={outcome.total_supply} duplicate_mints={outcome.duplicate_mints} lost={outcome.lost} "
                f"errors={errors} token_mismatch={outcome.token_mismatch}\n#   cores used: {cores}")
     return Phase(len(sends) / wall, p99, outcome.duplicate_mints, outcome.lost + outcome.token_mismatch, errors,
-                 settled and outcome.total_supply == outcome.mints, summary)
+                 settled and outcome.total_supply == outcome.mints, summary, cpu_per_webhook)
 
 
 @dataclass
@@ -386,11 +389,15 @@ def run(args: argparse.Namespace, topology: Topology) -> list[str]:
     one = storm(topology.web_urls[:1], campaigns[0], args.n, args, topology)
     two = storm(topology.web_urls, campaigns[1], args.n, args, topology)
     runs = daemon_runs()
+    cores = os.cpu_count() or 1
+    ceiling = cores / two.cpu_per_webhook_s
     topology.failed = not (one.settled and two.settled) or runs.overlaps > 0 or runs.holders < 2 \
         or one.duplicate_mints + two.duplicate_mints + one.lost + two.lost + one.errors + two.errors > 0
     return [
         f"# one process:   {one.summary}",
         f"# two processes: {two.summary}",
+        f"# ceiling: {cores} cores / {two.cpu_per_webhook_s * 1e6:.0f} us of CPU per webhook with two processes "
+        f"= {ceiling:.0f}/s = {ceiling / one.webhooks_per_s:.2f}x one process, were every core busy",
         f"# ratio={two.webhooks_per_s / one.webhooks_per_s:.2f} (target >= 1.6)",
         f"job_runs={runs.runs} runners={runs.holders} overlaps={runs.overlaps}",
         f"webhooks_per_s={two.webhooks_per_s:.0f} one_process_webhooks_per_s={one.webhooks_per_s:.0f} "

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.scaleout import CPU_ROLES
 from tests.bench.run import figures, number, run_bench
 from tests.conftest import TEST_DB
 
@@ -26,3 +27,9 @@ def test_scaleout_bench_prints_every_figure_and_mints_each_order_once(database_u
     runs = figures(lines[-2], ["job_runs", "runners", "overlaps"])
     assert (runs["runners"], runs["overlaps"]) == ("2", "0"), lines[-2]
     assert lines[-3].startswith("# ratio="), lines[-3]
+    assert lines[-4].startswith("# ceiling: "), lines[-4]
+    splits = [line for line in lines if line.startswith("#   cores used:")]
+    assert len(splits) == 2, lines  # one per storm
+    for split in splits:
+        cores = figures(split.removeprefix("#   cores used: "), list(CPU_ROLES))
+        assert number(cores["web"]) > 0, split

@@ -119,7 +119,7 @@ def test_two_web_processes_and_two_runners_sell_and_mint_each_paid_order_once(to
         context.close()
 
     # The storm across both web processes, on the same campaign: every paid order minted once, none lost.
-    args = argparse.Namespace(duplicates=0.3, concurrency=8, settle_timeout=TIMEOUT_S)
+    args = argparse.Namespace(duplicates=0.3, concurrency=8, settle_timeout=TIMEOUT_S, runners_live=True)
     with ThreadPoolExecutor(max_workers=1) as thread:  # its asyncio loop away from Playwright's in this thread
         result = thread.submit(storm, topology.web_urls, (campaign_id, slug, chain, contract), STORM_ORDERS, args,
                                topology).result()
