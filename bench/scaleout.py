@@ -3,7 +3,7 @@ docs/DEPLOY.md: two web processes (Reflex in production mode, as `python -m back
 Redis as their state manager and rate-limit store) behind a load balancer, two job runners (`python -m jobs`), one
 PostgreSQL, one Redis, and anvil as the chain.
 
-Usage: python bench/scaleout.py [-n 600] [--concurrency 32] [--database-url postgresql+psycopg://...]
+Usage: python bench/scaleout.py [-n 600] [--concurrency 32] [--runners-live] [--database-url postgresql+psycopg://...]
                                 [--redis-url redis://127.0.0.1:6379/0]
 
 PostgreSQL only (a scratch database `primsell_bench_webhooks_<pid>` is made on the given server and dropped at the
@@ -14,8 +14,11 @@ only; the two-process phase spreads its connections over both, in turn, as a rou
 storm does not go through this bench's own balancer (a Python TCP proxy on the same two cores would be measured with
 the servers), which serves what a browser and the sandbox's webhook reach (PRIMSELL_PUBLIC_URL, REFLEX_API_URL).
 Each web process runs one granian worker (GRANIAN_WORKERS=1: Reflex would start 2 x cores + 1 with Redis), so the
-two-process figure is what a second process adds; on a 2-core machine the runners, anvil and this load generator
-share the cores with them, so the ratio, not the absolute, is the figure to compare.
+two-process figure is what a second process adds; on a 2-core machine PostgreSQL, anvil and this load generator
+share the cores with them, so the ratio, not the absolute, is the figure to compare. The runners are paused for the
+seconds of each storm (--runners-live keeps them running) and drain it afterwards. Each storm prints the cores every
+role used meanwhile (`cpu_seconds_by_role`), and the run prints the ceiling: the machine's cores over the two-process
+storm's CPU per webhook, the most two processes could take in were every core busy, as a multiple of one process.
 
 Counted after each phase settles: duplicate_mints and lost as in bench/webhooks.py, summed over both phases; the
 job_run table must show every daemon run by one runner at a time (overlaps=0 on the line before the last).
