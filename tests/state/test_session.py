@@ -84,6 +84,17 @@ def test_a_role_taken_away_in_the_database_is_seen_on_the_next_click(brand, owne
     assert "permission" in tab.state(AdminMembersState).form_error
 
 
+def test_the_members_page_with_no_brand_to_show_stops_loading():
+    """A platform admin on a platform with no brand yet: nothing to pick, so the page must not spin forever."""
+    make_user(Role.PLATFORM_ADMIN, email="platform@example.com")
+    tab = Tab(web_cookie("platform@example.com"))
+    tab.load_admin_page("/admin/members")
+    assert tab.session.brand_id == 0
+    tab.run(AdminMembersState.load_members)
+    state = tab.state(AdminMembersState)
+    assert (state.loading, state.members, state.form_error) == (False, [], "")
+
+
 def test_signing_out_elsewhere_ends_the_open_tab_too(brand, owner):
     cookie = web_cookie("owner@example.com")
     tab = Tab(cookie)

@@ -15,9 +15,13 @@ def members() -> rx.Component:
     return rx.vstack(
         rx.heading("Members", size="6"),
         rx.cond(
-            SessionState.can_read_members,
-            members_panel(BRAND_TEAM),
-            rx.callout("Only brand admins can see the member list.", icon="lock"),
+            SessionState.has_brand,
+            rx.cond(
+                SessionState.can_read_members,
+                members_panel(BRAND_TEAM),
+                rx.callout("Only brand admins can see the member list.", icon="lock"),
+            ),
+            rx.callout("No brand is chosen: pick one in the brand switcher to see its members.", icon="info"),
         ),
         spacing="4",
         width="100%",

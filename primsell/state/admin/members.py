@@ -84,6 +84,8 @@ class AdminMembersState(rx.State):
             return SessionState.to_sign_in
         if ok:
             await self._read(actor, brand_id)
+        else:  # no brand chosen (a platform admin before picking one): the page says so instead of loading
+            self.loading = False
         return None
 
     @rx.event
