@@ -1,8 +1,10 @@
-"""Scrub every log record of this process (message, traceback, stack) with the rules Sentry's events get, so an RPC
-URL's API key, a password or an e-mail address in an exception never reaches a log file, whoever logs it."""
+"""Scrub every log record of this process (message, traceback, stack, `extra=` fields) with the rules Sentry's events
+get, so an RPC URL's API key, a password or an e-mail address in an exception never reaches a log file, whoever logs
+it."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -13,6 +15,9 @@ from backend.monitoring.scrub import scrub_text
 LOG_MAX_TEXT = 50_000
 
 _formatter = logging.Formatter()
+# A record's own attributes; anything else on it came from a caller's `extra=`.
+_RECORD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+_PLAIN = (int, float, bool, type(None))
 
 
 def _scrub(text: str) -> str:
@@ -65,7 +70,21 @@ def scrub_record(record: logging.LogRecord) -> logging.LogRecord:
         record.exc_text = _scrub(_tail(record.exc_text))
     if record.stack_info:
         record.stack_info = _scrub(record.stack_info)
+    _scrub_extras(record)
     return record
+
+
+def _scrub_extras(record: logging.LogRecord) -> None:
+    """The `extra=` fields a formatter may print (`%(rpc)s`, a JSON formatter): a text is scrubbed; another value
+    (a dict, an object) is replaced by its scrubbed text only when scrubbing changed that text, so a formatter that
+    reads it as it was keeps working whenever there was nothing to hide."""
+    for key, value in list(record.__dict__.items()):
+        if key in _RECORD_ATTRIBUTES or isinstance(value, _PLAIN):
+            continue
+        text = value if isinstance(value, str) else _printable(value, str)
+        clean = _scrub(text)
+        if clean != text:
+            record.__dict__[key] = clean
 
 
 class ScrubFilter(logging.Filter):
@@ -74,6 +93,18 @@ class ScrubFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         scrub_record(record)
         return True
+
+
+def _make_record_scrubbing_extras(make_record: Any) -> Any:
+    """`Logger.makeRecord` sets a call's `extra=` fields after the record factory ran: scrub them there."""
+    @functools.wraps(make_record)
+    def make_record_scrubbed(self: logging.Logger, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make_record(self, *args, **kwargs)
+        _scrub_extras(record)
+        return record
+
+    make_record_scrubbed.scrubs_records = True  # type: ignore[attr-defined]
+    return make_record_scrubbed
 
 
 def install_log_scrubbing() -> None:
@@ -85,7 +116,8 @@ def install_log_scrubbing() -> None:
     logger's handlers covers the rest: records made without the factory (`logging.makeLogRecord`, which fills in a
     record after the factory ran) and a library that later sets its own factory without calling ours.
     The factory wraps whatever factory is there (pytest's caplog keeps working: its handler just sees scrubbed
-    records), and is not wrapped twice.
+    records), and is not wrapped twice. A call's `extra=` fields are set on the record after the factory ran, so
+    `Logger.makeRecord` is wrapped too (once, for every logger) to scrub them.
     """
     current = logging.getLogRecordFactory()
     if not getattr(current, "scrubs_records", False):
@@ -94,6 +126,8 @@ def install_log_scrubbing() -> None:
 
         scrubbing_factory.scrubs_records = True  # type: ignore[attr-defined]
         logging.setLogRecordFactory(scrubbing_factory)
+    if not getattr(logging.Logger.makeRecord, "scrubs_records", False):
+        logging.Logger.makeRecord = _make_record_scrubbing_extras(logging.Logger.makeRecord)  # type: ignore[method-assign]
     for handler in logging.getLogger().handlers:
         if not any(isinstance(f, ScrubFilter) for f in handler.filters):
             handler.addFilter(ScrubFilter())

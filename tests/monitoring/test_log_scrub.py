@@ -3,6 +3,7 @@ log, through each process's own logging set-up and a handler added after it."""
 
 from __future__ import annotations
 
+import inspect
 import io
 import logging
 import sys
@@ -27,9 +28,12 @@ def fresh_process() -> Iterator[None]:
     root = logging.getLogger()
     factory, handlers, level = logging.getLogRecordFactory(), list(root.handlers), root.level
     filters = {h: list(h.filters) for h in handlers}
+    make_record = logging.Logger.makeRecord
     logging.setLogRecordFactory(logging.LogRecord)
+    logging.Logger.makeRecord = inspect.unwrap(make_record)  # type: ignore[method-assign]
     yield
     logging.setLogRecordFactory(factory)
+    logging.Logger.makeRecord = make_record  # type: ignore[method-assign]
     root.handlers[:] = handlers
     root.setLevel(level)
     for handler, kept in filters.items():
@@ -97,6 +101,33 @@ def test_without_the_set_up_the_key_would_be_logged(fresh_process) -> None:
     """The tests above prove the set-up: with the plain factory the same lines carry both keys."""
     text = _log_lines(_log_an_outage)
     assert ALCHEMY_KEY in text and INFURA_KEY in text
+
+
+def _log_with_extras(logger: logging.Logger) -> None:
+    logger.handlers[-1].setFormatter(logging.Formatter("%(message)s rpc=%(rpc)s context=%(context)s try=%(attempt)s"))
+    logger.warning("node unreachable", extra={"rpc": ALCHEMY_URL, "context": {"fallback": INFURA_URL},
+                                                "attempt": 3})
+
+
+def test_extra_fields_are_scrubbed_for_a_handler_added_after_the_set_up(fresh_process) -> None:
+    from jobs.__main__ import setup_logging
+
+    setup_logging()
+    text = _log_lines(_log_with_extras)
+    assert ALCHEMY_KEY not in text and INFURA_KEY not in text, text
+    assert "rpc=https://eth-mainnet.g.alchemy.com/v2/[redacted]" in text, text
+    assert "https://mainnet.infura.io/v3/[redacted]" in text and "try=3" in text, text
+
+
+def test_without_the_set_up_extra_fields_would_be_logged(fresh_process) -> None:
+    text = _log_lines(_log_with_extras)
+    assert ALCHEMY_KEY in text and INFURA_KEY in text
+
+
+def test_an_extra_field_with_nothing_to_hide_keeps_its_value() -> None:
+    record = logging.makeLogRecord({"msg": "paid", "order": {"id": 7}, "vault": VAULT})
+    scrub_record(record)
+    assert record.order == {"id": 7} and record.vault == VAULT  # type: ignore[attr-defined]
 
 
 def test_setting_up_twice_scrubs_once_and_caplog_still_captures(fresh_process,
