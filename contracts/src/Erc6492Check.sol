@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+interface IERC1271 {
+    function isValidSignature(bytes32 hash, bytes calldata signature) external view returns (bytes4);
+}
+
+/// @notice ERC-6492 signature check in a single eth_call; never deployed. Sign-In with Ethereum sends this contract's
+/// creation code followed by the constructor arguments (signer, hash, signature) as an eth_call without a `to`; the
+/// constructor returns one byte: 0x01 when the signature is valid, 0x00 when not.
+///
+/// A signature that ends in the ERC-6492 suffix is abi.encode(factory, factoryCalldata, innerSignature) + suffix: a
+/// wallet that has no code yet (a smart wallet not deployed until its first transaction) is deployed by calling the
+/// factory, inside this eth_call only (nothing is sent), and is then asked through ERC-1271 with the inner signature.
+/// An already deployed wallet is asked directly. Plain EOA signatures are not this contract's job: the backend
+/// recovers them off chain (EIP-191).
+contract Erc6492Check {
+    bytes32 private constant ERC6492_SUFFIX = 0x6492649264926492649264926492649264926492649264926492649264926492;
+    bytes4 private constant ERC1271_MAGIC = 0x1626ba7e;
+
+    constructor(address signer, bytes32 hash, bytes memory signature) {
+        bool valid = _valid(signer, hash, signature);
+        assembly {
+            mstore(0, valid)
+            return(31, 1)
+        }
+    }
+
+    function _valid(address signer, bytes32 hash, bytes memory signature) private returns (bool) {
+        bytes memory inner = signature;
+        if (_endsWithSuffix(signature)) {
+            assembly {
+                mstore(signature, sub(mload(signature), 32)) // drop the suffix, in place
+            }
+            address factory;
+            bytes memory factoryCalldata;
+            (factory, factoryCalldata, inner) = abi.decode(signature, (address, bytes, bytes));
+            if (signer.code.length == 0) {
+                (bool deployed,) = factory.call(factoryCalldata);
+                if (!deployed) return false;
+            }
+        }
+        if (signer.code.length == 0) return false;
+        try IERC1271(signer).isValidSignature(hash, inner) returns (bytes4 answer) {
+            return answer == ERC1271_MAGIC;
+        } catch {
+            return false;
+        }
+    }
+
+    function _endsWithSuffix(bytes memory signature) private pure returns (bool) {
+        if (signature.length < 32) return false;
+        bytes32 tail;
+        assembly {
+            tail := mload(add(signature, mload(signature))) // the last 32 bytes
+        }
+        return tail == ERC6492_SUFFIX;
+    }
+}
