@@ -42,6 +42,9 @@ ERC1271_ABI = [{"type": "function", "name": "isValidSignature", "stateMutability
                 "inputs": [{"name": "hash", "type": "bytes32"}, {"name": "signature", "type": "bytes"}],
                 "outputs": [{"name": "", "type": "bytes4"}]}]
 ERC6492_SUFFIX = bytes.fromhex("6492" * 16)
+# The node's work for one ERC-6492 check, whatever factory a signature names: a smart wallet's deployment and its
+# EIP-1271 answer take well under a million gas (Coinbase's Smart Wallet ~300k).
+ERC6492_CALL_GAS = 5_000_000
 _NONCE_RE = re.compile(r"^[A-Za-z0-9]{8,32}$")
 _CLOCK_SKEW = timedelta(minutes=2)
 NONCE_SPENT = "This sign-in request was already used or has expired: sign a new one."
@@ -252,7 +255,7 @@ def _erc6492_valid(address: str, digest: bytes, signature: bytes, chain: str) ->
     check = bytes.fromhex(load_artifact("Erc6492Check")["bytecode"].removeprefix("0x"))
     call = check + encode(["address", "bytes32", "bytes"], [address, digest, signature])
     try:
-        answer = get_web3(chain).eth.call({"data": "0x" + call.hex()})
+        answer = get_web3(chain).eth.call({"data": "0x" + call.hex(), "gas": ERC6492_CALL_GAS})
     except Exception:  # noqa: BLE001 - a revert (a malformed wrapping) or no chain to ask: not shown to be valid
         return False
     return bytes(answer) == b"\x01"
