@@ -406,7 +406,12 @@ class _Response(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
-        answer = _complete_answer(self.buffer)
+        try:
+            answer = _complete_answer(self.buffer)
+        except ValueError:  # not HTTP: no answer, and the connection is not used again
+            self.abort()
+            self._answer(0)
+            return
         if answer is not None:
             status, used, keep_alive = answer
             del self.buffer[:used]
@@ -433,6 +438,8 @@ def _complete_answer(buffer: bytearray) -> tuple[int, int, bool] | None:
     if end < 0:
         return None
     head = bytes(buffer[:end]).lower()
+    if not head.startswith(b"http/1."):
+        raise ValueError("not an HTTP/1.x answer")
     status = int(head[9:12])
     keep_alive = b"\r\nconnection: close" not in head
     at = head.find(b"\r\ncontent-length:")
