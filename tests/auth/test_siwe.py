@@ -3,6 +3,7 @@ chains, altered or expired messages and wrong signers are refused; contract wall
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from backend.chain.client import use_web3
 from backend.db import utcnow
 from backend.errors import NotAuthenticated
 from contracts.artifacts import load_artifact
+from tests.chain.helpers import anvil_chain, evm_chain
 
 KEY = "0x" + "11" * 32
 ACCOUNT = Account.from_key(KEY)
@@ -139,8 +141,17 @@ def _erc6492(factory, owner: str, salt: bytes, inner: bytes) -> str:  # type: ig
                    + siwe.ERC6492_SUFFIX).hex()
 
 
-def test_a_smart_wallet_not_deployed_yet_signs_in_through_erc6492(configure):
-    w3 = Web3(EthereumTesterProvider())
+@pytest.fixture(params=["evm", "anvil"])
+def node(request: pytest.FixtureRequest) -> Iterator[Web3]:
+    """A real chain: the in-process EVM, and anvil (a node's eth_call without `to`, as production makes it)."""
+    under_test = evm_chain() if request.param == "evm" else anvil_chain()
+    yield under_test.w3
+    if under_test.node is not None:
+        under_test.node.stop()
+
+
+def test_a_smart_wallet_not_deployed_yet_signs_in_through_erc6492(configure, node: Web3):
+    w3 = node
     configure(CHAIN_ID=w3.eth.chain_id)
     factory = _deployed(w3, "WalletFactory")
     salt = b"\x07" * 32
@@ -204,3 +215,31 @@ def test_a_made_up_nonce_is_refused_before_the_node_is_asked_about_a_contract_wa
         with pytest.raises(siwe.SiweError, match="already used or has expired"):
             siwe.verify(text, "0x" + "ab" * 70)
     assert not [c for c in provider.calls if c in ("eth_getCode", "eth_call")]
+
+
+def test_a_factory_that_never_returns_costs_the_node_a_capped_call_and_is_refused(configure, monkeypatch):
+    under_test = anvil_chain()
+    try:
+        w3 = under_test.w3
+        calls: list[dict] = []
+        make_request = w3.provider.make_request
+
+        def recording(method, params):  # type: ignore[no-untyped-def]
+            if method == "eth_call":
+                calls.append(params[0])
+            return make_request(method, params)
+
+        monkeypatch.setattr(w3.provider, "make_request", recording)
+        configure(CHAIN_ID=w3.eth.chain_id)
+        spinning = _deploy(w3, "5b600056")  # JUMPDEST PUSH1 0 JUMP: loops until its gas runs out
+        wallet = Account.from_key("0x" + "44" * 32).address  # no code: the factory would have to deploy it
+        wrapped = "0x" + (abi_encode(["address", "bytes", "bytes"], [spinning, b"\x01", b"\x02" * 65])
+                          + siwe.ERC6492_SUFFIX).hex()
+        with use_web3("local", w3):
+            nonce, _ = siwe.issue_nonce()
+            with pytest.raises(siwe.SiweError, match="does not match"):
+                siwe.verify(siwe.build_message(wallet, nonce).text(), wrapped)
+        assert [int(call["gas"], 16) for call in calls] == [siwe.ERC6492_CALL_GAS]  # one call, its gas capped
+    finally:
+        assert under_test.node is not None
+        under_test.node.stop()
