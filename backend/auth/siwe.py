@@ -244,6 +244,12 @@ def _eip1271_valid(address: str, digest: bytes, signature: bytes, chain: str) ->
     return bytes(answer) == ERC1271_MAGIC
 
 
+@lru_cache(maxsize=1)
+def _erc6492_check_code() -> bytes:
+    """Erc6492Check's creation code, read from its artifact once."""
+    return bytes.fromhex(load_artifact("Erc6492Check")["bytecode"].removeprefix("0x"))
+
+
 def _erc6492_valid(address: str, digest: bytes, signature: bytes, chain: str) -> bool:
     """Ask the chain, in one eth_call that sends nothing, whether a smart wallet signed `digest` (ERC-6492): the
     call runs contracts/src/Erc6492Check.sol's creation code, which deploys a wallet that has no code yet through the
@@ -252,8 +258,7 @@ def _erc6492_valid(address: str, digest: bytes, signature: bytes, chain: str) ->
 
     from backend.chain.client import get_web3
 
-    check = bytes.fromhex(load_artifact("Erc6492Check")["bytecode"].removeprefix("0x"))
-    call = check + encode(["address", "bytes32", "bytes"], [address, digest, signature])
+    call = _erc6492_check_code() + encode(["address", "bytes32", "bytes"], [address, digest, signature])
     try:
         answer = get_web3(chain).eth.call({"data": "0x" + call.hex(), "gas": ERC6492_CALL_GAS})
     except Exception:  # noqa: BLE001 - a revert (a malformed wrapping) or no chain to ask: not shown to be valid
