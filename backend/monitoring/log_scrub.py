@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from backend.monitoring.scrub import scrub_text
@@ -70,16 +70,17 @@ def scrub_record(record: logging.LogRecord) -> logging.LogRecord:
         record.exc_text = _scrub(_tail(record.exc_text))
     if record.stack_info:
         record.stack_info = _scrub(record.stack_info)
-    _scrub_extras(record)
+    _scrub_fields(record, record.__dict__.keys() - _RECORD_ATTRIBUTES)  # a caller's `extra=`, if any
     return record
 
 
-def _scrub_extras(record: logging.LogRecord) -> None:
+def _scrub_fields(record: logging.LogRecord, keys: Iterable[str]) -> None:
     """The `extra=` fields a formatter may print (`%(rpc)s`, a JSON formatter): a text is scrubbed; another value
     (a dict, an object) is replaced by its scrubbed text only when scrubbing changed that text, so a formatter that
     reads it as it was keeps working whenever there was nothing to hide."""
-    for key, value in list(record.__dict__.items()):
-        if key in _RECORD_ATTRIBUTES or isinstance(value, _PLAIN):
+    for key in keys:
+        value = record.__dict__.get(key)
+        if isinstance(value, _PLAIN):
             continue
         text = value if isinstance(value, str) else _printable(value, str)
         clean = _scrub(text)
@@ -98,9 +99,12 @@ class ScrubFilter(logging.Filter):
 def _make_record_scrubbing_extras(make_record: Any) -> Any:
     """`Logger.makeRecord` sets a call's `extra=` fields after the record factory ran: scrub them there."""
     @functools.wraps(make_record)
-    def make_record_scrubbed(self: logging.Logger, *args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = make_record(self, *args, **kwargs)
-        _scrub_extras(record)
+    def make_record_scrubbed(self: logging.Logger, name: str, level: int, fn: str, lno: int, msg: object, args: Any,
+                             exc_info: Any, func: str | None = None, extra: Mapping[str, object] | None = None,
+                             sinfo: str | None = None) -> logging.LogRecord:
+        record = make_record(self, name, level, fn, lno, msg, args, exc_info, func, extra, sinfo)
+        if extra:
+            _scrub_fields(record, extra)
         return record
 
     make_record_scrubbed.scrubs_records = True  # type: ignore[attr-defined]
