@@ -273,9 +273,14 @@ def _role(pid: int, me: int, command: str) -> str:
     return "other"
 
 
-def cpu_split(before: Counter[str], after: Counter[str], wall: float) -> str:
-    """Cores used by each role between two readings (a role's CPU seconds over the wall time)."""
-    return " ".join(f"{role}={max(0.0, after[role] - before[role]) / wall:.2f}" for role in CPU_ROLES)
+def cpu_used(before: Counter[str], after: Counter[str]) -> dict[str, float]:
+    """CPU seconds each role used between two readings (a process that ended meanwhile takes its seconds along)."""
+    return {role: max(0.0, after[role] - before[role]) for role in CPU_ROLES}
+
+
+def cpu_split(used: dict[str, float], wall: float) -> str:
+    """Cores used by each role over `wall` seconds."""
+    return " ".join(f"{role}={seconds / wall:.2f}" for role, seconds in used.items())
 
 
 # -- the storm ---------------------------------------------------------------------------------------------------
@@ -328,9 +333,9 @@ def storm(urls: list[str], campaign: tuple[int, str, str, str], n: int, args: ar
         began = time.perf_counter()
         latencies, statuses = send_all(urls, [bodies[order_id] for order_id in sends], args.concurrency)
         wall = time.perf_counter() - began
-        cpu_after = cpu_seconds_by_role()
-    cores = cpu_split(cpu_before, cpu_after, wall)
-    cpu_per_webhook = sum(max(0.0, cpu_after[role] - cpu_before[role]) for role in CPU_ROLES) / len(sends)
+        used = cpu_used(cpu_before, cpu_seconds_by_role())
+    cores = cpu_split(used, wall)
+    cpu_per_webhook = sum(used.values()) / len(sends)
     acknowledged, first_failed, seen = set(), set(), set()
     errors = 0
     for order_id, status in zip(sends, statuses, strict=True):
