@@ -16,8 +16,8 @@ from backend.auth import siwe
 from backend.chain.client import use_web3
 from backend.db import utcnow
 from backend.errors import NotAuthenticated
-from contracts.artifacts import load_artifact
 from tests.chain.helpers import anvil_chain, evm_chain
+from tests.contracts.conftest import Chain
 
 KEY = "0x" + "11" * 32
 ACCOUNT = Account.from_key(KEY)
@@ -126,13 +126,6 @@ def test_contract_wallets_are_asked_through_eip1271(configure):
             siwe.verify(text, "0x" + "ab" * 70)
 
 
-def _deployed(w3: Web3, name: str):  # type: ignore[no-untyped-def]
-    artifact = load_artifact(name)
-    tx = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"]).constructor().transact(
-        {"from": w3.eth.accounts[0]})
-    return w3.eth.contract(address=w3.eth.get_transaction_receipt(tx)["contractAddress"], abi=artifact["abi"])
-
-
 def _erc6492(factory, owner: str, salt: bytes, inner: bytes) -> str:  # type: ignore[no-untyped-def]
     """A smart wallet's signature in ERC-6492's wrapping: the factory, the call that deploys the wallet, the wallet's
     own signature, and the suffix."""
@@ -153,7 +146,7 @@ def node(request: pytest.FixtureRequest) -> Iterator[Web3]:
 def test_a_smart_wallet_not_deployed_yet_signs_in_through_erc6492(configure, node: Web3):
     w3 = node
     configure(CHAIN_ID=w3.eth.chain_id)
-    factory = _deployed(w3, "WalletFactory")
+    factory = Chain(w3).deploy("WalletFactory")
     salt = b"\x07" * 32
     wallet = factory.functions.addressOf(ACCOUNT.address, salt).call()
     assert w3.eth.get_code(wallet) == b""
@@ -217,29 +210,25 @@ def test_a_made_up_nonce_is_refused_before_the_node_is_asked_about_a_contract_wa
     assert not [c for c in provider.calls if c in ("eth_getCode", "eth_call")]
 
 
-def test_a_factory_that_never_returns_costs_the_node_a_capped_call_and_is_refused(configure, monkeypatch):
-    under_test = anvil_chain()
-    try:
-        w3 = under_test.w3
-        calls: list[dict] = []
-        make_request = w3.provider.make_request
+@pytest.mark.parametrize("node", ["anvil"], indirect=True)  # the in-process EVM would spin 5M gas slowly
+def test_a_factory_that_never_returns_costs_the_node_a_capped_call_and_is_refused(configure, monkeypatch, node: Web3):
+    w3 = node
+    calls: list[dict] = []
+    make_request = w3.provider.make_request
 
-        def recording(method, params):  # type: ignore[no-untyped-def]
-            if method == "eth_call":
-                calls.append(params[0])
-            return make_request(method, params)
+    def recording(method, params):  # type: ignore[no-untyped-def]
+        if method == "eth_call":
+            calls.append(params[0])
+        return make_request(method, params)
 
-        monkeypatch.setattr(w3.provider, "make_request", recording)
-        configure(CHAIN_ID=w3.eth.chain_id)
-        spinning = _deploy(w3, "5b600056")  # JUMPDEST PUSH1 0 JUMP: loops until its gas runs out
-        wallet = Account.from_key("0x" + "44" * 32).address  # no code: the factory would have to deploy it
-        wrapped = "0x" + (abi_encode(["address", "bytes", "bytes"], [spinning, b"\x01", b"\x02" * 65])
-                          + siwe.ERC6492_SUFFIX).hex()
-        with use_web3("local", w3):
-            nonce, _ = siwe.issue_nonce()
-            with pytest.raises(siwe.SiweError, match="does not match"):
-                siwe.verify(siwe.build_message(wallet, nonce).text(), wrapped)
-        assert [int(call["gas"], 16) for call in calls] == [siwe.ERC6492_CALL_GAS]  # one call, its gas capped
-    finally:
-        assert under_test.node is not None
-        under_test.node.stop()
+    monkeypatch.setattr(w3.provider, "make_request", recording)
+    configure(CHAIN_ID=w3.eth.chain_id)
+    spinning = _deploy(w3, "5b600056")  # JUMPDEST PUSH1 0 JUMP: loops until its gas runs out
+    wallet = Account.from_key("0x" + "44" * 32).address  # no code: the factory would have to deploy it
+    wrapped = "0x" + (abi_encode(["address", "bytes", "bytes"], [spinning, b"\x01", b"\x02" * 65])
+                      + siwe.ERC6492_SUFFIX).hex()
+    with use_web3("local", w3):
+        nonce, _ = siwe.issue_nonce()
+        with pytest.raises(siwe.SiweError, match="does not match"):
+            siwe.verify(siwe.build_message(wallet, nonce).text(), wrapped)
+    assert [int(call["gas"], 16) for call in calls] == [siwe.ERC6492_CALL_GAS]  # one call, its gas capped
