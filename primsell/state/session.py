@@ -9,7 +9,10 @@ The Actor and the cookie stay in backend-only `_private` vars; the page sees dis
 
 Signing out forgets the whole tab (`forget_tab`): Reflex keys the state tree by a per-tab token that outlives the
 sign-in, and the next page load's hydrate sends the whole tree to the browser, so anything a page had loaded (a KYC
-case, buyers' emails) would otherwise reach the sign-in page of the next person at that computer.
+case, buyers' emails) would otherwise reach the sign-in page of the next person at that computer. A tab that finds
+its session gone (signed out in another tab, revoked, expired) or its surface closed to it forgets itself the same
+way, on the event that finds out. And the other signed-in tabs of the browser do not wait for their next click: a
+sign-out tells them (a BroadcastChannel, `sign_out_script`), and they reload into the sign-in page at once.
 """
 
 from __future__ import annotations
@@ -37,6 +40,32 @@ ROLE_LABELS = {
     Role.KYC_REVIEWER: "KYC reviewer",
     Role.CONSUMER: "Consumer",
 }
+
+
+# The browser's signed-in tabs hear of a sign-out in any one of them on this channel (same origin, this browser only).
+SESSION_CHANNEL = "primsell-session"
+SIGNED_OUT = "signed-out"
+# Run in every signed-in tab (the on_load of signed-in pages): on a sign-out elsewhere, reload; the page load then
+# finds no session, forgets the tab and goes to sign-in. One listener per page, however many loads ran.
+FOLLOW_SIGN_OUTS_SCRIPT = (
+    "if (!window.primsellSessionChannel && 'BroadcastChannel' in window) {"
+    f" window.primsellSessionChannel = new BroadcastChannel({json.dumps(SESSION_CHANNEL)});"
+    f" window.primsellSessionChannel.onmessage = (e) => {{ if (e.data === {json.dumps(SIGNED_OUT)})"
+    " window.location.reload(); }; }"
+)
+
+
+def sign_out_script(target: str):  # type: ignore[no-untyped-def]
+    """After the server ended the session: let the API clear the HttpOnly cookie, tell the browser's other tabs (they
+    reload: `FOLLOW_SIGN_OUTS_SCRIPT`), then go to `target`. The message goes out on this page's own channel object
+    where it has one, which does not hear its own messages: this tab goes to `target`, not through a reload."""
+    announce = (f"try {{ (window.primsellSessionChannel || new BroadcastChannel({json.dumps(SESSION_CHANNEL)}))"
+                f".postMessage({json.dumps(SIGNED_OUT)}); }} catch (e) {{}}")
+    return rx.call_script(
+        f"fetch({json.dumps(routes.API_WEB_LOGOUT)}, {{method: 'POST', credentials: 'same-origin', "
+        "headers: {'Content-Type': 'application/json'}, body: '{}'})"
+        f".finally(() => {{ {announce} window.location.assign({json.dumps(target)}); }})"
+    )
 
 
 def session_cookie(cookie_header: str) -> str | None:
@@ -195,7 +224,8 @@ class SessionState(rx.State):
             brands = await asyncio.to_thread(list_brands, actor)
             self.brands = [{"id": str(b.id), "name": b.name} for b in brands]
             self._apply_brand()
-        return rotate_cookie_script() if self._rotate_due else None
+        follow = rx.call_script(FOLLOW_SIGN_OUTS_SCRIPT)
+        return [follow, rotate_cookie_script()] if self._rotate_due else follow
 
     @rx.event
     async def switch_brand(self, brand_id: str):
@@ -217,12 +247,7 @@ class SessionState(rx.State):
         await asyncio.to_thread(end_web_session, self._cookie())
         await forget_tab(self)
         self._clear(ANONYMOUS)
-        target = json.dumps(routes.SURFACE_LOGIN.get(surface, routes.ADMIN_LOGIN))
-        return rx.call_script(
-            f"fetch({json.dumps(routes.API_WEB_LOGOUT)}, {{method: 'POST', credentials: 'same-origin', "
-            "headers: {'Content-Type': 'application/json'}, body: '{}'})"
-            f".finally(() => window.location.assign({target}))"
-        )
+        return sign_out_script(routes.SURFACE_LOGIN.get(surface, routes.ADMIN_LOGIN))
 
 
 def _app_states(cls: type[rx.State]) -> list[type[rx.State]]:
@@ -265,15 +290,26 @@ async def current_actor(state: rx.State, surface: str | None = None) -> Actor | 
     surface = surface or session.surface
     found = await asyncio.to_thread(web_session, session._cookie(), bound_session_id=session._session_id or None)
     if found is None:
+        await _forget_if_was_signed_in(session, surface)
         session._clear(ANONYMOUS)
         return None
     actor, session._rotate_due = found.actor, found.rotate_due
     if not surface or not may_use(actor, surface):
+        await _forget_if_was_signed_in(session, surface)
         session._clear(FORBIDDEN)
         session.email = actor.email
         return None
     session._show(actor)
     return actor
+
+
+async def _forget_if_was_signed_in(session: SessionState, surface: str) -> None:
+    """A tab that was showing someone's pages (its session ended, or it may no longer use this surface) forgets all
+    it loaded, as at sign-out: its next page load would otherwise send it back to the browser (module docstring).
+    A tab that never signed in has nothing to forget, and its page loads (a stranger's) stay cheap."""
+    if session._session_id:
+        await forget_tab(session)
+        session.surface = surface  # the page still knows where it is (its sign-in page, or "no access" to what)
 
 
 async def current_brand(state: rx.State) -> int:

@@ -81,6 +81,26 @@ def test_brand_admin_creates_and_publishes_a_campaign_that_appears_on_its_public
     tab.assert_no_console_errors()
 
 
+def test_signing_out_in_one_tab_takes_the_browsers_other_tabs_to_sign_in(tab: Tab) -> None:
+    """The other tab does not wait for its next click: it hears of the sign-out, reloads and leaves what it showed."""
+    page = tab.page
+    admin = ACCOUNTS[Role.BRAND_ADMIN]
+    sign_in(tab, admin.email, admin.password)
+    expect(page).to_have_url(re.compile(r"/admin/?$"))
+    other = page.context.new_page()
+    other.goto(tab.base_url + "/admin/members")
+    expect(other.locator("#signed-in-email")).to_have_text(admin.email)
+    expect(other.get_by_text(admin.email).last).to_be_visible()
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile(r"/admin/login/?$"))
+    # With a way back to where it was, as any page load of a signed-out tab.
+    expect(other).to_have_url(re.compile(r"/admin/login\?next=%2Fadmin%2Fmembers$"))
+    expect(other.locator("#signed-in-email")).to_have_count(0)
+    other.close()
+    tab.assert_no_console_errors()
+
+
 def test_wrong_password_shows_the_generic_error(tab: Tab) -> None:
     page = tab.page
     sign_in(tab, ACCOUNTS[Role.BRAND_ADMIN].email, "not-the-password")

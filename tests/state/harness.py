@@ -134,3 +134,13 @@ def redirects_to_sign_in(outputs: list[Any]) -> bool:
     """Did the handler send the tab to a sign-in page (SessionState.to_sign_in, or a redirect to a login route)?"""
     text = " ".join(repr(o) for o in outputs)
     return "to_sign_in" in text or "/login" in text
+
+
+def scripts(outputs: list[Any]) -> list[str]:
+    """The JavaScript of the `rx.call_script` events among a handler's outputs, as the browser would run it."""
+    found = []
+    for out in outputs:
+        for name, value in getattr(out, "args", ()):
+            if str(name) == "javascript_code":
+                found.append(getattr(value, "_var_value", str(value)))
+    return found

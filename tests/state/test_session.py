@@ -20,9 +20,9 @@ from backend.brands.service import change_member_role, list_members, remove_memb
 from backend.db import session_scope, utcnow
 from primsell.state.admin.brand import AdminBrandState
 from primsell.state.admin.members import AdminMembersState
-from primsell.state.session import ANONYMOUS, SIGNED_IN, SessionState, client_ip
+from primsell.state.session import ANONYMOUS, FORBIDDEN, SIGNED_IN, SessionState, client_ip
 from tests.factories import make_brand, make_user
-from tests.state.harness import Tab, redirects_to_sign_in, web_cookie
+from tests.state.harness import Tab, redirects_to_sign_in, scripts, web_cookie
 
 INVITE = {"email": "newcomer@example.com", "role": "brand_staff"}
 
@@ -246,6 +246,51 @@ def test_a_case_page_signed_out_elsewhere_forgets_the_case_on_its_next_load():
     case = tab.state(KycCaseState)
     held = repr(case.dict(include_computed=False)) + repr(vars(case))
     assert SECRET_NAME not in held and SECRET_NUMBER not in held and case.loaded
+
+
+@pytest.mark.usefixtures("_no_documents_left")
+def test_a_tab_signed_out_elsewhere_forgets_every_page_on_the_event_that_finds_out():
+    """Not only the page whose handler ran: the case it showed before, in the same tab, is gone too."""
+    from primsell.state.kyc.case import KycCaseState
+
+    tab, cookie = _tab_showing_a_kyc_case()
+    end_web_session(cookie)  # signed out in another tab (or revoked, or expired)
+    outputs = tab.run(SessionState.load_session, "kyc")  # any event: here the next page load's
+    assert redirects_to_sign_in(outputs), outputs
+    held = _everything_the_tab_holds(tab)
+    assert SECRET_NAME not in held and SECRET_NUMBER not in held and "kim@example.com" not in held
+    assert tab.session.status == ANONYMOUS and tab.session.surface == "kyc"
+    assert not tab.state(KycCaseState).loaded
+
+
+def test_a_tab_that_may_no_longer_use_its_surface_forgets_what_it_showed(brand, owner, second_admin):
+    tab = _open_members_page("second@example.com")
+    assert "owner@example.com" in _everything_the_tab_holds(tab)
+    outputs = tab.run(SessionState.load_session, "kyc")  # the same tab, on a surface this admin may not use
+    assert not redirects_to_sign_in(outputs)
+    assert tab.session.status == FORBIDDEN and tab.session.email == "second@example.com"
+    assert "owner@example.com" not in _everything_the_tab_holds(tab)
+
+
+def test_a_stranger_on_a_sign_in_page_has_nothing_to_forget(monkeypatch):
+    import primsell.state.session as session_module
+
+    forgotten: list[object] = []
+    monkeypatch.setattr(session_module, "forget_tab", lambda state: forgotten.append(state))
+    tab = Tab(None, "/admin")
+    assert redirects_to_sign_in(tab.run(SessionState.load_session, "admin"))
+    assert forgotten == []  # a page load of someone never signed in reads no other state of the tab
+
+
+def test_signed_in_pages_follow_sign_outs_in_the_browsers_other_tabs(brand, owner):
+    """The listener is installed by the page load of a signed-in tab, and a sign-out announces itself to it."""
+    from primsell.state.session import FOLLOW_SIGN_OUTS_SCRIPT, SESSION_CHANNEL, SIGNED_OUT
+
+    tab = Tab(web_cookie("owner@example.com"))
+    outputs = tab.load_admin_page("/admin/members")
+    assert FOLLOW_SIGN_OUTS_SCRIPT in scripts(outputs)
+    [signed_out] = scripts(tab.run(SessionState.sign_out))
+    assert f'BroadcastChannel("{SESSION_CHANNEL}")).postMessage("{SIGNED_OUT}")' in signed_out
 
 
 def test_a_table_signed_out_elsewhere_forgets_its_rows_on_its_next_read():

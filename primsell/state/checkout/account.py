@@ -8,7 +8,6 @@ Any signed-in user may use /account (it shows their own orders only): every hand
 from __future__ import annotations
 
 import asyncio
-import json
 
 import reflex as rx
 
@@ -20,7 +19,7 @@ from backend.validation import check_address
 from primsell import routes
 from primsell.format import utc_datetime
 from primsell.state.polling import SAME, STOP, PollingMixin, Schedule
-from primsell.state.session import current_actor, forget_tab, session_cookie
+from primsell.state.session import FOLLOW_SIGN_OUTS_SCRIPT, current_actor, forget_tab, session_cookie, sign_out_script
 from primsell.state.table import PagedTableMixin
 
 ORDERS_PER_PAGE = 10
@@ -74,7 +73,8 @@ class CheckoutAccountState(PollingMixin, rx.State):
             self.signed_in, self.email, self.tokens = False, "", []
             return to_sign_in()
         self.signed_in, self.email = True, actor.email
-        return [CheckoutAccountOrdersState.load_orders, CheckoutAccountState.load_tokens]
+        return [rx.call_script(FOLLOW_SIGN_OUTS_SCRIPT), CheckoutAccountOrdersState.load_orders,
+                CheckoutAccountState.load_tokens]
 
     @rx.event
     async def load_tokens(self):
@@ -187,11 +187,7 @@ class CheckoutAccountState(PollingMixin, rx.State):
         await asyncio.to_thread(end_web_session, session_cookie(self.router.headers.cookie))
         await forget_tab(self)  # this page and every other one of the tab (see primsell.state.session)
         self.signed_in, self.email, self.tokens = False, "", []
-        return rx.call_script(
-            f"fetch({json.dumps(routes.API_WEB_LOGOUT)}, {{method: 'POST', credentials: 'same-origin', "
-            "headers: {'Content-Type': 'application/json'}, body: '{}'})"
-            f".finally(() => window.location.assign({json.dumps(routes.ACCOUNT_LOGIN)}))"
-        )
+        return sign_out_script(routes.ACCOUNT_LOGIN)
 
 
 class CheckoutAccountOrdersState(PagedTableMixin, rx.State):
