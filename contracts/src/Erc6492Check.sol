@@ -12,8 +12,10 @@ interface IERC1271 {
 /// A signature that ends in the ERC-6492 suffix is abi.encode(factory, factoryCalldata, innerSignature) + suffix: a
 /// wallet that has no code yet (a smart wallet not deployed until its first transaction) is deployed by calling the
 /// factory, inside this eth_call only (nothing is sent), and is then asked through ERC-1271 with the inner signature.
-/// An already deployed wallet is asked directly. Plain EOA signatures are not this contract's job: the backend
-/// recovers them off chain (EIP-191).
+/// An already deployed wallet is asked directly; when it refuses, the wrapping's call is made as a "prepare" step
+/// (a wallet brought up to date first, e.g. an owner change it has had on another chain but not yet on this one)
+/// and the wallet is asked once more, as the EIP's reference validator does. Plain EOA signatures are not this
+/// contract's job: the backend recovers them off chain (EIP-191).
 contract Erc6492Check {
     bytes32 private constant ERC6492_SUFFIX = 0x6492649264926492649264926492649264926492649264926492649264926492;
     bytes4 private constant ERC1271_MAGIC = 0x1626ba7e;
@@ -27,21 +29,23 @@ contract Erc6492Check {
     }
 
     function _valid(address signer, bytes32 hash, bytes memory signature) private returns (bool) {
-        bytes memory inner = signature;
-        if (_endsWithSuffix(signature)) {
-            assembly {
-                mstore(signature, sub(mload(signature), 32)) // drop the suffix, in place
-            }
-            address factory;
-            bytes memory factoryCalldata;
-            (factory, factoryCalldata, inner) = abi.decode(signature, (address, bytes, bytes));
-            if (signer.code.length == 0) {
-                (bool deployed,) = factory.call(factoryCalldata);
-                if (!deployed) return false;
-            }
+        if (!_endsWithSuffix(signature)) return _accepts(signer, hash, signature);
+        assembly {
+            mstore(signature, sub(mload(signature), 32)) // drop the suffix, in place
         }
+        (address factory, bytes memory factoryCalldata, bytes memory inner) =
+            abi.decode(signature, (address, bytes, bytes));
+        if (signer.code.length > 0 && _accepts(signer, hash, inner)) return true;
+        // Not deployed yet: deploy it. Deployed but refusing: prepare it. Either way, then ask (again).
+        (bool called,) = factory.call(factoryCalldata);
+        return called && _accepts(signer, hash, inner);
+    }
+
+    /// ERC-1271: does the contract at `signer` accept `signature` for `hash`? No code, a revert or any other answer
+    /// than the magic value: no.
+    function _accepts(address signer, bytes32 hash, bytes memory signature) private view returns (bool) {
         if (signer.code.length == 0) return false;
-        try IERC1271(signer).isValidSignature(hash, inner) returns (bytes4 answer) {
+        try IERC1271(signer).isValidSignature(hash, signature) returns (bytes4 answer) {
             return answer == ERC1271_MAGIC;
         } catch {
             return false;

@@ -3,11 +3,20 @@ pragma solidity 0.8.30;
 
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 
-/// @notice Test only: a smart wallet owned by one key, answering ERC-1271 for that key's signatures of a hash.
+/// @notice Test only: a smart wallet owned by one key, answering ERC-1271 for that key's signatures of a hash. Its
+/// factory may hand it to another key (as a real wallet replays an owner change made on another chain: ERC-6492's
+/// "prepare" call).
 contract OwnedWallet {
-    address public immutable owner;
+    address public owner;
+    address public immutable factory;
 
     constructor(address owner_) {
+        owner = owner_;
+        factory = msg.sender;
+    }
+
+    function setOwner(address owner_) external {
+        require(msg.sender == factory, "only the factory");
         owner = owner_;
     }
 
@@ -22,6 +31,11 @@ contract OwnedWallet {
 contract WalletFactory {
     function deploy(address owner, bytes32 salt) external returns (address) {
         return address(new OwnedWallet{salt: salt}(owner));
+    }
+
+    /// Test only, so anyone may: a real wallet would require the current owner's signature of the change.
+    function handOver(address wallet, address owner) external {
+        OwnedWallet(wallet).setOwner(owner);
     }
 
     function addressOf(address owner, bytes32 salt) external view returns (address) {

@@ -16,6 +16,7 @@ from backend.auth import siwe
 from backend.chain.client import use_web3
 from backend.db import utcnow
 from backend.errors import NotAuthenticated
+from contracts.artifacts import load_artifact
 from tests.chain.helpers import anvil_chain, evm_chain
 from tests.contracts.conftest import Chain
 
@@ -172,6 +173,35 @@ def test_a_smart_wallet_not_deployed_yet_signs_in_through_erc6492(configure, nod
         assert w3.eth.get_code(wallet) != b""  # deployed since: the same wrapping is answered by the wallet itself
         signed = ACCOUNT.unsafe_sign_hash(defunct_hash_message(text=text)).signature
         assert siwe.verify(text, _erc6492(factory, ACCOUNT.address, salt, signed)) == wallet
+
+
+def test_a_deployed_smart_wallet_that_refuses_is_prepared_by_the_wrapping_then_asked_again(configure, node: Web3):
+    """ERC-6492's "prepare": the wallet is on chain, but not up to date (its owner changed elsewhere); the wrapping's
+    call brings it up to date inside the check, and the wallet is asked once more. Nothing is sent."""
+    w3 = node
+    configure(CHAIN_ID=w3.eth.chain_id)
+    factory = Chain(w3).deploy("WalletFactory")
+    salt = b"\x09" * 32
+    wallet = factory.functions.addressOf(ACCOUNT.address, salt).call()
+    factory.functions.deploy(ACCOUNT.address, salt).transact({"from": w3.eth.accounts[0]})
+    new_owner, stranger = Account.from_key("0x" + "55" * 32), Account.from_key("0x" + "66" * 32)
+
+    def handed_over(to: str, inner: bytes) -> str:
+        call = bytes.fromhex(factory.encode_abi("handOver", args=[wallet, to]).removeprefix("0x"))
+        return "0x" + (abi_encode(["address", "bytes", "bytes"], [factory.address, call, inner])
+                       + siwe.ERC6492_SUFFIX).hex()
+
+    with use_web3("local", w3):
+        nonce, _ = siwe.issue_nonce()
+        text = siwe.build_message(wallet, nonce).text()
+        signed = new_owner.unsafe_sign_hash(defunct_hash_message(text=text)).signature
+        with pytest.raises(siwe.SiweError, match="does not match"):  # a wrapping that prepares nothing useful
+            siwe.verify(text, handed_over(stranger.address, signed))
+        with pytest.raises(siwe.SiweError, match="does not match"):  # the plain wrapping: CREATE2 again fails
+            siwe.verify(text, _erc6492(factory, ACCOUNT.address, salt, signed))
+        assert siwe.verify(text, handed_over(new_owner.address, signed)) == wallet
+    owner = w3.eth.contract(address=wallet, abi=load_artifact("OwnedWallet")["abi"]).functions.owner().call()
+    assert owner == ACCOUNT.address  # the hand-over happened inside the eth_call only
 
 
 def test_wallet_proofs_vouch_until_they_expire_and_cannot_be_altered():
