@@ -293,6 +293,17 @@ def test_signed_in_pages_follow_sign_outs_in_the_browsers_other_tabs(brand, owne
     assert f'BroadcastChannel("{SESSION_CHANNEL}")).postMessage("{SIGNED_OUT}")' in signed_out
 
 
+def test_the_account_page_follows_and_announces_sign_outs_too():
+    from primsell.state.checkout.account import CheckoutAccountState
+    from primsell.state.session import FOLLOW_SIGN_OUTS_SCRIPT, SESSION_CHANNEL, SIGNED_OUT
+
+    make_user(email="cleo@example.com")
+    tab = Tab(web_cookie("cleo@example.com"), "/account")
+    assert FOLLOW_SIGN_OUTS_SCRIPT in scripts(tab.run(CheckoutAccountState.load_account))
+    [signed_out] = scripts(tab.run(CheckoutAccountState.sign_out))
+    assert f'BroadcastChannel("{SESSION_CHANNEL}")).postMessage("{SIGNED_OUT}")' in signed_out
+
+
 def test_a_table_signed_out_elsewhere_forgets_its_rows_on_its_next_read():
     from backend.chain.models import ChainTransaction, TxPurpose, TxState
     from primsell.state.admin.chain import AdminChainState
