@@ -38,6 +38,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, String, any_, bindparam, delete, event, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
@@ -189,11 +190,11 @@ _EVENT_TABLE = OutboxEvent.__table__  # type: ignore[attr-defined]
 BULK_EMIT_MIN = 50  # events in one emit_many from which ids are allocated first and the rows bulk-inserted
 
 
-def emit_many(session: Session, events: Sequence[NewEvent]) -> list[int]:
+def emit_many(session: Session | Connection, events: Sequence[NewEvent]) -> list[int]:
     """`emit` for a batch on a hot path (the webhook intake): the same rows, written at once without ORM objects,
     in two statements (events, then their deliveries) whose compiled forms are cached; from BULK_EMIT_MIN events
     without keys, the events' ids are allocated first and both go in as plain bulk inserts (backend.bulk).
-    Returns the event ids.
+    Returns the event ids. `session` may also be a Core connection inside its transaction (the webhook intake's).
 
     The ORM path (SQLModel objects, a flush) was a large share of the intake's CPU per webhook (the figure: the
     README's "Measurements behind the code")."""
@@ -204,7 +205,7 @@ def emit_many(session: Session, events: Sequence[NewEvent]) -> list[int]:
         "topic": e.topic, "payload": e.payload, "key": e.key, "created_at": now,
         "entity_type": e.entity[0] if e.entity else None, "entity_id": str(e.entity[1]) if e.entity else None,
     } for e in events]
-    connection = session.connection()
+    connection = session if isinstance(session, Connection) else session.connection()
     if len(rows) >= BULK_EMIT_MIN and all(row["key"] is None for row in rows):
         # A big batch (the sales ledger's): ids first, then one plain bulk insert (COPY on PostgreSQL).
         # Keyed events stay on the statement below, whose duplicate key is an IntegrityError as the callers expect.
