@@ -24,28 +24,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.scaleout import cpu_seconds_by_role
 from bench.scratch import drop_scratch_database, use_scratch_database
 
 SCRATCH_DB = f"primsell_bench_intake_{os.getpid()}"
 WARM_UP = 200  # events stored before timing each group size (statement caches, prepared statements)
-
-
-def postgres_cpu_seconds() -> float:
-    """CPU seconds (user + system) used so far by the machine's PostgreSQL processes, from /proc."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if not (entry / "cmdline").read_bytes().startswith(b"postgres"):
-                continue
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue  # it ended meanwhile
-        fields = stat[stat.rindex(")") + 2:].split()
-        total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
 
 
 def signed_events(first: int, count: int) -> list[tuple[bytes, str]]:
@@ -96,11 +79,11 @@ def main() -> int:
         for k in range(at, at + WARM_UP, size):
             webhooks._store(pending[k:min(k + size, at + WARM_UP)])
         at += WARM_UP
-        cpu, database = time.process_time(), postgres_cpu_seconds() if on_postgres else 0.0
+        cpu, database = time.process_time(), cpu_seconds_by_role()["postgres"] if on_postgres else 0.0
         for k in range(at, at + args.events, size):
             webhooks._store(pending[k:min(k + size, at + args.events)])
         store_us = (time.process_time() - cpu) / args.events * 1e6
-        db_us = (postgres_cpu_seconds() - database) / args.events * 1e6 if on_postgres else 0.0
+        db_us = (cpu_seconds_by_role()["postgres"] - database) / args.events * 1e6 if on_postgres else 0.0
         at += args.events
         print(f"group={size} events={args.events} store_us={store_us:.0f} db_us={db_us:.0f}")
         line += [f"store_us_g{size}={store_us:.0f}", f"db_us_g{size}={db_us:.0f}"]
