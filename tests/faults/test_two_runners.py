@@ -96,8 +96,11 @@ def test_two_job_runners_mint_each_request_once(chain_env: ChainUnderTest, peopl
             runners.append(subprocess.Popen(command, cwd=ROOT, env=os.environ.copy(), stdout=out,
                                             stderr=subprocess.STDOUT))
     try:
-        wait_for(lambda: all_settled() and all(t.state.value == "confirmed" for t in transactions()), TIMEOUT_S,
-                 "every mint request settled", log, poll=0.2)
+        # Both runners up as well: on a loaded machine one runner can mint everything while the other is still
+        # importing, and a SIGTERM before its handler is installed ends it with -15 instead of a clean stop.
+        wait_for(lambda: log.read_text().count(" started: ") == 2 and all_settled()
+                 and all(t.state.value == "confirmed" for t in transactions()), TIMEOUT_S,
+                 "both runners started and every mint request settled", log, poll=0.2)
     finally:
         for runner in runners:
             if runner.poll() is None:
