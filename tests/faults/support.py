@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -87,6 +88,10 @@ class Zygote:
         """SIGTERM the running runner (it finishes its runs and exits 0); SIGKILL if it does not end in time."""
         assert self.current is not None
         pid = self.current
+        # Not before it has installed its SIGTERM handler (it logs "runner <host>:<pid>:<id> started" after): a
+        # runner signalled while still setting up ends with -15, which is not the clean stop this asserts.
+        wait_for(lambda: re.search(rf"runner \S+:{pid}:\S+ started: ", self.log.read_text()) is not None, timeout,
+                 f"runner {pid} to start", self.log)
         os.kill(pid, signal.SIGTERM)
         try:
             return self.wait_exit(timeout)
