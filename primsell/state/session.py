@@ -119,6 +119,9 @@ class SessionState(rx.State):
     # rotated since by another tab; that old value still speaks for this session on this connection only.
     _session_id: str = ""
     _rotate_due: bool = False  # the cookie is due for a new value (see rotate_cookie_script)
+    # The brand last chosen in the switcher: it outlives a visit to a surface this person may not use ("no access"
+    # forgets the tab's pages and brand list), so /admin opens on it again if it is still theirs. Sign-out forgets it.
+    _chosen_brand: int = 0
 
     status: str = UNKNOWN
     surface: str = ""
@@ -166,7 +169,7 @@ class SessionState(rx.State):
         actor = self._actor
         names = {int(b["id"]): b["name"] for b in self.brands}
         if self.brand_id not in names:
-            self.brand_id = next(iter(names), 0)
+            self.brand_id = self._chosen_brand if self._chosen_brand in names else next(iter(names), 0)
         if self.brand_name != names.get(self.brand_id, ""):
             self.brand_name = names.get(self.brand_id, "")
         brand = self.brand_id or None
@@ -236,6 +239,7 @@ class SessionState(rx.State):
             return None
         self.brand_id = int(brand_id)
         self._apply_brand()
+        self._chosen_brand = self.brand_id  # 0 if it was not one of theirs
         # A full reload re-runs the page's on_load for the new brand.
         return rx.call_script("window.location.reload()")
 
@@ -295,9 +299,11 @@ async def current_actor(state: rx.State, surface: str | None = None) -> Actor | 
         return None
     actor, session._rotate_due = found.actor, found.rotate_due
     if not surface or not may_use(actor, surface):
+        chosen = session._chosen_brand
         await _forget_if_was_signed_in(session, surface)
         session._clear(FORBIDDEN)
         session.email = actor.email
+        session._chosen_brand = chosen  # an id only: whether it is still theirs is asked when it is used
         return None
     session._show(actor)
     return actor

@@ -272,6 +272,41 @@ def test_a_tab_that_may_no_longer_use_its_surface_forgets_what_it_showed(brand, 
     assert "owner@example.com" not in _everything_the_tab_holds(tab)
 
 
+def _admin_of_two_brands(brand, owner) -> None:
+    """The owner also runs a second brand, so the admin's switcher has two to choose between."""
+    other = make_brand(name="Borealis")
+    with session_scope() as session:
+        session.add(Membership(user_id=owner.user_id, brand_id=other.id, role=Role.BRAND_ADMIN))
+
+
+def test_a_visit_to_a_surface_without_access_keeps_the_brand_chosen_in_the_switcher(brand, owner, second_admin):
+    _admin_of_two_brands(brand, owner)  # may not use /kyc
+    tab = _open_members_page("owner@example.com")
+    first = tab.session.brand_id
+    assert first == brand.id and "second@example.com" in _everything_the_tab_holds(tab)
+    chosen = next(int(b["id"]) for b in tab.session.brands if int(b["id"]) != first)
+    tab.run(SessionState.switch_brand, str(chosen))
+    assert tab.session.brand_id == chosen
+    tab.navigate("/kyc")
+    tab.run(SessionState.load_session, "kyc")
+    assert tab.session.status == FORBIDDEN and tab.session.brand_id == 0  # the page forgot, as before
+    assert "second@example.com" not in _everything_the_tab_holds(tab)
+    tab.load_admin_page("/admin/members")  # back in the same tab: the brand chosen, not the first one
+    assert tab.session.status == SIGNED_IN and tab.session.brand_id == chosen
+
+
+def test_signing_out_forgets_the_brand_chosen_in_the_switcher(brand, owner):
+    _admin_of_two_brands(brand, owner)
+    tab = Tab(web_cookie("owner@example.com"))
+    tab.load_admin_page("/admin")
+    first = tab.session.brand_id
+    tab.run(SessionState.switch_brand, next(b["id"] for b in tab.session.brands if int(b["id"]) != first))
+    tab.run(SessionState.sign_out)
+    tab.cookie = web_cookie("owner@example.com")
+    tab.load_admin_page("/admin")
+    assert tab.session.brand_id == first
+
+
 def test_a_stranger_on_a_sign_in_page_has_nothing_to_forget(monkeypatch):
     import primsell.state.session as session_module
 
