@@ -29,7 +29,6 @@ from backend.sales.throttle import (
     RequestRefused,
     ServerError,
     Throttled,
-    TokenBucket,
 )
 from backend.settings import get_settings
 
@@ -45,14 +44,10 @@ class OpenSeaClient(MarketplaceClient):
 
     label = "OpenSea"
 
-    def __init__(self, http: httpx.Client | None = None, *, base_url: str | None = None, api_key: str | None = None,
-                 bucket: TokenBucket | None = None, max_wait_s: float | None = None) -> None:
+    def __init__(self, http: httpx.Client | None = None) -> None:
         settings = get_settings()
-        key = api_key if api_key is not None else (
-            settings.opensea_api_key.get_secret_value() if settings.opensea_api_key else "")
-        super().__init__(NAME, base_url or settings.opensea_api_url, key, settings.opensea_reads_per_minute,
-                         http=http, timeout_s=settings.marketplace_timeout_s, bucket=bucket,
-                         max_wait_s=settings.marketplace_max_wait_s if max_wait_s is None else max_wait_s)
+        super().__init__(NAME, settings.opensea_api_url, settings.opensea_api_key, settings.opensea_reads_per_minute,
+                         http)
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return self._request("GET", path, params=params)

@@ -30,7 +30,6 @@ from backend.sales.throttle import (
     MarketplaceError,
     ServerError,
     Throttled,
-    TokenBucket,
 )
 from backend.settings import get_settings
 
@@ -58,14 +57,10 @@ class RaribleClient(MarketplaceClient):
 
     label = "Rarible"
 
-    def __init__(self, http: httpx.Client | None = None, *, base_url: str | None = None, api_key: str | None = None,
-                 bucket: TokenBucket | None = None, max_wait_s: float | None = None) -> None:
+    def __init__(self, http: httpx.Client | None = None) -> None:
         settings = get_settings()
-        key = api_key if api_key is not None else (
-            settings.rarible_api_key.get_secret_value() if settings.rarible_api_key else "")
-        super().__init__(NAME, base_url or settings.rarible_api_url, key, settings.rarible_reads_per_minute,
-                         http=http, timeout_s=settings.marketplace_timeout_s, bucket=bucket,
-                         max_wait_s=settings.marketplace_max_wait_s if max_wait_s is None else max_wait_s)
+        super().__init__(NAME, settings.rarible_api_url, settings.rarible_api_key, settings.rarible_reads_per_minute,
+                         http)
 
     def search(self, body: dict[str, Any]) -> tuple[list[Any], str | None]:
         payload = self._request("POST", "/v0.1/activities/search", json=body)

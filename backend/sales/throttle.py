@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
+
+from backend.settings import get_settings
 
 MAX_RETRY_AFTER_S = 300.0  # OpenSea's SDK caps Retry-After at 5 minutes too
 DEFAULT_RETRY_AFTER_S = 60.0
@@ -181,14 +184,15 @@ class MarketplaceClient:
 
     label = "Marketplace"  # how messages name the source ("OpenSea")
 
-    def __init__(self, source: str, base_url: str, api_key: str, reads_per_minute: int, *,
-                 http: httpx.Client | None, timeout_s: float, bucket: TokenBucket | None, max_wait_s: float) -> None:
+    def __init__(self, source: str, base_url: str, api_key: SecretStr | None, reads_per_minute: int,
+                 http: httpx.Client | None) -> None:
+        settings = get_settings()
         self.source = source
         self.base_url = base_url.rstrip("/")
-        self.http = http or httpx.Client(timeout=timeout_s)
-        self._headers = {"X-API-KEY": api_key, "Accept": "application/json"}
-        self.bucket = bucket or bucket_for(source, reads_per_minute)
-        self.max_wait_s = max_wait_s
+        self.http = http or httpx.Client(timeout=settings.marketplace_timeout_s)
+        self._headers = {"X-API-KEY": api_key.get_secret_value() if api_key else "", "Accept": "application/json"}
+        self.bucket = bucket_for(source, reads_per_minute)
+        self.max_wait_s = settings.marketplace_max_wait_s
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         for attempt in range(2):
