@@ -85,82 +85,6 @@ class QueuePageOut(BaseModel):
     offset: int
 
 
-class DocumentOut(BaseModel):
-    id: int
-    kind: str
-    content_type: str
-    size_bytes: int
-    width: int
-    height: int
-    sha256: str
-    url: str = Field(description="a link valid for a few minutes, for this session only; empty once deleted")
-    deleted_at: datetime | None
-
-
-class SubmissionOut(BaseModel):
-    number: int
-    submitted_at: datetime
-    legal_name: str
-    date_of_birth: str
-    country: str
-    country_name: str
-    region: str
-    address: str
-    document_type: str
-    document_number: str
-    consent_text: str
-    consent_at: datetime
-    documents: list[DocumentOut]
-
-
-class HistoryOut(BaseModel):
-    at: datetime
-    actor: str
-    action: str
-    from_state: str
-    to_state: str
-    why: str
-
-
-class OtherCaseOut(BaseModel):
-    id: int
-    state: str
-    decided_at: datetime | None
-    outcome: str
-
-
-class CaseOut(BaseModel):
-    id: int
-    state: str
-    state_label: str
-    email: str
-    queued_at: datetime
-    age: str
-    sla: str
-    flags: list[dict[str, str]]
-    held_by: str
-    held_by_me: bool
-    claim_expires_at: datetime | None
-    changes_requested: str
-    reject_reason: str
-    reject_reason_text: str
-    reject_note: str
-    rejection_proposed_by: str
-    decided_by: str
-    decided_at: datetime | None
-    valid_until: datetime | None
-    documents_deleted_at: datetime | None
-    provider: str
-    submissions: list[SubmissionOut]
-    other_cases: list[OtherCaseOut]
-    history: list[HistoryOut]
-    can_claim: bool
-    can_decide: bool
-    can_confirm_rejection: bool
-    four_eyes: bool
-    reasons: dict[str, str]
-
-
 class ClaimOut(BaseModel):
     case_id: int
     state: str
@@ -278,9 +202,10 @@ def list_cases(actor: CurrentActor,
     return {"items": _plain(page.items), "total": page.total, "limit": page.limit, "offset": page.offset}
 
 
-@router.get("/cases/{case_id}", response_model=CaseOut, responses=_ERRORS, summary="One case, with signed links")
-def get_case(actor: CurrentActor, case_id: CaseId) -> dict[str, Any]:
-    return _plain(review.get_case(actor, case_id))
+@router.get("/cases/{case_id}", response_model=review.CaseDetail, responses=_ERRORS,
+            summary="One case, with links to its documents valid for a few minutes, for this session only")
+def get_case(actor: CurrentActor, case_id: CaseId) -> review.CaseDetail:
+    return review.get_case(actor, case_id)
 
 
 @router.post("/cases/{case_id}/claim", response_model=ClaimOut, dependencies=JSON_BODY, responses=_ERRORS,
