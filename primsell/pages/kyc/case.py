@@ -1,5 +1,7 @@
 """/kyc/cases/[case]: one identity check, its documents (zoom, rotate), history and the reviewer's decisions."""
 
+from typing import Any
+
 import reflex as rx
 
 from primsell import routes
@@ -78,80 +80,59 @@ def _submission(sub: rx.Var) -> rx.Component:
     )
 
 
+def _decision_form(on_submit: Any, submit: rx.Component, *fields: rx.Component) -> rx.Component:
+    """One of the case's decision forms: its fields, then its submit button and Cancel (which closes the form)."""
+    cancel = rx.button("Cancel", variant="soft", type="button", on_click=KycCaseState.open_decision(""))
+    return rx.form(
+        rx.vstack(*fields, rx.hstack(submit, cancel, spacing="2"), spacing="2", width="100%"),
+        on_submit=on_submit,
+        reset_on_submit=False,
+        no_validate=True,
+        width="100%",
+    )
+
+
 def _actions() -> rx.Component:
     errors = KycCaseState.field_errors
-    changes_form = rx.form(
-        rx.vstack(
-            rx.text("What must the person fix? (sent to them)", size="2", weight="medium"),
-            rx.text_area(name="message", id="changes-message", rows="3", width="100%"),
-            field_error(errors, "message"),
-            rx.hstack(
-                submit_button("Send the request", KycCaseState.busy, "Sending…", id="send-changes"),
-                rx.button("Cancel", variant="soft", type="button", on_click=KycCaseState.open_decision("")),
-                spacing="2",
-            ),
-            spacing="2",
-            width="100%",
-        ),
-        on_submit=KycCaseState.request_changes,
-        reset_on_submit=False,
-        no_validate=True,
-        width="100%",
+    changes_form = _decision_form(
+        KycCaseState.request_changes,
+        submit_button("Send the request", KycCaseState.busy, "Sending…", id="send-changes"),
+        rx.text("What must the person fix? (sent to them)", size="2", weight="medium"),
+        rx.text_area(name="message", id="changes-message", rows="3", width="100%"),
+        field_error(errors, "message"),
     )
-    reject_form = rx.form(
-        rx.vstack(
-            rx.text("Reason (shown to the person)", size="2", weight="medium"),
-            rx.el.select(
-                rx.el.option("Choose a reason", value=""),
-                rx.foreach(KycCaseState.reasons, lambda r: rx.el.option(r[1], value=r[0])),
-                name="reason",
-                id="reject-reason",
-                class_name="native-select",
-            ),
-            field_error(errors, "reason"),
-            rx.text("Note (internal)", size="2", weight="medium"),
-            rx.text_area(name="note", id="reject-note", rows="2", width="100%"),
-            field_error(errors, "note"),
-            rx.cond(
-                KycCaseState.four_eyes,
-                rx.text("A second reviewer must confirm the rejection.", size="1", color_scheme="gray"),
-            ),
-            rx.hstack(
-                submit_button(
-                    rx.cond(KycCaseState.four_eyes, "Propose the rejection", "Reject"),
-                    KycCaseState.busy,
-                    "Saving…",
-                    color_scheme="red",
-                    id="send-reject",
-                ),
-                rx.button("Cancel", variant="soft", type="button", on_click=KycCaseState.open_decision("")),
-                spacing="2",
-            ),
-            spacing="2",
-            width="100%",
+    reject_form = _decision_form(
+        KycCaseState.reject,
+        submit_button(
+            rx.cond(KycCaseState.four_eyes, "Propose the rejection", "Reject"),
+            KycCaseState.busy,
+            "Saving…",
+            color_scheme="red",
+            id="send-reject",
         ),
-        on_submit=KycCaseState.reject,
-        reset_on_submit=False,
-        no_validate=True,
-        width="100%",
+        rx.text("Reason (shown to the person)", size="2", weight="medium"),
+        rx.el.select(
+            rx.el.option("Choose a reason", value=""),
+            rx.foreach(KycCaseState.reasons, lambda r: rx.el.option(r[1], value=r[0])),
+            name="reason",
+            id="reject-reason",
+            class_name="native-select",
+        ),
+        field_error(errors, "reason"),
+        rx.text("Note (internal)", size="2", weight="medium"),
+        rx.text_area(name="note", id="reject-note", rows="2", width="100%"),
+        field_error(errors, "note"),
+        rx.cond(
+            KycCaseState.four_eyes,
+            rx.text("A second reviewer must confirm the rejection.", size="1", color_scheme="gray"),
+        ),
     )
-    dismiss_form = rx.form(
-        rx.vstack(
-            rx.text("Why is the rejection wrong? (internal)", size="2", weight="medium"),
-            rx.text_area(name="note", id="dismiss-note", rows="2", width="100%"),
-            field_error(errors, "note"),
-            rx.hstack(
-                submit_button("Send back to review", KycCaseState.busy, "Saving…", id="send-dismiss"),
-                rx.button("Cancel", variant="soft", type="button", on_click=KycCaseState.open_decision("")),
-                spacing="2",
-            ),
-            spacing="2",
-            width="100%",
-        ),
-        on_submit=KycCaseState.dismiss_rejection,
-        reset_on_submit=False,
-        no_validate=True,
-        width="100%",
+    dismiss_form = _decision_form(
+        KycCaseState.dismiss_rejection,
+        submit_button("Send back to review", KycCaseState.busy, "Saving…", id="send-dismiss"),
+        rx.text("Why is the rejection wrong? (internal)", size="2", weight="medium"),
+        rx.text_area(name="note", id="dismiss-note", rows="2", width="100%"),
+        field_error(errors, "note"),
     )
     return rx.card(
         rx.vstack(
