@@ -92,14 +92,21 @@ def _decision_form(on_submit: Any, submit: rx.Component, *fields: rx.Component) 
     )
 
 
+def _text_field(label: str, name: str, rows: str, id: str) -> rx.Component:
+    """A labelled text area of a decision form, with the error the server gave for it."""
+    return rx.fragment(
+        rx.text(label, size="2", weight="medium"),
+        rx.text_area(name=name, id=id, rows=rows, width="100%"),
+        field_error(KycCaseState.field_errors, name),
+    )
+
+
 def _actions() -> rx.Component:
     errors = KycCaseState.field_errors
     changes_form = _decision_form(
         KycCaseState.request_changes,
         submit_button("Send the request", KycCaseState.busy, "Sending…", id="send-changes"),
-        rx.text("What must the person fix? (sent to them)", size="2", weight="medium"),
-        rx.text_area(name="message", id="changes-message", rows="3", width="100%"),
-        field_error(errors, "message"),
+        _text_field("What must the person fix? (sent to them)", "message", "3", id="changes-message"),
     )
     reject_form = _decision_form(
         KycCaseState.reject,
@@ -119,9 +126,7 @@ def _actions() -> rx.Component:
             class_name="native-select",
         ),
         field_error(errors, "reason"),
-        rx.text("Note (internal)", size="2", weight="medium"),
-        rx.text_area(name="note", id="reject-note", rows="2", width="100%"),
-        field_error(errors, "note"),
+        _text_field("Note (internal)", "note", "2", id="reject-note"),
         rx.cond(
             KycCaseState.four_eyes,
             rx.text("A second reviewer must confirm the rejection.", size="1", color_scheme="gray"),
@@ -130,9 +135,7 @@ def _actions() -> rx.Component:
     dismiss_form = _decision_form(
         KycCaseState.dismiss_rejection,
         submit_button("Send back to review", KycCaseState.busy, "Saving…", id="send-dismiss"),
-        rx.text("Why is the rejection wrong? (internal)", size="2", weight="medium"),
-        rx.text_area(name="note", id="dismiss-note", rows="2", width="100%"),
-        field_error(errors, "note"),
+        _text_field("Why is the rejection wrong? (internal)", "note", "2", id="dismiss-note"),
     )
     return rx.card(
         rx.vstack(
