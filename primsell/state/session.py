@@ -239,7 +239,7 @@ class SessionState(rx.State):
             return None
         self.brand_id = int(brand_id)
         self._apply_brand()
-        self._chosen_brand = self.brand_id  # 0 if it was not one of theirs
+        self._chosen_brand = self.brand_id  # as _apply_brand kept it: a brand not theirs is never remembered
         # A full reload re-runs the page's on_load for the new brand.
         return rx.call_script("window.location.reload()")
 
