@@ -46,6 +46,9 @@ class Permission(StrEnum):
     KYC_READ = "kyc.read"
     KYC_REVIEW = "kyc.review"
     OPERATIONS_READ = "operations.read"
+    # Spend the platform signer's own coin and tokens (funding a brand's reward vault). The signer is shared by every
+    # brand, so no brand role holds this: a brand admin could otherwise move other brands' deposits into its vault.
+    PLATFORM_WALLET_SPEND = "platform_wallet.spend"
 
 
 _BRAND_STAFF = {

@@ -51,7 +51,7 @@ from backend.chain.models import ChainTransaction, TxPurpose, TxState
 from backend.chain.reader import ChainReader
 from backend.chain.txmanager import enqueue
 from backend.db import session_scope, utcnow
-from backend.errors import Conflict, NotFound, ValidationFailed
+from backend.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from backend.monitoring.scrub import scrub_text
 from backend.orders.models import Order
 from backend.pagination import Page
@@ -730,7 +730,10 @@ def fund_vault(actor: Actor, reward_id: int, amount_wei: int, request_key: str) 
     """Send `amount_wei` base units of the payout's currency from the platform signer to the brand's vault, through the
     transaction manager; the same `request_key` funds once (reused for another amount: Conflict). The vault must be
     deployed (it is requested here). The chain's coin goes with `fundEth`; an ERC-20 with `fundToken`, after the
-    signer's one-time unlimited approval of the vault for that token (queued here once, the funding waits for it)."""
+    signer's one-time unlimited approval of the vault for that token (queued here once, the funding waits for it).
+
+    Platform admins only (`PLATFORM_WALLET_SPEND`): the signer's balance is the platform's and every brand's deposits
+    at once, with no per-brand account of it, so a brand admin may not move it (another brand's reward: NotFound)."""
     if not isinstance(amount_wei, int) or isinstance(amount_wei, bool) or not 0 < amount_wei <= MAX_UINT256:
         raise ValidationFailed("Bad amount.", fields={"amount": "must be a positive whole number of base units"})
     if not request_key or len(request_key) > 64:
@@ -749,7 +752,9 @@ def _once_more_if_raced(queue: Callable[[], Any]) -> Any:
 
 def _fund(actor: Actor, reward_id: int, amount_wei: int, request_key: str) -> ChainTransaction:
     with session_scope() as session:
-        reward = _payout_reward(session, actor, reward_id, Permission.CAMPAIGN_WRITE)
+        reward = _payout_reward(session, actor, reward_id)
+        if not actor.can(Permission.PLATFORM_WALLET_SPEND, reward.brand_id):
+            raise Forbidden("Only a platform admin can fund a reward vault: the funds come from the platform's wallet.")
         campaign = session.get(Campaign, reward.campaign_id)
         assert campaign is not None
         vault = request_vault(session, reward.brand_id, campaign.chain)

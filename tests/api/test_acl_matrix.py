@@ -82,7 +82,8 @@ PROTECTED: dict[tuple[str, str], tuple[Any, ...]] = {
     ("GET", "/api/v1/rewards/{reward_id}/changes"):              (R401, R404,   OK,     R404,   R404,   OK,     OK),
     ("GET", "/api/v1/rewards/{reward_id}/periods"):              (R401, R404,   OK,     R404,   R404,   OK,     OK),
     # A payout's admin actions (on a payout of A with its vault deployed, an unclaimed allocation, a failed period).
-    ("POST", "/api/v1/rewards/{reward_id}/fund"):                (R401, R404,   R403,   R404,   R404,   OK,     OK),
+    # Funding spends the platform signer's own balance: platform admins only (the brand's admin: 403).
+    ("POST", "/api/v1/rewards/{reward_id}/fund"):                (R401, R404,   R403,   R404,   R404,   OK,     R403),
     ("POST", "/api/v1/rewards/{reward_id}/push"):                (R401, R404,   R403,   R404,   R404,   OK,     OK),
     ("POST", "/api/v1/rewards/{reward_id}/push-all"):            (R401, R404,   R403,   R404,   R404,   OK,     OK),
     ("POST", "/api/v1/reward-periods/{period_id}/retry"):        (R401, R404,   R403,   R404,   R404,   OK,     OK),

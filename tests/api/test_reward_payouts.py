@@ -97,16 +97,16 @@ def payout_txs() -> int:
     ("9" * 78, "at most 77"), (5, "valid string"), (None, "valid string")])
 def test_funding_refuses_an_amount_that_is_not_a_positive_whole_number_and_writes_nothing(
         client, auth, paid, amount, says) -> None:  # type: ignore[no-untyped-def]
-    _, admin, _, reward, _ = paid
-    response = fund(client, auth(admin), reward.id, amount)
+    _, _, _, reward, _ = paid
+    response = fund(client, auth(make_user(Role.PLATFORM_ADMIN)), reward.id, amount)
     assert response.status_code == 422, response.text
     assert says in response.json()["error"]["fields"]["amount"]
     assert payout_txs() == 0
 
 
 def test_funding_needs_an_idempotency_key_and_refuses_a_malformed_one(client, auth, paid) -> None:  # type: ignore[no-untyped-def]
-    _, admin, _, reward, _ = paid
-    headers = auth(admin)
+    _, _, _, reward, _ = paid
+    headers = auth(make_user(Role.PLATFORM_ADMIN))
     missing = client.post(f"/api/v1/rewards/{reward.id}/fund", json={"amount": "5"}, headers=headers)
     assert missing.status_code == 422 and "Idempotency-Key" in missing.json()["error"]["fields"]
     for bad in ("two words", "x" * 65):
@@ -114,10 +114,23 @@ def test_funding_needs_an_idempotency_key_and_refuses_a_malformed_one(client, au
     assert payout_txs() == 0
 
 
+def test_only_a_platform_admin_funds_a_vault_from_the_platform_wallet(client, auth, paid) -> None:  # type: ignore[no-untyped-def]
+    """The signer's balance is every brand's deposits and the platform's gas at once: a brand's own admin may not move
+    it into the brand's vault (403, nothing queued), another brand's admin does not see the reward (404)."""
+    brand, admin, _, reward, _ = paid
+    refused = fund(client, auth(admin), reward.id, str(BIG))
+    assert refused.status_code == 403, refused.text
+    assert "platform admin" in refused.json()["error"]["message"]
+    assert fund(client, auth(make_user(Role.BRAND_ADMIN, make_brand())), reward.id, str(BIG)).status_code == 404
+    assert payout_txs() == 0
+    assert fund(client, auth(make_user(Role.PLATFORM_ADMIN)), reward.id, str(BIG)).status_code == 202
+    assert payout_txs() == 1
+
+
 def test_funding_queues_one_transaction_per_key_and_a_key_reused_for_another_amount_is_a_conflict(
         client, auth, paid) -> None:  # type: ignore[no-untyped-def]
-    _, admin, _, reward, _ = paid
-    headers = auth(admin)
+    _, _, _, reward, _ = paid
+    headers = auth(make_user(Role.PLATFORM_ADMIN))
     first = fund(client, headers, reward.id, str(BIG))
     assert first.status_code == 202, first.text
     body = first.json()
@@ -182,14 +195,15 @@ def test_funding_and_pushing_need_a_payout_with_a_deployed_vault(client, auth, p
     brand, admin, _, reward, _ = paid
     headers = auth(admin)
     a_perk = perk(admin, make_campaign(brand), locations=[])
-    assert fund(client, headers, a_perk.id, "5").status_code == 404
+    platform = auth(make_user(Role.PLATFORM_ADMIN))
+    assert fund(client, platform, a_perk.id, "5").status_code == 404
     assert client.post(f"/api/v1/rewards/{a_perk.id}/push-all", json={}, headers=headers).status_code == 404
     assert client.post(f"/api/v1/rewards/{a_perk.id}/push", json={"holder": WALLET},
                        headers=headers).status_code == 404
     with session_scope() as session:
         vault = session.exec(select(RewardVaultRow)).one()
         vault.state, vault.address = VaultState.DEPLOYING, None
-    response = fund(client, headers, reward.id, "5")
+    response = fund(client, platform, reward.id, "5")
     assert response.status_code == 409 and "not deployed" in response.json()["error"]["message"]
     assert payout_txs() == 0
 
@@ -252,7 +266,7 @@ def tx_states() -> dict[int, TxState]:
         return {t.id: t.state for t in session.exec(select(ChainTransaction))}  # type: ignore[misc]
 
 
-def test_an_admin_funds_the_vault_and_pushes_every_holder_once_over_http_on_a_real_chain(
+def test_a_platform_admin_funds_the_vault_and_the_brand_admin_pushes_every_holder_once_over_http_on_a_real_chain(
         client, auth, evm) -> None:  # type: ignore[no-untyped-def]
     from backend.chain.txmanager import enqueue
     from backend.rewards.vault import vault_contract
@@ -261,11 +275,11 @@ def test_an_admin_funds_the_vault_and_pushes_every_holder_once_over_http_on_a_re
     brand = make_brand()
     campaign = make_campaign(brand)
     admin = make_user(Role.BRAND_ADMIN, brand)
-    headers = auth(admin)
+    headers, platform = auth(admin), auth(make_user(Role.PLATFORM_ADMIN))
     reward = service.define_reward(admin, campaign.id, {  # type: ignore[arg-type]
         "kind": "payout", "title": "Weekly", "payout_mode": "fixed_per_token", "amount_per_token": "1000",
         "currency_address": "", "payout_period": "week"})
-    too_early = fund(client, headers, reward.id, "5000")
+    too_early = fund(client, platform, reward.id, "5000")
     assert too_early.status_code == 409 and "not deployed" in too_early.json()["error"]["message"]
 
     def deployed() -> bool:
@@ -275,9 +289,9 @@ def test_an_admin_funds_the_vault_and_pushes_every_holder_once_over_http_on_a_re
     settle(deployed)
     with session_scope() as session:
         vault = session.exec(select(RewardVaultRow)).one()
-    funded = fund(client, headers, reward.id, "5000", key="first-funding")
+    funded = fund(client, platform, reward.id, "5000", key="first-funding")
     assert funded.status_code == 202, funded.text
-    assert fund(client, headers, reward.id, "5000", key="first-funding").json()["id"] == funded.json()["id"]
+    assert fund(client, platform, reward.id, "5000", key="first-funding").json()["id"] == funded.json()["id"]
     settle(lambda: tx_states()[funded.json()["id"]] is TxState.CONFIRMED)
     assert w3.eth.get_balance(vault.address) == 5000  # funded once
 

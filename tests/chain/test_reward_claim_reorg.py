@@ -37,15 +37,15 @@ def send(w3: Any, raw: bytes) -> Any:
     return receipt
 
 
-def allocated_week(admin: Any, campaign_id: int) -> tuple[int, str]:
-    """A weekly payout of A per token, its vault funded with 6 A and its first week allocated (Alice 3 A, Bob A, the
+def allocated_week(people: People, campaign_id: int) -> tuple[int, str]:
+    """A weekly payout of A per token (defined by the brand's admin), its vault funded with 6 A (by a platform admin) and its first week allocated (Alice 3 A, Bob A, the
     custodial account 2 A), the claim reader past the allocation's blocks: (reward id, vault address)."""
     start = utcnow() - timedelta(days=10)
-    reward = service.define_reward(admin, campaign_id, {
+    reward = service.define_reward(people.brand_admin, campaign_id, {
         "kind": "payout", "title": "Weekly ETH", "payout_mode": "fixed_per_token", "amount_per_token": str(A),
         "currency_address": "", "payout_period": "week", "starts_at": start.isoformat()})
     run_until(lambda: vault().state is VaultState.DEPLOYED)  # type: ignore[union-attr]
-    fund = payouts.fund_vault(admin, reward.id, 6 * A, "fund")  # type: ignore[arg-type]
+    fund = payouts.fund_vault(people.platform_admin, reward.id, 6 * A, "fund")  # type: ignore[arg-type]
     run_until(tx_done(fund.id))  # type: ignore[arg-type]
     index_pass(CHAIN)
     assert payouts.distributor_pass(now=start + timedelta(days=7, seconds=1)).allocating == 1
@@ -63,7 +63,7 @@ def test_a_claim_that_leaves_the_chain_is_unclaimed_and_one_mined_again_counts_o
         anvil: ChainUnderTest, people: People, shop) -> None:  # type: ignore[no-untyped-def]
     campaign, _collection, alice, bob, _custodial = shop
     w3, admin = anvil.w3, people.brand_admin
-    reward_id, address = allocated_week(admin, campaign.id)
+    reward_id, address = allocated_week(people, campaign.id)
     assert claimed_totals(admin, reward_id) == (0, 6 * A)
 
     # Alice (3 tokens) and Bob (1) claim; the reader counts both.
@@ -118,7 +118,7 @@ def test_a_claim_whose_block_leaves_the_chain_and_comes_back_is_claimed_reverted
         anvil: ChainUnderTest, people: People, shop) -> None:  # type: ignore[no-untyped-def]
     campaign, _collection, alice, _bob, _custodial = shop
     w3, admin = anvil.w3, people.brand_admin
-    reward_id, address = allocated_week(admin, campaign.id)
+    reward_id, address = allocated_week(people, campaign.id)
 
     # Branch A: Alice's claim, in a block whose timestamp the test chose (to mine the very same block again later).
     snapshot = anvil.rpc("evm_snapshot")

@@ -129,8 +129,8 @@ def test_two_periods_of_trading_holders_are_allocated_exactly_once_and_claimed_b
     assert period(0).state is PeriodState.DUE and "needs funding" in period(0).error
     assert [p["period_index"] for p in topics("reward.period_due")] == [0]
 
-    fund = payouts.fund_vault(admin, reward.id, 13 * A, "fund-1")  # type: ignore[arg-type]
-    assert payouts.fund_vault(admin, reward.id, 13 * A, "fund-1").id == fund.id  # type: ignore[arg-type]
+    fund = payouts.fund_vault(people.platform_admin, reward.id, 13 * A, "fund-1")  # type: ignore[arg-type]
+    assert payouts.fund_vault(people.platform_admin, reward.id, 13 * A, "fund-1").id == fund.id  # type: ignore[arg-type]
     run_until(tx_done(fund.id))  # type: ignore[arg-type]
     assert w3.eth.get_balance(address) == 13 * A
 
@@ -309,7 +309,7 @@ def test_a_royalty_share_splits_the_periods_royalties_by_tokens_held_to_the_wei(
         "kind": "payout", "title": "Half the royalties", "payout_mode": "royalty_share", "royalty_share_bps": 5000,
         "currency_address": "", "payout_period": "week", "starts_at": start.isoformat()})
     run_until(lambda: vault().state is VaultState.DEPLOYED)  # type: ignore[union-attr]
-    fund = payouts.fund_vault(admin, reward.id, 10**6, "fund")  # type: ignore[arg-type]
+    fund = payouts.fund_vault(people.platform_admin, reward.id, 10**6, "fund")  # type: ignore[arg-type]
     run_until(tx_done(fund.id))  # type: ignore[arg-type]
     index_pass(CHAIN)
     # The sales ledger's rows (its own tests read them from Seaport fills): only confirmed sales of the period, in
@@ -366,7 +366,7 @@ def _funded_weekly_payout(people: People, campaign: Any) -> tuple[Any, datetime]
         "kind": "payout", "title": "Weekly ETH", "payout_mode": "fixed_per_token", "amount_per_token": str(A),
         "currency_address": "", "payout_period": "week", "starts_at": start.isoformat()})
     run_until(lambda: vault().state is VaultState.DEPLOYED)  # type: ignore[union-attr]
-    fund = payouts.fund_vault(people.brand_admin, reward.id, 6 * A, "fund")  # type: ignore[arg-type]
+    fund = payouts.fund_vault(people.platform_admin, reward.id, 6 * A, "fund")  # type: ignore[arg-type]
     run_until(tx_done(fund.id))  # type: ignore[arg-type]
     index_pass(CHAIN)
     return reward, start
@@ -478,7 +478,7 @@ def test_a_new_period_owing_the_same_amount_is_pushed_anew_and_a_reverted_push_c
     assert w3.eth.get_balance(custodial) == 2 * A
 
     # Period 1 allocates the same shares: the same 2 A is owed again, and Push queues a new payout that pays it.
-    fund = payouts.fund_vault(admin, reward.id, 6 * A, "fund-2")  # type: ignore[arg-type]
+    fund = payouts.fund_vault(people.platform_admin, reward.id, 6 * A, "fund-2")  # type: ignore[arg-type]
     run_until(tx_done(fund.id))  # type: ignore[arg-type]
     assert payouts.distributor_pass(now=utcnow() + timedelta(days=7)).allocating == 1
     run_until(lambda: period(1).state is PeriodState.ALLOCATED)
@@ -527,11 +527,11 @@ def test_erc20_funding_approves_the_vault_once_and_raises_its_token_balance_on_c
     run_until(lambda: vault().state is VaultState.DEPLOYED)  # type: ignore[union-attr]
     address = vault().address  # type: ignore[union-attr]
 
-    first = payouts.fund_vault(admin, reward.id, 3 * A, "erc20-1")  # type: ignore[arg-type]
-    assert payouts.fund_vault(admin, reward.id, 3 * A, "erc20-1").id == first.id  # type: ignore[arg-type]
+    first = payouts.fund_vault(people.platform_admin, reward.id, 3 * A, "erc20-1")  # type: ignore[arg-type]
+    assert payouts.fund_vault(people.platform_admin, reward.id, 3 * A, "erc20-1").id == first.id  # type: ignore[arg-type]
     with pytest.raises(Conflict):  # the same key for another amount is a mistake, not a second funding
-        payouts.fund_vault(admin, reward.id, 4 * A, "erc20-1")  # type: ignore[arg-type]
-    second = payouts.fund_vault(admin, reward.id, 2 * A, "erc20-2")  # type: ignore[arg-type]
+        payouts.fund_vault(people.platform_admin, reward.id, 4 * A, "erc20-1")  # type: ignore[arg-type]
+    second = payouts.fund_vault(people.platform_admin, reward.id, 2 * A, "erc20-2")  # type: ignore[arg-type]
     run_until(lambda: tx_done(first.id)() and tx_done(second.id)())  # type: ignore[arg-type]
 
     assert token.functions.balanceOf(address).call() == 5 * A

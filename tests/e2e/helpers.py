@@ -20,6 +20,7 @@ from tests.e2e.conftest import Tab
 from tests.factories import record_deployed_contract
 
 BRAND_ADMIN = next(a for a in DEMO_ACCOUNTS if a.role is Role.BRAND_ADMIN)
+PLATFORM_ADMIN = next(a for a in DEMO_ACCOUNTS if a.role is Role.PLATFORM_ADMIN)
 
 
 def sign_in(tab: Tab, email: str, password: str, login_path: str = "/admin/login") -> None:

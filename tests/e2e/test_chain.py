@@ -12,8 +12,6 @@ from sqlmodel import select
 from web3 import Web3
 
 from backend.auth.acl import Role
-from backend.auth.models import User
-from backend.auth.service import load_actor
 from backend.campaigns.models import Campaign
 from backend.chain.mints import queue_mint
 from backend.chain.models import ContractDeployment
@@ -23,13 +21,11 @@ from backend.demo import DEMO_ACCOUNTS
 from backend.workflow.transitions import transition
 from contracts.artifacts import load_artifact
 from tests.e2e.conftest import Tab
-from tests.e2e.helpers import sign_in
+from tests.e2e.helpers import BRAND_ADMIN, PLATFORM_ADMIN, brand_admin_actor, sign_in
 
 pytestmark = pytest.mark.e2e
 
 ACCOUNTS = {a.role: a for a in DEMO_ACCOUNTS}
-PLATFORM_ADMIN = ACCOUNTS[Role.PLATFORM_ADMIN]
-BRAND_ADMIN = ACCOUNTS[Role.BRAND_ADMIN]
 STAFF = ACCOUNTS[Role.BRAND_STAFF]
 CAMPAIGN = "Aurora Founders Pass"
 BUYER = "0x8ba1f109551bD432803012645Ac136ddd64DBA72"
@@ -97,12 +93,6 @@ def test_brand_admin_deploys_the_contract_and_watches_it_land_without_reloading(
     assert page.evaluate("window.__sameDocument === true"), "the page was reloaded"
     tab.screenshot("admin-campaign-contract")
     tab.assert_no_console_errors()
-
-
-def brand_admin_actor():  # type: ignore[no-untyped-def]
-    with session_scope() as session:
-        user = session.exec(select(User).where(User.email == BRAND_ADMIN.email)).one()
-        return load_actor(session, user)
 
 
 def failed_deployment(campaign_id: int, reason: str) -> None:

@@ -28,6 +28,7 @@ from tests.e2e.conftest import Tab
 from tests.e2e.helpers import (
     BRAND_ADMIN,
     CHAIN_TIMEOUT_MS,
+    PLATFORM_ADMIN,
     brand_admin_actor,
     campaign_id,
     deployed_contract,
@@ -100,12 +101,22 @@ def test_admin_funds_the_vault_and_pushes_a_payout_and_a_holder_claims_with_thei
                      and row.state is VaultState.DEPLOYED and row.address)
     assert w3.eth.get_balance(vault) == 0
 
-    # Fund: the admin sends 0.003 ETH (three tokens' worth) to the vault from the payouts panel.
+    # The brand's admin sees the vault but cannot fund it: the money would come from the platform's own wallet.
     sign_in(tab, BRAND_ADMIN.email, BRAND_ADMIN.password)
     expect(page.locator("#signed-in-email")).to_have_text(BRAND_ADMIN.email)
     tab.goto(f"/admin/campaigns/{campaign}/rewards")
     page.locator(f"#reward-{reward.id}").get_by_text("Weekly ETH").click()
     panel = page.locator("#payouts-panel")
+    expect(panel).to_contain_text(vault, timeout=30_000)
+    expect(page.locator("#fund-by-platform")).to_be_visible()
+    expect(page.locator("#fund-amount")).to_have_count(0)
+    page.get_by_role("button", name="Sign out").click()
+
+    # Fund: a platform admin sends 0.003 ETH (three tokens' worth) to the vault from the payouts panel.
+    sign_in(tab, PLATFORM_ADMIN.email, PLATFORM_ADMIN.password)
+    expect(page.locator("#signed-in-email")).to_have_text(PLATFORM_ADMIN.email, timeout=30_000)
+    tab.goto(f"/admin/campaigns/{campaign}/rewards")
+    page.locator(f"#reward-{reward.id}").get_by_text("Weekly ETH").click()
     expect(panel).to_contain_text(vault, timeout=30_000)
     page.locator("#fund-amount").fill("0.003")
     page.locator("#fund-submit").click()
@@ -120,7 +131,7 @@ def test_admin_funds_the_vault_and_pushes_a_payout_and_a_holder_claims_with_thei
     assert allocation_of(w3, vault, "", claimer.address) == 2 * A
     assert allocation_of(w3, vault, "", pushed.address) == A
 
-    # Push: the admin pays the holder who never claims; their wallet (empty until now) receives its share.
+    # Push: the platform admin pays the holder who never claims; their wallet (empty until now) receives its share.
     panel.get_by_role("button", name="Refresh").click()
     page.locator("#payout-periods").get_by_text("#1").click()
     row = page.locator("#payout-allocations tr", has_text=pushed.address)

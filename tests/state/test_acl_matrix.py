@@ -149,7 +149,8 @@ HANDLERS: dict[str, str | Rule] = {
     "AdminCampaignRewardsState.end_reward": Rule(ADMINS, "/admin/campaigns/1/rewards"),
     "AdminCampaignRewardsState.refresh_payouts": READ, "AdminCampaignRewardsState.set_fund_amount": UI,
     "AdminCampaignRewardsState.show_allocations": READ, "AdminCampaignRewardsState.page_allocations": READ,
-    "AdminCampaignRewardsState.submit_fund": Rule(ADMINS, "/admin/campaigns/1/rewards"),
+    # Funding spends the platform signer's own balance: platform admins only.
+    "AdminCampaignRewardsState.submit_fund": Rule(frozenset({"platform_admin"}), "/admin/campaigns/1/rewards"),
     "AdminCampaignRewardsState.push_to_holder": Rule(ADMINS, "/admin/campaigns/1/rewards"),
     "AdminCampaignRewardsState.retry_failed_period": Rule(ADMINS, "/admin/campaigns/1/rewards"),
     "AdminCampaignRewardsState.push_all_payouts": Rule(ADMINS, "/admin/campaigns/1/rewards"),

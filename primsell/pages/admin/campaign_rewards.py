@@ -304,8 +304,12 @@ def payouts_panel() -> rx.Component:
                                                                 vault["outstanding"]),
                   _figure("Unallocated", vault["unallocated"]), spacing="6"),
         rx.cond(SessionState.can_write_campaigns & (vault["address"] != ""), rx.vstack(
-            rx.hstack(_fund_form(), rx.spacer(), _push_all_dialog(), width="100%", align="center"),
-            rx.cond(vault["native"] != "yes", rx.text(
+            rx.hstack(
+                rx.cond(SessionState.is_platform_admin, _fund_form(), rx.text(
+                    "A platform admin funds the vault from the platform's wallet.", size="2", color_scheme="gray",
+                    id="fund-by-platform")),
+                rx.spacer(), _push_all_dialog(), width="100%", align="center"),
+            rx.cond(SessionState.is_platform_admin & (vault["native"] != "yes"), rx.text(
                 "Funding sends the token from the platform signer's own balance (the brand transfers it there first); "
                 "the first funding also approves the vault for the token, once.", size="1", color_scheme="gray")),
             spacing="1", width="100%")),
