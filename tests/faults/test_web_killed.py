@@ -14,6 +14,7 @@ import asyncio
 import os
 import random
 import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -45,8 +46,29 @@ def _event_id(body: bytes) -> str:
     return str(json.loads(body)["id"])
 
 
-def _burst(url: str, bodies: list[bytes]) -> list[int]:
-    return asyncio.run(post_all(url, bodies, CONCURRENCY))[1]
+class _HeldBurst:
+    """A burst's bodies, handed to `post_all` in order until `hold_at`; the next one waits until `release` is set,
+    and so does the sender's event loop (deliveries already sent stay in flight). The kill from outside then lands
+    mid-burst however fast the process answers: on a loaded machine the whole burst was once answered before the
+    test's poll noticed that part of it was stored. What comes after the release finds the process dead."""
+
+    def __init__(self, bodies: list[bytes], hold_at: int) -> None:
+        self.bodies = bodies
+        self.hold_at = hold_at
+        self.release = threading.Event()
+
+    def __len__(self) -> int:
+        return len(self.bodies)
+
+    def __iter__(self) -> Iterator[bytes]:
+        for i, body in enumerate(self.bodies):
+            if i == self.hold_at:
+                self.release.wait(TIMEOUT_S)
+            yield body
+
+
+def _burst(url: str, bodies: Sequence[bytes]) -> list[int]:
+    return asyncio.run(post_all(url, bodies, CONCURRENCY))[1]  # type: ignore[arg-type]
 
 
 def _redeliver_until_acknowledged(url: str, bodies: list[bytes]) -> None:
@@ -120,15 +142,18 @@ def test_web_process_killed_in_a_webhook_burst_loses_no_acknowledged_event_and_p
     bodies = completion_bodies(orders)
     before = len(_stored_event_ids())
     kill_after = rng.randint(N // 5, N // 2)
+    # Held once kill_after + CONCURRENCY bodies are out: by then at least kill_after + 1 have been answered.
+    burst = _HeldBurst([bodies[o.id] for o in orders], kill_after + CONCURRENCY)
     web, url = serve_api(log)
     result = []
     try:
-        sender = threading.Thread(target=lambda: result.append(_burst(url, [bodies[o.id] for o in orders])))
+        sender = threading.Thread(target=lambda: result.append(_burst(url, burst)))
         sender.start()
         wait_for(lambda: len(_stored_event_ids()) - before >= kill_after or not sender.is_alive(), TIMEOUT_S,
                  "part of the burst stored", log, poll=0.02)
     finally:
         kill_group(web)
+        burst.release.set()
     sender.join(TIMEOUT_S)
     assert not sender.is_alive() and result, "the burst did not end after the kill"
     assert result[0].count(200) < N, "the whole burst was answered before the kill"
