@@ -120,7 +120,11 @@ def _payout_rewards(session: Session) -> list[Reward]:
 
 def open_due_periods(now: datetime | None = None, limit: int | None = None) -> int:
     """Write a DUE row (and `reward.period_due`) for each period of an active payout whose end has passed; at most
-    `limit` new rows. Also requests the brand's vault on that chain if it has none yet."""
+    `limit` new rows. Also requests the brand's vault on that chain if it has none yet.
+
+    The row's `snapshot_block` is the indexer's checkpoint now, when the period is found due (within a distributor run
+    of its end): a period that then waits, for funds or for the vault, still pays who held its tokens when it ended,
+    not whoever bought them meanwhile. (None while the indexer has not read the collection: taken at allocation.)"""
     now = now or utcnow()
     budget = limit or get_settings().reward_periods_per_run
     opened = 0
@@ -133,6 +137,8 @@ def open_due_periods(now: datetime | None = None, limit: int | None = None) -> i
             last = session.exec(select(func.max(RewardPeriod.period_index)).where(
                 RewardPeriod.reward_id == reward.id)).one()
             index = 0 if last is None else int(last) + 1
+            tracked = campaign_collection(session, campaign.id)
+            snapshot_block = indexed_through(session, *tracked) if tracked else None
             while opened < budget:
                 starts_at, ends_at = period_bounds(reward, index)
                 if ends_at > now or (reward.ends_at is not None and starts_at >= reward.ends_at):
@@ -141,6 +147,7 @@ def open_due_periods(now: datetime | None = None, limit: int | None = None) -> i
                     "reward_id": reward.id, "brand_id": reward.brand_id, "vault_id": vault.id,
                     "period_index": index, "starts_at": starts_at, "ends_at": ends_at,
                     "state": PeriodState.DUE.value, "version": 0, "currency_address": reward.currency_address or "",
+                    "snapshot_block": snapshot_block,
                     "amount": 0, "holders": 0, "tokens": 0, "batches": 0, "retries": 0, "error": "",
                     "created_at": utcnow(), "updated_at": utcnow()}, ["reward_id", "period_index"])
                 if inserted:
@@ -198,9 +205,12 @@ def _snapshot(period_id: int) -> Snapshot | str:
         if tracked is None:
             return "Waiting for the chain indexer to follow the campaign's collection."
         chain_id, collection = tracked
-        block = period.snapshot_block or indexed_through(session, chain_id, collection)
+        through = indexed_through(session, chain_id, collection)
+        block = through if period.snapshot_block is None else period.snapshot_block
         if block is None:
             return "Waiting for the chain indexer to read the collection."
+        if through is None or block > through:  # a reorg moved the indexer back below the period's snapshot
+            return f"Waiting for the chain indexer to read block {block} again."
         owners = owners_at(session, chain_id, collection, block)
         tokens = dict(Counter(owner for token_id, owner in owners.items() if reward.qualifies(token_id)))
         sales: dict[int, int] = {}

@@ -271,6 +271,34 @@ def test_a_period_without_qualifying_tokens_is_closed_empty_and_nothing_is_sent(
     assert service.get_reward(people.brand_admin, reward.id).first_used_at is None  # type: ignore[arg-type]
 
 
+def test_a_period_waiting_for_funds_pays_who_held_when_it_came_due_not_who_bought_meanwhile(
+        anvil: ChainUnderTest, people: People, shop) -> None:  # type: ignore[no-untyped-def]
+    campaign, collection, alice, bob, custodial = shop
+    start = utcnow() - timedelta(days=8)
+    reward = service.define_reward(people.brand_admin, campaign.id, {
+        "kind": "payout", "title": "Weekly ETH", "payout_mode": "fixed_per_token", "amount_per_token": str(A),
+        "currency_address": "", "payout_period": "week", "starts_at": start.isoformat()})
+    run_until(lambda: vault().state is VaultState.DEPLOYED)  # type: ignore[union-attr]
+    index_pass(CHAIN)
+    week1 = start + timedelta(days=7, seconds=1)
+    waiting = payouts.distributor_pass(now=week1)
+    assert waiting.opened == 1 and "needs funding" in " ".join(waiting.waiting or [])
+    due_block = period(0).snapshot_block
+    assert due_block is not None
+
+    # While the period waits for funds, alice sells her three tokens to bob; then the vault is funded.
+    for token_id in requests_by_key()["alice"].token_ids:
+        alice.call(collection.functions.transferFrom(alice.address, bob.address, token_id))
+    index_pass(CHAIN)
+    fund = payouts.fund_vault(people.platform_admin, reward.id, 6 * A, "fund")  # type: ignore[arg-type]
+    run_until(tx_done(fund.id))  # type: ignore[arg-type]
+    assert payouts.distributor_pass(now=week1).allocating == 1
+    run_until(lambda: period(0).state is PeriodState.ALLOCATED)
+    assert period(0).snapshot_block == due_block
+    assert shares(period(0).id) == {alice.address: (3 * A, None, 3), bob.address: (A, None, 1),  # type: ignore[arg-type]
+                                    custodial: (2 * A, people.consumer.user_id, 2)}
+
+
 def test_a_period_waiting_for_funds_is_closed_unpaid_once_its_reward_ended(
         anvil: ChainUnderTest, people: People, shop) -> None:  # type: ignore[no-untyped-def]
     campaign, *_ = shop
