@@ -35,10 +35,6 @@ class Holder:
     user_id: int | None = None  # a signed-in account (custodial tokens)
     wallet: bool = False  # a wallet proof: cross-check ownership on chain
 
-    @property
-    def kyc_subject(self) -> int | str:
-        return self.user_id if self.user_id is not None else self.addresses[0]
-
 
 def account_holder(user_id: int) -> Holder:
     return Holder((custodial_address(user_id),), user_id=user_id)

@@ -188,7 +188,9 @@ def my_perks(holder: Holder, *, tokens: list[HeldToken] | None = None) -> list[H
                 used = _uses(session, reward.id, token.token_id, period_key(reward.use_period, now))  # type: ignore[arg-type]
                 blocked = ""
                 try:
-                    gates.check_reward_kyc(holder.kyc_subject, reward, session=session)
+                    # By the token's holding address, as the counter checks it: the signed-in account's approval
+                    # covers its custodial tokens, not those of a wallet it proved (backend.rewards.gates).
+                    gates.check_reward_kyc(token.owner, reward, session=session)
                 except KycRequired as exc:
                     blocked = exc.message
                 perks.append(HolderPerk(

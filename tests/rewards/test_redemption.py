@@ -266,6 +266,17 @@ def test_a_perk_that_requires_kyc_is_for_verified_accounts_only(shop):
     assert done.status == "redeemed", done.message
     assert _count(RewardRedemption) == 1
 
+    # The same verified account with a wallet it proved (SIWE): that wallet's token is refused on the holder's page,
+    # as the counter would refuse its code (the approval belongs to the account and its custodial wallet only).
+    hold(campaign, 8, OTHER_WALLET)
+    with_wallet = Holder((custodial_address(verified.user_id), OTHER_WALLET), user_id=verified.user_id)
+    blocked = {p.token_id: p.blocked for p in redemption.my_perks(with_wallet)}
+    assert blocked[7] == "" and blocked[8].startswith("This reward can only be redeemed after")
+    with pytest.raises(Conflict):
+        redemption.issue_code(with_wallet, reward.id, 8)
+    assert redemption.scan_code(staff, codes.encode(reward.id, 8, OTHER_WALLET, int(time.time()) + 60)).reason == (
+        "kyc_required")
+
 
 def test_online_perk_gives_a_redemption_code_once(shop):
     _, campaign, admin, _ = shop
