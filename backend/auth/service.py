@@ -146,6 +146,34 @@ def verify_credentials(session: Session, email: str, password: str, ip: str) -> 
     return user
 
 
+# A signed-in account that never chose a password (made by checkout) cannot confirm one: it gets a link first.
+NO_PASSWORD_YET = ("Your account has no password yet. Choose one first: on the sign-in page, ask for a link by email "
+                   "and follow it, then come back and try again.")
+WRONG_PASSWORD = "This is not your current password."
+
+
+def confirm_password(actor: Actor, password: str, *, ip: str, field: str = "password") -> None:
+    """Ask a signed-in person for their current password again, before an action a session alone must not be enough
+    for (a withdrawal from their custodial wallet): a web session lives for days, and a stolen cookie or a computer
+    left signed in would otherwise do it. The same check and throttle as signing in (`verify_credentials`): a wrong
+    password counts toward the account's back-off and the IP's limit, and too many give RateLimited.
+
+    A wrong or missing password is a field error on `field` (ValidationFailed), not NotAuthenticated: the session
+    itself is still good. Conflict (NO_PASSWORD_YET) for an account that has no password to confirm."""
+    with session_scope() as session:
+        user = session.get(User, actor.user_id)
+        if user is None or not user.is_active:
+            raise NotAuthenticated("Sign in to continue.")
+        if user.password_hash is None:
+            raise Conflict(NO_PASSWORD_YET)
+        if not password:  # nothing typed: not a guess, so not counted
+            raise ValidationFailed("Confirm with your password.", fields={field: "Enter your current password."})
+        try:
+            verify_credentials(session, user.email, password, ip)
+        except NotAuthenticated as exc:
+            raise ValidationFailed("Check your password.", fields={field: WRONG_PASSWORD}) from exc
+
+
 def _start_session(session: Session, user: User, kind: str) -> tuple[AuthSession, str]:
     now = utcnow()
     auth_session = AuthSession(

@@ -21,57 +21,57 @@ from eth_utils import is_address, to_checksum_address
 from sqlalchemy import or_
 from sqlmodel import Session, select
 
-from backend.auth.acl import Actor, signed_in
 from backend.campaigns.models import Campaign
 from backend.chain.common import ZERO_ADDRESS, collection_contract
 from backend.chain.deployments import deployed_contract
 from backend.chain.keys import CUSTODY_PREFIX, custodial_address
 from backend.chain.models import ChainTransaction, MintedToken, TxPurpose, TxState
 from backend.chain.txmanager import enqueue
-from backend.db import session_scope
 from backend.errors import NotFound, ValidationFailed
 from backend.settings import get_settings
 from backend.workflow.sql import dialect_name
 
-__all__ = ["custodial_address", "request_withdrawal"]
+__all__ = ["custodial_address", "queue_withdrawal"]
 
 
-def request_withdrawal(actor: Actor, campaign_id: int, token_id: int, to_address: str) -> ChainTransaction:
-    """Move a token from the actor's custodial address to `to_address`; returns the transfer transaction."""
-    actor = signed_in(actor)
+def queue_withdrawal(session: Session, user_id: int, campaign_id: int, token_id: int,
+                     to_address: str) -> ChainTransaction:
+    """Queue the move of a token from the user's custodial address to `to_address`, in the caller's transaction;
+    returns the transfer transaction. Only the chain's side: whether this person may take this token out (their
+    password, the order's payment, KYC) is `backend.orders.accounts.withdraw_token`'s to check, in the same
+    transaction, so nothing else should call this."""
     if not is_address(to_address) or to_checksum_address(to_address) == ZERO_ADDRESS:
         raise ValidationFailed("Bad address.", fields={"to_address": "must be an Ethereum address"})
     to_address = to_checksum_address(to_address)
-    custodial = custodial_address(actor.user_id)
+    custodial = custodial_address(user_id)
     if to_address == custodial:
         raise ValidationFailed("Bad address.", fields={"to_address": "is your custodial address"})
-    with session_scope() as session:
-        campaign = session.get(Campaign, campaign_id)
-        token = _locked_token(session, campaign_id, token_id)  # one attempt at a time per token
-        # Someone else's token and no token look alike.
-        if campaign is None or token is None or token.owner != custodial:
-            raise NotFound("Token not found in your custodial wallet.")
-        contract = deployed_contract(session, campaign_id, campaign.chain)
-        if contract is None:
-            raise NotFound("Token not found in your custodial wallet.")
-        base = withdrawal_key(campaign.chain, contract, token_id)
-        previous = withdrawal_for(session, campaign.chain, contract, token_id)
-        if previous is not None and previous.state not in FAILED_STATES:
-            return previous  # in flight (or done): asking again is the same withdrawal
-        attempt = 1 if previous is None else int(previous.meta.get("attempt", 1)) + 1
-        key = base if attempt == 1 else f"{base}:attempt-{attempt}"
-        topup = enqueue(session, purpose=TxPurpose.GAS_TOPUP, key=f"{key}:gas", chain=campaign.chain,
-                        to=custodial, value_wei=get_settings().custody_gas_topup_wei,
-                        meta={"for": key})
-        data = collection_contract().encode_abi("safeTransferFrom", args=[custodial, to_address, token_id])
-        transfer = enqueue(session, purpose=TxPurpose.TRANSFER, key=key, chain=campaign.chain, to=contract,
-                           data=data, signer=f"{CUSTODY_PREFIX}{actor.user_id}", campaign_id=campaign_id,
-                           after_tx_id=topup.id,
-                           meta={"token_id": token_id, "to": to_address, "from": custodial, "attempt": attempt})
-        if previous is not None:  # the failed attempt stays closed, and says what replaced it
-            previous.meta = {**previous.meta, "retried_as": transfer.id}
-            session.add(previous)
-        return transfer
+    campaign = session.get(Campaign, campaign_id)
+    token = _locked_token(session, campaign_id, token_id)  # one attempt at a time per token
+    # Someone else's token and no token look alike.
+    if campaign is None or token is None or token.owner != custodial:
+        raise NotFound("Token not found in your custodial wallet.")
+    contract = deployed_contract(session, campaign_id, campaign.chain)
+    if contract is None:
+        raise NotFound("Token not found in your custodial wallet.")
+    base = withdrawal_key(campaign.chain, contract, token_id)
+    previous = withdrawal_for(session, campaign.chain, contract, token_id)
+    if previous is not None and previous.state not in FAILED_STATES:
+        return previous  # in flight (or done): asking again is the same withdrawal
+    attempt = 1 if previous is None else int(previous.meta.get("attempt", 1)) + 1
+    key = base if attempt == 1 else f"{base}:attempt-{attempt}"
+    topup = enqueue(session, purpose=TxPurpose.GAS_TOPUP, key=f"{key}:gas", chain=campaign.chain,
+                    to=custodial, value_wei=get_settings().custody_gas_topup_wei,
+                    meta={"for": key})
+    data = collection_contract().encode_abi("safeTransferFrom", args=[custodial, to_address, token_id])
+    transfer = enqueue(session, purpose=TxPurpose.TRANSFER, key=key, chain=campaign.chain, to=contract,
+                       data=data, signer=f"{CUSTODY_PREFIX}{user_id}", campaign_id=campaign_id,
+                       after_tx_id=topup.id,
+                       meta={"token_id": token_id, "to": to_address, "from": custodial, "attempt": attempt})
+    if previous is not None:  # the failed attempt stays closed, and says what replaced it
+        previous.meta = {**previous.meta, "retried_as": transfer.id}
+        session.add(previous)
+    return transfer
 
 
 # A withdrawal attempt in one of these states is over without moving the token: it may be tried again.

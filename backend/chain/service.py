@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from backend.auth.acl import Actor, Permission, require
 from backend.chain.client import get_web3, is_transient
 from backend.chain.config import chains
-from backend.chain.custody import custodial_address, request_withdrawal
+from backend.chain.custody import custodial_address
 from backend.chain.deployments import DeploymentStatus, deployment_status, request_deploy, retry_deploy
 from backend.chain.keys import platform_address
 from backend.chain.mints import MintedCount, TokenRow, list_tokens, mint_tx_hash, minted_count, queue_mint
@@ -36,7 +36,6 @@ __all__ = [
     "minted_count",
     "queue_mint",
     "request_deploy",
-    "request_withdrawal",
     "retry_deploy",
     "signer_balances",
 ]

@@ -16,15 +16,18 @@ from sqlmodel import Session
 from backend.auth.acl import Actor, signed_in
 from backend.auth.links import send_password_link
 from backend.auth.models import User
+from backend.auth.service import confirm_password
 from backend.campaigns.models import Campaign
-from backend.chain.custody import request_withdrawal, withdrawal_for
+from backend.chain.custody import queue_withdrawal, withdrawal_for
 from backend.chain.deployments import deployed_contract
 from backend.chain.keys import custodial_address
 from backend.chain.models import ChainTransaction, MintedToken, TxState
 from backend.db import session_scope
 from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.kyc.gates import KycPurpose, require_kyc
+from backend.orders.locks import lock_order
 from backend.orders.models import Order
+from backend.orders.refunds import refund_in_flight, refunded_total
 from backend.urls import ACCOUNT
 from backend.validation import check_address
 from backend.workflow.machines import OrderState
@@ -32,6 +35,13 @@ from backend.workflow.machines import OrderState
 ALREADY_CLAIMED = "This account already has a password: sign in instead."
 # Orders whose buyer has paid: only these let the link set a password (see the module docstring).
 CLAIMABLE_STATES = frozenset({OrderState.PAID, OrderState.MINTING, OrderState.MINTED, OrderState.FULFILLED})
+
+# Orders whose tokens may leave custody: paid, minted, and the money kept. A disputed or refunded payment (or one
+# with a refund made or on its way) keeps its tokens with us: else the buyer could end up with the money and the NFT.
+WITHDRAWABLE_STATES = frozenset({OrderState.MINTED, OrderState.FULFILLED})
+DISPUTED_HOLD = "The payment for this collectible is disputed: it stays with us until the dispute is settled."
+REFUNDED_HOLD = "The payment for this collectible was refunded (or a refund is on its way): it cannot be withdrawn."
+NOT_YET_HOLD = "This collectible cannot be withdrawn until its order is paid and minted."
 
 # Withdrawal status shown to the consumer, from the transfer transaction's state.
 WITHDRAWAL_STATUS = {
@@ -102,6 +112,7 @@ class CustodialToken:
     withdrawal_status: str  # "held" | "queued" | "sent" | "confirmed" | "failed"
     withdrawn_to: str = ""
     withdrawal_tx_hash: str = ""
+    withdrawal_blocked: str = ""  # why the token must stay with us ("" when it may be withdrawn)
 
 
 def _custodial_orders(session: Session, user_id: int, campaign_id: int | None = None) -> list[tuple[Order, Campaign]]:
@@ -111,6 +122,20 @@ def _custodial_orders(session: Session, user_id: int, campaign_id: int | None = 
     if campaign_id is not None:
         query = query.where(Order.campaign_id == campaign_id)
     return [(o, c) for o, c in session.execute(query).all()]
+
+
+def withdrawal_hold(session: Session, order: Order) -> str:
+    """Why the order's tokens must stay in custody, or "" when they may leave (see WITHDRAWABLE_STATES)."""
+    if order.state is OrderState.DISPUTED:
+        return DISPUTED_HOLD
+    if order.state in (OrderState.REFUND_PENDING, OrderState.REFUNDED):
+        return REFUNDED_HOLD
+    if order.state not in WITHDRAWABLE_STATES:
+        return NOT_YET_HOLD
+    if (order.refunded_minor > 0 or refunded_total(session, order.payment_intent_id) > 0
+            or refund_in_flight(session, order) is not None):  # a partial refund, or one asked for
+        return REFUNDED_HOLD
+    return ""
 
 
 def _withdrawal(session: Session, campaign: Campaign, token_id: int) -> ChainTransaction | None:
@@ -125,6 +150,7 @@ def list_custodial_tokens(actor: Actor | None) -> list[CustodialToken]:
     tokens: list[CustodialToken] = []
     with session_scope() as session:
         for order, campaign in _custodial_orders(session, actor.user_id):
+            hold = withdrawal_hold(session, order)
             for raw_id in order.token_ids or []:
                 token_id = int(raw_id)
                 minted = session.get(MintedToken, (campaign.id, token_id))
@@ -141,25 +167,40 @@ def list_custodial_tokens(actor: Actor | None) -> list[CustodialToken]:
                     campaign_name=campaign.name, campaign_slug=campaign.slug, token_id=token_id,
                     order_public_id=order.public_id, custodial_address=custodial,
                     withdrawal_status=status, withdrawn_to=to, withdrawal_tx_hash=tx_hash,
+                    withdrawal_blocked=hold if status in ("held", "failed") else "",
                 ))
     return tokens
 
 
-def withdraw_token(actor: Actor | None, campaign_id: int, token_id: int, to_address: str) -> CustodialToken:
+def withdraw_token(actor: Actor | None, campaign_id: int, token_id: int, to_address: str, *, password: str,
+                   ip: str) -> CustodialToken:
     """Ask for the token to move from the consumer's custodial wallet to `to_address` (once; asking twice is the
-    same withdrawal). Only tokens of the actor's own custodial orders; others' look like missing ones. A token
-    bought for more than KYC_WITHDRAWAL_THRESHOLD_MINOR needs an approved identity check (KycRequired)."""
+    same withdrawal). The only way a token leaves custody, so every check is here:
+
+    - the owner's current password, again (`confirm_password`: a session alone may be a stolen cookie or a
+      computer left signed in; sign-in's throttle counts wrong ones, from `ip`);
+    - only tokens of the actor's own custodial orders (others' look like missing ones: NotFound);
+    - the order's payment was kept (WITHDRAWABLE_STATES, no refund made or on its way; else Conflict with why),
+      read under the order's row lock in the withdrawal's own transaction, so a dispute or refund committed
+      meanwhile either waits for the withdrawal or is seen by it;
+    - an order that cost more than KYC_WITHDRAWAL_THRESHOLD_MINOR in all needs an approved identity check
+      (KycRequired): the order's whole amount, as one order of many tokens each under it is still that much."""
     actor = signed_in(actor)
     try:
         address = check_address(to_address)
     except ValueError as exc:
         raise ValidationFailed("Check the wallet address.", fields={"to_address": str(exc)}) from exc
+    confirm_password(actor, password, ip=ip)
     with session_scope() as session:
-        owner = next((o for o, _ in _custodial_orders(session, actor.user_id, campaign_id)
-                      if any(int(t) == token_id for t in o.token_ids or [])), None)
-    if owner is None:
-        raise NotFound("Token not found in your custodial wallet.")
-    # Above KYC_WITHDRAWAL_THRESHOLD_MINOR (the price paid for the token), only a verified owner may withdraw.
-    require_kyc(actor.user_id, KycPurpose.WITHDRAWAL, amount_minor=owner.unit_price_minor, next_path=ACCOUNT)
-    request_withdrawal(actor, campaign_id, token_id, address)
+        owner_id = next((o.id for o, _ in _custodial_orders(session, actor.user_id, campaign_id)
+                         if any(int(t) == token_id for t in o.token_ids or [])), None)
+        order = lock_order(session, order_id=owner_id) if owner_id is not None else None
+        if order is None:
+            raise NotFound("Token not found in your custodial wallet.")
+        hold = withdrawal_hold(session, order)
+        if hold:
+            raise Conflict(hold)
+        require_kyc(actor.user_id, KycPurpose.WITHDRAWAL, amount_minor=order.amount_minor, next_path=ACCOUNT,
+                    session=session)
+        queue_withdrawal(session, actor.user_id, campaign_id, token_id, address)
     return next(t for t in list_custodial_tokens(actor) if t.campaign_id == campaign_id and t.token_id == token_id)

@@ -89,6 +89,15 @@ def refunded_total(session: Session, payment_intent: str | None) -> int:
     ).scalar_one())
 
 
+def refund_in_flight(session: Session, order: Order) -> int | None:
+    """The id of the order's refund that Primsell asked for and that is still on its way (queued, being sent, or
+    accepted by the provider and not confirmed yet), or None."""
+    return session.execute(select(PaymentRefund.id).where(
+        PaymentRefund.order_id == order.id, PaymentRefund.origin == "primsell",
+        PaymentRefund.status.in_([RefundStatus.PENDING, RefundStatus.SUBMITTING, RefundStatus.SUBMITTED]),  # type: ignore[attr-defined]
+    ).order_by(PaymentRefund.id).limit(1)).scalar_one_or_none()
+
+
 def open_refund(session: Session, order: Order, reason: str, requested_by: str) -> int | None:
     """Queue a refund of what is left of the order's payment (sent by the order_expirer daemon, or at once by an
     admin's request); returns its id. A refund of the order already on its way is returned instead of a second
@@ -98,10 +107,7 @@ def open_refund(session: Session, order: Order, reason: str, requested_by: str) 
             record_error("payments:refund_without_payment", RuntimeError(f"order {order.id} has no payment intent"),
                          {"order_id": order.id}, session=session)
         return None
-    in_flight = session.execute(select(PaymentRefund.id).where(
-        PaymentRefund.order_id == order.id, PaymentRefund.origin == "primsell",
-        PaymentRefund.status.in_([RefundStatus.PENDING, RefundStatus.SUBMITTING, RefundStatus.SUBMITTED]),  # type: ignore[attr-defined]
-    ).order_by(PaymentRefund.id).limit(1)).scalar_one_or_none()
+    in_flight = refund_in_flight(session, order)
     if in_flight is not None:
         return in_flight
     left = left_to_refund(session, order)

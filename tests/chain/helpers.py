@@ -14,6 +14,7 @@ from web3 import EthereumTesterProvider, Web3
 from backend.auth.acl import Actor
 from backend.brands.models import Brand
 from backend.chain.anvil import AnvilNode, start_anvil
+from backend.chain.custody import queue_withdrawal
 from backend.chain.deployments import deploy_pass, deployment_status, request_deploy
 from backend.chain.finish_hooks import FINISH_HOOKS
 from backend.chain.mints import dispatch_pass, queue_mint
@@ -92,6 +93,13 @@ def add_mints(campaign_id: int, wanted: list[tuple[str, str, int]]) -> None:
     with session_scope() as session:
         for key, to, quantity in wanted:
             queue_mint(session, key, campaign_id, to, quantity)
+
+
+def queue_custodial_withdrawal(actor: Actor, campaign_id: int, token_id: int, to_address: str) -> ChainTransaction:
+    """The chain's side of a withdrawal alone (custody.queue_withdrawal, in a transaction of its own): the account's
+    checks before it (password, the order's payment, KYC) are tests/orders/test_accounts.py's."""
+    with session_scope() as session:
+        return queue_withdrawal(session, actor.user_id, campaign_id, token_id, to_address)
 
 
 def requests_by_key() -> dict[str, MintRequest]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from eth_account import Account
 
-from backend.chain.custody import request_withdrawal
 from backend.chain.keys import custodial_account, custodial_address
 from backend.chain.mints import list_tokens
 from backend.chain.models import TxState
@@ -17,6 +16,7 @@ from tests.chain.helpers import (
     all_settled,
     deploy_campaign,
     new_address,
+    queue_custodial_withdrawal,
     requests_by_key,
     transactions,
 )
@@ -45,9 +45,9 @@ def test_withdrawal_moves_the_token_to_the_users_own_wallet(chain: ChainUnderTes
     token_id = requests_by_key()["order:1"].token_ids[1]
     own_wallet = new_address(chain.w3)
     with pytest.raises(NotFound):  # not someone else's token
-        request_withdrawal(people.brand_admin, campaign.id, token_id, own_wallet)
-    tx = request_withdrawal(people.consumer, campaign.id, token_id, own_wallet)
-    assert request_withdrawal(people.consumer, campaign.id, token_id, own_wallet).id == tx.id
+        queue_custodial_withdrawal(people.brand_admin, campaign.id, token_id, own_wallet)
+    tx = queue_custodial_withdrawal(people.consumer, campaign.id, token_id, own_wallet)
+    assert queue_custodial_withdrawal(people.consumer, campaign.id, token_id, own_wallet).id == tx.id
     chain.run_passes(lambda: all(t.state is TxState.CONFIRMED for t in transactions()))
     collection = chain.collection(address)
     assert collection.functions.ownerOf(token_id).call() == own_wallet
@@ -55,7 +55,7 @@ def test_withdrawal_moves_the_token_to_the_users_own_wallet(chain: ChainUnderTes
     owners = {t.token_id: t.owner for t in list_tokens(people.brand_admin, campaign.id).items}
     assert owners[token_id] == own_wallet
     with pytest.raises(NotFound):  # it is no longer in the custodial wallet
-        request_withdrawal(people.consumer, campaign.id, token_id, new_address(chain.w3))
+        queue_custodial_withdrawal(people.consumer, campaign.id, token_id, new_address(chain.w3))
 
 
 def test_platform_signer_from_an_encrypted_keystore(configure, tmp_path) -> None:  # type: ignore[no-untyped-def]

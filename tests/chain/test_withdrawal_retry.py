@@ -8,7 +8,7 @@ import secrets
 from sqlmodel import select
 
 from backend.auth.models import User
-from backend.chain.custody import FAILED_STATES, request_withdrawal
+from backend.chain.custody import FAILED_STATES
 from backend.chain.keys import custodial_address
 from backend.chain.models import ChainTransaction, TxPurpose, TxState
 from backend.db import session_scope, utcnow
@@ -22,8 +22,10 @@ from tests.chain.helpers import (
     all_settled,
     deploy_campaign,
     new_address,
+    queue_custodial_withdrawal,
     requests_by_key,
 )
+from tests.factories import PASSWORD
 
 
 def _tx(tx_id: int) -> ChainTransaction:
@@ -51,17 +53,17 @@ def test_a_failed_withdrawal_can_be_tried_again(chain: ChainUnderTest, people: P
     [token_id] = requests_by_key()["order:1"].token_ids
 
     # The collection contract cannot receive an ERC-721 (no onERC721Received): safeTransferFrom reverts.
-    first = request_withdrawal(people.consumer, campaign.id, token_id, address)
+    first = queue_custodial_withdrawal(people.consumer, campaign.id, token_id, address)
     chain.run_passes(lambda: _tx(first.id).state in FAILED_STATES)
 
     own_wallet = new_address(chain.w3)
-    second = request_withdrawal(people.consumer, campaign.id, token_id, own_wallet)
+    second = queue_custodial_withdrawal(people.consumer, campaign.id, token_id, own_wallet)
     assert second.id != first.id and second.idempotency_key != first.idempotency_key
     assert second.meta["attempt"] == 2 and second.meta["to"] == own_wallet
     closed = _tx(first.id)
     assert closed.state in FAILED_STATES and closed.meta["retried_as"] == second.id
     # While the new attempt is in flight, asking again is the same withdrawal.
-    assert request_withdrawal(people.consumer, campaign.id, token_id, new_address(chain.w3)).id == second.id
+    assert queue_custodial_withdrawal(people.consumer, campaign.id, token_id, new_address(chain.w3)).id == second.id
 
     chain.run_passes(lambda: _tx(second.id).state is TxState.CONFIRMED)
     assert chain.collection(address).functions.ownerOf(token_id).call() == own_wallet
@@ -76,11 +78,12 @@ def test_the_account_page_offers_try_again_on_a_failed_withdrawal(anvil: ChainUn
     [token_id] = requests_by_key()["order:acct"].token_ids
     _custodial_order(campaign, consumer.user_id, token_id)
 
-    failed = accounts.withdraw_token(consumer, campaign.id, token_id, address)  # a contract: it reverts
+    failed = accounts.withdraw_token(consumer, campaign.id, token_id, address,  # a contract: it reverts
+                                     password=PASSWORD, ip="10.0.0.1")
     assert failed.withdrawal_status == "queued"
     anvil.run_passes(lambda: accounts.list_custodial_tokens(consumer)[0].withdrawal_status == "failed")
     own_wallet = new_address(anvil.w3)
-    again = accounts.withdraw_token(consumer, campaign.id, token_id, own_wallet)
+    again = accounts.withdraw_token(consumer, campaign.id, token_id, own_wallet, password=PASSWORD, ip="10.0.0.1")
     assert again.withdrawal_status == "queued" and again.withdrawn_to == own_wallet
     anvil.run_passes(lambda: accounts.list_custodial_tokens(consumer)[0].withdrawal_status == "confirmed")
     assert anvil.collection(address).functions.ownerOf(token_id).call() == own_wallet

@@ -1,6 +1,7 @@
 """Browser journeys of the consumer's account: a "keep it for me" buyer asks the order page for a link, opens it
 from the (development) mailbox, chooses a password, lands on /account, sees the order and the token held for them,
-withdraws it (a first attempt to an address that cannot take it fails, and "Try again" sends it to their own wallet)
+withdraws it with that password typed again (a first attempt to an address that cannot take it fails, and "Try
+again" sends it to their own wallet)
 and watches it confirm (the token is then theirs on chain); /account sends strangers to its sign-in page."""
 
 from __future__ import annotations
@@ -83,6 +84,13 @@ def test_keeper_creates_an_account_from_the_order_page_and_withdraws_the_token(
     page.locator("#to_address").fill(contract)
     page.locator("#withdraw-continue").click()
     expect(page.locator("#withdraw-confirm-address")).to_have_text(contract)
+    # The session alone does not withdraw: the password again (a wrong one is said on its field, nothing moves).
+    expect(page.locator("#password")).to_have_attribute("autocomplete", "current-password")
+    page.locator("#password").fill(PASSWORD + "x")
+    page.locator("#withdraw-confirm").click()
+    expect(page.locator("#password-error")).to_contain_text("not your current password")
+    expect(held.first.get_by_test_id("withdrawal-status")).to_have_attribute("data-status", "held")
+    page.locator("#password").fill(PASSWORD)
     page.locator("#withdraw-confirm").click()
     status = held.first.get_by_test_id("withdrawal-status")
     expect(status).to_have_attribute("data-status", "failed", timeout=CHAIN_TIMEOUT_MS)
@@ -101,6 +109,7 @@ def test_keeper_creates_an_account_from_the_order_page_and_withdraws_the_token(
     page.locator("#withdraw-continue").click()
     expect(page.locator("#to_address-error")).to_have_count(0)
     expect(page.locator("#withdraw-confirm-address")).to_have_text(wallet)
+    page.locator("#password").fill(PASSWORD)
     page.locator("#withdraw-confirm").click()
     status = held.first.get_by_test_id("withdrawal-status")
     expect(status).to_have_attribute("data-status", re.compile("queued|sent|confirmed"))

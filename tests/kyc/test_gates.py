@@ -14,7 +14,8 @@ from backend.kyc.gates import KycPurpose, kyc_gate, kyc_status_for, require_kyc
 from backend.kyc.models import KycCase
 from backend.orders import service as orders
 from backend.orders.models import Order
-from tests.factories import make_brand, make_campaign, make_user
+from backend.workflow.machines import OrderState
+from tests.factories import PASSWORD, make_brand, make_campaign, make_user
 from tests.kyc.support import approved_consumer, case_of, submit
 
 WALLET = "0x8ba1f109551bD432803012645Ac136ddd64DBA72"
@@ -102,6 +103,6 @@ def test_an_unverified_owner_is_told_to_verify_before_withdrawing_an_expensive_t
     started = orders.start_checkout(campaign.slug, 1, consumer.email, None, "10.0.0.1")
     with session_scope() as session:  # minted to the custodial wallet (the chain is not part of this test)
         order = session.execute(select(Order).where(Order.public_id == started.public_id)).scalars().one()
-        order.token_ids = [7]
+        order.token_ids, order.state = [7], OrderState.MINTED
     with pytest.raises(KycRequired, match="Withdrawing"):
-        accounts.withdraw_token(consumer, campaign.id, 7, WALLET)  # type: ignore[arg-type]
+        accounts.withdraw_token(consumer, campaign.id, 7, WALLET, password=PASSWORD, ip="10.0.0.1")  # type: ignore[arg-type]

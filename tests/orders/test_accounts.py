@@ -1,5 +1,6 @@
 """The consumer's account: creating the account checkout made for the order's email through a link emailed there,
-the tokens held for them, and withdrawing one (to a checksummed address, only their own, really moved on an
+the tokens held for them, and withdrawing one (to a checksummed address, only their own, with their password asked
+again, only when the order's payment was kept, KYC above a threshold of the whole order, really moved on an
 in-process chain)."""
 
 from __future__ import annotations
@@ -15,16 +16,27 @@ from sqlmodel import select
 
 from backend.auth import links
 from backend.auth.acl import Role
-from backend.auth.models import AuthSession, User
-from backend.auth.service import begin_web_sign_in, create_user, load_actor
+from backend.auth.models import AuthSession, RefreshToken, User
+from backend.auth.service import (
+    NO_PASSWORD_YET,
+    WRONG_PASSWORD,
+    begin_web_sign_in,
+    complete_web_sign_in,
+    create_user,
+    load_actor,
+    web_session,
+)
 from backend.chain.keys import custodial_address
 from backend.chain.models import TxState
 from backend.db import session_scope, utcnow
-from backend.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
+from backend.errors import Conflict, NotAuthenticated, NotFound, RateLimited, ValidationFailed
+from backend.kyc.errors import KycRequired
 from backend.notifications.models import OutboundEmail
 from backend.orders import accounts
 from backend.orders.models import Order
 from backend.orders.service import list_orders_for_user, start_checkout
+from backend.payments.models import PaymentRefund, RefundStatus
+from backend.settings import get_settings
 from backend.workflow.machines import OrderState
 from tests.chain.helpers import (
     ChainUnderTest,
@@ -35,9 +47,10 @@ from tests.chain.helpers import (
     requests_by_key,
     transactions,
 )
-from tests.factories import make_brand, make_campaign, make_user
+from tests.factories import PASSWORD, make_brand, make_campaign, make_user
 
 GOOD_PASSWORD = "violet-harbour-42"
+WITHDRAW_IP = "10.0.0.1"
 WALLET = "0x8ba1f109551bD432803012645Ac136ddd64DBA72"
 
 
@@ -47,14 +60,17 @@ def _checkout_user(email: str) -> int:
         return int(create_user(session, email, None).id)  # type: ignore[arg-type]
 
 
-def _order(campaign, user_id: int, *, state: OrderState = OrderState.MINTED, token_ids=(), custodial=True) -> str:  # type: ignore[no-untyped-def]
+def _order(campaign, user_id: int, *, state: OrderState = OrderState.MINTED, token_ids=(), custodial=True,  # type: ignore[no-untyped-def]
+           unit_price_minor: int = 2500) -> str:
     now = utcnow()
+    quantity = max(1, len(token_ids))
     with session_scope() as session:
         email = session.get(User, user_id).email  # type: ignore[union-attr]
         order = Order(public_id=secrets.token_hex(16), brand_id=campaign.brand_id, campaign_id=campaign.id,
                       user_id=user_id, email=email, wallet_address=custodial_address(user_id), custodial=custodial,
-                      quantity=max(1, len(token_ids)), unit_price_minor=2500, amount_minor=2500, currency="USD",
-                      state=state, token_ids=list(token_ids), expires_at=now, created_at=now, updated_at=now)
+                      quantity=quantity, unit_price_minor=unit_price_minor, amount_minor=unit_price_minor * quantity,
+                      currency="USD", state=state, token_ids=list(token_ids), expires_at=now, created_at=now,
+                      updated_at=now)
         session.add(order)
         return order.public_id
 
@@ -220,13 +236,19 @@ def _people() -> People:
     return People(brand, make_user(Role.BRAND_ADMIN, brand), make_user(Role.PLATFORM_ADMIN), make_user())
 
 
-def _custodial_tokens(chain: ChainUnderTest, people: People, user_id: int, quantity: int = 2):  # type: ignore[no-untyped-def]
+def _custodial_tokens(chain: ChainUnderTest, people: People, user_id: int, quantity: int = 2, *,  # type: ignore[no-untyped-def]
+                      state: OrderState = OrderState.MINTED, unit_price_minor: int = 2500):
     campaign, address = deploy_campaign(chain, people)
     add_mints(campaign.id, [("order:acct", custodial_address(user_id), quantity)])
     chain.run_passes(all_settled)
     token_ids = requests_by_key()["order:acct"].token_ids
-    public_id = _order(campaign, user_id, token_ids=token_ids)
+    public_id = _order(campaign, user_id, token_ids=token_ids, state=state, unit_price_minor=unit_price_minor)
     return campaign, address, token_ids, public_id
+
+
+def _withdraw(actor, campaign_id: int, token_id: int, to_address: str, *, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+    """A withdrawal as the account page asks for it: the owner's password typed again, from the page's IP."""
+    return accounts.withdraw_token(actor, campaign_id, token_id, to_address, password=password, ip=WITHDRAW_IP)
 
 
 def test_consumer_sees_held_tokens_and_withdraws_one_to_their_wallet(evm: ChainUnderTest) -> None:
@@ -242,11 +264,11 @@ def test_consumer_sees_held_tokens_and_withdraws_one_to_their_wallet(evm: ChainU
     # A checksum typo is refused before anything is queued.
     i = next(i for i, ch in enumerate(target) if i > 1 and ch.isalpha())
     with pytest.raises(ValidationFailed) as caught:
-        accounts.withdraw_token(consumer, campaign.id, token_ids[0], target[:i] + target[i].swapcase() + target[i + 1:])
+        _withdraw(consumer, campaign.id, token_ids[0], target[:i] + target[i].swapcase() + target[i + 1:])
     assert "checksum" in caught.value.fields["to_address"]
     assert transactions_of_purpose("transfer") == 0
 
-    started = accounts.withdraw_token(consumer, campaign.id, token_ids[0], target.lower())
+    started = _withdraw(consumer, campaign.id, token_ids[0], target.lower())
     assert started.withdrawal_status == "queued" and started.withdrawn_to == target
     evm.run_passes(lambda: all(t.state is TxState.CONFIRMED for t in transactions()))
 
@@ -262,11 +284,11 @@ def test_another_consumer_cannot_withdraw_someone_elses_token(evm: ChainUnderTes
     campaign, _, token_ids, _ = _custodial_tokens(evm, _people(), owner.user_id, quantity=1)
     target = evm.w3.eth.account.create().address
     with pytest.raises(NotFound):
-        accounts.withdraw_token(intruder, campaign.id, token_ids[0], target)
+        _withdraw(intruder, campaign.id, token_ids[0], target)
     assert accounts.list_custodial_tokens(intruder) == []
     assert transactions_of_purpose("transfer") == 0
     with pytest.raises(NotAuthenticated):
-        accounts.withdraw_token(None, campaign.id, token_ids[0], target)
+        _withdraw(None, campaign.id, token_ids[0], target)
 
 
 def transactions_of_purpose(purpose: str) -> int:
@@ -278,3 +300,101 @@ def test_list_custodial_tokens_needs_a_signed_in_consumer() -> None:
         accounts.list_custodial_tokens(None)
     with session_scope() as session:
         assert session.exec(select(User)).first() is None
+
+
+# -- what a withdrawal asks before a token leaves custody ----------------------------------------------------------
+
+def test_a_withdrawal_asks_for_the_owners_password_even_in_a_live_session(evm: ChainUnderTest) -> None:
+    """A web session signed in 7 hours ago is still live (a computer left signed in, or a stolen cookie): it alone
+    does not move a token. A missing or wrong password is a field error and queues nothing; the right one does."""
+    consumer = make_user(email="holder@example.com")
+    campaign, _, token_ids, _ = _custodial_tokens(evm, _people(), consumer.user_id, quantity=1)
+    cookie, _ = complete_web_sign_in(begin_web_sign_in("holder@example.com", PASSWORD, ip="10.0.0.9"))
+    long_ago = utcnow() - timedelta(hours=7)
+    with session_scope() as session:
+        session.execute(update(AuthSession).values(created_at=long_ago, last_seen_at=utcnow()))
+        session.execute(update(RefreshToken).values(created_at=long_ago))
+    found = web_session(cookie)
+    assert found is not None  # what the /account page's handler acts as
+    target = evm.w3.eth.account.create().address
+
+    for typed in ("", "not-my-password-1"):
+        with pytest.raises(ValidationFailed) as caught:
+            _withdraw(found.actor, campaign.id, token_ids[0], target, password=typed)
+        assert caught.value.fields["password"]
+    assert caught.value.fields["password"] == WRONG_PASSWORD
+    assert transactions_of_purpose("transfer") == 0
+    assert web_session(cookie) is not None  # a wrong password is not a sign-out
+
+    assert _withdraw(found.actor, campaign.id, token_ids[0], target).withdrawal_status == "queued"
+
+
+def test_wrong_withdrawal_passwords_count_toward_the_sign_in_back_off(evm: ChainUnderTest) -> None:
+    """Guessing the password through the withdrawal form is throttled like guessing it at sign-in, and the same
+    count: after LOGIN_BACKOFF_AFTER_FAILURES wrong ones, even the right password (here or at sign-in) waits."""
+    consumer = make_user(email="holder@example.com")
+    campaign, _, token_ids, _ = _custodial_tokens(evm, _people(), consumer.user_id, quantity=1)
+    target = evm.w3.eth.account.create().address
+    for n in range(get_settings().login_backoff_after_failures):
+        with pytest.raises(ValidationFailed):
+            _withdraw(consumer, campaign.id, token_ids[0], target, password=f"guess-number-{n}")
+    with pytest.raises(RateLimited):
+        _withdraw(consumer, campaign.id, token_ids[0], target)
+    with pytest.raises(RateLimited):
+        begin_web_sign_in("holder@example.com", PASSWORD, ip="10.0.0.9")
+    assert transactions_of_purpose("transfer") == 0
+
+
+def test_an_account_without_a_password_is_told_to_choose_one_before_withdrawing() -> None:
+    """An account checkout made has no password to confirm: it is told to get one through the emailed link."""
+    consumer = _actor(_checkout_user("keeper@example.com"))
+    with pytest.raises(Conflict) as caught:
+        _withdraw(consumer, 1, 1, WALLET, password="anything-at-all-1")
+    assert caught.value.message == NO_PASSWORD_YET and "link" in caught.value.message
+
+
+def _refund_queued(public_id: str) -> None:
+    with session_scope() as session:
+        order = session.exec(select(Order).where(Order.public_id == public_id)).one()
+        session.add(PaymentRefund(order_id=order.id, payment_intent_id="pi_test", idempotency_key=f"r-{public_id}",
+                                  amount_minor=order.amount_minor, currency="USD", status=RefundStatus.PENDING))
+
+
+def _partly_refunded(public_id: str) -> None:
+    with session_scope() as session:
+        session.execute(update(Order).where(Order.public_id == public_id).values(refunded_minor=500))
+
+
+@pytest.mark.parametrize(("state", "afterwards", "reason"), [
+    (OrderState.DISPUTED, None, accounts.DISPUTED_HOLD),
+    (OrderState.REFUND_PENDING, None, accounts.REFUNDED_HOLD),
+    (OrderState.REFUNDED, None, accounts.REFUNDED_HOLD),
+    (OrderState.FULFILLED, _refund_queued, accounts.REFUNDED_HOLD),
+    (OrderState.FULFILLED, _partly_refunded, accounts.REFUNDED_HOLD),
+], ids=["disputed", "refund_pending", "refunded", "refund_queued", "partly_refunded"])
+def test_a_token_whose_payment_was_disputed_or_refunded_stays_in_custody(  # type: ignore[no-untyped-def]
+        evm: ChainUnderTest, state: OrderState, afterwards, reason: str) -> None:
+    """Else a chargeback (or a refund) and a withdrawal leave the buyer with both the money and the token. The
+    account page shows why instead of the Withdraw button."""
+    consumer = make_user(email="holder@example.com")
+    campaign, _, token_ids, public_id = _custodial_tokens(evm, _people(), consumer.user_id, quantity=1, state=state)
+    if afterwards is not None:
+        afterwards(public_id)
+    [held] = accounts.list_custodial_tokens(consumer)
+    assert held.withdrawal_status == "held" and held.withdrawal_blocked == reason
+    with pytest.raises(Conflict) as caught:
+        _withdraw(consumer, campaign.id, token_ids[0], evm.w3.eth.account.create().address)
+    assert caught.value.message == reason
+    assert transactions_of_purpose("transfer") == 0
+
+
+def test_the_kyc_threshold_counts_the_whole_order_not_each_token(evm: ChainUnderTest) -> None:
+    """Five tokens bought in one order for just under KYC_WITHDRAWAL_THRESHOLD_MINOR each: the order cost five times
+    the threshold, so an unverified owner withdraws none of them."""
+    threshold = get_settings().kyc_withdrawal_threshold_minor
+    consumer = make_user(email="holder@example.com")
+    campaign, _, token_ids, _ = _custodial_tokens(evm, _people(), consumer.user_id, quantity=5,
+                                                  unit_price_minor=threshold - 1)
+    with pytest.raises(KycRequired):
+        _withdraw(consumer, campaign.id, token_ids[0], evm.w3.eth.account.create().address)
+    assert transactions_of_purpose("transfer") == 0

@@ -65,6 +65,11 @@ class Tab:
     def state(self, cls: type[T]) -> T:
         return self.root.get_substate(cls._get_substate_path())  # type: ignore[return-value]
 
+    def everything_held(self) -> str:
+        """What hydrate would send (the root's dict; its computed vars derive from these base vars, and the harness's
+        router data cannot compute the dynamic route ones) and what stays server-side (backend vars) of every state."""
+        return repr(self.root.dict(include_computed=False)) + "".join(repr(vars(state)) for state in _tree(self.root))
+
     @property
     def session(self) -> SessionState:
         return self.state(SessionState)

@@ -47,7 +47,7 @@ from primsell.state.kyc.case import KycCaseState
 from primsell.state.redeem.scan import RedeemScanState
 from primsell.state.session import SessionState
 from primsell.state.table import PagedTableMixin
-from tests.factories import make_brand, make_campaign
+from tests.factories import PASSWORD, make_brand, make_campaign
 from tests.payments.support import emit_mint_event, order_by_public, settle
 from tests.state.harness import Tab, all_states, redirects_to_sign_in, web_cookie
 
@@ -409,7 +409,8 @@ def _withdraw(tab: Tab, w: World) -> list[Any]:
     order = w.rows["order"]
     state = tab.state(CheckoutAccountState)
     state.withdraw_key, state.withdraw_address = f"{order.campaign_id}:{order.token_ids[0]}", WALLET
-    return tab.run(CheckoutAccountState.confirm_withdrawal)
+    # Each role's own (right) password: what refuses them is that the token is not theirs.
+    return tab.run(CheckoutAccountState.confirm_withdrawal, {"password": PASSWORD})
 
 
 def _campaign_row(w: World) -> Any:

@@ -203,16 +203,8 @@ def _tab_showing_a_kyc_case() -> tuple[Tab, str]:
     tab.run(SessionState.load_session, "kyc")
     tab.run(KycCaseState.load_case)
     tab.run(KycQueueState.load_queue)
-    assert SECRET_NAME in _everything_the_tab_holds(tab) and SECRET_NUMBER in _everything_the_tab_holds(tab)
+    assert SECRET_NAME in tab.everything_held() and SECRET_NUMBER in tab.everything_held()
     return tab, cookie
-
-
-def _everything_the_tab_holds(tab: Tab) -> str:
-    """What hydrate would send (the root's dict; its computed vars derive from these base vars, and the harness's
-    router data cannot compute the dynamic route ones) and what stays server-side (backend vars) of every state."""
-    from tests.state.harness import _tree
-
-    return repr(tab.root.dict(include_computed=False)) + "".join(repr(vars(state)) for state in _tree(tab.root))
 
 
 @pytest.fixture
@@ -231,7 +223,7 @@ def test_signing_out_forgets_everything_the_tab_showed():
 
     tab, _ = _tab_showing_a_kyc_case()
     tab.run(SessionState.sign_out)
-    held = _everything_the_tab_holds(tab)
+    held = tab.everything_held()
     assert SECRET_NAME not in held and SECRET_NUMBER not in held and "kim@example.com" not in held
     assert tab.session.status == ANONYMOUS and not tab.session.signed_in
 
@@ -257,7 +249,7 @@ def test_a_tab_signed_out_elsewhere_forgets_every_page_on_the_event_that_finds_o
     end_web_session(cookie)  # signed out in another tab (or revoked, or expired)
     outputs = tab.run(SessionState.load_session, "kyc")  # any event: here the next page load's
     assert redirects_to_sign_in(outputs), outputs
-    held = _everything_the_tab_holds(tab)
+    held = tab.everything_held()
     assert SECRET_NAME not in held and SECRET_NUMBER not in held and "kim@example.com" not in held
     assert tab.session.status == ANONYMOUS and tab.session.surface == "kyc"
     assert not tab.state(KycCaseState).loaded
@@ -265,11 +257,11 @@ def test_a_tab_signed_out_elsewhere_forgets_every_page_on_the_event_that_finds_o
 
 def test_a_tab_that_may_no_longer_use_its_surface_forgets_what_it_showed(brand, owner, second_admin):
     tab = _open_members_page("second@example.com")
-    assert "owner@example.com" in _everything_the_tab_holds(tab)
+    assert "owner@example.com" in tab.everything_held()
     outputs = tab.run(SessionState.load_session, "kyc")  # the same tab, on a surface this admin may not use
     assert not redirects_to_sign_in(outputs)
     assert tab.session.status == FORBIDDEN and tab.session.email == "second@example.com"
-    assert "owner@example.com" not in _everything_the_tab_holds(tab)
+    assert "owner@example.com" not in tab.everything_held()
 
 
 def _admin_of_two_brands(brand, owner) -> None:
@@ -283,14 +275,14 @@ def test_a_visit_to_a_surface_without_access_keeps_the_brand_chosen_in_the_switc
     _admin_of_two_brands(brand, owner)  # may not use /kyc
     tab = _open_members_page("owner@example.com")
     first = tab.session.brand_id
-    assert first == brand.id and "second@example.com" in _everything_the_tab_holds(tab)
+    assert first == brand.id and "second@example.com" in tab.everything_held()
     chosen = next(int(b["id"]) for b in tab.session.brands if int(b["id"]) != first)
     tab.run(SessionState.switch_brand, str(chosen))
     assert tab.session.brand_id == chosen
     tab.navigate("/kyc")
     tab.run(SessionState.load_session, "kyc")
     assert tab.session.status == FORBIDDEN and tab.session.brand_id == 0  # the page forgot, as before
-    assert "second@example.com" not in _everything_the_tab_holds(tab)
+    assert "second@example.com" not in tab.everything_held()
     tab.load_admin_page("/admin/members")  # back in the same tab: the brand chosen, not the first one
     assert tab.session.status == SIGNED_IN and tab.session.brand_id == chosen
 
@@ -367,9 +359,9 @@ def test_signing_out_of_the_account_page_forgets_the_whole_tab_too():
     make_user(email="cleo@example.com")
     tab = Tab(web_cookie("cleo@example.com"), "/account")
     tab.run(CheckoutAccountState.load_account)
-    assert "cleo@example.com" in _everything_the_tab_holds(tab)
+    assert "cleo@example.com" in tab.everything_held()
     tab.run(CheckoutAccountState.sign_out)
-    assert "cleo@example.com" not in _everything_the_tab_holds(tab)
+    assert "cleo@example.com" not in tab.everything_held()
     assert not tab.state(CheckoutAccountState).signed_in and tab.state(SessionState)._actor is None
 
 

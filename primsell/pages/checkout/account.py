@@ -1,6 +1,6 @@
 """/account/login, /account/set-password and /account: a consumer signs in (the shared form and cookie), or asks for
 a link to choose a password and uses it, and sees their orders and the collectibles held for them, each
-withdrawable to their own wallet."""
+withdrawable to their own wallet (with their password, unless its payment was disputed or refunded)."""
 
 import reflex as rx
 
@@ -271,6 +271,16 @@ def _withdrawal_badge(status: rx.Var) -> rx.Component:
     return rx.box(rx.match(status, *cases, rx.badge(status)), data_testid="withdrawal-status", data_status=status)
 
 
+def _unless_held_back(token: rx.Var, button: rx.Component) -> rx.Component:
+    """The withdraw button, or why the token stays with us instead (its payment disputed or refunded: the service
+    refuses those withdrawals anyway, this says so before anyone tries)."""
+    return rx.cond(
+        token["blocked"] != "",
+        rx.text(token["blocked"], size="1", color_scheme="gray", data_testid="withdrawal-held-back"),
+        button,
+    )
+
+
 def _token_row(token: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.link(token["campaign_name"], href=token["order_url"])),
@@ -281,26 +291,32 @@ def _token_row(token: rx.Var) -> rx.Component:
                 token["status"],
                 (
                     "held",
-                    rx.button(
-                        rx.icon("wallet", size=14),
-                        "Withdraw to my wallet",
-                        size="1",
-                        variant="soft",
-                        on_click=CheckoutAccountState.open_withdrawal(token["key"], token["token_id"]),
-                        data_testid="withdraw-button",
+                    _unless_held_back(
+                        token,
+                        rx.button(
+                            rx.icon("wallet", size=14),
+                            "Withdraw to my wallet",
+                            size="1",
+                            variant="soft",
+                            on_click=CheckoutAccountState.open_withdrawal(token["key"], token["token_id"]),
+                            data_testid="withdraw-button",
+                        ),
                     ),
                 ),
                 # A failed attempt moved nothing: the token is still held, and a new attempt can go (to any address).
                 (
                     "failed",
-                    rx.button(
-                        rx.icon("rotate-ccw", size=14),
-                        "Try again",
-                        size="1",
-                        variant="soft",
-                        color_scheme="red",
-                        on_click=CheckoutAccountState.open_withdrawal(token["key"], token["token_id"]),
-                        data_testid="retry-withdrawal-button",
+                    _unless_held_back(
+                        token,
+                        rx.button(
+                            rx.icon("rotate-ccw", size=14),
+                            "Try again",
+                            size="1",
+                            variant="soft",
+                            color_scheme="red",
+                            on_click=CheckoutAccountState.open_withdrawal(token["key"], token["token_id"]),
+                            data_testid="retry-withdrawal-button",
+                        ),
                     ),
                 ),
                 rx.cond(
@@ -391,34 +407,52 @@ def withdrawal_dialog() -> rx.Component:
         spacing="2",
         width="100%",
     )
-    confirm_step = rx.vstack(
-        rx.text("Send token #", CheckoutAccountState.withdraw_token_id, " to", size="2"),
-        rx.code(CheckoutAccountState.withdraw_address, id="withdraw-confirm-address", style={"wordBreak": "break-all"}),
-        rx.text(
-            "Once sent it leaves our custody for good: only that wallet can move it afterwards.",
-            size="2",
-            color_scheme="gray",
-        ),
-        rx.hstack(
-            rx.button(
-                "Back",
-                variant="soft",
+    # A form, so that the password goes to the handler with the submit and no state var ever holds it.
+    confirm_step = rx.form(
+        rx.vstack(
+            rx.text("Send token #", CheckoutAccountState.withdraw_token_id, " to", size="2"),
+            rx.code(
+                CheckoutAccountState.withdraw_address, id="withdraw-confirm-address", style={"wordBreak": "break-all"}
+            ),
+            rx.text(
+                "Once sent it leaves our custody for good: only that wallet can move it afterwards.",
+                size="2",
                 color_scheme="gray",
-                on_click=CheckoutAccountState.back_to_address,
-                disabled=CheckoutAccountState.withdrawing,
             ),
-            rx.button(
-                rx.cond(CheckoutAccountState.withdrawing, rx.spinner(size="1"), rx.icon("send", size=14)),
-                "Withdraw",
-                on_click=CheckoutAccountState.confirm_withdrawal,
-                disabled=CheckoutAccountState.withdrawing,
-                id="withdraw-confirm",
+            text_field(
+                "Your password",
+                "password",
+                CheckoutAccountState.field_errors,
+                type="password",
+                auto_complete="current-password",
+                hint="To confirm it is you: a withdrawal cannot be undone.",
             ),
-            justify="end",
-            spacing="3",
+            rx.hstack(
+                rx.button(
+                    "Back",
+                    type="button",
+                    variant="soft",
+                    color_scheme="gray",
+                    on_click=CheckoutAccountState.back_to_address,
+                    disabled=CheckoutAccountState.withdrawing,
+                ),
+                rx.button(
+                    rx.cond(CheckoutAccountState.withdrawing, rx.spinner(size="1"), rx.icon("send", size=14)),
+                    "Withdraw",
+                    type="submit",
+                    disabled=CheckoutAccountState.withdrawing,
+                    id="withdraw-confirm",
+                ),
+                justify="end",
+                spacing="3",
+                width="100%",
+            ),
+            spacing="2",
             width="100%",
         ),
-        spacing="2",
+        on_submit=CheckoutAccountState.confirm_withdrawal,
+        reset_on_submit=False,
+        no_validate=True,
         width="100%",
     )
     return rx.dialog.root(

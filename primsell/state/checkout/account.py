@@ -1,5 +1,6 @@
 """/account: the signed-in consumer's orders and the tokens held for them, with withdrawals to their own wallet
-(address checked inline, confirmed in a dialog, then its status re-read every ~2 s until it settles).
+(address checked inline, confirmed in a dialog with the account's password, then its status re-read every ~2 s until
+it settles). The password comes with the confirm form's submit and goes straight to the service: no var holds it.
 
 Any signed-in user may use /account (it shows their own orders only): every handler asks
 `current_actor(self, "account")`, which admits any signed-in person.
@@ -19,7 +20,14 @@ from backend.validation import check_address
 from primsell import routes
 from primsell.format import utc_datetime
 from primsell.state.polling import SAME, STOP, PollingMixin, Schedule
-from primsell.state.session import FOLLOW_SIGN_OUTS_SCRIPT, current_actor, forget_tab, session_cookie, sign_out_script
+from primsell.state.session import (
+    FOLLOW_SIGN_OUTS_SCRIPT,
+    client_ip,
+    current_actor,
+    forget_tab,
+    session_cookie,
+    sign_out_script,
+)
 from primsell.state.table import PagedTableMixin
 
 ORDERS_PER_PAGE = 10
@@ -40,6 +48,7 @@ def _token_row(t: CustodialToken) -> dict[str, str]:
         "token_id": str(t.token_id),
         "status": t.withdrawal_status,
         "withdrawn_to": t.withdrawn_to,
+        "blocked": t.withdrawal_blocked,
         "order_url": routes.order_page(t.order_public_id),
     }
 
@@ -134,7 +143,8 @@ class CheckoutAccountState(PollingMixin, rx.State):
         self.dialog_step = "address"
 
     @rx.event
-    async def confirm_withdrawal(self):
+    async def confirm_withdrawal(self, form_data: dict):
+        """The confirm step's form: the account's current password (read from the submit, never kept in a var)."""
         if self.withdrawing:
             return
         actor = await current_actor(self, SURFACE)
@@ -145,15 +155,17 @@ class CheckoutAccountState(PollingMixin, rx.State):
         if not campaign_id.isdigit() or not token_id.isdigit():
             return
         self.withdrawing, self.form_error = True, ""
+        self.field_errors = {k: v for k, v in self.field_errors.items() if k != "password"}
         yield
         try:
             token = await asyncio.to_thread(withdraw_token, actor, int(campaign_id), int(token_id),
-                                            self.withdraw_address)
+                                            self.withdraw_address, password=str(form_data.get("password") or ""),
+                                            ip=client_ip(self))
         except DomainError as exc:
             self.withdrawing = False
             self.form_error = exc.message
             self.field_errors = dict(exc.fields)
-            if exc.fields:
+            if "to_address" in exc.fields:
                 self.dialog_step = "address"
             return
         row = _token_row(token)
