@@ -16,6 +16,7 @@ from backend.auth.acl import Role
 from backend.db import session_scope
 from backend.errors import NotFound, ValidationFailed
 from backend.sales import service
+from backend.sales.currencies import ETHEREUM
 from backend.sales.ledger import record_reports
 from backend.sales.models import Sale
 from tests.factories import make_brand, make_user
@@ -46,7 +47,8 @@ def seeded():  # type: ignore[no-untyped-def]
                              buyer=OTHER), royalty_receiver=SELLER, royalty_paid=0),
         replace(base, tx_hash=tx(4), source="rarible", marketplace="opensea", sold_at=SOLD_AT + timedelta(days=2)),
         replace(base, tx_hash=tx(5), source="rarible", marketplace="rarible"),
-        replace(base, tx_hash=tx(6), currency_address=WETH, currency_symbol="WETH", price=2 * 10**18),
+        replace(base, tx_hash=tx(6), chain_id=ETHEREUM, currency_address=WETH, currency_symbol="WETH",
+                price=2 * 10**18),
     ])
     record_reports([replace(base, tx_hash=tx(5), source="rarible", marketplace="rarible", reverted=True)])
     for n in (1, 2, 3, 4, 5):
