@@ -214,6 +214,15 @@ def test_a_token_is_valued_by_its_chain_and_address_never_by_its_symbol(collecti
     assert revalue_missing() == 0  # the unpriced ones stay unvalued; nothing to look up again
 
 
+def test_a_currency_symbol_with_other_characters_is_stored_as_a_placeholder(collection: str) -> None:
+    record_reports([report(collection, 1, currency_symbol='=IMAGE("//x.io")'),
+                    report(collection, 2, currency_symbol="<b>W</b>"),
+                    report(collection, 3, currency_symbol="W\u0395TH"),  # a Greek capital epsilon
+                    report(collection, 4, currency_symbol="USDC.e"),
+                    report(collection, 5, currency_symbol="my_token 2-x")])
+    assert [s.currency_symbol for s in sales()] == ["?", "?", "?", "USDC.e", "my_token 2-x"]
+
+
 def test_a_chain_report_with_another_price_values_the_sale_again(collection: str) -> None:
     opensea = report(collection, price=2 * 10**18)  # a bundle's whole price, as an older decoding stored it
     record_reports([opensea])
