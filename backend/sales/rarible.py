@@ -14,7 +14,7 @@ import logging
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, Inexact, InvalidOperation, localcontext
 from typing import Any
 
 import httpx
@@ -90,13 +90,16 @@ def to_base_units(value: Any, decimals: int, name: str) -> int:
     """A scaled decimal string ("0.037") in base units (37000000000000000): exact, or MalformedEvent."""
     if not isinstance(value, str) or not re.match(r"^[0-9]{1,40}(\.[0-9]{1,40})?$", value):
         raise MalformedEvent(f"{name} is not a decimal string: {str(value)[:40]!r}")
-    try:
-        scaled = Decimal(value).scaleb(decimals)
-    except InvalidOperation as exc:
-        raise MalformedEvent(f"{name} is not a number") from exc
-    if scaled != scaled.to_integral_value():
-        raise MalformedEvent(f"{name} {value} has more than {decimals} decimals")
-    return int(scaled)
+    with localcontext() as ctx:  # the default 28 digits would round a long amount, and the rounded one is integral
+        ctx.prec = 100  # 40 + 40 digits of the pattern, scaled: always exact
+        ctx.traps[Inexact] = True
+        try:
+            scaled = Decimal(value).scaleb(decimals)
+        except (InvalidOperation, Inexact) as exc:
+            raise MalformedEvent(f"{name} is not a number that fits") from exc
+        if scaled != scaled.to_integral_value():
+            raise MalformedEvent(f"{name} {value} has more than {decimals} decimals")
+        return int(scaled)
 
 
 def _currency(payment: Any, blockchain: str) -> tuple[str, str, int]:
