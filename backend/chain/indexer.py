@@ -58,6 +58,7 @@ from backend.chain.seaport import (
 )
 from backend.db import session_scope, utcnow
 from backend.errors import ValidationFailed
+from backend.sales.currencies import currency_of
 from backend.sales.ledger import IngestResult, record_reports
 from backend.sales.models import Sale, SaleSource, SaleStatus
 from backend.sales.normalise import checksum_address
@@ -72,7 +73,6 @@ SOURCE = "chain"
 ROYALTY_INFO = bytes.fromhex("2a55205a")  # royaltyInfo(uint256,uint256)
 ROYALTY_UPDATED_TOPIC = "0x" + keccak(text="DefaultRoyaltyUpdated(address,uint96)").hex()
 SYMBOL, DECIMALS = bytes.fromhex("95d89b41"), bytes.fromhex("313ce567")
-NATIVE_SYMBOLS = {137: "POL", 80002: "POL"}  # chain id -> native coin; everything else here pays in ETH
 MAX_TOKEN_ID = 2**63 - 1  # token_owner.token_id is a BIGINT; our collections' ids stop at 2^32 - 1
 
 
@@ -227,9 +227,11 @@ _currencies: dict[tuple[int, str], tuple[str, int]] = {}
 
 
 def currency_info(reader: ChainReader, chain_id: int, currency: str, block: int) -> tuple[str, int]:
-    """(symbol, decimals) of the native coin or an ERC-20 (asked once per process)."""
-    if currency.lower() == NATIVE:
-        return NATIVE_SYMBOLS.get(chain_id, "ETH"), 18
+    """(symbol, decimals) of the native coin or an ERC-20: an allow-listed token's from the list, any other token's
+    from the token itself (asked once per process; shown, never used to price it)."""
+    known = currency_of(chain_id, None if currency.lower() == NATIVE else currency)
+    if known is not None:
+        return known.symbol, known.decimals
     key = (chain_id, currency.lower())
     if key not in _currencies:
         symbol_data, decimals_data = reader.calls([(currency, SYMBOL, block), (currency, DECIMALS, block)])

@@ -3,8 +3,6 @@ checks the actor's permission for the brand before reading anything. (The refund
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,6 +16,7 @@ from sqlmodel import Session
 from backend.auth.acl import Actor, Permission, load_in_brand, require_in_brand
 from backend.campaigns.access import load_campaign
 from backend.campaigns.models import Campaign
+from backend.csv_safe import csv_text
 from backend.db import session_scope
 from backend.errors import ValidationFailed
 from backend.kyc.gates import standing as kyc_standing
@@ -163,7 +162,7 @@ def stream_orders_csv(actor: Actor | None, brand_id: int, *, status: OrderState 
 
 
 def _csv_chunks(where: list[ColumnElement[bool]], descending: bool) -> Iterator[str]:
-    yield _csv_text([CSV_COLUMNS])
+    yield csv_text([CSV_COLUMNS])
     with session_scope() as session:  # the newest order when the export began: nothing placed later
         ceiling = session.execute(select(func.max(Order.id)).where(and_(*where))).scalar_one()
     if ceiling is None:
@@ -180,33 +179,22 @@ def _csv_chunks(where: list[ColumnElement[bool]], descending: bool) -> Iterator[
                 .limit(EXPORT_PAGE)).all()
             if not rows:
                 return
-            chunk = _csv_text([_csv_row(order, name) for order, name in rows])
+            chunk = csv_text([_csv_row(order, name) for order, name in rows])
             last = rows[-1][0].id
         yield chunk
         if len(rows) < EXPORT_PAGE:
             return
 
 
-def _csv_text(rows: list[list[Any]]) -> str:
-    out = io.StringIO()
-    csv.writer(out).writerows(rows)
-    return out.getvalue()
-
-
 def _csv_row(order: Order, campaign_name: str) -> list[Any]:
     return [
-        order.id, order.public_id, order.created_at.isoformat(), order.state.value, _safe(campaign_name),
-        _safe(order.email), order.wallet_address, "yes" if order.custodial else "no", order.quantity,
+        order.id, order.public_id, order.created_at.isoformat(), order.state.value, campaign_name,
+        order.email, order.wallet_address, "yes" if order.custodial else "no", order.quantity,
         order.currency, _decimal_text(order.amount_minor, order.currency),
         _decimal_text(order.refunded_minor, order.currency), order.crypto_asset,
         "" if order.crypto_amount is None else format(order.crypto_amount, "f"), order.mint_tx_hash,
         " ".join(str(t) for t in order.token_ids or []), order.paid_at.isoformat() if order.paid_at else "",
     ]
-
-
-def _safe(text: str) -> str:
-    """Neutralise spreadsheet formulas (CSV injection): a cell never starts with = + - @."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 # -- one order ----------------------------------------------------------------------------------------------------

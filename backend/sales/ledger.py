@@ -11,8 +11,9 @@ normalise -> dedupe -> store, in bounded transactions of bulk statements (no ORM
 - Outbox events in the same transaction: `sale.recorded` (payload `change`: "new", "confirmed" when the chain
   first reports a sale marketplaces had, "restored") and `sale.reverted`.
 - Prices in USD/EUR at the time of the sale are looked up before the transaction (network), once per
-  (asset, minute). A sale valued at another price (a marketplace's, or an older decoding of a Seaport fill) is
-  valued again when the chain reports its own.
+  (asset, minute). The asset comes from the currency's (chain id, address) (`backend.sales.currencies`), never
+  from its symbol: a token off the allow-list stays unvalued. A sale valued at another price (a marketplace's,
+  or an older decoding of a Seaport fill) is valued again when the chain reports its own.
 
 Writers are serialised (a transaction-scoped advisory lock on PostgreSQL; SQLite has one writer anyway), so two
 sources reporting the same sale at once still make one row.
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import any_, bindparam, func, select, text, update
+from sqlalchemy import and_, any_, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session
 
@@ -35,9 +36,10 @@ from backend.chain.models import ContractDeployment
 from backend.db import is_postgresql, session_scope, utcnow
 from backend.fx.binance import BinanceClient
 from backend.monitoring.errors import record_error
+from backend.sales.currencies import KNOWN_TOKENS
 from backend.sales.models import NO_LOG_INDEX, Sale, SaleReversal, SaleSource, SaleStatus
-from backend.sales.normalise import BadReport, normalise
-from backend.sales.reports import SaleReport
+from backend.sales.normalise import BadReport, checksum_address, normalise
+from backend.sales.reports import NATIVE_CURRENCY, SaleReport
 from backend.sales.valuation import Valuer
 from backend.settings import get_settings
 from backend.workflow.outbox import NewEvent, emit_many
@@ -106,7 +108,7 @@ _CHAIN_FACTS = ("quantity", "price", "currency_address", "currency_symbol", "cur
                 "sold_at", "block_number", "block_hash", "order_hash")
 
 # What a sale's USD/EUR value is computed from, and the columns holding it (with their empty values).
-_MONEY_FACTS = ("price", "currency_symbol", "currency_decimals")
+_MONEY_FACTS = ("price", "currency_address", "currency_decimals")
 _VALUE_COLUMNS = {"value_usd_cents": None, "value_eur_cents": None, "fx_rate_usd": None, "fx_rate_eur": None,
                   "fx_source": ""}
 
@@ -183,7 +185,8 @@ def _record_chunk(chunk: list[SaleReport], collections: dict[str, tuple[int, int
     if not groups:
         return result
     # Prices first, outside the transaction (a network call when FX_MODE=binance).
-    valuer.prepare({(r.currency_symbol, r.sold_at) for reports in groups.values() for r in reports if not r.reverted})
+    valuer.prepare({(r.chain_id, r.currency_address, r.sold_at) for reports in groups.values() for r in reports
+                    if not r.reverted})
 
     with session_scope() as session:
         if dialect_name(session) == "postgresql":
@@ -336,8 +339,8 @@ def _settle(session: Session, rows: list[_Row], valuer: Valuer, now: datetime, r
         elif status is SaleStatus.UNVERIFIED and row.old_status is None:
             values["next_check_at"] = recheck_at
         if values["value_usd_cents"] is None and status is not SaleStatus.REVERTED:
-            valuation = valuer.value(values["currency_symbol"], values["sold_at"], values["price"],
-                                     values["currency_decimals"])
+            valuation = valuer.value(values["chain_id"], values["currency_address"], values["sold_at"],
+                                     values["price"])
             if valuation is not None:
                 row.set("value_usd_cents", valuation.usd_cents)
                 row.set("value_eur_cents", valuation.eur_cents)
@@ -431,19 +434,20 @@ def count_sales(session: Session) -> int:
 
 def revalue_missing(limit: int = 200, *, fx_client: BinanceClient | None = None) -> int:
     """Give a USD/EUR value to sales stored without one (Binance was throttling or down when they came in): the
-    prices are looked up first, outside any transaction, then written where the value is still missing."""
+    prices are looked up first, outside any transaction, then written where the value is still missing. Only sales
+    in a priced currency are looked at (others stay unvalued for good, and must not fill the batch)."""
     with session_scope() as session:
         rows = session.execute(
-            select(SALE.c.id, SALE.c.currency_symbol, SALE.c.sold_at, SALE.c.price, SALE.c.currency_decimals)
-            .where(SALE.c.value_usd_cents.is_(None), SALE.c.status != SaleStatus.REVERTED)
+            select(SALE.c.id, SALE.c.chain_id, SALE.c.currency_address, SALE.c.sold_at, SALE.c.price)
+            .where(SALE.c.value_usd_cents.is_(None), SALE.c.status != SaleStatus.REVERTED, _priced_currency())
             .order_by(SALE.c.id).limit(limit)).all()
     if not rows:
         return 0
     valuer = Valuer(fx_client)
-    valuer.prepare({(symbol, sold_at) for _, symbol, sold_at, _, _ in rows})
+    valuer.prepare({(chain_id, address, sold_at) for _, chain_id, address, sold_at, _ in rows})
     updates = []
-    for sale_id, symbol, sold_at, price, decimals in rows:
-        valuation = valuer.value(symbol, sold_at, price, decimals)
+    for sale_id, chain_id, address, sold_at, price in rows:
+        valuation = valuer.value(chain_id, address, sold_at, price)
         if valuation is not None:
             updates.append({"_id": sale_id, "value_usd_cents": valuation.usd_cents,
                             "value_eur_cents": valuation.eur_cents, "fx_rate_usd": valuation.rate_usd,
@@ -456,3 +460,11 @@ def revalue_missing(limit: int = 200, *, fx_client: BinanceClient | None = None)
                         fx_rate_usd=bindparam("fx_rate_usd"), fx_rate_eur=bindparam("fx_rate_eur"),
                         fx_source=bindparam("fx_source")), updates)
     return len(updates)
+
+
+def _priced_currency() -> Any:
+    """SQL: the sale is paid in the native coin or an allow-listed token that has a price (addresses are stored
+    EIP-55 checksummed)."""
+    listed = [and_(SALE.c.chain_id == chain_id, SALE.c.currency_address == checksum_address(address))
+              for (chain_id, address), currency in KNOWN_TOKENS.items() if currency.asset is not None]
+    return or_(SALE.c.currency_address == NATIVE_CURRENCY, *listed)

@@ -20,6 +20,10 @@ MAX_UINT256 = 2**256 - 1
 # them fails the bulk insert of its whole chunk, so it is a malformed report, never stored.
 MAX_QUANTITY = 2**31 - 1
 MAX_BIGINT = 2**63 - 1
+# A currency symbol is whatever the token's deployer chose: it is kept only if made of ASCII letters, digits, ". - _"
+# and spaces (USDC.e, BETH), else stored as the placeholder (no markup, formulas or look-alike letters downstream).
+SYMBOL_PLACEHOLDER = "?"
+_SAFE_SYMBOL = re.compile(r"[A-Za-z0-9._ -]+")
 
 
 class BadReport(ValueError):
@@ -53,6 +57,11 @@ def optional_hash(value: str | None) -> str | None:
     return tx_hash(value)
 
 
+def safe_symbol(symbol: str) -> str:
+    """The symbol if it is made of safe characters (see _SAFE_SYMBOL), else the placeholder."""
+    return symbol if symbol == SYMBOL_PLACEHOLDER or _SAFE_SYMBOL.fullmatch(symbol) else SYMBOL_PLACEHOLDER
+
+
 def _nonneg_int(name: str, value: object, maximum: int = MAX_UINT256) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= maximum:
         raise BadReport(f"{name} must be an integer from 0 to {maximum}, not {str(value)[:40]!r}")
@@ -83,7 +92,8 @@ def _is_canonical(report: SaleReport) -> bool:
             and report.block_hash is None and report.order_hash is None and report.royalty_receiver is None
             and not report.fees and len(report.external_id) <= 200
             and report.marketplace == report.marketplace.strip().lower()
-            and report.currency_symbol == report.currency_symbol.strip())
+            and report.currency_symbol == report.currency_symbol.strip()
+            and safe_symbol(report.currency_symbol) == report.currency_symbol)
 
 
 def normalise(report: SaleReport) -> SaleReport:
@@ -121,7 +131,7 @@ def normalise(report: SaleReport) -> SaleReport:
         tx_hash=tx_hash(report.tx_hash),
         collection=checksum_address(report.collection),
         currency_address=checksum_address(report.currency_address),
-        currency_symbol=symbol,
+        currency_symbol=safe_symbol(symbol),
         marketplace=marketplace,
         seller=checksum_address(report.seller),
         buyer=checksum_address(report.buyer),

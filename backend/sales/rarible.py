@@ -14,13 +14,14 @@ import logging
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, Inexact, InvalidOperation, localcontext
 from typing import Any
 
 import httpx
 
 from backend.db import utcnow
 from backend.monitoring.errors import record_error
+from backend.sales.currencies import ETHEREUM, KNOWN_TOKENS, POLYGON, native_coin
 from backend.sales.cursors import Walk, hold_source, load_walk, save_walk
 from backend.sales.normalise import MAX_BIGINT, MAX_QUANTITY, BadReport, checksum_address, tx_hash
 from backend.sales.reports import NATIVE_CURRENCY, CollectionRef, FetchResult, SaleReport
@@ -39,16 +40,8 @@ NAME = "rarible"
 MAX_SIZE = 1000
 SALE_TYPES = ("SELL", "ACCEPT_BID")  # a listing bought, an offer accepted: both are sales
 MARKETPLACES = {"OPEN_SEA": "opensea", "CRYPTO_PUNKS": "cryptopunks", "LOOKSRARE": "looksrare"}
-NATIVE = {"ETHEREUM": ("ETH", 18), "POLYGON": ("POL", 18)}
-# ERC-20 payment currencies whose decimals we know: (blockchain, lowercase address) -> (symbol, decimals).
-KNOWN_TOKENS: dict[tuple[str, str], tuple[str, int]] = {
-    ("ETHEREUM", "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2"): ("WETH", 18),
-    ("ETHEREUM", "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48"): ("USDC", 6),
-    ("ETHEREUM", "0x0000000000a39bb272e79075ade125fd351887ac"): ("BETH", 18),  # Blur's bidding pool
-    ("POLYGON", "0x7ceb23fd6bc0add59e62ac25578270cff1b9f619"): ("WETH", 18),
-    ("POLYGON", "0x3c499c542cef5e3811e1192ce70d8cc03d5c3359"): ("USDC", 6),
-    ("POLYGON", "0x2791bca1f2de4661ed88a30c99a7a9449aa84174"): ("USDC.E", 6),
-}
+# Rarible's blockchains as chain ids, to look their currencies up in `backend.sales.currencies`.
+CHAIN_IDS = {"ETHEREUM": ETHEREUM, "POLYGON": POLYGON}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$")
 
 
@@ -97,13 +90,16 @@ def to_base_units(value: Any, decimals: int, name: str) -> int:
     """A scaled decimal string ("0.037") in base units (37000000000000000): exact, or MalformedEvent."""
     if not isinstance(value, str) or not re.match(r"^[0-9]{1,40}(\.[0-9]{1,40})?$", value):
         raise MalformedEvent(f"{name} is not a decimal string: {str(value)[:40]!r}")
-    try:
-        scaled = Decimal(value).scaleb(decimals)
-    except InvalidOperation as exc:
-        raise MalformedEvent(f"{name} is not a number") from exc
-    if scaled != scaled.to_integral_value():
-        raise MalformedEvent(f"{name} {value} has more than {decimals} decimals")
-    return int(scaled)
+    with localcontext() as ctx:  # the default 28 digits would round a long amount, and the rounded one is integral
+        ctx.prec = 100  # 40 + 40 digits of the pattern, scaled: always exact
+        ctx.traps[Inexact] = True
+        try:
+            scaled = Decimal(value).scaleb(decimals)
+        except (InvalidOperation, Inexact) as exc:
+            raise MalformedEvent(f"{name} is not a number that fits") from exc
+        if scaled != scaled.to_integral_value():
+            raise MalformedEvent(f"{name} {value} has more than {decimals} decimals")
+        return int(scaled)
 
 
 def _currency(payment: Any, blockchain: str) -> tuple[str, str, int]:
@@ -113,13 +109,13 @@ def _currency(payment: Any, blockchain: str) -> tuple[str, str, int]:
     at_type = kind.get("@type")
     if at_type == "ERC20":
         address = _unprefixed(kind.get("contract"), blockchain, "payment contract")
-        known = KNOWN_TOKENS.get((blockchain, address.lower()))
+        known = KNOWN_TOKENS.get((CHAIN_IDS.get(blockchain, 0), address.lower()))
         if known is None:
             raise MalformedEvent(f"payment in an ERC-20 of unknown decimals ({address})")
-        return address, known[0], known[1]
+        return address, known.symbol, known.decimals
     if at_type in ("ETH", "NATIVE") or (at_type and at_type == kind.get("blockchain")):
-        symbol, decimals = NATIVE.get(blockchain, ("ETH", 18))
-        return NATIVE_CURRENCY, symbol, decimals
+        coin = native_coin(CHAIN_IDS.get(blockchain, ETHEREUM))
+        return NATIVE_CURRENCY, coin.symbol, coin.decimals
     raise MalformedEvent(f"unknown payment type {str(at_type)[:20]!r}")
 
 

@@ -12,8 +12,6 @@ Reverted sales are out of every total.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,6 +24,7 @@ from sqlmodel import Session
 
 from backend.auth.acl import Actor, Permission, require_in_brand
 from backend.campaigns.access import load_campaign
+from backend.csv_safe import csv_text
 from backend.db import session_scope
 from backend.errors import ValidationFailed
 from backend.pagination import Page, check_page
@@ -261,7 +260,7 @@ def stream_sales_csv(actor: Actor | None, campaign_id: int, *, marketplace: str 
 
 
 def _csv_chunks(where: list[ColumnElement[bool]]) -> Iterator[str]:
-    yield _csv_text([CSV_COLUMNS])
+    yield csv_text([CSV_COLUMNS])
     with session_scope() as session:
         ceiling = session.execute(select(func.max(Sale.id)).where(and_(*where))).scalar_one()
     if ceiling is None:
@@ -276,17 +275,11 @@ def _csv_chunks(where: list[ColumnElement[bool]]) -> Iterator[str]:
                                          .limit(EXPORT_PAGE)).scalars())
             if not sales:
                 return
-            chunk = _csv_text([_csv_row(row) for row in _rows(session, sales)])
+            chunk = csv_text([_csv_row(row) for row in _rows(session, sales)])
             last = sales[-1].id
         yield chunk
         if len(sales) < EXPORT_PAGE:
             return
-
-
-def _csv_text(rows: list[list[Any]]) -> str:
-    out = io.StringIO()
-    csv.writer(out).writerows(rows)
-    return out.getvalue()
 
 
 def units_text(amount: int | None, decimals: int) -> str:
@@ -302,8 +295,8 @@ def usd_text(cents: int | None) -> str:
 
 
 def _csv_row(row: SaleRow) -> list[Any]:
-    # Every cell comes from the ledger's own canonical forms (hex, digits, lowercase names): nothing a spreadsheet
-    # would run as a formula.
+    # csv_text neutralises formulas: the currency symbol is the token deployer's choice, and rows stored before
+    # symbols were restricted at ingest may hold anything.
     return [
         row.sold_at.isoformat(), row.status, row.marketplace, " ".join(row.sources), str(row.token_id), row.quantity,
         row.currency, row.currency_address, row.decimals, units_text(row.price, row.decimals), str(row.price),

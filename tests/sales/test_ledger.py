@@ -12,6 +12,7 @@ import pytest
 from backend.fx.binance import BinanceClient
 from backend.fx.service import clear_minute_cache
 from backend.monitoring.errors import error_page
+from backend.sales.currencies import ETHEREUM, POLYGON
 from backend.sales.ledger import record_reports, revalue_missing
 from backend.sales.models import NO_LOG_INDEX, SaleStatus
 from backend.sales.normalise import checksum_address
@@ -184,13 +185,42 @@ def test_amounts_larger_than_any_float_are_exact(collection: str) -> None:
 
 def test_value_at_the_time_of_the_sale_uses_the_static_table_with_its_rate(collection: str) -> None:
     record_reports([report(collection, price=1_234_567_890_123_456_789),  # 1.234... ETH at ETH/USD 2500
-                    report(collection, 2, currency_address=WETH, currency_symbol="WETH", price=10**18),
-                    report(collection, 3, currency_address=WETH, currency_symbol="DOGE", price=10**18)])
-    eth, weth, unknown = sales()
+                    report(collection, 2, chain_id=ETHEREUM, currency_address=WETH, currency_symbol="WETH",
+                           price=10**18)])
+    eth, weth = sales()
     assert (eth.value_usd_cents, eth.fx_rate_usd, eth.fx_source) == (308642, Decimal("2500"), "static")
     assert (eth.value_eur_cents, eth.fx_rate_eur) == (283951, Decimal("2300"))  # 2839.5061... EUR
     assert weth.value_usd_cents == 250000  # WETH is priced as ETH
-    assert unknown.value_usd_cents is None and unknown.fx_rate_usd is None
+
+
+def test_a_token_is_valued_by_its_chain_and_address_never_by_its_symbol(collection: str) -> None:
+    junk = checksum_address("0x00000000000000000000000000000000deadbeef")  # any ERC-20 anyone can deploy
+    polygon_usdc = checksum_address("0x3c499c542cef5e3811e1192ce70d8cc03d5c3359")
+    record_reports([
+        # 1000 of a worthless token whose symbol() says "WETH": not 1000 ETH.
+        report(collection, 1, chain_id=ETHEREUM, currency_address=junk, currency_symbol="WETH", price=1000 * 10**18),
+        report(collection, 2, currency_address=WETH, currency_symbol="WETH", price=10**18),  # on the local chain
+        report(collection, 3, chain_id=ETHEREUM, currency_address=WETH, currency_symbol="DOGE", price=10**18),
+        report(collection, 4, chain_id=POLYGON, currency_address=polygon_usdc, currency_symbol="USDC",
+               currency_decimals=6, price=12_500_000),
+        report(collection, 5, chain_id=POLYGON, currency_symbol="ETH", price=4 * 10**18),  # Polygon's coin is POL
+    ])
+    junk_weth, local_weth, weth_named_doge, usdc, pol = sales()
+    assert junk_weth.value_usd_cents is None and junk_weth.fx_rate_usd is None
+    assert local_weth.value_usd_cents is None
+    assert weth_named_doge.value_usd_cents == 250000  # the address is WETH's: priced as ETH whatever it is called
+    assert usdc.value_usd_cents == 1250  # 12.5 USDC at 1
+    assert pol.value_usd_cents == 100  # 4 POL at 0.25
+    assert revalue_missing() == 0  # the unpriced ones stay unvalued; nothing to look up again
+
+
+def test_a_currency_symbol_with_other_characters_is_stored_as_a_placeholder(collection: str) -> None:
+    record_reports([report(collection, 1, currency_symbol='=IMAGE("//x.io")'),
+                    report(collection, 2, currency_symbol="<b>W</b>"),
+                    report(collection, 3, currency_symbol="W\u0395TH"),  # a Greek capital epsilon
+                    report(collection, 4, currency_symbol="USDC.e"),
+                    report(collection, 5, currency_symbol="my_token 2-x")])
+    assert [s.currency_symbol for s in sales()] == ["?", "?", "?", "USDC.e", "my_token 2-x"]
 
 
 def test_a_chain_report_with_another_price_values_the_sale_again(collection: str) -> None:

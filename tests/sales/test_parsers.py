@@ -55,6 +55,14 @@ def test_rarible_scaled_decimals_become_exact_base_units() -> None:
     assert to_base_units("0.000001", 6, "x") == 1
 
 
+def test_rarible_amounts_longer_than_28_digits_stay_exact() -> None:
+    # 31 significant digits: Decimal's default context rounded them to 28 and the rounded amount passed as integral.
+    assert to_base_units("1234567890123.123456789012345678", 18, "x") == 1234567890123123456789012345678
+    assert to_base_units("9" * 40 + "." + "9" * 18, 18, "x") == 10**58 - 1
+    with pytest.raises(MalformedEvent, match="more than 18 decimals"):
+        to_base_units("1234567890123.1234567890123456789", 18, "x")
+
+
 def test_other_types_chains_and_contracts_are_not_ours() -> None:
     assert parse_event(_opensea(event_type="transfer"), REF, "ethereum") is None
     assert parse_event(_opensea(chain="matic"), REF, "ethereum") is None

@@ -13,11 +13,14 @@ import pytest
 from sqlalchemy import update
 
 from backend.auth.acl import Role
+from backend.csv_safe import safe_cell
 from backend.db import session_scope
 from backend.errors import NotFound, ValidationFailed
 from backend.sales import service
+from backend.sales.currencies import ETHEREUM
 from backend.sales.ledger import record_reports
 from backend.sales.models import Sale
+from backend.sales.normalise import checksum_address
 from tests.factories import make_brand, make_user
 from tests.sales.helpers import BUYER, SELLER, SOLD_AT, WETH, chain_report, deployed_campaign, report, sales, tx
 
@@ -46,7 +49,8 @@ def seeded():  # type: ignore[no-untyped-def]
                              buyer=OTHER), royalty_receiver=SELLER, royalty_paid=0),
         replace(base, tx_hash=tx(4), source="rarible", marketplace="opensea", sold_at=SOLD_AT + timedelta(days=2)),
         replace(base, tx_hash=tx(5), source="rarible", marketplace="rarible"),
-        replace(base, tx_hash=tx(6), currency_address=WETH, currency_symbol="WETH", price=2 * 10**18),
+        replace(base, tx_hash=tx(6), chain_id=ETHEREUM, currency_address=WETH, currency_symbol="WETH",
+                price=2 * 10**18),
     ])
     record_reports([replace(base, tx_hash=tx(5), source="rarible", marketplace="rarible", reverted=True)])
     for n in (1, 2, 3, 4, 5):
@@ -128,6 +132,27 @@ def test_csv_export_has_every_sale_once_with_exact_amounts(seeded, monkeypatch) 
         str(5 * 10**16), "0", str(5 * 10**16))
     filtered = "".join(service.stream_sales_csv(make_user(Role.BRAND_STAFF, brand), campaign.id, status="reverted"))
     assert [r["tx_hash"] for r in csv.DictReader(io.StringIO(filtered))] == [tx(5)]
+
+
+def test_csv_export_cells_never_start_a_formula() -> None:
+    """A token's symbol is its deployer's choice: "-A1" passes ingest and is a formula to a spreadsheet; a row stored
+    before symbols were restricted may hold anything."""
+    brand = make_brand()
+    campaign, collection = deployed_campaign(brand=brand)
+    junk = checksum_address("0x00000000000000000000000000000000deadbeef")
+    record_reports([report(collection, 1, currency_address=junk, currency_symbol="-A1", price=1),
+                    report(collection, 2, currency_address=junk, currency_symbol="OLD", price=1)])
+    with session_scope() as session:
+        session.execute(update(Sale).where(Sale.tx_hash == tx(2)).values(currency_symbol='=IMAGE("//x.io")'))
+    text = "".join(service.stream_sales_csv(make_user(Role.BRAND_STAFF, brand), campaign.id))
+    rows = {row["tx_hash"]: row for row in csv.DictReader(io.StringIO(text))}
+    assert (rows[tx(1)]["currency"], rows[tx(2)]["currency"]) == ("'-A1", '\'=IMAGE("//x.io")')
+    assert all(not cell.startswith(("=", "+", "@", "\t", "\r")) for row in rows.values() for cell in row.values())
+
+
+def test_csv_cells_keep_negative_numbers_and_neutralise_formulas() -> None:
+    assert [safe_cell(v) for v in ("-12.5", "-3", "-A1", "+1", "@SUM(A1)", "\t=1", "\r=1", "ETH", 5, None)] == [
+        "-12.5", "-3", "'-A1", "'+1", "'@SUM(A1)", "'\t=1", "'\r=1", "ETH", 5, None]
 
 
 def test_dashboard_days_top_unpaid_and_brand_summary(seeded) -> None:  # type: ignore[no-untyped-def]
