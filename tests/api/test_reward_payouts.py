@@ -117,7 +117,7 @@ def test_funding_needs_an_idempotency_key_and_refuses_a_malformed_one(client, au
 def test_only_a_platform_admin_funds_a_vault_from_the_platform_wallet(client, auth, paid) -> None:  # type: ignore[no-untyped-def]
     """The signer's balance is every brand's deposits and the platform's gas at once: a brand's own admin may not move
     it into the brand's vault (403, nothing queued), another brand's admin does not see the reward (404)."""
-    brand, admin, _, reward, _ = paid
+    _, admin, _, reward, _ = paid
     refused = fund(client, auth(admin), reward.id, str(BIG))
     assert refused.status_code == 403, refused.text
     assert "platform admin" in refused.json()["error"]["message"]

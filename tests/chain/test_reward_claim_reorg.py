@@ -38,8 +38,9 @@ def send(w3: Any, raw: bytes) -> Any:
 
 
 def allocated_week(people: People, campaign_id: int) -> tuple[int, str]:
-    """A weekly payout of A per token (defined by the brand's admin), its vault funded with 6 A (by a platform admin) and its first week allocated (Alice 3 A, Bob A, the
-    custodial account 2 A), the claim reader past the allocation's blocks: (reward id, vault address)."""
+    """A weekly payout of A per token (defined by the brand's admin), its vault funded with 6 A (by a platform admin)
+    and its first week allocated (Alice 3 A, Bob A, the custodial account 2 A), the claim reader past the allocation's
+    blocks: (reward id, vault address)."""
     start = utcnow() - timedelta(days=10)
     reward = service.define_reward(people.brand_admin, campaign_id, {
         "kind": "payout", "title": "Weekly ETH", "payout_mode": "fixed_per_token", "amount_per_token": str(A),
