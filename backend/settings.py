@@ -105,7 +105,7 @@ class Settings(BaseSettings):
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field((), alias="TRUSTED_PROXIES")
 
     # Rate limits, in the `limits` library's notation ("5/minute", "100/hour").
-    # Failed sign-ins per client IP (successes are not counted).
+    # Sign-in attempts per client network (every attempt, counted before the password check).
     login_rate_per_ip: str = Field("20/minute", alias="RATE_LIMIT_LOGIN_PER_IP")
     # Failed sign-ins per account: the first LOGIN_BACKOFF_AFTER_FAILURES are free, then each further attempt waits
     # 1, 2, 4, ... seconds, at most LOGIN_BACKOFF_MAX_S; a success (or LOGIN_FAILURE_WINDOW_S) forgets them.

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from backend.api.errors import UnsupportedMediaType
 from backend.auth.acl import Actor
 from backend.auth.client_ip import client_ip as resolve_client_ip
-from backend.auth.ratelimit import get_rate_limiter
+from backend.auth.ratelimit import get_rate_limiter, limit_per_network
 from backend.auth.service import authenticate_access_token
 from backend.errors import Forbidden, NotAuthenticated, ValidationFailed
 from backend.settings import get_settings
@@ -35,8 +35,13 @@ def client_ip(request: Request) -> str:
                              request.headers.getlist("x-forwarded-for"))
 
 
+def limit_api_calls(ip: str) -> None:
+    """The API's per-IP limit: one budget for the routes and the redeem fast path (which bypasses FastAPI)."""
+    limit_per_network(get_settings().api_rate_per_ip, "api:ip", ip)
+
+
 def limit_api_per_ip(request: Request) -> None:
-    get_rate_limiter().hit(get_settings().api_rate_per_ip, f"api:ip:{client_ip(request)}")
+    limit_api_calls(client_ip(request))
 
 
 def _is_json(content_type: str) -> bool:

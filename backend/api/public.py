@@ -11,8 +11,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
 from backend.api.deps import client_ip
-from backend.auth.ratelimit import get_rate_limiter
-from backend.orders.limits import client_network
+from backend.auth.ratelimit import limit_per_network
 from backend.settings import get_settings
 
 # Cache-Control values. Minted tokens' metadata changes only when its campaign is edited; the public campaign and
@@ -28,11 +27,11 @@ NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
 
 
 def limit_public_reads(request: Request) -> None:
-    get_rate_limiter().hit(get_settings().public_read_rate_per_ip, f"public:ip:{client_network(client_ip(request))}")
+    limit_per_network(get_settings().public_read_rate_per_ip, "public:ip", client_ip(request))
 
 
 def limit_metadata_reads(request: Request) -> None:
-    get_rate_limiter().hit(get_settings().metadata_rate_per_ip, f"metadata:ip:{client_network(client_ip(request))}")
+    limit_per_network(get_settings().metadata_rate_per_ip, "metadata:ip", client_ip(request))
 
 
 def _matches(if_none_match: str, etag: str) -> bool:

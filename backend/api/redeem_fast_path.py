@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from backend.api.deps import _is_json, _nul_paths
+from backend.api.deps import _is_json, _nul_paths, limit_api_calls
 from backend.api.errors import (
     error_response,
     internal_error_response,
@@ -31,7 +31,6 @@ from backend.api.errors import (
 from backend.api.middleware import ClientDisconnected, PayloadTooLarge, read_body
 from backend.api.reward_schemas import RedeemRequest, ScanOut
 from backend.auth.client_ip import client_ip as resolve_client_ip
-from backend.auth.ratelimit import get_rate_limiter
 from backend.errors import DomainError, NotAuthenticated, RateLimited, ValidationFailed
 from backend.settings import get_settings
 
@@ -68,8 +67,7 @@ class RedeemFastPath:
             return payload_too_large_response(limit)
         try:
             peer = scope["client"][0] if scope.get("client") else None
-            get_rate_limiter().hit(settings.api_rate_per_ip,
-                                   f"api:ip:{resolve_client_ip(peer, headers.get('x-forwarded-for', []))}")
+            limit_api_calls(resolve_client_ip(peer, headers.get('x-forwarded-for', [])))
             if not _is_json(_first(headers, "content-type")):
                 return error_response(415, "unsupported_media_type",
                                       "Send the request body as JSON (Content-Type: application/json).")

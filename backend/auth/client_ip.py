@@ -62,3 +62,18 @@ def client_ip(peer: str | None, forwarded_for: str | Iterable[str] | None = None
         if not is_trusted(address):
             break
     return str(client)
+
+
+def client_network(ip: str) -> str:
+    """What every per-IP limit counts for a client address: IPv4 as it is, IPv6 as its /64 ("2001:db8:1:2::/64"),
+    because one subscriber is handed a whole /64 and fresh addresses from it must not buy fresh limits. Anything that
+    is not an address (e.g. "unknown") is kept as it is, so such clients share one key."""
+    try:
+        address = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return ip.strip()[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)

@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlmodel import Session, select
 
 from backend.auth.models import User
-from backend.auth.ratelimit import get_rate_limiter
+from backend.auth.ratelimit import get_rate_limiter, limit_per_network
 from backend.auth.service import normalize_email, revoke_user_sessions, set_password
 from backend.auth.tokens import (
     LINK_AUDIENCE,
@@ -74,9 +74,8 @@ def request_password_link(email: str, *, ip: str) -> None:
     answer, no error); an active account receives its link. Rate-limited per IP and per address."""
     settings = get_settings()
     address = normalize_email(email)  # ValidationFailed for something that is not an address at all
-    limiter = get_rate_limiter()
-    limiter.hit(settings.link_rate_per_ip, f"link:ip:{ip}")
-    limiter.hit(settings.link_rate_per_account, f"link:acct:{address}")
+    limit_per_network(settings.link_rate_per_ip, "link:ip", ip)
+    get_rate_limiter().hit(settings.link_rate_per_account, f"link:acct:{address}")
     with session_scope() as session:
         user = session.exec(select(User).where(User.email == address)).first()
         if user is not None and user.is_active:

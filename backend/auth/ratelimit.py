@@ -3,7 +3,11 @@
 Counters live in memory by default and in Redis when REDIS_URL is set, so that several web processes
 share them. A refused hit raises RateLimited with the seconds until the window lets the caller in again.
 
-Sign-in counts failures only: per client IP in a moving window, and per account as an exponential back-off
+Every per-IP limit counts the client's network (`client_network`: an IPv6 client's whole /64), under a fixed bucket
+name (`network_key`), so that one subscriber's many addresses share one budget.
+
+Sign-in is limited per client network in a moving window (every attempt, taken before the password is checked, so
+that a parallel burst cannot slip past before its failures are counted), and per account as an exponential back-off
 (`LoginThrottle`) rather than a lock: after LOGIN_BACKOFF_AFTER_FAILURES failures each further attempt waits 1, 2,
 4, ... seconds, never more than LOGIN_BACKOFF_MAX_S, so whoever guesses at an account cannot keep its owner out
 for long, and one success forgets the failures.
@@ -20,6 +24,7 @@ from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from backend.auth.client_ip import client_network
 from backend.errors import RateLimited
 from backend.settings import get_settings
 
@@ -29,16 +34,9 @@ class RateLimiter:
         self.storage = storage
         self._limiter = MovingWindowRateLimiter(storage)
 
-    def check(self, rule: str, *keys: str) -> None:
-        """Refuse if any key is at its limit already, without counting this attempt."""
-        item: RateLimitItem = parse(rule)
-        refused_for = [math.ceil(self._limiter.get_window_stats(item, key).reset_time - time.time())
-                       for key in keys if not self._limiter.test(item, key)]
-        if refused_for:
-            raise RateLimited(max(1, *refused_for))
-
     def hit(self, rule: str, *keys: str) -> None:
-        """Count one attempt under `rule` for each key; refuse if any key is over its limit."""
+        """Count one attempt under `rule` for each key; refuse if any key is over its limit. Checking and counting
+        are one step, so concurrent callers cannot all pass a check before any of them is counted."""
         item: RateLimitItem = parse(rule)
         refused, refused_for = False, 0
         for key in keys:
@@ -48,12 +46,6 @@ class RateLimiter:
                 refused_for = max(refused_for, math.ceil(reset_at - time.time()))
         if refused:
             raise RateLimited(refused_for)
-
-    def count(self, rule: str, *keys: str) -> None:
-        """Count one attempt under `rule` for each key, refusing nothing (see `check`)."""
-        item = parse(rule)
-        for key in keys:
-            self._limiter.hit(item, key)
 
     def clear(self, rule: str, *keys: str) -> None:
         item = parse(rule)
@@ -78,6 +70,17 @@ def get_rate_limiter() -> RateLimiter:
     return RateLimiter(storage)
 
 
+def network_key(bucket: str, ip: str) -> str:
+    """The counter of a per-IP limit: its fixed `bucket` name (never the rule's text, which two limits may share)
+    and the client's network, so that fresh addresses from one IPv6 /64 do not buy fresh budgets."""
+    return f"{bucket}:{client_network(ip)}"
+
+
+def limit_per_network(rule: str, bucket: str, ip: str) -> None:
+    """Count one request from `ip`'s network in `bucket` under `rule`; RateLimited when over it."""
+    get_rate_limiter().hit(rule, network_key(bucket, ip))
+
+
 WAIT_KEY_SLACK_S = 60
 
 
@@ -87,18 +90,18 @@ def clock() -> float:
 
 
 class LoginThrottle:
-    """Sign-in failures per client IP (a moving window) and per account (exponential back-off)."""
+    """Sign-in attempts per client network (a moving window) and failures per account (exponential back-off)."""
 
     def __init__(self, limiter: RateLimiter) -> None:
         self.limiter = limiter
         self.storage = limiter.storage
 
     def before_attempt(self, account: str, ip: str) -> None:
-        """Refuse (RateLimited, with the seconds to wait) an attempt that must wait; otherwise count it as a failure
-        until `succeeded` says otherwise, so that attempts racing each other are counted before their slow password
-        checks finish."""
+        """Refuse (RateLimited, with the seconds to wait) an attempt that must wait; otherwise count it, against its
+        network and as an account failure until `succeeded` says otherwise. Counting comes first (the network's
+        `hit` checks and counts at once) so that attempts racing each other are counted before their slow password
+        checks finish: a parallel burst from one network gets no more than its limit."""
         settings = get_settings()
-        self.limiter.check(settings.login_rate_per_ip, f"login:ip:{ip}")
         failures_key = f"login:fail:{account}"
         failures = self.storage.get(failures_key)
         if failures >= settings.login_backoff_after_failures:
@@ -106,6 +109,7 @@ class LoginThrottle:
             wait_ms = self.storage.get(f"login:wait:{account}:{failures}") - clock() * 1000
             if wait_ms >= 1:
                 raise RateLimited(math.ceil(wait_ms / 1000))
+        self.limiter.hit(settings.login_rate_per_ip, network_key("login:ip", ip))
         failures = self.storage.incr(failures_key, settings.login_failure_window_s)
         if failures >= settings.login_backoff_after_failures:
             delay = min(2 ** min(failures - settings.login_backoff_after_failures, 30), settings.login_backoff_max_s)
@@ -113,10 +117,6 @@ class LoginThrottle:
             self.storage.clear(wait_key)  # incr adds: never onto the end of an older wait
             # The key's expiry only collects it; the stored end time decides (slack for slow clocks under load).
             self.storage.incr(wait_key, delay + WAIT_KEY_SLACK_S, amount=int((clock() + delay) * 1000))
-
-    def failed(self, ip: str) -> None:
-        """The attempt failed: count it against its IP (the account counted it already)."""
-        self.limiter.count(get_settings().login_rate_per_ip, f"login:ip:{ip}")
 
     def succeeded(self, account: str) -> None:
         self.storage.clear(f"login:fail:{account}")

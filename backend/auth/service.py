@@ -25,7 +25,7 @@ from sqlmodel import Session, select
 from backend.auth.acl import Actor, Role
 from backend.auth.models import AuthSession, LoginGrant, Membership, RefreshToken, User
 from backend.auth.passwords import check_password_policy, hash_password, needs_rehash, verify_password
-from backend.auth.ratelimit import get_login_throttle, get_rate_limiter
+from backend.auth.ratelimit import get_login_throttle, limit_per_network
 from backend.auth.tokens import (
     decode_access_token,
     issue_access_token,
@@ -128,15 +128,15 @@ def load_actor(session: Session, user: User, session_id: str | None = None) -> A
 
 
 def verify_credentials(session: Session, email: str, password: str, ip: str) -> User:
-    """Throttle failures (per IP, and per account with back-off), then check the password with constant work; one
-    generic error for every failure. Unknown addresses are throttled like known ones, so timing tells nothing."""
+    """Throttle (attempts per client network, failures per account with back-off), then check the password with
+    constant work; one generic error for every failure. Unknown addresses are throttled like known ones, so timing
+    tells nothing."""
     throttle = get_login_throttle()
     email_key = email.strip().lower()[:254]
     throttle.before_attempt(email_key, ip)
     user = session.exec(select(User).where(User.email == email_key)).first()
     valid = verify_password(password, user.password_hash if user else None)
     if user is None or not valid or not user.is_active:
-        throttle.failed(ip)
         raise NotAuthenticated(GENERIC_LOGIN_ERROR)
     throttle.succeeded(email_key)
     if user.password_hash and needs_rehash(user.password_hash):
@@ -220,7 +220,7 @@ class RefreshReuse(NotAuthenticated):
 
 
 def refresh(refresh_token: str, *, ip: str) -> TokenPair:
-    get_rate_limiter().hit(get_settings().refresh_rate_per_ip, f"refresh:ip:{ip}")
+    limit_per_network(get_settings().refresh_rate_per_ip, "refresh:ip", ip)
     digest = token_digest(refresh_token)
     reused_session: str | None = None
     with session_scope() as session:

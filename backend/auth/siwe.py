@@ -29,6 +29,7 @@ from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
 from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
+from backend.auth.ratelimit import limit_per_network
 from backend.db import session_scope, utcnow
 from backend.errors import DomainError, NotAuthenticated
 from backend.rewards.models import SiweNonce
@@ -182,8 +183,19 @@ def expected_chain_id() -> int:
         raise node_unavailable() from exc
 
 
+def limit_nonces(ip: str) -> None:
+    """Count a nonce asked for from `ip`'s network: each one is a siwe_nonce row, so the API and the redeem page
+    draw from this one budget (RateLimited when it is spent)."""
+    limit_per_network(get_settings().siwe_nonce_rate_per_ip, "siwe:nonce", ip)
+
+
+def limit_verifications(ip: str) -> None:
+    """Count a signed message checked for `ip`'s network (a failed signature may cost a call to the node)."""
+    limit_per_network(get_settings().siwe_verify_rate_per_ip, "siwe:verify", ip)
+
+
 def issue_nonce() -> tuple[str, datetime]:
-    """A fresh single-use nonce and when it expires (a row: the API rate-limits who asks)."""
+    """A fresh single-use nonce and when it expires (a row: callers limit who asks with `limit_nonces`)."""
     nonce = secrets.token_hex(8)  # 16 alphanumerics
     expires = utcnow() + timedelta(seconds=get_settings().siwe_nonce_ttl_s)
     with session_scope() as session:

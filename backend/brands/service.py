@@ -222,6 +222,16 @@ def _check_role(role: Role | str, brand_id: int | None) -> Role:
     return role
 
 
+def _lock_team(session: Session, brand_id: int | None) -> None:
+    """Serialise the changes that could take away a brand's last admin (a role change, a removal): its brand row is
+    locked until commit (FOR NO KEY UPDATE: new memberships may still be inserted), before any membership's lock.
+    Locking only the target membership let two admins demote each other at once on PostgreSQL, each counting the
+    other as the admin left. The platform's team has no admins to count. (SQLite: BEGIN IMMEDIATE already makes
+    this transaction the only writer.)"""
+    if brand_id is not PLATFORM_TEAM:
+        session.exec(select(Brand.id).where(Brand.id == brand_id).with_for_update(key_share=True)).first()
+
+
 def _admins_left(session: Session, brand_id: int) -> int:
     """Accepted brand admins (an invited admin who has not accepted does not count)."""
     return session.exec(
@@ -327,6 +337,7 @@ def change_member_role(actor: Actor, brand_id: int | None, user_id: int, role: R
     role = _check_role(role, brand_id)
     with session_scope() as session:
         _team(session, actor, brand_id, Permission.MEMBER_MANAGE)
+        _lock_team(session, brand_id)
         membership = _membership(session, brand_id, user_id)
         accepted = membership.accepted_at is not None
         if (accepted and membership.role == Role.BRAND_ADMIN and role != Role.BRAND_ADMIN
@@ -346,6 +357,7 @@ def remove_member(actor: Actor, brand_id: int | None, user_id: int) -> None:
     """Remove a member (signing them out everywhere) or withdraw a pending invitation (its link stops working)."""
     with session_scope() as session:
         _team(session, actor, brand_id, Permission.MEMBER_MANAGE)
+        _lock_team(session, brand_id)
         membership = _membership(session, brand_id, user_id)
         accepted = membership.accepted_at is not None
         if accepted and membership.role == Role.BRAND_ADMIN and _admins_left(session, brand_id) <= 1:

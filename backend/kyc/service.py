@@ -21,7 +21,7 @@ from sqlalchemy import func, or_, select, update
 from sqlmodel import Session
 
 from backend.auth.acl import Actor, signed_in
-from backend.auth.ratelimit import get_rate_limiter
+from backend.auth.ratelimit import get_rate_limiter, limit_per_network
 from backend.db import session_scope, utcnow
 from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.kyc import countries
@@ -298,9 +298,8 @@ def submit(actor: Actor | None, data: dict[str, Any], *, files: dict[str, bytes]
     RateLimited."""
     actor = signed_in(actor)
     settings = get_settings()
-    limiter = get_rate_limiter()
-    limiter.hit(settings.kyc_submission_rate_per_ip, f"kyc:submit:ip:{ip or 'unknown'}")
-    limiter.hit(settings.kyc_submission_rate_per_account, f"kyc:submit:acct:{actor.user_id}")
+    limit_per_network(settings.kyc_submission_rate_per_ip, "kyc:submit:ip", ip or "unknown")
+    get_rate_limiter().hit(settings.kyc_submission_rate_per_account, f"kyc:submit:acct:{actor.user_id}")
     form = parse_form(data)
     needed = required_kinds(form.document_type)
     kinds = {k.value for k in DocumentKind}

@@ -33,7 +33,8 @@ class OutboundEmail(SQLModel, table=True):
     to_address: str = Field(max_length=320)
     subject: str = Field(max_length=200)
     body_text: str = Field(sa_column=Column(Text, nullable=False))
-    # A body that carries a sign-in link is blanked once delivered: the database does not keep usable links.
+    # A body that carries a sign-in link is blanked once delivered or failed for good: the database does not keep
+    # usable links (only the development mailbox's kept messages do).
     sensitive: bool = False
     status: EmailStatus = Field(default=EmailStatus.QUEUED, sa_column=Column(enum_type(EmailStatus), nullable=False))
     attempts: int = 0

@@ -26,7 +26,7 @@ from backend.workflow.sql import claim_batch, insert_ignore
 log = logging.getLogger(__name__)
 
 SENDING_TIMEOUT = timedelta(minutes=5)
-BLANKED = "(removed after delivery: it carried a sign-in link)"
+BLANKED = "(removed once delivered or given up: it carried a sign-in link)"
 
 
 def queue_email(session: Session, *, key: str, kind: str, to: str, subject: str, body: str,
@@ -89,10 +89,18 @@ def send_due(*, limit: int | None = None, now: datetime | None = None) -> int:
     return handled
 
 
+def _scrubbed(row: OutboundEmail, status: EmailStatus) -> dict[str, object]:
+    """The body to store once a message is final: a sensitive one (a sign-in, password or invitation link) is blanked
+    when it was sent or failed for good, so that its live link is not left readable in the table (a backup, a support
+    query) for the link's lifetime. Kept messages keep it: they exist only without an SMTP server (development;
+    production refuses to start without one), where the development mailbox is how the link is followed."""
+    if row.sensitive and status in (EmailStatus.SENT, EmailStatus.FAILED):
+        return {"body_text": BLANKED}
+    return {}
+
+
 def _finish(row: OutboundEmail, status: EmailStatus, now: datetime) -> None:
-    values: dict[str, object] = {"status": status, "sent_at": now, "last_error": ""}
-    if status is EmailStatus.SENT and row.sensitive:
-        values["body_text"] = BLANKED
+    values: dict[str, object] = {"status": status, "sent_at": now, "last_error": "", **_scrubbed(row, status)}
     with session_scope() as session:
         session.execute(update(OutboundEmail).where(OutboundEmail.id == row.id,
                                                     OutboundEmail.status == EmailStatus.SENDING).values(**values))
@@ -104,12 +112,13 @@ def _failed(row: OutboundEmail, exc: MailError, now: datetime, max_attempts: int
     unreachable = row.unreachable_attempts + int(exc.unreachable)
     give_up = not exc.retryable or row.attempts - unreachable >= max_attempts
     settings = get_settings()
+    status = EmailStatus.FAILED if give_up else EmailStatus.QUEUED
     with session_scope() as session:
         session.execute(update(OutboundEmail).where(
             OutboundEmail.id == row.id, OutboundEmail.status == EmailStatus.SENDING).values(
-            status=EmailStatus.FAILED if give_up else EmailStatus.QUEUED, last_error=str(exc)[:500],
-            unreachable_attempts=unreachable,
-            next_attempt_at=now + backoff(row.attempts, settings.outbox_backoff_base_s, settings.outbox_backoff_max_s)))
+            status=status, last_error=str(exc)[:500], unreachable_attempts=unreachable,
+            next_attempt_at=now + backoff(row.attempts, settings.outbox_backoff_base_s, settings.outbox_backoff_max_s),
+            **_scrubbed(row, status)))
     if give_up:  # the address only, never the body (it may carry a link)
         record_error("email:failed", exc, {"email_id": row.id, "kind": row.kind})
     else:

@@ -3,13 +3,11 @@ get the same ones by construction: rate limits on attempts to create an order (p
 and network), and caps on unpaid reservations counted from the orders table (per email, per network, and a share of
 the campaign's supply per network, checked under the campaign lock that reserves the supply).
 
-A "network" is the client's IPv4 address, or the /64 around an IPv6 address (one subscriber's allocation: handing
-out fresh addresses from it must not buy fresh limits).
+A "network" is the client's IPv4 address, or the /64 around an IPv6 address (backend.auth.client_ip.client_network).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import math
 from datetime import datetime
 
@@ -22,20 +20,6 @@ from backend.errors import RateLimited
 from backend.orders.errors import CheckoutRateLimited, ReservationLimitReached
 from backend.orders.models import PAYABLE, Order
 from backend.settings import get_settings
-
-
-def client_network(ip: str) -> str:
-    """The limits' key for a client address: IPv4 as it is, IPv6 as its /64 ("2001:db8:1:2::/64"); anything that is
-    not an address (e.g. "unknown") as it is, so such clients share one key."""
-    try:
-        address = ipaddress.ip_address(ip.strip())
-    except ValueError:
-        return ip.strip()[:64]
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network((address, 64), strict=False))
-    return str(address)
 
 
 def wait_text(seconds: int) -> str:

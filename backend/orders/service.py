@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from backend.auth.acl import Actor, signed_in
+from backend.auth.client_ip import client_network
 from backend.auth.service import normalize_email, user_for_email
 from backend.campaigns.models import Campaign, CampaignStatus, SalePhase
 from backend.campaigns.service import PublicCampaign, get_public_campaign
@@ -207,7 +208,7 @@ def start_checkout(campaign_slug: str, quantity: int, email: str, wallet_address
     """Create an order holding `quantity` tokens and open its payment session; returns where to pay.
 
     `wallet_address=None` means "keep it for me": the tokens go to a custodial wallet of the account tied to
-    `email` (created if absent). `ip` is the client's address (limits count its network: limits.client_network).
+    `email` (created if absent). `ip` is the client's address (limits count its network: client_network).
     `actor` is whoever is signed in (None for a guest): a campaign that asks for KYC takes the order only from the
     signed-in, verified owner of `email`. Raises SoldOut, WalletCapReached, NotOnSale, KycRequired,
     ValidationFailed, CheckoutRateLimited (429: too many attempts from this network or email; `retry_after_s`),
@@ -263,7 +264,7 @@ def _check_request(campaign_slug: str, quantity: int, email: str, wallet_address
     if phase != SalePhase.ON_SALE:
         raise _not_on_sale_error(phase)
     quantity = _check_quantity(quantity, campaign)
-    network = limits.client_network(ip)
+    network = client_network(ip)
     # Count the attempt, then refuse early what the caps refuse. (Too few left is SoldOut's to say, in _reserve.)
     limits.limit_checkout_rate(network, email, campaign.id)  # type: ignore[arg-type]
     if quantity <= campaign.supply_left:

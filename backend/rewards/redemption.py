@@ -26,6 +26,7 @@ from sqlmodel import Session
 
 from backend.auth.acl import Actor, Permission, signed_in
 from backend.auth.models import User
+from backend.auth.ratelimit import limit_per_network
 from backend.brands.models import Brand
 from backend.campaigns.models import Campaign
 from backend.db import session_scope, utcnow
@@ -227,6 +228,17 @@ def _held_perk(holder: Holder, reward_id: int, token_id: int) -> HolderPerk:
     if perk.uses_left <= 0:
         raise Conflict(f"This perk is used up {PERIOD_WORDS[perk.use_period] or 'for good'} for token #{token_id}.")
     return perk
+
+
+def limit_qr_codes(ip: str) -> None:
+    """Count a QR code drawn from `ip`'s network; the API and the redeem page draw from this one budget."""
+    limit_per_network(get_settings().reward_qr_rate_per_ip, "reward:qr", ip)
+
+
+def limit_online_redemptions(ip: str) -> None:
+    """Count an online redemption (it writes rows) from `ip`'s network; the API and the redeem page draw from this
+    one budget."""
+    limit_per_network(get_settings().reward_online_rate_per_ip, "reward:online", ip)
 
 
 def issue_code(holder: Holder, reward_id: int, token_id: int) -> IssuedCode:

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import select
 
+from backend.api.app import create_api
 from backend.auth.acl import Role
+from backend.chain.keys import custodial_address
+from backend.db import session_scope
+from backend.rewards.models import RewardRedemption, SiweNonce
+from primsell.state.redeem.rewards import RedeemRewardsState
 from tests.factories import make_brand, make_campaign, make_user
+from tests.rewards.helpers import hold
+from tests.state.harness import Tab, web_cookie
 
 PERK = {"kind": "perk", "title": "A free drink", "use_period": "day", "uses_per_period": 1,
         "locations": ["Main St."], "token_ranges": [[1, 100]]}
@@ -199,6 +208,44 @@ def test_siwe_nonces_are_rate_limited_per_ip(client, configure):
     configure(CHAIN_ID=31337, RATE_LIMIT_SIWE_NONCE_PER_IP="3/minute")
     codes = [client.get("/api/v1/auth/siwe/nonce").status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
+
+
+def test_siwe_nonces_are_limited_per_ipv6_64_not_per_address(configure):
+    """Each nonce is a siwe_nonce row: fresh addresses from one subscriber's /64 must not buy fresh budgets."""
+    configure(CHAIN_ID=31337, RATE_LIMIT_SIWE_NONCE_PER_IP="3/minute")
+    app = create_api()
+    codes = [TestClient(app, client=(f"2001:db8:1:2::{host:x}", 50000)).get("/api/v1/auth/siwe/nonce").status_code
+             for host in range(1, 11)]
+    with session_scope() as session:
+        nonces = len(session.exec(select(SiweNonce.nonce)).all())
+    assert codes.count(200) == 3 and nonces == 3, codes
+    other_network = TestClient(app, client=("2001:db8:1:3::1", 50000))
+    assert other_network.get("/api/v1/auth/siwe/nonce").status_code == 200
+
+
+def test_online_redemptions_over_the_api_and_on_the_redeem_page_share_one_budget(auth, configure, shop):
+    """The API and the redeem page count one per-network budget (it used to be two buckets, one per surface)."""
+    brand, campaign = shop
+    admin = auth(make_user(Role.BRAND_ADMIN, brand))
+    api = TestClient(create_api(), client=("2001:db8:1:2::a", 50000))
+    online = PERK | {"channel": "online", "locations": [], "use_period": "ever"}
+    reward = api.post(f"/api/v1/campaigns/{campaign.id}/rewards", json=online, headers=admin).json()
+    consumer = make_user(email="holder@example.com")
+    for token_id in (4, 5, 6):
+        hold(campaign, token_id, custodial_address(consumer.user_id))
+    configure(RATE_LIMIT_REWARD_ONLINE_PER_IP="2/minute")
+    holder = auth(consumer)
+    for token_id in (4, 5):
+        done = api.post("/api/v1/rewards/online", json={"reward_id": reward["id"], "token_id": token_id},
+                        headers=holder)
+        assert done.status_code == 201, done.text
+
+    tab = Tab(web_cookie("holder@example.com"), "/redeem/rewards", ip="2001:db8:1:2::b")  # the same /64
+    tab.run(RedeemRewardsState.redeem_online, str(reward["id"]), "6")
+    page = tab.state(RedeemRewardsState)
+    assert page.online_code == "" and "Too many attempts" in page.error
+    with session_scope() as session:
+        assert len(session.exec(select(RewardRedemption.id)).all()) == 2
 
 
 def test_siwe_verify_is_rate_limited_per_ip(client, configure):

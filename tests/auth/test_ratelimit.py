@@ -1,16 +1,19 @@
-"""Rate limits: sign-in failures (per IP, and per account with exponential back-off), refresh, in memory and shared
-through Redis."""
+"""Rate limits: sign-in attempts (per client network) and failures (per account, with exponential back-off),
+set-password links, refresh, in memory and shared through Redis."""
 
 from __future__ import annotations
 
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from limits.storage import storage_from_string
 
 from backend.auth import ratelimit
+from backend.auth import service as auth_service
+from backend.auth.links import request_password_link
 from backend.auth.ratelimit import RateLimiter, get_rate_limiter
 from backend.auth.service import begin_web_sign_in, login, refresh
 from backend.errors import NotAuthenticated, RateLimited
@@ -27,6 +30,7 @@ def tight_limits(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("LOGIN_BACKOFF_MAX_S", "8")
     monkeypatch.setenv("RATE_LIMIT_LOGIN_PER_IP", "4/minute")
     monkeypatch.setenv("RATE_LIMIT_REFRESH_PER_IP", "3/minute")
+    monkeypatch.setenv("RATE_LIMIT_LINK_PER_IP", "3/minute")
     get_settings.cache_clear()
     yield
     monkeypatch.undo()
@@ -58,10 +62,58 @@ def _fail(email: str = "ava@example.com", ip: str = "10.0.0.1") -> None:
         login(email, "wrong-password-1", ip=ip)
 
 
-def test_successful_sign_ins_are_not_counted(tight_limits, clock):
+def test_successful_sign_ins_do_not_make_the_account_wait(tight_limits, clock):
     make_user(email="ava@example.com")
-    for _ in range(6):  # more than the per-IP limit and the free failures together
+    for n in range(6):  # more than the free failures
+        assert login("ava@example.com", PASSWORD, ip=f"10.0.0.{n}").access_token
+
+
+def test_every_sign_in_counts_against_its_network(tight_limits, clock):
+    """Attempts are counted before the password is checked, so successes count too (4/minute here)."""
+    make_user(email="ava@example.com")
+    for _ in range(4):
         assert login("ava@example.com", PASSWORD, ip="10.0.0.1").access_token
+    with pytest.raises(RateLimited):
+        login("ava@example.com", PASSWORD, ip="10.0.0.1")
+
+
+def test_a_parallel_burst_of_guesses_from_one_ip_gets_no_more_than_the_limit(tight_limits, clock, monkeypatch):
+    """The slow password check must not let a burst pass the per-IP check before any of its failures is counted."""
+
+    def slow_wrong(password: str, stored: str | None) -> bool:
+        time.sleep(0.5)  # argon2 under load: every guess of the burst is in flight at once
+        return False
+
+    monkeypatch.setattr(auth_service, "verify_password", slow_wrong)
+
+    def guess(n: int) -> str:
+        try:
+            login(f"nobody{n}@example.com", "wrong-password-1", ip="10.0.0.7")  # other accounts: no back-off
+        except RateLimited:
+            return "limited"
+        except NotAuthenticated:
+            return "checked"
+        return "signed in"
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        outcomes = list(pool.map(guess, range(10)))
+    assert outcomes.count("checked") == 4 and outcomes.count("limited") == 6, outcomes
+
+
+def test_sign_in_failures_are_limited_per_ipv6_64_not_per_address(tight_limits, clock):
+    for n in range(4):
+        _fail(f"nobody{n}@example.com", ip=f"2001:db8:1:2::{n + 1:x}")
+    with pytest.raises(RateLimited):
+        login("someone-else@example.com", PASSWORD, ip="2001:db8:1:2:ffff::9")  # a fresh address, the same /64
+    make_user(email="bob@example.com")
+    assert login("bob@example.com", PASSWORD, ip="2001:db8:1:3::1").access_token  # the next /64 is unaffected
+
+
+def test_set_password_links_are_limited_per_ipv6_64_not_per_address(tight_limits):
+    for n in range(3):
+        request_password_link(f"nobody{n}@example.com", ip=f"2001:db8:1:2::{n + 1:x}")
+    with pytest.raises(RateLimited):
+        request_password_link("nobody9@example.com", ip="2001:db8:1:2::99")
 
 
 def test_after_the_free_failures_each_attempt_waits_twice_as_long(tight_limits, clock):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -10,6 +12,7 @@ from sqlalchemy import update
 from backend.auth.acl import Role
 from backend.auth.models import Invitation
 from backend.auth.service import authenticate_access_token, login
+from backend.brands import service as brands_service
 from backend.brands.service import (
     accept_invitation,
     change_member_role,
@@ -162,6 +165,38 @@ def test_the_last_brand_admin_can_be_neither_demoted_nor_removed(brand, admin):
     change_member_role(admin, brand.id, second.user_id, Role.BRAND_ADMIN)
     change_member_role(admin, brand.id, admin.user_id, Role.BRAND_STAFF)  # now allowed: another admin exists
     assert _members(make_user(Role.PLATFORM_ADMIN), brand)[admin.email][0] is Role.BRAND_STAFF
+
+
+@pytest.mark.parametrize("take_away", [
+    lambda actor, brand_id, user_id: change_member_role(actor, brand_id, user_id, Role.BRAND_STAFF),
+    remove_member,
+], ids=["demote", "remove"])
+def test_two_admins_taking_each_other_away_at_once_leave_the_brand_one_admin(brand, admin, take_away, monkeypatch):
+    """A race only PostgreSQL can run (SQLite's writers queue at BEGIN): each command locks its target and then
+    counts the admins left, and must not count the other, who is being taken away at the same moment."""
+    other = make_user(Role.BRAND_ADMIN, brand, email="co-owner@example.com")
+    lock_target = brands_service._membership
+
+    def slow_lock_target(*args, **kwargs):  # type: ignore[no-untyped-def]
+        membership = lock_target(*args, **kwargs)
+        time.sleep(0.5)  # both commands hold their target before either counts
+        return membership
+
+    monkeypatch.setattr(brands_service, "_membership", slow_lock_target)
+
+    def attempt(actor_and_target: tuple) -> str:  # type: ignore[type-arg]
+        actor, target = actor_and_target
+        try:
+            take_away(actor, brand.id, target.user_id)
+        except Conflict:
+            return "refused"
+        return "done"
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = list(pool.map(attempt, [(admin, other), (other, admin)]))
+    assert sorted(outcomes) == ["done", "refused"]
+    members = _members(make_user(Role.PLATFORM_ADMIN), brand)
+    assert [role for role, pending in members.values() if not pending].count(Role.BRAND_ADMIN) == 1
 
 
 def test_removing_a_member_ends_their_access(brand, admin):

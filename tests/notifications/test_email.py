@@ -1,6 +1,6 @@
 """Email delivery: queued in the caller's transaction, sent once by the email_sender's pass through smtplib to a
 real SMTP server on 127.0.0.1, retried on temporary failures, failed (and logged) on refusals, kept in the
-development mailbox when no server is configured, and never keeping a delivered sign-in link."""
+development mailbox when no server is configured, and never keeping a sign-in link once delivered or given up."""
 
 from __future__ import annotations
 
@@ -14,11 +14,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from backend.api.app import create_api
+from backend.auth.links import request_password_link
 from backend.db import session_scope, utcnow
 from backend.monitoring.models import ErrorLogEntry
 from backend.notifications.mailer import SmtpMailer, set_mailer
 from backend.notifications.models import EmailStatus, OutboundEmail
 from backend.notifications.service import BLANKED, queue_email, send_due
+from tests.factories import make_user
 from tests.notifications.smtp_server import PASSWORD, USER, SmtpServer, serve_smtp
 
 
@@ -67,6 +69,18 @@ def test_a_delivered_sign_in_link_is_not_kept_in_the_database(smtp: SmtpServer) 
     send_due()
     assert "token=SECRET" in smtp.received[0].get_payload()
     assert _row().body_text == BLANKED
+
+
+def test_a_set_password_link_that_could_not_be_delivered_is_not_readable_from_the_table(smtp: SmtpServer) -> None:
+    """A reset link whose delivery failed for good stays live for its lifetime: the row must not hold it either."""
+    make_user(email="has@example.com")
+    request_password_link("has@example.com", ip="10.0.0.9")
+    smtp.refuse_with = ["550 5.2.2 mailbox full"]
+    send_due()
+    with session_scope() as session:
+        row = session.execute(select(OutboundEmail).where(OutboundEmail.kind == "password_link")).scalars().one()
+    assert row.status is EmailStatus.FAILED and "550" in row.last_error
+    assert "token=" not in row.body_text and row.body_text == BLANKED
 
 
 def test_a_temporary_refusal_is_retried_later_and_a_permanent_one_fails_and_is_logged(smtp: SmtpServer) -> None:

@@ -47,14 +47,12 @@ from backend.api.reward_schemas import (
 )
 from backend.api.schemas import MAX_ID
 from backend.auth.acl import Actor
-from backend.auth.ratelimit import get_rate_limiter
 from backend.auth.siwe import proven_address
 from backend.errors import NotAuthenticated
 from backend.rewards import payouts, redemption, service
 from backend.rewards.holdings import Holder, account_holder
 from backend.rewards.qr import qr_svg_data_url
 from backend.rewards.schemas import RewardFields, RewardUpdate
-from backend.settings import get_settings
 from backend.workflow.machines import RewardState
 
 router = APIRouter(prefix="/api/v1", dependencies=V1_DEPENDENCIES, tags=["rewards"])
@@ -163,10 +161,6 @@ def _holder(actor: Actor | None, proof: str | None) -> Holder:
     return Holder(tuple(dict.fromkeys(addresses)), user_id=actor.user_id if actor else None, wallet=wallet)
 
 
-def _limit(rule: str, ip: str) -> None:
-    get_rate_limiter().hit(rule, f"{rule}:{ip}")
-
-
 @holder_router.get("/mine", response_model=HolderPerkList)
 def my_perks(actor: OptionalActor, proof: WalletProof = None) -> HolderPerkList:
     perks = redemption.my_perks(_holder(actor, proof))
@@ -184,7 +178,7 @@ def claimable(actor: OptionalActor, proof: WalletProof = None) -> ClaimableList:
 
 @holder_router.post("/qr", response_model=QrCodeOut, status_code=status.HTTP_201_CREATED)
 def issue_qr(body: PerkRequest, ip: ClientIp, actor: OptionalActor, proof: WalletProof = None) -> QrCodeOut:
-    _limit(get_settings().reward_qr_rate_per_ip, ip)
+    redemption.limit_qr_codes(ip)
     issued = redemption.issue_code(_holder(actor, proof), body.reward_id, body.token_id)
     return QrCodeOut(code=issued.code, expires_at=issued.expires_at, image=qr_svg_data_url(issued.code),
                      reward_id=issued.reward_id, token_id=issued.token_id, holder=issued.holder)
@@ -193,7 +187,7 @@ def issue_qr(body: PerkRequest, ip: ClientIp, actor: OptionalActor, proof: Walle
 @holder_router.post("/online", response_model=OnlineRedemptionOut, status_code=status.HTTP_201_CREATED)
 def redeem_online(body: PerkRequest, ip: ClientIp, actor: OptionalActor,
                   proof: WalletProof = None) -> OnlineRedemptionOut:
-    _limit(get_settings().reward_online_rate_per_ip, ip)
+    redemption.limit_online_redemptions(ip)
     done = redemption.redeem_online(_holder(actor, proof), body.reward_id, body.token_id)
     return OnlineRedemptionOut.model_validate(done, from_attributes=True)
 

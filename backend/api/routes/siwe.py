@@ -11,9 +11,7 @@ from backend.api.deps import V1_DEPENDENCIES, ClientIp
 from backend.api.reward_schemas import SiweNonceOut, SiweVerifyOut, SiweVerifyRequest
 from backend.api.schemas import ErrorBody
 from backend.auth import siwe
-from backend.auth.ratelimit import get_rate_limiter
 from backend.errors import ValidationFailed
-from backend.settings import get_settings
 from backend.validation import check_address
 
 router = APIRouter(prefix="/api/v1/auth/siwe", dependencies=V1_DEPENDENCIES, tags=["auth"])
@@ -34,7 +32,7 @@ def nonce(response: Response, ip: ClientIp,
             address = check_address(address)
         except ValueError as exc:
             raise ValidationFailed("Bad address.", fields={"address": str(exc)}) from exc
-    get_rate_limiter().hit(get_settings().siwe_nonce_rate_per_ip, f"siwe:nonce:{ip}")
+    siwe.limit_nonces(ip)
     value, expires = siwe.issue_nonce()
     response.headers.update(NO_STORE)
     scheme, domain = siwe.site()
@@ -46,7 +44,7 @@ def nonce(response: Response, ip: ClientIp,
 
 @router.post("/verify", response_model=SiweVerifyOut, responses=UNAVAILABLE)
 def verify(body: SiweVerifyRequest, response: Response, ip: ClientIp) -> SiweVerifyOut:
-    get_rate_limiter().hit(get_settings().siwe_verify_rate_per_ip, f"siwe:verify:{ip}")
+    siwe.limit_verifications(ip)
     address = siwe.verify(body.message, body.signature)
     proof, ttl = siwe.wallet_proof(address)
     response.headers.update(NO_STORE)

@@ -19,12 +19,18 @@ import reflex as rx
 
 from backend.auth import siwe
 from backend.auth.acl import Actor
-from backend.auth.ratelimit import get_rate_limiter
 from backend.errors import DomainError, RateLimited
 from backend.rewards.holdings import Holder, account_holder
 from backend.rewards.payouts import Claimable, claimable
 from backend.rewards.qr import qr_svg_data_url
-from backend.rewards.redemption import HolderPerk, issue_code, my_perks, redeem_online
+from backend.rewards.redemption import (
+    HolderPerk,
+    issue_code,
+    limit_online_redemptions,
+    limit_qr_codes,
+    my_perks,
+    redeem_online,
+)
 from backend.settings import get_settings
 from primsell.format import utc_time
 from primsell.state.session import client_connected, client_ip, current_actor
@@ -157,7 +163,7 @@ class RedeemRewardsState(rx.State):
             self.connecting, self.error = False, str(exc)
             return None
         try:
-            get_rate_limiter().hit(get_settings().siwe_nonce_rate_per_ip, f"siwe:nonce:{client_ip(self)}")
+            siwe.limit_nonces(client_ip(self))
             nonce, _ = await asyncio.to_thread(siwe.issue_nonce)
             message = (await asyncio.to_thread(siwe.build_message, address, nonce)).text()
         except (RateLimited, DomainError) as exc:
@@ -197,6 +203,7 @@ class RedeemRewardsState(rx.State):
             self.error = "Sign in or connect your wallet first."
             return None
         try:
+            limit_qr_codes(client_ip(self))  # a click draws a code; keeping it fresh below does not count
             issued = await asyncio.to_thread(issue_code, holder, int(reward_id), int(token_id))
         except DomainError as exc:
             self.error = exc.message
@@ -249,7 +256,7 @@ class RedeemRewardsState(rx.State):
             self.error = "Sign in or connect your wallet first."
             return None
         try:
-            get_rate_limiter().hit(get_settings().reward_online_rate_per_ip, f"reward-online:{client_ip(self)}")
+            limit_online_redemptions(client_ip(self))
             done = await asyncio.to_thread(redeem_online, holder, int(reward_id), int(token_id))
         except DomainError as exc:
             self.error = exc.message
