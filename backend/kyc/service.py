@@ -173,7 +173,8 @@ class KycStatusView:
     previous: dict[str, str] = field(default_factory=dict)
 
 
-def _status_view(session: Session, case: KycCase | None, now: datetime) -> KycStatusView:
+def status_view(session: Session, case: KycCase | None, now: datetime) -> KycStatusView:
+    """What the person a case is about sees of it (my_status; a reviewer opening their own case, review.get_case)."""
     if case is None:
         return KycStatusView("none", STATUS_LABELS["none"], "Verify your identity once to buy, redeem and withdraw "
                              "where it is asked for.")
@@ -228,7 +229,7 @@ def my_status(actor: Actor | None) -> KycStatusView:
     """The signed-in consumer's own check (never anyone else's)."""
     actor = signed_in(actor)
     with session_scope() as session:
-        return _status_view(session, _latest_case(session, actor.user_id), utcnow())
+        return status_view(session, _latest_case(session, actor.user_id), utcnow())
 
 
 # -- uploads ------------------------------------------------------------------------------------------------------
