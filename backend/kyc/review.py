@@ -498,21 +498,5 @@ def dismiss_rejection(actor: Actor | None, case_id: int, note: str) -> None:
                          "rejection_proposed_by_email": "", "claim_expires_at": expires})
 
 
-# -- brand admins -------------------------------------------------------------------------------------------------
-
-def buyer_verified(actor: Actor | None, brand_id: int, user_id: int) -> bool:
-    """What a brand may know about one of its buyers: verified or not. Nothing else (no documents, no details)."""
-    from backend.kyc.gates import standing
-    from backend.orders.models import Order
-
-    require(actor, Permission.ORDER_READ, brand_id)
-    with session_scope() as session:
-        buyer = session.execute(select(func.count()).select_from(Order).where(
-            Order.brand_id == brand_id, Order.user_id == user_id)).scalar_one()
-        if not buyer:
-            raise NotFound("No such buyer.")
-        return standing(session, user_id).verified
-
-
 def reasons() -> dict[str, Any]:
     return dict(REJECT_REASONS)
