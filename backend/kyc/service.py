@@ -31,6 +31,7 @@ from backend.kyc.errors import BadDocument
 from backend.kyc.files import CleanFile, clean_document
 from backend.kyc.models import DocumentKind, DocumentType, KycCase, KycDocument, KycSubmission
 from backend.kyc.storage import EncryptedStorage, get_storage
+from backend.orders.limits import client_network
 from backend.settings import get_settings
 from backend.validation import validation_failed
 from backend.workflow.machines import KycState
@@ -253,14 +254,17 @@ def _store(storage: EncryptedStorage, clean: CleanFile) -> str:
 def stage_document(actor: Actor | None, kind: DocumentKind | str, data: bytes, *, filename: str = "",
                    ip: str = "") -> StagedDocument:
     """Check, clean and store one file the web form sent as soon as it was chosen; the submission refers to it.
-    Unsubmitted uploads are deleted after KYC_STAGED_UPLOAD_TTL_SECONDS. Nothing is stored for a refused file."""
+    Unsubmitted uploads are deleted after KYC_STAGED_UPLOAD_TTL_SECONDS. Nothing is stored for a refused file.
+    Rate-limited per account and per network of `ip` (the client's address): accounts are free to make."""
     actor = signed_in(actor)
     try:
         kind = DocumentKind(kind)
     except ValueError:
         raise ValidationFailed("Unknown document.", fields={"kind": "must be front, back or selfie"}) from None
     settings = get_settings()
-    get_rate_limiter().hit(settings.kyc_upload_rate_per_account, f"kyc:stage:acct:{actor.user_id}")
+    limiter = get_rate_limiter()
+    limiter.hit(settings.kyc_upload_rate_per_ip, f"kyc:stage:net:{client_network(ip) or 'unknown'}")
+    limiter.hit(settings.kyc_upload_rate_per_account, f"kyc:stage:acct:{actor.user_id}")
     clean = clean_document(data, kind, label=DOCUMENT_LABELS[kind], filename=filename)
     storage = get_storage()
     key = _store(storage, clean)

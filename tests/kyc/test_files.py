@@ -9,6 +9,7 @@ import zlib
 import pytest
 from PIL import Image
 
+from backend.errors import RateLimited
 from backend.kyc import files as files_module
 from backend.kyc import service
 from backend.kyc.errors import BadDocument
@@ -47,6 +48,17 @@ def test_a_bad_staged_upload_is_refused_and_nothing_is_stored(name: str, data: b
     with pytest.raises(BadDocument, match=message.replace("(", r"\(")):
         service.stage_document(make_user(), "front", data, filename=filename)
     assert document_rows() == 0 and stored_files() == []
+
+
+def test_staged_uploads_are_rate_limited_per_network_whatever_the_account(configure) -> None:  # type: ignore[no-untyped-def]
+    """Accounts are free: many from one address must not each store their hourly quota of files."""
+    configure(RATE_LIMIT_KYC_UPLOADS_PER_IP="3/hour")
+    for i in range(3):
+        service.stage_document(make_user(), "front", jpeg(), ip=f"2001:db8:1:2::{i + 1}")  # one IPv6 /64
+    with pytest.raises(RateLimited):
+        service.stage_document(make_user(), "front", jpeg(), ip="2001:db8:1:2::99")
+    assert document_rows() == 3 and len(stored_files()) == 3
+    service.stage_document(make_user(), "front", jpeg(), ip="10.0.0.9")  # another network has its own count
 
 
 def test_a_jpeg_is_re_encoded_without_exif_or_gps() -> None:
