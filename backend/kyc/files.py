@@ -156,6 +156,7 @@ def _pdf_streams(data: bytes):  # type: ignore[no-untyped-def]
     `>>stream` or a /Length shorter than the data), so data holding an object header is not skipped but walked."""
     pos, opened = 0, []
     closed: tuple[int, int] | None = None  # the last top-level dictionary: where `<<` starts, where `>>` ends
+    next_end = next_header = -1  # the next `endstream` and object header found so far: each file is searched once
     while (token := _PDF_TOKEN.search(data, pos)) is not None:
         word, pos = token.group(), token.end()
         if word == b"%":
@@ -177,9 +178,14 @@ def _pdf_streams(data: bytes):  # type: ignore[no-untyped-def]
             eol = _PDF_STREAM_EOL.match(data, pos)
             if eol is None:
                 continue
-            end = data.find(b"endstream", eol.end())
-            end = len(data) if end < 0 else end
-            if _PDF_OBJECT_HEADER.search(data, eol.end(), end):
+            if next_end < eol.end():
+                found = data.find(b"endstream", eol.end())
+                next_end = len(data) if found < 0 else found
+            if next_header < eol.end():
+                header = _PDF_OBJECT_HEADER.search(data, eol.end())
+                next_header = len(data) if header is None else header.start()
+            end = next_end
+            if next_header < end:
                 continue
             yield data[closed[0]:closed[1]], eol.end(), end
             pos, closed = end, None
