@@ -299,6 +299,8 @@ class Settings(BaseSettings):
     kyc_withdrawal_threshold_minor: int = Field(100_000, alias="KYC_WITHDRAWAL_THRESHOLD_MINOR", ge=0)
     kyc_submission_rate_per_account: str = Field("10/hour", alias="RATE_LIMIT_KYC_SUBMISSIONS_PER_ACCOUNT")
     kyc_upload_rate_per_account: str = Field("60/hour", alias="RATE_LIMIT_KYC_UPLOADS_PER_ACCOUNT")
+    # Per network (orders.limits.client_network): free accounts from one address share it.
+    kyc_upload_rate_per_ip: str = Field("120/hour", alias="RATE_LIMIT_KYC_UPLOADS_PER_IP")
     kyc_submission_rate_per_ip: str = Field("30/hour", alias="RATE_LIMIT_KYC_SUBMISSIONS_PER_IP")
     kyc_staged_upload_ttl_s: int = Field(24 * 3600, alias="KYC_STAGED_UPLOAD_TTL_SECONDS", gt=0)
     # "manual": reviewers decide every case. "sumsub": cases also go to Sumsub, whose applicantReviewed webhooks

@@ -14,7 +14,8 @@ proposer can do neither. Every step is a history row; decisions are emailed to t
 
 Nobody reviews themselves: a reviewer's (or platform admin's) own identity check is not in their queue, and they can
 never claim it or take any decision on it (FourEyes), whatever KYC_FOUR_EYES says. Holding it anyway (a claim from
-before this rule) they may only release it.
+before this rule) they may only release it. Opening it they see only what its subject sees at /kyc/verify: no internal
+note, flags, history or documents.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from backend.kyc.documents import audit, renew_claim, signed_url
 from backend.kyc.emails import REJECT_REASONS, queue_decision_email, reason_text
 from backend.kyc.errors import CaseHeld, FourEyes
 from backend.kyc.models import OPEN_QUEUE_SQL, KycAuditEntry, KycCase, KycDocument, KycSubmission
-from backend.kyc.service import search_filter
+from backend.kyc.service import search_filter, status_view
 from backend.pagination import Page, check_page
 from backend.settings import get_settings
 from backend.workflow.machines import KycState
@@ -219,7 +220,7 @@ class CaseDetail:
     can_claim: bool
     can_decide: bool
     can_confirm_rejection: bool
-    own_case: bool = False  # the reviewer's own identity check: they may look, never act (see _not_own)
+    own_case: bool = False  # the reviewer's own identity check: the subject's view only, never acted on (_own_case)
     four_eyes: bool = True
     reasons: dict[str, str] = field(default_factory=lambda: dict(REJECT_REASONS))
 
@@ -267,7 +268,9 @@ def get_case(actor: Actor | None, case_id: int, now: datetime | None = None) -> 
         case = session.get(KycCase, case_id)
         if case is None:
             raise NotFound("KYC case not found.")
-        if case.claimed_by == actor.user_id and case.state in OPEN and case.user_id != actor.user_id:
+        if case.user_id == actor.user_id:
+            return _own_case(session, case, now)
+        if case.claimed_by == actor.user_id and case.state in OPEN:
             renew_claim(session, case.id, actor.user_id, now)  # type: ignore[arg-type]
             session.refresh(case)
         submissions = list(session.execute(select(KycSubmission).where(KycSubmission.case_id == case.id)
@@ -286,16 +289,14 @@ def get_case(actor: Actor | None, case_id: int, now: datetime | None = None) -> 
                 name, _, detail = row.why.partition(": ")
                 flag_details.setdefault(name, detail)
         held_by = _holder(case, now)
-        own = case.user_id == actor.user_id
-        holds = case.claimed_by == actor.user_id  # holding their own case, they may only release it
-        mine = holds and not own
+        mine = case.claimed_by == actor.user_id
         proposer = case.rejection_proposed_by
         return CaseDetail(
             id=case.id, state=case.state.value, state_label=STATE_LABELS[case.state], email=case.email,  # type: ignore[arg-type]
             queued_at=case.queued_at, age=_age_text(now - case.queued_at),
             sla=sla_colour(now - case.queued_at) if case.state in OPEN else "",
             flags=[{"flag": f, "label": FLAGS.get(f, f), "detail": flag_details.get(f, "")} for f in case.flag_list],
-            held_by=held_by, held_by_me=holds and case.state in OPEN, claim_expires_at=case.claim_expires_at,
+            held_by=held_by, held_by_me=mine and case.state in OPEN, claim_expires_at=case.claim_expires_at,
             changes_requested=case.changes_requested, reject_reason=case.reject_reason,
             reject_reason_text=reason_text(case.reject_reason) if case.reject_reason else "",
             reject_note=case.reject_note, rejection_proposed_by=case.rejection_proposed_by_email,
@@ -306,12 +307,33 @@ def get_case(actor: Actor | None, case_id: int, now: datetime | None = None) -> 
                 s.region, s.address, s.document_type.value, s.document_number, s.consent_text, s.consent_at,
                 documents[s.id]) for s in submissions],  # type: ignore[index]
             other_cases=others, history=history,
-            can_claim=case.state in OPEN and not held_by and not own
+            can_claim=case.state in OPEN and not held_by
             and not (case.state is KycState.REJECTION_PENDING and proposer == actor.user_id),
             can_decide=mine and case.state is KycState.IN_REVIEW,
             can_confirm_rejection=mine and case.state is KycState.REJECTION_PENDING and proposer != actor.user_id,
-            own_case=own, four_eyes=get_settings().kyc_four_eyes,
+            four_eyes=get_settings().kyc_four_eyes,
         )
+
+
+def _own_case(session: Session, case: KycCase, now: datetime) -> CaseDetail:
+    """A reviewer's own identity check, as its subject sees it at /kyc/verify (service.status_view): the state in the
+    consumer's words (a proposed rejection is "In review"), what to change, the reason of a final rejection; never the
+    internal note, the flags, the history (reviewers' names, the provider's comments), documents or other cases.
+    Holding it (a claim from before _not_own), they see that, so the page offers to release it."""
+    status = status_view(session, case, now)
+    holds = case.claimed_by == case.user_id
+    return CaseDetail(
+        id=case.id, state=status.status, state_label=status.label, email=case.email,  # type: ignore[arg-type]
+        queued_at=case.queued_at, age=_age_text(now - case.queued_at), sla="", flags=[],
+        held_by=_holder(case, now) if holds else "", held_by_me=holds and case.state in OPEN,
+        claim_expires_at=case.claim_expires_at if holds else None,
+        changes_requested=status.changes_requested,
+        reject_reason=case.reject_reason if case.state is KycState.REJECTED else "",
+        reject_reason_text=status.reject_reason, reject_note="", rejection_proposed_by="", decided_by="",
+        decided_at=None, valid_until=status.valid_until, documents_deleted_at=None, provider="", submissions=[],
+        other_cases=[], history=[], can_claim=False, can_decide=False, can_confirm_rejection=False, own_case=True,
+        four_eyes=get_settings().kyc_four_eyes,
+    )
 
 
 # -- claims -------------------------------------------------------------------------------------------------------
@@ -474,22 +496,6 @@ def dismiss_rejection(actor: Actor | None, case_id: int, note: str) -> None:
         transition(session, case, "dismiss_rejection", actor=_actor_label(actor), reason=note[:500],
                    also={"reject_reason": "", "reject_note": "", "rejection_proposed_by": None,
                          "rejection_proposed_by_email": "", "claim_expires_at": expires})
-
-
-# -- brand admins -------------------------------------------------------------------------------------------------
-
-def buyer_verified(actor: Actor | None, brand_id: int, user_id: int) -> bool:
-    """What a brand may know about one of its buyers: verified or not. Nothing else (no documents, no details)."""
-    from backend.kyc.gates import standing
-    from backend.orders.models import Order
-
-    require(actor, Permission.ORDER_READ, brand_id)
-    with session_scope() as session:
-        buyer = session.execute(select(func.count()).select_from(Order).where(
-            Order.brand_id == brand_id, Order.user_id == user_id)).scalar_one()
-        if not buyer:
-            raise NotFound("No such buyer.")
-        return standing(session, user_id).verified
 
 
 def reasons() -> dict[str, Any]:

@@ -173,7 +173,8 @@ class KycStatusView:
     previous: dict[str, str] = field(default_factory=dict)
 
 
-def _status_view(session: Session, case: KycCase | None, now: datetime) -> KycStatusView:
+def status_view(session: Session, case: KycCase | None, now: datetime) -> KycStatusView:
+    """What the person a case is about sees of it (my_status; a reviewer opening their own case, review.get_case)."""
     if case is None:
         return KycStatusView("none", STATUS_LABELS["none"], "Verify your identity once to buy, redeem and withdraw "
                              "where it is asked for.")
@@ -228,7 +229,7 @@ def my_status(actor: Actor | None) -> KycStatusView:
     """The signed-in consumer's own check (never anyone else's)."""
     actor = signed_in(actor)
     with session_scope() as session:
-        return _status_view(session, _latest_case(session, actor.user_id), utcnow())
+        return status_view(session, _latest_case(session, actor.user_id), utcnow())
 
 
 # -- uploads ------------------------------------------------------------------------------------------------------
@@ -252,13 +253,15 @@ def _store(storage: EncryptedStorage, clean: CleanFile) -> str:
 def stage_document(actor: Actor | None, kind: DocumentKind | str, data: bytes, *, filename: str = "",
                    ip: str = "") -> StagedDocument:
     """Check, clean and store one file the web form sent as soon as it was chosen; the submission refers to it.
-    Unsubmitted uploads are deleted after KYC_STAGED_UPLOAD_TTL_SECONDS. Nothing is stored for a refused file."""
+    Unsubmitted uploads are deleted after KYC_STAGED_UPLOAD_TTL_SECONDS. Nothing is stored for a refused file.
+    Rate-limited per account and per network of `ip` (the client's address): accounts are free to make."""
     actor = signed_in(actor)
     try:
         kind = DocumentKind(kind)
     except ValueError:
         raise ValidationFailed("Unknown document.", fields={"kind": "must be front, back or selfie"}) from None
     settings = get_settings()
+    limit_per_network(settings.kyc_upload_rate_per_ip, "kyc:stage:ip", ip or "unknown")
     get_rate_limiter().hit(settings.kyc_upload_rate_per_account, f"kyc:stage:acct:{actor.user_id}")
     clean = clean_document(data, kind, label=DOCUMENT_LABELS[kind], filename=filename)
     storage = get_storage()

@@ -9,6 +9,7 @@ import zlib
 import pytest
 from PIL import Image
 
+from backend.errors import RateLimited
 from backend.kyc import files as files_module
 from backend.kyc import service
 from backend.kyc.errors import BadDocument
@@ -47,6 +48,17 @@ def test_a_bad_staged_upload_is_refused_and_nothing_is_stored(name: str, data: b
     with pytest.raises(BadDocument, match=message.replace("(", r"\(")):
         service.stage_document(make_user(), "front", data, filename=filename)
     assert document_rows() == 0 and stored_files() == []
+
+
+def test_staged_uploads_are_rate_limited_per_network_whatever_the_account(configure) -> None:  # type: ignore[no-untyped-def]
+    """Accounts are free: many from one address must not each store their hourly quota of files."""
+    configure(RATE_LIMIT_KYC_UPLOADS_PER_IP="3/hour")
+    for i in range(3):
+        service.stage_document(make_user(), "front", jpeg(), ip=f"2001:db8:1:2::{i + 1}")  # one IPv6 /64
+    with pytest.raises(RateLimited):
+        service.stage_document(make_user(), "front", jpeg(), ip="2001:db8:1:2::99")
+    assert document_rows() == 3 and len(stored_files()) == 3
+    service.stage_document(make_user(), "front", jpeg(), ip="10.0.0.9")  # another network has its own count
 
 
 def test_a_jpeg_is_re_encoded_without_exif_or_gps() -> None:
@@ -95,6 +107,45 @@ def _with_stream(dictionary: bytes, content: bytes, *, compress: bool = True) ->
 def test_a_pdf_hiding_its_active_content_is_refused(hostile: bytes) -> None:
     with pytest.raises(BadDocument, match="scripts or attachments"):
         clean_document(hostile, "front")
+
+
+_OPEN_ACTION = b"1 0 obj<</Type/Catalog/Pages 2 0 R/OpenAction<</S/JavaScript/JS(app.alert(1))>>>>endobj\n"
+_PAGES = b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+
+@pytest.mark.parametrize("hostile", [
+    b"%PDF-1.4\n%stream\n" + _OPEN_ACTION + b"%endstream\n" + _PAGES,  # the words in comments, which viewers ignore
+    b"%PDF-1.4\n5 0 obj(>>stream\n)endobj\n" + _OPEN_ACTION + b"6 0 obj(endstream)endobj\n" + _PAGES,  # in strings
+    b"%PDF-1.4\n5 0 obj<</Length 0>>stream\n\n" + _OPEN_ACTION + b"endstream endobj\n" + _PAGES,  # /Length 0
+], ids=["in-comments", "in-strings", "object-inside-stream-data"])
+def test_a_pdf_hiding_javascript_behind_a_stream_keyword_is_refused(hostile: bytes) -> None:
+    """Only `stream` right after a dictionary's `>>` starts stream data, and data a viewer can jump into (it holds an
+    object header) is read anyway: otherwise the catalog's /OpenAction between the two words is never looked at."""
+    with pytest.raises(BadDocument, match="scripts or attachments"):
+        clean_document(hostile, "front", filename="passport.pdf")
+
+
+def test_a_pdf_whose_object_stream_hides_behind_a_stray_parenthesis_is_refused() -> None:
+    """An unbalanced `(` between objects (never read by a viewer that follows the cross-reference table) must not hide
+    an object stream's compressed /OpenAction: an object stream whose data was not found refuses the file."""
+    hidden = _with_stream(b"/Type/Obj#53tm/N 1/First 4", b"4 0 <</S/JavaScript/JS(app.alert(1))>>")
+    with pytest.raises(BadDocument, match="damaged PDF"):
+        clean_document(hidden.replace(b"3 0 obj", b"(\n3 0 obj"), "front")
+
+
+@pytest.mark.parametrize("name", [b"URI", b"SubmitForm", b"ImportData", b"XFA", b"GoToR", b"GoToE", b"EmbeddedFiles",
+                                  b"FileAttachment", b"Rendition", b"Movie", b"Sound"])
+def test_a_pdf_with_links_forms_or_media_is_refused(name: bytes) -> None:
+    hostile = pdf().replace(b"/Type/Catalog", b"/Type/Catalog/Names<</" + name + b"(x)>>")
+    with pytest.raises(BadDocument, match="scripts or attachments"):
+        clean_document(hostile, "front")
+
+
+def test_a_pdf_with_comments_and_strings_around_its_streams_is_accepted() -> None:
+    pixels = b"\x00/JS /AA\x01(((%" * 6
+    image = b"/Type/XObject/Subtype/Image/Name(a >> stream \\) %)/Width 4/Height 4/BitsPerComponent 8"
+    scan = _with_stream(image, pixels, compress=False).replace(b"trailer", b"% a comment: stream\ntrailer")
+    assert clean_document(scan, "front").content_type == "application/pdf"
 
 
 def test_a_pdf_whose_image_pixels_happen_to_read_like_a_name_is_accepted() -> None:

@@ -164,7 +164,8 @@ def _actions() -> rx.Component:
             rx.cond(
                 KycCaseState.own_case,
                 rx.callout(
-                    "This is your own identity check: another reviewer must review and decide it.",
+                    "This is your own identity check: you cannot review it. You see it as you would at "
+                    "/kyc/verify; another reviewer decides it.",
                     icon="user_x",
                     color_scheme="amber",
                     width="100%",
@@ -342,7 +343,7 @@ def case() -> rx.Component:
                 _summary(),
                 _actions(),
                 rx.foreach(KycCaseState.submissions, _submission),
-                _history(),
+                rx.cond(KycCaseState.own_case, rx.fragment(), _history()),
                 spacing="4",
                 width="100%",
             ),

@@ -48,7 +48,7 @@ class KycCaseState(rx.State):
     can_claim: bool = False
     can_decide: bool = False
     can_confirm_rejection: bool = False
-    own_case: bool = False  # the reviewer's own identity check: shown, never decided by them
+    own_case: bool = False  # the reviewer's own identity check: shown as its subject sees it, never decided
     four_eyes: bool = True
     reasons: list[list[str]] = []
     # Decisions.
