@@ -271,18 +271,26 @@ def test_a_period_without_qualifying_tokens_is_closed_empty_and_nothing_is_sent(
     assert service.get_reward(people.brand_admin, reward.id).first_used_at is None  # type: ignore[arg-type]
 
 
+def _first_week_waiting_for_funds(people: People, campaign: Any, start: datetime, amount_per_token: str
+                                  ) -> tuple[Any, datetime]:
+    """A weekly ETH payout from `start`, its vault deployed but empty: the distributor run just after the first week
+    opens that period, which waits for funds. (reward, the time of that run)."""
+    reward = service.define_reward(people.brand_admin, campaign.id, {
+        "kind": "payout", "title": "Weekly ETH", "payout_mode": "fixed_per_token", "amount_per_token": amount_per_token,
+        "currency_address": "", "payout_period": "week", "starts_at": start.isoformat()})
+    run_until(lambda: vault().state is VaultState.DEPLOYED)  # type: ignore[union-attr]
+    index_pass(CHAIN)
+    after_week = start + timedelta(days=7, seconds=1)
+    waiting = payouts.distributor_pass(now=after_week)
+    assert waiting.opened == 1 and "needs funding" in " ".join(waiting.waiting or [])
+    return reward, after_week
+
+
 def test_a_period_waiting_for_funds_pays_who_held_when_it_came_due_not_who_bought_meanwhile(
         anvil: ChainUnderTest, people: People, shop) -> None:  # type: ignore[no-untyped-def]
     campaign, collection, alice, bob, custodial = shop
     start = utcnow() - timedelta(days=8)
-    reward = service.define_reward(people.brand_admin, campaign.id, {
-        "kind": "payout", "title": "Weekly ETH", "payout_mode": "fixed_per_token", "amount_per_token": str(A),
-        "currency_address": "", "payout_period": "week", "starts_at": start.isoformat()})
-    run_until(lambda: vault().state is VaultState.DEPLOYED)  # type: ignore[union-attr]
-    index_pass(CHAIN)
-    week1 = start + timedelta(days=7, seconds=1)
-    waiting = payouts.distributor_pass(now=week1)
-    assert waiting.opened == 1 and "needs funding" in " ".join(waiting.waiting or [])
+    reward, week1 = _first_week_waiting_for_funds(people, campaign, start, str(A))
     due_block = period(0).snapshot_block
     assert due_block is not None
 
@@ -303,14 +311,7 @@ def test_a_period_waiting_for_funds_is_closed_unpaid_once_its_reward_ended(
         anvil: ChainUnderTest, people: People, shop) -> None:  # type: ignore[no-untyped-def]
     campaign, *_ = shop
     start = utcnow() - timedelta(days=10)
-    reward = service.define_reward(people.brand_admin, campaign.id, {
-        "kind": "payout", "title": "Weekly drip", "payout_mode": "fixed_per_token", "amount_per_token": "5",
-        "currency_address": "", "payout_period": "week", "starts_at": start.isoformat()})
-    run_until(lambda: vault().state is VaultState.DEPLOYED)  # type: ignore[union-attr]
-    index_pass(CHAIN)
-    after_week = start + timedelta(days=7, seconds=1)
-    waiting = payouts.distributor_pass(now=after_week)
-    assert waiting.opened == 1 and "needs funding" in " ".join(waiting.waiting or [])
+    reward, after_week = _first_week_waiting_for_funds(people, campaign, start, "5")
     assert period(0).state is PeriodState.DUE
 
     service.end_reward(people.brand_admin, reward.id, "campaign over")  # type: ignore[arg-type]

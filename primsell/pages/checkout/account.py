@@ -2,6 +2,8 @@
 a link to choose a password and uses it, and sees their orders and the collectibles held for them, each
 withdrawable to their own wallet (with their password, unless its payment was disputed or refunded)."""
 
+from typing import Any
+
 import reflex as rx
 
 from primsell import routes
@@ -271,13 +273,14 @@ def _withdrawal_badge(status: rx.Var) -> rx.Component:
     return rx.box(rx.match(status, *cases, rx.badge(status)), data_testid="withdrawal-status", data_status=status)
 
 
-def _unless_held_back(token: rx.Var, button: rx.Component) -> rx.Component:
-    """The withdraw button, or why the token stays with us instead (its payment disputed or refunded: the service
-    refuses those withdrawals anyway, this says so before anyone tries)."""
+def _withdraw_action(token: rx.Var, icon: str, label: str, testid: str, **props: Any) -> rx.Component:
+    """The button that opens the withdrawal dialog, or why the token stays with us instead (its payment disputed or
+    refunded: the service refuses those withdrawals anyway, this says so before anyone tries)."""
     return rx.cond(
         token["blocked"] != "",
         rx.text(token["blocked"], size="1", color_scheme="gray", data_testid="withdrawal-held-back"),
-        button,
+        rx.button(rx.icon(icon, size=14), label, size="1", variant="soft", data_testid=testid,
+                  on_click=CheckoutAccountState.open_withdrawal(token["key"], token["token_id"]), **props),
     )
 
 
@@ -289,35 +292,11 @@ def _token_row(token: rx.Var) -> rx.Component:
         rx.table.cell(
             rx.match(
                 token["status"],
-                (
-                    "held",
-                    _unless_held_back(
-                        token,
-                        rx.button(
-                            rx.icon("wallet", size=14),
-                            "Withdraw to my wallet",
-                            size="1",
-                            variant="soft",
-                            on_click=CheckoutAccountState.open_withdrawal(token["key"], token["token_id"]),
-                            data_testid="withdraw-button",
-                        ),
-                    ),
-                ),
+                ("held", _withdraw_action(token, "wallet", "Withdraw to my wallet", "withdraw-button")),
                 # A failed attempt moved nothing: the token is still held, and a new attempt can go (to any address).
                 (
                     "failed",
-                    _unless_held_back(
-                        token,
-                        rx.button(
-                            rx.icon("rotate-ccw", size=14),
-                            "Try again",
-                            size="1",
-                            variant="soft",
-                            color_scheme="red",
-                            on_click=CheckoutAccountState.open_withdrawal(token["key"], token["token_id"]),
-                            data_testid="retry-withdrawal-button",
-                        ),
-                    ),
+                    _withdraw_action(token, "rotate-ccw", "Try again", "retry-withdrawal-button", color_scheme="red"),
                 ),
                 rx.cond(
                     token["withdrawn_to"] != "",
