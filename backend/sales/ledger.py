@@ -1,9 +1,13 @@
 """The sales ledger: `record_reports` takes what the sources saw and keeps one row per sale.
 
 normalise -> dedupe -> store, in bounded transactions of bulk statements (no ORM object per event):
-- A sale is keyed by (chain id, tx hash, collection, token id, log index or -1). A marketplace report (no log
-  index) joins the row of the same (chain id, tx hash, collection, token id) if there is one; a chain report with
-  a log index upgrades a -1 row in place. Each row lists its sources (`sale_source`).
+- A sale is one fill: keyed by (chain id, tx hash, collection, token id, log index), where a fill no chain report
+  has placed yet has a negative key (-1, -2, ...: one transaction can fill the same ERC-1155 token from several
+  sellers). A marketplace report (no log index) joins the fill of the same (chain id, tx hash, collection, token id)
+  its source already reported under the same id, else one with the same seller and quantity that its source has
+  not reported under another id, else it is a new fill. A chain report with a new log index places the unplaced
+  fill with the same seller and quantity (and price, if several), else the first unplaced one, upgrading it in
+  place. Each row lists its sources (`sale_source`).
 - The chain is ground truth: a chain report overwrites what marketplaces said (price, parties, block) and makes
   the sale `confirmed`; a sale only marketplaces know is `unverified` (royalty paid unknown, `next_check_at` set).
 - Nothing is deleted. A sale every source withdrew (or whose transaction the chain dropped) becomes `reverted`
@@ -195,17 +199,33 @@ def _record_chunk(chunk: list[SaleReport], collections: dict[str, tuple[int, int
         rows: list[_Row] = []
         for key, reports in groups.items():
             campaign_id, brand_id = collections[key[2].lower()]
-            by_log_index = stored.get(key, {})
-            touched: dict[int, _Row] = {}
-            for report in reports:
-                row = _target(by_log_index, report, campaign_id, brand_id, now)
-                if row.sources:  # stored already, or reported earlier in this batch
-                    result.merged += 1
-                _apply(row, report)
-                touched[id(row)] = row
-            rows.extend(touched.values())
+            rows.extend(_fold(_Fills(stored.get(key, {})), reports, campaign_id, brand_id, now, result))
         _settle(session, rows, valuer, now, recheck_s, result)
     return result
+
+
+def _fold(fills: _Fills, reports: list[SaleReport], campaign_id: int, brand_id: int, now: datetime,
+          result: IngestResult) -> list[_Row]:
+    """Fold one (chain id, tx hash, collection, token id)'s reports into its fills; returns the rows touched."""
+    touched: dict[int, _Row] = {}
+
+    def fold(row: _Row, report: SaleReport) -> None:
+        if row.sources:  # stored already, or reported earlier in this batch
+            result.merged += 1
+        _apply(row, report)
+        touched[id(row)] = row
+
+    unmatched = []
+    for report in reports:
+        row = _target(fills, report)
+        if row is None and report.log_index is not None:
+            unmatched.append(report)  # placed once the chain reports that match a fill have theirs
+        else:
+            fold(row or fills.new(report, campaign_id, brand_id, now), report)
+    for report in unmatched:
+        row = _target(fills, report) or fills.first_unplaced(report.log_index)  # type: ignore[arg-type]
+        fold(row or fills.new(report, campaign_id, brand_id, now), report)
+    return list(touched.values())
 
 
 def _load(session: Session, groups: dict[BaseKey, list[SaleReport]]) -> dict[BaseKey, dict[int, _Row]]:
@@ -234,33 +254,86 @@ def _load(session: Session, groups: dict[BaseKey, list[SaleReport]]) -> dict[Bas
     return found
 
 
-def _target(rows: dict[int, _Row], report: SaleReport, campaign_id: int, brand_id: int, now: datetime) -> _Row:
-    """The row this report belongs to; a new one if none fits."""
+@dataclass
+class _Fills:
+    """The rows of one (chain id, tx hash, collection, token id), by `log_index_key`: the log index of a fill the
+    chain placed, a negative key for one only marketplaces reported."""
+
+    rows: dict[int, _Row]
+    held: set[int] = field(default_factory=set)  # keys held in the table when loaded, or given out since
+
+    def __post_init__(self) -> None:
+        # New rows are inserted before stored ones move to their log index: a key a stored row held stays taken.
+        self.held.update(self.rows)
+
+    def ordered(self) -> list[tuple[int, _Row]]:
+        """-1, -2, ..., then the chain's log indexes (a marketplace report joined -1 first when it was the only key)."""
+        return sorted(self.rows.items(), key=lambda item: (item[0] >= 0, abs(item[0])))
+
+    def place(self, row: _Row, log_index: int) -> _Row:
+        """The chain places a fill marketplaces reported: upgrade it in place."""
+        del self.rows[row.values["log_index_key"]]
+        row.set("log_index", log_index)
+        row.set("log_index_key", log_index)
+        self.rows[log_index] = row
+        return row
+
+    def first_unplaced(self, log_index: int) -> _Row | None:
+        """For a chain report like none of the fills marketplaces reported: the first of them, if any is left (one
+        fill its sources disagree about is still one sale)."""
+        for key, row in self.ordered():
+            if key < 0:
+                return self.place(row, log_index)
+        return None
+
+    def new(self, report: SaleReport, campaign_id: int, brand_id: int, now: datetime) -> _Row:
+        key = report.log_index
+        if key is None:
+            key = NO_LOG_INDEX
+            while key in self.held:
+                key -= 1
+        self.held.add(key)
+        row = _Row(id=None, old_status=None, sources={}, values={
+            "chain_id": report.chain_id, "tx_hash": report.tx_hash, "collection": report.collection,
+            "token_id": report.token_id, "log_index": report.log_index, "log_index_key": key,
+            "campaign_id": campaign_id, "brand_id": brand_id, "marketplace": report.marketplace,
+            "status": SaleStatus.UNVERIFIED, "value_usd_cents": None, "value_eur_cents": None, "fx_rate_usd": None,
+            "fx_rate_eur": None, "fx_source": "", "royalty_receiver": None, "royalty_owed": None,
+            "royalty_paid": None, "royalty_bps_mismatch": False, "fees": [], "royalty_computed_at": None,
+            "next_check_at": None, "created_at": now, "updated_at": now,
+            **{name: getattr(report, name) for name in _CHAIN_FACTS},
+        })
+        self.rows[key] = row
+        return row
+
+
+def _target(fills: _Fills, report: SaleReport) -> _Row | None:
+    """The stored (or earlier) fill this report is of; None if none fits (see the module's docstring)."""
     if report.log_index is not None:
-        row = rows.get(report.log_index)
+        row = fills.rows.get(report.log_index)
         if row is not None:
             return row
-        row = rows.pop(NO_LOG_INDEX, None)
-        if row is not None:  # the chain places a sale marketplaces reported: upgrade it in place
-            row.set("log_index", report.log_index)
-            row.set("log_index_key", report.log_index)
-            rows[report.log_index] = row
+        alike = [row for key, row in fills.ordered() if key < 0 and _same_fill(row, report)]
+        alike.sort(key=lambda row: row.values["price"] != report.price)  # stable: the first of equals stays first
+        return fills.place(alike[0], report.log_index) if alike else None
+    ordered = [row for _, row in fills.ordered()]
+    if report.external_id:
+        for row in ordered:
+            source = row.sources.get(report.source)
+            if source is not None and source.external_id == report.external_id:
+                return row  # read again
+    for row in ordered:
+        source = row.sources.get(report.source)
+        if source is not None and source.external_id and report.external_id:
+            continue  # the source reported another fill here (ids differ: the same one is found above)
+        if _same_fill(row, report):
             return row
-    elif rows:
-        return rows.get(NO_LOG_INDEX) or rows[min(rows)]
-    key = report.log_index if report.log_index is not None else NO_LOG_INDEX
-    row = _Row(id=None, old_status=None, sources={}, values={
-        "chain_id": report.chain_id, "tx_hash": report.tx_hash, "collection": report.collection,
-        "token_id": report.token_id, "log_index": report.log_index, "log_index_key": key,
-        "campaign_id": campaign_id, "brand_id": brand_id, "marketplace": report.marketplace,
-        "status": SaleStatus.UNVERIFIED, "value_usd_cents": None, "value_eur_cents": None, "fx_rate_usd": None,
-        "fx_rate_eur": None, "fx_source": "", "royalty_receiver": None, "royalty_owed": None, "royalty_paid": None,
-        "royalty_bps_mismatch": False, "fees": [], "royalty_computed_at": None, "next_check_at": None,
-        "created_at": now, "updated_at": now,
-        **{name: getattr(report, name) for name in _CHAIN_FACTS},
-    })
-    rows[key] = row
-    return row
+    return None
+
+
+def _same_fill(row: _Row, report: SaleReport) -> bool:
+    """What every source says alike of a fill: who sold how many (prices differ: a marketplace's can be a bundle's)."""
+    return row.values["seller"] == report.seller and row.values["quantity"] == report.quantity
 
 
 def _apply(row: _Row, report: SaleReport) -> None:

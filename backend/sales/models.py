@@ -21,7 +21,8 @@ from backend.db import UTCDateTime, enum_type, utcnow
 from backend.fx.models import ExactDecimal
 from backend.workflow.models import BigId
 
-NO_LOG_INDEX = -1  # log_index_key of a sale no chain report has placed yet (marketplace reports only)
+NO_LOG_INDEX = -1  # log_index_key of the first sale no chain report has placed yet (marketplace reports only);
+# more fills of the same token in the same transaction take -2, -3, ...
 
 
 class SaleStatus(StrEnum):
@@ -46,7 +47,7 @@ class Sale(SQLModel, table=True):
     collection: str = Field(max_length=42)
     token_id: int = Field(sa_column=Column(Wei, nullable=False))
     log_index: int | None = None
-    log_index_key: int = NO_LOG_INDEX  # log_index, or -1: part of the unique key (NULLs are never equal)
+    log_index_key: int = NO_LOG_INDEX  # log_index, or -1, -2, ...: part of the unique key (NULLs are never equal)
     # Indexed by ix_sale_campaign_sold and ix_sale_brand_sold (their leading columns).
     campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE")
     brand_id: int = Field(foreign_key="brand.id", ondelete="CASCADE")

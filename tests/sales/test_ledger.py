@@ -16,6 +16,7 @@ from backend.sales.currencies import ETHEREUM, POLYGON
 from backend.sales.ledger import record_reports, revalue_missing
 from backend.sales.models import NO_LOG_INDEX, SaleStatus
 from backend.sales.normalise import checksum_address
+from backend.sales.reports import SaleReport
 from tests.sales.helpers import (
     SELLER,
     SOLD_AT,
@@ -90,6 +91,106 @@ def test_two_fills_in_one_transaction_are_two_sales(collection: str) -> None:
     base = report(collection)
     record_reports([chain_report(base, log_index=3), chain_report(replace(base, token_id=8), log_index=5)])
     assert [(s.token_id, s.log_index) for s in sales()] == [(7, 3), (8, 5)]
+
+
+OTHER_SELLER = checksum_address("0x1111111111111111111111111111111111111111")
+
+
+def _sweep(collection: str) -> tuple[SaleReport, SaleReport]:
+    """A sweep buying ERC-1155 token 7 from two sellers in one transaction, as Rarible reports it (Blur's fills)."""
+    first = report(collection, "sweep", source="rarible", marketplace="blur", quantity=2, price=10**18,
+                   external_id="ETHEREUM:aaaa")
+    return first, replace(first, seller=OTHER_SELLER, quantity=3, price=3 * 10**18, external_id="ETHEREUM:bbbb")
+
+
+def _fills() -> list[tuple[str, int, int, int | None]]:
+    return [(s.seller, s.quantity, s.price, s.log_index) for s in sales()]
+
+
+def test_two_fills_of_one_erc1155_token_in_one_transaction_are_two_sales(collection: str) -> None:
+    first, second = _sweep(collection)
+    result = record_reports([first, second])
+    assert (result.inserted, result.merged) == (2, 0)
+    assert _fills() == [(SELLER, 2, 10**18, None), (OTHER_SELLER, 3, 3 * 10**18, None)]
+    assert [s.log_index_key for s in sales()] == [NO_LOG_INDEX, NO_LOG_INDEX - 1]
+
+    again = record_reports([second, first, first])  # read again, in another order: nothing new
+    assert (again.inserted, again.merged) == (0, 3)
+    assert len(sales()) == 2 and len(events()) == 2
+    assert [sources_of(s.id)["rarible"].external_id for s in sales()] == ["ETHEREUM:aaaa", "ETHEREUM:bbbb"]
+
+
+def test_each_feed_pairs_its_report_of_a_fill_with_that_fill(collection: str) -> None:
+    first, second = _sweep(collection)
+    record_reports([first])
+    opensea = [replace(fill, source="opensea", external_id=tx(f"order-{fill.external_id}"))
+               for fill in (second, first)]
+    assert record_reports([*opensea, second]).inserted == 1  # the second fill; the rest join their fill
+    assert record_reports(opensea).inserted == 0
+    # OpenSea's order hash can be empty: the seller and quantity tell the fills apart.
+    nameless = [replace(fill, external_id="") for fill in opensea]
+    assert record_reports(nameless + nameless).inserted == 0
+    assert _fills() == [(SELLER, 2, 10**18, None), (OTHER_SELLER, 3, 3 * 10**18, None)]
+    by_fill = [{name: source.external_id for name, source in sources_of(s.id).items()} for s in sales()]
+    assert by_fill == [{"rarible": "ETHEREUM:aaaa", "opensea": tx("order-ETHEREUM:aaaa")},
+                       {"rarible": "ETHEREUM:bbbb", "opensea": tx("order-ETHEREUM:bbbb")}]
+
+
+def test_one_seller_filling_twice_in_one_transaction_is_two_sales_by_the_feeds_ids(collection: str) -> None:
+    first, _ = _sweep(collection)
+    twice = [first, replace(first, external_id="ETHEREUM:cccc")]  # two listings of one seller, alike
+    assert record_reports(twice + twice).inserted == 2
+    assert len(sales()) == 2
+
+
+def test_the_chain_places_each_fill_marketplaces_reported_without_a_second_row(collection: str) -> None:
+    first, second = _sweep(collection)
+    record_reports([first, second, replace(second, source="opensea", external_id="")])
+    unverified = sales()
+    # Seaport's log order need not be the feeds' order: the second fill comes first.
+    chain = [chain_report(second, log_index=3), chain_report(first, log_index=5)]
+    result = record_reports(chain)
+    assert (result.inserted, result.merged) == (0, 2)
+    assert [s.id for s in sales()] == [s.id for s in unverified]  # upgraded in place
+    assert _fills() == [(SELLER, 2, 10**18, 5), (OTHER_SELLER, 3, 3 * 10**18, 3)]
+    assert all(s.status is SaleStatus.CONFIRMED for s in sales())
+    assert [sorted(sources_of(s.id)) for s in sales()] == [["chain", "rarible"], ["chain", "opensea", "rarible"]]
+    assert record_reports([*chain, first, second]).inserted == 0
+    assert [(payload["sale_id"], payload["change"]) for _, payload in events()] == [
+        (unverified[0].id, "new"), (unverified[1].id, "new"), (unverified[1].id, "confirmed"),
+        (unverified[0].id, "confirmed")]
+
+
+def test_marketplaces_join_each_fill_the_chain_placed_first(collection: str) -> None:
+    first, second = _sweep(collection)
+    record_reports([chain_report(first, log_index=3), chain_report(second, log_index=5)])
+    assert record_reports([second, first]).inserted == 0
+    assert [sorted(sources_of(s.id)) for s in sales()] == [["chain", "rarible"], ["chain", "rarible"]]
+    assert [sources_of(s.id)["rarible"].external_id for s in sales()] == ["ETHEREUM:aaaa", "ETHEREUM:bbbb"]
+
+
+def test_a_chain_report_unlike_the_only_marketplace_fill_still_places_it(collection: str) -> None:
+    first, second = _sweep(collection)
+    record_reports([second])
+    # The fill that matches is placed before the one that matches nothing takes what is left.
+    record_reports([chain_report(first, log_index=3), chain_report(second, log_index=5)])
+    assert [(s.seller, s.log_index) for s in sales()] == [(OTHER_SELLER, 5), (SELLER, 3)]
+    assert sorted(sources_of(sales()[0].id)) == ["chain", "rarible"]
+
+    lone = report(collection, "lone", quantity=1)
+    record_reports([lone])
+    record_reports([chain_report(lone, quantity=2, log_index=4)])  # the sources disagree: still one sale
+    assert [(s.quantity, s.log_index) for s in sales() if s.tx_hash == tx("lone")] == [(2, 4)]
+
+
+def test_a_new_fill_never_takes_the_key_of_one_the_chain_is_placing(collection: str) -> None:
+    first, second = _sweep(collection)
+    record_reports([first])
+    result = record_reports([chain_report(first, log_index=3), second])  # -1 moves to 3 in the same batch
+    assert (result.inserted, result.merged) == (1, 1)
+    assert [(s.seller, s.log_index_key) for s in sales()] == [(SELLER, 3), (OTHER_SELLER, NO_LOG_INDEX - 1)]
+    assert record_reports([second, chain_report(second, log_index=5)]).inserted == 0
+    assert [s.log_index_key for s in sales()] == [3, 5]
 
 
 def test_withdrawn_by_its_only_source_is_reverted_and_comes_back_once(collection: str) -> None:
