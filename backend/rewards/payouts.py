@@ -42,7 +42,8 @@ from sqlmodel import Session, col, select
 
 from backend.auth.acl import Actor, Permission, require, signed_in
 from backend.campaigns.models import Campaign
-from backend.chain.client import get_web3, is_transient
+from backend.chain.client import chain_id as node_chain_id
+from backend.chain.client import get_web3, is_transient, node_unavailable
 from backend.chain.config import chain_config, chains
 from backend.chain.forks import find_fork, forget_after, keep_hash, kept_hashes
 from backend.chain.holders import campaign_collection, indexed_through, owners_at
@@ -784,6 +785,61 @@ def _fund(actor: Actor, reward_id: int, amount_wei: int, request_key: str) -> Ch
         if (tx.data, tx.value_wei) != (data, value):  # the key's earlier transaction (this one rolls back)
             raise Conflict("This request key was already used to fund another amount or currency: use a new one.")
         return tx
+
+
+@dataclass(frozen=True)
+class WalletTx:
+    """One transaction for the admin's own browser wallet to send (nothing is signed or stored by the platform)."""
+
+    action: str  # "approve" (the ERC-20 token's, for the vault) or "fund" (the vault's fundEth / fundToken)
+    to: str
+    data: str
+    value: int  # wei sent along (the chain's coin only)
+
+
+@dataclass(frozen=True)
+class WalletFunding:
+    chain: str
+    chain_id: int  # the wallet must be on this chain
+    vault_address: str
+    currency_address: str  # "" = the chain's coin
+    amount: int  # base units
+    steps: tuple[WalletTx, ...]  # in order: the coin is one `fundEth`; an ERC-20 is `approve` then `fundToken`
+
+
+def wallet_funding(actor: Actor, reward_id: int, amount_wei: int) -> WalletFunding:
+    """The transactions with which a campaign's admin funds the brand's vault from their OWN wallet: `fundEth` with
+    `amount_wei` for the chain's coin; for an ERC-20, the token's `approve(vault, amount_wei)` (exact: the wallet's
+    owner approves one funding at a time) then `fundToken(token, amount_wei)`, which pulls from the sender. Anyone may
+    call both on the vault, and the money is the sender's own, so campaign write (`CAMPAIGN_WRITE`) is enough, unlike
+    `fund_vault`. Nothing is recorded: the vault's balance is read from the chain. The vault must be deployed
+    (Conflict; it is not requested here); another brand's reward: NotFound."""
+    if not isinstance(amount_wei, int) or isinstance(amount_wei, bool) or not 0 < amount_wei <= MAX_UINT256:
+        raise ValidationFailed("Bad amount.", fields={"amount": "must be a positive whole number of base units"})
+    with session_scope() as session:
+        reward = _payout_reward(session, actor, reward_id, Permission.CAMPAIGN_WRITE)
+        campaign = session.get(Campaign, reward.campaign_id)
+        assert campaign is not None
+        vault = session.exec(select(RewardVaultRow).where(RewardVaultRow.brand_id == reward.brand_id,
+                                                          RewardVaultRow.chain == campaign.chain)).first()
+        if vault is None or vault.state is not VaultState.DEPLOYED or not vault.address:
+            state = vault.state.value if vault else "not requested"
+            raise Conflict(f"The brand's reward vault is not deployed yet ({state}): try again shortly.")
+        chain, address, currency = campaign.chain, to_checksum_address(vault.address), reward.currency_address or ""
+    contract = vault_contract()
+    if not currency:
+        steps: tuple[WalletTx, ...] = (WalletTx("fund", address, contract.encode_abi("fundEth", args=[]), amount_wei),)
+    else:
+        token = token_arg(currency)
+        steps = (WalletTx("approve", token, erc20_approve_data(address, amount_wei), 0),
+                 WalletTx("fund", address, contract.encode_abi("fundToken", args=[token, amount_wei]), 0))
+    try:
+        wanted_chain = node_chain_id(chain)
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        raise node_unavailable() from exc
+    return WalletFunding(chain, wanted_chain, address, currency, amount_wei, steps)
 
 
 def _token_approval(session: Session, vault: RewardVaultRow, token: str, campaign_id: int) -> ChainTransaction:
