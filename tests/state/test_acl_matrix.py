@@ -151,6 +151,14 @@ HANDLERS: dict[str, str | Rule] = {
     "AdminCampaignRewardsState.show_allocations": READ, "AdminCampaignRewardsState.page_allocations": READ,
     # Funding spends the platform signer's own balance: platform admins only.
     "AdminCampaignRewardsState.submit_fund": Rule(frozenset({"platform_admin"}), "/admin/campaigns/1/rewards"),
+    # Funding from the admin's own wallet stores nothing; what a role must not get is the wallet prompt for brand A's
+    # vault (each step prepares it again as the actor is now). The scenarios observe whether the tab got it.
+    "AdminCampaignRewardsState.set_wallet_fund_amount": UI,
+    "AdminCampaignRewardsState.submit_wallet_fund": Rule(ADMINS, "/admin/campaigns/1/rewards"),
+    "AdminCampaignRewardsState.wallet_fund_connected": Rule(ADMINS, "/admin/campaigns/1/rewards"),
+    "AdminCampaignRewardsState.wallet_fund_approved": Rule(ADMINS, "/admin/campaigns/1/rewards"),
+    # Shows the wallet's answer and reloads the panel as the current actor.
+    "AdminCampaignRewardsState.wallet_fund_sent": READ,
     "AdminCampaignRewardsState.push_to_holder": Rule(ADMINS, "/admin/campaigns/1/rewards"),
     "AdminCampaignRewardsState.retry_failed_period": Rule(ADMINS, "/admin/campaigns/1/rewards"),
     "AdminCampaignRewardsState.push_all_payouts": Rule(ADMINS, "/admin/campaigns/1/rewards"),
@@ -503,6 +511,42 @@ def _on_payout(handler: Any, *args: Any) -> Callable[[Tab, World], list[Any]]:
     return call
 
 
+def _setup_wallet_payout(w: World, request: pytest.FixtureRequest) -> None:
+    """The payout of _setup_payout, its chain id configured (no node to ask)."""
+    _setup_payout(w, request)
+    request.getfixturevalue("configure")(CHAIN_ID=31337)
+
+
+def _setup_token_payout(w: World, request: pytest.FixtureRequest) -> None:
+    """The payout of _setup_wallet_payout, paid in an ERC-20 token (funded from a wallet in two steps)."""
+    from backend.rewards.models import Reward
+
+    _setup_wallet_payout(w, request)
+    with session_scope() as session:
+        reward = session.get(Reward, w.rows["reward"].id)
+        reward.currency_address, reward.currency_decimals, reward.currency_symbol = "0x" + "7c" * 20, 6, "USDC"  # type: ignore[union-attr]
+
+
+def _wallet_prompt(handler: Any, *args: Any, steps: int = 0) -> Callable[[Tab, World], list[Any]]:
+    """Call a "Fund from my wallet" handler on brand A's payout (with `steps`: as if the funding's first step had
+    been reached, e.g. by a role taken away since) and note whether the tab was sent a wallet prompt."""
+    def call(tab: Tab, w: World) -> list[Any]:
+        state = tab.state(AdminCampaignRewardsState)
+        state.selected_id = w.rows["reward"].id
+        if steps:
+            state._wallet_amount, state._wallet_reward, state._wallet_from = 1000, w.rows["reward"].id, WALLET
+            state._wallet_step, state._wallet_steps = 0, steps
+        outputs = tab.run(handler, *args)
+        w.rows["prompted"] = any(m in repr(outputs) for m in ("eth_requestAccounts", "eth_sendTransaction"))
+        return outputs
+
+    return call
+
+
+def _prompted(w: World) -> bool:
+    return w.rows.get("prompted", False)
+
+
 def _setup_failed_vault(w: World, request: pytest.FixtureRequest) -> None:
     from backend.rewards.models import RewardVaultRow
     from backend.workflow.machines import VaultState
@@ -633,6 +677,16 @@ SCENARIOS: dict[str, Scenario] = {
     "AdminCampaignRewardsState.submit_fund": Scenario(
         _setup_payout, _on_payout(AdminCampaignRewardsState.submit_fund, {"amount": "0.5"}),
         lambda w: _count(ChainTransaction)),
+    "AdminCampaignRewardsState.submit_wallet_fund": Scenario(
+        _setup_wallet_payout, _wallet_prompt(AdminCampaignRewardsState.submit_wallet_fund, {"amount": "0.5"}),
+        _prompted),
+    "AdminCampaignRewardsState.wallet_fund_connected": Scenario(
+        _setup_wallet_payout,
+        _wallet_prompt(AdminCampaignRewardsState.wallet_fund_connected, {"address": WALLET}, steps=1),
+        _prompted),
+    "AdminCampaignRewardsState.wallet_fund_approved": Scenario(
+        _setup_token_payout, _wallet_prompt(AdminCampaignRewardsState.wallet_fund_approved, {"status": 1}, steps=2),
+        _prompted),
     "AdminCampaignRewardsState.push_to_holder": Scenario(
         _setup_payout, _on_payout(AdminCampaignRewardsState.push_to_holder, WALLET),
         lambda w: _count(ChainTransaction)),

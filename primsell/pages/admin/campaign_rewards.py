@@ -1,7 +1,8 @@
 """/admin/campaigns/<id>/rewards: the campaign's rewards (perks and payouts), a form to define or change one (a
 reward in use keeps its rules), End behind a confirmation, and per reward its redemptions over time (a chart), by
 location and staff member, and refused attempts with their reasons; per payout, its payouts panel: the brand's vault
-(address, balance, outstanding, unallocated, Fund), each period (snapshot block, amount, transactions, claimed vs
+(address, balance, outstanding, unallocated, Fund from my wallet, and Fund from the platform's wallet for platform
+admins), each period (snapshot block, amount, transactions, claimed vs
 unclaimed) and its allocations, paged, with Push for holders who never claim."""
 
 import reflex as rx
@@ -212,6 +213,32 @@ def _fund_form() -> rx.Component:
     )
 
 
+def _wallet_fund_form() -> rx.Component:
+    """ "Fund from my wallet": the admin's browser wallet sends the money to the vault itself."""
+    vault = RewardsState.payout_vault
+    return rx.vstack(
+        rx.form(
+            rx.hstack(
+                rx.input(name="amount", placeholder="0.5", value=RewardsState.wallet_fund_amount,
+                         on_change=RewardsState.set_wallet_fund_amount, inputmode="decimal", width="10em",
+                         id="wallet-fund-amount"),
+                rx.text(vault["symbol"], size="2"),
+                submit_button("Fund from my wallet", RewardsState.wallet_busy, "Waiting for your wallet…",
+                              id="wallet-fund-submit"),
+                spacing="2", align="center",
+            ),
+            on_submit=RewardsState.submit_wallet_fund, reset_on_submit=False,
+        ),
+        rx.cond(RewardsState.wallet_notice != "",
+                rx.text(RewardsState.wallet_notice, size="2", id="wallet-fund-notice", word_break="break-all")),
+        rx.text(rx.cond(vault["native"] == "yes",
+                        "Your browser wallet sends the amount to the vault (fundEth), on the vault's chain.",
+                        "Your browser wallet asks twice: approve the vault for the amount, then fund it (fundToken)."),
+                size="1", color_scheme="gray"),
+        spacing="1", id="wallet-fund",
+    )
+
+
 def _push_all_dialog() -> rx.Component:
     return rx.alert_dialog.root(
         rx.alert_dialog.trigger(rx.button(rx.icon("send", size=14), "Push all", size="1", variant="soft",
@@ -304,11 +331,12 @@ def payouts_panel() -> rx.Component:
                                                                 vault["outstanding"]),
                   _figure("Unallocated", vault["unallocated"]), spacing="6"),
         rx.cond(SessionState.can_write_campaigns & (vault["address"] != ""), rx.vstack(
-            rx.hstack(
-                rx.cond(SessionState.is_platform_admin, _fund_form(), rx.text(
-                    "A platform admin funds the vault from the platform's wallet.", size="2", color_scheme="gray",
-                    id="fund-by-platform")),
-                rx.spacer(), _push_all_dialog(), width="100%", align="center"),
+            rx.hstack(_wallet_fund_form(), rx.spacer(), _push_all_dialog(), width="100%", align="start"),
+            rx.cond(SessionState.is_platform_admin,
+                    rx.hstack(rx.text("From the platform's wallet:", size="2"), _fund_form(), spacing="2",
+                              align="center"),
+                    rx.text("A platform admin funds the vault from the platform's wallet.", size="2",
+                            color_scheme="gray", id="fund-by-platform")),
             rx.cond(SessionState.is_platform_admin & (vault["native"] != "yes"), rx.text(
                 "Funding sends the token from the platform signer's own balance (the brand transfers it there first); "
                 "the first funding also approves the vault for the token, once.", size="1", color_scheme="gray")),

@@ -1,6 +1,8 @@
 """/admin/campaigns/<id>/rewards: define, change and end a campaign's rewards; per reward its statistics
 (redemptions per day, by location and staff member, refused attempts and why) and its change history; per payout its
-payouts panel (the brand's vault with its balance, outstanding and unallocated amounts, a Fund action, each period's
+payouts panel (the brand's vault with its balance, outstanding and unallocated amounts, "Fund from my wallet" (the
+admin's browser wallet sends the vault's fundEth, or the token's approve then fundToken), the platform admin's Fund
+from the platform signer, each period's
 snapshot, amount, transactions and claimed vs unclaimed, its allocations paged, Push for a holder who never claims,
 Push all for every holder with an unclaimed allocation, batch by batch with its progress).
 
@@ -22,6 +24,7 @@ from backend.errors import DomainError, NotFound
 from backend.rewards.models import Reward
 from backend.rewards.payouts import (
     PayoutOverview,
+    WalletFunding,
     fund_vault,
     payout_overview,
     period_allocations,
@@ -29,10 +32,19 @@ from backend.rewards.payouts import (
     push_payouts_batch,
     retry_period,
     retry_vault_deployment,
+    wallet_funding,
 )
 from backend.rewards.service import define_reward, end_reward, list_rewards, reward_stats, update_reward
 from primsell.format import datetime_local, utc_date, utc_datetime
 from primsell.state.session import SessionState, current_actor
+from primsell.state.wallet import (
+    CONNECT_WALLET_SCRIPT,
+    USER_REJECTED,
+    connected_address,
+    send_transaction_script,
+    sent_hash,
+    wait_receipt_script,
+)
 
 FORM_FIELDS = ("kind", "title", "description", "image_url", "starts_at", "ends_at", "token_ranges", "requires_kyc",
                "channel", "use_period", "uses_per_period", "locations", "payout_mode", "amount_per_token",
@@ -204,7 +216,7 @@ def overview_rows(overview: PayoutOverview, decimals: int, symbol: str) -> tuple
     vault = {"state": overview.vault_state, "address": overview.vault_address or "", "url": overview.vault_url or "",
              "error": overview.vault_error, "balance": money(b.balance if b else None),
              "outstanding": money(b.outstanding if b else None), "unallocated": money(b.unallocated if b else None),
-             "native": "" if overview.currency_address else "yes"}
+             "native": "" if overview.currency_address else "yes", "symbol": symbol}
     periods = [{"id": str(p.id), "index": str(p.period_index + 1),
                 "window": f"{p.starts_at:%Y-%m-%d} → {p.ends_at:%Y-%m-%d}", "state": p.state,
                 "block": "" if p.snapshot_block is None else str(p.snapshot_block), "holders": str(p.holders),
@@ -254,6 +266,16 @@ class AdminCampaignRewardsState(rx.State):
     allocations_offset: int = 0
     allocations_total: int = 0
     _fund_key: str = ""  # one Fund click funds once, however often the request is sent
+    # "Fund from my wallet": the browser wallet sends the transactions; the amount and progress stay server-side.
+    wallet_fund_amount: str = ""
+    wallet_busy: bool = False
+    wallet_notice: str = ""
+    _wallet_amount: int = 0  # base units; 0 = no wallet funding under way
+    _wallet_reward: int = 0
+    _wallet_from: str = ""
+    _wallet_step: int = 0  # the step the wallet is asked for
+    _wallet_steps: int = 0  # 1 (the coin's fundEth) or 2 (a token's approve, then fundToken)
+    _wallet_chain: str = ""  # "31337 (local)": the chain the wallet must be on
 
     def _campaign_from_url(self) -> int:
         parts = self.router.url.path.rstrip("/").split("/")
@@ -428,6 +450,124 @@ class AdminCampaignRewardsState(rx.State):
             await self._load_payouts(actor)
         finally:
             self.funding = False
+
+    # -- funding from the admin's own wallet ------------------------------------------------------------------------
+
+    @rx.event
+    def set_wallet_fund_amount(self, value: str):
+        self.wallet_fund_amount = value[:40]
+
+    def _stop_wallet(self, notice: str) -> None:
+        self.wallet_notice, self.wallet_busy = notice, False
+        self._wallet_amount, self._wallet_reward, self._wallet_from = 0, 0, ""
+        self._wallet_step, self._wallet_steps, self._wallet_chain = 0, 0, ""
+
+    @rx.event
+    async def submit_wallet_fund(self, form: dict):
+        """ "Fund from my wallet": check the amount and that the actor (as they are now) may write the campaign and the
+        vault is deployed, then ask the browser wallet for its account."""
+        actor = await current_actor(self)
+        if actor is None:
+            return SessionState.to_sign_in
+        decimals, _ = _currency(self._rewards.get(self.selected_id))
+        try:
+            amount = parse_units(str(form.get("amount", "") or self.wallet_fund_amount), decimals)
+        except ValueError as exc:
+            self.wallet_notice = str(exc)
+            return None
+        try:
+            await asyncio.to_thread(wallet_funding, actor, self.selected_id, amount)
+        except DomainError as exc:
+            self._stop_wallet(exc.message)
+            self.form_error = exc.message
+            return None
+        self._stop_wallet("Connect your wallet…")
+        self._wallet_amount, self._wallet_reward, self.wallet_busy = amount, self.selected_id, True
+        return rx.call_script(CONNECT_WALLET_SCRIPT, callback=AdminCampaignRewardsState.wallet_fund_connected)
+
+    async def _send_wallet_step(self) -> Any:
+        """Prepare the funding again as the actor is now (a role taken away between the prompts stops it) and ask the
+        wallet to send the current step, on the vault's chain."""
+        actor = await current_actor(self)
+        if actor is None:
+            self._stop_wallet("")
+            return SessionState.to_sign_in
+        try:
+            funding: WalletFunding = await asyncio.to_thread(wallet_funding, actor, self._wallet_reward,
+                                                             self._wallet_amount)
+        except DomainError as exc:
+            self._stop_wallet(exc.message)
+            self.form_error = exc.message
+            return None
+        if self._wallet_step >= len(funding.steps):
+            self._stop_wallet("")
+            return None
+        step = funding.steps[self._wallet_step]
+        self._wallet_steps, self._wallet_chain = len(funding.steps), f"{funding.chain_id} ({funding.chain})"
+        if len(funding.steps) == 1:
+            self.wallet_notice = "Confirm the funding in your wallet…"
+        elif step.action == "approve":
+            self.wallet_notice = "Step 1 of 2: approve the vault to take the amount from your wallet…"
+        else:
+            self.wallet_notice = "Step 2 of 2: confirm the funding in your wallet…"
+        return rx.call_script(send_transaction_script(self._wallet_from, step.to, step.data, step.value,
+                                                      funding.chain_id),
+                              callback=AdminCampaignRewardsState.wallet_fund_sent)
+
+    @rx.event
+    async def wallet_fund_connected(self, result: dict):
+        if not self._wallet_amount:  # nothing under way (or a forged call)
+            return None
+        try:
+            self._wallet_from = connected_address(result)
+        except ValueError as exc:
+            self._stop_wallet(str(exc))
+            return None
+        self._wallet_step = 0
+        return await self._send_wallet_step()
+
+    @rx.event
+    async def wallet_fund_sent(self, result: dict):
+        if not self._wallet_amount:
+            return None
+        tx_hash = sent_hash(result)
+        if tx_hash is None:
+            error = result.get("error") if isinstance(result, dict) else None
+            if error == "wrong_chain":
+                got = result.get("chain_id")  # type: ignore[union-attr]
+                where = f"chain {got}" if isinstance(got, int) and not isinstance(got, bool) else "another chain"
+                self._stop_wallet(f"Your wallet is on {where}: switch it to the vault's chain, {self._wallet_chain}, "
+                                  "and try again.")
+            elif error == "no_wallet":
+                self._stop_wallet("No browser wallet was found. Install one (such as MetaMask) and try again.")
+            elif isinstance(result, dict) and result.get("code") == USER_REJECTED:
+                self._stop_wallet("You declined the transaction in your wallet.")
+            else:
+                self._stop_wallet("Your wallet did not send the transaction. Try again.")
+            return None
+        if self._wallet_step + 1 < self._wallet_steps:
+            self.wallet_notice = f"Approval sent: {tx_hash}. Waiting for it to be confirmed before the funding…"
+            return rx.call_script(wait_receipt_script(tx_hash), callback=AdminCampaignRewardsState.wallet_fund_approved)
+        self._stop_wallet(f"Sent: {tx_hash}; the balance updates once it is confirmed.")
+        self.wallet_fund_amount = ""
+        actor = await current_actor(self)
+        if actor is not None:
+            await self._load_payouts(actor)
+        return None
+
+    @rx.event
+    async def wallet_fund_approved(self, result: dict):
+        if not self._wallet_amount or self._wallet_step + 1 >= self._wallet_steps:
+            return None
+        status = result.get("status") if isinstance(result, dict) else None
+        if status != 1:
+            error = result.get("error") if isinstance(result, dict) else None
+            self._stop_wallet("The approval was not confirmed in time: check your wallet, then fund again."
+                              if error == "timeout" else
+                              "The approval failed on chain (nothing was funded). Try again.")
+            return None
+        self._wallet_step += 1
+        return await self._send_wallet_step()
 
     async def _load_allocations(self, actor: Any) -> None:
         decimals, symbol = _currency(self._rewards.get(self.selected_id))
