@@ -104,6 +104,9 @@ window.ethereum = {
     if (method === "eth_requestAccounts" || method === "eth_accounts") return [%s];
     if (method === "personal_sign") return await window.__testWalletSign(params[0], params[1]);
     if (method === "eth_sendTransaction" && window.__testWalletSend) return await window.__testWalletSend(params[0]);
+    if ((method === "eth_chainId" || method === "eth_getTransactionReceipt") && window.__testWalletRead) {
+      return await window.__testWalletRead(method, params || []);
+    }
     throw Object.assign(new Error("unsupported"), {code: 4200});
   },
 };
@@ -112,7 +115,7 @@ window.ethereum = {
 
 def wallet_page(browser, app_url: str, account, w3=None):  # type: ignore[no-untyped-def]
     """A browser context whose page has the test wallet of `account` (an eth_account LocalAccount); with `w3`, it
-    also sends transactions there. Returns (context, tab)."""
+    also sends transactions there and answers its chain id and receipts from there. Returns (context, tab)."""
     import json
 
     from eth_account.messages import encode_defunct
@@ -134,9 +137,14 @@ def wallet_page(browser, app_url: str, account, w3=None):  # type: ignore[no-unt
         full["maxFeePerGas"] = 2 * w3.eth.get_block("latest")["baseFeePerGas"] + 10**9
         return "0x" + w3.eth.send_raw_transaction(account.sign_transaction(full).raw_transaction).hex()
 
+    def read(_source, method: str, params: list) -> object:  # type: ignore[no-untyped-def,type-arg]
+        assert w3 is not None
+        return w3.provider.make_request(method, params).get("result")  # type: ignore[arg-type]
+
     context.expose_binding("__testWalletSign", sign)
     if w3 is not None:
         context.expose_binding("__testWalletSend", send)
+        context.expose_binding("__testWalletRead", read)
     context.add_init_script(TEST_WALLET % json.dumps(account.address.lower()))
     page = context.new_page()
     tab = Tab(page=page, base_url=app_url)

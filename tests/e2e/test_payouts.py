@@ -1,5 +1,6 @@
-"""Browser journey of payouts, checked on chain: the brand admin funds the brand's reward vault from the payouts panel
-(the vault's balance rises), pushes a holder's payout (the holder's wallet balance rises), and a holder claims theirs
+"""Browser journey of payouts, checked on chain: the brand admin funds the brand's reward vault from their own browser
+wallet on the payouts panel and a platform admin adds more from the platform's wallet (the vault's balance rises by
+each), a platform admin pushes a holder's payout (the holder's wallet balance rises), and a holder claims theirs
 from "My rewards" with an injected EIP-1193 test wallet that signs and sends the vault's claim itself."""
 
 from __future__ import annotations
@@ -101,24 +102,44 @@ def test_admin_funds_the_vault_and_pushes_a_payout_and_a_holder_claims_with_thei
                      and row.state is VaultState.DEPLOYED and row.address)
     assert w3.eth.get_balance(vault) == 0
 
-    # The brand's admin sees the vault but cannot fund it: the money would come from the platform's own wallet.
-    sign_in(tab, BRAND_ADMIN.email, BRAND_ADMIN.password)
-    expect(page.locator("#signed-in-email")).to_have_text(BRAND_ADMIN.email)
-    tab.goto(f"/admin/campaigns/{campaign}/rewards")
-    page.locator(f"#reward-{reward.id}").get_by_text("Weekly ETH").click()
-    panel = page.locator("#payouts-panel")
-    expect(panel).to_contain_text(vault, timeout=30_000)
-    expect(page.locator("#fund-by-platform")).to_be_visible()
-    expect(page.locator("#fund-amount")).to_have_count(0)
-    page.get_by_role("button", name="Sign out").click()
+    # The brand's admin funds 0.002 ETH from their own browser wallet: the wallet sends the vault's fundEth itself
+    # (the platform signer's Fund is not theirs: that money is the platform's and every brand's).
+    funder = Account.create()
+    w3.provider.make_request("anvil_setBalance", [funder.address, hex(10**18)])  # type: ignore[arg-type]
+    admin_context, admin_tab = wallet_page(browser, app_url, funder, w3)
+    admin_page = admin_tab.page
+    sign_in(admin_tab, BRAND_ADMIN.email, BRAND_ADMIN.password)
+    expect(admin_page.locator("#signed-in-email")).to_have_text(BRAND_ADMIN.email)
+    admin_tab.goto(f"/admin/campaigns/{campaign}/rewards")
+    admin_page.locator(f"#reward-{reward.id}").get_by_text("Weekly ETH").click()
+    admin_panel = admin_page.locator("#payouts-panel")
+    expect(admin_panel).to_contain_text(vault, timeout=30_000)
+    expect(admin_page.locator("#fund-by-platform")).to_be_visible()
+    expect(admin_page.locator("#fund-amount")).to_have_count(0)
+    admin_page.locator("#wallet-fund-amount").fill("0.002")
+    admin_page.locator("#wallet-fund-submit").click()
+    notice = admin_page.locator("#wallet-fund-notice")
+    expect(notice).to_contain_text("the balance updates once it is confirmed", timeout=30_000)
+    wait_for("the wallet's funding on chain", lambda: w3.eth.get_balance(vault) == 2 * A)
+    [funded] = vault_contract(w3, vault).events.RewardFunded().get_logs(from_block=0)
+    args = funded["args"]
+    assert (args["token"], args["funder"], args["amount"]) == (ZERO, funder.address, 2 * A)
+    expect(notice).to_have_text(f"Sent: 0x{bytes(funded['transactionHash']).hex()}; the balance updates once it is "
+                                "confirmed.")
+    admin_panel.get_by_role("button", name="Refresh").click()
+    expect(admin_panel).to_contain_text("0.002 ETH", timeout=30_000)
+    assert admin_tab.console_errors == []
+    admin_context.close()
 
-    # Fund: a platform admin sends 0.003 ETH (three tokens' worth) to the vault from the payouts panel.
+    # A platform admin adds 0.001 ETH from the platform's wallet (the signer, through the transaction manager): three
+    # tokens' worth in all.
     sign_in(tab, PLATFORM_ADMIN.email, PLATFORM_ADMIN.password)
     expect(page.locator("#signed-in-email")).to_have_text(PLATFORM_ADMIN.email, timeout=30_000)
     tab.goto(f"/admin/campaigns/{campaign}/rewards")
     page.locator(f"#reward-{reward.id}").get_by_text("Weekly ETH").click()
+    panel = page.locator("#payouts-panel")
     expect(panel).to_contain_text(vault, timeout=30_000)
-    page.locator("#fund-amount").fill("0.003")
+    page.locator("#fund-amount").fill("0.001")
     page.locator("#fund-submit").click()
     expect(panel).to_contain_text("Funding sent", timeout=30_000)
     wait_for("the vault's balance on chain", lambda: w3.eth.get_balance(vault) == 3 * A)
