@@ -574,3 +574,48 @@ def test_erc20_funding_approves_the_vault_once_and_raises_its_token_balance_on_c
     assert [(a.to_address, a.state) for a in approvals] == [(token_address, TxState.CONFIRMED)]  # once
     overview = payouts.payout_overview(admin, reward.id)  # type: ignore[arg-type]
     assert overview.balances is not None and overview.balances.balance == 5 * A
+
+
+def test_a_brand_admins_own_wallet_funds_the_vault_with_the_prepared_transactions_coin_and_erc20(
+        anvil: ChainUnderTest, people: People) -> None:
+    """`wallet_funding`'s transactions, sent by a wallet that is not the platform signer (as the browser wallet does):
+    fundEth with the value, and approve then fundToken for a token; nothing goes through the transaction manager."""
+    from contracts.artifacts import load_artifact
+
+    w3, admin = anvil.w3, people.brand_admin
+    owner = sp.wallet(w3)  # the brand admin's own wallet
+    fund_from_dev_account(w3, owner.address, ETHER)
+    token_address = sp.deploy(w3, owner, "TestToken")["contractAddress"]
+    token = w3.eth.contract(address=token_address, abi=load_artifact("TestToken")["abi"])
+    owner.call(token.functions.mint(owner.address, 10 * A))
+    coin = service.define_reward(admin, make_campaign(people.brand).id, {
+        "kind": "payout", "title": "Weekly ETH", "payout_mode": "fixed_per_token", "amount_per_token": str(A),
+        "currency_address": "", "payout_period": "week"})
+    erc20 = service.define_reward(admin, make_campaign(people.brand).id, {
+        "kind": "payout", "title": "Weekly TEST", "payout_mode": "fixed_per_token", "amount_per_token": "5",
+        "currency_address": token_address, "currency_decimals": 18, "currency_symbol": "TEST",
+        "payout_period": "week"})
+    run_until(lambda: vault().state is VaultState.DEPLOYED)  # type: ignore[union-attr]
+    address = vault().address  # type: ignore[union-attr]
+    with session_scope() as session:
+        queued = len(session.exec(select(ChainTransaction)).all())
+
+    funding = payouts.wallet_funding(admin, coin.id, 2 * A)  # type: ignore[arg-type]
+    assert funding.chain_id == w3.eth.chain_id
+    for step in funding.steps:
+        owner.send(step.to, step.data, step.value)
+    funding = payouts.wallet_funding(admin, erc20.id, 3 * A)  # type: ignore[arg-type]
+    assert [s.action for s in funding.steps] == ["approve", "fund"]
+    for step in funding.steps:
+        owner.send(step.to, step.data, step.value)
+
+    assert w3.eth.get_balance(address) == 2 * A
+    assert token.functions.balanceOf(address).call() == 3 * A
+    assert token.functions.balanceOf(owner.address).call() == 7 * A
+    assert token.functions.allowance(owner.address, address).call() == 0  # the exact approval is used up
+    funded = vault_contract(w3, address).events.RewardFunded().get_logs(from_block=0)
+    assert [(e["args"]["funder"], e["args"]["amount"]) for e in funded] == [(owner.address, 2 * A),
+                                                                          (owner.address, 3 * A)]
+    with session_scope() as session:
+        assert len(session.exec(select(ChainTransaction)).all()) == queued  # the platform sent nothing for it
+    assert payouts.payout_overview(admin, erc20.id).balances.balance == 3 * A  # type: ignore[arg-type,union-attr]
