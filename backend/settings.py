@@ -225,6 +225,10 @@ class Settings(BaseSettings):
     custody_gas_topup_wei: int = Field(2 * 10**15, alias="CUSTODY_GAS_TOPUP_WEI", ge=0)
     signer_low_balance_wei: int = Field(10**17, alias="SIGNER_LOW_BALANCE_WEI", ge=0)
     tx_priority_fee_wei: int = Field(10**9, alias="TX_PRIORITY_FEE_WEI", ge=0)
+    # Ceilings on what one transaction (first signing or any replacement) may offer per gas: a stuck transaction
+    # waits at the ceiling (and alerts) rather than bidding without limit.
+    tx_max_fee_per_gas_wei: int = Field(500 * 10**9, alias="TX_MAX_FEE_PER_GAS_WEI", gt=0)
+    tx_max_priority_fee_per_gas_wei: int = Field(50 * 10**9, alias="TX_MAX_PRIORITY_FEE_PER_GAS_WEI", ge=0)
     tx_replace_after_s: float = Field(120.0, alias="TX_REPLACE_AFTER_SECONDS", ge=0)
     tx_fee_bump_percent: int = Field(15, alias="TX_FEE_BUMP_PERCENT", ge=10)
     tx_batch_size: int = Field(200, alias="TX_BATCH_SIZE", gt=0)

@@ -39,6 +39,7 @@ from backend.chain.models import (
 from backend.db import is_postgresql, session_scope, utcnow
 from backend.errors import Conflict
 from backend.faults import crash_point
+from backend.monitoring.errors import record_error
 from backend.monitoring.scrub import scrub_text
 from backend.settings import get_settings
 from backend.workflow.machine import IllegalTransition
@@ -209,18 +210,50 @@ def _finish(session: Session, tx: ChainTransaction, trigger: str, receipt: Any, 
         hook(session, tx, receipt)
 
 
+class FeeCapReached(RuntimeError):
+    """A stuck transaction's replacement would have to offer more than TX_MAX_*_PER_GAS_WEI."""
+
+
+FEE_CAP_REACHED = "fee cap reached"  # prefix of `error` while a transaction waits at the ceiling (alerted once)
+
+
+def _base_fee(w3: Web3) -> int:
+    return int(w3.eth.get_block("latest").get("baseFeePerGas") or 0)
+
+
 def _fees(w3: Web3, previous: tuple[int, int] | None = None) -> tuple[int, int]:
-    """(maxFeePerGas, maxPriorityFeePerGas) for the next block; with `previous`, at least +bump% on both."""
+    """(maxFeePerGas, maxPriorityFeePerGas) for the next block; with `previous`, at least +bump% on both.
+    Never above TX_MAX_FEE_PER_GAS_WEI / TX_MAX_PRIORITY_FEE_PER_GAS_WEI, so a clamped result may not be a
+    valid replacement of `previous`: callers check with `_outbids`."""
     settings = get_settings()
-    base_fee = int(w3.eth.get_block("latest").get("baseFeePerGas") or 0)
+    base_fee = _base_fee(w3)
     priority = settings.tx_priority_fee_wei
+    max_fee = 2 * base_fee + priority
     if previous is not None:
         bump = 100 + settings.tx_fee_bump_percent
         old_max, old_priority = previous
         priority = max(priority, -(-old_priority * bump // 100), old_priority + 1)
         max_fee = max(2 * base_fee + priority, -(-old_max * bump // 100), old_max + 1)
-        return max_fee, priority
-    return 2 * base_fee + priority, priority
+    max_fee = min(max_fee, settings.tx_max_fee_per_gas_wei)
+    priority = min(priority, settings.tx_max_priority_fee_per_gas_wei, max_fee)  # a tip above the max fee is invalid
+    return max_fee, priority
+
+
+def _outbids(fees: tuple[int, int], previous: tuple[int, int]) -> bool:
+    """Whether `fees` raise both of `previous` by the bump nodes require of a replacement at the same nonce."""
+    bump = 100 + get_settings().tx_fee_bump_percent
+    return all(new * 100 >= old * bump and new > old for new, old in zip(fees, previous, strict=True))
+
+
+def _alert_fee_cap(s: Session, row: ChainTransaction, message: str) -> None:
+    """Tell the operators once (the row's `error` remembers it) that a transaction waits at the fee ceiling."""
+    if row.error.startswith(FEE_CAP_REACHED):
+        return
+    row.error = f"{FEE_CAP_REACHED}: {message}"[:500]
+    _bump_version(row)
+    log.warning("tx %s: %s", row.id, row.error)
+    record_error(ACTOR, FeeCapReached(f"tx {row.id}: {message}"),
+                 {"tx_id": row.id, "campaign_id": row.campaign_id}, session=s)
 
 
 def _sign(account: LocalAccount, tx: ChainTransaction, chain_id_: int, nonce: int, gas: int,
@@ -446,7 +479,8 @@ def _broadcast_signed(chain: str, w3: Web3, batch: int, result: MonitorResult) -
                 _drop_nonce(chain, w3, tx, TxState.QUEUED, result)
                 continue
         if outcome == REJECTED:
-            _record_failure(tx.id, tx.version, f"broadcast rejected: {message}")  # type: ignore[arg-type]
+            if not _reprice_rejected(chain, w3, tx, message):
+                _record_failure(tx.id, tx.version, f"broadcast rejected: {message}")  # type: ignore[arg-type]
             result.errors.append(f"tx {tx.id}: {message}")
             continue
         with session_scope() as s:
@@ -457,6 +491,51 @@ def _broadcast_signed(chain: str, w3: Web3, batch: int, result: MonitorResult) -
             row.sent_at = db_now(s)
             row.error = ""
             result.sent += 1
+
+
+def _reprice_rejected(chain: str, w3: Web3, tx: ChainTransaction, message: str) -> bool:
+    """A signed, unsent transaction the node refuses because its max fee is below the base fee (which rose while
+    it waited) would be refused forever: sign it again at the same nonce with fees for the current base fee.
+
+    Signing again at the SAME nonce is safe even if the old bytes did reach some pool (a broadcast before a crash,
+    since dropped): one nonce can be mined once, and every attempt's hash is stored (TxAttempt) before it is
+    broadcast, so whichever wins is found. The new fees are a proper replacement of the old ones (`_fees` with
+    `previous`) so a pool still holding the old bytes accepts them. Never a new nonce here (see `_drop_nonce`).
+    Returns whether the row was handled (re-signed, or alerted at the fee ceiling with a backoff)."""
+    assert tx.nonce is not None and tx.gas_limit is not None
+    old = (int(tx.max_fee_per_gas or 0), int(tx.max_priority_fee_per_gas or 0))
+    base_fee = _base_fee(w3)
+    if "base fee" not in message.lower() and old[0] >= base_fee:
+        return False  # refused for another reason (funds, a limit of the node): retry the same bytes with backoff
+    fees = _fees(w3, old)
+    if fees[0] < base_fee or not _outbids(fees, old):
+        with session_scope() as s:  # retry with backoff; the stored bytes stay (the base fee may fall again)
+            row = _load(s, tx.id, tx.version)  # type: ignore[arg-type]
+            if row is not None and row.state is TxState.QUEUED:
+                _alert_fee_cap(s, row, f"base fee {base_fee} wei: re-pricing it would exceed the fee ceiling")
+                row.attempts += 1
+                row.next_attempt_at = db_now(s) + _backoff(row.attempts)
+                _bump_version(row)
+        return True
+    raw, tx_hash = _sign(signer_account(tx.signer), tx, chain_id(chain), tx.nonce, tx.gas_limit, fees)
+    with session_scope() as s:  # stored before it is broadcast (by the next pass), as at the first signing
+        row = _load(s, tx.id, tx.version)  # type: ignore[arg-type]
+        if row is None or row.state is not TxState.QUEUED:
+            return True
+        row.raw_tx, row.tx_hash = raw, tx_hash
+        row.max_fee_per_gas, row.max_priority_fee_per_gas = fees
+        row.error = f"re-signed: broadcast rejected below the base fee: {message}"[:500]
+        _bump_version(row)
+        _add_attempt(s, row.id, tx_hash, tx.nonce, fees, raw)  # type: ignore[arg-type]
+    log.info("tx %s re-signed at nonce %s with maxFeePerGas %s (base fee %s)", tx.id, tx.nonce, fees[0], base_fee)
+    return True
+
+
+def _add_attempt(s: Session, tx_id: int, tx_hash: str, nonce: int, fees: tuple[int, int], raw: str) -> None:
+    """Record a signed attempt (once: the same fees sign the same bytes, e.g. when a rejected one is tried again)."""
+    if s.exec(select(TxAttempt.id).where(TxAttempt.tx_hash == tx_hash)).first() is None:
+        s.add(TxAttempt(tx_id=tx_id, tx_hash=tx_hash, nonce=nonce, max_fee_per_gas=fees[0],
+                        max_priority_fee_per_gas=fees[1], raw_tx=raw))
 
 
 def _drop_nonce(chain: str, w3: Web3, tx: ChainTransaction, state: TxState, result: MonitorResult) -> None:
@@ -506,10 +585,11 @@ def _track(chain: str, w3: Web3, batch: int, result: MonitorResult, hooks: Finis
                 _reorg(tx, result)
                 continue
         elif receipt is None:
-            sent_at = tx.sent_at or tx.updated_at
-            if utcnow() - sent_at >= replace_after:
-                _replace(chain, w3, tx, result)
-            elif tx.tx_hash and not _known(w3, tx.tx_hash):
+            now = utcnow()
+            due = now - (tx.sent_at or tx.updated_at) >= replace_after and tx.next_attempt_at <= now
+            if due and _replace(chain, w3, tx, result):
+                continue
+            if tx.tx_hash and not _known(w3, tx.tx_hash):
                 _rebroadcast(chain, w3, tx, hashes, result)
             continue
         confirmations = latest - int(receipt["blockNumber"]) + 1
@@ -583,26 +663,54 @@ def _rebroadcast(chain: str, w3: Web3, tx: ChainTransaction, hashes: list[str], 
         result.errors.append(f"tx {tx.id}: rebroadcast rejected: {message}")
 
 
-def _replace(chain: str, w3: Web3, tx: ChainTransaction, result: MonitorResult) -> None:
-    """Not mined in time: the same transaction at the same nonce with fees raised by at least the bump."""
+def _replace(chain: str, w3: Web3, tx: ChainTransaction, result: MonitorResult) -> bool:
+    """Not mined in time: the same transaction at the same nonce with fees raised by at least the bump, counted
+    from the last attempt the node ACCEPTED (the row's fees and bytes).
+
+    The new attempt is stored (TxAttempt) before it is broadcast, so its receipt is found whatever happens next
+    (a crash after the broadcast included); it becomes the row's current attempt, with a new `sent_at`, only once
+    the node takes it. A refused replacement (no funds, underpriced) is tried again after a backoff from the same
+    base, never bumped from. Returns False when the bump would exceed the fee ceiling: nothing is signed, the
+    current attempt keeps waiting, and the operators are told once."""
     assert tx.nonce is not None and tx.gas_limit is not None
-    fees = _fees(w3, (int(tx.max_fee_per_gas or 0), int(tx.max_priority_fee_per_gas or 0)))
+    current = (int(tx.max_fee_per_gas or 0), int(tx.max_priority_fee_per_gas or 0))
+    fees = _fees(w3, current)
+    if not _outbids(fees, current):
+        with session_scope() as s:
+            row = _load(s, tx.id, tx.version)  # type: ignore[arg-type]
+            if row is not None and row.state is TxState.SENT:
+                _alert_fee_cap(s, row, f"stuck at maxFeePerGas {current[0]} / maxPriorityFeePerGas {current[1]} wei;"
+                                       " a replacement would exceed TX_MAX_FEE_PER_GAS_WEI or"
+                                       " TX_MAX_PRIORITY_FEE_PER_GAS_WEI")
+        return False
     raw, tx_hash = _sign(signer_account(tx.signer), tx, chain_id(chain), tx.nonce, tx.gas_limit, fees)
-    with session_scope() as s:  # stored BEFORE it is broadcast
+    with session_scope() as s:  # the attempt is stored BEFORE it is broadcast
         row = _load(s, tx.id, tx.version)  # type: ignore[arg-type]
         if row is None or row.state is not TxState.SENT:
-            return
-        row.raw_tx, row.tx_hash = raw, tx_hash
-        row.max_fee_per_gas, row.max_priority_fee_per_gas = fees
-        row.sent_at = db_now(s)
+            return True
+        _add_attempt(s, row.id, tx_hash, tx.nonce, fees, raw)  # type: ignore[arg-type]
         _bump_version(row)
-        s.add(TxAttempt(tx_id=row.id, tx_hash=tx_hash, nonce=tx.nonce, max_fee_per_gas=fees[0],  # type: ignore[arg-type]
-                        max_priority_fee_per_gas=fees[1], raw_tx=raw))
+        version = row.version
     outcome, message = _send_raw(w3, raw, tx_hash)
-    result.replaced += 1
     log.info("tx %s replaced at nonce %s with maxFeePerGas %s (%s)", tx.id, tx.nonce, fees[0], outcome)
-    if outcome == REJECTED:  # e.g. "replacement transaction underpriced": the next pass bumps again
-        result.errors.append(f"tx {tx.id}: replacement rejected: {message}")
+    with session_scope() as s:
+        row = _load(s, tx.id, version)  # type: ignore[arg-type]
+        if row is None or row.state is not TxState.SENT:
+            return True
+        if outcome in (SENT, KNOWN):
+            row.raw_tx, row.tx_hash = raw, tx_hash
+            row.max_fee_per_gas, row.max_priority_fee_per_gas = fees
+            row.sent_at = db_now(s)
+            row.error = ""
+            result.replaced += 1
+        elif outcome == REJECTED:  # e.g. "insufficient funds": the accepted attempt stays the current one
+            row.attempts += 1
+            row.error = f"replacement rejected: {message}"[:500]
+            row.next_attempt_at = db_now(s) + _backoff(row.attempts)
+            result.errors.append(f"tx {tx.id}: replacement rejected: {message}")
+        # NONCE_USED: the nonce was mined meanwhile (perhaps by our current attempt): the next pass looks for it.
+        _bump_version(row)
+    return True
 
 
 def _replay_revert(w3: Web3, tx: ChainTransaction, receipt: Any) -> str:
