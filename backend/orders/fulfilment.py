@@ -278,13 +278,51 @@ def apply_dispute(session: Session, order: Order | None, obj: dict[str, Any], *,
 
 # -- the webhook subscriber's dispatch -------------------------------------------------------------------------------
 
+class NotOurs(Exception):
+    """A correctly signed event whose object is not shown to belong to the order its metadata names: another
+    integration on the same Stripe account, or another Primsell environment sharing it, numbers its orders too."""
+
+
 def _order_for(session: Session, pe: PaymentEvent, obj: dict[str, Any]) -> Order | None:
-    order = lock_order(session, order_id=pe.order_id) if pe.order_id else None
-    if order is None and str(obj.get("object")) == "checkout.session" and obj.get("id"):
-        order = lock_order(session, session_id=obj["id"])
-    if order is None and pe.payment_intent_id:
-        order = lock_order(session, payment_intent=pe.payment_intent_id)
-    return order
+    """The order an event is about, found by what Stripe itself links to the order; `metadata.order_id` is only a
+    hint, which must agree. Raises NotOurs when the hint names an order the object does not belong to; None when
+    no order is known (yet) for it.
+
+    A Checkout Session is ours only as the order's own `payment_session_id`. A payment intent, charge or dispute is
+    the order's when its payment intent is the order's `payment_intent_id` (recorded when its session completes).
+    Before that (a declined card, or a refund or dispute seen before the completion) the intent can only be linked
+    by its metadata naming both the order's id and its public id (a random token nobody else has: copied onto the
+    intent from the session, see stripe_provider). A charge or dispute not linked so is recorded by its payment
+    intent and attached when the completion arrives, as one without metadata always was."""
+    named = pe.order_id
+    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    if str(obj.get("object")) == "checkout.session":
+        session_id = obj.get("id")
+        order = lock_order(session, session_id=session_id) if isinstance(session_id, str) and session_id else None
+        if order is None:
+            if named is not None:
+                raise NotOurs(f"session {session_id} is no order's; its metadata names order {named}")
+            return None
+        reference = obj.get("client_reference_id")
+        if (named is not None and named != order.id) or (reference and reference != order.public_id):
+            raise NotOurs(f"session {session_id} is order {order.id}'s; its metadata or reference names another")
+        return order
+    intent = pe.payment_intent_id
+    order = lock_order(session, payment_intent=intent) if intent else None
+    if order is not None:
+        if named is not None and named != order.id:
+            raise NotOurs(f"payment {intent} is order {order.id}'s; its metadata names order {named}")
+        return order
+    if named is None:
+        return None
+    candidate = lock_order(session, order_id=named)
+    if candidate is None or (candidate.payment_intent_id and candidate.payment_intent_id != intent) or not intent:
+        raise NotOurs(f"payment {intent} is not order {named}'s")
+    if str(metadata.get("order_public_id") or "") == candidate.public_id:
+        return candidate  # an early event of the order's own payment (its intent is not recorded yet)
+    if pe.type.startswith("charge."):
+        return None
+    raise NotOurs(f"payment {intent} is not shown to be order {named}'s")
 
 
 def handle_payment_event(session: Session, pe: PaymentEvent) -> str:
@@ -297,9 +335,14 @@ def handle_payment_event(session: Session, pe: PaymentEvent) -> str:
     # Events of one payment that carry no order id (refunds, disputes) are not ordered with its completion by the
     # outbox: the payment's lock makes them apply one after the other, each seeing what the other committed.
     lock_payment(session, pe.payment_intent_id)
-    order = _order_for(session, pe, obj)
-    if order is not None:
-        pe.order_id = order.id
+    try:
+        order = _order_for(session, pe, obj)
+    except NotOurs as exc:
+        # Nothing changes, and the event no longer shows on the order it named (the outcome says why).
+        log.warning("payment event %s (%s) ignored, not ours: %s", pe.event_id, kind, exc)
+        pe.order_id = None
+        return f"ignored: not ours ({exc})"
+    pe.order_id = order.id if order is not None else None
     if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
         if order is None:
             return "ignored: no such order"

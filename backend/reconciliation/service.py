@@ -353,13 +353,14 @@ def _orders_by_intent(session: Session, intents: set[str]) -> dict[str, tuple[in
     return out
 
 
-def _orders_by_id(session: Session, ids: set[int | None]) -> dict[int, tuple[int, str | None]]:
+def _orders_by_id(session: Session, ids: set[int | None]) -> dict[int, tuple[int, str]]:
+    """{order id: (brand id, public id)} of the orders named by charges' metadata."""
     wanted = sorted(i for i in ids if i is not None)
-    out: dict[int, tuple[int, str | None]] = {}
+    out: dict[int, tuple[int, str]] = {}
     for chunk in _chunks(wanted):
-        for order_id, brand_id, intent in session.execute(
-                select(Order.id, Order.brand_id, Order.payment_intent_id).where(Order.id.in_(chunk))):  # type: ignore[union-attr]
-            out[order_id] = (brand_id, intent)
+        for order_id, brand_id, public_id in session.execute(
+                select(Order.id, Order.brand_id, Order.public_id).where(Order.id.in_(chunk))):  # type: ignore[union-attr]
+            out[order_id] = (brand_id, public_id)
     return out
 
 
@@ -407,14 +408,18 @@ def _paid_wallets(session: Session, campaign_ids: list[int]) -> dict[tuple[int, 
 # -- money no order accounts for -----------------------------------------------------------------------------------
 
 def _orphan_charges(charges: list[ChargeRecord], owner_of_intent: dict[str, tuple[int, int]],
-                    metadata_orders: dict[int, tuple[int, str | None]], since: datetime, brand_id: int | None,
+                    metadata_orders: dict[int, tuple[int, str]], since: datetime, brand_id: int | None,
                     totals: dict[tuple[int | None, str], Totals]) -> list[Finding]:
     findings = []
     for charge in charges:
         if charge.created < since or (charge.payment_intent and charge.payment_intent in owner_of_intent):
             continue
+        # A charge is the named order's brand's only if it also carries that order's public id: any integration on
+        # the account (or another Primsell environment) may put an `order_id` in its metadata.
         named = _int(charge.metadata.get("order_id"))
-        brand, _intent = metadata_orders.get(named, (None, None)) if named is not None else (None, None)
+        brand, public_id = metadata_orders.get(named, (None, None)) if named is not None else (None, None)
+        if public_id is None or charge.metadata.get("order_public_id") != public_id:
+            brand = None
         if brand_id is not None and brand != brand_id:
             continue  # not this brand's to see: it shows in the platform's runs
         if brand is not None:

@@ -141,7 +141,8 @@ def test_duplicate_webhook_is_acknowledged_once_and_mints_once(client) -> None:
 def test_shuffled_events_end_in_the_same_state(client) -> None:
     _, order = _order()
     decline = sandbox.build_event("payment_intent.payment_failed", {
-        "id": sandbox_pi(order), "object": "payment_intent", "metadata": {"order_id": str(order.id)},
+        "id": sandbox_pi(order), "object": "payment_intent",
+        "metadata": {"order_id": str(order.id), "order_public_id": order.public_id},  # as checkout copies them
         "last_payment_error": {"message": "Your card was declined."}})
     events = [decline, completed_event(order), completed_event(order, kind="checkout.session.async_payment_succeeded")]
     random.Random(7).shuffle(events)
