@@ -237,6 +237,8 @@ class Settings(BaseSettings):
     mint_batch_size: int = Field(250, alias="MINT_BATCH_SIZE", gt=0, le=1000)  # tokens per airdrop transaction
     mint_dispatch_max_requests: int = Field(2000, alias="MINT_DISPATCH_MAX_REQUESTS", gt=0)
     deploy_batch_size: int = Field(20, alias="DEPLOY_BATCH_SIZE", gt=0)
+    # Deploy and retry requests per brand: each deploy is paid by the platform's signer, and a draft can be deployed.
+    deploy_rate_per_brand: str = Field("10/day", alias="RATE_LIMIT_DEPLOYS_PER_BRAND")
     # Reward payouts (issue 13, M14): holders per vault `allocate` transaction (a holder costs ~25k gas), and periods
     # one `reward_distributor` run snapshots and allocates at most.
     reward_allocation_batch_size: int = Field(100, alias="REWARD_ALLOCATION_BATCH_SIZE", gt=0, le=500)

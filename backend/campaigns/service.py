@@ -147,7 +147,9 @@ def update_campaign(actor: Actor, campaign_id: int, data: dict[str, Any]) -> Cam
                 "Supply cannot drop below what is already sold.",
                 fields={"supply_cap": f"must be at least {campaign.sold_count} (already sold)"},
             )
-        if _contract_started(session, campaign):
+        # The lock holds the deployer off (it claims the row with SKIP LOCKED) until this update commits, and makes
+        # this update wait for a deployer already building the constructor from the current fields.
+        if _contract_started(session, campaign, lock=True):
             _check_on_chain_fields(campaign, changes)
         for name, value in changes.items():
             setattr(campaign, name, value)
@@ -164,11 +166,27 @@ ON_CHAIN_FIELDS = {
 }
 
 
-def _contract_started(session: Session, campaign: Campaign) -> bool:
-    """Has a deploy transaction of the campaign's collection been sent (deploying or deployed)?"""
-    return session.exec(select(func.count()).select_from(ContractDeployment).where(
-        ContractDeployment.campaign_id == campaign.id, ContractDeployment.chain == campaign.chain,
-        col(ContractDeployment.state).in_([ContractState.DEPLOYING, ContractState.DEPLOYED]))).one() > 0
+def _contract_started(session: Session, campaign: Campaign, *, lock: bool = False) -> bool:
+    """Has a deploy transaction of the campaign's collection been sent (deploying or deployed)? With `lock`, the
+    deployment row is locked (PostgreSQL) for the rest of the transaction, so the answer cannot change under it."""
+    query = select(ContractDeployment.state).where(ContractDeployment.campaign_id == campaign.id,
+                                                   ContractDeployment.chain == campaign.chain)
+    if lock and session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return any(state in (ContractState.DEPLOYING, ContractState.DEPLOYED) for state in session.exec(query).all())
+
+
+# A deployment in these states has, or is about to have, a contract on chain owned by the platform key.
+CONTRACT_KEPT = (ContractState.DEPLOY_REQUESTED, ContractState.DEPLOYING, ContractState.DEPLOYED)
+
+
+def _contract_kept(session: Session, campaign: Campaign) -> bool:
+    """Is a deployment of the campaign's collection requested, under way or done, on any chain? Locks those rows
+    (PostgreSQL) so that the deployer cannot claim one while the campaign is being deleted."""
+    query = select(ContractDeployment.state).where(ContractDeployment.campaign_id == campaign.id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return any(state in CONTRACT_KEPT for state in session.exec(query).all())
 
 
 def _check_on_chain_fields(campaign: Campaign, changes: dict[str, Any]) -> None:
@@ -202,6 +220,9 @@ def delete_campaign(actor: Actor, campaign_id: int) -> None:
         campaign = load_campaign(session, actor, campaign_id, Permission.CAMPAIGN_DELETE)
         if campaign.status is not CampaignStatus.DRAFT or campaign.sold_count:
             raise Conflict("Only a draft with nothing sold can be deleted; archive it instead.")
+        if _contract_kept(session, campaign):
+            # Deleting would cascade to the deployment row: the database would forget a contract the platform owns.
+            raise Conflict("This draft's contract is deployed or being deployed: archive it instead.")
         session.delete(campaign)
 
 

@@ -11,15 +11,17 @@ from sqlmodel import Session, col, select
 from web3 import Web3
 
 from backend.auth.acl import Actor, Permission
+from backend.auth.ratelimit import get_rate_limiter
 from backend.campaigns.access import load_campaign
 from backend.campaigns.models import Campaign
 from backend.chain.common import COLLECTION
 from backend.chain.config import chain_config
+from backend.chain.errors import DeployRateLimited
 from backend.chain.keys import platform_address
 from backend.chain.models import ChainTransaction, ContractDeployment, TxPurpose
 from backend.chain.txmanager import enqueue
 from backend.db import session_scope
-from backend.errors import Conflict
+from backend.errors import Conflict, RateLimited
 from backend.settings import get_settings
 from backend.urls import API_METADATA, absolute
 from backend.workflow.machines import ContractState
@@ -49,6 +51,17 @@ def token_symbol(campaign: Campaign) -> str:
     return (letters or "PRIM")[:10]
 
 
+def _count_deploy(campaign: Campaign) -> None:
+    """Count one deploy (or retry) against the campaign's brand: every deploy is a contract paid by the platform's
+    signer, and drafts may be deployed and deleted, so a brand could otherwise have it deploy without end. Counted only
+    for a request that passed every other check; the transaction rolls back when it is refused."""
+    rule = get_settings().deploy_rate_per_brand
+    try:
+        get_rate_limiter().hit(rule, f"deploy:brand:{campaign.brand_id}")
+    except RateLimited as exc:
+        raise DeployRateLimited(exc.retry_after_s, rule) from exc
+
+
 def request_deploy(actor: Actor, campaign_id: int) -> ContractDeployment:
     """Ask for the campaign's collection to be deployed on its chain (draft -> deploy_requested)."""
     with session_scope() as session:
@@ -63,6 +76,7 @@ def request_deploy(actor: Actor, campaign_id: int) -> ContractDeployment:
             raise Conflict("The last deployment failed: retry it instead.")
         if deployment.state is not ContractState.DRAFT:
             raise Conflict(f"The contract is already {deployment.state.value.replace('_', ' ')}.")
+        _count_deploy(campaign)
         deployment.requested_by = actor.user_id
         transition(session, deployment, "request_deploy", actor=f"user:{actor.user_id}")
         emit(session, "contract.deploy_requested",
@@ -78,6 +92,7 @@ def retry_deploy(actor: Actor, campaign_id: int) -> ContractDeployment:
         deployment = _deployment(session, campaign, lock=True)
         if deployment is None or deployment.state is not ContractState.FAILED:
             raise Conflict("Only a failed deployment can be retried.")
+        _count_deploy(campaign)
         transition(session, deployment, "retry", actor=f"user:{actor.user_id}", reason=deployment.error)
         deployment.error = ""
         emit(session, "contract.deploy_requested",

@@ -7,7 +7,7 @@ from typing import Any
 from sqlmodel import select
 
 from backend.brands.models import Brand
-from backend.campaigns.models import Campaign
+from backend.campaigns.models import Campaign, CampaignStatus
 from backend.chain.models import MintedToken
 from backend.db import session_scope
 from backend.errors import NotFound
@@ -20,15 +20,18 @@ def _absolute(url: str) -> str:
     return f"{get_settings().public_url.rstrip('/')}/{url.lstrip('/')}"
 
 
+TOKEN_NOT_FOUND = "Token not found."
+
+
 def token_metadata(slug: str, token_id: int) -> dict[str, Any]:
-    """Metadata of a minted token; NotFound for an unknown campaign or an id that was not minted."""
+    """Metadata of a minted token of a public campaign. An unknown campaign, a draft (drafts do not exist to the
+    public) and an id that was not minted are one and the same NotFound, so that guessing cannot confirm a slug."""
     with session_scope() as session:
         campaign = session.exec(select(Campaign).where(Campaign.slug == slug)).first()
-        if campaign is None:
-            raise NotFound("Campaign not found.")
-        token = session.get(MintedToken, (campaign.id, token_id)) if token_id > 0 else None
-        if token is None:
-            raise NotFound("Token not found.")
+        token = (session.get(MintedToken, (campaign.id, token_id))
+                 if campaign is not None and campaign.status is not CampaignStatus.DRAFT and token_id > 0 else None)
+        if campaign is None or token is None:
+            raise NotFound(TOKEN_NOT_FOUND)
         brand = session.get(Brand, campaign.brand_id)
         public = get_settings().public_url.rstrip("/")
         attributes: list[dict[str, Any]] = [

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import update
+from sqlmodel import select
 
 from backend.auth.acl import Role
 from backend.campaigns.models import Campaign, CampaignStatus
@@ -18,7 +20,7 @@ from backend.campaigns.service import (
     update_campaign,
 )
 from backend.chain.models import ContractDeployment
-from backend.db import session_scope, utcnow
+from backend.db import is_postgresql, session_scope, utcnow
 from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.workflow.machines import ContractState
 from tests.factories import campaign_fields, make_brand, make_campaign, make_user
@@ -247,6 +249,56 @@ def test_only_a_draft_with_nothing_sold_can_be_deleted(brand, admin):
     _set_sold(sold_draft.id, 1)
     with pytest.raises(Conflict):
         delete_campaign(admin, sold_draft.id)
+
+
+@pytest.mark.parametrize("state", [ContractState.DEPLOY_REQUESTED, ContractState.DEPLOYING, ContractState.DEPLOYED])
+def test_a_draft_whose_contract_is_deployed_or_being_deployed_cannot_be_deleted_only_archived(brand, admin, state):
+    draft = make_campaign(brand, status=CampaignStatus.DRAFT, deployed=False)
+    _deployment(draft, state)
+    with pytest.raises(Conflict) as caught:
+        delete_campaign(admin, draft.id)
+    assert "archive it instead" in caught.value.message
+    with session_scope() as session:  # the platform's contract is still on record
+        assert session.exec(select(ContractDeployment).where(ContractDeployment.campaign_id == draft.id)).one()
+    assert change_campaign_status(admin, draft.id, CampaignStatus.ARCHIVED).status is CampaignStatus.ARCHIVED
+
+
+def test_a_draft_whose_deploy_failed_can_still_be_deleted(brand, admin):
+    draft = make_campaign(brand, status=CampaignStatus.DRAFT, deployed=False)
+    _deployment(draft, ContractState.FAILED)
+    delete_campaign(admin, draft.id)
+    with pytest.raises(NotFound):
+        get_campaign(admin, draft.id)
+
+
+def test_an_update_waits_for_the_deployer_holding_the_deployment_and_then_sees_it_deploying(brand, admin):
+    """The deployer claims the deployment row and builds the constructor from the campaign's slug and royalty; an
+    update racing it must wait for that claim, then be refused the on-chain fields, not slip a new slug in."""
+    if not is_postgresql():
+        pytest.skip("row locks: SQLite's writers queue at BEGIN")
+    campaign = make_campaign(brand, deployed=False)
+    _deployment(campaign, ContractState.DEPLOY_REQUESTED)
+    outcome: list[object] = []
+    with session_scope() as deployer:
+        claimed = deployer.exec(select(ContractDeployment).where(ContractDeployment.campaign_id == campaign.id)
+                                .with_for_update()).one()
+        updating = threading.Thread(target=lambda: outcome.append(
+            _outcome_of(lambda: update_campaign(admin, campaign.id, {"slug": "renamed-while-deploying"}))))
+        updating.start()
+        updating.join(timeout=1)
+        assert not outcome, "the update did not wait for the deployer's claim"
+        claimed.state = ContractState.DEPLOYING
+        deployer.add(claimed)
+    updating.join(timeout=60)
+    assert len(outcome) == 1 and isinstance(outcome[0], ValidationFailed), outcome
+    assert get_campaign(admin, campaign.id).slug == campaign.slug
+
+
+def _outcome_of(call):  # type: ignore[no-untyped-def]
+    try:
+        return call()
+    except Exception as exc:  # noqa: BLE001 - the test inspects it
+        return exc
 
 
 def test_list_filters_searches_sorts_and_pages(brand, admin):

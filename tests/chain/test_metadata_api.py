@@ -8,8 +8,10 @@ from fastapi.testclient import TestClient
 
 from backend.api.errors import install_error_handlers
 from backend.api.routes.metadata import router
+from backend.campaigns.models import CampaignStatus
 from backend.settings import get_settings
 from tests.chain.helpers import ChainUnderTest, People, add_mints, all_settled, deploy_campaign, new_address
+from tests.factories import make_brand, make_campaign
 
 
 def client() -> TestClient:
@@ -50,3 +52,18 @@ def test_metadata_reads_are_rate_limited_per_ip(configure) -> None:
     refused = api.get("/api/metadata/nope/1")
     assert refused.status_code == 429 and 1 <= int(refused.headers["Retry-After"]) <= 60
     assert refused.json()["error"]["code"] == "rate_limited"
+
+
+def test_a_draft_slug_answers_like_an_unknown_one() -> None:
+    """Drafts do not exist to the public: guessing slugs here must not confirm one."""
+    draft = make_campaign(make_brand(), status=CampaignStatus.DRAFT, slug="secret-collab-2027")
+    hidden = client().get(f"/api/metadata/{draft.slug}/1")
+    unknown = client().get("/api/metadata/no-such-campaign-at-all/1")
+    assert hidden.status_code == unknown.status_code == 404
+    assert hidden.json() == unknown.json()
+
+
+def test_a_slug_with_a_nul_character_is_refused_as_bad_input() -> None:
+    """PostgreSQL text cannot hold NUL: the lookup would fail in the database (a 500) without the guard."""
+    refused = client().get("/api/metadata/ab%00cd/1")
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "validation_error"

@@ -111,6 +111,7 @@ def app_env(migrated_database: str, anvil_node: object, app_port: int) -> dict[s
         RATE_LIMIT_CHECKOUT_PER_EMAIL="1000/minute",
         RATE_LIMIT_CHECKOUT_PER_CAMPAIGN_IP="1000/minute",
         RATE_LIMIT_PUBLIC_PER_IP="1000/minute",
+        RATE_LIMIT_DEPLOYS_PER_BRAND="1000/day",  # the journeys deploy many campaigns of one brand
         ORDER_MAX_UNPAID_PER_IP="1000",
         ORDER_MAX_UNPAID_PER_EMAIL="1000",
     )

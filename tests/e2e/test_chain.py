@@ -12,7 +12,7 @@ from sqlmodel import select
 from web3 import Web3
 
 from backend.auth.acl import Role
-from backend.campaigns.models import Campaign
+from backend.campaigns.models import Campaign, CampaignStatus
 from backend.chain.mints import queue_mint
 from backend.chain.models import ContractDeployment
 from backend.chain.service import deployment_status, request_deploy
@@ -124,6 +124,23 @@ def test_a_failed_deployment_shows_its_reason_and_retry_deploys_it(tab: Tab) -> 
     expect(section.locator("#contract-stage")).to_have_text("Queued")
     expect(section.get_by_test_id("timeline-entry")).to_have_count(4)  # requested, sent, failed, retried
     expect(page.locator("#retry-deploy")).to_have_count(0)
+    tab.assert_no_console_errors()
+
+
+def test_a_draft_cannot_be_deleted_once_its_deploy_is_requested_and_the_page_says_why(tab: Tab) -> None:
+    page = tab.page
+    campaign = demo_campaign()
+    with session_scope() as session:
+        draft = session.get(Campaign, campaign.id)
+        draft.status = CampaignStatus.DRAFT  # type: ignore[union-attr]
+    open_campaign(tab, BRAND_ADMIN.email, BRAND_ADMIN.password)
+    expect(page.get_by_role("button", name="Delete draft")).to_be_visible()
+    expect(page.locator("#delete-draft-refused")).to_have_count(0)
+
+    request_deploy(brand_admin_actor(), campaign.id)  # type: ignore[arg-type]  # no runner: it stays queued
+    expect(page.locator("#contract-stage")).to_have_text("Queued", timeout=DEPLOY_TIMEOUT_MS)
+    expect(page.get_by_role("button", name="Delete draft")).to_have_count(0)
+    expect(page.locator("#delete-draft-refused")).to_contain_text("archive it instead")
     tab.assert_no_console_errors()
 
 

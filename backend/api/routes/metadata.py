@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
+from backend.api.deps import reject_nul_characters
 from backend.api.errors import error_response
 from backend.api.public import METADATA_CACHE, NO_STORE, NOT_MODIFIED, cached_json, limit_metadata_reads
 from backend.chain.metadata import token_metadata
@@ -18,8 +19,10 @@ from backend.errors import NotFound
 router = APIRouter(tags=["metadata"])
 
 
-@router.get("/api/metadata/{campaign_slug}/{token_id}", dependencies=[Depends(limit_metadata_reads)],
-            responses=NOT_MODIFIED)
+# Mounted outside /api/v1 (a contract's base URI), so without the V1 dependencies: the NUL guard is added here, as
+# PostgreSQL text cannot hold a NUL and the slug lookup would fail in the database (500) instead of answering 4xx.
+@router.get("/api/metadata/{campaign_slug}/{token_id}",
+            dependencies=[Depends(limit_metadata_reads), Depends(reject_nul_characters)], responses=NOT_MODIFIED)
 def get_token_metadata(
     request: Request,
     campaign_slug: Annotated[str, Path(max_length=64)],

@@ -10,6 +10,7 @@ from primsell.components.forms import form_error, select_field, submit_button, t
 from primsell.pages.admin.campaign_chain import contract_section
 from primsell.pages.admin.campaign_orders import orders_section
 from primsell.pages.registry import admin_page
+from primsell.state.admin.campaign_chain import AdminCampaignChainState
 from primsell.state.admin.campaign_form import CURRENCY_OPTIONS, KYC_OPTIONS, AdminCampaignFormState
 from primsell.state.session import SessionState
 
@@ -157,7 +158,20 @@ def status_panel() -> rx.Component:
                     rx.cond(
                         (AdminCampaignFormState.status == "draft")
                         & SessionState.can_delete_campaigns
-                        & (AdminCampaignFormState.sold_count == 0),
+                        & (AdminCampaignFormState.sold_count == 0)
+                        & AdminCampaignChainState.keeps_contract,
+                        rx.text(
+                            "Its contract is deployed or being deployed: archive it instead of deleting it.",
+                            size="2",
+                            color_scheme="gray",
+                            id="delete-draft-refused",
+                        ),
+                    ),
+                    rx.cond(
+                        (AdminCampaignFormState.status == "draft")
+                        & SessionState.can_delete_campaigns
+                        & (AdminCampaignFormState.sold_count == 0)
+                        & ~AdminCampaignChainState.keeps_contract,
                         confirm_dialog(
                             rx.button(
                                 rx.icon("trash-2", size=14), "Delete draft", color_scheme="red", variant="outline"

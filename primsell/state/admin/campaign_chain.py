@@ -8,6 +8,7 @@ import asyncio
 import reflex as rx
 
 from backend.auth.acl import Actor
+from backend.campaigns.service import CONTRACT_KEPT
 from backend.chain.mints import MintedCount, TokenRow
 from backend.chain.service import (
     DeploymentStatus,
@@ -96,6 +97,11 @@ class AdminCampaignChainState(PagedTableMixin, PollingMixin, rx.State):
     @rx.var
     def stage(self) -> str:
         return stage_of(self.contract_state, self.tx_hash)
+
+    @rx.var
+    def keeps_contract(self) -> bool:
+        """A deploy is requested, under way or done: the draft can no longer be deleted (the service refuses it too)."""
+        return self.contract_state in CONTRACT_KEPT  # StrEnum members equal their values
 
     @rx.var
     def stage_step(self) -> int:
