@@ -737,6 +737,22 @@ def payout_overview(actor: Actor, reward_id: int) -> PayoutOverview:
 MAX_UINT256 = 2**256 - 1
 
 
+def _check_amount(amount_wei: int) -> None:
+    if not isinstance(amount_wei, int) or isinstance(amount_wei, bool) or not 0 < amount_wei <= MAX_UINT256:
+        raise ValidationFailed("Bad amount.", fields={"amount": "must be a positive whole number of base units"})
+
+
+def _vault_of(session: Session, actor: Actor, reward_id: int) -> tuple[Reward, Campaign, RewardVaultRow | None]:
+    """The payout reward (campaign write checked: see _payout_reward), its campaign, and the brand's vault on the
+    campaign's chain if one was ever requested (None: not requested, nothing is requested here)."""
+    reward = _payout_reward(session, actor, reward_id, Permission.CAMPAIGN_WRITE)
+    campaign = session.get(Campaign, reward.campaign_id)
+    assert campaign is not None
+    vault = session.exec(select(RewardVaultRow).where(RewardVaultRow.brand_id == reward.brand_id,
+                                                      RewardVaultRow.chain == campaign.chain)).first()
+    return reward, campaign, vault
+
+
 def fund_vault(actor: Actor, reward_id: int, amount_wei: int, request_key: str) -> ChainTransaction:
     """Send `amount_wei` base units of the payout's currency from the platform signer to the brand's vault, through the
     transaction manager; the same `request_key` funds once (reused for another amount: Conflict). The vault must be
@@ -745,8 +761,7 @@ def fund_vault(actor: Actor, reward_id: int, amount_wei: int, request_key: str) 
 
     Platform admins only (`PLATFORM_WALLET_SPEND`): the signer's balance is the platform's and every brand's deposits
     at once, with no per-brand account of it, so a brand admin may not move it (another brand's reward: NotFound)."""
-    if not isinstance(amount_wei, int) or isinstance(amount_wei, bool) or not 0 < amount_wei <= MAX_UINT256:
-        raise ValidationFailed("Bad amount.", fields={"amount": "must be a positive whole number of base units"})
+    _check_amount(amount_wei)
     if not request_key or len(request_key) > 64:
         raise ValidationFailed("Bad request key.", fields={"request_key": "1-64 characters"})
     return _once_more_if_raced(lambda: _fund(actor, reward_id, amount_wei, request_key))
@@ -814,14 +829,9 @@ def wallet_funding(actor: Actor, reward_id: int, amount_wei: int) -> WalletFundi
     call both on the vault, and the money is the sender's own, so campaign write (`CAMPAIGN_WRITE`) is enough, unlike
     `fund_vault`. Nothing is recorded: the vault's balance is read from the chain. The vault must be deployed
     (Conflict; it is not requested here); another brand's reward: NotFound."""
-    if not isinstance(amount_wei, int) or isinstance(amount_wei, bool) or not 0 < amount_wei <= MAX_UINT256:
-        raise ValidationFailed("Bad amount.", fields={"amount": "must be a positive whole number of base units"})
+    _check_amount(amount_wei)
     with session_scope() as session:
-        reward = _payout_reward(session, actor, reward_id, Permission.CAMPAIGN_WRITE)
-        campaign = session.get(Campaign, reward.campaign_id)
-        assert campaign is not None
-        vault = session.exec(select(RewardVaultRow).where(RewardVaultRow.brand_id == reward.brand_id,
-                                                          RewardVaultRow.chain == campaign.chain)).first()
+        reward, campaign, vault = _vault_of(session, actor, reward_id)
         if vault is None or vault.state is not VaultState.DEPLOYED or not vault.address:
             state = vault.state.value if vault else "not requested"
             raise Conflict(f"The brand's reward vault is not deployed yet ({state}): try again shortly.")
@@ -861,11 +871,7 @@ def _token_approval(session: Session, vault: RewardVaultRow, token: str, campaig
 def retry_vault_deployment(actor: Actor, reward_id: int) -> RewardVaultRow:
     """The brand's vault deployment failed: request it again (the contract deployer queues a new transaction)."""
     with session_scope() as session:
-        reward = _payout_reward(session, actor, reward_id, Permission.CAMPAIGN_WRITE)
-        campaign = session.get(Campaign, reward.campaign_id)
-        assert campaign is not None
-        vault = session.exec(select(RewardVaultRow).where(RewardVaultRow.brand_id == reward.brand_id,
-                                                          RewardVaultRow.chain == campaign.chain)).first()
+        _, _, vault = _vault_of(session, actor, reward_id)
         if vault is None or vault.state is not VaultState.FAILED:
             raise Conflict("Only a failed vault deployment can be retried.")
         transition(session, vault, "retry", actor=f"user:{actor.user_id}", reason=vault.error, also={"error": ""})
