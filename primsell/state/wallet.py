@@ -56,18 +56,20 @@ def connected_address(result: Any) -> str:
         raise ValueError(f"Your wallet answered with an address that {exc}.") from exc
 
 
-def send_transaction_script(sender: str, to: str, data: str, value: int, chain_id: int) -> str:
-    """Ask the wallet to send one transaction from `sender`, only if it is on `chain_id` (else it resolves to
-    {error: "wrong_chain", chain_id: <the wallet's>} without asking); resolves to {hash} or {error, code}."""
+def send_transaction_script(sender: str, to: str, data: str, value: int = 0, chain_id: int | None = None) -> str:
+    """Ask the wallet to send one transaction from `sender`; with `chain_id`, only if it is on that chain (else it
+    resolves to {error: "wrong_chain", chain_id: <the wallet's>} without asking); resolves to {hash} or
+    {error, code}."""
     tx = json.dumps({"from": sender, "to": to, "data": data, "value": hex(value)})
-    return f"""(async () => {{
-  const provider = window.ethereum;
-  if (!provider || typeof provider.request !== "function") return {{error: "no_wallet"}};
-  try {{
+    chain_check = "" if chain_id is None else f"""
     const current = Number(await provider.request({{method: "eth_chainId"}}));
     if (current !== {int(chain_id)}) {{
       return {{error: "wrong_chain", chain_id: Number.isFinite(current) ? current : null}};
-    }}
+    }}"""
+    return f"""(async () => {{
+  const provider = window.ethereum;
+  if (!provider || typeof provider.request !== "function") return {{error: "no_wallet"}};
+  try {{{chain_check}
     const hash = await provider.request({{method: "eth_sendTransaction", params: [{tx}]}});
     return typeof hash === "string" ? {{hash}} : {{error: "failed"}};
   }} catch (e) {{

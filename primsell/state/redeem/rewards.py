@@ -34,7 +34,7 @@ from backend.rewards.redemption import (
 from backend.settings import get_settings
 from primsell.format import utc_time
 from primsell.state.session import client_connected, client_ip, current_actor
-from primsell.state.wallet import CONNECT_WALLET_SCRIPT, connected_address
+from primsell.state.wallet import CONNECT_WALLET_SCRIPT, connected_address, send_transaction_script
 
 PERIOD_TEXT = {"ever": "", "day": "today", "week": "this week", "month": "this month"}
 REFRESH_BEFORE_S = 15  # draw a new code this long before the shown one expires
@@ -51,21 +51,6 @@ def sign_script(message: str, address: str) -> str:
     const params = [{json.dumps(hex_message)}, {json.dumps(address)}];
     const signature = await provider.request({{method: "personal_sign", params}});
     return typeof signature === "string" ? {{signature}} : {{error: "failed"}};
-  }} catch (e) {{
-    return {{error: "failed", code: (e && typeof e.code === "number") ? e.code : null}};
-  }}
-}})()"""
-
-
-def send_claim_script(vault: str, data: str, address: str) -> str:
-    """Ask the wallet to send the vault's claim(token) from `address`; resolves to {hash} or {error, code}."""
-    tx = json.dumps({"from": address, "to": vault, "data": data})
-    return f"""(async () => {{
-  const provider = window.ethereum;
-  if (!provider || typeof provider.request !== "function") return {{error: "no_wallet"}};
-  try {{
-    const hash = await provider.request({{method: "eth_sendTransaction", params: [{tx}]}});
-    return typeof hash === "string" ? {{hash}} : {{error: "failed"}};
   }} catch (e) {{
     return {{error: "failed", code: (e && typeof e.code === "number") ? e.code : null}};
   }}
@@ -278,7 +263,7 @@ class RedeemRewardsState(rx.State):
             return None
         data = vault_contract().encode_abi("claim", args=[token_arg(row["currency"])])
         self.claim_notice = "Confirm the claim in your wallet…"
-        return rx.call_script(send_claim_script(row["vault"], data, self._wallet),
+        return rx.call_script(send_transaction_script(self._wallet, row["vault"], data),
                               callback=RedeemRewardsState.claim_sent)
 
     @rx.event
